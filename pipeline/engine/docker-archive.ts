@@ -1,0 +1,67 @@
+// Writes a docker-archive (the `docker save` layout) for a single-layer image.
+// `docker import --platform` is ignored by Docker 20.10, so an archive we
+// write ourselves is how an arm64 image gets arm64 metadata; the image ID is
+// sha256(config), so identical inputs give an identical ID.
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import tarStream from 'tar-stream';
+import { sha256 } from '../util/hash.ts';
+
+export type Arch = 'amd64' | 'arm64';
+
+export interface ImageConfigInput {
+  arch: Arch;
+  /** sha256 of the uncompressed layer tar (the diff_id). */
+  layerDigest: string;
+  createdEpoch: number;
+  env?: string[];
+  cmd?: string[];
+  labels?: Record<string, string>;
+}
+
+export function imageConfigJson(input: ImageConfigInput): string {
+  const created = new Date(input.createdEpoch * 1000).toISOString();
+  const config = {
+    architecture: input.arch,
+    ...(input.arch === 'arm64' ? { variant: 'v8' } : {}),
+    os: 'linux',
+    created,
+    config: {
+      Env: input.env ?? ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
+      Cmd: input.cmd ?? ['/bin/sh'],
+      Labels: input.labels ?? {},
+    },
+    rootfs: { type: 'layers', diff_ids: [`sha256:${input.layerDigest}`] },
+    history: [{ created, created_by: 'osforge docker-archive' }],
+  };
+  return JSON.stringify(config);
+}
+
+/** Streams a docker-archive around `layerPath` (an uncompressed tar). Returns the stream and the image ID. */
+export async function dockerArchive(
+  layerPath: string, layerDigest: string, tag: string, input: Omit<ImageConfigInput, 'layerDigest'>,
+): Promise<{ stream: Readable; imageId: string }> {
+  const configJson = imageConfigJson({ ...input, layerDigest });
+  const configDigest = sha256(configJson);
+  const manifest = JSON.stringify([{ Config: `${configDigest}.json`, RepoTags: [tag], Layers: [`${layerDigest}/layer.tar`] }]);
+  const { size } = await stat(layerPath);
+  const pack = tarStream.pack();
+  const mtime = new Date(input.createdEpoch * 1000);
+  const add = (name: string, body: string) => pack.entry({ name, mtime, mode: 0o644 }, body);
+  void (async () => {
+    try {
+      add(`${configDigest}.json`, configJson);
+      pack.entry({ name: `${layerDigest}/`, type: 'directory', mtime, mode: 0o755 });
+      await new Promise<void>((resolve, reject) => {
+        const entry = pack.entry({ name: `${layerDigest}/layer.tar`, size, mtime, mode: 0o644 }, (err) => (err ? reject(err) : resolve()));
+        createReadStream(layerPath).on('error', reject).pipe(entry);
+      });
+      add('manifest.json', manifest);
+      pack.finalize();
+    } catch (err) {
+      pack.destroy(err as Error);
+    }
+  })();
+  return { stream: Readable.from(pack), imageId: `sha256:${configDigest}` };
+}

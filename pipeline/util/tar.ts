@@ -1,0 +1,163 @@
+// Deterministic tar handling. Every archive osforge writes goes through
+// `packEntries`, so ordering, ownership, modes and mtimes are normalised in
+// exactly one place (issue: reproducible dist/).
+import { gzipSync, gunzipSync } from 'node:zlib';
+import type { Readable } from 'node:stream';
+import tarStream from 'tar-stream';
+import { OsforgeError } from '../errors.ts';
+
+export type EntryType = 'file' | 'directory' | 'symlink' | 'link';
+
+export interface TarEntry {
+  /** Relative POSIX path without a leading "./" or "/"; directories without a trailing slash. */
+  path: string;
+  type: EntryType;
+  /** Permission bits only; normalised on pack. */
+  mode: number;
+  data?: Buffer;
+  /** Target of a symlink or hardlink. */
+  linkname?: string;
+}
+
+/** Rejects absolute paths and ".." segments: an archive must not escape its root. */
+export function normalizeEntryPath(raw: string): string {
+  let p = raw.replace(/\\/g, '/');
+  if (p.startsWith('/')) throw unsafe(raw, 'absolute path');
+  p = p.replace(/^(\.\/)+/, '').replace(/\/+$/, '').replace(/\/{2,}/g, '/');
+  if (p === '.' || p === '') return '';
+  const parts = p.split('/');
+  if (parts.some((s) => s === '..')) throw unsafe(raw, '".." segment');
+  return parts.filter((s) => s !== '.').join('/');
+}
+
+function unsafe(path: string, why: string): OsforgeError {
+  return new OsforgeError('ARCHIVE_UNSAFE', `refusing archive entry ${JSON.stringify(path)}: ${why}`);
+}
+
+/** Normalised permission bits: 0755 for dirs and executables, 0644 otherwise, 0777 for symlinks. */
+export function normalizeMode(type: EntryType, mode: number): number {
+  if (type === 'directory') return 0o755;
+  if (type === 'symlink') return 0o777;
+  return mode & 0o111 ? 0o755 : 0o644;
+}
+
+/** Byte-wise (locale-independent) path order. */
+export function comparePaths(a: string, b: string): number {
+  const ab = Buffer.from(a);
+  const bb = Buffer.from(b);
+  return Buffer.compare(ab, bb);
+}
+
+/**
+ * Packs entries into an uncompressed tar: sorted, uid/gid 0, no user/group
+ * names, every mtime = `mtime` (SOURCE_DATE_EPOCH). Parent directories are
+ * synthesised so extractors never invent their own modes.
+ */
+export async function packEntries(entries: readonly TarEntry[], mtime: number): Promise<Buffer> {
+  const byPath = new Map<string, TarEntry>();
+  for (const e of entries) {
+    const path = normalizeEntryPath(e.path);
+    if (path === '') continue;
+    byPath.set(path, { ...e, path });
+  }
+  for (const path of [...byPath.keys()]) {
+    const parts = path.split('/');
+    for (let i = 1; i < parts.length; i++) {
+      const dir = parts.slice(0, i).join('/');
+      if (!byPath.has(dir)) byPath.set(dir, { path: dir, type: 'directory', mode: 0o755 });
+    }
+  }
+  const sorted = [...byPath.values()].sort((a, b) => comparePaths(a.path, b.path));
+  const pack = tarStream.pack();
+  const chunks: Buffer[] = [];
+  pack.on('data', (c) => chunks.push(c as Buffer));
+  const done = new Promise<void>((resolve, reject) => {
+    pack.on('end', resolve);
+    pack.on('error', reject);
+  });
+  const date = new Date(mtime * 1000);
+  for (const e of sorted) {
+    const header = {
+      name: e.type === 'directory' ? `${e.path}/` : e.path,
+      type: e.type,
+      mode: normalizeMode(e.type, e.mode),
+      uid: 0, gid: 0, uname: '', gname: '',
+      mtime: date,
+      linkname: e.linkname,
+      size: e.type === 'file' ? (e.data?.length ?? 0) : 0,
+    };
+    await new Promise<void>((resolve, reject) => {
+      const cb = (err?: Error | null) => (err ? reject(err) : resolve());
+      if (e.type === 'file') pack.entry(header, e.data ?? Buffer.alloc(0), cb);
+      else pack.entry(header, cb);
+    });
+  }
+  pack.finalize();
+  await done;
+  return Buffer.concat(chunks);
+}
+
+/** gzip with a fixed header: Node's zlib writes mtime 0 and no file name. */
+export function gzip(data: Buffer): Buffer {
+  return gzipSync(data, { level: 9 });
+}
+
+export function gunzip(data: Buffer): Buffer {
+  return gunzipSync(data);
+}
+
+/**
+ * Reads a tar stream into entries. `stripPrefix` drops the leading directory
+ * Docker's getArchive adds (e.g. "out/"). Device nodes and fifos are refused:
+ * nothing osforge builds should contain them.
+ */
+export async function readEntries(source: Readable | Buffer, stripPrefix = ''): Promise<TarEntry[]> {
+  const extract = tarStream.extract();
+  const out: TarEntry[] = [];
+  const prefix = stripPrefix ? normalizeEntryPath(stripPrefix) + '/' : '';
+  const finished = new Promise<void>((resolve, reject) => {
+    extract.on('entry', (header, stream, next) => {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c) => chunks.push(c as Buffer));
+      stream.on('error', reject);
+      stream.on('end', () => {
+        try {
+          let path = normalizeEntryPath(header.name);
+          if (prefix) {
+            if (path === prefix.slice(0, -1)) path = '';
+            else if (path.startsWith(prefix)) path = path.slice(prefix.length);
+          }
+          const type = header.type;
+          if (type !== 'file' && type !== 'directory' && type !== 'symlink' && type !== 'link') {
+            throw unsafe(header.name, `unsupported entry type ${type}`);
+          }
+          let linkname = header.linkname ?? undefined;
+          if (type === 'link' && linkname) {
+            linkname = normalizeEntryPath(linkname);
+            if (prefix && linkname.startsWith(prefix)) linkname = linkname.slice(prefix.length);
+          }
+          if (path !== '') {
+            out.push({ path, type, mode: header.mode ?? 0o644, data: type === 'file' ? Buffer.concat(chunks) : undefined, linkname });
+          }
+          next();
+        } catch (err) {
+          reject(err);
+        }
+      });
+      stream.resume();
+    });
+    extract.on('finish', resolve);
+    extract.on('error', reject);
+  });
+  if (Buffer.isBuffer(source)) extract.end(source);
+  else source.pipe(extract);
+  await finished;
+  return out;
+}
+
+/** Merges layers of entries; later layers win on path conflicts (package overlay order). */
+export function overlay(layers: readonly (readonly TarEntry[])[]): TarEntry[] {
+  const merged = new Map<string, TarEntry>();
+  for (const layer of layers) for (const e of layer) merged.set(e.path, e);
+  return [...merged.values()];
+}
