@@ -1,0 +1,39 @@
+# The two commands a newcomer needs are `make dist` and `make test`; both
+# first run builder/setup-host.sh, which installs what a fresh Debian/Ubuntu
+# host lacks (docker.io + dockerd, qemu-user-static + binfmt, mmdebstrap, npm ci).
+SHELL := /bin/bash
+OSFORGE := node_modules/.bin/tsx pipeline/cli.ts
+
+.PHONY: setup dist release test test-unit test-integration bench typecheck clean-tools-cache clean
+
+setup:
+	@builder/setup-host.sh
+
+dist: setup
+	$(OSFORGE) dist $(DIST_FLAGS)
+
+# Signs an existing dist/ (build it first); fails without a key.
+release: dist
+	$(OSFORGE) sign --require-key dist
+
+test: setup
+	node_modules/.bin/tsc --noEmit
+	node_modules/.bin/tsx test/run.ts
+
+test-unit:
+	node_modules/.bin/tsx test/run.ts unit
+
+test-integration: setup
+	node_modules/.bin/tsx test/run.ts integration
+
+bench: setup
+	node_modules/.bin/tsx test/bench/dist-bench.ts
+
+typecheck:
+	node_modules/.bin/tsc --noEmit
+
+clean-tools-cache:
+	$(OSFORGE) clean-tools-cache
+
+clean:
+	rm -rf dist

@@ -1,0 +1,53 @@
+// The shape of dist/manifest.json. Later stages (signing, SBOM, provenance,
+// binary packages) read this instead of re-deriving build facts.
+import type { Arch } from '../engine/docker-archive.ts';
+
+export interface ManifestArtifact {
+  /** File name relative to dist/. */
+  path: string;
+  arch: Arch | 'any';
+  /** rootfs | toolchain | oss-source | ... (one per output format). */
+  kind: string;
+  size: number;
+  sha256: string;
+}
+
+export interface ManifestSource {
+  name: string;
+  version: string;
+  file: string;
+  sha256: string;
+  /** Where it may be fetched from, in order. */
+  urls: string[];
+  license?: string;
+}
+
+export interface ManifestPackage {
+  name: string;
+  version: string;
+  arch: Arch;
+  license?: string;
+  /** Stage cache key: sha256 over recipe, sources and dependency keys. */
+  key: string;
+  deps: string[];
+  sources: { file: string; sha256: string }[];
+  /** sha256 of the package's output tar.gz in the stage store. */
+  outputSha256: string;
+}
+
+export interface ManifestImage { ref: string; id: string; inputHash: string }
+
+export interface Manifest {
+  name: string;
+  version: string;
+  commit: string;
+  dirty: boolean;
+  sourceDateEpoch: number;
+  artifacts: ManifestArtifact[];
+  images: { base: Record<string, ManifestImage>; tools: ManifestImage; builder: ManifestImage };
+  buck2: { version: string; sha256: string } | null;
+  toolchains: Record<string, { triple: string; libc: string; libcVersion: string; compiler: string; cflags: string[] }>;
+  packages: ManifestPackage[];
+  sources: ManifestSource[];
+  toolsCache: { hit: boolean; key: string };
+}

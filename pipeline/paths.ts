@@ -1,0 +1,24 @@
+// Where osforge keeps things. The repo holds inputs, tools-cache/ and dist/;
+// everything else (sources, stage outputs, logs) lives in the state dir so
+// `git clean` never costs a rebuild and logs never land in dist/.
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const repoRoot = resolve(import.meta.dirname, '..');
+
+export function stateDir(): string {
+  if (process.env.OSFORGE_STATE_DIR) return resolve(process.env.OSFORGE_STATE_DIR);
+  const xdg = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
+  return join(xdg, 'osforge');
+}
+
+export const paths = {
+  images: join(repoRoot, 'images'),
+  toolsCache: () => resolve(process.env.OSFORGE_TOOLS_CACHE ?? join(repoRoot, 'tools-cache')),
+  dist: () => resolve(process.env.OSFORGE_DIST ?? join(repoRoot, 'dist')),
+  /** Verified upstream sources, laid out by first letter: sources/m/musl-1.2.3.tar.gz. */
+  sources: () => join(stateDir(), 'sources'),
+  /** Content-addressed stage outputs: stages/<key>/. */
+  stages: () => join(stateDir(), 'stages'),
+  logs: () => join(stateDir(), 'logs'),
+};
