@@ -1,0 +1,13 @@
+#!/bin/sh
+# Filesystem skeleton, users and the BuckOS init scripts (busybox init).
+set -eu
+cp -a /recipe/files/. "$OUT/"
+for d in dev proc sys tmp run root var/log var/tmp mnt home; do mkdir -p "$OUT/$d"; done
+chmod 0755 "$OUT/etc/init.d/rcS"
+cat > "$OUT/etc/os-release" <<EOR
+NAME=BuckOS
+ID=buckos
+VERSION_ID=$DISTRO_VERSION
+PRETTY_NAME="BuckOS $DISTRO_VERSION"
+BUCKOS_ARCH=$ARCH
+EOR

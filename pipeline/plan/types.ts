@@ -1,0 +1,68 @@
+import type { Arch } from '../engine/docker-archive.ts';
+
+export type { Arch };
+export const ARCHES: readonly Arch[] = ['amd64', 'arm64'];
+
+/** Per-arch facts the recipes and the toolchain need. */
+export const ARCH_INFO: Record<Arch, { uname: string; gnuTriple: string; muslTriple: string; elfMachine: string }> = {
+  amd64: { uname: 'x86_64', gnuTriple: 'x86_64-linux-gnu', muslTriple: 'x86_64-linux-musl', elfMachine: 'x86-64' },
+  arm64: { uname: 'aarch64', gnuTriple: 'aarch64-linux-gnu', muslTriple: 'aarch64-linux-musl', elfMachine: 'AArch64' },
+};
+
+export interface DebianLocation {
+  package: string;
+  version: string;
+  file: string;
+  /** Set only when Debian's file differs from upstream (a +dfsg repack). */
+  sha256?: string;
+}
+
+export interface SourceSpec {
+  name: string;
+  version: string;
+  file: string;
+  sha256: string;
+  license?: string;
+  urls: string[];
+  debian?: DebianLocation;
+}
+
+export interface PackageRecipe {
+  name: string;
+  version: string;
+  license?: string;
+  sources: string[];
+  deps: string[];
+  /** Recipe files (build.sh and data) as path → content; part of the cache key. */
+  files: Record<string, Buffer>;
+}
+
+export interface BaseSpec {
+  suite: string;
+  variant: string;
+  include: string[];
+  sourceDateEpoch: number;
+  /** Pinned `name@sha256:` references to try pulling, per arch. */
+  pull: Partial<Record<Arch, string>>;
+}
+
+export interface Buck2Spec {
+  version: string;
+  asset: string;
+  url: string;
+  sha256: string | null;
+}
+
+export interface Plan {
+  name: string;
+  version: string;
+  arches: Arch[];
+  base: BaseSpec;
+  sources: Record<string, SourceSpec>;
+  toolchainSource: string;
+  /** Packages in dependency order (deps first). */
+  packages: PackageRecipe[];
+  buck2: Buck2Spec;
+  /** Files that define the tools and builder images: path → content. */
+  imageFiles: { tools: Record<string, Buffer>; builder: Record<string, Buffer> };
+}
