@@ -1,0 +1,99 @@
+// Blob signatures as `cosign sign-blob --key` writes them: ECDSA P-256 over
+// SHA-256 of the file, DER-encoded, stored base64 (no newline) in <file>.sig,
+// and the same signature in a sigstore bundle v0.3 (<file>.sigstore.json)
+// with messageDigest and the key hint. Files are streamed, never loaded whole.
+import { createHash, createSign, createVerify, type KeyObject } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { bundleFromJSON, bundleToJSON, assertBundleLatest, toMessageSignatureBundle, BUNDLE_V03_MEDIA_TYPE, type SerializedBundle } from '@sigstore/bundle';
+import { publicKeyHint } from './keys.ts';
+
+export interface BlobSignature {
+  /** DER ECDSA signature. */
+  signature: Buffer;
+  /** SHA-256 of the blob. */
+  digest: Buffer;
+}
+
+export async function signFile(privateKey: KeyObject, path: string): Promise<BlobSignature> {
+  const signer = createSign('sha256');
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) {
+    signer.update(chunk as Buffer);
+    hash.update(chunk as Buffer);
+  }
+  return { signature: signer.sign({ key: privateKey, dsaEncoding: 'der' }), digest: hash.digest() };
+}
+
+export async function verifyFile(publicKey: KeyObject, path: string, signature: Uint8Array): Promise<{ ok: boolean; digest: Buffer }> {
+  const verifier = createVerify('sha256');
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) {
+    verifier.update(chunk as Buffer);
+    hash.update(chunk as Buffer);
+  }
+  let ok = false;
+  try {
+    ok = verifier.verify({ key: publicKey, dsaEncoding: 'der' }, signature);
+  } catch {
+    ok = false; // malformed DER
+  }
+  return { ok, digest: hash.digest() };
+}
+
+/** The .sig file body: base64 of the DER signature, no trailing newline (cosign writes it so). */
+export function encodeSigFile(signature: Uint8Array): string {
+  return Buffer.from(signature).toString('base64');
+}
+
+export function decodeSigFile(text: string): Buffer {
+  const s = text.trim();
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(s) || s.length % 4 !== 0) throw new Error('signature file is not base64');
+  return Buffer.from(s, 'base64');
+}
+
+export function messageSignatureBundle(sig: BlobSignature, publicKey: KeyObject): SerializedBundle {
+  const bundle = toMessageSignatureBundle({ digest: sig.digest, signature: sig.signature, keyHint: publicKeyHint(publicKey) });
+  return bundleToJSON(bundle);
+}
+
+export function encodeBundle(bundle: SerializedBundle): string {
+  return JSON.stringify(bundle) + '\n';
+}
+
+export interface ParsedMessageBundle {
+  hint: string;
+  digest: Buffer;
+  signature: Buffer;
+}
+
+/** Parses and shape-checks a bundle; it must be v0.3 with a messageSignature over SHA2_256 and a public-key hint. */
+export function parseMessageBundle(text: string): ParsedMessageBundle {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new Error('bundle is not JSON');
+  }
+  const mediaType = (json as { mediaType?: unknown } | null)?.mediaType;
+  if (mediaType !== BUNDLE_V03_MEDIA_TYPE) throw new Error(`bundle mediaType is ${JSON.stringify(mediaType)}, expected ${BUNDLE_V03_MEDIA_TYPE}`);
+  let bundle;
+  try {
+    bundle = bundleFromJSON(json);
+    assertBundleLatest(bundle);
+  } catch (err) {
+    const fields = (err as { fields?: string[] }).fields;
+    throw new Error(`invalid sigstore bundle${fields?.length ? `: ${fields.join(', ')}` : `: ${(err as Error).message}`}`);
+  }
+  if (bundle.content.$case !== 'messageSignature') throw new Error(`bundle holds ${bundle.content.$case}, expected messageSignature`);
+  if (bundle.verificationMaterial.content.$case !== 'publicKey') {
+    throw new Error(`bundle verification material is ${bundle.verificationMaterial.content.$case}, expected publicKey`);
+  }
+  const md = bundle.content.messageSignature.messageDigest;
+  // HashAlgorithm.SHA2_256 === 1 in @sigstore/protobuf-specs.
+  if (!md || md.algorithm !== 1) throw new Error('bundle messageDigest is not SHA2_256');
+  return {
+    hint: bundle.verificationMaterial.content.publicKey.hint,
+    digest: Buffer.from(md.digest),
+    signature: Buffer.from(bundle.content.messageSignature.signature),
+  };
+}
