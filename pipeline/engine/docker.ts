@@ -39,6 +39,8 @@ export interface BuildSpec {
   platform?: Arch;
   /** Network mode for RUN steps; the tools image needs apt. */
   network?: 'none' | 'bridge' | 'host';
+  /** Ignore Docker's layer cache (a forced rebuild must really rebuild). */
+  nocache?: boolean;
   onLog?: (line: string) => void;
 }
 
@@ -88,7 +90,7 @@ export class Engine {
       networkmode: spec.network ?? 'bridge',
       rm: true,
       forcerm: true,
-      nocache: false,
+      nocache: spec.nocache ?? false,
     });
     const log: string[] = [];
     let imageId: string | undefined;
@@ -180,6 +182,16 @@ export class Engine {
       return { exitCode: StatusCode, log, outputs };
     } finally {
       await container.remove({ force: true, v: true }).catch(() => undefined);
+    }
+  }
+
+  /** Reads `path` out of an image as a tar, without starting anything (works for FROM scratch images). */
+  async exportPath(image: string, path: string): Promise<Buffer> {
+    const container = await this.docker.createContainer({ Image: image, Cmd: ['/nonexistent'], Labels: { [LABEL_STAGE]: 'export' } });
+    try {
+      return await readStream(await container.getArchive({ path }));
+    } finally {
+      await container.remove({ force: true }).catch(() => undefined);
     }
   }
 

@@ -1,0 +1,140 @@
+// Decides whether a package archive may be installed under a prefix (pure;
+// the caller supplies what is already on disk). Nothing is written until
+// every entry has passed. Refused:
+//   - absolute paths and ".." (also refused by util/tar.ts while reading),
+//   - device nodes, fifos and other special files,
+//   - duplicate paths, and paths with control characters or " -> ",
+//   - entries below a symlink of the archive (symlink, then a file through it),
+//   - symlinks whose target, resolved through the archive and the prefix,
+//     leaves the prefix (absolute targets count as host paths),
+//   - hardlinks to anything but a regular file earlier in the same archive,
+//   - entries below a symlink in the prefix that leads outside it,
+//   - entries in the package database (var/db/pkg), which osforge owns.
+import { OsforgeError } from '../errors.ts';
+import type { TarEntry } from '../util/tar.ts';
+import { VDB_DIR } from './vdb-format.ts';
+
+/** What is at a prefix-relative path on disk, without following a final symlink. */
+export type DiskNode =
+  | { kind: 'missing' }
+  | { kind: 'dir' }
+  | { kind: 'file' }
+  | { kind: 'other' }
+  | { kind: 'symlink'; target: string };
+
+export interface PolicyContext {
+  /** Real absolute path of the prefix (no trailing slash, "/" for the root). */
+  prefix: string;
+  /** lstat of prefix/rel, where `rel` contains no symlink components known to the caller. */
+  disk(rel: string): DiskNode;
+}
+
+const MAX_LINK_HOPS = 40;
+
+function refuse(path: string, why: string): OsforgeError {
+  return new OsforgeError('ARCHIVE_UNSAFE', `refusing archive entry ${JSON.stringify(path)}: ${why}`,
+    { hint: 'the package is malformed or hostile; nothing was installed' });
+}
+
+/** Splits an absolute host path into components relative to `prefix`, or null when it lies outside. */
+function relativeToPrefix(abs: string, prefix: string): string[] | null {
+  const parts = abs.split('/').filter((s) => s !== '' && s !== '.');
+  const out: string[] = [];
+  for (const p of parts) {
+    if (p === '..') {
+      if (out.length === 0) continue; // "/.." is "/"
+      out.pop();
+    } else out.push(p);
+  }
+  const pre = prefix.split('/').filter(Boolean);
+  if (out.length < pre.length || pre.some((p, i) => out[i] !== p)) return null;
+  return out.slice(pre.length);
+}
+
+export function checkArchive(entries: readonly TarEntry[], ctx: PolicyContext): void {
+  const byPath = new Map<string, TarEntry>();
+  for (const e of entries) {
+    if (e.type !== 'file' && e.type !== 'directory' && e.type !== 'symlink' && e.type !== 'link') {
+      throw refuse(e.path, `unsupported entry type ${String(e.type)}`);
+    }
+    if (e.path === '' || e.path.startsWith('/') || e.path.split('/').some((s) => s === '..' || s === '.' || s === '')) {
+      throw refuse(e.path, 'path is not a plain relative path');
+    }
+    // eslint-disable-next-line no-control-regex
+    if (/[\x00-\x1f\x7f]/.test(e.path) || e.path.includes(' -> ') || (e.linkname !== undefined && /[\x00-\x1f\x7f]/.test(e.linkname))) {
+      throw refuse(e.path, 'control characters or " -> " in a path');
+    }
+    if (e.path === VDB_DIR || e.path.startsWith(`${VDB_DIR}/`)) throw refuse(e.path, `${VDB_DIR} is the package database`);
+    if (byPath.has(e.path)) throw refuse(e.path, 'duplicate path');
+    byPath.set(e.path, e);
+  }
+
+  // The link, if any, that will be at `rel` after installation.
+  const linkAt = (rel: string): string | undefined => {
+    const a = byPath.get(rel);
+    if (a?.type === 'symlink') return a.linkname ?? '';
+    if (a && a.type !== 'directory') return undefined; // replaced by a file
+    const d = ctx.disk(rel);
+    return d.kind === 'symlink' ? d.target : undefined; // a directory entry keeps an existing symlink
+  };
+
+  /** Resolves `parts` (relative to the prefix) through every symlink; null when it leaves the prefix. */
+  const resolve = (parts: string[]): string[] | null => {
+    let queue = [...parts];
+    let cur: string[] = [];
+    let hops = 0;
+    while (queue.length) {
+      const c = queue.shift()!;
+      if (c === '' || c === '.') continue;
+      if (c === '..') {
+        if (cur.length === 0) return null;
+        cur.pop();
+        continue;
+      }
+      cur.push(c);
+      const link = linkAt(cur.join('/'));
+      if (link === undefined) continue;
+      if (++hops > MAX_LINK_HOPS) return null;
+      cur.pop();
+      if (link.startsWith('/')) {
+        const inside = relativeToPrefix(link, ctx.prefix);
+        if (inside === null) return null;
+        queue = [...inside, ...queue];
+        cur = [];
+      } else {
+        queue = [...link.split('/'), ...queue];
+      }
+    }
+    return cur;
+  };
+
+  for (const e of byPath.values()) {
+    const parts = e.path.split('/');
+    for (let i = 1; i < parts.length; i++) {
+      const parent = parts.slice(0, i).join('/');
+      const a = byPath.get(parent);
+      if (a && a.type !== 'directory') {
+        throw refuse(e.path, a.type === 'symlink' ? `it lies below ${JSON.stringify(parent)}, a symlink in the same archive` : `its parent ${JSON.stringify(parent)} is not a directory`);
+      }
+    }
+    // Walking the parent through the prefix's own symlinks must stay inside.
+    const parentParts = parts.slice(0, -1);
+    if (parentParts.length && resolve(parentParts) === null) {
+      throw refuse(e.path, `its directory leads outside the prefix through a symlink already in ${ctx.prefix}`);
+    }
+    if (e.type === 'symlink') {
+      const target = e.linkname ?? '';
+      if (target === '') throw refuse(e.path, 'symlink without a target');
+      const resolved = target.startsWith('/') ? (relativeToPrefix(target, ctx.prefix) === null ? null : resolve(relativeToPrefix(target, ctx.prefix)!))
+        : resolve([...parentParts, ...target.split('/')]);
+      if (resolved === null) throw refuse(e.path, `symlink to ${JSON.stringify(target)} points outside the prefix ${ctx.prefix}`);
+    }
+    if (e.type === 'link') {
+      const target = e.linkname ?? '';
+      const t = byPath.get(target);
+      if (!t || t.type !== 'file') {
+        throw refuse(e.path, `hardlink to ${JSON.stringify(target)}, which is not a regular file of this archive`);
+      }
+    }
+  }
+}

@@ -1,0 +1,80 @@
+// tools-cache/toolchain/: the tools image's compiled files plus index.json
+// (the key over every tools-image input and a sha256 per file). A cache is
+// used only when the key matches and every file verifies; anything else is
+// a miss with a reason the user can read.
+import { existsSync, readFileSync, lstatSync, readlinkSync } from 'node:fs';
+import { mkdir, rename, rm, writeFile, symlink, chmod } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { sha256 } from '../util/hash.ts';
+import { normalizeEntryPath, type TarEntry } from '../util/tar.ts';
+
+export interface ToolsIndexFile { path: string; type: 'file' | 'symlink' | 'directory'; sha256?: string; linkname?: string; mode?: number }
+export interface ToolsIndex { key: string; files: ToolsIndexFile[] }
+
+export type Validation = { ok: true; index: ToolsIndex } | { ok: false; reason: string };
+
+export function toolchainDir(cacheRoot: string): string {
+  return join(cacheRoot, 'toolchain');
+}
+
+export function validateToolsCache(cacheRoot: string, key: string): Validation {
+  const dir = toolchainDir(cacheRoot);
+  const indexPath = join(dir, 'index.json');
+  if (!existsSync(indexPath)) return { ok: false, reason: `${indexPath} does not exist` };
+  let index: ToolsIndex;
+  try {
+    index = JSON.parse(readFileSync(indexPath, 'utf8')) as ToolsIndex;
+  } catch (err) {
+    return { ok: false, reason: `${indexPath} is not valid JSON (${(err as Error).message})` };
+  }
+  if (index.key !== key) return { ok: false, reason: `tools inputs changed (cached key ${String(index.key).slice(0, 12)}, wanted ${key.slice(0, 12)})` };
+  if (!Array.isArray(index.files) || index.files.length === 0) return { ok: false, reason: `${indexPath} lists no files` };
+  for (const f of index.files) {
+    let rel: string;
+    try { rel = normalizeEntryPath(f.path); } catch { return { ok: false, reason: `index lists unsafe path ${JSON.stringify(f.path)}` }; }
+    const p = join(dir, 'root', rel);
+    let st;
+    try { st = lstatSync(p); } catch { return { ok: false, reason: `missing file ${p}` }; }
+    if (f.type === 'symlink') {
+      if (!st.isSymbolicLink() || readlinkSync(p) !== f.linkname) return { ok: false, reason: `symlink ${p} does not point to ${f.linkname}` };
+    } else if (f.type === 'file') {
+      if (!st.isFile()) return { ok: false, reason: `${p} is not a regular file` };
+      const actual = sha256(readFileSync(p));
+      if (actual !== f.sha256) return { ok: false, reason: `hash mismatch for ${p}: expected ${f.sha256}, actual ${actual}` };
+    } else if (!st.isDirectory()) {
+      return { ok: false, reason: `${p} is not a directory` };
+    }
+  }
+  return { ok: true, index };
+}
+
+/** Replaces tools-cache/toolchain atomically with `entries` (paths relative to the image root). */
+export async function writeToolsCache(cacheRoot: string, key: string, entries: TarEntry[]): Promise<ToolsIndex> {
+  const final = toolchainDir(cacheRoot);
+  const tmp = `${final}.tmp-${process.pid}`;
+  await rm(tmp, { recursive: true, force: true });
+  const files: ToolsIndexFile[] = [];
+  for (const e of [...entries].sort((a, b) => (a.path < b.path ? -1 : 1))) {
+    const p = join(tmp, 'root', e.path);
+    if (e.type === 'directory') {
+      await mkdir(p, { recursive: true });
+      files.push({ path: e.path, type: 'directory' });
+    } else if (e.type === 'symlink') {
+      await mkdir(dirname(p), { recursive: true });
+      await symlink(e.linkname!, p);
+      files.push({ path: e.path, type: 'symlink', linkname: e.linkname });
+    } else if (e.type === 'file') {
+      await mkdir(dirname(p), { recursive: true });
+      await writeFile(p, e.data!);
+      await chmod(p, e.mode & 0o111 ? 0o755 : 0o644);
+      files.push({ path: e.path, type: 'file', sha256: sha256(e.data!), mode: e.mode & 0o111 ? 0o755 : 0o644 });
+    }
+  }
+  const index: ToolsIndex = { key, files };
+  await writeFile(join(tmp, 'index.json'), JSON.stringify(index, null, 1) + '\n');
+  await rm(`${final}.old`, { recursive: true, force: true });
+  if (existsSync(final)) await rename(final, `${final}.old`);
+  await rename(tmp, final);
+  await rm(`${final}.old`, { recursive: true, force: true });
+  return index;
+}

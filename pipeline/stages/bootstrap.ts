@@ -1,0 +1,185 @@
+// stage1 (seed toolchain check), stage2 (packages, no network) and stage3
+// (self-hosting check in a container of the target arch) for one arch.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Engine } from '../engine/docker.ts';
+import { LABEL_RUN, LABEL_STAGE } from '../engine/docker.ts';
+import { dockerArchive } from '../engine/docker-archive.ts';
+import { OsforgeError } from '../errors.ts';
+import { ARCH_INFO, type Arch, type PackageRecipe, type Plan } from '../plan/types.ts';
+import type { StageStore, StageMeta } from '../cache/stage-store.ts';
+import { keyOf, sha256 } from '../util/hash.ts';
+import { gunzip, gzip, overlay, packEntries, readEntries, type TarEntry } from '../util/tar.ts';
+import type { FetchedSource } from './fetch.ts';
+import { readSource } from './fetch.ts';
+import { openStepLog, stepFailed, type StepLog } from './step-log.ts';
+
+export interface ArchContext {
+  engine: Engine;
+  plan: Plan;
+  arch: Arch;
+  builderRef: string;
+  builderKey: string;
+  sources: Map<string, FetchedSource>;
+  store: StageStore;
+  runId: string;
+  logDir: string;
+  /** Inner stage outputs use the base epoch so a new commit does not invalidate them. */
+  innerEpoch: number;
+  jobs: number;
+  echo?: (line: string) => void;
+}
+
+export function buildEnv(ctx: ArchContext): Record<string, string> {
+  const info = ARCH_INFO[ctx.arch];
+  return {
+    ARCH: ctx.arch,
+    KARCH: ctx.arch === 'amd64' ? 'x86_64' : 'arm64',
+    GNU_TRIPLE: info.gnuTriple,
+    TRIPLE: info.muslTriple,
+    CC: `/opt/osforge/${ctx.arch}/bin/${info.muslTriple}-gcc`,
+    OUT: '/out',
+    JOBS: String(ctx.jobs),
+    SOURCE_DATE_EPOCH: String(ctx.innerEpoch),
+    KCONFIG_NOTIMESTAMP: '1',
+    KBUILD_BUILD_TIMESTAMP: '@' + String(ctx.innerEpoch),
+    KBUILD_BUILD_USER: 'buckos',
+    KBUILD_BUILD_HOST: 'buckos',
+    TZ: 'UTC',
+    LC_ALL: 'C',
+    DISTRO_VERSION: ctx.plan.version,
+  };
+}
+
+function labels(ctx: ArchContext, stage: string): Record<string, string> {
+  return { [LABEL_RUN]: ctx.runId, [LABEL_STAGE]: stage, 'osforge.arch': ctx.arch };
+}
+
+async function runStep(ctx: ArchContext, stage: string, log: StepLog, spec: { cmd: string[]; inputs?: { dir: string; tar: Buffer }[]; outputs?: string[]; image?: string; network?: 'none' | 'bridge'; hint?: string }) {
+  const res = await ctx.engine.run({
+    image: spec.image ?? ctx.builderRef, cmd: spec.cmd, env: buildEnv(ctx), network: spec.network ?? 'none',
+    labels: labels(ctx, stage), inputs: spec.inputs, outputs: spec.outputs, onLog: (l) => log.write(l),
+  });
+  if (res.exitCode !== 0) throw stepFailed(`${stage} (${ctx.arch})`, log, { stage, arch: ctx.arch, exitCode: res.exitCode, hint: spec.hint });
+  return res;
+}
+
+// ---- stage1 -----------------------------------------------------------------
+
+const HELLO_C = `#include <stdio.h>
+int main(void) { puts("osforge-stage1-ok"); return 0; }
+`;
+
+const STAGE1_SCRIPT = `set -eu
+mkdir -p /out && cd /out
+"$CC" -static -O2 -o hello /work/hello.c
+./hello
+printf '{"compiler":"%s","libcVersion":"%s"}\\n' "$("$CC" -dumpfullversion)" "$MUSL_VERSION" > /out/toolchain.json
+cat /out/toolchain.json`;
+
+export interface Stage1Meta extends StageMeta { compiler: string; libcVersion: string; triple: string; cflags: string[] }
+
+/** Compiles and runs a static test program with the seed toolchain (arm64 runs through binfmt). */
+export async function stage1(ctx: ArchContext) {
+  const key = keyOf(['stage1/v1', ctx.arch, ctx.builderKey, sha256(HELLO_C), sha256(STAGE1_SCRIPT)]);
+  return ctx.store.getOrBuild<Stage1Meta>(key, async () => {
+    const log = openStepLog(ctx.logDir, `${ctx.arch}-stage1`, ctx.echo);
+    const muslVersion = ctx.plan.sources[ctx.plan.toolchainSource]!.version;
+    const res = await runStep(ctx, 'stage1', log, {
+      cmd: ['sh', '-c', `export MUSL_VERSION=${muslVersion}\n${STAGE1_SCRIPT}`],
+      inputs: [{ dir: '/', tar: await packEntries([{ path: 'work/hello.c', type: 'file', mode: 0o644, data: Buffer.from(HELLO_C) }], ctx.innerEpoch) }],
+      outputs: ['/out'],
+    });
+    if (!res.log.includes('osforge-stage1-ok')) throw stepFailed(`stage1 (${ctx.arch}) test program did not print its marker`, log, { stage: 'stage1', arch: ctx.arch, exitCode: 0 });
+    const entries = await readEntries(res.outputs.get('/out')!, 'out');
+    const facts = JSON.parse(entries.find((e) => e.path === 'toolchain.json')!.data!.toString()) as { compiler: string; libcVersion: string };
+    const output = gzip(await packEntries(entries.filter((e) => e.path === 'hello'), ctx.innerEpoch));
+    return ctx.store.put<Stage1Meta>({
+      key, kind: 'stage1', arch: ctx.arch, compiler: `gcc ${facts.compiler}`, libcVersion: facts.libcVersion,
+      triple: ARCH_INFO[ctx.arch].muslTriple, cflags: ['-static', '-O2', '-ffile-prefix-map=/build=.'],
+    }, output);
+  });
+}
+
+// ---- stage2 -----------------------------------------------------------------
+
+export interface PackageMeta extends StageMeta {
+  name: string; version: string; arch: Arch; deps: string[]; sources: { file: string; sha256: string }[]; compiler: string; useFlags: string[];
+}
+
+/** Cache key of one package: recipe files, sources, builder, arch and its dependencies' keys. */
+export function packageKey(recipe: PackageRecipe, arch: Arch, builderKey: string, sourceShas: string[], depKeys: string[], distroVersion: string): string {
+  const files = Object.entries(recipe.files).map(([p, c]) => `${p}:${sha256(c)}`);
+  return keyOf(['pkg/v1', recipe.name, recipe.version, arch, builderKey, distroVersion, ...files, 'src', ...sourceShas, 'deps', ...depKeys]);
+}
+
+export async function stage2Package(ctx: ArchContext, recipe: PackageRecipe, deps: { key: string; output: Buffer }[], compiler: string) {
+  const srcs = recipe.sources.map((s) => ctx.sources.get(s)!);
+  const key = packageKey(recipe, ctx.arch, ctx.builderKey, srcs.map((s) => s.sha256), deps.map((d) => d.key), ctx.plan.version);
+  return ctx.store.getOrBuild<PackageMeta>(key, async () => {
+    const log = openStepLog(ctx.logDir, `${ctx.arch}-stage2-${recipe.name}`, ctx.echo);
+    const recipeTar = await packEntries(Object.entries(recipe.files).map(([path, data]) => ({
+      path: `recipe/${path}`, type: 'file' as const, mode: path.endsWith('.sh') ? 0o755 : 0o644, data,
+    })), ctx.innerEpoch);
+    const srcEntries: TarEntry[] = [];
+    for (const s of srcs) srcEntries.push({ path: `src/${s.name}/${s.file}`, type: 'file', mode: 0o644, data: await readSource(s) });
+    const depEntries = overlay(await Promise.all(deps.map(async (d) => (await readEntries(gunzip(d.output))).map((e) => ({ ...e, path: `deps/${e.path}` })))));
+    const res = await runStep(ctx, `stage2:${recipe.name}`, log, {
+      cmd: ['sh', '-c', 'mkdir -p /out /deps /src && exec sh /recipe/build.sh'],
+      inputs: [{ dir: '/', tar: recipeTar }, { dir: '/', tar: await packEntries([...srcEntries, ...depEntries], ctx.innerEpoch) }],
+      outputs: ['/out'],
+      hint: `fix images/packages/${recipe.name}/build.sh; stage2 runs with no network, so it cannot download anything`,
+    });
+    const entries = await readEntries(res.outputs.get('/out')!, 'out');
+    if (entries.length === 0) throw stepFailed(`stage2:${recipe.name} (${ctx.arch}) installed nothing into $OUT`, log, { stage: `stage2:${recipe.name}`, arch: ctx.arch, exitCode: 0 });
+    return ctx.store.put<PackageMeta>({
+      key, kind: 'package', name: recipe.name, version: recipe.version, arch: ctx.arch, deps: deps.map((d) => d.key),
+      sources: srcs.map((s) => ({ file: s.file, sha256: s.sha256 })), compiler, useFlags: [],
+    }, gzip(await packEntries(entries, ctx.innerEpoch)));
+  });
+}
+
+// ---- stage3 -----------------------------------------------------------------
+
+export interface Stage3Meta extends StageMeta { uname: string }
+
+/**
+ * Loads the stage2 root filesystem as an image of the target arch and runs it
+ * with no network: busybox applets must work, `uname -m` must match, and the
+ * stage1 program must run natively (through binfmt on a foreign arch).
+ */
+export async function stage3(ctx: ArchContext, rootfs: TarEntry[], rootfsKey: string, stage1Output: Buffer) {
+  const key = keyOf(['stage3/v1', ctx.arch, rootfsKey, sha256(stage1Output)]);
+  return ctx.store.getOrBuild<Stage3Meta>(key, async () => {
+    const log = openStepLog(ctx.logDir, `${ctx.arch}-stage3`, ctx.echo);
+    const hello = (await readEntries(gunzip(stage1Output))).find((e) => e.path === 'hello')!;
+    const layerTar = await packEntries([...rootfs, { path: 'opt/osforge-selftest/hello', type: 'file', mode: 0o755, data: hello.data }], ctx.innerEpoch);
+    const work = await mkdtemp(join(tmpdir(), 'osforge-stage3-'));
+    const ref = `osforge/stage3:${ctx.arch}-${key.slice(0, 12)}`;
+    try {
+      const layerPath = join(work, 'layer.tar');
+      await writeFile(layerPath, layerTar);
+      const { stream } = await dockerArchive(layerPath, sha256(layerTar), ref, { arch: ctx.arch, createdEpoch: ctx.innerEpoch });
+      await ctx.engine.loadImage(stream);
+      const want = ARCH_INFO[ctx.arch].uname;
+      const res = await runStep(ctx, 'stage3', log, {
+        image: ref,
+        cmd: ['/bin/sh', '-c', 'echo "uname=$(uname -m)"; busybox echo applets-ok; ls /bin | wc -l; /opt/osforge-selftest/hello'],
+      });
+      const uname = res.log.find((l) => l.startsWith('uname='))?.slice(6);
+      const problems = [
+        uname !== want && `uname -m printed ${JSON.stringify(uname)}, expected ${want}`,
+        !res.log.includes('applets-ok') && 'busybox applets did not run',
+        !res.log.includes('osforge-stage1-ok') && 'the stage1 toolchain output did not run',
+      ].filter(Boolean);
+      if (problems.length) throw new OsforgeError('CONTAINER_FAILED', `stage3 self-hosting check failed on ${ctx.arch}: ${problems.join('; ')}`, {
+        stage: 'stage3', arch: ctx.arch, logTail: log.lines.slice(-40), logPath: log.path,
+      });
+      return ctx.store.put<Stage3Meta>({ key, kind: 'stage3', arch: ctx.arch, uname: want }, gzip(Buffer.from(res.log.join('\n'))));
+    } finally {
+      await ctx.engine.docker.getImage(ref).remove({ force: true }).catch(() => undefined);
+      await rm(work, { recursive: true, force: true });
+    }
+  });
+}

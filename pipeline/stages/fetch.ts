@@ -1,0 +1,111 @@
+// The only step with network access. Each source is tried at its upstream
+// URLs first, then at the Debian source archive (apt-get source in a
+// container from the base image), and is verified before it is cached.
+import { readFile } from 'node:fs/promises';
+import type { Engine } from '../engine/docker.ts';
+import { LABEL_RUN, LABEL_STAGE } from '../engine/docker.ts';
+import { OsforgeError } from '../errors.ts';
+import type { SourceSpec } from '../plan/types.ts';
+import { lookupSource, storeSource, mismatchError } from '../cache/source-cache.ts';
+import { readEntries } from '../util/tar.ts';
+import { sha256 } from '../util/hash.ts';
+import type { StepLog } from './step-log.ts';
+
+export interface FetchedSource { name: string; file: string; sha256: string; path: string; from: string }
+
+/** What a location promises: Debian repacks (+dfsg) carry their own pin. */
+export function debianExpectation(spec: SourceSpec): { file: string; sha256: string } | null {
+  if (!spec.debian) return null;
+  return { file: spec.debian.file, sha256: spec.debian.sha256 ?? spec.sha256 };
+}
+
+export async function fetchSources(opts: {
+  engine: Engine; baseRef: string; specs: SourceSpec[]; cacheRoot: string; runId: string; log: StepLog; upstreamTimeoutMs?: number;
+}): Promise<Map<string, FetchedSource>> {
+  const { specs, cacheRoot, log } = opts;
+  const got = new Map<string, FetchedSource>();
+  const failures = new Map<string, string[]>();
+  const note = (name: string, m: string) => { log.write(`${name}: ${m}`); (failures.get(name) ?? failures.set(name, []).get(name)!).push(m); };
+
+  for (const spec of specs) {
+    const upstream = await lookupSource(cacheRoot, spec.file, spec.sha256, (m) => log.write(m));
+    if (upstream) { got.set(spec.name, { name: spec.name, file: spec.file, sha256: spec.sha256, path: upstream, from: 'cache' }); continue; }
+    const deb = debianExpectation(spec);
+    const debCached = deb && await lookupSource(cacheRoot, deb.file, deb.sha256, (m) => log.write(m));
+    if (deb && debCached) { got.set(spec.name, { name: spec.name, file: deb.file, sha256: deb.sha256, path: debCached, from: 'cache' }); continue; }
+
+    for (const url of spec.urls) {
+      try {
+        const res = await fetch(url, { signal: AbortSignal.timeout(opts.upstreamTimeoutMs ?? 20_000) });
+        if (!res.ok) { note(spec.name, `${url}: HTTP ${res.status}`); continue; }
+        const data = Buffer.from(await res.arrayBuffer());
+        const path = await storeSource(cacheRoot, spec.file, data, spec.sha256, url);
+        log.write(`${spec.name}: fetched ${url}`);
+        got.set(spec.name, { name: spec.name, file: spec.file, sha256: spec.sha256, path, from: url });
+        break;
+      } catch (err) {
+        if (err instanceof OsforgeError && err.code === 'SHA256_MISMATCH') log.write(err.message);
+        note(spec.name, `${url}: ${(err as Error).cause ? String(((err as Error).cause as Error).message ?? (err as Error).cause) : (err as Error).message}`);
+      }
+    }
+  }
+
+  const viaDebian = specs.filter((s) => !got.has(s.name) && s.debian);
+  if (viaDebian.length) {
+    const files = await aptGetSource(opts.engine, opts.baseRef, viaDebian, opts.runId, log);
+    for (const spec of viaDebian) {
+      const deb = debianExpectation(spec)!;
+      const data = files.get(deb.file);
+      const from = `debian source ${spec.debian!.package}=${spec.debian!.version}`;
+      if (!data) { note(spec.name, `${from}: apt-get source did not produce ${deb.file}`); continue; }
+      const actual = sha256(data);
+      if (actual !== deb.sha256) { const e = mismatchError(deb.file, deb.sha256, actual, from); log.write(e.message); note(spec.name, e.message); continue; }
+      const path = await storeSource(cacheRoot, deb.file, data, deb.sha256, from);
+      log.write(`${spec.name}: fetched ${deb.file} from ${from}`);
+      got.set(spec.name, { name: spec.name, file: deb.file, sha256: deb.sha256, path, from });
+    }
+  }
+
+  const missing = specs.filter((s) => !got.has(s.name));
+  if (missing.length) {
+    const detail = missing.map((s) => `${s.name}: ${(failures.get(s.name) ?? ['no location configured']).join('; ')}`).join('\n  ');
+    throw new OsforgeError('SOURCE_FETCH', `could not fetch ${missing.map((s) => s.file).join(', ')}\n  ${detail}`, {
+      stage: 'fetch', logPath: log.path,
+      hint: `place the verified file(s) in ${cacheRoot}/<first letter>/ or make a listed location reachable`,
+    });
+  }
+  return got;
+}
+
+// Turns every `deb` entry of the image's apt config into `deb-src`, then downloads without unpacking.
+const APT_SOURCE_SCRIPT = `set -eu
+for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+  [ -f "$f" ] && sed -n 's/^deb \\(.*\\)/deb-src \\1/p' "$f"
+done > /etc/apt/sources.list.d/osforge-src.list
+for f in /etc/apt/sources.list.d/*.sources; do
+  [ -f "$f" ] && sed 's/^Types: deb$/Types: deb-src/' "$f" > "$f.src.sources"
+done
+apt-get update -qq
+mkdir -p /out && cd /out
+apt-get source --download-only -qq "$@"
+ls -l /out`;
+
+async function aptGetSource(engine: Engine, baseRef: string, specs: SourceSpec[], runId: string, log: StepLog): Promise<Map<string, Buffer>> {
+  const wanted = specs.map((s) => `${s.debian!.package}=${s.debian!.version}`);
+  log.write(`apt-get source --download-only ${wanted.join(' ')}`);
+  const res = await engine.run({
+    image: baseRef, cmd: ['sh', '-c', APT_SOURCE_SCRIPT, 'fetch', ...wanted], network: 'bridge',
+    labels: { [LABEL_RUN]: runId, [LABEL_STAGE]: 'fetch' }, outputs: ['/out'], onLog: (l) => log.write(l),
+  });
+  if (res.exitCode !== 0) {
+    log.write(`apt-get source exited with ${res.exitCode}`);
+    return new Map();
+  }
+  const entries = await readEntries(res.outputs.get('/out')!, 'out');
+  return new Map(entries.filter((e) => e.type === 'file').map((e) => [e.path, e.data!]));
+}
+
+/** Reads a fetched source (used when copying sources into build containers). */
+export function readSource(s: FetchedSource): Promise<Buffer> {
+  return readFile(s.path);
+}
