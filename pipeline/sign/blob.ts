@@ -24,20 +24,20 @@ export async function signFile(privateKey: KeyObject, path: string): Promise<Blo
   return { signature: signer.sign({ key: privateKey, dsaEncoding: 'der' }), digest: hash.digest() };
 }
 
-export async function verifyFile(publicKey: KeyObject, path: string, signature: Uint8Array): Promise<{ ok: boolean; digest: Buffer }> {
-  const verifier = createVerify('sha256');
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) {
-    verifier.update(chunk as Buffer);
-    hash.update(chunk as Buffer);
-  }
-  let ok = false;
-  try {
-    ok = verifier.verify({ key: publicKey, dsaEncoding: 'der' }, signature);
-  } catch {
-    ok = false; // malformed DER
-  }
-  return { ok, digest: hash.digest() };
+/**
+ * Verifies several candidate signatures over one file in a single read
+ * (the .sig and the bundle's copy); returns one verdict per signature.
+ */
+export async function verifyFile(publicKey: KeyObject, path: string, signatures: readonly Uint8Array[]): Promise<boolean[]> {
+  const verifiers = signatures.map(() => createVerify('sha256'));
+  for await (const chunk of createReadStream(path)) for (const v of verifiers) v.update(chunk as Buffer);
+  return verifiers.map((v, i) => {
+    try {
+      return v.verify({ key: publicKey, dsaEncoding: 'der' }, signatures[i]!);
+    } catch {
+      return false; // malformed DER
+    }
+  });
 }
 
 /** The .sig file body: base64 of the DER signature, no trailing newline (cosign writes it so). */

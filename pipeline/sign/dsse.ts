@@ -1,6 +1,7 @@
 // DSSE envelopes (github.com/secure-systems-lab/dsse, protocol.md): the
 // signature covers PAE(payloadType, payload), never the raw payload.
-import { sign, verify, type KeyObject } from 'node:crypto';
+import { verify, type KeyObject } from 'node:crypto';
+import { signDeterministic } from './deterministic-ecdsa.ts';
 
 export interface DsseSignature { keyid: string; sig: string }
 export interface DsseEnvelope { payloadType: string; payload: string; signatures: DsseSignature[] }
@@ -16,9 +17,13 @@ export function pae(payloadType: string, payload: Uint8Array): Buffer {
   ]);
 }
 
-/** One ECDSA P-256 / SHA-256 signature; keyid "" as cosign writes for key-based attestations. */
+/**
+ * One ECDSA P-256 / SHA-256 signature over the PAE; keyid "" as cosign writes
+ * for key-based attestations. Deterministic (RFC 6979): the same key and
+ * payload always give the same envelope bytes.
+ */
 export function signEnvelope(privateKey: KeyObject, payloadType: string, payload: Uint8Array, keyid = ''): DsseEnvelope {
-  const sig = sign('sha256', pae(payloadType, payload), { key: privateKey, dsaEncoding: 'der' });
+  const sig = signDeterministic(privateKey, pae(payloadType, payload));
   return {
     payloadType,
     payload: Buffer.from(payload).toString('base64'),

@@ -1,0 +1,51 @@
+// Names of the files `osforge sign` reads and writes in dist/, and which
+// files get signed. Pure.
+import { isAbsolute, normalize, sep } from 'node:path';
+import { OsforgeError } from '../errors.ts';
+import type { Manifest } from '../outputs/manifest-types.ts';
+
+export const MANIFEST_FILE = 'manifest.json';
+export const SUMS_FILE = 'SHA256SUMS';
+export const SBOM_FILE = 'sbom.spdx.json';
+export const PROVENANCE_FILE = 'provenance.intoto.jsonl';
+export const RELEASE_NOTES_FILE = 'RELEASE_NOTES.md';
+export const SIG_SUFFIX = '.sig';
+export const BUNDLE_SUFFIX = '.sigstore.json';
+export const CHECKSUM_SUFFIX = '.sha256';
+
+/**
+ * True for the outputs that differ on every signing run (ECDSA signatures are
+ * randomized): `<file>.sig` and `<file>.sigstore.json`. The reproducibility
+ * check skips these and compares everything else, including the SBOM and the
+ * provenance (whose DSSE signature is deterministic, RFC 6979).
+ */
+export function isSignatureFile(name: string): boolean {
+  return name.endsWith(SIG_SUFFIX) || name.endsWith(BUNDLE_SUFFIX);
+}
+
+/** Rejects manifest paths that would escape dist/ (absolute, `..`, backslashes). */
+export function safeDistPath(p: string): string {
+  const n = normalize(p);
+  if (!p || isAbsolute(p) || p.includes('\\') || n.startsWith('..') || n.split(sep).includes('..') || n !== p) {
+    throw new OsforgeError('CONFIG_INVALID', `manifest.json lists an unsafe artifact path ${JSON.stringify(p)}`, {
+      hint: 'artifact paths must be relative to dist/ and must not contain ".."',
+    });
+  }
+  return p;
+}
+
+/** Files that must be signed whatever else is present: every manifest artifact, SHA256SUMS, manifest.json. */
+export function requiredSignedFiles(m: Manifest): string[] {
+  const set = new Set<string>([...m.artifacts.map((a) => safeDistPath(a.path)), SUMS_FILE, MANIFEST_FILE]);
+  return [...set].sort();
+}
+
+/** Files osforge writes next to the artifacts that are themselves signed like artifacts. */
+export const GENERATED_SIGNED_FILES = [SBOM_FILE, RELEASE_NOTES_FILE] as const;
+
+export function sigPath(file: string): string {
+  return file + SIG_SUFFIX;
+}
+export function bundlePath(file: string): string {
+  return file + BUNDLE_SUFFIX;
+}

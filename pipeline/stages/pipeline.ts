@@ -1,0 +1,248 @@
+// Runs the whole `dist` plan: engine → base → sources → tools → builder →
+// per-arch stage1/2/3 (both arches concurrently) → dist/. Progress is a
+// listr2 tree on a TTY and plain lines otherwise (or with CI=true).
+import { Listr, PRESET_TIMER, type ListrTask } from 'listr2';
+import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
+import { Engine, LABEL_RUN } from '../engine/docker.ts';
+import type { Plan, Arch } from '../plan/types.ts';
+import { StageStore } from '../cache/stage-store.ts';
+import { toolchainDir, type ToolsIndex } from '../cache/tools-cache.ts';
+import { resolveBase, type ResolvedBase } from './base.ts';
+import { fetchSources, readSource, type FetchedSource } from './fetch.ts';
+import { ensureTools, toolsEnv, type ToolsResult } from './tools.ts';
+import { provisionBuck2, type Buck2 } from './buck2.ts';
+import { ensureBuilder, type BuilderResult } from './builder.ts';
+import { stage1, stage2Package, stage3, type ArchContext, type PackageMeta, type Stage1Meta } from './bootstrap.ts';
+import { openStepLog } from './step-log.ts';
+import { gunzip, overlay, readEntries, type TarEntry } from '../util/tar.ts';
+import { keyOf } from '../util/hash.ts';
+import { outputFormats, ossSourceArchive } from '../outputs/formats.ts';
+import { describe, writeDist, type PendingArtifact } from '../outputs/dist-writer.ts';
+import type { Manifest, ManifestPackage } from '../outputs/manifest-types.ts';
+import type { BuildIdentity } from '../util/git.ts';
+
+export interface DistOptions {
+  plan: Plan;
+  identity: BuildIdentity;
+  distDir: string;
+  toolsCacheRoot: string;
+  stateRoot: { sources: string; stages: string; logs: string };
+  runId: string;
+  plain: boolean;
+  verbose: boolean;
+  engine?: Engine;
+}
+
+interface ArchResult { stage1: Stage1Meta; packages: (PackageMeta & { output: Buffer })[]; rootfs: TarEntry[]; stage3Hit: boolean }
+
+interface Ctx {
+  base?: ResolvedBase;
+  sources?: Map<string, FetchedSource>;
+  tools?: ToolsResult;
+  buck2?: Buck2 | null;
+  builder?: BuilderResult;
+  arches: Map<Arch, ArchResult>;
+}
+
+export async function runDist(opts: DistOptions): Promise<{ manifest: Manifest; logDir: string }> {
+  const { plan } = opts;
+  const engine = opts.engine ?? new Engine();
+  const logDir = join(opts.stateRoot.logs, opts.runId);
+  const mainLog = openStepLog(logDir, 'pipeline');
+  const store = new StageStore(opts.stateRoot.stages, (m) => mainLog.write(m));
+  const ctx: Ctx = { arches: new Map() };
+  const say = (task: { output: string }, prefix: string) => (line: string) => {
+    mainLog.write(`[${prefix}] ${line}`);
+    if (opts.plain && opts.verbose) process.stdout.write(`[${prefix}] ${line}\n`);
+    else task.output = line;
+  };
+
+  const archTasks = (arch: Arch): ListrTask<Ctx>[] => {
+    let actx: ArchContext;
+    let s1: Stage1Meta & { output: Buffer };
+    const pkgs = new Map<string, PackageMeta & { output: Buffer }>();
+    return [
+      {
+        title: 'stage1: seed toolchain',
+        task: async (_c, task) => {
+          actx = {
+            engine, plan, arch, builderRef: ctx.builder!.ref, builderKey: ctx.builder!.key, sources: ctx.sources!, store,
+            runId: opts.runId, logDir, innerEpoch: plan.base.sourceDateEpoch, jobs: Math.max(1, cpus().length),
+            echo: opts.verbose && opts.plain ? (l) => process.stdout.write(`[${arch}] ${l}\n`) : undefined,
+          };
+          const r = await stage1(actx);
+          s1 = { ...r.meta, output: r.output };
+          task.title = `stage1: ${r.meta.triple} (${r.meta.compiler}, musl ${r.meta.libcVersion})${r.hit ? ' [cached]' : ''}`;
+        },
+      },
+      {
+        title: 'stage2: packages',
+        task: (_c, task) => task.newListr(plan.packages.map((recipe) => ({
+          title: recipe.name,
+          task: async (_c2, sub) => {
+            const deps = recipe.deps.map((d) => pkgs.get(d)!).map((d) => ({ key: d.key, output: d.output }));
+            const r = await stage2Package(actx, recipe, deps, s1.compiler);
+            pkgs.set(recipe.name, { ...r.meta, output: r.output });
+            sub.title = `${recipe.name} ${recipe.version}${r.hit ? ' [cached]' : ''}`;
+          },
+        })), { concurrent: false }),
+      },
+      {
+        title: 'stage3: self-hosting check',
+        task: async (_c, task) => {
+          const ordered = plan.packages.map((p) => pkgs.get(p.name)!);
+          const rootfs = overlay(await Promise.all(ordered.map(async (p) => readEntries(gunzip(p.output)))));
+          const rootfsKey = keyOf(['rootfs', ...ordered.map((p) => p.key)]);
+          const r = await stage3(actx, rootfs, rootfsKey, s1.output);
+          ctx.arches.set(arch, { stage1: s1, packages: ordered, rootfs, stage3Hit: r.hit });
+          task.title = `stage3: ${r.meta.uname} rootfs runs${r.hit ? ' [cached]' : ''}`;
+        },
+      },
+    ];
+  };
+
+  const tasks = new Listr<Ctx>([
+    { title: 'Docker engine', task: async () => engine.ping() },
+    {
+      title: 'Base image',
+      task: async (c, task) => {
+        c.base = await resolveBase(engine, plan.base, 'amd64', say(task, 'base'));
+        task.title = `Base image ${c.base.ref} (${c.base.how})`;
+      },
+    },
+    {
+      title: 'Fetch sources',
+      task: async (c, task) => {
+        const names = [plan.toolchainSource, ...plan.packages.flatMap((p) => p.sources)];
+        const specs = [...new Set(names)].map((n) => plan.sources[n]!);
+        const log = openStepLog(logDir, 'fetch');
+        c.sources = await fetchSources({ engine, baseRef: c.base!.ref, specs, cacheRoot: opts.stateRoot.sources, runId: opts.runId, log });
+        const fresh = [...c.sources.values()].filter((s) => s.from !== 'cache').length;
+        task.title = `Fetch sources: ${c.sources.size} verified (${fresh} downloaded)`;
+      },
+    },
+    {
+      title: 'Tools image',
+      task: async (c, task) => {
+        c.tools = await ensureTools({
+          engine, plan, baseRef: c.base!.ref, baseInputHash: c.base!.inputHash, musl: c.sources!.get(plan.toolchainSource)!,
+          cacheRoot: opts.toolsCacheRoot, sourceDateEpoch: plan.base.sourceDateEpoch, env: toolsEnv(), log: say(task, 'tools'),
+        });
+        task.title = c.tools.hit ? `Tools image: tools cache hit (${c.tools.key.slice(0, 12)})` : `Tools image: compiled from source (${c.tools.reason})`;
+      },
+    },
+    {
+      title: 'Buck2',
+      task: async (c, task) => {
+        c.buck2 = await provisionBuck2(plan.buck2, opts.toolsCacheRoot, say(task, 'buck2'));
+        task.title = c.buck2 ? `Buck2 ${c.buck2.version} (${c.buck2.from})` : 'Buck2: not provisioned (optional)';
+      },
+    },
+    {
+      title: 'Builder image',
+      task: async (c, task) => {
+        c.builder = await ensureBuilder({
+          engine, plan, baseRef: c.base!.ref, baseInputHash: c.base!.inputHash, toolsRef: c.tools!.ref, toolsKey: c.tools!.key,
+          buck2: c.buck2 ?? null, sourceDateEpoch: plan.base.sourceDateEpoch, log: say(task, 'builder'),
+        });
+        task.title = `Builder image ${c.builder.ref}${c.builder.built ? '' : ' [cached]'}`;
+      },
+    },
+    {
+      title: 'Bootstrap',
+      task: (_c, task) => task.newListr(plan.arches.map((arch) => ({
+        title: arch,
+        task: (_c2, sub) => sub.newListr(archTasks(arch), { concurrent: false, exitOnError: true }),
+      })), { concurrent: true, exitOnError: true }),
+    },
+    {
+      title: 'Write dist/',
+      task: async (c, task) => {
+        const manifest = await assembleDist(opts, c);
+        task.title = `Write dist/: ${manifest.artifacts.length} artifacts in ${opts.distDir}`;
+        (c as Ctx & { manifest?: Manifest }).manifest = manifest;
+      },
+    },
+  ], {
+    concurrent: false,
+    exitOnError: true,
+    renderer: opts.plain ? 'simple' : 'default',
+    fallbackRenderer: 'simple',
+    rendererOptions: { timer: PRESET_TIMER, collapseSubtasks: false, outputBar: opts.verbose ? 20 : 1 },
+    fallbackRendererOptions: { timer: PRESET_TIMER },
+  } as ConstructorParameters<typeof Listr<Ctx>>[1]);
+
+  try {
+    const final = await tasks.run(ctx);
+    return { manifest: (final as Ctx & { manifest: Manifest }).manifest, logDir };
+  } finally {
+    await engine.removeByLabel(`${LABEL_RUN}=${opts.runId}`).catch(() => 0);
+  }
+}
+
+async function toolchainEntries(toolsCacheRoot: string, arch: Arch): Promise<TarEntry[]> {
+  const dir = toolchainDir(toolsCacheRoot);
+  const index = JSON.parse(await readFile(join(dir, 'index.json'), 'utf8')) as ToolsIndex;
+  const prefix = `opt/osforge/${arch}`;
+  const out: TarEntry[] = [];
+  for (const f of index.files) {
+    if (f.path !== prefix && !f.path.startsWith(`${prefix}/`)) continue;
+    if (f.type === 'file') out.push({ path: f.path, type: 'file', mode: f.mode ?? 0o644, data: await readFile(join(dir, 'root', f.path)) });
+    else if (f.type === 'symlink') out.push({ path: f.path, type: 'symlink', mode: 0o777, linkname: f.linkname });
+    else out.push({ path: f.path, type: 'directory', mode: 0o755 });
+  }
+  return out;
+}
+
+async function assembleDist(opts: DistOptions, c: Ctx): Promise<Manifest> {
+  const { plan, identity } = opts;
+  const sde = identity.sourceDateEpoch;
+  const artifacts: PendingArtifact[] = [];
+  const packages: ManifestPackage[] = [];
+  const toolchains: Manifest['toolchains'] = {};
+  for (const arch of plan.arches) {
+    const r = c.arches.get(arch)!;
+    const input = { arch, version: plan.version, name: plan.name, sourceDateEpoch: sde, rootfs: r.rootfs, toolchain: await toolchainEntries(opts.toolsCacheRoot, arch) };
+    for (const format of Object.values(outputFormats)) {
+      artifacts.push({ path: format.fileName(plan.name, plan.version, arch), arch, kind: format.kind, data: await format.build(input) });
+    }
+    toolchains[arch] = { triple: r.stage1.triple, libc: 'musl', libcVersion: r.stage1.libcVersion, compiler: r.stage1.compiler, cflags: r.stage1.cflags };
+    for (const p of r.packages) {
+      const recipe = plan.packages.find((x) => x.name === p.name)!;
+      packages.push({
+        name: p.name, version: p.version, arch, license: recipe.license, key: p.key, deps: recipe.deps,
+        sources: p.sources, outputSha256: p.outputSha256,
+      });
+    }
+  }
+  const used = [...c.sources!.values()];
+  artifacts.push({
+    path: 'oss_source.tgz', arch: 'any', kind: 'oss-source',
+    data: await ossSourceArchive(await Promise.all(used.map(async (s) => ({ file: s.file, data: await readSource(s) }))), sde),
+  });
+  const manifest: Manifest = {
+    name: plan.name,
+    version: plan.version,
+    commit: identity.commit,
+    dirty: identity.dirty,
+    sourceDateEpoch: sde,
+    artifacts: artifacts.map(describe),
+    images: {
+      base: { amd64: { ref: c.base!.ref, id: c.base!.id, inputHash: c.base!.inputHash } },
+      tools: { ref: c.tools!.ref, id: c.tools!.id, inputHash: c.tools!.key },
+      builder: { ref: c.builder!.ref, id: c.builder!.id, inputHash: c.builder!.key },
+    },
+    buck2: c.buck2 ? { version: c.buck2.version, sha256: c.buck2.sha256 } : null,
+    toolchains,
+    packages,
+    sources: used.map((s) => {
+      const spec = plan.sources[s.name]!;
+      return { name: s.name, version: spec.version, file: s.file, sha256: s.sha256, urls: spec.urls, license: spec.license };
+    }),
+    toolsCache: { hit: c.tools!.hit, key: c.tools!.key },
+  };
+  await writeDist(opts.distDir, artifacts, manifest);
+  return manifest;
+}
