@@ -1,0 +1,275 @@
+// `osforge upload`: publishes packages to a mirror laid out by first letter,
+// with index.json covering everything on the mirror. Packages go first, the
+// index last and atomically (temp name + rename), so a client never sees an
+// index entry whose files are not there yet. Publishing the same packages
+// again changes nothing; a different file under an existing name is refused.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { copyFile, mkdir, mkdtemp, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { OsforgeError } from '../errors.ts';
+import { sha256 } from '../util/hash.ts';
+import { parseChecksumFile } from './checksum-file.ts';
+import { buildIndex, parseIndex, serializeIndex, type IndexEntry, type MirrorIndex } from './mirror-index.ts';
+import { BIN_SUFFIX, binaryFilename, letterDir, mirrorPath } from './naming.ts';
+
+export interface ScannedPackage {
+  entry: IndexEntry;
+  /** Absolute path of the .tar.gz. */
+  path: string;
+  hasSig: boolean;
+}
+
+export type Destination =
+  | { kind: 'local'; path: string }
+  | { kind: 'remote'; host: string; path: string };
+
+/** `user@host:/path` or `host:path` is remote (scp/rsync over ssh); anything else is a local directory. */
+export function parseDestination(mirror: string): Destination {
+  if (/^https?:\/\//i.test(mirror)) {
+    throw new OsforgeError('USAGE', `cannot upload to ${mirror}: HTTP mirrors are read-only; give a directory or user@host:/path`);
+  }
+  if (/^file:\/\//i.test(mirror)) return { kind: 'local', path: resolve(new URL(mirror).pathname) };
+  const m = /^((?:[A-Za-z0-9._-]+@)?[A-Za-z0-9.-]+|\[[0-9A-Fa-f:]+\]):(.*)$/.exec(mirror);
+  if (m && !mirror.startsWith('/') && !mirror.startsWith('.')) {
+    const path = m[2] || '.';
+    // Remote paths reach a remote shell (ssh, legacy scp); allow only characters that need no quoting.
+    if (!/^[A-Za-z0-9._/~+-]+$/.test(path) || path.split('/').includes('..')) {
+      throw new OsforgeError('USAGE', `remote mirror path ${JSON.stringify(path)} may contain only letters, digits and . _ / ~ + - (and no "..")`);
+    }
+    return { kind: 'remote', host: m[1]!, path: path.replace(/\/+$/, '') || '/' };
+  }
+  return { kind: 'local', path: resolve(mirror) };
+}
+
+/** Finds <file>-bin.tar.gz + .sha256 pairs in `dir` and its first-letter sub-directories, verifying each. */
+export async function scanPackages(dir: string): Promise<ScannedPackage[]> {
+  const root = resolve(dir);
+  let top;
+  try {
+    top = await readdir(root, { withFileTypes: true });
+  } catch (err) {
+    throw new OsforgeError('USAGE', `cannot read package directory ${root}: ${(err as Error).message}`, {}, { cause: err });
+  }
+  const dirs = [root, ...top.filter((d) => d.isDirectory() && d.name.length === 1).map((d) => join(root, d.name)).sort()];
+  const out: ScannedPackage[] = [];
+  for (const d of dirs) {
+    const names = new Set(await readdir(d));
+    for (const f of [...names].sort()) {
+      if (!f.endsWith(BIN_SUFFIX)) continue;
+      const path = join(d, f);
+      if (!names.has(`${f}.sha256`)) {
+        throw new OsforgeError('CONFIG_INVALID', `${path} has no ${f}.sha256 beside it`, { hint: 'recreate it with `osforge package`' });
+      }
+      const c = parseChecksumFile(await readFile(`${path}.sha256`, 'utf8'), `${path}.sha256`);
+      const expected = binaryFilename(c.name, c.version, c.configHash);
+      if (c.filename !== f || expected !== f) {
+        throw new OsforgeError('CONFIG_INVALID', `${path}.sha256 describes ${c.filename} (${expected} by its metadata), not ${f}`);
+      }
+      if (d !== root && letterDir(c.name) !== d.slice(root.length + 1)) {
+        throw new OsforgeError('CONFIG_INVALID', `${path} is in the wrong letter directory; it belongs in ${mirrorPath(c.name, f)}`);
+      }
+      const data = await readFile(path);
+      const actual = sha256(data);
+      if (actual !== c.sha256) {
+        throw new OsforgeError('SHA256_MISMATCH', `hash mismatch for ${path}: expected ${c.sha256} (from its .sha256), actual ${actual}`, { arch: c.arch, hint: 'the file is corrupt; recreate it with `osforge package`' });
+      }
+      if (c.contentHash !== actual.slice(0, 8)) {
+        throw new OsforgeError('SHA256_MISMATCH', `content hash mismatch for ${path}: .sha256 says ${c.contentHash}, actual ${actual.slice(0, 8)}`, { arch: c.arch });
+      }
+      if (out.some((o) => o.entry.filename === f)) {
+        const other = out.find((o) => o.entry.filename === f)!;
+        if (other.entry.sha256 !== actual) throw new OsforgeError('SHA256_MISMATCH', `${f} appears twice in ${root} with different contents`);
+        continue;
+      }
+      out.push({
+        path, hasSig: names.has(`${f}.sig`),
+        entry: { name: c.name, version: c.version, arch: c.arch, config_hash: c.configHash, file_hash: c.contentHash, filename: f, size: data.length, sha256: actual },
+      });
+    }
+  }
+  return out;
+}
+
+async function atomicWrite(path: string, data: string | Buffer): Promise<void> {
+  const tmp = `${path}.tmp-${randomBytes(4).toString('hex')}`;
+  try {
+    await writeFile(tmp, data);
+    await rename(tmp, path);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+async function sameBytes(a: string, b: string): Promise<boolean> {
+  try {
+    const [x, y] = await Promise.all([readFile(a), readFile(b)]);
+    return x.equals(y);
+  } catch {
+    return false;
+  }
+}
+
+function run(cmd: string, args: readonly string[], capture = false): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(cmd, args, { stdio: ['inherit', capture ? 'pipe' : 'inherit', 'inherit'] });
+    const chunks: Buffer[] = [];
+    child.stdout?.on('data', (c: Buffer) => chunks.push(c));
+    child.on('error', (err) => {
+      const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
+      reject(new OsforgeError(missing ? 'HOST_SETUP' : 'SOURCE_FETCH', `${cmd}: ${err.message}`,
+        { hint: missing ? `install ${cmd} (apt-get install ${cmd === 'rsync' ? 'rsync' : 'openssh-client'})` : undefined }));
+    });
+    child.on('close', (code) => {
+      if (code === 0) resolvePromise(Buffer.concat(chunks).toString('utf8'));
+      else reject(new OsforgeError('SOURCE_FETCH', `${cmd} ${args.join(' ')} failed`, {
+        exitCode: code ?? undefined,
+        hint: 'test the connection with `ssh user@host`, try --dry-run, or try a local mirror directory first',
+      }));
+    });
+  });
+}
+
+/**
+ * The commands that copy a staged tree to the destination, index.json last
+ * (pure, so tests can check them). `letters` are the staged letter dirs.
+ */
+export function transferCommands(dest: Destination, stage: string, letters: readonly string[], useRsync: boolean): string[][] {
+  const target = dest.kind === 'remote' ? `${dest.host}:${dest.path}` : dest.path;
+  const cmds: string[][] = [];
+  if (dest.kind === 'remote') cmds.push(['ssh', '--', dest.host, `mkdir -p ${[dest.path, ...letters.map((l) => `${dest.path}/${l}`)].join(' ')}`]);
+  if (useRsync) {
+    // rsync writes each file under a temporary name and renames it, so index.json is replaced atomically.
+    cmds.push(['rsync', '-rt', '--checksum', '--exclude=/index.json', `${stage}/`, `${target}/`]);
+    cmds.push(['rsync', '-t', '--checksum', `${stage}/index.json`, `${target}/index.json`]);
+  } else {
+    if (dest.kind !== 'remote') throw new Error('local copies do not use scp');
+    for (const l of letters) cmds.push(['scp', '-p', '-r', `${stage}/${l}`, `${target}/`]);
+    cmds.push(['scp', '-p', `${stage}/index.json`, `${target}/index.json.osforge-tmp`]);
+    cmds.push(['ssh', '--', dest.host, `mv -f ${dest.path}/index.json.osforge-tmp ${dest.path}/index.json`]);
+  }
+  return cmds;
+}
+
+export interface UploadOptions {
+  source: string;
+  mirror?: string;
+  useRsync: boolean;
+  stagingDir: string;
+  generateIndexOnly: boolean;
+  dryRun: boolean;
+  log: (msg: string) => void;
+}
+
+export interface UploadPlan {
+  added: ScannedPackage[];
+  unchanged: ScannedPackage[];
+  index: MirrorIndex;
+}
+
+async function remoteIndex(dest: Extract<Destination, { kind: 'remote' }>): Promise<MirrorIndex | null> {
+  const marker = '__OSFORGE_NO_INDEX__';
+  const p = `${dest.path}/index.json`;
+  const text = await run('ssh', ['--', dest.host, `if [ -f ${p} ]; then cat ${p}; else echo ${marker}; fi`], true);
+  if (text.trim() === marker) return null;
+  return parseIndex(text, `${dest.host}:${p}`);
+}
+
+/** What is on the mirror now: a local mirror is scanned (its files are the truth), a remote one is read through its index. */
+async function existingEntries(dest: Destination): Promise<IndexEntry[]> {
+  if (dest.kind === 'local') {
+    try {
+      await stat(dest.path);
+    } catch {
+      return [];
+    }
+    return (await scanPackages(dest.path)).map((s) => s.entry);
+  }
+  return (await remoteIndex(dest))?.packages ?? [];
+}
+
+export function planUpload(existing: readonly IndexEntry[], scanned: readonly ScannedPackage[]): UploadPlan {
+  const have = new Map(existing.map((e) => [e.filename, e]));
+  const added: ScannedPackage[] = [];
+  const unchanged: ScannedPackage[] = [];
+  for (const s of scanned) {
+    const old = have.get(s.entry.filename);
+    if (!old) added.push(s);
+    else if (old.sha256 === s.entry.sha256) unchanged.push(s);
+    else {
+      throw new OsforgeError('SHA256_MISMATCH',
+        `the mirror already has ${s.entry.filename} with different contents: mirror sha256 ${old.sha256}, new ${s.entry.sha256}`,
+        { arch: s.entry.arch, hint: 'the same name, version and config hash must mean the same bytes; the build is not reproducible, or the mirror copy is stale; remove it from the mirror deliberately if you mean to replace it' });
+    }
+  }
+  return { added, unchanged, index: buildIndex([...existing, ...scanned.map((s) => s.entry)]) };
+}
+
+export async function upload(o: UploadOptions): Promise<UploadPlan> {
+  const scanned = await scanPackages(o.source);
+  if (o.generateIndexOnly) {
+    const index = buildIndex(scanned.map((s) => s.entry));
+    const path = join(resolve(o.source), 'index.json');
+    if (o.dryRun) o.log(`would write ${path} (${index.total} packages)`);
+    else {
+      await atomicWrite(path, serializeIndex(index));
+      o.log(`wrote ${path} (${index.total} packages)`);
+    }
+    return { added: [], unchanged: scanned, index };
+  }
+  if (!o.mirror) throw new OsforgeError('USAGE', '--mirror is required unless --generate-index-only is given');
+  if (scanned.length === 0) throw new OsforgeError('USAGE', `no *${BIN_SUFFIX} packages in ${resolve(o.source)}`, { hint: 'create them with `osforge package`' });
+  const dest = parseDestination(o.mirror);
+  const plan = planUpload(await existingEntries(dest), scanned);
+  const where = dest.kind === 'remote' ? `${dest.host}:${dest.path}` : dest.path;
+  for (const s of plan.added) o.log(`${o.dryRun ? 'would upload' : 'upload'} ${mirrorPath(s.entry.name, s.entry.filename)} (${s.entry.arch}, ${s.entry.size} bytes)`);
+  for (const s of plan.unchanged) o.log(`unchanged ${mirrorPath(s.entry.name, s.entry.filename)}`);
+  if (o.dryRun) {
+    o.log(`dry run: would write ${where}/index.json (${plan.index.total} packages) via ${o.useRsync ? 'rsync' : dest.kind === 'remote' ? 'scp' : 'local copy'}; nothing was written`);
+    return plan;
+  }
+
+  // Stage the files that go up (packages new to the mirror, plus the .sha256/.sig of unchanged ones) and the index.
+  await mkdir(o.stagingDir, { recursive: true });
+  const stage = await mkdtemp(join(o.stagingDir, 'upload-'));
+  try {
+    const letters = new Set<string>();
+    for (const s of [...plan.added, ...plan.unchanged]) {
+      const l = letterDir(s.entry.name);
+      letters.add(l);
+      await mkdir(join(stage, l), { recursive: true });
+      const to = join(stage, l, s.entry.filename);
+      if (plan.added.includes(s)) await copyFile(s.path, to);
+      await copyFile(`${s.path}.sha256`, `${to}.sha256`);
+      if (s.hasSig) await copyFile(`${s.path}.sig`, `${to}.sig`);
+    }
+    await writeFile(join(stage, 'index.json'), serializeIndex(plan.index));
+    const sortedLetters = [...letters].sort();
+
+    if (dest.kind === 'local' && !o.useRsync) {
+      for (const l of sortedLetters) {
+        await mkdir(join(dest.path, l), { recursive: true });
+        // Package files before their .sha256 and .sig, so a .sha256 never names a missing file.
+        const files = (await readdir(join(stage, l))).sort((a, b) => a.length - b.length || (a < b ? -1 : 1));
+        for (const f of files) {
+          const to = join(dest.path, l, f);
+          if (await sameBytes(join(stage, l, f), to)) continue;
+          await atomicWrite(to, await readFile(join(stage, l, f)));
+        }
+      }
+      const indexPath = join(dest.path, 'index.json');
+      if (!(await sameBytes(join(stage, 'index.json'), indexPath))) await atomicWrite(indexPath, serializeIndex(plan.index));
+    } else {
+      if (dest.kind === 'local') await mkdir(dest.path, { recursive: true });
+      for (const cmd of transferCommands(dest, stage, sortedLetters, o.useRsync)) {
+        o.log(`$ ${cmd.join(' ')}`);
+        await run(cmd[0]!, cmd.slice(1));
+      }
+    }
+    o.log(`published ${plan.added.length} new, ${plan.unchanged.length} unchanged; ${where}/index.json lists ${plan.index.total} packages`);
+    return plan;
+  } finally {
+    await rm(stage, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,126 @@
+import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { OsforgeError } from '../errors.ts';
+import { readBinaryMirrorSetting } from '../binpkg/buckconfig.ts';
+import { installBinary, listAvailable } from '../binpkg/installer.ts';
+import { assertPackageId, hostArch, isHash8 } from '../binpkg/naming.ts';
+import { describeEntry } from '../binpkg/select.ts';
+import type { Command } from './types.ts';
+
+const help = `usage: osforge install <package> [options]
+
+Downloads a binary package from a mirror, verifies it and installs it under
+a prefix.
+
+Selection: the name and arch must match; --version must match exactly (without
+it the newest version is taken, and the output says so); --config-hash must
+match exactly (without it, the version must have a single configuration for
+the arch, otherwise the candidates are listed and nothing is installed);
+--file-hash, if given, must match. The choice and its reasons are printed.
+
+Verification, before anything is written to the prefix: the sha256 of the
+file against its .sha256, the .sha256 metadata (file name, Package, Version,
+Config Hash, Content Hash, Target arch) against the selection, the sha256 from
+index.json, and the cosign signature <file>.sig when the mirror has one
+(which then requires --key; --key also makes a missing signature an error).
+
+Extraction is refused, with the prefix untouched, for absolute paths, "..",
+symlinks (or prefix symlinks) leading outside the prefix, entries below a
+symlink, hardlinks to anything but a file of the same package, device nodes,
+and files that would overwrite files owned by another or no package. The
+package is unpacked in <prefix>/.osforge-staging-* and renamed into place; a
+failure rolls back. Installed files are recorded in
+<prefix>/var/db/pkg/<name>-<version>/{CONTENTS,binpkg.json}; installing the
+same package again does nothing, installing another version or configuration
+of it replaces it, and \`osforge uninstall\` removes exactly those files.
+
+The mirror is --mirror-url, else $BINARY_MIRROR, else "binary_mirror" in the
+[buckos] section of the --config file. It holds index.json (or has it under
+binaries/); without an index, --version and --config-hash find the package at
+its first-letter path.
+
+options:
+  -v, --version VERSION     package version (exact)
+  -c, --config-hash HASH    config hash (8 hex digits)
+  -f, --file-hash HASH      file hash (8 hex digits, the start of the package's sha256)
+      --arch ARCH           architecture to install (default: this host's, ${hostArch()})
+  -m, --mirror-url URL      mirror: http://, https://, file:// or a directory
+      --config FILE         .buckconfig-style file to read [buckos] binary_mirror from (default: ./.buckconfig)
+  -p, --prefix PATH         installation prefix (default: /usr)
+  -d, --download-only       download and verify into the cache dir; do not install
+  -l, --list                list the builds of <package> on the mirror
+      --cache-dir DIR       download cache (default: ~/.cache/buckos-binaries)
+      --key FILE            cosign public key (PEM) to verify <file>.sig with
+  -h, --help                show this help`;
+
+export const installCommand: Command = {
+  name: 'install',
+  summary: 'download, verify and install a binary package from a mirror',
+  help,
+  positionals: true,
+  options: {
+    version: { type: 'string', short: 'v' },
+    'config-hash': { type: 'string', short: 'c' },
+    'file-hash': { type: 'string', short: 'f' },
+    arch: { type: 'string' },
+    'mirror-url': { type: 'string', short: 'm' },
+    config: { type: 'string' },
+    prefix: { type: 'string', short: 'p' },
+    'download-only': { type: 'boolean', short: 'd' },
+    list: { type: 'boolean', short: 'l' },
+    'cache-dir': { type: 'string' },
+    key: { type: 'string' },
+  },
+  async run(values, positionals) {
+    if (positionals.length !== 1) throw new OsforgeError('USAGE', 'give exactly one package name: osforge install <package> [options]');
+    const name = positionals[0]!;
+    const str = (k: string) => values[k] as string | undefined;
+    const arch = str('arch') ?? hostArch();
+    assertPackageId({ name, version: str('version'), configHash: str('config-hash'), arch });
+    const fileHash = str('file-hash');
+    if (fileHash !== undefined && !isHash8(fileHash)) throw new OsforgeError('USAGE', `invalid file hash ${JSON.stringify(fileHash)}: 8 lower-case hex digits`);
+
+    let mirrorUrl = str('mirror-url') ?? process.env.BINARY_MIRROR;
+    if (!mirrorUrl) {
+      const setting = await readBinaryMirrorSetting(str('config') ?? '.buckconfig');
+      mirrorUrl = setting.binaryMirror ?? undefined;
+      if (!mirrorUrl) {
+        throw new OsforgeError('USAGE', `no mirror: pass --mirror-url, set $BINARY_MIRROR, or set binary_mirror in the [buckos] section of ${setting.configPath ?? (str('config') ?? './.buckconfig') + ' (not found)'}`);
+      }
+    }
+    const log = (m: string) => process.stderr.write(`${m}\n`);
+
+    if (values.list) {
+      const { mirror, entries, otherNames } = await listAvailable(mirrorUrl, name);
+      if (!entries.length) {
+        throw new OsforgeError('SOURCE_FETCH', `package ${JSON.stringify(name)} is not on ${mirror}; available: ${otherNames.length ? otherNames.join(', ') : '(no packages)'}`);
+      }
+      process.stdout.write(`${name} on ${mirror}:\n`);
+      for (const e of entries) process.stdout.write(`  ${e.version}\t${e.arch}${e.arch === arch ? '*' : ' '}\tconfig ${e.config_hash}\tfile ${e.file_hash}\t${e.size} bytes\t${e.filename}\n`);
+      process.stdout.write(`(* = ${arch}, the arch that would be installed)\n`);
+      return 0;
+    }
+
+    let publicKeyPem: string | undefined;
+    const keyPath = str('key');
+    if (keyPath) {
+      try {
+        publicKeyPem = await readFile(keyPath, 'utf8');
+      } catch (err) {
+        throw new OsforgeError('USAGE', `cannot read --key ${keyPath}: ${(err as Error).message}`);
+      }
+    }
+    const prefix = str('prefix') ?? '/usr';
+    const result = await installBinary({
+      name, arch, version: str('version'), configHash: str('config-hash'), fileHash,
+      mirrorUrl, prefix, cacheDir: str('cache-dir') ?? join(homedir(), '.cache', 'buckos-binaries'),
+      downloadOnly: Boolean(values['download-only']), publicKeyPem, log,
+    });
+    const what = describeEntry(result.entry);
+    if (result.action === 'downloaded') process.stdout.write(`downloaded ${what} to ${result.path}\n`);
+    else if (result.action === 'already-installed') process.stdout.write(`already installed: ${what} in ${prefix}\n`);
+    else process.stdout.write(`${result.action} ${what} into ${prefix} (${result.files} files)\n`);
+    return 0;
+  },
+};
