@@ -5,6 +5,10 @@ import { packageCommand } from './package.ts';
 import { uploadCommand } from './upload.ts';
 import { installCommand } from './install.ts';
 import { uninstallCommand } from './uninstall.ts';
+import { keygenCommand } from './keygen.ts';
+import { signCommand } from './sign.ts';
+import { verifyCommand } from './verify.ts';
+import { changelogCommand } from '../release/changelog-command.ts';
 
 /** Every subcommand, in the order `osforge --help` lists them. */
 export const commands: readonly Command[] = [
@@ -14,4 +18,8 @@ export const commands: readonly Command[] = [
   uploadCommand,
   installCommand,
   uninstallCommand,
+  keygenCommand,
+  signCommand,
+  verifyCommand,
+  changelogCommand,
 ];

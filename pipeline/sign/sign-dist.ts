@@ -1,0 +1,104 @@
+// `osforge sign`: checks dist/ is internally consistent, writes
+// RELEASE_NOTES.md, sbom.spdx.json and provenance.intoto.jsonl, then signs
+// every released file (<file>.sig + <file>.sigstore.json).
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { OsforgeError } from '../errors.ts';
+import { generateChangelog } from '../release/changelog.ts';
+import { sha256File } from '../util/hash.ts';
+import { encodeBundle, encodeSigFile, messageSignatureBundle, signFile } from './blob.ts';
+import { signEnvelope } from './dsse.ts';
+import type { KeyPair } from './keys.ts';
+import { buildStatement, encodeStatement, INTOTO_PAYLOAD_TYPE, type FileDigest } from './provenance.ts';
+import { readManifest } from './read-manifest.ts';
+import {
+  bundlePath, PROVENANCE_FILE, RELEASE_NOTES_FILE, requiredSignedFiles, SBOM_FILE, sigPath,
+} from './release-files.ts';
+import { buildSbom, encodeSbom } from './sbom.ts';
+import { checkIntegrity } from './verify-dist.ts';
+import { writeFileAtomic } from './write-atomic.ts';
+
+/** Repo files that configure the pipeline; those present are recorded in the provenance. */
+export const CONFIG_FILES = ['images/buckos.json', 'images/sources.json', 'package-lock.json'] as const;
+/** Lock files pinning images and dependencies, first one present wins. */
+export const LOCK_FILES = ['images/lock.json', 'images/images.lock.json'] as const;
+export const BUILDER_ID_ENV = 'OSFORGE_BUILDER_ID';
+
+export interface SignDistOptions {
+  dist: string;
+  keyPair: KeyPair;
+  /** Git checkout the release was built from (changelog, config files). */
+  repo: string;
+  releaseNotes: boolean;
+  builderId?: string;
+  log?: (line: string) => void;
+}
+
+async function repoFiles(repo: string, names: readonly string[]): Promise<FileDigest[]> {
+  const out: FileDigest[] = [];
+  for (const path of names) {
+    const abs = join(repo, path);
+    if (existsSync(abs)) out.push({ path, sha256: await sha256File(abs) });
+  }
+  return out;
+}
+
+export async function signDist(opts: SignDistOptions): Promise<string[]> {
+  const log = opts.log ?? (() => {});
+  const { dist } = opts;
+  const manifest = await readManifest(dist);
+
+  const broken = (await checkIntegrity(dist, manifest)).filter((r) => !r.ok);
+  if (broken.length) {
+    throw new OsforgeError('SHA256_MISMATCH', `${dist} is not consistent with its manifest and checksums; refusing to sign it`, {
+      stage: 'sign',
+      logTail: broken.map((r) => `${r.file}: ${r.detail}`),
+      hint: 'rebuild with `osforge dist`; never sign files that do not match what the build recorded',
+    });
+  }
+
+  const generated: string[] = [];
+  if (opts.releaseNotes) {
+    let notes: string;
+    try {
+      notes = await generateChangelog({ cwd: opts.repo, version: manifest.version, to: manifest.commit, releaseCount: 1 });
+    } catch (err) {
+      if (err instanceof OsforgeError) {
+        throw new OsforgeError(err.code, `writing ${RELEASE_NOTES_FILE}: ${err.message}`, {
+          ...err.context, stage: 'sign', hint: `${err.context.hint ?? ''}; or pass --no-release-notes`.replace(/^; /, ''),
+        }, { cause: err });
+      }
+      throw err;
+    }
+    await writeFileAtomic(join(dist, RELEASE_NOTES_FILE), notes);
+    generated.push(RELEASE_NOTES_FILE);
+    log(`wrote ${RELEASE_NOTES_FILE}`);
+  }
+  await writeFileAtomic(join(dist, SBOM_FILE), encodeSbom(buildSbom(manifest)));
+  generated.push(SBOM_FILE);
+  log(`wrote ${SBOM_FILE}`);
+
+  const files = [...new Set([...requiredSignedFiles(manifest), ...generated])].sort();
+  const subjects: FileDigest[] = [];
+  for (const path of files) subjects.push({ path, sha256: await sha256File(join(dist, path)) });
+
+  const [lockFile] = await repoFiles(opts.repo, LOCK_FILES);
+  const statement = buildStatement({
+    manifest,
+    subjects,
+    configFiles: await repoFiles(opts.repo, CONFIG_FILES),
+    lockFile,
+    builderId: opts.builderId,
+  });
+  const envelope = signEnvelope(opts.keyPair.privateKey, INTOTO_PAYLOAD_TYPE, encodeStatement(statement));
+  await writeFileAtomic(join(dist, PROVENANCE_FILE), JSON.stringify(envelope) + '\n');
+  log(`wrote ${PROVENANCE_FILE} (${subjects.length} subjects)`);
+
+  for (const path of files) {
+    const sig = await signFile(opts.keyPair.privateKey, join(dist, path));
+    await writeFileAtomic(join(dist, sigPath(path)), encodeSigFile(sig.signature));
+    await writeFileAtomic(join(dist, bundlePath(path)), encodeBundle(messageSignatureBundle(sig, opts.keyPair.publicKey)));
+    log(`signed ${path}`);
+  }
+  return files;
+}

@@ -1,0 +1,259 @@
+// Checks a signed dist/: the provenance envelope and its subjects, every
+// .sig and .sigstore.json, SHA256SUMS, the .sha256 sidecars and the manifest
+// digests, and that no file is left uncovered. Returns one result per
+// (file, check); the caller prints them and picks the exit code.
+import type { KeyObject } from 'node:crypto';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { toDSSEBundle } from '@sigstore/bundle';
+import { toSignedEntity, Verifier, type TrustMaterial } from '@sigstore/verify';
+import type { Manifest } from '../outputs/manifest-types.ts';
+import { sha256File } from '../util/hash.ts';
+import { decodeSigFile, parseMessageBundle, verifyFile } from './blob.ts';
+import { parseSidecar, parseSums } from './checksums.ts';
+import { parseEnvelope, verifyEnvelope, type DsseEnvelope } from './dsse.ts';
+import { publicKeyHint } from './keys.ts';
+import { INTOTO_PAYLOAD_TYPE, SLSA_PROVENANCE_V1, STATEMENT_TYPE } from './provenance.ts';
+import { readManifest } from './read-manifest.ts';
+import {
+  bundlePath, CHECKSUM_SUFFIX, GENERATED_SIGNED_FILES, isSignatureFile, MANIFEST_FILE, PROVENANCE_FILE,
+  requiredSignedFiles, sigPath, SUMS_FILE,
+} from './release-files.ts';
+
+export type CheckName = 'signature' | 'bundle' | 'provenance' | 'checksum' | 'coverage';
+export interface CheckResult { file: string; check: CheckName; ok: boolean; detail: string }
+
+/** Memoised sha256 per dist-relative path; null when the file is missing. */
+class Digests {
+  private cache = new Map<string, Promise<string | null>>();
+  constructor(private dist: string) {}
+  get(file: string): Promise<string | null> {
+    let p = this.cache.get(file);
+    if (!p) {
+      p = sha256File(join(this.dist, file)).catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT' || err.code === 'EISDIR') return null;
+        throw err;
+      });
+      this.cache.set(file, p);
+    }
+    return p;
+  }
+}
+
+async function readText(path: string): Promise<string | null> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+/**
+ * Internal consistency, no key needed: manifest digests and sizes, SHA256SUMS,
+ * and the <artifact>.sha256 sidecars. `osforge sign` runs this first and
+ * refuses to sign a dist/ that fails it.
+ */
+export async function checkIntegrity(dist: string, m: Manifest, digests = new Digests(dist)): Promise<CheckResult[]> {
+  const out: CheckResult[] = [];
+  const r = (file: string, ok: boolean, detail: string) => out.push({ file, check: 'checksum', ok, detail });
+
+  const sumsText = await readText(join(dist, SUMS_FILE));
+  let sums: Map<string, string> | null = null;
+  if (sumsText === null) r(SUMS_FILE, false, 'missing');
+  else {
+    try {
+      sums = new Map(parseSums(sumsText).map((l) => [l.path, l.sha256]));
+      r(SUMS_FILE, true, `${sums.size} entries parsed`);
+    } catch (err) {
+      r(SUMS_FILE, false, `malformed: ${(err as Error).message}`);
+    }
+  }
+  if (sums) {
+    for (const [file, want] of [...sums].sort()) {
+      const got = await digests.get(file);
+      if (got === null) r(file, false, `listed in ${SUMS_FILE} but missing`);
+      else if (got !== want) r(file, false, `sha256 ${got} does not match ${SUMS_FILE} (${want})`);
+      else r(file, true, `matches ${SUMS_FILE}`);
+    }
+  }
+  for (const a of m.artifacts) {
+    const got = await digests.get(a.path);
+    if (got === null) {
+      r(a.path, false, 'listed in manifest.json but missing');
+      continue;
+    }
+    if (got !== a.sha256.toLowerCase()) r(a.path, false, `sha256 ${got} does not match manifest.json (${a.sha256})`);
+    else {
+      const size = (await stat(join(dist, a.path))).size;
+      if (size !== a.size) r(a.path, false, `size ${size} does not match manifest.json (${a.size})`);
+      else r(a.path, true, 'matches manifest.json');
+    }
+    if (sums && !sums.has(a.path)) r(a.path, false, `not listed in ${SUMS_FILE}`);
+    const sidecar = await readText(join(dist, a.path + CHECKSUM_SUFFIX));
+    if (sidecar === null) r(a.path + CHECKSUM_SUFFIX, false, 'missing');
+    else {
+      try {
+        const want = parseSidecar(sidecar);
+        r(a.path + CHECKSUM_SUFFIX, want === got, want === got ? `matches ${a.path}` : `says ${want}, file is ${got}`);
+      } catch (err) {
+        r(a.path + CHECKSUM_SUFFIX, false, `malformed: ${(err as Error).message}`);
+      }
+    }
+  }
+  return out;
+}
+
+/** Verifies the envelope with sigstore-js (an implementation independent of ours) against `publicKey`. */
+function sigstoreVerifiesEnvelope(env: DsseEnvelope, publicKey: KeyObject): boolean {
+  const hint = publicKeyHint(publicKey);
+  const trust: TrustMaterial = {
+    certificateAuthorities: [], timestampAuthorities: [], tlogs: [], ctlogs: [],
+    publicKey: (h) => {
+      if (h !== hint) throw new Error(`unknown key hint ${h}`);
+      return { publicKey, validFor: () => true };
+    },
+  };
+  // Key-based, offline: no transparency log, no timestamps, no certificates to count.
+  const verifier = new Verifier(trust, { tlogThreshold: 0, ctlogThreshold: 0, timestampThreshold: 0 });
+  return env.signatures.some((s) => {
+    try {
+      const bundle = toDSSEBundle({
+        artifact: Buffer.from(env.payload, 'base64'),
+        artifactType: env.payloadType,
+        signature: Buffer.from(s.sig, 'base64'),
+        keyHint: hint,
+      });
+      verifier.verify(toSignedEntity(bundle));
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+interface ProvenanceCheck { subjects: Map<string, string> | null; results: CheckResult[] }
+
+async function checkProvenance(dist: string, publicKey: KeyObject): Promise<ProvenanceCheck> {
+  const results: CheckResult[] = [];
+  const fail = (detail: string): ProvenanceCheck => ({ subjects: null, results: [...results, { file: PROVENANCE_FILE, check: 'provenance', ok: false, detail }] });
+  const text = await readText(join(dist, PROVENANCE_FILE));
+  if (text === null) return fail('missing');
+  const lines = text.split('\n').filter((l) => l.trim() !== '');
+  if (lines.length !== 1) return fail(`expected one DSSE envelope line, found ${lines.length}`);
+  let env: DsseEnvelope;
+  try {
+    env = parseEnvelope(lines[0]!);
+  } catch (err) {
+    return fail((err as Error).message);
+  }
+  if (env.payloadType !== INTOTO_PAYLOAD_TYPE) return fail(`payloadType is ${JSON.stringify(env.payloadType)}, expected ${INTOTO_PAYLOAD_TYPE}`);
+  if (!verifyEnvelope(publicKey, env) || !sigstoreVerifiesEnvelope(env, publicKey)) return fail('DSSE signature does not verify with this key');
+  let statement: { _type?: unknown; predicateType?: unknown; subject?: unknown };
+  try {
+    statement = JSON.parse(Buffer.from(env.payload, 'base64').toString('utf8')) as typeof statement;
+  } catch {
+    return fail('payload is not JSON');
+  }
+  if (statement._type !== STATEMENT_TYPE) return fail(`statement _type is ${JSON.stringify(statement._type)}`);
+  if (statement.predicateType !== SLSA_PROVENANCE_V1) return fail(`predicateType is ${JSON.stringify(statement.predicateType)}`);
+  if (!Array.isArray(statement.subject)) return fail('statement has no subject list');
+  const subjects = new Map<string, string>();
+  for (const s of statement.subject as { name?: unknown; digest?: { sha256?: unknown } }[]) {
+    if (typeof s?.name !== 'string' || typeof s.digest?.sha256 !== 'string') return fail('malformed subject entry');
+    subjects.set(s.name, s.digest.sha256);
+  }
+  results.push({ file: PROVENANCE_FILE, check: 'provenance', ok: true, detail: `DSSE signature valid, ${subjects.size} subjects` });
+  return { subjects, results };
+}
+
+async function listFiles(dir: string, prefix = ''): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await readdir(join(dir, prefix), { withFileTypes: true })) {
+    const rel = prefix ? `${prefix}/${e.name}` : e.name;
+    if (e.isDirectory()) out.push(...(await listFiles(dir, rel)));
+    else out.push(rel);
+  }
+  return out.sort();
+}
+
+async function checkSignatures(dist: string, file: string, publicKey: KeyObject, digest: string): Promise<CheckResult[]> {
+  const results: CheckResult[] = [];
+  const candidates: { check: CheckName; sig: Buffer }[] = [];
+  const sigText = await readText(join(dist, sigPath(file)));
+  if (sigText === null) results.push({ file, check: 'signature', ok: false, detail: `${sigPath(file)} missing` });
+  else {
+    try {
+      candidates.push({ check: 'signature', sig: decodeSigFile(sigText) });
+    } catch (err) {
+      results.push({ file, check: 'signature', ok: false, detail: `${sigPath(file)}: ${(err as Error).message}` });
+    }
+  }
+  const bundleText = await readText(join(dist, bundlePath(file)));
+  if (bundleText === null) results.push({ file, check: 'bundle', ok: false, detail: `${bundlePath(file)} missing` });
+  else {
+    try {
+      const b = parseMessageBundle(bundleText);
+      if (b.hint !== publicKeyHint(publicKey)) throw new Error('signed with a different key (publicKey.hint does not match)');
+      if (b.digest.toString('hex') !== digest) throw new Error('messageDigest does not match the file');
+      candidates.push({ check: 'bundle', sig: b.signature });
+    } catch (err) {
+      results.push({ file, check: 'bundle', ok: false, detail: `${bundlePath(file)}: ${(err as Error).message}` });
+    }
+  }
+  if (candidates.length) {
+    const verdicts = await verifyFile(publicKey, join(dist, file), candidates.map((c) => c.sig));
+    candidates.forEach((c, i) => {
+      const name = c.check === 'signature' ? sigPath(file) : bundlePath(file);
+      results.push({ file, check: c.check, ok: verdicts[i]!, detail: verdicts[i] ? `${name} valid` : `${name} does not verify with this key` });
+    });
+  }
+  return results;
+}
+
+export async function verifyDist(dist: string, publicKey: KeyObject): Promise<CheckResult[]> {
+  const results: CheckResult[] = [];
+  const digests = new Digests(dist);
+  let manifest: Manifest | null = null;
+  try {
+    manifest = await readManifest(dist);
+  } catch (err) {
+    results.push({ file: MANIFEST_FILE, check: 'checksum', ok: false, detail: (err as Error).message });
+  }
+  const prov = await checkProvenance(dist, publicKey);
+  results.push(...prov.results);
+
+  // What must be signed: the provenance subjects (the signed list of what was released)
+  // plus whatever the manifest requires, so deleting a subject entry cannot hide a file.
+  const signed = new Set<string>(prov.subjects?.keys() ?? []);
+  if (manifest) for (const f of requiredSignedFiles(manifest)) signed.add(f);
+  if (!prov.subjects) for (const f of GENERATED_SIGNED_FILES) if ((await digests.get(f)) !== null) signed.add(f);
+
+  for (const file of [...signed].sort()) {
+    if (file.split('/').includes('..') || file.startsWith('/')) {
+      results.push({ file, check: 'provenance', ok: false, detail: 'unsafe subject path' });
+      continue;
+    }
+    const digest = await digests.get(file);
+    if (digest === null) {
+      results.push({ file, check: 'signature', ok: false, detail: 'missing' });
+      continue;
+    }
+    if (prov.subjects) {
+      const want = prov.subjects.get(file);
+      if (want === undefined) results.push({ file, check: 'provenance', ok: false, detail: `not a subject of ${PROVENANCE_FILE}` });
+      else results.push({ file, check: 'provenance', ok: want === digest, detail: want === digest ? 'digest matches provenance subject' : `sha256 ${digest} does not match provenance subject (${want})` });
+    }
+    results.push(...(await checkSignatures(dist, file, publicKey, digest)));
+  }
+
+  if (manifest) results.push(...(await checkIntegrity(dist, manifest, digests)));
+
+  // Nothing may sit in dist/ unaccounted for.
+  const sidecarTargets = new Set(manifest?.artifacts.map((a) => a.path + '.sha256') ?? []);
+  for (const f of await listFiles(dist)) {
+    if (signed.has(f) || f === PROVENANCE_FILE || isSignatureFile(f) || sidecarTargets.has(f)) continue;
+    results.push({ file: f, check: 'coverage', ok: false, detail: 'not covered by any signature, provenance subject or checksum' });
+  }
+  return results;
+}
