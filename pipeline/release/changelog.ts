@@ -37,13 +37,13 @@ export async function generateChangelog(opts: ChangelogOptions): Promise<string>
   const to = opts.to ?? 'HEAD';
   // Validates `to` and gives the one date we allow in the output.
   const committed = await git(opts.cwd, ['log', '-1', '--format=%cI', to, '--']);
-  const date = committed.slice(0, 10);
+  const date = new Date(committed).toISOString().slice(0, 10); // UTC, as the writer formats tagged releases
 
   const generator = new ConventionalChangelog(opts.cwd)
     .loadPreset('conventionalcommits')
     .package({ name: 'osforge', version: opts.version })
     .options({ releaseCount: opts.releaseCount, outputUnreleased: true })
-    .context({ version: opts.version, date })
+    .context({ version: opts.version, date, linkCompare: false, linkReferences: false })
     .commits({ to });
   let out = '';
   for await (const chunk of generator.write()) out += chunk;
