@@ -52,7 +52,7 @@ export function parseChecksumFile(text: string, where: string): ChecksumFile {
   const meta = new Map<string, string>();
   for (const line of lines.slice(1)) {
     if (line.trim() === '') continue;
-    const m = /^# ([A-Za-z][A-Za-z ]*): (.*)$/.exec(line);
+    const m = /^# ([A-Za-z][A-Za-z -]*): (.*)$/.exec(line);
     if (!m) throw fail(`unexpected line ${JSON.stringify(line.slice(0, 80))}`);
     if (meta.has(m[1]!)) throw fail(`duplicate "${m[1]}" line`);
     meta.set(m[1]!, m[2]!.trim());
