@@ -17,6 +17,7 @@ command -v update-binfmts >/dev/null 2>&1 || need_pkgs+=(binfmt-support)
 # Packages the boot test and integration tests use.
 command -v rsync >/dev/null 2>&1 || need_pkgs+=(rsync)
 command -v openssl >/dev/null 2>&1 || need_pkgs+=(openssl)
+command -v file >/dev/null 2>&1 || need_pkgs+=(file)
 
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ ! -r /etc/debian_version ] || ! command -v apt-get >/dev/null 2>&1; then
