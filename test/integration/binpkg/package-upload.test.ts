@@ -48,9 +48,9 @@ test.before(async () => {
 });
 test.after(async () => { await rm(root, { recursive: true, force: true }); });
 
-test('package writes every package of every arch, byte-identical to the stage output, checkable with sha256sum -c', () => {
+test('package writes every package of every arch, byte-identical to the stage output, checkable with sha256sum -c', async () => {
   const out = join(root, 'out');
-  const r = runCli(['package', '--manifest', join(root, 'manifest.json'), '--output-dir', out], { env: env() });
+  const r = await runCli(['package', '--manifest', join(root, 'manifest.json'), '--output-dir', out], { env: env() });
   assert.is(r.code, 0, r.stderr);
   const names = readdirSync(out).sort();
   assert.equal(names, pkgs.flatMap((p) => [fileOf(p), `${fileOf(p)}.sha256`]).sort());
@@ -66,11 +66,11 @@ test('package writes every package of every arch, byte-identical to the stage ou
   ]);
 });
 
-test('packaging again is reproducible and leaves identical files alone', () => {
+test('packaging again is reproducible and leaves identical files alone', async () => {
   const out = join(root, 'out');
   const before = snapshot(out);
   const mtimes = readdirSync(out).map((n) => statSync(join(out, n)).mtimeMs);
-  const r = runCli(['package', '--manifest', join(root, 'manifest.json'), '--output-dir', out], { env: env() });
+  const r = await runCli(['package', '--manifest', join(root, 'manifest.json'), '--output-dir', out], { env: env() });
   assert.is(r.code, 0, r.stderr);
   assert.match(r.stdout, /unchanged/);
   assert.not.match(r.stdout, /wrote/);
@@ -84,14 +84,14 @@ test('a stage output that no longer matches the manifest is refused', async () =
   const m = JSON.parse(readFileSync(bad, 'utf8'));
   m.packages[0].outputSha256 = '0'.repeat(64);
   await writeFile(bad, JSON.stringify(m));
-  const r = runCli(['package', '--manifest', bad, '--output-dir', join(root, 'out-bad')], { env: env() });
+  const r = await runCli(['package', '--manifest', bad, '--output-dir', join(root, 'out-bad')], { env: env() });
   assert.is(r.code, 1);
   assert.match(r.stderr, /SHA256_MISMATCH.*manifest expects 0{64}, actual [0-9a-f]{64}/);
 });
 
-test('upload lays the mirror out by first letter with a complete index.json', () => {
+test('upload lays the mirror out by first letter with a complete index.json', async () => {
   const mirror = join(root, 'mirror');
-  const r = runCli(['upload', '--source', join(root, 'out'), '--mirror', mirror, '--staging-dir', join(root, 'staging')]);
+  const r = await runCli(['upload', '--source', join(root, 'out'), '--mirror', mirror, '--staging-dir', join(root, 'staging')]);
   assert.is(r.code, 0, r.stderr);
   assert.equal(readdirSync(mirror).sort(), ['b', 'index.json', 'z']);
   assert.equal(readdirSync(join(mirror, 'b')).sort(), [fileOf(pkgs[0]!), `${fileOf(pkgs[0]!)}.sha256`, fileOf(pkgs[1]!), `${fileOf(pkgs[1]!)}.sha256`].sort());
@@ -105,26 +105,28 @@ test('upload lays the mirror out by first letter with a complete index.json', ()
   assert.equal(readdirSync(join(root, 'staging')), []); // staging cleaned up
 });
 
-test('re-uploading is idempotent: nothing rewritten, index bytes identical', () => {
+test('re-uploading is idempotent: nothing rewritten, index bytes identical', async () => {
   const mirror = join(root, 'mirror');
   const before = snapshot(mirror);
   const mtime = statSync(join(mirror, 'index.json')).mtimeMs;
-  const r = runCli(['upload', '--source', join(root, 'out'), '--mirror', mirror, '--staging-dir', join(root, 'staging')]);
+  const r = await runCli(['upload', '--source', join(root, 'out'), '--mirror', mirror, '--staging-dir', join(root, 'staging')]);
   assert.is(r.code, 0, r.stderr);
   assert.match(r.stdout, /published 0 new, 3 unchanged/);
   assert.equal(snapshot(mirror), before);
   assert.is(statSync(join(mirror, 'index.json')).mtimeMs, mtime);
 });
 
-test('--dry-run writes nothing; --generate-index-only reproduces the index', () => {
+test('--dry-run writes nothing; --generate-index-only reproduces the index', async () => {
   const fresh = join(root, 'mirror-dry');
-  const r = runCli(['upload', '--source', join(root, 'out'), '--mirror', fresh, '--dry-run']);
+  const r = await runCli(['upload', '--source', join(root, 'out'), '--mirror', fresh, '--dry-run']);
   assert.is(r.code, 0, r.stderr);
   assert.match(r.stdout, /would upload b\/busybox/);
   assert.not.ok(existsSync(fresh));
-  const g = runCli(['upload', '--source', join(root, 'mirror'), '--generate-index-only']);
+  const uploaded = readFileSync(join(root, 'mirror', 'index.json'), 'utf8');
+  await rm(join(root, 'mirror', 'index.json'));
+  const g = await runCli(['upload', '--source', join(root, 'mirror'), '--generate-index-only']);
   assert.is(g.code, 0, g.stderr);
-  assert.is(readFileSync(join(root, 'mirror', 'index.json'), 'utf8'), JSON.stringify(JSON.parse(readFileSync(join(root, 'mirror', 'index.json'), 'utf8')), null, 2) + '\n');
+  assert.is(readFileSync(join(root, 'mirror', 'index.json'), 'utf8'), uploaded);
   assert.match(g.stdout, /3 packages/);
 });
 
@@ -133,8 +135,8 @@ test('two configurations of one version coexist; a different file under a publis
   await writeStage(other);
   await writeManifest(join(root, 'manifest2.json'), [other]);
   const out2 = join(root, 'out2');
-  assert.is(runCli(['package', '--manifest', join(root, 'manifest2.json'), '--output-dir', out2], { env: env() }).code, 0);
-  const r = runCli(['upload', '--source', out2, '--mirror', join(root, 'mirror')]);
+  assert.is((await runCli(['package', '--manifest', join(root, 'manifest2.json'), '--output-dir', out2], { env: env() })).code, 0);
+  const r = await runCli(['upload', '--source', out2, '--mirror', join(root, 'mirror')]);
   assert.is(r.code, 0, r.stderr);
   const index = JSON.parse(readFileSync(join(root, 'mirror', 'index.json'), 'utf8'));
   assert.is(index.total, 4);
@@ -148,7 +150,7 @@ test('two configurations of one version coexist; a different file under a publis
   await writeFile(join(clash, f), fake);
   await writeFile(join(clash, `${f}.sha256`), readFileSync(join(root, 'out', `${f}.sha256`), 'utf8').replace(/^[0-9a-f]{64}/, sha256(fake)).replace(/Content Hash: [0-9a-f]{8}/, `Content Hash: ${sha256(fake).slice(0, 8)}`));
   const before = snapshot(join(root, 'mirror'));
-  const c = runCli(['upload', '--source', clash, '--mirror', join(root, 'mirror')]);
+  const c = await runCli(['upload', '--source', clash, '--mirror', join(root, 'mirror')]);
   assert.is(c.code, 1);
   assert.match(c.stderr, /already has zlib-1\.3\.1-[0-9a-f]{8}-bin\.tar\.gz with different contents: mirror sha256 [0-9a-f]{64}, new [0-9a-f]{64}/);
   assert.equal(snapshot(join(root, 'mirror')), before);
@@ -160,38 +162,38 @@ test('a corrupt package in --source is not published', async () => {
   const f = fileOf(pkgs[2]!);
   await writeFile(join(bad, f), Buffer.from('not the package'));
   await writeFile(join(bad, `${f}.sha256`), readFileSync(join(root, 'out', `${f}.sha256`)));
-  const r = runCli(['upload', '--source', bad, '--mirror', join(root, 'mirror-never')]);
+  const r = await runCli(['upload', '--source', bad, '--mirror', join(root, 'mirror-never')]);
   assert.is(r.code, 1);
   assert.match(r.stderr, /hash mismatch .*expected [0-9a-f]{64} \(from its \.sha256\), actual [0-9a-f]{64}/);
   assert.not.ok(existsSync(join(root, 'mirror-never')));
 });
 
-test('rsync to a local path gives the same mirror, idempotently', () => {
+test('rsync to a local path gives the same mirror, idempotently', async () => {
   const viaRsync = join(root, 'mirror-rsync');
   const viaCopy = join(root, 'mirror-copy');
   for (const [dest, extra] of [[viaRsync, ['--use-rsync']], [viaCopy, []]] as const) {
-    const r = runCli(['upload', '--source', join(root, 'out'), '--mirror', dest, ...extra]);
+    const r = await runCli(['upload', '--source', join(root, 'out'), '--mirror', dest, ...extra]);
     assert.is(r.code, 0, r.stderr);
   }
   assert.equal(snapshot(viaRsync), snapshot(viaCopy));
   const before = snapshot(viaRsync);
-  const again = runCli(['upload', '--source', join(root, 'out'), '--mirror', viaRsync, '--use-rsync']);
+  const again = await runCli(['upload', '--source', join(root, 'out'), '--mirror', viaRsync, '--use-rsync']);
   assert.is(again.code, 0, again.stderr);
   assert.match(again.stdout, /\$ rsync -rt --checksum/);
   assert.equal(snapshot(viaRsync), before);
-  const more = runCli(['upload', '--source', join(root, 'out2'), '--mirror', viaRsync, '--use-rsync']);
+  const more = await runCli(['upload', '--source', join(root, 'out2'), '--mirror', viaRsync, '--use-rsync']);
   assert.is(more.code, 0, more.stderr);
   assert.is(JSON.parse(readFileSync(join(viaRsync, 'index.json'), 'utf8')).total, 4);
 });
 
 test('package --upload, then install from the mirror over HTTP', async () => {
   const mirror = join(root, 'mirror-e2e');
-  const r = runCli(['package', '--manifest', join(root, 'manifest.json'), '--output-dir', join(root, 'out3'), '--upload', '--mirror-url', mirror], { env: env() });
+  const r = await runCli(['package', '--manifest', join(root, 'manifest.json'), '--output-dir', join(root, 'out3'), '--upload', '--mirror-url', mirror], { env: env() });
   assert.is(r.code, 0, r.stderr);
   const server = await serveDir(mirror);
   try {
     const prefix = join(root, 'prefix');
-    const i = runCli(['install', 'zlib', '--version', '1.3.1', '--mirror-url', server.url, '--prefix', prefix, '--arch', 'amd64', '--cache-dir', join(root, 'cache')]);
+    const i = await runCli(['install', 'zlib', '--version', '1.3.1', '--mirror-url', server.url, '--prefix', prefix, '--arch', 'amd64', '--cache-dir', join(root, 'cache')]);
     assert.is(i.code, 0, i.stderr);
     assert.is(readFileSync(join(prefix, 'lib/libz.so.1'), 'utf8'), 'zlib\n');
     assert.match(i.stderr, /selected zlib 1\.3\.1 \(amd64, config [0-9a-f]{8}/);
