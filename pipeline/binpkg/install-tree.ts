@@ -121,7 +121,25 @@ async function place(staged: string, dest: string, e: TarEntry): Promise<void> {
   }
 }
 
-export async function installTree(o: InstallTreeOptions): Promise<ContentsLine[]> {
+/** Adds directory entries for parents the archive leaves implicit, so every created directory is recorded. */
+function withParents(entries: readonly TarEntry[]): TarEntry[] {
+  const paths = new Set(entries.map((e) => e.path));
+  const out = [...entries];
+  for (const e of entries) {
+    const parts = e.path.split('/');
+    for (let i = 1; i < parts.length; i++) {
+      const dir = parts.slice(0, i).join('/');
+      if (!paths.has(dir)) {
+        paths.add(dir);
+        out.push({ path: dir, type: 'directory', mode: 0o755 });
+      }
+    }
+  }
+  return out;
+}
+
+export async function installTree(input: InstallTreeOptions): Promise<ContentsLine[]> {
+  const o = { ...input, entries: withParents(input.entries) };
   const requested = resolve(o.prefix);
   const prefix = await realPrefixOf(requested);
   checkArchive(o.entries, { prefix, disk: (rel) => diskNode(join(prefix, rel)) });
