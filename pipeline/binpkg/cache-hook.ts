@@ -49,7 +49,7 @@ export async function fetchVerifiedBinary(opts: FetchVerifiedBinaryOptions): Pro
       sha = entry.sha256;
     }
     // Without an index, the first-letter path is tried directly.
-    const got = await fetchPackage(root, { name, version, configHash, arch, sha256: sha }, { cacheDir: opts.cacheDir, publicKeyPem: opts.publicKeyPem });
+    const got = await fetchPackage(root, { name, version, configHash, arch, sha256: sha }, { cacheDir: opts.cacheDir, publicKey: opts.publicKeyPem });
     if (!got) {
       log(`binary mirror: ${filename} not found on ${root.display}`);
       return null;

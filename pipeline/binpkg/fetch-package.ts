@@ -1,6 +1,6 @@
 // Downloads one package (through the cache dir) and verifies it: sha256,
 // .sha256 metadata, and the cosign signature when there is one.
-import { randomBytes } from 'node:crypto';
+import { randomBytes, type KeyObject } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { OsforgeError } from '../errors.ts';
@@ -44,10 +44,10 @@ async function atomicWrite(p: string, data: string | Buffer): Promise<void> {
  * Fetches `want` from `root` (a mirror reader rooted at the directory that
  * holds index.json and the letter directories). Returns null when the mirror
  * has no such package. Throws SHA256_MISMATCH on any verification failure.
- * With `publicKeyPem`, an unsigned package is refused; without it, a signed
+ * With `publicKey`, an unsigned package is refused; without it, a signed
  * package is refused too, since its signature could not be checked.
  */
-export async function fetchPackage(root: MirrorReader, want: Expected, opts: { cacheDir?: string; publicKeyPem?: string }): Promise<FetchedPackage | null> {
+export async function fetchPackage(root: MirrorReader, want: Expected, opts: { cacheDir?: string; publicKey?: KeyObject | string }): Promise<FetchedPackage | null> {
   const filename = binaryFilename(want.name, want.version, want.configHash);
   const rel = mirrorPath(want.name, filename);
   const where = `${root.display}/${rel}`;
@@ -75,16 +75,16 @@ export async function fetchPackage(root: MirrorReader, want: Expected, opts: { c
   const checksum = verifyPackage(data, checksumText, want, where);
 
   const sigBuf = await root.get(`${rel}.sig`);
-  if (sigBuf && !opts.publicKeyPem) {
+  if (sigBuf && !opts.publicKey) {
     throw new OsforgeError('USAGE', `${filename} is signed (${where}.sig) but no public key was given to verify it`,
       { arch: want.arch, hint: 'pass the cosign public key with --key cosign.pub' });
   }
-  if (opts.publicKeyPem) {
+  if (opts.publicKey) {
     if (!sigBuf) {
       throw new OsforgeError('SHA256_MISMATCH', `${filename} has no signature (${where}.sig) but a public key was given`,
         { arch: want.arch, hint: 'the package was published unsigned; sign it with `cosign sign-blob` and re-upload, or drop --key' });
     }
-    if (!verifyBlobSignature(data, sigBuf.toString('utf8'), opts.publicKeyPem)) {
+    if (!verifyBlobSignature(data, sigBuf.toString('utf8'), opts.publicKey)) {
       throw new OsforgeError('SHA256_MISMATCH', `signature verification failed for ${filename}: ${where}.sig does not match the package for the given public key`,
         { arch: want.arch, hint: 'the package or its signature was altered, or it was signed with a different key' });
     }

@@ -1,4 +1,5 @@
 // `osforge install`: select → download → verify → install into a prefix.
+import type { KeyObject } from 'node:crypto';
 import { OsforgeError, wrapError } from '../errors.ts';
 import { gunzip, readEntries, type TarEntry } from '../util/tar.ts';
 import { contentHash } from './config-hash.ts';
@@ -20,7 +21,8 @@ export interface InstallRequest {
   prefix: string;
   cacheDir: string;
   downloadOnly: boolean;
-  publicKeyPem?: string;
+  /** Cosign public key (KeyObject or PEM text); see fetch-package.ts for what it changes. */
+  publicKey?: KeyObject | string;
   log: (msg: string) => void;
 }
 
@@ -71,7 +73,7 @@ export async function installBinary(req: InstallRequest): Promise<InstallResult>
   }
 
   const got = await fetchPackage(root, { name: entry.name, version: entry.version, configHash: entry.config_hash, arch: entry.arch, sha256: entry.sha256 || undefined },
-    { cacheDir: req.cacheDir, publicKeyPem: req.publicKeyPem });
+    { cacheDir: req.cacheDir, publicKey: req.publicKey });
   if (!got) {
     throw new OsforgeError('SOURCE_FETCH', `the index of ${root.display} lists ${entry.filename} but ${mirrorPath(entry.name, entry.filename)}.sha256 is missing`,
       { hint: 're-upload the package, or regenerate the index with `osforge upload --generate-index-only`' });

@@ -1,14 +1,33 @@
-// Cosign-style blob signatures: `cosign sign-blob --key cosign.key FILE`
-// writes a base64 DER ECDSA (P-256) signature over sha256(FILE), which
-// node:crypto verifies directly with the PEM public key.
-import { verify } from 'node:crypto';
+// Cosign-style blob signatures (`cosign sign-blob --key cosign.key FILE`):
+// base64 DER ECDSA P-256 over sha256(FILE) in FILE.sig. The .sig decoding
+// and the PEM key loading are pipeline/sign's, so both features agree on
+// the format.
+import { verify, type KeyObject } from 'node:crypto';
+import { OsforgeError } from '../errors.ts';
+import { decodeSigFile } from '../sign/blob.ts';
+import { decodePublicKey } from '../sign/keys.ts';
 
-/** True when `sigBase64` is a valid signature of `data` for `publicKeyPem`; malformed input is false, never an exception. */
-export function verifyBlobSignature(data: Uint8Array, sigBase64: string, publicKeyPem: string): boolean {
-  const text = sigBase64.trim();
-  if (!/^[A-Za-z0-9+/=\s]+$/.test(text)) return false;
+/** A PEM public key (P-256, "PUBLIC KEY" block) as a KeyObject; throws CONFIG_INVALID when it is not one. */
+export function toPublicKey(key: KeyObject | string): KeyObject {
+  if (typeof key !== 'string') return key;
   try {
-    return verify('sha256', data, publicKeyPem, Buffer.from(text, 'base64'));
+    return decodePublicKey(key);
+  } catch (err) {
+    throw new OsforgeError('CONFIG_INVALID', `cannot use the public key: ${(err as Error).message}`, {}, { cause: err });
+  }
+}
+
+/** True when `sigText` (a .sig file body) is a valid signature of `data`; a malformed signature is false, never an exception. */
+export function verifyBlobSignature(data: Uint8Array, sigText: string, publicKey: KeyObject | string): boolean {
+  const key = toPublicKey(publicKey);
+  let sig: Buffer;
+  try {
+    sig = decodeSigFile(sigText);
+  } catch {
+    return false;
+  }
+  try {
+    return verify('sha256', data, { key, dsaEncoding: 'der' }, sig);
   } catch {
     return false;
   }

@@ -1,8 +1,9 @@
-import { readFile } from 'node:fs/promises';
+import type { KeyObject } from 'node:crypto';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { OsforgeError } from '../errors.ts';
 import { readBinaryMirrorSetting } from '../binpkg/buckconfig.ts';
+import { loadVerifyKey } from '../sign/keyfile.ts';
 import { installBinary, listAvailable } from '../binpkg/installer.ts';
 import { assertPackageId, hostArch, isHash8 } from '../binpkg/naming.ts';
 import { describeEntry } from '../binpkg/select.ts';
@@ -102,20 +103,14 @@ export const installCommand: Command = {
       return 0;
     }
 
-    let publicKeyPem: string | undefined;
+    let publicKey: KeyObject | undefined;
     const keyPath = str('key');
-    if (keyPath) {
-      try {
-        publicKeyPem = await readFile(keyPath, 'utf8');
-      } catch (err) {
-        throw new OsforgeError('USAGE', `cannot read --key ${keyPath}: ${(err as Error).message}`);
-      }
-    }
+    if (keyPath) publicKey = await loadVerifyKey(keyPath);
     const prefix = str('prefix') ?? '/usr';
     const result = await installBinary({
       name, arch, version: str('version'), configHash: str('config-hash'), fileHash,
       mirrorUrl, prefix, cacheDir: str('cache-dir') ?? join(homedir(), '.cache', 'buckos-binaries'),
-      downloadOnly: Boolean(values['download-only']), publicKeyPem, log,
+      downloadOnly: Boolean(values['download-only']), publicKey, log,
     });
     const what = describeEntry(result.entry);
     if (result.action === 'downloaded') process.stdout.write(`downloaded ${what} to ${result.path}\n`);

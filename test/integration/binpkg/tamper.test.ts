@@ -9,6 +9,7 @@ import * as assert from 'uvu/assert';
 import { installBinary, type InstallRequest } from '../../../pipeline/binpkg/installer.ts';
 import { binaryFilename, mirrorPath } from '../../../pipeline/binpkg/naming.ts';
 import { OsforgeError } from '../../../pipeline/errors.ts';
+import { encodeSigFile, signFile } from '../../../pipeline/sign/blob.ts';
 import { sha256 } from '../../../pipeline/util/hash.ts';
 import { fixtureConfigHash, packageBytes, runCli, serveDir, snapshot, tempDir, writeMirror, type FixturePackage } from '../../fixtures/binpkg/helpers.ts';
 
@@ -111,22 +112,39 @@ test('signatures: valid accepted; tampered, foreign, missing or unverifiable ref
   const signedUrl = await mirror('signed', { after: (d) => writeFile(join(d, `${fileOf(pkg)}.sig`), sigOf(keys.privateKey, pkg.data)) });
   const ok = join(root, 'signed-prefix');
   const logs: string[] = [];
-  await installBinary(req(signedUrl, { prefix: ok, cacheDir: join(root, 'signed-cache'), publicKeyPem: pubPem, log: (m) => logs.push(m) }));
+  await installBinary(req(signedUrl, { prefix: ok, cacheDir: join(root, 'signed-cache'), publicKey: pubPem, log: (m) => logs.push(m) }));
   assert.ok(existsSync(join(ok, 'bin/hello')));
   assert.match(logs.join('\n'), /signature ok/);
 
   await refused(req(signedUrl), 'USAGE', /is signed .* but no public key was given/);
   const foreign = await mirror('foreign-sig', { after: (d) => writeFile(join(d, `${fileOf(pkg)}.sig`), sigOf(other.privateKey, pkg.data)) });
-  await refused(req(foreign, { publicKeyPem: pubPem }), 'SHA256_MISMATCH', /signature verification failed/);
+  await refused(req(foreign, { publicKey: pubPem }), 'SHA256_MISMATCH', /signature verification failed/);
   const garbage = await mirror('garbage-sig', { after: (d) => writeFile(join(d, `${fileOf(pkg)}.sig`), 'not base64 at all!!\n') });
-  await refused(req(garbage, { publicKeyPem: pubPem }), 'SHA256_MISMATCH', /signature verification failed/);
-  await refused(req(await mirror('unsigned'), { publicKeyPem: pubPem }), 'SHA256_MISMATCH', /has no signature/);
+  await refused(req(garbage, { publicKey: pubPem }), 'SHA256_MISMATCH', /signature verification failed/);
+  await refused(req(await mirror('unsigned'), { publicKey: pubPem }), 'SHA256_MISMATCH', /has no signature/);
 
   const keyFile = join(root, 'cosign.pub');
   await writeFile(keyFile, pubPem);
   const cli = await runCli(['install', 'hello', '--version', '1.0', '--mirror-url', signedUrl, '--prefix', join(root, 'signed-cli'), '--arch', 'amd64', '--cache-dir', join(root, 'signed-cache2'), '--key', keyFile]);
   assert.is(cli.code, 0, cli.stderr);
   assert.match(cli.stderr, /signature ok/);
+});
+
+test('a .sig written by pipeline/sign verifies; a --key that is not a public key is a clear error', async () => {
+  const url = await mirror('sign-module', {
+    after: async (d) => {
+      const sig = await signFile(keys.privateKey, join(d, fileOf(pkg)));
+      await writeFile(join(d, `${fileOf(pkg)}.sig`), encodeSigFile(sig.signature));
+    },
+  });
+  const prefix = join(root, 'sign-module-prefix');
+  await installBinary(req(url, { prefix, cacheDir: join(root, 'sign-module-cache'), publicKey: keys.publicKey }));
+  assert.ok(existsSync(join(prefix, 'bin/hello')));
+  const notAKey = join(root, 'not-a-key.pub');
+  await writeFile(notAKey, 'hello\n');
+  const cli = await runCli(['install', 'hello', '--version', '1.0', '--mirror-url', url, '--prefix', join(root, 'world/prefix'), '--arch', 'amd64', '--key', notAKey]);
+  assert.is(cli.code, 1);
+  assert.match(cli.stderr, /CONFIG_INVALID.*cannot load public key/);
 });
 
 test('a .sha256 without its package, or a package the index lists without files, is reported', async () => {
