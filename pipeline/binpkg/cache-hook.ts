@@ -38,17 +38,13 @@ export async function fetchVerifiedBinary(opts: FetchVerifiedBinaryOptions): Pro
     if (loaded) {
       root = loaded.root;
       const entry = loaded.index.packages.find((e) => e.filename === filename);
-      if (!entry) {
-        log(`binary mirror: no ${filename} in ${root.display}/index.json`);
-        return null;
-      }
-      if (entry.arch !== arch) {
+      if (entry && entry.arch !== arch) {
         log(`warning: binary mirror lists ${filename} for ${entry.arch}, not ${arch}; building from source`);
         return null;
       }
-      sha = entry.sha256;
+      sha = entry?.sha256;
     }
-    // Without an index, the first-letter path is tried directly.
+    // Not in the index (or no index): the first-letter path is tried directly; its .sha256 still has to verify.
     const got = await fetchPackage(root, { name, version, configHash, arch, sha256: sha }, { cacheDir: opts.cacheDir, publicKey: opts.publicKeyPem });
     if (!got) {
       log(`binary mirror: ${filename} not found on ${root.display}`);

@@ -8,7 +8,7 @@
 //      was; the staging dir is always removed.
 import { randomBytes } from 'node:crypto';
 import { lstatSync, readlinkSync, statSync } from 'node:fs';
-import { chmod, copyFile, link, lstat, mkdir, mkdtemp, readFile, readdir, readlink, rename, rm, rmdir, symlink, unlink, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, link, lstat, mkdir, mkdtemp, readFile, readdir, readlink, realpath, rename, rm, rmdir, symlink, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { OsforgeError, wrapError } from '../errors.ts';
 import { sha256 } from '../util/hash.ts';
@@ -53,7 +53,6 @@ async function exists(p: string): Promise<boolean> {
 
 /** Realpath of a prefix that may not exist yet (the nearest existing ancestor is resolved). */
 async function realPrefixOf(prefix: string): Promise<string> {
-  const { realpath } = await import('node:fs/promises');
   let p = resolve(prefix);
   const tail: string[] = [];
   for (;;) {

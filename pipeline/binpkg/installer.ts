@@ -78,6 +78,7 @@ export async function installBinary(req: InstallRequest): Promise<InstallResult>
     throw new OsforgeError('SOURCE_FETCH', `the index of ${root.display} lists ${entry.filename} but ${mirrorPath(entry.name, entry.filename)}.sha256 is missing`,
       { hint: 're-upload the package, or regenerate the index with `osforge upload --generate-index-only`' });
   }
+  if (entry.size === 0) entry.size = got.data.length; // found without an index
   req.log(`verified ${entry.filename}: sha256 ${got.checksum.sha256}, content hash ${contentHash(got.data)}, metadata ok${got.signed ? ', signature ok' : ''}${got.fromCache ? ' (from cache)' : ''}`);
   if (req.downloadOnly) return { action: 'downloaded', entry, path: got.cachedPath ?? '' };
 

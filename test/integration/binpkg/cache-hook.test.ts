@@ -24,6 +24,8 @@ test.before(async () => {
   pkg = { name: 'musl', version: '1.2.3', data: await packageBytes({ 'lib/libc.so': 'libc\n' }) };
   await writeMirror(join(root, 'www/m'), [pkg]);
   await writeMirror(join(root, 'www/noindex'), [pkg], { index: false });
+  await writeMirror(join(root, 'www/stale'), [pkg]);
+  await writeFile(join(root, 'www/stale/index.json'), '{"total": 0, "packages": [], "by_name": {}}\n');
   const corrupt = join(root, 'www/corrupt');
   await writeMirror(corrupt, [pkg]);
   await writeFile(join(corrupt, mirrorPath('musl', binaryFilename('musl', '1.2.3', fixtureConfigHash(pkg)))), Buffer.from('garbage'));
@@ -51,9 +53,10 @@ test('a miss returns null: other config hash, other arch, unknown package', asyn
   assert.is(await fetchVerifiedBinary(opts({ mirrorUrl: `${server.url}/nothing-here` })), null);
 });
 
-test('without index.json the first-letter path is used', async () => {
+test('without index.json, or with a stale one, the first-letter path is used', async () => {
   const got = await fetchVerifiedBinary(opts({ mirrorUrl: `${server.url}/noindex` }));
   assert.ok(got?.equals(pkg.data));
+  assert.ok((await fetchVerifiedBinary(opts({ mirrorUrl: `${server.url}/stale` })))?.equals(pkg.data));
   assert.ok(server.requests.includes(`/noindex/${mirrorPath('musl', binaryFilename('musl', '1.2.3', fixtureConfigHash(pkg)))}`));
 });
 
