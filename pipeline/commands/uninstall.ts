@@ -9,8 +9,9 @@ const help = `usage: osforge uninstall <package> [--prefix PATH]
 Removes a package installed by \`osforge install\`, using its record in
 <prefix>/var/db/pkg/<name>-<version>/CONTENTS: exactly the files and symlinks
 it installed (a file changed since installation, or a symlink re-pointed, is
-kept and reported), then the directories it created that are now empty and
-not listed by another installed package, then the record itself.
+kept and reported), then the directories in its record that are now empty
+and not listed by another installed package, then the record itself (and
+var/db/pkg, var/db and var when that leaves them empty).
 
 options:
   -p, --prefix PATH   installation prefix (default: /usr, as for install)

@@ -17,8 +17,8 @@ index covers the whole mirror (a local mirror is rescanned, a remote one is
 read through its index.json over ssh). Packages go first, index.json last
 and atomically. Uploading the same packages again changes nothing; a
 different file under a name the mirror already has is refused.
-File names always end in -bin.tar.gz (the seed's index example shows another
-form; its naming section is followed).
+File names always end in -bin.tar.gz (the upstream BuckOS documentation's
+index example shows another form; its naming rules are followed).
 
 DEST is a local directory, or user@host:/path (scp + ssh; with --use-rsync,
 rsync over ssh). With --use-rsync a local DEST is written by rsync too.
