@@ -114,11 +114,28 @@ export function packageKey(recipe: PackageRecipe, arch: Arch, builderKey: string
   return keyOf(['pkg/v1', recipe.name, recipe.version, arch, builderKey, distroVersion, ...files, 'src', ...sourceShas, 'deps', ...depKeys]);
 }
 
-export async function stage2Package(ctx: ArchContext, recipe: PackageRecipe, deps: { key: string; output: Buffer }[], compiler: string) {
+/** Looks a package up in a binary mirror by its stage key; returns verified bytes or null. */
+export type BinaryLookup = (pkg: { name: string; version: string; arch: Arch; key: string; compiler: string }) => Promise<Buffer | null>;
+
+export async function stage2Package(
+  ctx: ArchContext, recipe: PackageRecipe, deps: { key: string; output: Buffer }[], compiler: string, binaryLookup?: BinaryLookup,
+) {
   const srcs = recipe.sources.map((s) => ctx.sources.get(s)!);
   const key = packageKey(recipe, ctx.arch, ctx.builderKey, srcs.map((s) => s.sha256), deps.map((d) => d.key), ctx.plan.version);
-  return ctx.store.getOrBuild<PackageMeta>(key, async () => {
+  let fromMirror = false;
+  const result = await ctx.store.getOrBuild<PackageMeta>(key, async () => {
     const log = openStepLog(ctx.logDir, `${ctx.arch}-stage2-${recipe.name}`, ctx.echo);
+    const meta = {
+      key, kind: 'package', name: recipe.name, version: recipe.version, arch: ctx.arch, deps: deps.map((d) => d.key),
+      sources: srcs.map((s) => ({ file: s.file, sha256: s.sha256 })), compiler, useFlags: [] as string[],
+    };
+    // A verified binary is byte-for-byte the output a build would store, so dist/ is identical either way.
+    const binary = await binaryLookup?.({ name: recipe.name, version: recipe.version, arch: ctx.arch, key, compiler });
+    if (binary) {
+      log.write(`using verified binary package for ${recipe.name} ${recipe.version} (${ctx.arch}); build skipped`);
+      fromMirror = true;
+      return ctx.store.put<PackageMeta>(meta, binary);
+    }
     const recipeTar = await packEntries(Object.entries(recipe.files).map(([path, data]) => ({
       path: `recipe/${path}`, type: 'file' as const, mode: path.endsWith('.sh') ? 0o755 : 0o644, data,
     })), ctx.innerEpoch);
@@ -133,11 +150,9 @@ export async function stage2Package(ctx: ArchContext, recipe: PackageRecipe, dep
     });
     const entries = await readEntries(res.outputs.get('/out')!, 'out');
     if (entries.length === 0) throw stepFailed(`stage2:${recipe.name} (${ctx.arch}) installed nothing into $OUT`, log, { stage: `stage2:${recipe.name}`, arch: ctx.arch, exitCode: 0 });
-    return ctx.store.put<PackageMeta>({
-      key, kind: 'package', name: recipe.name, version: recipe.version, arch: ctx.arch, deps: deps.map((d) => d.key),
-      sources: srcs.map((s) => ({ file: s.file, sha256: s.sha256 })), compiler, useFlags: [],
-    }, gzip(await packEntries(entries, ctx.innerEpoch)));
+    return ctx.store.put<PackageMeta>(meta, gzip(await packEntries(entries, ctx.innerEpoch)));
   });
+  return { ...result, fromMirror };
 }
 
 // ---- stage3 -----------------------------------------------------------------

@@ -22,6 +22,8 @@ import { outputFormats, ossSourceArchive } from '../outputs/formats.ts';
 import { describe, writeDist, type PendingArtifact } from '../outputs/dist-writer.ts';
 import type { Manifest, ManifestPackage } from '../outputs/manifest-types.ts';
 import type { BuildIdentity } from '../util/git.ts';
+import { binaryMirrorForBuild, configHash, fetchVerifiedBinary } from '../binpkg/cache-hook.ts';
+import type { BinaryLookup } from './bootstrap.ts';
 
 export interface DistOptions {
   plan: Plan;
@@ -53,6 +55,12 @@ export async function runDist(opts: DistOptions): Promise<{ manifest: Manifest; 
   const mainLog = openStepLog(logDir, 'pipeline');
   const store = new StageStore(opts.stateRoot.stages, (m) => mainLog.write(m));
   const ctx: Ctx = { arches: new Map() };
+  const mirror = await binaryMirrorForBuild();
+  const binaryLookup: BinaryLookup | undefined = mirror ? async (p) => fetchVerifiedBinary({
+    mirrorUrl: mirror, name: p.name, version: p.version, arch: p.arch,
+    configHash: configHash({ arch: p.arch, compiler: p.compiler, useFlags: [], depGraphHash: p.key }),
+    log: (m) => mainLog.write(`[binary-mirror] ${m}`),
+  }) : undefined;
   const say = (task: { output: string }, prefix: string) => (line: string) => {
     mainLog.write(`[${prefix}] ${line}`);
     if (opts.plain && opts.verbose) process.stdout.write(`[${prefix}] ${line}\n`);
@@ -83,9 +91,9 @@ export async function runDist(opts: DistOptions): Promise<{ manifest: Manifest; 
           title: recipe.name,
           task: async (_c2, sub) => {
             const deps = recipe.deps.map((d) => pkgs.get(d)!).map((d) => ({ key: d.key, output: d.output }));
-            const r = await stage2Package(actx, recipe, deps, s1.compiler);
+            const r = await stage2Package(actx, recipe, deps, s1.compiler, binaryLookup);
             pkgs.set(recipe.name, { ...r.meta, output: r.output });
-            sub.title = `${recipe.name} ${recipe.version}${r.hit ? ' [cached]' : ''}`;
+            sub.title = `${recipe.name} ${recipe.version}${r.hit ? ' [cached]' : r.fromMirror ? ' [binary mirror: build skipped]' : ''}`;
           },
         })), { concurrent: false }),
       },
