@@ -4,7 +4,7 @@
 // release notes from. Shared by the integration tests (not a test itself).
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Manifest } from '../../../pipeline/outputs/manifest-types.ts';
@@ -12,8 +12,17 @@ import { makeManifest } from '../../unit/sign/fixture-manifest.ts';
 
 const sha = (b: string | Buffer) => createHash('sha256').update(b).digest('hex');
 
-export function tempDir(prefix: string): string {
-  return mkdtempSync(join(tmpdir(), `osforge-${prefix}-`));
+/** Temp directories owned by one test file, removed together from its test.after. */
+export class TempDirs {
+  private created: string[] = [];
+  make(prefix: string): string {
+    const dir = mkdtempSync(join(tmpdir(), `osforge-${prefix}-`));
+    this.created.push(dir);
+    return dir;
+  }
+  removeAll(): void {
+    for (const d of this.created.splice(0)) rmSync(d, { recursive: true, force: true });
+  }
 }
 
 export function git(cwd: string, ...args: string[]): string {
@@ -30,8 +39,7 @@ export function git(cwd: string, ...args: string[]): string {
 }
 
 /** A git repo whose history has a tagged release and two conventional commits after it. */
-export function makeRepo(): { repo: string; commit: string } {
-  const repo = tempDir('repo');
+export function makeRepo(repo: string): { repo: string; commit: string } {
   git(repo, 'init', '-q', '-b', 'main');
   const commit = (msg: string, date: string, file: string) => {
     writeFileSync(join(repo, file), msg + '\n');
@@ -54,7 +62,7 @@ export function makeRepo(): { repo: string; commit: string } {
 }
 
 /** Writes a consistent dist/ and returns its path and manifest. */
-export function makeDist(commit: string, dir = tempDir('dist')): { dist: string; manifest: Manifest } {
+export function makeDist(commit: string, dir: string): { dist: string; manifest: Manifest } {
   const files: Record<string, { arch: 'amd64' | 'arm64'; kind: string; body: Buffer }> = {
     'buckos-0.2.0-amd64-rootfs.tar.gz': { arch: 'amd64', kind: 'rootfs', body: Buffer.from('amd64 rootfs bytes\n'.repeat(5000)) },
     'buckos-0.2.0-arm64-rootfs.tar.gz': { arch: 'arm64', kind: 'rootfs', body: Buffer.from('arm64 rootfs bytes\n'.repeat(300)) },
