@@ -1,16 +1,27 @@
 // Writes dist/ atomically: everything goes into a sibling temp dir which
 // replaces dist/ only when complete, so a failed run leaves the old dist/.
 import { existsSync } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { sha256 } from '../util/hash.ts';
+import { sha256, sha256File } from '../util/hash.ts';
 import type { Manifest, ManifestArtifact } from './manifest-types.ts';
 
-export interface PendingArtifact { path: string; arch: ManifestArtifact['arch']; kind: string; data: Buffer }
+/**
+ * An artifact to publish: in memory (`data`) or, for large images, a file on
+ * disk (`file`) that is copied sparsely so raw disk images keep their holes.
+ */
+export type PendingArtifact = { path: string; arch: ManifestArtifact['arch']; kind: string; extra?: Record<string, unknown> }
+  & ({ data: Buffer; file?: undefined } | { file: string; data?: undefined });
 
-export function describe(a: PendingArtifact): ManifestArtifact {
-  return { path: a.path, arch: a.arch, kind: a.kind, size: a.data.length, sha256: sha256(a.data) };
+export async function describe(a: PendingArtifact): Promise<ManifestArtifact> {
+  const size = a.data ? a.data.length : (await stat(a.file!)).size;
+  const digest = a.data ? sha256(a.data) : await sha256File(a.file!);
+  return { path: a.path, arch: a.arch, kind: a.kind, size, sha256: digest, ...(a.extra ?? {}) };
 }
+
+const execFileP = promisify(execFile);
 
 /** SHA256SUMS lines in `sha256sum -c` format, sorted by file name (byte order). */
 export function sha256sums(files: { path: string; sha256: string }[]): string {
@@ -31,8 +42,9 @@ export async function writeDist(distDir: string, artifacts: PendingArtifact[], m
     const manifestText = manifestJson(manifest);
     const sums: { path: string; sha256: string }[] = [];
     for (const a of artifacts) {
-      const digest = sha256(a.data);
-      await writeFile(join(tmp, a.path), a.data);
+      const { sha256: digest } = await describe(a);
+      if (a.data) await writeFile(join(tmp, a.path), a.data);
+      else await execFileP('cp', ['--sparse=always', a.file!, join(tmp, a.path)]);
       await writeFile(join(tmp, `${a.path}.sha256`), `${digest}  ${a.path}\n`);
       sums.push({ path: a.path, sha256: digest });
     }

@@ -10,6 +10,8 @@ export interface ManifestArtifact {
   kind: string;
   size: number;
   sha256: string;
+  /** Format-specific details (kernel version, partition table, boot modes, ...). */
+  [detail: string]: unknown;
 }
 
 export interface ManifestSource {

@@ -236,7 +236,7 @@ async function assembleDist(opts: DistOptions, c: Ctx): Promise<Manifest> {
     commit: identity.commit,
     dirty: identity.dirty,
     sourceDateEpoch: sde,
-    artifacts: artifacts.map(describe),
+    artifacts: await Promise.all(artifacts.map(describe)),
     images: {
       base: { amd64: { ref: c.base!.ref, id: c.base!.id, inputHash: c.base!.inputHash } },
       tools: { ref: c.tools!.ref, id: c.tools!.id, inputHash: c.tools!.key },
