@@ -1,15 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import type { Command } from './types.ts';
-import { loadPlan } from '../plan/load.ts';
-import { paths, repoRoot } from '../paths.ts';
-import { buildIdentity } from '../util/git.ts';
+import { paths } from '../paths.ts';
 import { Engine, LABEL_RUN } from '../engine/docker.ts';
 import { runDist } from '../stages/pipeline.ts';
+import { formatExplanation } from '../cache/journal.ts';
+import { distSetup, stateRoot } from './dist-setup.ts';
 
 export const distCommand: Command = {
   name: 'dist',
   summary: 'build BuckOS for every architecture and write dist/',
-  help: `usage: osforge dist [--verbose] [--plain]
+  help: `usage: osforge dist [--verbose] [--plain] [--explain]
 
 Builds the tools image (or recreates it from tools-cache/), the builder
 image, runs stage1/stage2/stage3 for every architecture in
@@ -19,6 +19,11 @@ options:
   -v, --verbose   stream container logs (always written to the log dir)
       --plain     plain progress lines instead of the task tree
                   (automatic without a TTY or with CI=true)
+      --explain   print, for every stage, hit or miss and on a miss which
+                  input changed (old -> new) or "no previous entry"
+
+When nothing changed since the last dist/ (same stage keys, same commit, and
+dist/ files unchanged) it only checks, starts no container and rewrites nothing.
 
 environment:
   SKIP_TOOLS_CACHE=1         rebuild the tools image from source
@@ -30,10 +35,9 @@ environment:
   OSFORGE_DIST=<dir>         output directory (default ./dist)
   SOURCE_DATE_EPOCH=<secs>   override the commit time used for artifacts
   DOCKER_HOST                engine to use (default: local socket)`,
-  options: { verbose: { type: 'boolean', short: 'v' }, plain: { type: 'boolean' } },
+  options: { verbose: { type: 'boolean', short: 'v' }, plain: { type: 'boolean' }, explain: { type: 'boolean' } },
   async run(values) {
-    const plan = loadPlan(paths.images);
-    const identity = buildIdentity(repoRoot);
+    const { plan, identity, buck2, graph } = await distSetup((l) => process.stdout.write(`${l}\n`));
     const runId = `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
     const engine = new Engine();
     const plain = Boolean(values.plain) || !process.stdout.isTTY || process.env.CI === 'true';
@@ -44,13 +48,18 @@ environment:
     };
     process.once('SIGINT', onSigint);
     try {
-      const { manifest, logDir } = await runDist({
-        plan, identity, runId, plain, verbose: Boolean(values.verbose), engine,
-        distDir: paths.dist(), toolsCacheRoot: paths.toolsCache(),
-        stateRoot: { sources: paths.sources(), stages: paths.stages(), logs: paths.logs() },
+      const result = await runDist({
+        plan, identity, graph, buck2, runId, plain, verbose: Boolean(values.verbose), engine,
+        distDir: paths.dist(), toolsCacheRoot: paths.toolsCache(), stateRoot: stateRoot(),
       });
-      process.stdout.write(`dist: ${manifest.artifacts.length} artifacts for ${plan.arches.join(', ')} in ${paths.dist()}\n`);
-      process.stdout.write(`dist: tools cache ${manifest.toolsCache.hit ? 'hit' : 'miss'}; logs in ${logDir}\n`);
+      if (values.explain) for (const e of result.explanations) process.stdout.write(formatExplanation(e) + '\n');
+      if (result.upToDate || !result.manifest) {
+        process.stdout.write(`dist: ${paths.dist()} is up to date (dist key ${graph.dist.key.slice(0, 12)}); nothing rebuilt, nothing rewritten\n`);
+        return;
+      }
+      const m = result.manifest;
+      process.stdout.write(`dist: ${m.artifacts.length} artifacts for ${plan.arches.join(', ')} in ${paths.dist()}\n`);
+      process.stdout.write(`dist: tools cache ${m.toolsCache.hit ? 'hit' : 'miss'}; logs in ${result.logDir}\n`);
     } finally {
       process.removeListener('SIGINT', onSigint);
     }

@@ -9,7 +9,9 @@ import { dockerArchive } from '../engine/docker-archive.ts';
 import { OsforgeError } from '../errors.ts';
 import { ARCH_INFO, type Arch, type PackageRecipe, type Plan } from '../plan/types.ts';
 import type { StageStore, StageMeta } from '../cache/stage-store.ts';
-import { keyOf, sha256 } from '../util/hash.ts';
+import { sha256 } from '../util/hash.ts';
+import type { StageNode } from '../plan/graph.ts';
+import { HELLO_C, STAGE1_SCRIPT } from './stage1-program.ts';
 import { gunzip, gzip, overlay, packEntries, readEntries, type TarEntry } from '../util/tar.ts';
 import type { FetchedSource } from './fetch.ts';
 import { readSource } from './fetch.ts';
@@ -20,7 +22,6 @@ export interface ArchContext {
   plan: Plan;
   arch: Arch;
   builderRef: string;
-  builderKey: string;
   sources: Map<string, FetchedSource>;
   store: StageStore;
   runId: string;
@@ -67,22 +68,11 @@ async function runStep(ctx: ArchContext, stage: string, log: StepLog, spec: { cm
 
 // ---- stage1 -----------------------------------------------------------------
 
-const HELLO_C = `#include <stdio.h>
-int main(void) { puts("osforge-stage1-ok"); return 0; }
-`;
-
-const STAGE1_SCRIPT = `set -eu
-mkdir -p /out && cd /out
-"$CC" -static -O2 -o hello /work/hello.c
-./hello
-printf '{"compiler":"%s","libcVersion":"%s"}\\n' "$("$CC" -dumpfullversion)" "$MUSL_VERSION" > /out/toolchain.json
-cat /out/toolchain.json`;
-
 export interface Stage1Meta extends StageMeta { compiler: string; libcVersion: string; triple: string; cflags: string[] }
 
 /** Compiles and runs a static test program with the seed toolchain (arm64 runs through binfmt). */
-export async function stage1(ctx: ArchContext) {
-  const key = keyOf(['stage1/v1', ctx.arch, ctx.builderKey, sha256(HELLO_C), sha256(STAGE1_SCRIPT)]);
+export async function stage1(ctx: ArchContext, node: StageNode) {
+  const key = node.key;
   return ctx.store.getOrBuild<Stage1Meta>(key, async () => {
     const log = openStepLog(ctx.logDir, `${ctx.arch}-stage1`, ctx.echo);
     const muslVersion = ctx.plan.sources[ctx.plan.toolchainSource]!.version;
@@ -108,20 +98,14 @@ export interface PackageMeta extends StageMeta {
   name: string; version: string; arch: Arch; deps: string[]; sources: { file: string; sha256: string }[]; compiler: string; useFlags: string[];
 }
 
-/** Cache key of one package: recipe files, sources, builder, arch and its dependencies' keys. */
-export function packageKey(recipe: PackageRecipe, arch: Arch, builderKey: string, sourceShas: string[], depKeys: string[], distroVersion: string): string {
-  const files = Object.entries(recipe.files).map(([p, c]) => `${p}:${sha256(c)}`);
-  return keyOf(['pkg/v1', recipe.name, recipe.version, arch, builderKey, distroVersion, ...files, 'src', ...sourceShas, 'deps', ...depKeys]);
-}
-
 /** Looks a package up in a binary mirror by its stage key; returns verified bytes or null. */
 export type BinaryLookup = (pkg: { name: string; version: string; arch: Arch; key: string; compiler: string }) => Promise<Buffer | null>;
 
 export async function stage2Package(
-  ctx: ArchContext, recipe: PackageRecipe, deps: { key: string; output: Buffer }[], compiler: string, binaryLookup?: BinaryLookup,
+  ctx: ArchContext, recipe: PackageRecipe, node: StageNode, deps: { key: string; output: Buffer }[], compiler: string, binaryLookup?: BinaryLookup,
 ) {
   const srcs = recipe.sources.map((s) => ctx.sources.get(s)!);
-  const key = packageKey(recipe, ctx.arch, ctx.builderKey, srcs.map((s) => s.sha256), deps.map((d) => d.key), ctx.plan.version);
+  const key = node.key;
   let fromMirror = false;
   const result = await ctx.store.getOrBuild<PackageMeta>(key, async () => {
     const log = openStepLog(ctx.logDir, `${ctx.arch}-stage2-${recipe.name}`, ctx.echo);
@@ -164,8 +148,8 @@ export interface Stage3Meta extends StageMeta { uname: string }
  * with no network: busybox applets must work, `uname -m` must match, and the
  * stage1 program must run natively (through binfmt on a foreign arch).
  */
-export async function stage3(ctx: ArchContext, rootfs: TarEntry[], rootfsKey: string, stage1Output: Buffer) {
-  const key = keyOf(['stage3/v1', ctx.arch, rootfsKey, sha256(stage1Output)]);
+export async function stage3(ctx: ArchContext, node: StageNode, rootfs: TarEntry[], stage1Output: Buffer) {
+  const key = node.key;
   return ctx.store.getOrBuild<Stage3Meta>(key, async () => {
     const log = openStepLog(ctx.logDir, `${ctx.arch}-stage3`, ctx.echo);
     const hello = (await readEntries(gunzip(stage1Output))).find((e) => e.path === 'hello')!;

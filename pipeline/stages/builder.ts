@@ -1,23 +1,17 @@
 // Builder image: base + build toolchain + the tools image's /opt/osforge,
 // tagged by a hash of its inputs so an unchanged builder is never rebuilt.
 import type { Engine } from '../engine/docker.ts';
-import { keyOf, sha256 } from '../util/hash.ts';
 import { packEntries, type TarEntry } from '../util/tar.ts';
 import type { Plan } from '../plan/types.ts';
 import type { Buck2 } from './buck2.ts';
 
 export interface BuilderResult { ref: string; id: string; key: string; built: boolean }
 
-export function builderKey(plan: Plan, baseInputHash: string, toolsKey: string, buck2: Buck2 | null): string {
-  const files = Object.entries(plan.imageFiles.builder).map(([p, c]) => `${p}:${sha256(c)}`);
-  return keyOf(['builder/v1', baseInputHash, toolsKey, buck2?.sha256 ?? 'no-buck2', ...files]);
-}
-
 export async function ensureBuilder(opts: {
-  engine: Engine; plan: Plan; baseRef: string; baseInputHash: string; toolsRef: string; toolsKey: string;
+  engine: Engine; plan: Plan; key: string; baseRef: string; toolsRef: string;
   buck2: Buck2 | null; sourceDateEpoch: number; log: (l: string) => void;
 }): Promise<BuilderResult> {
-  const key = builderKey(opts.plan, opts.baseInputHash, opts.toolsKey, opts.buck2);
+  const key = opts.key;
   const ref = `osforge/builder:${key.slice(0, 12)}`;
   const existing = await opts.engine.inspectImage(ref);
   if (existing) return { ref, id: existing.id, key, built: false };

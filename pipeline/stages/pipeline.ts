@@ -12,12 +12,14 @@ import { toolchainDir, type ToolsIndex } from '../cache/tools-cache.ts';
 import { resolveBase, type ResolvedBase } from './base.ts';
 import { fetchSources, readSource, type FetchedSource } from './fetch.ts';
 import { ensureTools, toolsEnv, type ToolsResult } from './tools.ts';
-import { provisionBuck2, type Buck2 } from './buck2.ts';
+import type { Buck2 } from './buck2.ts';
 import { ensureBuilder, type BuilderResult } from './builder.ts';
 import { stage1, stage2Package, stage3, type ArchContext, type PackageMeta, type Stage1Meta } from './bootstrap.ts';
 import { openStepLog } from './step-log.ts';
 import { gunzip, overlay, readEntries, type TarEntry } from '../util/tar.ts';
-import { keyOf } from '../util/hash.ts';
+import { Journal, explain, type Explanation } from '../cache/journal.ts';
+import type { StageGraph, StageNode } from '../plan/graph.ts';
+import { distMismatch, readStamp, stampPath, writeStamp } from '../cache/dist-stamp.ts';
 import { outputFormats, ossSourceArchive } from '../outputs/formats.ts';
 import { describe, writeDist, type PendingArtifact } from '../outputs/dist-writer.ts';
 import type { Manifest, ManifestPackage } from '../outputs/manifest-types.ts';
@@ -28,9 +30,11 @@ import type { BinaryLookup } from './bootstrap.ts';
 export interface DistOptions {
   plan: Plan;
   identity: BuildIdentity;
+  graph: StageGraph;
+  buck2: Buck2 | null;
   distDir: string;
   toolsCacheRoot: string;
-  stateRoot: { sources: string; stages: string; logs: string };
+  stateRoot: { sources: string; stages: string; logs: string; journal: string; stamps: string };
   runId: string;
   plain: boolean;
   verbose: boolean;
@@ -48,13 +52,36 @@ interface Ctx {
   arches: Map<Arch, ArchResult>;
 }
 
-export async function runDist(opts: DistOptions): Promise<{ manifest: Manifest; logDir: string }> {
-  const { plan } = opts;
-  const engine = opts.engine ?? new Engine();
+export interface DistResult { manifest: Manifest | null; upToDate: boolean; logDir: string; explanations: Explanation[] }
+
+/** The warm no-op check: dist/ was written for this exact dist key and is unchanged. */
+export async function distStaleReason(opts: Pick<DistOptions, 'graph' | 'distDir' | 'stateRoot'>): Promise<string | null> {
+  const stamp = readStamp(stampPath(opts.stateRoot.stamps, opts.distDir));
+  if (!stamp) return 'no record of a previous dist/ here';
+  if (stamp.key !== opts.graph.dist.key) return 'dist inputs changed';
+  return distMismatch(opts.distDir, stamp);
+}
+
+export async function runDist(opts: DistOptions): Promise<DistResult> {
+  const { plan, graph } = opts;
   const logDir = join(opts.stateRoot.logs, opts.runId);
+  const journal = new Journal(opts.stateRoot.journal);
+  const explanations: Explanation[] = [];
+  // Each stage is explained against the journal before its new inputs are recorded.
+  const settle = async (n: StageNode, hit: boolean) => {
+    explanations.push(explain(n, hit, journal));
+    await journal.record(n);
+  };
+
+  if ((await distStaleReason(opts)) === null) {
+    for (const n of graph.nodes) explanations.push(explain(n, true, journal));
+    return { manifest: null, upToDate: true, logDir, explanations };
+  }
+
+  const engine = opts.engine ?? new Engine();
   const mainLog = openStepLog(logDir, 'pipeline');
   const store = new StageStore(opts.stateRoot.stages, (m) => mainLog.write(m));
-  const ctx: Ctx = { arches: new Map() };
+  const ctx: Ctx = { arches: new Map(), buck2: opts.buck2 };
   const mirror = await binaryMirrorForBuild();
   const binaryLookup: BinaryLookup | undefined = mirror ? async (p) => fetchVerifiedBinary({
     mirrorUrl: mirror, name: p.name, version: p.version, arch: p.arch,
@@ -68,6 +95,7 @@ export async function runDist(opts: DistOptions): Promise<{ manifest: Manifest; 
   };
 
   const archTasks = (arch: Arch): ListrTask<Ctx>[] => {
+    const nodes = graph.arches.get(arch)!;
     let actx: ArchContext;
     let s1: Stage1Meta & { output: Buffer };
     const pkgs = new Map<string, PackageMeta & { output: Buffer }>();
@@ -76,11 +104,12 @@ export async function runDist(opts: DistOptions): Promise<{ manifest: Manifest; 
         title: 'stage1: seed toolchain',
         task: async (_c, task) => {
           actx = {
-            engine, plan, arch, builderRef: ctx.builder!.ref, builderKey: ctx.builder!.key, sources: ctx.sources!, store,
+            engine, plan, arch, builderRef: ctx.builder!.ref, sources: ctx.sources!, store,
             runId: opts.runId, logDir, innerEpoch: plan.base.sourceDateEpoch, jobs: Math.max(1, cpus().length),
             echo: opts.verbose && opts.plain ? (l) => process.stdout.write(`[${arch}] ${l}\n`) : undefined,
           };
-          const r = await stage1(actx);
+          const r = await stage1(actx, nodes.stage1);
+          await settle(nodes.stage1, r.hit);
           s1 = { ...r.meta, output: r.output };
           task.title = `stage1: ${r.meta.triple} (${r.meta.compiler}, musl ${r.meta.libcVersion})${r.hit ? ' [cached]' : ''}`;
         },
@@ -91,7 +120,9 @@ export async function runDist(opts: DistOptions): Promise<{ manifest: Manifest; 
           title: recipe.name,
           task: async (_c2, sub) => {
             const deps = recipe.deps.map((d) => pkgs.get(d)!).map((d) => ({ key: d.key, output: d.output }));
-            const r = await stage2Package(actx, recipe, deps, s1.compiler, binaryLookup);
+            const pnode = nodes.packages.get(recipe.name)!;
+            const r = await stage2Package(actx, recipe, pnode, deps, s1.compiler, binaryLookup);
+            await settle(pnode, r.hit);
             pkgs.set(recipe.name, { ...r.meta, output: r.output });
             sub.title = `${recipe.name} ${recipe.version}${r.hit ? ' [cached]' : r.fromMirror ? ' [binary mirror: build skipped]' : ''}`;
           },
@@ -102,8 +133,8 @@ export async function runDist(opts: DistOptions): Promise<{ manifest: Manifest; 
         task: async (_c, task) => {
           const ordered = plan.packages.map((p) => pkgs.get(p.name)!);
           const rootfs = overlay(await Promise.all(ordered.map(async (p) => readEntries(gunzip(p.output)))));
-          const rootfsKey = keyOf(['rootfs', ...ordered.map((p) => p.key)]);
-          const r = await stage3(actx, rootfs, rootfsKey, s1.output);
+          const r = await stage3(actx, nodes.stage3, rootfs, s1.output);
+          await settle(nodes.stage3, r.hit);
           ctx.arches.set(arch, { stage1: s1, packages: ordered, rootfs, stage3Hit: r.hit });
           task.title = `stage3: ${r.meta.uname} rootfs runs${r.hit ? ' [cached]' : ''}`;
         },
@@ -117,6 +148,7 @@ export async function runDist(opts: DistOptions): Promise<{ manifest: Manifest; 
       title: 'Base image',
       task: async (c, task) => {
         c.base = await resolveBase(engine, plan.base, 'amd64', say(task, 'base'));
+        await settle(graph.base, c.base.how === 'local');
         task.title = `Base image ${c.base.ref} (${c.base.how})`;
       },
     },
@@ -135,26 +167,21 @@ export async function runDist(opts: DistOptions): Promise<{ manifest: Manifest; 
       title: 'Tools image',
       task: async (c, task) => {
         c.tools = await ensureTools({
-          engine, plan, baseRef: c.base!.ref, baseInputHash: c.base!.inputHash, musl: c.sources!.get(plan.toolchainSource)!,
+          engine, plan, key: graph.tools.key, baseRef: c.base!.ref, musl: c.sources!.get(plan.toolchainSource)!,
           cacheRoot: opts.toolsCacheRoot, sourceDateEpoch: plan.base.sourceDateEpoch, env: toolsEnv(), log: say(task, 'tools'),
         });
+        await settle(graph.tools, c.tools.hit);
         task.title = c.tools.hit ? `Tools image: tools cache hit (${c.tools.key.slice(0, 12)})` : `Tools image: compiled from source (${c.tools.reason})`;
-      },
-    },
-    {
-      title: 'Buck2',
-      task: async (c, task) => {
-        c.buck2 = await provisionBuck2(plan.buck2, opts.toolsCacheRoot, say(task, 'buck2'));
-        task.title = c.buck2 ? `Buck2 ${c.buck2.version} (${c.buck2.from})` : 'Buck2: not provisioned (optional)';
       },
     },
     {
       title: 'Builder image',
       task: async (c, task) => {
         c.builder = await ensureBuilder({
-          engine, plan, baseRef: c.base!.ref, baseInputHash: c.base!.inputHash, toolsRef: c.tools!.ref, toolsKey: c.tools!.key,
+          engine, plan, key: graph.builder.key, baseRef: c.base!.ref, toolsRef: c.tools!.ref,
           buck2: c.buck2 ?? null, sourceDateEpoch: plan.base.sourceDateEpoch, log: say(task, 'builder'),
         });
+        await settle(graph.builder, !c.builder.built);
         task.title = `Builder image ${c.builder.ref}${c.builder.built ? '' : ' [cached]'}`;
       },
     },
@@ -169,6 +196,8 @@ export async function runDist(opts: DistOptions): Promise<{ manifest: Manifest; 
       title: 'Write dist/',
       task: async (c, task) => {
         const manifest = await assembleDist(opts, c);
+        await writeStamp(stampPath(opts.stateRoot.stamps, opts.distDir), graph.dist.key, opts.distDir);
+        await settle(graph.dist, false);
         task.title = `Write dist/: ${manifest.artifacts.length} artifacts in ${opts.distDir}`;
         (c as Ctx & { manifest?: Manifest }).manifest = manifest;
       },
@@ -184,7 +213,7 @@ export async function runDist(opts: DistOptions): Promise<{ manifest: Manifest; 
 
   try {
     const final = await tasks.run(ctx);
-    return { manifest: (final as Ctx & { manifest: Manifest }).manifest, logDir };
+    return { manifest: (final as Ctx & { manifest: Manifest }).manifest, upToDate: false, logDir, explanations };
   } finally {
     await engine.removeByLabel(`${LABEL_RUN}=${opts.runId}`).catch(() => 0);
   }

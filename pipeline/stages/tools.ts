@@ -1,7 +1,6 @@
 // Tools image: compiled once from source, then recreated from tools-cache/
 // in seconds (FROM scratch + COPY) while its inputs stay the same.
 import type { Engine } from '../engine/docker.ts';
-import { keyOf, sha256 } from '../util/hash.ts';
 import { packEntries, readEntries, type TarEntry } from '../util/tar.ts';
 import { validateToolsCache, writeToolsCache, toolchainDir } from '../cache/tools-cache.ts';
 import type { Plan } from '../plan/types.ts';
@@ -13,11 +12,6 @@ import { readFile } from 'node:fs/promises';
 
 export interface ToolsResult { ref: string; id: string; key: string; hit: boolean; reason: string }
 
-export function toolsKey(plan: Plan, baseInputHash: string, musl: { file: string; sha256: string }): string {
-  const files = Object.entries(plan.imageFiles.tools).map(([p, c]) => `${p}:${sha256(c)}`);
-  return keyOf(['tools/v1', baseInputHash, musl.file, musl.sha256, ...files]);
-}
-
 export interface ToolsEnv { skip: boolean; ciRestored: boolean }
 
 export function toolsEnv(env = process.env): ToolsEnv {
@@ -25,11 +19,11 @@ export function toolsEnv(env = process.env): ToolsEnv {
 }
 
 export async function ensureTools(opts: {
-  engine: Engine; plan: Plan; baseRef: string; baseInputHash: string; musl: FetchedSource; cacheRoot: string;
+  engine: Engine; plan: Plan; key: string; baseRef: string; musl: FetchedSource; cacheRoot: string;
   sourceDateEpoch: number; env: ToolsEnv; log: (l: string) => void;
 }): Promise<ToolsResult> {
   const { engine, plan, log } = opts;
-  const key = toolsKey(plan, opts.baseInputHash, opts.musl);
+  const key = opts.key;
   const ref = `osforge/tools:${key.slice(0, 12)}`;
 
   let reason: string;

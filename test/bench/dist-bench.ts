@@ -1,20 +1,26 @@
-// make bench: one cold and one warm `dist` in this process, with fresh
-// tools-cache/, stage cache and dist dirs, so the ratio compares like with
-// like. "In containers" sums the time spent in image builds and container
-// runs as seen by the engine wrapper; the rest is orchestration.
+// make bench: one process runs a cold dist, a warm no-op, and a rebuild
+// after changing one package (zlib's recipe), with fresh tools-cache/, stage
+// cache and dist dirs, so the ratios compare like with like. "In containers"
+// sums image builds and container runs as timed by the engine wrapper; the
+// rest is orchestration. Base images and downloaded sources are kept: they
+// are inputs, not build work.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Engine, type RunSpec, type BuildSpec } from '../../pipeline/engine/docker.ts';
-import { loadPlan } from '../../pipeline/plan/load.ts';
-import { paths, repoRoot } from '../../pipeline/paths.ts';
-import { buildIdentity } from '../../pipeline/util/git.ts';
+import { paths } from '../../pipeline/paths.ts';
 import { runDist } from '../../pipeline/stages/pipeline.ts';
+import { stageGraph } from '../../pipeline/plan/graph.ts';
+import { distSetup } from '../../pipeline/commands/dist-setup.ts';
+import type { Plan } from '../../pipeline/plan/types.ts';
+import { outputFormats } from '../../pipeline/outputs/formats.ts';
 
 class TimedEngine extends Engine {
   containerMs = 0;
+  containers = 0;
   override async run(spec: RunSpec) {
     const t = performance.now();
+    this.containers++;
     try { return await super.run(spec); } finally { this.containerMs += performance.now() - t; }
   }
   override async buildImage(spec: BuildSpec) {
@@ -24,33 +30,44 @@ class TimedEngine extends Engine {
 }
 
 const work = await mkdtemp(join(tmpdir(), 'osforge-bench-'));
-const plan = loadPlan(paths.images);
-const identity = buildIdentity(repoRoot);
-const sourcesDir = paths.sources(); // sources are inputs, not build work: keep them
+const setup = await distSetup(() => undefined);
 
-async function once(label: string) {
+async function once(label: string, plan: Plan) {
+  const graph = stageGraph(plan, {
+    buck2Sha256: setup.buck2?.sha256 ?? null, commit: setup.identity.commit, dirty: setup.identity.dirty,
+    sourceDateEpoch: setup.identity.sourceDateEpoch, formats: Object.keys(outputFormats), pipelineHash: setup.graph.dist.inputs.find(([n]) => n === 'pipeline')![1],
+  });
   const engine = new TimedEngine();
   const t = performance.now();
-  await runDist({
-    plan, identity, engine, runId: `bench-${label}`, plain: true, verbose: false,
+  const r = await runDist({
+    plan, identity: setup.identity, graph, buck2: setup.buck2, engine, runId: `bench-${label}`, plain: true, verbose: false,
     distDir: join(work, 'dist'), toolsCacheRoot: join(work, 'tools-cache'),
-    stateRoot: { sources: sourcesDir, stages: join(work, 'stages'), logs: join(work, 'logs') },
+    stateRoot: { sources: paths.sources(), stages: join(work, 'stages'), logs: join(work, 'logs'), journal: join(work, 'journal'), stamps: join(work, 'stamps') },
   });
   const wall = (performance.now() - t) / 1000;
-  return { label, wall, inContainers: engine.containerMs / 1000 };
+  const rebuilt = r.explanations.filter((e) => e.status === 'miss').map((e) => e.id);
+  return { label, wall, inContainers: engine.containerMs / 1000, containers: engine.containers, rebuilt };
 }
 
 try {
-  const cold = await once('cold');
-  const warm = await once('warm');
-  const rows = [cold, warm];
-  console.log('\n| run  | wall (s) | in containers (s) | orchestration (s) | overhead |');
-  console.log('|------|---------:|------------------:|------------------:|---------:|');
+  const cold = await once('cold', setup.plan);
+  const warm = await once('warm no-op', setup.plan);
+  const zlib = setup.plan.packages.find((p) => p.name === 'zlib')!;
+  const changed: Plan = {
+    ...setup.plan,
+    packages: setup.plan.packages.map((p) => p === zlib
+      ? { ...p, files: { ...p.files, 'build.sh': Buffer.concat([p.files['build.sh']!, Buffer.from(`# bench change ${Date.now()}\n`)]) } }
+      : p),
+  };
+  const oneChange = await once('zlib changed', changed);
+  const rows = [cold, warm, oneChange];
+  console.log('\n| run          | wall (s) | in containers (s) | orchestration (s) | overhead | containers | stages rebuilt');
+  console.log('|--------------|---------:|------------------:|------------------:|---------:|-----------:|---------------');
   for (const r of rows) {
     const orch = r.wall - r.inContainers;
-    console.log(`| ${r.label.padEnd(4)} | ${r.wall.toFixed(1).padStart(8)} | ${r.inContainers.toFixed(1).padStart(17)} | ${orch.toFixed(1).padStart(17)} | ${((orch / r.wall) * 100).toFixed(1).padStart(7)}% |`);
+    console.log(`| ${r.label.padEnd(12)} | ${r.wall.toFixed(1).padStart(8)} | ${r.inContainers.toFixed(1).padStart(17)} | ${orch.toFixed(1).padStart(17)} | ${((orch / r.wall) * 100).toFixed(1).padStart(7)}% | ${String(r.containers).padStart(10)} | ${r.rebuilt.length} (${r.rebuilt.join(' ')})`);
   }
-  console.log(`\ncold/warm ratio: ${(cold.wall / warm.wall).toFixed(1)}x`);
+  console.log(`\ncold / warm no-op: ${(cold.wall / warm.wall).toFixed(0)}x    cold / zlib change: ${(cold.wall / oneChange.wall).toFixed(1)}x`);
   console.log(`peak RSS of the orchestrator: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
 } finally {
   await rm(work, { recursive: true, force: true });

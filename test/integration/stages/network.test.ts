@@ -9,6 +9,9 @@ import { stage2Package, type ArchContext } from '../../../pipeline/stages/bootst
 import type { PackageRecipe } from '../../../pipeline/plan/types.ts';
 import { OsforgeError } from '../../../pipeline/errors.ts';
 import { engine, base, plan, runId } from '../fixtures.ts';
+import { node } from '../../../pipeline/plan/graph.ts';
+
+const probeNode = (network: string) => node('stage2/amd64/netprobe', [['network', network], ['nonce', `${process.pid}-${Date.now()}`]]);
 
 const t = suite('stage2 has no network');
 let work: string;
@@ -26,7 +29,7 @@ mkdir -p "$OUT" && echo fetched > "$OUT/ok"
 function ctx(ref: string, network: 'none' | 'bridge'): ArchContext {
   return {
     engine: network === 'none' ? engine : Object.assign(Object.create(engine), { run: (s: Parameters<typeof engine.run>[0]) => engine.run({ ...s, network }) }),
-    plan, arch: 'amd64', builderRef: ref, builderKey: `net-${network}-${Date.now()}`, sources: new Map(), store: new StageStore(join(work, network)),
+    plan, arch: 'amd64', builderRef: ref, sources: new Map(), store: new StageStore(join(work, network)),
     runId, logDir: join(work, 'logs'), innerEpoch: 0, jobs: 1,
   };
 }
@@ -36,7 +39,7 @@ const recipe: PackageRecipe = { name: 'netprobe', version: '1', sources: [], dep
 t('a recipe that reaches for the network fails in stage2, naming stage, arch and log', async () => {
   const { ref } = await base('amd64');
   try {
-    await stage2Package(ctx(ref, 'none'), recipe, [], 'test');
+    await stage2Package(ctx(ref, 'none'), recipe, probeNode('none'), [], 'test');
     assert.unreachable('stage2 must not reach the network');
   } catch (err) {
     assert.instance(err, OsforgeError);
@@ -50,7 +53,7 @@ t('a recipe that reaches for the network fails in stage2, naming stage, arch and
 
 t('the same recipe succeeds when the network is on (so the failure above is the sandbox)', async () => {
   const { ref } = await base('amd64');
-  const r = await stage2Package(ctx(ref, 'bridge'), recipe, [], 'test');
+  const r = await stage2Package(ctx(ref, 'bridge'), recipe, probeNode('bridge'), [], 'test');
   assert.is(r.hit, false);
   assert.is(r.meta.name, 'netprobe');
 });

@@ -39,7 +39,7 @@ async function ensure(env: { skip: boolean; ciRestored: boolean }) {
   const b = await base('amd64');
   const log: string[] = [];
   const r = await ensureTools({
-    engine, plan: fixturePlan, baseRef: b.ref, baseInputHash: b.inputHash, musl: seed, cacheRoot: join(work, 'tools-cache'),
+    engine, plan: fixturePlan, key: sha256(`${b.inputHash}\0${seed.sha256}\0${dockerfile}`), baseRef: b.ref, musl: seed, cacheRoot: join(work, 'tools-cache'),
     sourceDateEpoch: 0, env, log: (l) => log.push(l),
   });
   return { r, log: log.join('\n') };

@@ -1,0 +1,91 @@
+// Every stage's cache key, computed from the plan alone (no I/O, no Docker):
+// a sha256 over NUL-separated, *named* inputs (coolports' pkghash over the
+// full dependency graph). Names let `osforge explain` say which input changed.
+import { keyOf, sha256 } from '../util/hash.ts';
+import type { Arch, Plan, SourceSpec } from './types.ts';
+import { baseInputHash } from '../stages/base.ts';
+import { HELLO_C, STAGE1_SCRIPT } from '../stages/stage1-program.ts';
+
+export type Inputs = [name: string, value: string][];
+
+export interface StageNode {
+  /** Stable identity across builds, e.g. "stage2/amd64/zlib". */
+  id: string;
+  key: string;
+  inputs: Inputs;
+}
+
+export interface ArchNodes { stage1: StageNode; packages: Map<string, StageNode>; stage3: StageNode }
+
+export interface StageGraph {
+  base: StageNode;
+  tools: StageNode;
+  builder: StageNode;
+  arches: Map<Arch, ArchNodes>;
+  dist: StageNode;
+  /** All nodes in build order. */
+  nodes: StageNode[];
+}
+
+export interface GraphOptions {
+  buck2Sha256: string | null;
+  commit: string;
+  dirty: boolean;
+  sourceDateEpoch: number;
+  formats: string[];
+  /** Hash of osforge's own code that shapes dist/ (so a changed writer is not a no-op). */
+  pipelineHash: string;
+}
+
+export function node(id: string, inputs: Inputs): StageNode {
+  return { id, inputs, key: keyOf([id.replace(/\/.*$/, ''), ...inputs.map(([n, v]) => `${n}=${v}`)]) };
+}
+
+/** A source is identified by its pins, not by which location served it. */
+export function sourcePin(spec: SourceSpec): string {
+  return spec.debian?.sha256 ? `${spec.sha256}+debian:${spec.debian.sha256}` : spec.sha256;
+}
+
+function fileInputs(prefix: string, files: Record<string, Buffer>): Inputs {
+  return Object.entries(files).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([p, c]) => [`${prefix}${p}`, sha256(c)]);
+}
+
+export function stageGraph(plan: Plan, opts: GraphOptions): StageGraph {
+  const baseHash = baseInputHash(plan.base, 'amd64');
+  const base = node('base/amd64', [['base-input', baseHash]]);
+  const musl = plan.sources[plan.toolchainSource]!;
+  const tools = node('tools', [['base', base.key], [`source:${musl.name}`, sourcePin(musl)], ...fileInputs('file:', plan.imageFiles.tools)]);
+  const builder = node('builder', [['base', base.key], ['tools', tools.key], ['buck2', opts.buck2Sha256 ?? 'none'], ...fileInputs('file:', plan.imageFiles.builder)]);
+  const nodes: StageNode[] = [base, tools, builder];
+  const arches = new Map<Arch, ArchNodes>();
+  for (const arch of plan.arches) {
+    const stage1 = node(`stage1/${arch}`, [
+      ['arch', arch], ['builder', builder.key], ['program', sha256(HELLO_C)], ['script', sha256(STAGE1_SCRIPT)], ['musl', musl.version],
+    ]);
+    nodes.push(stage1);
+    const packages = new Map<string, StageNode>();
+    for (const recipe of plan.packages) {
+      const inputs: Inputs = [
+        ['arch', arch], ['version', recipe.version], ['builder', builder.key], ['distro-version', plan.version],
+        ...fileInputs('file:', recipe.files),
+        ...recipe.sources.map((s): [string, string] => [`source:${s}`, sourcePin(plan.sources[s]!)]),
+        ...recipe.deps.map((d): [string, string] => [`dep:${d}`, packages.get(d)!.key]),
+      ];
+      const n = node(`stage2/${arch}/${recipe.name}`, inputs);
+      packages.set(recipe.name, n);
+      nodes.push(n);
+    }
+    const stage3 = node(`stage3/${arch}`, [['stage1', stage1.key], ...[...packages].map(([name, n]): [string, string] => [`package:${name}`, n.key])]);
+    nodes.push(stage3);
+    arches.set(arch, { stage1, packages, stage3 });
+  }
+  const dist = node('dist', [
+    ['name', plan.name], ['version', plan.version], ['commit', opts.commit], ['dirty', String(opts.dirty)],
+    ['source-date-epoch', String(opts.sourceDateEpoch)], ['formats', opts.formats.join(',')], ['pipeline', opts.pipelineHash],
+    ['tools', tools.key], ['builder', builder.key],
+    ...[...arches].map(([arch, a]): [string, string] => [`stage3:${arch}`, a.stage3.key]),
+    ...Object.values(plan.sources).map((s): [string, string] => [`source:${s.name}`, sourcePin(s)]),
+  ]);
+  nodes.push(dist);
+  return { base, tools, builder, arches, dist, nodes };
+}
