@@ -2,7 +2,7 @@
 // A hit is re-verified against the recorded sha256; a corrupt entry is
 // evicted with a message. Entries appear by rename, never half-written.
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sha256 } from '../util/hash.ts';
 
@@ -36,6 +36,9 @@ export class StageStore {
         await rm(dir, { recursive: true, force: true });
         return null;
       }
+      // The meta file's mtime is the entry's last use, which `cache gc` evicts by.
+      const now = new Date();
+      await utimes(join(dir, 'meta.json'), now, now).catch(() => undefined);
       return { meta, output };
     } catch (err) {
       this.log(`stage cache entry ${key.slice(0, 12)} is unreadable (${(err as Error).message}); evicting and rebuilding`);
@@ -72,4 +75,50 @@ export class StageStore {
       this.inflight.delete(key);
     }
   }
+
+  /**
+   * Trims the store to `maxBytes`, least recently used first. Leftover temp
+   * dirs of dead runs are removed too. Returns what was removed.
+   */
+  async gc(maxBytes: number): Promise<{ removed: string[]; freedBytes: number; keptBytes: number }> {
+    if (!existsSync(this.root)) return { removed: [], freedBytes: 0, keptBytes: 0 };
+    const entries: { name: string; size: number; lastUse: number }[] = [];
+    const removed: string[] = [];
+    let freed = 0;
+    for (const name of await readdir(this.root)) {
+      const dir = join(this.root, name);
+      const size = await dirSize(dir);
+      const tmp = /\.tmp-(\d+)-/.exec(name);
+      if (tmp) {
+        if (!pidAlive(Number(tmp[1]))) { await rm(dir, { recursive: true, force: true }); removed.push(name); freed += size; }
+        continue;
+      }
+      const lastUse = await stat(join(dir, 'meta.json')).then((s) => s.mtimeMs, () => 0);
+      entries.push({ name, size, lastUse });
+    }
+    entries.sort((a, b) => a.lastUse - b.lastUse);
+    let total = entries.reduce((n, e) => n + e.size, 0);
+    for (const e of entries) {
+      if (total <= maxBytes) break;
+      await rm(join(this.root, e.name), { recursive: true, force: true });
+      removed.push(e.name);
+      freed += e.size;
+      total -= e.size;
+    }
+    return { removed, freedBytes: freed, keptBytes: total };
+  }
+}
+
+async function dirSize(dir: string): Promise<number> {
+  let total = 0;
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    const s = await stat(join(dir, name)).catch(() => null);
+    if (s?.isDirectory()) total += await dirSize(join(dir, name));
+    else if (s) total += s.size;
+  }
+  return total;
+}
+
+function pidAlive(pid: number): boolean {
+  try { process.kill(pid, 0); return true; } catch { return false; }
 }

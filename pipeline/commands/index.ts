@@ -1,6 +1,8 @@
 import type { Command } from './types.ts';
 import { distCommand } from './dist.ts';
 import { cleanToolsCacheCommand } from './clean-tools-cache.ts';
+import { explainCommand } from './explain.ts';
+import { cacheCommand } from './cache.ts';
 import { packageCommand } from './package.ts';
 import { uploadCommand } from './upload.ts';
 import { installCommand } from './install.ts';
@@ -13,6 +15,8 @@ import { changelogCommand } from '../release/changelog-command.ts';
 /** Every subcommand, in the order `osforge --help` lists them. */
 export const commands: readonly Command[] = [
   distCommand,
+  explainCommand,
+  cacheCommand,
   cleanToolsCacheCommand,
   packageCommand,
   uploadCommand,
