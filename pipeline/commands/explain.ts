@@ -28,6 +28,7 @@ Image stages are looked up in the Docker engine when one answers.`,
     const imageExists = async (ref: string) => engineUp && (await engine.inspectImage(ref)) !== null;
     const present = async (id: string, key: string): Promise<boolean> => {
       if (id === 'base/amd64') return imageExists(baseRef(plan.base, 'amd64'));
+      if (id === 'buildenv/amd64') return imageExists(baseRef(plan.buildenv, 'amd64'));
       if (id === 'tools') return validateToolsCache(paths.toolsCache(), key).ok;
       if (id === 'builder') return imageExists(`osforge/builder:${key.slice(0, 12)}`);
       if (id === 'dist') return (await distStaleReason({ graph, distDir: paths.dist(), stateRoot: roots })) === null;

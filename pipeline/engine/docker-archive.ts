@@ -1,7 +1,7 @@
-// Writes a docker-archive (the `docker save` layout) for a single-layer image.
-// `docker import --platform` is ignored by Docker 20.10, so an archive we
-// write ourselves is how an arm64 image gets arm64 metadata; the image ID is
-// sha256(config), so identical inputs give an identical ID.
+// Writes a docker-archive (the `docker save` layout). `docker import
+// --platform` is ignored by Docker 20.10, so an archive we write ourselves is
+// how an arm64 image gets arm64 metadata; and since the image ID is
+// sha256(config), identical layers and config give an identical ID.
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
@@ -12,13 +12,15 @@ export type Arch = 'amd64' | 'arm64';
 
 export interface ImageConfigInput {
   arch: Arch;
-  /** sha256 of the uncompressed layer tar (the diff_id). */
-  layerDigest: string;
+  /** sha256 of each uncompressed layer tar (the diff_ids), bottom first. */
+  layerDigests: string[];
   createdEpoch: number;
   env?: string[];
   cmd?: string[];
   labels?: Record<string, string>;
 }
+
+export interface ArchiveLayer { path: string; digest: string }
 
 export function imageConfigJson(input: ImageConfigInput): string {
   const created = new Date(input.createdEpoch * 1000).toISOString();
@@ -32,31 +34,33 @@ export function imageConfigJson(input: ImageConfigInput): string {
       Cmd: input.cmd ?? ['/bin/sh'],
       Labels: input.labels ?? {},
     },
-    rootfs: { type: 'layers', diff_ids: [`sha256:${input.layerDigest}`] },
-    history: [{ created, created_by: 'osforge docker-archive' }],
+    rootfs: { type: 'layers', diff_ids: input.layerDigests.map((d) => `sha256:${d}`) },
+    history: input.layerDigests.map(() => ({ created, created_by: 'osforge docker-archive' })),
   };
   return JSON.stringify(config);
 }
 
-/** Streams a docker-archive around `layerPath` (an uncompressed tar). Returns the stream and the image ID. */
+/** Streams a docker-archive of `layers` (uncompressed tars). Returns the stream and the image ID. */
 export async function dockerArchive(
-  layerPath: string, layerDigest: string, tag: string, input: Omit<ImageConfigInput, 'layerDigest'>,
+  layers: ArchiveLayer[], tag: string, input: Omit<ImageConfigInput, 'layerDigests'>,
 ): Promise<{ stream: Readable; imageId: string }> {
-  const configJson = imageConfigJson({ ...input, layerDigest });
+  const configJson = imageConfigJson({ ...input, layerDigests: layers.map((l) => l.digest) });
   const configDigest = sha256(configJson);
-  const manifest = JSON.stringify([{ Config: `${configDigest}.json`, RepoTags: [tag], Layers: [`${layerDigest}/layer.tar`] }]);
-  const { size } = await stat(layerPath);
+  const manifest = JSON.stringify([{ Config: `${configDigest}.json`, RepoTags: [tag], Layers: layers.map((l) => `${l.digest}/layer.tar`) }]);
+  const sizes = await Promise.all(layers.map(async (l) => (await stat(l.path)).size));
   const pack = tarStream.pack();
   const mtime = new Date(input.createdEpoch * 1000);
   const add = (name: string, body: string) => pack.entry({ name, mtime, mode: 0o644 }, body);
   void (async () => {
     try {
       add(`${configDigest}.json`, configJson);
-      pack.entry({ name: `${layerDigest}/`, type: 'directory', mtime, mode: 0o755 });
-      await new Promise<void>((resolve, reject) => {
-        const entry = pack.entry({ name: `${layerDigest}/layer.tar`, size, mtime, mode: 0o644 }, (err) => (err ? reject(err) : resolve()));
-        createReadStream(layerPath).on('error', reject).pipe(entry);
-      });
+      for (const [i, layer] of layers.entries()) {
+        pack.entry({ name: `${layer.digest}/`, type: 'directory', mtime, mode: 0o755 });
+        await new Promise<void>((resolve, reject) => {
+          const entry = pack.entry({ name: `${layer.digest}/layer.tar`, size: sizes[i], mtime, mode: 0o644 }, (err) => (err ? reject(err) : resolve()));
+          createReadStream(layer.path).on('error', reject).pipe(entry);
+        });
+      }
       add('manifest.json', manifest);
       pack.finalize();
     } catch (err) {

@@ -44,7 +44,7 @@ export interface BuildSpec {
   onLog?: (line: string) => void;
 }
 
-export interface ImageInfo { id: string; architecture: string; labels: Record<string, string> }
+export interface ImageInfo { id: string; architecture: string; labels: Record<string, string>; /** diff_ids without the sha256: prefix. */ layers: string[] }
 
 export class Engine {
   readonly docker: Docker;
@@ -68,7 +68,7 @@ export class Engine {
   async inspectImage(ref: string): Promise<ImageInfo | null> {
     try {
       const info = await this.docker.getImage(ref).inspect();
-      return { id: info.Id, architecture: info.Architecture, labels: info.Config?.Labels ?? {} };
+      return { id: info.Id, architecture: info.Architecture, labels: info.Config?.Labels ?? {}, layers: (info.RootFS?.Layers ?? []).map((l) => l.replace(/^sha256:/, '')) };
     } catch (err) {
       if ((err as { statusCode?: number }).statusCode === 404) return null;
       throw err;

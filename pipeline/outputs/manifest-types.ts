@@ -46,7 +46,7 @@ export interface Manifest {
   dirty: boolean;
   sourceDateEpoch: number;
   artifacts: ManifestArtifact[];
-  images: { base: Record<string, ManifestImage>; tools: ManifestImage; builder: ManifestImage };
+  images: { base: Record<string, ManifestImage>; buildenv: ManifestImage; tools: ManifestImage; builder: ManifestImage };
   buck2: { version: string; sha256: string } | null;
   toolchains: Record<string, { triple: string; libc: string; libcVersion: string; compiler: string; cflags: string[] }>;
   packages: ManifestPackage[];

@@ -19,6 +19,7 @@ export interface ArchNodes { stage1: StageNode; packages: Map<string, StageNode>
 
 export interface StageGraph {
   base: StageNode;
+  buildenv: StageNode;
   tools: StageNode;
   builder: StageNode;
   arches: Map<Arch, ArchNodes>;
@@ -51,12 +52,12 @@ function fileInputs(prefix: string, files: Record<string, Buffer>): Inputs {
 }
 
 export function stageGraph(plan: Plan, opts: GraphOptions): StageGraph {
-  const baseHash = baseInputHash(plan.base, 'amd64');
-  const base = node('base/amd64', [['base-input', baseHash]]);
+  const base = node('base/amd64', [['rootfs-input', baseInputHash(plan.base, 'amd64')]]);
+  const buildenv = node('buildenv/amd64', [['rootfs-input', baseInputHash(plan.buildenv, 'amd64')]]);
   const musl = plan.sources[plan.toolchainSource]!;
-  const tools = node('tools', [['base', base.key], [`source:${musl.name}`, sourcePin(musl)], ...fileInputs('file:', plan.imageFiles.tools)]);
-  const builder = node('builder', [['base', base.key], ['tools', tools.key], ['buck2', opts.buck2Sha256 ?? 'none'], ...fileInputs('file:', plan.imageFiles.builder)]);
-  const nodes: StageNode[] = [base, tools, builder];
+  const tools = node('tools', [['buildenv', buildenv.key], [`source:${musl.name}`, sourcePin(musl)], ...fileInputs('file:', plan.imageFiles.tools)]);
+  const builder = node('builder', [['buildenv', buildenv.key], ['tools', tools.key], ['buck2', opts.buck2Sha256 ?? 'none'], ...fileInputs('file:', plan.imageFiles.builder)]);
+  const nodes: StageNode[] = [base, buildenv, tools, builder];
   const arches = new Map<Arch, ArchNodes>();
   for (const arch of plan.arches) {
     const stage1 = node(`stage1/${arch}`, [
@@ -87,5 +88,5 @@ export function stageGraph(plan: Plan, opts: GraphOptions): StageGraph {
     ...Object.values(plan.sources).map((s): [string, string] => [`source:${s.name}`, sourcePin(s)]),
   ]);
   nodes.push(dist);
-  return { base, tools, builder, arches, dist, nodes };
+  return { base, buildenv, tools, builder, arches, dist, nodes };
 }

@@ -104,14 +104,22 @@ export function loadPlan(imagesDir: string): Plan {
 
   const base = config.base ?? {};
   const buck2 = config.buck2 ?? {};
+  const builderFile = join(imagesDir, 'builder', 'builder.json');
+  const builder = readJson(builderFile) as { include?: string[] };
+  if (!Array.isArray(builder.include) || builder.include.length === 0) throw invalid(builderFile, '"include" must list the build toolchain packages');
+  const lockFile = join(imagesDir, 'lock.json');
+  const lock = (existsSync(lockFile) ? readJson(lockFile) : {}) as { suite?: string; images?: Record<string, Partial<Record<Arch, string[]>>> };
+  if (lock.suite !== undefined && lock.suite !== base.suite) throw invalid(lockFile, `locks suite ${lock.suite} but buckos.json uses ${base.suite}; run \`osforge lock\``);
+  const baseSpec = {
+    name: 'base', suite: String(base.suite), variant: String(base.variant ?? 'minbase'), include: (base.include ?? []).map(String),
+    pins: lock.images?.base ?? {}, sourceDateEpoch: Number(base.sourceDateEpoch), pull: base.pull ?? {},
+  };
   return Object.freeze({
     name: String(config.name ?? 'buckos'),
     version: config.version,
     arches: arches as Arch[],
-    base: {
-      suite: String(base.suite), variant: String(base.variant ?? 'minbase'), include: (base.include ?? []).map(String),
-      sourceDateEpoch: Number(base.sourceDateEpoch), pull: base.pull ?? {},
-    },
+    base: baseSpec,
+    buildenv: { ...baseSpec, name: 'buildenv', include: builder.include.map(String), pins: lock.images?.buildenv ?? {}, pull: {} },
     sources,
     toolchainSource,
     packages: orderPackages(recipes),

@@ -38,9 +38,13 @@ export interface PackageRecipe {
 }
 
 export interface BaseSpec {
+  /** Image name: "base" or "buildenv". */
+  name: string;
   suite: string;
   variant: string;
   include: string[];
+  /** Exact `package=version` pins from images/lock.json, per arch; used instead of `include` when present. */
+  pins: Partial<Record<Arch, string[]>>;
   sourceDateEpoch: number;
   /** Pinned `name@sha256:` references to try pulling, per arch. */
   pull: Partial<Record<Arch, string>>;
@@ -58,6 +62,8 @@ export interface Plan {
   version: string;
   arches: Arch[];
   base: BaseSpec;
+  /** The builder's root filesystem: base plus the build toolchain packages. */
+  buildenv: BaseSpec;
   sources: Record<string, SourceSpec>;
   toolchainSource: string;
   /** Packages in dependency order (deps first). */

@@ -64,6 +64,7 @@ export function buildStatement(input: ProvenanceInput): Statement {
     const img = m.images.base[arch]!;
     deps.push(imageDescriptor(`base-image/${arch}`, img));
   }
+  if (m.images.buildenv) deps.push(imageDescriptor('buildenv-image', m.images.buildenv));
   deps.push(imageDescriptor('tools-image', m.images.tools));
   deps.push(imageDescriptor('builder-image', m.images.builder));
   if (m.buck2) deps.push({ name: 'buck2', digest: { sha256: m.buck2.sha256 }, annotations: { version: m.buck2.version } });

@@ -1,9 +1,13 @@
-// Resolves the Debian base image for one arch without needing a registry:
+// Resolves a Debian-based image (the base, or the builder's buildenv root)
+// for one arch without needing a registry:
 // 1. a local image with the pinned name; 2. a pull by pinned digest when a
 // registry answers within a few seconds; 3. mmdebstrap from the host's
-// Debian archive, loaded as a docker-archive carrying the right architecture.
+// Debian archive (package versions from images/lock.json when locked),
+// loaded as a docker-archive carrying the right architecture. mmdebstrap
+// with a fixed SOURCE_DATE_EPOCH is reproducible, so the image ID is too.
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OsforgeError } from '../errors.ts';
@@ -13,24 +17,41 @@ import { keyOf, sha256File } from '../util/hash.ts';
 import type { Arch, BaseSpec } from '../plan/types.ts';
 import { hostDebianMirror } from './host-apt.ts';
 
-export interface ResolvedBase { ref: string; id: string; inputHash: string; how: 'local' | 'pulled' | 'bootstrapped' }
+export interface ResolvedBase {
+  ref: string;
+  id: string;
+  inputHash: string;
+  how: 'local' | 'pulled' | 'bootstrapped';
+  /** The image's single layer tar, when a layer dir was given. */
+  layer?: { path: string; digest: string };
+}
+
+/** The packages to bootstrap: the lock's exact pins when present, else the plain include list. */
+export function includeFor(spec: BaseSpec, arch: Arch): string[] {
+  return spec.pins[arch] ?? spec.include;
+}
 
 export function baseInputHash(spec: BaseSpec, arch: Arch): string {
-  return keyOf(['base/v1', spec.suite, spec.variant, spec.include.join(','), String(spec.sourceDateEpoch), arch]);
+  return keyOf(['rootfs/v2', spec.name, spec.suite, spec.variant, includeFor(spec, arch).join(','), String(spec.sourceDateEpoch), arch]);
 }
 
 export function baseRef(spec: BaseSpec, arch: Arch): string {
-  return `osforge/base:${spec.suite}-${arch}-${baseInputHash(spec, arch).slice(0, 12)}`;
+  return `osforge/${spec.name}:${spec.suite}-${arch}-${baseInputHash(spec, arch).slice(0, 12)}`;
 }
 
-export async function resolveBase(engine: Engine, spec: BaseSpec, arch: Arch, log: (l: string) => void): Promise<ResolvedBase> {
+export async function resolveBase(
+  engine: Engine, spec: BaseSpec, arch: Arch, log: (l: string) => void, opts: { layerDir?: string } = {},
+): Promise<ResolvedBase> {
   const ref = baseRef(spec, arch);
   const inputHash = baseInputHash(spec, arch);
+  const layerPath = opts.layerDir ? join(opts.layerDir, `${inputHash}.tar`) : undefined;
   const local = await engine.inspectImage(ref);
-  if (local) return { ref, id: local.id, inputHash, how: 'local' };
+  if (local && (!layerPath || existsSync(layerPath))) {
+    return { ref, id: local.id, inputHash, how: 'local', ...(layerPath ? { layer: { path: layerPath, digest: local.layers[0]! } } : {}) };
+  }
 
   const pinned = spec.pull[arch];
-  if (pinned) {
+  if (pinned && !layerPath) {
     log(`trying ${pinned} (5 s limit)`);
     if (await engine.pullWithin(pinned, 5000)) {
       await engine.tagImage(pinned, ref);
@@ -40,22 +61,51 @@ export async function resolveBase(engine: Engine, spec: BaseSpec, arch: Arch, lo
     log('no registry answered; bootstrapping from the Debian archive');
   }
 
-  const mirror = hostDebianMirror(spec.suite);
   const work = await mkdtemp(join(tmpdir(), 'osforge-base-'));
   try {
     const layer = join(work, 'layer.tar');
-    const args = [`--variant=${spec.variant}`, `--arch=${arch}`, ...(spec.include.length ? [`--include=${spec.include.join(',')}`] : []),
-      spec.suite, layer, `deb ${mirror} ${spec.suite} main`];
-    log(`mmdebstrap ${args.join(' ')}`);
-    await runTool('mmdebstrap', args, { ...process.env, SOURCE_DATE_EPOCH: String(spec.sourceDateEpoch) }, log);
+    await mmdebstrap(spec, arch, layer, log);
     const digest = await sha256File(layer);
-    const { stream, imageId } = await dockerArchive(layer, digest, ref, {
-      arch, createdEpoch: spec.sourceDateEpoch, cmd: ['/bin/bash'], labels: { 'osforge.base.input': inputHash },
+    if (local && local.layers[0] !== digest) {
+      log(`warning: re-bootstrapped ${ref} differs from the local image (${local.layers[0]?.slice(0, 12)} vs ${digest.slice(0, 12)})`);
+    }
+    const { stream, imageId } = await dockerArchive([{ path: layer, digest }], ref, {
+      arch, createdEpoch: spec.sourceDateEpoch, cmd: ['/bin/bash'], labels: { 'osforge.rootfs.input': inputHash },
     });
     await engine.loadImage(stream);
-    return { ref, id: imageId, inputHash, how: 'bootstrapped' };
+    let kept: ResolvedBase['layer'];
+    if (layerPath) {
+      await mkdir(opts.layerDir!, { recursive: true });
+      await rename(layer, layerPath).catch(async () => {
+        const { copyFile } = await import('node:fs/promises');
+        await copyFile(layer, layerPath);
+      });
+      kept = { path: layerPath, digest };
+    }
+    return { ref, id: imageId, inputHash, how: 'bootstrapped', ...(kept ? { layer: kept } : {}) };
   } finally {
     await rm(work, { recursive: true, force: true });
+  }
+}
+
+/** Runs mmdebstrap for `spec` into `out`; a locked version gone from the mirror is a clear error. */
+export async function mmdebstrap(spec: BaseSpec, arch: Arch, out: string, log: (l: string) => void, unpinned = false): Promise<void> {
+  const mirror = hostDebianMirror(spec.suite);
+  const include = unpinned ? spec.include : includeFor(spec, arch);
+  const args = [`--variant=${spec.variant}`, `--arch=${arch}`, ...(include.length ? [`--include=${include.join(',')}`] : []),
+    spec.suite, out, `deb ${mirror} ${spec.suite} main`];
+  log(`mmdebstrap --variant=${spec.variant} --arch=${arch} (${include.length} packages${unpinned ? '' : spec.pins[arch] ? ', locked' : ''}) ${spec.suite}`);
+  try {
+    await runTool('mmdebstrap', args, { ...process.env, SOURCE_DATE_EPOCH: String(spec.sourceDateEpoch), LC_ALL: 'C.UTF-8' }, log);
+  } catch (err) {
+    const tail = (err as OsforgeError).context?.logTail ?? [];
+    const gone = tail.map((l) => /Version '([^']+)' for '([^']+)' was not found/.exec(l)).filter(Boolean).map((m) => `${m![2]}=${m![1]}`);
+    if (gone.length) {
+      throw new OsforgeError('CONFIG_INVALID', `locked package version(s) no longer on the mirror ${mirror}: ${gone.join(', ')}`, {
+        stage: spec.name, arch, hint: 'run `osforge lock` to refresh images/lock.json from the mirror, review the diff, and commit it',
+      }, { cause: err });
+    }
+    throw err;
   }
 }
 

@@ -159,7 +159,7 @@ export async function stage3(ctx: ArchContext, node: StageNode, rootfs: TarEntry
     try {
       const layerPath = join(work, 'layer.tar');
       await writeFile(layerPath, layerTar);
-      const { stream } = await dockerArchive(layerPath, sha256(layerTar), ref, { arch: ctx.arch, createdEpoch: ctx.innerEpoch });
+      const { stream } = await dockerArchive([{ path: layerPath, digest: sha256(layerTar) }], ref, { arch: ctx.arch, createdEpoch: ctx.innerEpoch });
       await ctx.engine.loadImage(stream);
       const want = ARCH_INFO[ctx.arch].uname;
       const res = await runStep(ctx, 'stage3', log, {

@@ -1,27 +1,45 @@
-// Builder image: base + build toolchain + the tools image's /opt/osforge,
-// tagged by a hash of its inputs so an unchanged builder is never rebuilt.
+// Builder image, assembled as a docker-archive of three deterministic
+// layers: the buildenv root (mmdebstrap, locked versions), the tools layer
+// from tools-cache/, and Buck2 when provisioned. Same inputs, same image ID.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Engine } from '../engine/docker.ts';
-import { packEntries, type TarEntry } from '../util/tar.ts';
-import type { Plan } from '../plan/types.ts';
+import { dockerArchive, type ArchiveLayer } from '../engine/docker-archive.ts';
+import { packEntries } from '../util/tar.ts';
+import { sha256 } from '../util/hash.ts';
 import type { Buck2 } from './buck2.ts';
+import { toolsLayer } from './tools.ts';
 
 export interface BuilderResult { ref: string; id: string; key: string; built: boolean }
 
+export const BUILDER_PATH = 'PATH=/opt/osforge/buck2:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
 export async function ensureBuilder(opts: {
-  engine: Engine; plan: Plan; key: string; baseRef: string; toolsRef: string;
-  buck2: Buck2 | null; sourceDateEpoch: number; log: (l: string) => void;
+  engine: Engine; key: string; buildenvLayer: ArchiveLayer; toolsCacheRoot: string;
+  buck2: Buck2 | null; sourceDateEpoch: number;
 }): Promise<BuilderResult> {
-  const key = opts.key;
+  const { key } = opts;
   const ref = `osforge/builder:${key.slice(0, 12)}`;
   const existing = await opts.engine.inspectImage(ref);
-  if (existing) return { ref, id: existing.id, key, built: false };
-  const entries: TarEntry[] = Object.entries(opts.plan.imageFiles.builder).map(([path, data]) => ({ path, type: 'file', mode: 0o644, data }));
-  entries.push(opts.buck2
-    ? { path: 'buck2/buck2', type: 'file', mode: 0o755, data: opts.buck2.binary }
-    : { path: 'buck2/README', type: 'file', mode: 0o644, data: Buffer.from('buck2 was not provisioned for this builder image\n') });
-  const id = await opts.engine.buildImage({
-    context: await packEntries(entries, opts.sourceDateEpoch), tag: ref, onLog: opts.log,
-    buildArgs: { BASE: opts.baseRef, TOOLS: opts.toolsRef }, labels: { 'osforge.builder.key': key },
-  });
-  return { ref, id, key, built: true };
+  if (existing && existing.labels['osforge.builder.key'] === key) return { ref, id: existing.id, key, built: false };
+  const work = await mkdtemp(join(tmpdir(), 'osforge-builder-'));
+  try {
+    const layers: ArchiveLayer[] = [opts.buildenvLayer];
+    const add = async (name: string, data: Buffer) => {
+      await writeFile(join(work, name), data);
+      layers.push({ path: join(work, name), digest: sha256(data) });
+    };
+    await add('tools.tar', await toolsLayer(opts.toolsCacheRoot, opts.sourceDateEpoch));
+    if (opts.buck2) {
+      await add('buck2.tar', await packEntries([{ path: 'opt/osforge/buck2/buck2', type: 'file', mode: 0o755, data: opts.buck2.binary }], opts.sourceDateEpoch));
+    }
+    const { stream, imageId } = await dockerArchive(layers, ref, {
+      arch: 'amd64', createdEpoch: opts.sourceDateEpoch, cmd: ['/bin/sh'], env: [BUILDER_PATH], labels: { 'osforge.builder.key': key },
+    });
+    await opts.engine.loadImage(stream);
+    return { ref, id: imageId, key, built: true };
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
 }

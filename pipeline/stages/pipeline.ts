@@ -34,7 +34,7 @@ export interface DistOptions {
   buck2: Buck2 | null;
   distDir: string;
   toolsCacheRoot: string;
-  stateRoot: { sources: string; stages: string; logs: string; journal: string; stamps: string };
+  stateRoot: { sources: string; stages: string; logs: string; journal: string; stamps: string; layers: string };
   runId: string;
   plain: boolean;
   verbose: boolean;
@@ -45,6 +45,7 @@ interface ArchResult { stage1: Stage1Meta; packages: (PackageMeta & { output: Bu
 
 interface Ctx {
   base?: ResolvedBase;
+  buildenv?: ResolvedBase;
   sources?: Map<string, FetchedSource>;
   tools?: ToolsResult;
   buck2?: Buck2 | null;
@@ -153,6 +154,14 @@ export async function runDist(opts: DistOptions): Promise<DistResult> {
       },
     },
     {
+      title: 'Buildenv image',
+      task: async (c, task) => {
+        c.buildenv = await resolveBase(engine, plan.buildenv, 'amd64', say(task, 'buildenv'), { layerDir: opts.stateRoot.layers });
+        await settle(graph.buildenv, c.buildenv.how === 'local');
+        task.title = `Buildenv image ${c.buildenv.ref} (${c.buildenv.how}${plan.buildenv.pins.amd64 ? ', locked' : ', UNLOCKED: run osforge lock'})`;
+      },
+    },
+    {
       title: 'Fetch sources',
       task: async (c, task) => {
         const names = [plan.toolchainSource, ...plan.packages.flatMap((p) => p.sources)];
@@ -167,7 +176,7 @@ export async function runDist(opts: DistOptions): Promise<DistResult> {
       title: 'Tools image',
       task: async (c, task) => {
         c.tools = await ensureTools({
-          engine, plan, key: graph.tools.key, baseRef: c.base!.ref, musl: c.sources!.get(plan.toolchainSource)!,
+          engine, plan, key: graph.tools.key, buildenvRef: c.buildenv!.ref, musl: c.sources!.get(plan.toolchainSource)!,
           cacheRoot: opts.toolsCacheRoot, sourceDateEpoch: plan.base.sourceDateEpoch, env: toolsEnv(), log: say(task, 'tools'),
         });
         await settle(graph.tools, c.tools.hit);
@@ -178,8 +187,8 @@ export async function runDist(opts: DistOptions): Promise<DistResult> {
       title: 'Builder image',
       task: async (c, task) => {
         c.builder = await ensureBuilder({
-          engine, plan, key: graph.builder.key, baseRef: c.base!.ref, toolsRef: c.tools!.ref,
-          buck2: c.buck2 ?? null, sourceDateEpoch: plan.base.sourceDateEpoch, log: say(task, 'builder'),
+          engine, key: graph.builder.key, buildenvLayer: c.buildenv!.layer!, toolsCacheRoot: opts.toolsCacheRoot,
+          buck2: c.buck2 ?? null, sourceDateEpoch: plan.base.sourceDateEpoch,
         });
         await settle(graph.builder, !c.builder.built);
         task.title = `Builder image ${c.builder.ref}${c.builder.built ? '' : ' [cached]'}`;
@@ -268,6 +277,7 @@ async function assembleDist(opts: DistOptions, c: Ctx): Promise<Manifest> {
     artifacts: await Promise.all(artifacts.map(describe)),
     images: {
       base: { amd64: { ref: c.base!.ref, id: c.base!.id, inputHash: c.base!.inputHash } },
+      buildenv: { ref: c.buildenv!.ref, id: c.buildenv!.id, inputHash: c.buildenv!.inputHash },
       tools: { ref: c.tools!.ref, id: c.tools!.id, inputHash: c.tools!.key },
       builder: { ref: c.builder!.ref, id: c.builder!.id, inputHash: c.builder!.key },
     },

@@ -1,14 +1,18 @@
-// Tools image: compiled once from source, then recreated from tools-cache/
-// in seconds (FROM scratch + COPY) while its inputs stay the same.
+// Tools image: compiled once from source, then always assembled from
+// tools-cache/ as a deterministic docker-archive (FROM scratch + the cached
+// files), so a cache hit recreates it in seconds and its image ID is the
+// same whether or not the toolchain was compiled in this run.
+import { readFile, writeFile, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Engine } from '../engine/docker.ts';
+import { dockerArchive } from '../engine/docker-archive.ts';
+import { sha256 } from '../util/hash.ts';
 import { packEntries, readEntries, type TarEntry } from '../util/tar.ts';
-import { validateToolsCache, writeToolsCache, toolchainDir } from '../cache/tools-cache.ts';
+import { validateToolsCache, writeToolsCache, toolchainDir, type ToolsIndex } from '../cache/tools-cache.ts';
 import type { Plan } from '../plan/types.ts';
 import type { FetchedSource } from './fetch.ts';
 import { readSource } from './fetch.ts';
-import { readTree } from '../plan/load.ts';
-import { join } from 'node:path';
-import { readFile } from 'node:fs/promises';
 
 export interface ToolsResult { ref: string; id: string; key: string; hit: boolean; reason: string }
 
@@ -19,11 +23,10 @@ export function toolsEnv(env = process.env): ToolsEnv {
 }
 
 export async function ensureTools(opts: {
-  engine: Engine; plan: Plan; key: string; baseRef: string; musl: FetchedSource; cacheRoot: string;
+  engine: Engine; plan: Plan; key: string; buildenvRef: string; musl: FetchedSource; cacheRoot: string;
   sourceDateEpoch: number; env: ToolsEnv; log: (l: string) => void;
 }): Promise<ToolsResult> {
-  const { engine, plan, log } = opts;
-  const key = opts.key;
+  const { engine, plan, key, log } = opts;
   const ref = `osforge/tools:${key.slice(0, 12)}`;
 
   let reason: string;
@@ -33,7 +36,7 @@ export async function ensureTools(opts: {
     const v = validateToolsCache(opts.cacheRoot, key);
     if (v.ok) {
       log(`tools cache hit (${key.slice(0, 12)}${opts.env.ciRestored ? ', restored by CI and validated' : ''})`);
-      const id = await imageFromCache(engine, opts.cacheRoot, ref, key);
+      const id = await loadToolsImage(engine, opts.cacheRoot, ref, key, opts.sourceDateEpoch);
       return { ref, id, key, hit: true, reason: 'valid cache' };
     }
     reason = opts.env.ciRestored ? `TOOLS_CACHE_HIT=true but the restored cache is invalid: ${v.reason}` : v.reason;
@@ -43,29 +46,51 @@ export async function ensureTools(opts: {
     ...Object.entries(plan.imageFiles.tools).map(([path, data]) => ({ path, type: 'file' as const, mode: path.endsWith('.sh') ? 0o755 : 0o644, data })),
     { path: `sources/${opts.musl.file}`, type: 'file', mode: 0o644, data: await readSource(opts.musl) },
   ], opts.sourceDateEpoch);
+  const buildRef = `osforge/tools-build:${key.slice(0, 12)}`;
   // nocache: a miss must really compile, not replay Docker's layer cache.
-  const id = await engine.buildImage({
-    context, tag: ref, nocache: true, onLog: log,
-    buildArgs: { BASE: opts.baseRef, MUSL_FILE: opts.musl.file, MUSL_SHA256: opts.musl.sha256, SOURCE_DATE_EPOCH: String(opts.sourceDateEpoch) },
-    labels: { 'osforge.tools.key': key },
+  await engine.buildImage({
+    context, tag: buildRef, nocache: true, onLog: log,
+    buildArgs: { BUILDENV: opts.buildenvRef, MUSL_FILE: opts.musl.file, MUSL_SHA256: opts.musl.sha256 },
   });
-  const tar = await engine.exportPath(ref, '/opt/osforge');
-  const entries = (await readEntries(tar)).filter((e) => e.path.startsWith('osforge/') || e.path === 'osforge');
-  const index = await writeToolsCache(opts.cacheRoot, key, entries.map((e) => ({ ...e, path: `opt/${e.path}` })));
-  log(`tools cache written: ${index.files.length} entries in ${toolchainDir(opts.cacheRoot)}`);
+  try {
+    const tar = await engine.exportPath(buildRef, '/opt/osforge');
+    const entries = (await readEntries(tar)).filter((e) => e.path === 'osforge' || e.path.startsWith('osforge/'));
+    const index = await writeToolsCache(opts.cacheRoot, key, entries.map((e) => ({ ...e, path: `opt/${e.path}` })));
+    log(`tools cache written: ${index.files.length} entries in ${toolchainDir(opts.cacheRoot)}`);
+  } finally {
+    await engine.docker.getImage(buildRef).remove({ force: true }).catch(() => undefined);
+  }
+  const id = await loadToolsImage(engine, opts.cacheRoot, ref, key, opts.sourceDateEpoch);
   return { ref, id, key, hit: false, reason };
 }
 
-/** Recreates the tools image from the validated cache unless it is already present. */
-async function imageFromCache(engine: Engine, cacheRoot: string, ref: string, key: string): Promise<string> {
+/** The cached tools tree as one deterministic layer (also the builder's middle layer). */
+export async function toolsLayer(cacheRoot: string, epoch: number): Promise<Buffer> {
+  const dir = toolchainDir(cacheRoot);
+  const index = JSON.parse(await readFile(join(dir, 'index.json'), 'utf8')) as ToolsIndex;
+  const entries: TarEntry[] = [];
+  for (const f of index.files) {
+    if (f.type === 'file') entries.push({ path: f.path, type: 'file', mode: f.mode ?? 0o644, data: await readFile(join(dir, 'root', f.path)) });
+    else if (f.type === 'symlink') entries.push({ path: f.path, type: 'symlink', mode: 0o777, linkname: f.linkname });
+    else entries.push({ path: f.path, type: 'directory', mode: 0o755 });
+  }
+  return packEntries(entries, epoch);
+}
+
+/** Loads the tools image from the validated cache unless the identical image is already present. */
+async function loadToolsImage(engine: Engine, cacheRoot: string, ref: string, key: string, epoch: number): Promise<string> {
+  const layer = await toolsLayer(cacheRoot, epoch);
   const existing = await engine.inspectImage(ref);
-  if (existing && existing.labels['osforge.tools.key'] === key) return existing.id;
-  const root = join(toolchainDir(cacheRoot), 'root');
-  const index = JSON.parse(await readFile(join(toolchainDir(cacheRoot), 'index.json'), 'utf8')) as { files: { path: string; type: string; linkname?: string; mode?: number }[] };
-  const tree = readTree(root);
-  const entries: TarEntry[] = index.files.map((f) => f.type === 'file'
-    ? { path: `ctx/${f.path}`, type: 'file', mode: f.mode ?? 0o644, data: tree[f.path]! }
-    : f.type === 'symlink' ? { path: `ctx/${f.path}`, type: 'symlink', mode: 0o777, linkname: f.linkname } : { path: `ctx/${f.path}`, type: 'directory', mode: 0o755 });
-  entries.push({ path: 'Dockerfile', type: 'file', mode: 0o644, data: Buffer.from(`FROM scratch\nCOPY ctx/ /\nLABEL osforge.tools.key=${key}\n`) });
-  return engine.buildImage({ context: await packEntries(entries, 0), tag: ref, onLog: () => undefined });
+  if (existing && existing.layers.length === 1 && existing.layers[0] === sha256(layer)) return existing.id;
+  const work = await mkdtemp(join(tmpdir(), 'osforge-tools-'));
+  try {
+    await writeFile(join(work, 'layer.tar'), layer);
+    const { stream, imageId } = await dockerArchive([{ path: join(work, 'layer.tar'), digest: sha256(layer) }], ref, {
+      arch: 'amd64', createdEpoch: epoch, cmd: ['/nonexistent'], labels: { 'osforge.tools.key': key },
+    });
+    await engine.loadImage(stream);
+    return imageId;
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
 }

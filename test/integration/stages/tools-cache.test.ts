@@ -12,8 +12,8 @@ import { engine, base, plan } from '../fixtures.ts';
 
 // A tiny tools image with the real image's interface: it "compiles" by
 // copying the seed source into /opt/osforge and says so in its build log.
-const dockerfile = `ARG BASE
-FROM \${BASE} AS build
+const dockerfile = `ARG BUILDENV
+FROM \${BUILDENV} AS build
 COPY sources/ /src/
 ARG MUSL_FILE
 RUN mkdir -p /opt/osforge/amd64/bin && cp /src/\${MUSL_FILE} /opt/osforge/amd64/seed && ln -s ../seed /opt/osforge/amd64/bin/seed-link && echo COMPILING-TOOLS
@@ -39,7 +39,7 @@ async function ensure(env: { skip: boolean; ciRestored: boolean }) {
   const b = await base('amd64');
   const log: string[] = [];
   const r = await ensureTools({
-    engine, plan: fixturePlan, key: sha256(`${b.inputHash}\0${seed.sha256}\0${dockerfile}`), baseRef: b.ref, musl: seed, cacheRoot: join(work, 'tools-cache'),
+    engine, plan: fixturePlan, key: sha256(`${b.inputHash}\0${seed.sha256}\0${dockerfile}`), buildenvRef: b.ref, musl: seed, cacheRoot: join(work, 'tools-cache'),
     sourceDateEpoch: 0, env, log: (l) => log.push(l),
   });
   return { r, log: log.join('\n') };

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { imageConfigJson } from '../../../pipeline/engine/docker-archive.ts';
 
 test('image config carries the architecture and is deterministic', () => {
-  const input = { arch: 'arm64' as const, layerDigest: 'a'.repeat(64), createdEpoch: 1700000000 };
+  const input = { arch: 'arm64' as const, layerDigests: ['a'.repeat(64)], createdEpoch: 1700000000 };
   const cfg = JSON.parse(imageConfigJson(input));
   assert.is(cfg.architecture, 'arm64');
   assert.is(cfg.variant, 'v8');

@@ -24,6 +24,7 @@ export function makeManifest(commit: string, artifacts: Manifest['artifacts']): 
         amd64: { ref: 'osforge/base:amd64', id: `sha256:${sha('base-amd64')}`, inputHash: sha('in-base-amd64') },
         arm64: { ref: 'osforge/base:arm64', id: `sha256:${sha('base-arm64')}`, inputHash: sha('in-base-arm64') },
       },
+      buildenv: { ref: 'osforge/buildenv:1', id: `sha256:${sha('buildenv')}`, inputHash: sha('in-buildenv') },
       tools: { ref: 'osforge/tools:1', id: `sha256:${sha('tools')}`, inputHash: sha('in-tools') },
       builder: { ref: 'osforge/builder:1', id: `sha256:${sha('builder')}`, inputHash: sha('in-builder') },
     },

@@ -1,0 +1,37 @@
+import { writeFile, rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Command } from './types.ts';
+import { loadPlan } from '../plan/load.ts';
+import { paths } from '../paths.ts';
+import { lockImage } from '../stages/lock.ts';
+
+export const lockCommand: Command = {
+  name: 'lock',
+  summary: 'refresh images/lock.json: the exact Debian package versions builds install',
+  help: `usage: osforge lock
+
+Bootstraps the base and buildenv images from the Debian archive the host's
+apt points at (or OSFORGE_DEBIAN_MIRROR) without version pins, and writes
+every installed package=version to images/lock.json. Builds then install
+exactly those versions; when one is gone from the mirror the build stops and
+says so. Review the diff and commit it.`,
+  options: {},
+  async run() {
+    const plan = loadPlan(paths.images);
+    const images: Record<string, Record<string, string[]>> = {};
+    for (const spec of [plan.base, plan.buildenv]) {
+      process.stdout.write(`lock: bootstrapping ${spec.name} (amd64) without pins...\n`);
+      images[spec.name] = { amd64: await lockImage(spec, 'amd64', () => undefined) };
+      process.stdout.write(`lock: ${spec.name}: ${images[spec.name]!.amd64!.length} packages\n`);
+    }
+    const file = join(paths.images, 'lock.json');
+    const body = JSON.stringify({
+      comment: 'Exact Debian package versions for the base and buildenv images. Refresh with `osforge lock`.',
+      suite: plan.base.suite,
+      images,
+    }, null, 2) + '\n';
+    await writeFile(`${file}.tmp`, body);
+    await rename(`${file}.tmp`, file);
+    process.stdout.write(`lock: wrote ${file}\n`);
+  },
+};

@@ -1,0 +1,18 @@
+// Kernel command lines and QEMU invocations shared by GRUB menus, the dist/
+// boot scripts and the boot test, so all three agree on consoles and devices.
+import type { Arch } from '../../plan/types.ts';
+
+/** The serial console each arch's QEMU/Cloud Hypervisor machine exposes. */
+export const SERIAL_CONSOLE: Record<Arch, string> = { amd64: 'ttyS0', arm64: 'ttyAMA0' };
+
+/** Console arguments: the serial console comes last so it becomes /dev/console. */
+export function consoleArgs(arch: Arch): string[] {
+  return arch === 'amd64' ? ['console=tty0', 'console=ttyS0,115200n8'] : ['console=ttyAMA0'];
+}
+
+export function kernelCmdline(arch: Arch, imageId: string, opts: { test?: boolean } = {}): string {
+  return [...consoleArgs(arch), `buckos.root=${imageId}`, 'rw', ...(opts.test ? ['osforge.test=1'] : [])].join(' ');
+}
+
+/** The SMBIOS OEM string (type 11) that makes GRUB pick the test entry. */
+export const TEST_OEM_STRING = 'osforge.test=1';
