@@ -1,0 +1,66 @@
+# Shared by the imager scripts. Inputs are under /in, results go to /out.
+# Every file gets mtime SOURCE_DATE_EPOCH before it is packed.
+set -eu
+umask 022
+: "${SOURCE_DATE_EPOCH:?}" "${ARCH:?}"
+export TZ=UTC LC_ALL=C
+mkdir -p /out /work
+
+stamp() { find "$@" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +; }
+
+# Unpacks the pinned GRUB platform .debs (no maintainer scripts) to /work/grub.
+grub_unpack() {
+  mkdir -p /work/grub
+  for d in /in/debs/grub-*.deb; do dpkg-deb -x "$d" /work/grub; done
+}
+
+# grub_image <platform> <output>: GRUB with an embedded early config that finds
+# this image's boot filesystem by its tag file and reads /boot/grub/grub.cfg.
+grub_image() {
+  platform=$1 out=$2
+  printf 'search --no-floppy --set=root --file /boot/grub/%s\nset prefix=($root)/boot/grub\n' "$BOOT_TAG" > /work/early.cfg
+  mods="normal configfile linux search search_fs_file test echo sleep smbios serial terminal part_gpt part_msdos iso9660 fat ext2"
+  case "$platform" in
+    i386-pc*) mods="$mods biosdisk" ;;
+    x86_64-efi) mods="$mods efi_gop efi_uga all_video" ;;
+    arm64-efi) mods="$mods efi_gop all_video" ;;
+  esac
+  format=$platform
+  [ "$platform" = i386-pc ] && format=i386-pc-eltorito
+  grub-mkimage -O "$format" -d "/work/grub/usr/lib/grub/$platform" -c /work/early.cfg -p /boot/grub -o "$out" $mods
+}
+
+# The boot files every image carries: kernel, initramfs, grub.cfg and the tag.
+boot_tree() {
+  dest=$1
+  mkdir -p "$dest/boot/grub"
+  cp /in/boot/kernel "$dest/boot/vmlinuz"
+  cp /in/boot/initramfs.cpio.gz "$dest/boot/initramfs.cpio.gz"
+  cp /in/cfg/grub.cfg "$dest/boot/grub/grub.cfg"
+  echo "$IMAGE_ID" > "$dest/boot/grub/$BOOT_TAG"
+}
+
+# The root filesystem tree: the stage2 rootfs plus the id the initramfs looks for.
+root_tree() {
+  dest=$1
+  mkdir -p "$dest"
+  tar -xf /in/rootfs.tar -C "$dest" --no-same-owner
+  echo "$IMAGE_ID" > "$dest/etc/buckos-image-id"
+}
+
+efi_name() { case "$ARCH" in amd64) echo BOOTX64.EFI ;; arm64) echo BOOTAA64.EFI ;; esac; }
+efi_platform() { case "$ARCH" in amd64) echo x86_64-efi ;; arm64) echo arm64-efi ;; esac; }
+
+# mkfat <image> <size KiB> <label> <tree>: a FAT filesystem populated with mtools (no mount).
+mkfat() {
+  img=$1 kib=$2 label=$3 tree=$4
+  rm -f "$img"
+  # --invariant fixes the times mkfs.fat would take from the clock; mlabel
+  # (mtools honours SOURCE_DATE_EPOCH) then sets the derived volume id.
+  mkfs.fat -C --invariant "$img" "$kib" >/dev/null
+  mlabel -i "$img" -N "$FAT_ID" "::$label"
+  stamp "$tree"
+  (cd "$tree" && for f in *; do mcopy -s -m -Q -i "$img" "$f" ::/; done)
+}
+
+kib_of() { du -s -k --apparent-size "$1" | cut -f1; }

@@ -1,0 +1,39 @@
+// The QEMU command lines the boot test uses: exactly what someone would type
+// by hand (firmware, memory, CPUs, the image as a CD-ROM or disk), TCG only,
+// plus, for test boots, the SMBIOS OEM string that selects GRUB's test entry.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Arch } from '../../pipeline/plan/types.ts';
+import { TEST_OEM_STRING } from '../../pipeline/outputs/images/kernel-args.ts';
+
+export interface BootCase { name: string; arch: Arch; image: string; argv: string[] }
+
+const OVMF = ['/usr/share/ovmf/OVMF.fd', '/usr/share/OVMF/OVMF.fd'];
+const AAVMF = ['/usr/share/qemu-efi-aarch64/QEMU_EFI.fd', '/usr/share/AAVMF/QEMU_EFI.fd'];
+
+export function firmware(kind: 'ovmf' | 'aavmf'): string {
+  const list = kind === 'ovmf' ? OVMF : AAVMF;
+  const found = list.find((f) => existsSync(f));
+  if (!found) throw new Error(`no ${kind.toUpperCase()} firmware (${list.join(', ')}); install ${kind === 'ovmf' ? 'ovmf' : 'qemu-efi-aarch64'} (make setup)`);
+  return found;
+}
+
+export function bootCases(dist: string, name: string, version: string, opts: { test: boolean; memory?: number; cpus?: number }): BootCase[] {
+  const img = (arch: Arch, ext: string) => join(dist, `${name}-${version}-${arch}.${ext}`);
+  const common = ['-m', String(opts.memory ?? 1024), '-smp', String(opts.cpus ?? 2), '-nographic', '-no-reboot', '-accel', 'tcg',
+    ...(opts.test ? ['-smbios', `type=11,value=${TEST_OEM_STRING}`] : [])];
+  const x86 = ['qemu-system-x86_64', ...common];
+  const arm = ['qemu-system-aarch64', '-machine', 'virt', '-cpu', 'cortex-a57', ...common];
+  const disk = (f: string) => ['-drive', `if=virtio,format=raw,file=${f}`, '-snapshot'];
+  return [
+    { name: 'amd64 ISO, BIOS (SeaBIOS)', arch: 'amd64', image: img('amd64', 'iso'), argv: [...x86, '-cdrom', img('amd64', 'iso')] },
+    { name: 'amd64 ISO, UEFI (OVMF)', arch: 'amd64', image: img('amd64', 'iso'), argv: [...x86, '-bios', firmware('ovmf'), '-cdrom', img('amd64', 'iso')] },
+    { name: 'amd64 raw, UEFI (OVMF)', arch: 'amd64', image: img('amd64', 'raw'), argv: [...x86, '-bios', firmware('ovmf'), ...disk(img('amd64', 'raw'))] },
+    {
+      name: 'arm64 ISO, UEFI (AAVMF)', arch: 'arm64', image: img('arm64', 'iso'),
+      argv: [...arm, '-bios', firmware('aavmf'), '-device', 'virtio-scsi-pci',
+        '-drive', `if=none,id=cd0,media=cdrom,readonly=on,format=raw,file=${img('arm64', 'iso')}`, '-device', 'scsi-cd,drive=cd0'],
+    },
+    { name: 'arm64 raw, UEFI (AAVMF)', arch: 'arm64', image: img('arm64', 'raw'), argv: [...arm, '-bios', firmware('aavmf'), ...disk(img('arm64', 'raw'))] },
+  ];
+}
