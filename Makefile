@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 OSFORGE := node_modules/.bin/tsx pipeline/cli.ts
 
-.PHONY: setup dist release test test-unit test-integration bench typecheck clean-tools-cache clean
+.PHONY: setup dist release test test-unit test-integration boot-test bench typecheck clean-tools-cache clean
 
 setup:
 	@builder/setup-host.sh
@@ -25,6 +25,10 @@ test-unit:
 
 test-integration: setup
 	node_modules/.bin/tsx test/run.ts integration
+
+# Boots dist/'s images under QEMU TCG (BIOS, OVMF, AAVMF) and waits for the boot marker.
+boot-test: setup
+	node_modules/.bin/tsx test/run.ts boot
 
 bench: setup
 	node_modules/.bin/tsx test/bench/dist-bench.ts

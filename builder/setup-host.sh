@@ -18,6 +18,12 @@ command -v update-binfmts >/dev/null 2>&1 || need_pkgs+=(binfmt-support)
 command -v rsync >/dev/null 2>&1 || need_pkgs+=(rsync)
 command -v openssl >/dev/null 2>&1 || need_pkgs+=(openssl)
 command -v file >/dev/null 2>&1 || need_pkgs+=(file)
+# The boot test (make boot-test): QEMU for both arches and their UEFI firmware.
+command -v qemu-system-x86_64 >/dev/null 2>&1 || need_pkgs+=(qemu-system-x86)
+command -v qemu-system-aarch64 >/dev/null 2>&1 || need_pkgs+=(qemu-system-arm)
+command -v qemu-img >/dev/null 2>&1 || need_pkgs+=(qemu-utils)
+[ -e /usr/share/ovmf/OVMF.fd ] || [ -e /usr/share/OVMF/OVMF.fd ] || need_pkgs+=(ovmf)
+[ -e /usr/share/qemu-efi-aarch64/QEMU_EFI.fd ] || [ -e /usr/share/AAVMF/QEMU_EFI.fd ] || need_pkgs+=(qemu-efi-aarch64)
 
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ ! -r /etc/debian_version ] || ! command -v apt-get >/dev/null 2>&1; then

@@ -34,6 +34,8 @@ export interface BootArtifactOptions {
   /** The verified source cache (pinned .debs are kept there); built images go to its sibling images/. */
   sourcesCacheRoot: string;
   log: (line: string) => void;
+  /** Where built images are kept between runs; default: images/ next to the source cache. */
+  imagesCacheRoot?: string;
 }
 
 const STEP_ORDER = ['prepare', 'iso', 'raw', 'qcow2'] as const;
@@ -50,7 +52,7 @@ export async function buildBootArtifacts(opts: BootArtifactOptions): Promise<Pen
   const rootfsTar = await packEntries(opts.rootfs, opts.sourceDateEpoch);
   const key = keyOf(['boot-images/v1', imagerStepKey(imager), name, version, arch, String(opts.sourceDateEpoch), sha256(rootfsTar),
     JSON.stringify(pins), kernelDeb!.pin.sha256, ...grubDebs.map((d) => d.pin.sha256)]);
-  const archRoot = join(dirname(opts.sourcesCacheRoot), 'images', arch);
+  const archRoot = join(opts.imagesCacheRoot ?? join(dirname(opts.sourcesCacheRoot), 'images'), arch);
   const dir = join(archRoot, key.slice(0, 32));
 
   const ctx: StepContext = {
@@ -82,6 +84,7 @@ export async function buildBootArtifacts(opts: BootArtifactOptions): Promise<Pen
     await writeFile(join(tmp, 'extras.json'), JSON.stringify(extras, null, 2) + '\n');
     await writeFile(join(tmp, 'done'), key + '\n');
     await rm(dir, { recursive: true, force: true });
+    await mkdir(archRoot, { recursive: true });
     await rename(tmp, dir);
     await pruneOthers(archRoot, dir);
   }
