@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 OSFORGE := node_modules/.bin/tsx pipeline/cli.ts
 
-.PHONY: setup dist release test test-unit test-integration boot-test bench typecheck clean-tools-cache clean
+.PHONY: setup dist release test test-unit test-integration boot-test bench repro-check lock typecheck clean-tools-cache clean
 
 setup:
 	@builder/setup-host.sh
@@ -32,6 +32,14 @@ boot-test: setup
 
 bench: setup
 	node_modules/.bin/tsx test/bench/dist-bench.ts
+
+# Two cold builds with different dirs, umask, TZ, LANG and hostname must match bit for bit.
+repro-check: setup
+	test/repro/repro-check.sh
+
+# Refresh images/lock.json (exact Debian package versions) from the mirror.
+lock: setup
+	$(OSFORGE) lock
 
 typecheck:
 	node_modules/.bin/tsc --noEmit
