@@ -26,8 +26,11 @@ When nothing changed since the last dist/ (same stage keys, same commit, and
 dist/ files unchanged) it only checks, starts no container and rewrites nothing.
 
 environment:
-  SKIP_TOOLS_CACHE=1         rebuild the tools image from source
+  SKIP_TOOLS_CACHE=1         rebuild the tools image from source (never a no-op)
   TOOLS_CACHE_HIT=true       CI restored tools-cache/; used only if it validates
+  BINARY_MIRROR=<url>        look stage2 packages up in this binary mirror
+                             before building them (also [buckos] binary_mirror
+                             with prefer_binaries = true in .buckconfig)
   BUCK2_BINARY=<path>        provision Buck2 from this file (sha256-checked)
   BUCK2_SHA256=<sha256>      override the pinned Buck2 sha256
   OSFORGE_DEBIAN_MIRROR=<url> Debian archive (default: the host's apt config)

@@ -74,7 +74,8 @@ export async function runDist(opts: DistOptions): Promise<DistResult> {
     await journal.record(n);
   };
 
-  if ((await distStaleReason(opts)) === null) {
+  // A forced tools rebuild must really rebuild, so it is never a no-op.
+  if (!toolsEnv().skip && (await distStaleReason(opts)) === null) {
     for (const n of graph.nodes) explanations.push(explain(n, true, journal));
     return { manifest: null, upToDate: true, logDir, explanations };
   }
