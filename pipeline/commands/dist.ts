@@ -57,7 +57,8 @@ environment:
       });
       if (values.explain) for (const e of result.explanations) process.stdout.write(formatExplanation(e) + '\n');
       if (result.upToDate || !result.manifest) {
-        process.stdout.write(`dist: ${paths.dist()} is up to date (dist key ${graph.dist.key.slice(0, 12)}); nothing rebuilt, nothing rewritten\n`);
+        process.stdout.write(`dist: tools cache hit (${graph.tools.key.slice(0, 12)}, validated); nothing compiled\n`);
+        process.stdout.write(`dist: ${paths.dist()} is up to date (dist key ${graph.dist.key.slice(0, 12)}); no container started, nothing rewritten\n`);
         return;
       }
       const m = result.manifest;

@@ -8,7 +8,7 @@ import { cpus } from 'node:os';
 import { Engine, LABEL_RUN } from '../engine/docker.ts';
 import type { Plan, Arch } from '../plan/types.ts';
 import { StageStore } from '../cache/stage-store.ts';
-import { toolchainDir, type ToolsIndex } from '../cache/tools-cache.ts';
+import { toolchainDir, validateToolsCache, type ToolsIndex } from '../cache/tools-cache.ts';
 import { resolveBase, type ResolvedBase } from './base.ts';
 import { fetchSources, readSource, type FetchedSource } from './fetch.ts';
 import { ensureTools, toolsEnv, type ToolsResult } from './tools.ts';
@@ -74,8 +74,9 @@ export async function runDist(opts: DistOptions): Promise<DistResult> {
     await journal.record(n);
   };
 
-  // A forced tools rebuild must really rebuild, so it is never a no-op.
-  if (!toolsEnv().skip && (await distStaleReason(opts)) === null) {
+  // A no-op still proves the tools cache valid; a forced tools rebuild or a
+  // broken cache must really rebuild, so neither is ever a no-op.
+  if (!toolsEnv().skip && validateToolsCache(opts.toolsCacheRoot, graph.tools.key).ok && (await distStaleReason(opts)) === null) {
     for (const n of graph.nodes) explanations.push(explain(n, true, journal));
     return { manifest: null, upToDate: true, logDir, explanations };
   }
