@@ -44,12 +44,23 @@ environment:
     const runId = `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
     const engine = new Engine();
     const plain = Boolean(values.plain) || !process.stdout.isTTY || process.env.CI === 'true';
-    // Ctrl-C: remove this run's containers by label, then die of the signal as usual.
-    const onSigint = () => {
-      process.stderr.write('\ninterrupted: removing this run\'s containers...\n');
-      engine.removeByLabel(`${LABEL_RUN}=${runId}`).finally(() => process.kill(process.pid, 'SIGINT'));
+    // Ctrl-C / SIGTERM: remove this run's containers by label, then die of the
+    // signal as usual. Repeats (a second ^C, or tsx relaying the first) must
+    // not cut the cleanup short.
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stopping) return;
+      stopping = true;
+      process.stderr.write(`\n${signal}: removing this run's containers...\n`);
+      engine.removeByLabel(`${LABEL_RUN}=${runId}`).catch(() => 0).then((n) => {
+        process.stderr.write(`removed ${n} container(s)\n`);
+        process.removeListener('SIGINT', onSignal);
+        process.removeListener('SIGTERM', onSignal);
+        process.kill(process.pid, signal);
+      });
     };
-    process.once('SIGINT', onSigint);
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
     try {
       const result = await runDist({
         plan, identity, graph, buck2, runId, plain, verbose: Boolean(values.verbose), engine,
@@ -65,7 +76,8 @@ environment:
       process.stdout.write(`dist: ${m.artifacts.length} artifacts for ${plan.arches.join(', ')} in ${paths.dist()}\n`);
       process.stdout.write(`dist: tools cache ${m.toolsCache.hit ? 'hit' : 'miss'}; logs in ${result.logDir}\n`);
     } finally {
-      process.removeListener('SIGINT', onSigint);
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
     }
   },
 };

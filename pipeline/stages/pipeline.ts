@@ -216,6 +216,8 @@ export async function runDist(opts: DistOptions): Promise<DistResult> {
   ], {
     concurrent: false,
     exitOnError: true,
+    // dist.ts handles signals (container cleanup first); listr2's own handler would exit(127) mid-cleanup.
+    registerSignalListeners: false,
     renderer: opts.plain ? 'simple' : 'default',
     fallbackRenderer: 'simple',
     rendererOptions: { timer: PRESET_TIMER, collapseSubtasks: false, outputBar: opts.verbose ? 20 : 1 },
