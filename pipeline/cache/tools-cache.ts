@@ -3,10 +3,13 @@
 // used only when the key matches and every file verifies; anything else is
 // a miss with a reason the user can read.
 import { existsSync, readFileSync, lstatSync, readlinkSync } from 'node:fs';
-import { mkdir, rename, rm, writeFile, symlink, chmod } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import tarFs from 'tar-fs';
 import { sha256 } from '../util/hash.ts';
-import { normalizeEntryPath, type TarEntry } from '../util/tar.ts';
+import { normalizeEntryPath, normalizeMode, packEntries, readEntries, type TarEntry } from '../util/tar.ts';
 
 export interface ToolsIndexFile { path: string; type: 'file' | 'symlink' | 'directory'; sha256?: string; linkname?: string; mode?: number }
 export interface ToolsIndex { key: string; files: ToolsIndexFile[] }
@@ -48,28 +51,23 @@ export function validateToolsCache(cacheRoot: string, key: string): Validation {
   return { ok: true, index };
 }
 
-/** Replaces tools-cache/toolchain atomically with `entries` (paths relative to the image root). */
+/**
+ * Replaces tools-cache/toolchain atomically with `entries` (paths relative to
+ * the image root): the normalised tar is unpacked by tar-fs into a temp dir,
+ * the index is written beside it, and the dir is renamed into place.
+ */
 export async function writeToolsCache(cacheRoot: string, key: string, entries: TarEntry[]): Promise<ToolsIndex> {
   const final = toolchainDir(cacheRoot);
   const tmp = `${final}.tmp-${process.pid}`;
   await rm(tmp, { recursive: true, force: true });
-  const files: ToolsIndexFile[] = [];
-  for (const e of [...entries].sort((a, b) => (a.path < b.path ? -1 : 1))) {
-    const p = join(tmp, 'root', e.path);
-    if (e.type === 'directory') {
-      await mkdir(p, { recursive: true });
-      files.push({ path: e.path, type: 'directory' });
-    } else if (e.type === 'symlink') {
-      await mkdir(dirname(p), { recursive: true });
-      await symlink(e.linkname!, p);
-      files.push({ path: e.path, type: 'symlink', linkname: e.linkname });
-    } else if (e.type === 'file') {
-      await mkdir(dirname(p), { recursive: true });
-      await writeFile(p, e.data!);
-      await chmod(p, e.mode & 0o111 ? 0o755 : 0o644);
-      files.push({ path: e.path, type: 'file', sha256: sha256(e.data!), mode: e.mode & 0o111 ? 0o755 : 0o644 });
-    }
-  }
+  await mkdir(join(tmp, 'root'), { recursive: true });
+  const tar = await packEntries(entries, 0);
+  await pipeline(Readable.from([tar]), tarFs.extract(join(tmp, 'root'), { umask: 0o022 } as tarFs.ExtractOptions));
+  const files: ToolsIndexFile[] = (await readEntries(tar)).map((e): ToolsIndexFile => {
+    if (e.type === 'directory') return { path: e.path, type: 'directory' };
+    if (e.type === 'symlink') return { path: e.path, type: 'symlink', linkname: e.linkname };
+    return { path: e.path, type: 'file', sha256: sha256(e.data!), mode: normalizeMode('file', e.mode) };
+  });
   const index: ToolsIndex = { key, files };
   await writeFile(join(tmp, 'index.json'), JSON.stringify(index, null, 1) + '\n');
   await rm(`${final}.old`, { recursive: true, force: true });
