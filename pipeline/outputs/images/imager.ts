@@ -5,6 +5,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Engine } from '../../engine/docker.ts';
 import { LABEL_RUN, LABEL_STAGE } from '../../engine/docker.ts';
+import { OsforgeError } from '../../errors.ts';
 import { paths } from '../../paths.ts';
 import type { Arch } from '../../plan/types.ts';
 import { keyOf, sha256 } from '../../util/hash.ts';
@@ -35,7 +36,12 @@ export interface Imager { ref: string; id: string; key: string; files: Record<st
 export async function ensureImager(engine: Engine, baseRef: string, sourceDateEpoch: number, log: (l: string) => void): Promise<Imager> {
   const files = imagerFiles();
   const base = await engine.inspectImage(baseRef);
-  const key = keyOf(['imager/v1', base?.id ?? baseRef, ...filesKey(files, (p) => p === 'Dockerfile')]);
+  if (!base) {
+    throw new OsforgeError('IMAGE_BUILD', `imager: base image ${baseRef} is not in the engine (removed by an image cleanup?)`, {
+      stage: 'images', image: baseRef, hint: 'run make dist again: it re-creates the base image without a registry',
+    });
+  }
+  const key = keyOf(['imager/v1', base.id, ...filesKey(files, (p) => p === 'Dockerfile')]);
   const ref = `osforge/imager:${key.slice(0, 12)}`;
   const existing = await engine.inspectImage(ref);
   if (existing) return { ref, id: existing.id, key, files };

@@ -48,7 +48,7 @@ export async function buildBootArtifacts(opts: BootArtifactOptions): Promise<Pen
     engine, baseRef: opts.baseRef, pins: [pins.kernel, ...pins.grub], cacheRoot: opts.sourcesCacheRoot, runId: opts.runId, log: fetchLog,
   });
   opts.log(`${arch}: kernel ${pins.kernel.package} ${pins.kernel.version}, ${pins.grub.map((g) => `${g.package} ${g.version}`).join(', ')} verified`);
-  const imager = await ensureImager(engine, opts.baseRef, opts.sourceDateEpoch, opts.log);
+  let imager = await ensureImager(engine, opts.baseRef, opts.sourceDateEpoch, opts.log);
   const rootfsTar = await packEntries(opts.rootfs, opts.sourceDateEpoch);
   const key = keyOf(['boot-images/v1', imagerStepKey(imager), name, version, arch, String(opts.sourceDateEpoch), sha256(rootfsTar),
     JSON.stringify(pins), kernelDeb!.pin.sha256, ...grubDebs.map((d) => d.pin.sha256)]);
@@ -72,6 +72,8 @@ export async function buildBootArtifacts(opts: BootArtifactOptions): Promise<Pen
       const log = openStepLog(opts.logDir, `${arch}-images-${step}`);
       const started = Date.now();
       opts.log(`${arch}: ${step} (${spec.script})`);
+      // Re-check per step: an image cleanup elsewhere (docker image prune, cache gc) may have removed it.
+      imager = await ensureImager(engine, opts.baseRef, opts.sourceDateEpoch, opts.log);
       const outputs = await runImagerStep({
         engine, imager, arch, runId: opts.runId, log, script: spec.script, env: spec.env(ctx), inputs: spec.inputs(ctx),
         sourceDateEpoch: opts.sourceDateEpoch, what: step,
