@@ -1,5 +1,6 @@
 // What `dist` and `explain` share: the plan, the build identity, Buck2 and
 // the stage graph, all without starting a container.
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadPlan, readTree } from '../plan/load.ts';
 import { paths, repoRoot, stateDir } from '../paths.ts';
@@ -12,10 +13,19 @@ import { keyOf, sha256 } from '../util/hash.ts';
 
 export interface DistSetup { plan: Plan; identity: BuildIdentity; buck2: Buck2 | null; graph: StageGraph }
 
-/** Hash of osforge's own code: a changed writer must not look like a no-op. */
+/**
+ * Hash of osforge's own code and the image-assembly definitions that shape
+ * dist/ beyond the stage graph: a changed writer must not look like a no-op.
+ */
 function pipelineHash(): string {
-  const tree = readTree(join(repoRoot, 'pipeline'));
-  return keyOf(Object.entries(tree).map(([p, c]) => `${p}:${sha256(c)}`));
+  const tree = { ...prefixed('pipeline', readTree(join(repoRoot, 'pipeline'))), ...prefixed('images/imager', readTree(join(repoRoot, 'images', 'imager'))) };
+  const kernelPins = join(repoRoot, 'images', 'kernel.json');
+  if (existsSync(kernelPins)) tree['images/kernel.json'] = readFileSync(kernelPins);
+  return keyOf(Object.entries(tree).sort(([a], [b]) => (a < b ? -1 : 1)).map(([p, c]) => `${p}:${sha256(c)}`));
+}
+
+function prefixed(prefix: string, tree: Record<string, Buffer>): Record<string, Buffer> {
+  return Object.fromEntries(Object.entries(tree).map(([p, c]) => [`${prefix}/${p}`, c]));
 }
 
 export async function distSetup(log: (line: string) => void): Promise<DistSetup> {

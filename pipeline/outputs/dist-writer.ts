@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { sha256, sha256File } from '../util/hash.ts';
 import type { Manifest, ManifestArtifact } from './manifest-types.ts';
@@ -12,7 +12,7 @@ import type { Manifest, ManifestArtifact } from './manifest-types.ts';
  * An artifact to publish: in memory (`data`) or, for large images, a file on
  * disk (`file`) that is copied sparsely so raw disk images keep their holes.
  */
-export type PendingArtifact = { path: string; arch: ManifestArtifact['arch']; kind: string; extra?: Record<string, unknown> }
+export type PendingArtifact = { path: string; arch: ManifestArtifact['arch']; kind: string; extra?: Record<string, unknown>; /** File mode in dist/ (default 0644); scripts are 0755. */ mode?: number }
   & ({ data: Buffer; file?: undefined } | { file: string; data?: undefined });
 
 export async function describe(a: PendingArtifact): Promise<ManifestArtifact> {
@@ -45,6 +45,7 @@ export async function writeDist(distDir: string, artifacts: PendingArtifact[], m
       const { sha256: digest } = await describe(a);
       if (a.data) await writeFile(join(tmp, a.path), a.data);
       else await execFileP('cp', ['--sparse=always', a.file!, join(tmp, a.path)]);
+      await chmod(join(tmp, a.path), a.mode ?? 0o644);
       await writeFile(join(tmp, `${a.path}.sha256`), `${digest}  ${a.path}\n`);
       sums.push({ path: a.path, sha256: digest });
     }

@@ -21,6 +21,7 @@ import { Journal, explain, type Explanation } from '../cache/journal.ts';
 import type { StageGraph, StageNode } from '../plan/graph.ts';
 import { distMismatch, readStamp, stampPath, writeStamp } from '../cache/dist-stamp.ts';
 import { outputFormats, ossSourceArchive } from '../outputs/formats.ts';
+import { buildBootArtifacts } from '../outputs/images/index.ts';
 import { describe, writeDist, type PendingArtifact } from '../outputs/dist-writer.ts';
 import type { Manifest, ManifestPackage } from '../outputs/manifest-types.ts';
 import type { BuildIdentity } from '../util/git.ts';
@@ -206,7 +207,7 @@ export async function runDist(opts: DistOptions): Promise<DistResult> {
     {
       title: 'Write dist/',
       task: async (c, task) => {
-        const manifest = await assembleDist(opts, c);
+        const manifest = await assembleDist(opts, c, { engine, logDir, log: say(task, 'images') });
         await writeStamp(stampPath(opts.stateRoot.stamps, opts.distDir), graph.dist.key, opts.distDir);
         await settle(graph.dist, false);
         task.title = `Write dist/: ${manifest.artifacts.length} artifacts in ${opts.distDir}`;
@@ -246,7 +247,7 @@ async function toolchainEntries(toolsCacheRoot: string, arch: Arch): Promise<Tar
   return out;
 }
 
-async function assembleDist(opts: DistOptions, c: Ctx): Promise<Manifest> {
+async function assembleDist(opts: DistOptions, c: Ctx, run: { engine: Engine; logDir: string; log: (l: string) => void }): Promise<Manifest> {
   const { plan, identity } = opts;
   const sde = identity.sourceDateEpoch;
   const artifacts: PendingArtifact[] = [];
@@ -258,6 +259,11 @@ async function assembleDist(opts: DistOptions, c: Ctx): Promise<Manifest> {
     for (const format of Object.values(outputFormats)) {
       artifacts.push({ path: format.fileName(plan.name, plan.version, arch), arch, kind: format.kind, data: await format.build(input) });
     }
+    // Bootable images (ISO, raw, qcow2, kernel, initramfs, boot scripts); one arch at a time to spare the 2 cores.
+    artifacts.push(...await buildBootArtifacts({
+      engine: run.engine, baseRef: c.base!.ref, arch, name: plan.name, version: plan.version, sourceDateEpoch: sde,
+      rootfs: r.rootfs, runId: opts.runId, logDir: run.logDir, sourcesCacheRoot: opts.stateRoot.sources, log: run.log,
+    }));
     toolchains[arch] = { triple: r.stage1.triple, libc: 'musl', libcVersion: r.stage1.libcVersion, compiler: r.stage1.compiler, cflags: r.stage1.cflags };
     for (const p of r.packages) {
       const recipe = plan.packages.find((x) => x.name === p.name)!;

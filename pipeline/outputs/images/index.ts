@@ -103,7 +103,7 @@ export async function buildBootArtifacts(opts: BootArtifactOptions): Promise<Pen
   }
   for (const format of ['iso', 'raw', 'qcow2'] as DiskFormat[]) {
     const image = bootFormats[format]!.fileName(name, version, arch);
-    artifacts.push({ path: qemuScriptName(arch, format), arch, kind: 'boot-script', data: Buffer.from(qemuScript(arch, format, image)), extra: { boots: image, with: 'qemu' } });
+    artifacts.push({ path: qemuScriptName(arch, format), arch, kind: 'boot-script', mode: 0o755, data: Buffer.from(qemuScript(arch, format, image)), extra: { boots: image, with: 'qemu' } });
   }
   const ch = {
     kernel: bootFormats[arch === 'amd64' ? 'vmlinux' : 'kernel']!.fileName(name, version, arch),
@@ -111,7 +111,7 @@ export async function buildBootArtifacts(opts: BootArtifactOptions): Promise<Pen
     raw: bootFormats.raw!.fileName(name, version, arch),
   };
   artifacts.push({
-    path: cloudHypervisorScriptName(arch), arch, kind: 'boot-script',
+    path: cloudHypervisorScriptName(arch), arch, kind: 'boot-script', mode: 0o755,
     data: Buffer.from(cloudHypervisorScript(arch, ch, imageIds(name, version, arch, 'raw').imageId)), extra: { boots: ch.raw, with: 'cloud-hypervisor (direct kernel boot)' },
   });
   return artifacts;
