@@ -74,7 +74,7 @@ environment:
       }
       const m = result.manifest;
       process.stdout.write(`dist: ${m.artifacts.length} artifacts for ${plan.arches.join(', ')} in ${paths.dist()}\n`);
-      process.stdout.write(`dist: tools cache ${m.toolsCache.hit ? 'hit' : 'miss'}; logs in ${result.logDir}\n`);
+      process.stdout.write(`dist: tools cache ${result.toolsHit ? 'hit' : 'miss'}; logs and report.json in ${result.logDir}\n`);
     } finally {
       process.removeListener('SIGINT', onSignal);
       process.removeListener('SIGTERM', onSignal);

@@ -51,5 +51,10 @@ export interface Manifest {
   toolchains: Record<string, { triple: string; libc: string; libcVersion: string; compiler: string; cflags: string[] }>;
   packages: ManifestPackage[];
   sources: ManifestSource[];
-  toolsCache: { hit: boolean; key: string };
+  /**
+   * The tools cache key. Whether this run hit the cache is a fact about the
+   * run, not the release, so it is in the run's report.json and output, not
+   * here: a warm rebuild must produce the same manifest as a cold one.
+   */
+  toolsCache: { key: string };
 }

@@ -3,7 +3,7 @@
 // listr2 tree on a TTY and plain lines otherwise (or with CI=true).
 import { Listr, PRESET_TIMER, type ListrTask } from 'listr2';
 import { join } from 'node:path';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { Engine, LABEL_RUN } from '../engine/docker.ts';
 import type { Plan, Arch } from '../plan/types.ts';
@@ -54,7 +54,14 @@ interface Ctx {
   arches: Map<Arch, ArchResult>;
 }
 
-export interface DistResult { manifest: Manifest | null; upToDate: boolean; logDir: string; explanations: Explanation[] }
+export interface DistResult {
+  manifest: Manifest | null;
+  upToDate: boolean;
+  /** Whether the tools image came from tools-cache/ (reported, and kept in <logDir>/report.json, never in dist/). */
+  toolsHit: boolean;
+  logDir: string;
+  explanations: Explanation[];
+}
 
 /** The warm no-op check: dist/ was written for this exact dist key and is unchanged. */
 export async function distStaleReason(opts: Pick<DistOptions, 'graph' | 'distDir' | 'stateRoot'>): Promise<string | null> {
@@ -79,7 +86,7 @@ export async function runDist(opts: DistOptions): Promise<DistResult> {
   // broken cache must really rebuild, so neither is ever a no-op.
   if (!toolsEnv().skip && validateToolsCache(opts.toolsCacheRoot, graph.tools.key).ok && (await distStaleReason(opts)) === null) {
     for (const n of graph.nodes) explanations.push(explain(n, true, journal));
-    return { manifest: null, upToDate: true, logDir, explanations };
+    return { manifest: null, upToDate: true, toolsHit: true, logDir, explanations };
   }
 
   const engine = opts.engine ?? new Engine();
@@ -227,7 +234,9 @@ export async function runDist(opts: DistOptions): Promise<DistResult> {
 
   try {
     const final = await tasks.run(ctx);
-    return { manifest: (final as Ctx & { manifest: Manifest }).manifest, upToDate: false, logDir, explanations };
+    const report = { commit: opts.identity.commit, toolsCache: { key: ctx.tools!.key, hit: ctx.tools!.hit, reason: ctx.tools!.reason }, explanations };
+    await writeFile(join(logDir, 'report.json'), JSON.stringify(report, null, 2) + '\n');
+    return { manifest: (final as Ctx & { manifest: Manifest }).manifest, upToDate: false, toolsHit: ctx.tools!.hit, logDir, explanations };
   } finally {
     await engine.removeByLabel(`${LABEL_RUN}=${opts.runId}`).catch(() => 0);
   }
@@ -298,7 +307,7 @@ async function assembleDist(opts: DistOptions, c: Ctx, run: { engine: Engine; lo
       const spec = plan.sources[s.name]!;
       return { name: s.name, version: spec.version, file: s.file, sha256: s.sha256, urls: spec.urls, license: spec.license };
     }),
-    toolsCache: { hit: c.tools!.hit, key: c.tools!.key },
+    toolsCache: { key: c.tools!.key },
   };
   await writeDist(opts.distDir, artifacts, manifest);
   return manifest;

@@ -37,7 +37,7 @@ export function makeManifest(commit: string, artifacts: Manifest['artifacts']): 
       pkg('musl', '1.2.3', 'arm64', musl, []),
     ],
     sources: [zlib, musl],
-    toolsCache: { hit: true, key: sha('tools-cache') },
+    toolsCache: { key: sha('tools-cache') },
   };
 }
 
