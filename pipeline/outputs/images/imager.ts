@@ -1,8 +1,8 @@
 // The imager image (images/imager/Dockerfile, FROM the resolved base image)
 // and the one way image steps run in it: a script from images/imager/scripts
 // with its inputs under /in, results read back from /out, and no network.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
+import { readTree } from '../../plan/load.ts';
 import type { Engine } from '../../engine/docker.ts';
 import { LABEL_RUN, LABEL_STAGE } from '../../engine/docker.ts';
 import { OsforgeError } from '../../errors.ts';
@@ -14,16 +14,7 @@ import { stepFailed, type StepLog } from '../../stages/step-log.ts';
 
 /** Every file under images/imager/, keyed by its relative path. */
 export function imagerFiles(dir = join(paths.images, 'imager')): Record<string, Buffer> {
-  const out: Record<string, Buffer> = {};
-  const walk = (d: string) => {
-    for (const name of readdirSync(d).sort()) {
-      const p = join(d, name);
-      if (statSync(p).isDirectory()) walk(p);
-      else out[relative(dir, p)] = readFileSync(p);
-    }
-  };
-  walk(dir);
-  return out;
+  return readTree(dir);
 }
 
 function filesKey(files: Record<string, Buffer>, only: (p: string) => boolean): string[] {
