@@ -35,7 +35,7 @@ export interface DistOptions {
   buck2: Buck2 | null;
   distDir: string;
   toolsCacheRoot: string;
-  stateRoot: { sources: string; stages: string; logs: string; journal: string; stamps: string; layers: string };
+  stateRoot: { sources: string; stages: string; logs: string; journal: string; stamps: string; layers: string; images: string };
   runId: string;
   plain: boolean;
   verbose: boolean;
@@ -271,7 +271,7 @@ async function assembleDist(opts: DistOptions, c: Ctx, run: { engine: Engine; lo
     // Bootable images (ISO, raw, qcow2, kernel, initramfs, boot scripts); one arch at a time to spare the 2 cores.
     artifacts.push(...await buildBootArtifacts({
       engine: run.engine, baseRef: c.base!.ref, arch, name: plan.name, version: plan.version, sourceDateEpoch: sde,
-      rootfs: r.rootfs, runId: opts.runId, logDir: run.logDir, sourcesCacheRoot: opts.stateRoot.sources, log: run.log,
+      rootfs: r.rootfs, runId: opts.runId, logDir: run.logDir, sourcesCacheRoot: opts.stateRoot.sources, imagesCacheRoot: opts.stateRoot.images, log: run.log,
     }));
     toolchains[arch] = { triple: r.stage1.triple, libc: 'musl', libcVersion: r.stage1.libcVersion, compiler: r.stage1.compiler, cflags: r.stage1.cflags };
     for (const p of r.packages) {
