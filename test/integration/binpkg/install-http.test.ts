@@ -1,5 +1,4 @@
 // osforge install / uninstall against a real HTTP server on 127.0.0.1.
-import { generateKeyPairSync, sign } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
