@@ -52,7 +52,7 @@ environment:
       if (stopping) return;
       stopping = true;
       process.stderr.write(`\n${signal}: removing this run's containers...\n`);
-      engine.removeByLabel(`${LABEL_RUN}=${runId}`).catch(() => 0).then((n) => {
+      engine.shutdown(`${LABEL_RUN}=${runId}`).catch(() => 0).then((n) => {
         process.stderr.write(`removed ${n} container(s)\n`);
         process.removeListener('SIGINT', onSignal);
         process.removeListener('SIGTERM', onSignal);
@@ -75,9 +75,16 @@ environment:
       const m = result.manifest;
       process.stdout.write(`dist: ${m.artifacts.length} artifacts for ${plan.arches.join(', ')} in ${paths.dist()}\n`);
       process.stdout.write(`dist: tools cache ${result.toolsHit ? 'hit' : 'miss'}; logs and report.json in ${result.logDir}\n`);
+    } catch (err) {
+      // Interrupted: the containers' deaths surface here as step failures;
+      // the signal handler is already cleaning up and will end the process.
+      if (stopping) await new Promise(() => undefined);
+      throw err;
     } finally {
-      process.removeListener('SIGINT', onSignal);
-      process.removeListener('SIGTERM', onSignal);
+      if (!stopping) {
+        process.removeListener('SIGINT', onSignal);
+        process.removeListener('SIGTERM', onSignal);
+      }
     }
   },
 };

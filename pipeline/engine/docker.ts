@@ -48,6 +48,7 @@ export interface ImageInfo { id: string; architecture: string; labels: Record<st
 
 export class Engine {
   readonly docker: Docker;
+  private closed = false;
 
   constructor(docker = new Docker()) {
     this.docker = docker;
@@ -145,6 +146,7 @@ export class Engine {
 
   /** Runs one command in a fresh container, always removing it afterwards. */
   async run(spec: RunSpec): Promise<RunResult> {
+    if (this.closed) throw new OsforgeError('INTERRUPTED', 'interrupted: not starting another container');
     const container = await this.docker.createContainer({
       Image: spec.image,
       Cmd: spec.cmd,
@@ -157,6 +159,8 @@ export class Engine {
     } as Docker.ContainerCreateOptions);
     const log: string[] = [];
     try {
+      // Created while a shutdown was listing containers: it must not survive either.
+      if (this.closed) throw new OsforgeError('INTERRUPTED', 'interrupted: not starting another container');
       for (const input of spec.inputs ?? []) await container.putArchive(input.tar, { path: input.dir });
       const attach = await container.attach({ stream: true, stdout: true, stderr: true, logs: true });
       const lines = new PassThrough();
@@ -193,6 +197,15 @@ export class Engine {
     } finally {
       await container.remove({ force: true }).catch(() => undefined);
     }
+  }
+
+  /**
+   * Stops new containers from being created, then removes every container of
+   * the run: used on Ctrl-C, so nothing started during the cleanup survives it.
+   */
+  async shutdown(runLabel: string): Promise<number> {
+    this.closed = true;
+    return this.removeByLabel(runLabel);
   }
 
   /** Removes every container carrying `label` (e.g. `osforge.run=<id>`), used after failures and Ctrl-C. */

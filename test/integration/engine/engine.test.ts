@@ -55,4 +55,17 @@ t('removeByLabel removes leftovers (as after Ctrl-C)', async () => {
   assert.is((await engine.docker.listContainers({ all: true, filters: { label: [label] } })).length, 0);
 });
 
+t('after shutdown (Ctrl-C) no new container is started and the run containers are gone', async () => {
+  const { ref } = await base('amd64');
+  const local = new Engine();
+  const label = `${runId}-shutdown`;
+  await local.docker.createContainer({ Image: ref, Cmd: ['true'], Labels: { [LABEL_RUN]: label } });
+  assert.is(await local.shutdown(`${LABEL_RUN}=${label}`), 1);
+  await local.run({ image: ref, cmd: ['true'], network: 'none', labels: { [LABEL_RUN]: label } }).then(
+    () => assert.unreachable('run after shutdown must fail'),
+    (err: Error) => assert.match(err.message, /interrupted/),
+  );
+  assert.is((await engine.docker.listContainers({ all: true, filters: { label: [`${LABEL_RUN}=${label}`] } })).length, 0);
+});
+
 t.run();
