@@ -1,9 +1,10 @@
 // Downloads one package (through the cache dir) and verifies it: sha256,
 // .sha256 metadata, and the cosign signature when there is one.
-import { randomBytes, type KeyObject } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import type { KeyObject } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { OsforgeError } from '../errors.ts';
+import { writeFileAtomic } from '../util/write-atomic.ts';
 import { sha256 } from '../util/hash.ts';
 import type { ChecksumFile } from './checksum-file.ts';
 import { binaryFilename, mirrorPath } from './naming.ts';
@@ -25,18 +26,6 @@ async function readIfExists(p: string): Promise<Buffer | null> {
     return await readFile(p);
   } catch {
     return null;
-  }
-}
-
-async function atomicWrite(p: string, data: string | Buffer): Promise<void> {
-  await mkdir(dirname(p), { recursive: true });
-  const tmp = `${p}.tmp-${randomBytes(4).toString('hex')}`;
-  try {
-    await writeFile(tmp, data);
-    await rename(tmp, p);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
   }
 }
 
@@ -91,9 +80,9 @@ export async function fetchPackage(root: MirrorReader, want: Expected, opts: { c
   }
 
   if (cachedPath && !fromCache) {
-    await atomicWrite(cachedPath, data);
-    await atomicWrite(`${cachedPath}.sha256`, checksumText);
-    if (sigBuf) await atomicWrite(`${cachedPath}.sig`, sigBuf);
+    await writeFileAtomic(cachedPath, data);
+    await writeFileAtomic(`${cachedPath}.sha256`, checksumText);
+    if (sigBuf) await writeFileAtomic(`${cachedPath}.sig`, sigBuf);
   }
   return { data, checksum, signed: sigBuf !== null, cachedPath, fromCache };
 }

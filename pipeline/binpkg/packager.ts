@@ -2,12 +2,12 @@
 // <name>-<version>-<config_hash>-bin.tar.gz + .sha256. The package file is
 // the stage store's output.tar.gz byte for byte, so it is as reproducible as
 // the build itself and a mirror hit gives identical dist/ bytes.
-import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OsforgeError } from '../errors.ts';
 import type { Manifest, ManifestPackage } from '../outputs/manifest-types.ts';
 import { sha256 } from '../util/hash.ts';
+import { writeFileAtomic } from '../util/write-atomic.ts';
 import { formatChecksumFile } from './checksum-file.ts';
 import { configHash, contentHash } from './config-hash.ts';
 import { assertPackageId, binaryFilename } from './naming.ts';
@@ -51,14 +51,7 @@ async function writeIfChanged(path: string, data: Buffer | string): Promise<bool
   try {
     if ((await readFile(path)).equals(want)) return false;
   } catch { /* absent */ }
-  const tmp = `${path}.tmp-${randomBytes(4).toString('hex')}`;
-  try {
-    await writeFile(tmp, want);
-    await rename(tmp, path);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
+  await writeFileAtomic(path, want);
   return true;
 }
 

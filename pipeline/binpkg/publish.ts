@@ -4,11 +4,11 @@
 // index entry whose files are not there yet. Publishing the same packages
 // again changes nothing; a different file under an existing name is refused.
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { copyFile, mkdir, mkdtemp, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { OsforgeError } from '../errors.ts';
 import { sha256 } from '../util/hash.ts';
+import { writeFileAtomic } from '../util/write-atomic.ts';
 import { parseChecksumFile } from './checksum-file.ts';
 import { buildIndex, parseIndex, serializeIndex, type IndexEntry, type MirrorIndex } from './mirror-index.ts';
 import { BIN_SUFFIX, binaryFilename, letterDir, mirrorPath } from './naming.ts';
@@ -89,17 +89,6 @@ export async function scanPackages(dir: string): Promise<ScannedPackage[]> {
     }
   }
   return out;
-}
-
-async function atomicWrite(path: string, data: string | Buffer): Promise<void> {
-  const tmp = `${path}.tmp-${randomBytes(4).toString('hex')}`;
-  try {
-    await writeFile(tmp, data);
-    await rename(tmp, path);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
 }
 
 async function sameBytes(a: string, b: string): Promise<boolean> {
@@ -213,7 +202,7 @@ export async function upload(o: UploadOptions): Promise<UploadPlan> {
     const path = join(resolve(o.source), 'index.json');
     if (o.dryRun) o.log(`would write ${path} (${index.total} packages)`);
     else {
-      await atomicWrite(path, serializeIndex(index));
+      await writeFileAtomic(path, serializeIndex(index));
       o.log(`wrote ${path} (${index.total} packages)`);
     }
     return { added: [], unchanged: scanned, index };
@@ -255,11 +244,11 @@ export async function upload(o: UploadOptions): Promise<UploadPlan> {
         for (const f of files) {
           const to = join(dest.path, l, f);
           if (await sameBytes(join(stage, l, f), to)) continue;
-          await atomicWrite(to, await readFile(join(stage, l, f)));
+          await writeFileAtomic(to, await readFile(join(stage, l, f)));
         }
       }
       const indexPath = join(dest.path, 'index.json');
-      if (!(await sameBytes(join(stage, 'index.json'), indexPath))) await atomicWrite(indexPath, serializeIndex(plan.index));
+      if (!(await sameBytes(join(stage, 'index.json'), indexPath))) await writeFileAtomic(indexPath, serializeIndex(plan.index));
     } else {
       if (dest.kind === 'local') await mkdir(dest.path, { recursive: true });
       for (const cmd of transferCommands(dest, stage, sortedLetters, o.useRsync)) {

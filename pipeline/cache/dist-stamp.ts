@@ -1,7 +1,8 @@
 // Records which dist key produced dist/ and the sha256 of every file written,
 // so a warm no-op run can prove dist/ is current without starting anything.
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, rename, writeFile, readdir } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
+import { writeFileAtomic } from '../util/write-atomic.ts';
 import { join, resolve } from 'node:path';
 import { sha256, sha256File } from '../util/hash.ts';
 
@@ -33,7 +34,5 @@ export async function distMismatch(distDir: string, stamp: DistStamp): Promise<s
 export async function writeStamp(path: string, key: string, distDir: string): Promise<void> {
   const files: Record<string, string> = {};
   for (const name of (await readdir(distDir)).sort()) files[name] = await sha256File(join(distDir, name));
-  await mkdir(join(path, '..'), { recursive: true });
-  await writeFile(`${path}.tmp-${process.pid}`, JSON.stringify({ key, files }, null, 1) + '\n');
-  await rename(`${path}.tmp-${process.pid}`, path);
+  await writeFileAtomic(path, JSON.stringify({ key, files }, null, 1) + '\n');
 }

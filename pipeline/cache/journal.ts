@@ -1,7 +1,7 @@
 // Remembers the inputs each stage was last built or used with, so a miss can
 // be explained: which named input changed (old → new), or "no previous entry".
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../util/write-atomic.ts';
 import { join } from 'node:path';
 import type { Inputs, StageNode } from '../plan/graph.ts';
 
@@ -33,13 +33,8 @@ export class Journal {
   }
 
   async record(n: StageNode): Promise<void> {
-    await mkdir(this.root, { recursive: true });
-    const p = this.path(n.id);
-    const prev = this.previous(n.id);
-    if (prev?.key === n.key) return;
-    const tmp = `${p}.tmp-${process.pid}`;
-    await writeFile(tmp, JSON.stringify({ key: n.key, inputs: n.inputs }) + '\n');
-    await rename(tmp, p);
+    if (this.previous(n.id)?.key === n.key) return;
+    await writeFileAtomic(this.path(n.id), JSON.stringify({ key: n.key, inputs: n.inputs }) + '\n');
   }
 }
 

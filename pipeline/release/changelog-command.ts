@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { repoRoot } from '../paths.ts';
 import type { Command } from '../commands/types.ts';
-import { writeFileAtomic } from '../sign/write-atomic.ts';
+import { writeFileAtomic } from '../util/write-atomic.ts';
 import { generateChangelog } from './changelog.ts';
 
 async function defaultVersion(repo: string): Promise<string> {

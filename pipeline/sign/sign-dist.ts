@@ -16,7 +16,7 @@ import {
 } from './release-files.ts';
 import { buildSbom, encodeSbom } from './sbom.ts';
 import { checkIntegrity } from './verify-dist.ts';
-import { writeFileAtomic } from './write-atomic.ts';
+import { writeFileAtomic } from '../util/write-atomic.ts';
 
 /** Repo files that configure the pipeline; those present are recorded in the provenance. */
 export const CONFIG_FILES = ['images/buckos.json', 'images/sources.json', 'package-lock.json'] as const;
