@@ -3,7 +3,7 @@
 // used only when the key matches and every file verifies; anything else is
 // a miss with a reason the user can read.
 import { existsSync, readFileSync, lstatSync, readlinkSync } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -75,4 +75,18 @@ export async function writeToolsCache(cacheRoot: string, key: string, entries: T
   await rename(tmp, final);
   await rm(`${final}.old`, { recursive: true, force: true });
   return index;
+}
+
+/** The cached tree as tar entries, optionally only below `under` (e.g. "opt/osforge/amd64"). */
+export async function toolsCacheEntries(cacheRoot: string, under?: string): Promise<TarEntry[]> {
+  const dir = toolchainDir(cacheRoot);
+  const index = JSON.parse(await readFile(join(dir, 'index.json'), 'utf8')) as ToolsIndex;
+  const out: TarEntry[] = [];
+  for (const f of index.files) {
+    if (under && f.path !== under && !f.path.startsWith(`${under}/`)) continue;
+    if (f.type === 'file') out.push({ path: f.path, type: 'file', mode: f.mode ?? 0o644, data: await readFile(join(dir, 'root', f.path)) });
+    else if (f.type === 'symlink') out.push({ path: f.path, type: 'symlink', mode: 0o777, linkname: f.linkname });
+    else out.push({ path: f.path, type: 'directory', mode: 0o755 });
+  }
+  return out;
 }

@@ -3,12 +3,12 @@
 // listr2 tree on a TTY and plain lines otherwise (or with CI=true).
 import { Listr, PRESET_TIMER, type ListrTask } from 'listr2';
 import { join } from 'node:path';
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { Engine, LABEL_RUN } from '../engine/docker.ts';
 import type { Plan, Arch } from '../plan/types.ts';
 import { StageStore } from '../cache/stage-store.ts';
-import { toolchainDir, validateToolsCache, type ToolsIndex } from '../cache/tools-cache.ts';
+import { toolsCacheEntries, validateToolsCache } from '../cache/tools-cache.ts';
 import { resolveBase, type ResolvedBase } from './base.ts';
 import { fetchSources, readSource, type FetchedSource } from './fetch.ts';
 import { ensureTools, toolsEnv, type ToolsResult } from './tools.ts';
@@ -242,20 +242,6 @@ export async function runDist(opts: DistOptions): Promise<DistResult> {
   }
 }
 
-async function toolchainEntries(toolsCacheRoot: string, arch: Arch): Promise<TarEntry[]> {
-  const dir = toolchainDir(toolsCacheRoot);
-  const index = JSON.parse(await readFile(join(dir, 'index.json'), 'utf8')) as ToolsIndex;
-  const prefix = `opt/osforge/${arch}`;
-  const out: TarEntry[] = [];
-  for (const f of index.files) {
-    if (f.path !== prefix && !f.path.startsWith(`${prefix}/`)) continue;
-    if (f.type === 'file') out.push({ path: f.path, type: 'file', mode: f.mode ?? 0o644, data: await readFile(join(dir, 'root', f.path)) });
-    else if (f.type === 'symlink') out.push({ path: f.path, type: 'symlink', mode: 0o777, linkname: f.linkname });
-    else out.push({ path: f.path, type: 'directory', mode: 0o755 });
-  }
-  return out;
-}
-
 async function assembleDist(opts: DistOptions, c: Ctx, run: { engine: Engine; logDir: string; log: (l: string) => void }): Promise<Manifest> {
   const { plan, identity } = opts;
   const sde = identity.sourceDateEpoch;
@@ -264,7 +250,7 @@ async function assembleDist(opts: DistOptions, c: Ctx, run: { engine: Engine; lo
   const toolchains: Manifest['toolchains'] = {};
   for (const arch of plan.arches) {
     const r = c.arches.get(arch)!;
-    const input = { arch, version: plan.version, name: plan.name, sourceDateEpoch: sde, rootfs: r.rootfs, toolchain: await toolchainEntries(opts.toolsCacheRoot, arch) };
+    const input = { arch, version: plan.version, name: plan.name, sourceDateEpoch: sde, rootfs: r.rootfs, toolchain: await toolsCacheEntries(opts.toolsCacheRoot, `opt/osforge/${arch}`) };
     for (const format of Object.values(outputFormats)) {
       artifacts.push({ path: format.fileName(plan.name, plan.version, arch), arch, kind: format.kind, data: await format.build(input) });
     }

@@ -2,14 +2,14 @@
 // tools-cache/ as a deterministic docker-archive (FROM scratch + the cached
 // files), so a cache hit recreates it in seconds and its image ID is the
 // same whether or not the toolchain was compiled in this run.
-import { readFile, writeFile, mkdtemp, rm } from 'node:fs/promises';
+import { writeFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Engine } from '../engine/docker.ts';
 import { dockerArchive } from '../engine/docker-archive.ts';
 import { sha256 } from '../util/hash.ts';
-import { packEntries, readEntries, type TarEntry } from '../util/tar.ts';
-import { validateToolsCache, writeToolsCache, toolchainDir, type ToolsIndex } from '../cache/tools-cache.ts';
+import { packEntries, readEntries } from '../util/tar.ts';
+import { toolsCacheEntries, validateToolsCache, writeToolsCache, toolchainDir } from '../cache/tools-cache.ts';
 import type { Plan } from '../plan/types.ts';
 import type { FetchedSource } from './fetch.ts';
 import { readSource } from './fetch.ts';
@@ -66,15 +66,7 @@ export async function ensureTools(opts: {
 
 /** The cached tools tree as one deterministic layer (also the builder's middle layer). */
 export async function toolsLayer(cacheRoot: string, epoch: number): Promise<Buffer> {
-  const dir = toolchainDir(cacheRoot);
-  const index = JSON.parse(await readFile(join(dir, 'index.json'), 'utf8')) as ToolsIndex;
-  const entries: TarEntry[] = [];
-  for (const f of index.files) {
-    if (f.type === 'file') entries.push({ path: f.path, type: 'file', mode: f.mode ?? 0o644, data: await readFile(join(dir, 'root', f.path)) });
-    else if (f.type === 'symlink') entries.push({ path: f.path, type: 'symlink', mode: 0o777, linkname: f.linkname });
-    else entries.push({ path: f.path, type: 'directory', mode: 0o755 });
-  }
-  return packEntries(entries, epoch);
+  return packEntries(await toolsCacheEntries(cacheRoot), epoch);
 }
 
 /** Loads the tools image from the validated cache unless the identical image is already present. */
