@@ -2,7 +2,7 @@
 # first run builder/setup-host.sh, which installs what a fresh Debian/Ubuntu
 # host lacks (docker.io + dockerd, qemu-user-static + binfmt, mmdebstrap, npm ci).
 SHELL := /bin/bash
-OSFORGE := node_modules/.bin/tsx pipeline/cli.ts
+OSFORGE := node_modules/.bin/osforge
 
 .PHONY: setup dist release test test-unit test-integration boot-test bench repro-check lock typecheck clean-tools-cache clean
 
