@@ -121,8 +121,17 @@ function runTool(cmd: string, args: string[], env: NodeJS.ProcessEnv, log: (l: s
     child.on('error', (err) => reject(new OsforgeError('HOST_SETUP', `cannot run ${cmd}: ${err.message}`, {
       hint: `install it: apt-get install -y ${cmd} (or run make setup)`,
     })));
-    child.on('close', (code) => code === 0 ? resolve() : reject(new OsforgeError('IMAGE_BUILD', `${cmd} exited with ${code}`, {
+    child.on('close', (code) => code === 0 ? resolve() : reject(new OsforgeError('IMAGE_BUILD', `${cmd} exited with ${code}${toolReason(tail)}`, {
       stage: 'base', exitCode: code ?? -1, logTail: tail,
+      ...(tail.some((l) => /arch-test/.test(l)) ? { hint: 'install arch-test (apt-get install -y arch-test, or run make setup)' } : {}),
     })));
   });
+}
+
+/** The line that says why a host tool failed (apt/mmdebstrap's `E:` lines), for the one-line message. */
+export function toolReason(tail: readonly string[]): string {
+  // The first E: line is the cause; later ones ("mmdebstrap failed to run") only repeat that it failed.
+  const errors = tail.filter((l) => /^(E:|error:)/i.test(l.trim()));
+  const reason = errors[0] ?? tail.at(-1);
+  return reason ? `: ${reason.trim()}` : '';
 }
