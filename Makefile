@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 OSFORGE := node_modules/.bin/osforge
 
-.PHONY: setup dist release test test-unit test-integration boot-test bench repro-check lock typecheck clean-tools-cache clean
+.PHONY: setup dist release test test-unit test-integration boot-test bench repro-check fresh-host-check lock typecheck clean-tools-cache clean
 
 setup:
 	@builder/setup-host.sh
@@ -36,6 +36,12 @@ bench: setup
 # Two cold builds with different dirs, umask, TZ, LANG and hostname must match bit for bit.
 repro-check: setup
 	test/repro/repro-check.sh
+
+# Rehearses a new machine: setup-host.sh in a bare Debian container with a
+# Docker client and no engine, then Docker-in-Docker, an arm64 mmdebstrap
+# check, npx osforge --help and make test-unit inside it.
+fresh-host-check: setup
+	test/fresh-host/fresh-host-check.sh
 
 # Refresh images/lock.json (exact Debian package versions) from the mirror.
 lock: setup
