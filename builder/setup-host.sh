@@ -39,6 +39,7 @@ runs openssl version || want openssl
 runs file --version || want file
 runs rsync --version || want rsync
 runs git --version || want git
+runs zstd --version || want zstd
 runs xz --version || want xz-utils
 # The boot test (make boot-test): QEMU for both arches and their UEFI firmware.
 runs qemu-system-x86_64 --version || want qemu-system-x86

@@ -37,11 +37,21 @@ build() { # build <dir> <umask> <TZ> <LANG> <hostname>
   echo "   done in $((SECONDS - start)) s"
 }
 
-build "$work/a" 022 UTC C.UTF-8 builder-alpha
-sleep 2
+# REPRO_REFERENCE=<dist dir>: one side is an existing cold build of this very
+# commit (CI's own), so only one more cold build is needed.
+if [ -n "${REPRO_REFERENCE:-}" ]; then
+  a=$(cd "$REPRO_REFERENCE" && pwd) || { echo "repro-check: REPRO_REFERENCE=$REPRO_REFERENCE is not a directory"; exit 1; }
+  ref_commit=$(node -e 'const m=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8")); console.log(m.dirty ? "dirty" : m.commit)' "$a/manifest.json") \
+    || { echo "repro-check: $a/manifest.json is missing or unreadable; build it with make dist first"; exit 1; }
+  [ "$ref_commit" = "$commit" ] || { echo "repro-check: $a was built from $ref_commit, not $commit; rebuild it or unset REPRO_REFERENCE"; exit 1; }
+  echo "== repro-check: side A is the existing build in $a"
+else
+  build "$work/a" 022 UTC C.UTF-8 builder-alpha
+  a="$work/a/dist"
+  sleep 2
+fi
 build "$work/elsewhere/deeper/b" 077 Pacific/Auckland fr_FR.UTF-8 another-host
-
-a="$work/a/dist" b="$work/elsewhere/deeper/b/dist"
+b="$work/elsewhere/deeper/b/dist"
 is_signature() { case "$1" in *.sig|*.sigstore.json) return 0 ;; esac; return 1; }
 list() { (cd "$1" && find . -type f | sed 's|^\./||' | LC_ALL=C sort); }
 diff <(list "$a") <(list "$b") > "$work/names.diff" || { echo "repro-check: the two dist/ trees hold different files:"; cat "$work/names.diff"; exit 1; }
