@@ -31,6 +31,7 @@ boot-test: setup
 	node_modules/.bin/tsx test/run.ts boot
 
 bench: setup
+	node_modules/.bin/tsx test/bench/scheduler-bench.ts
 	node_modules/.bin/tsx test/bench/dist-bench.ts
 
 # Two cold builds with different dirs, umask, TZ, LANG and hostname must match bit for bit.
