@@ -5,16 +5,15 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Arch } from '../../pipeline/plan/types.ts';
 import { TEST_OEM_STRING } from '../../pipeline/outputs/images/kernel-args.ts';
+import { archInfo } from '../../pipeline/plan/arch.ts';
 
 export interface BootCase { name: string; arch: Arch; image: string; argv: string[] }
 
-const OVMF = ['/usr/share/ovmf/OVMF.fd', '/usr/share/OVMF/OVMF.fd'];
-const AAVMF = ['/usr/share/qemu-efi-aarch64/QEMU_EFI.fd', '/usr/share/AAVMF/QEMU_EFI.fd'];
-
-export function firmware(kind: 'ovmf' | 'aavmf'): string {
-  const list = kind === 'ovmf' ? OVMF : AAVMF;
-  const found = list.find((f) => existsSync(f));
-  if (!found) throw new Error(`no ${kind.toUpperCase()} firmware (${list.join(', ')}); install ${kind === 'ovmf' ? 'ovmf' : 'qemu-efi-aarch64'} (make setup)`);
+/** The first UEFI firmware file of the arch's table entry that exists here. */
+export function firmware(arch: Arch): string {
+  const { efi } = archInfo(arch);
+  const found = efi.firmware.find((f) => existsSync(f));
+  if (!found) throw new Error(`no UEFI firmware for ${arch} (${efi.firmware.join(', ')}); install ${efi.firmwarePackage} (make setup)`);
   return found;
 }
 
@@ -27,13 +26,13 @@ export function bootCases(dist: string, name: string, version: string, opts: { t
   const disk = (f: string) => ['-drive', `if=virtio,format=raw,file=${f}`, '-snapshot'];
   return [
     { name: 'amd64 ISO, BIOS (SeaBIOS)', arch: 'amd64', image: img('amd64', 'iso'), argv: [...x86, '-cdrom', img('amd64', 'iso')] },
-    { name: 'amd64 ISO, UEFI (OVMF)', arch: 'amd64', image: img('amd64', 'iso'), argv: [...x86, '-bios', firmware('ovmf'), '-cdrom', img('amd64', 'iso')] },
-    { name: 'amd64 raw, UEFI (OVMF)', arch: 'amd64', image: img('amd64', 'raw'), argv: [...x86, '-bios', firmware('ovmf'), ...disk(img('amd64', 'raw'))] },
+    { name: 'amd64 ISO, UEFI (OVMF)', arch: 'amd64', image: img('amd64', 'iso'), argv: [...x86, '-bios', firmware('amd64'), '-cdrom', img('amd64', 'iso')] },
+    { name: 'amd64 raw, UEFI (OVMF)', arch: 'amd64', image: img('amd64', 'raw'), argv: [...x86, '-bios', firmware('amd64'), ...disk(img('amd64', 'raw'))] },
     {
       name: 'arm64 ISO, UEFI (AAVMF)', arch: 'arm64', image: img('arm64', 'iso'),
-      argv: [...arm, '-bios', firmware('aavmf'), '-device', 'virtio-scsi-pci',
+      argv: [...arm, '-bios', firmware('arm64'), '-device', 'virtio-scsi-pci',
         '-drive', `if=none,id=cd0,media=cdrom,readonly=on,format=raw,file=${img('arm64', 'iso')}`, '-device', 'scsi-cd,drive=cd0'],
     },
-    { name: 'arm64 raw, UEFI (AAVMF)', arch: 'arm64', image: img('arm64', 'raw'), argv: [...arm, '-bios', firmware('aavmf'), ...disk(img('arm64', 'raw'))] },
+    { name: 'arm64 raw, UEFI (AAVMF)', arch: 'arm64', image: img('arm64', 'raw'), argv: [...arm, '-bios', firmware('arm64'), ...disk(img('arm64', 'raw'))] },
   ];
 }

@@ -5,6 +5,7 @@
 // and CPUS overrides, and uses KVM when /dev/kvm works (QEMU_ACCEL=tcg|kvm forces).
 import type { Arch } from '../../plan/types.ts';
 import { kernelCmdline } from './kernel-args.ts';
+import { archInfo, type ArchInfo } from '../../plan/arch.ts';
 
 export type DiskFormat = 'iso' | 'raw' | 'qcow2';
 
@@ -28,16 +29,14 @@ fi
 `;
 }
 
-function firstFile(varName: string, candidates: string[]): string {
-  return `if [ -z "\${${varName}:-}" ]; then
-  for f in ${candidates.join(' ')}; do [ -r "$f" ] && ${varName}=$f && break; done
+function findFirmware(efi: ArchInfo['efi']): string {
+  const v = efi.firmwareVar;
+  return `if [ -z "\${${v}:-}" ]; then
+  for f in ${efi.firmware.join(' ')}; do [ -r "$f" ] && ${v}=$f && break; done
 fi
-[ -n "\${${varName}:-}" ] || { echo "no UEFI firmware found: install ${candidates[0]!.includes('aarch64') || candidates[0]!.includes('AAVMF') ? 'qemu-efi-aarch64' : 'ovmf'} or set ${varName}" >&2; exit 1; }
+[ -n "\${${v}:-}" ] || { echo "no UEFI firmware found: install ${efi.firmwarePackage} or set ${v}" >&2; exit 1; }
 `;
 }
-
-const OVMF = ['/usr/share/ovmf/OVMF.fd', '/usr/share/OVMF/OVMF.fd', '/usr/share/qemu/OVMF.fd', '/usr/share/edk2/ovmf/OVMF.fd'];
-const AAVMF = ['/usr/share/qemu-efi-aarch64/QEMU_EFI.fd', '/usr/share/AAVMF/QEMU_EFI.fd', '/usr/share/edk2/aarch64/QEMU_EFI.fd'];
 
 export function qemuScriptName(arch: Arch, format: DiskFormat): string {
   return `run-qemu-${arch}-${format}.sh`;
@@ -47,7 +46,8 @@ export function qemuScriptName(arch: Arch, format: DiskFormat): string {
 function driveArgs(arch: Arch, format: DiskFormat, file: string): string {
   const path = `"$here/${file}"`;
   if (format === 'iso') {
-    return arch === 'amd64'
+    // A PC has an IDE CD-ROM; the virt machine only has what it is given.
+    return archInfo(arch).biosGrubPlatform
       ? `-cdrom ${path}`
       : `-device virtio-scsi-pci -drive if=none,id=cd0,media=cdrom,readonly=on,format=raw,file=${path} -device scsi-cd,drive=cd0`;
   }
@@ -56,23 +56,22 @@ function driveArgs(arch: Arch, format: DiskFormat, file: string): string {
 }
 
 export function qemuScript(arch: Arch, format: DiskFormat, file: string): string {
+  const a = archInfo(arch);
+  const fw = a.efi.firmwareVar;
+  const machine = a.qemu.machine ? ` -machine ${a.qemu.machine}` : '';
   const lines = [HEADER, `snapshot=-snapshot\n[ "\${SNAPSHOT:-1}" = 0 ] && snapshot=\n`];
-  if (arch === 'amd64') {
-    lines.push(accelProbe('qemu-system-x86_64', 'x86_64'));
-    if (format === 'iso') {
-      lines.push('# FIRMWARE=bios (SeaBIOS, default) or uefi (OVMF).\nFIRMWARE=${FIRMWARE:-bios}\nfw=\nif [ "$FIRMWARE" = uefi ]; then\n');
-      lines.push(firstFile('OVMF_FD', OVMF).replace(/^/gm, '  ').replace(/^ {2}$/gm, ''));
-      lines.push('  fw="-bios $OVMF_FD"\nfi\n');
-    } else {
-      lines.push(firstFile('OVMF_FD', OVMF), 'fw="-bios $OVMF_FD"\n');
-    }
-    lines.push(`exec qemu-system-x86_64 -accel "$QEMU_ACCEL" -m "$MEMORY" -smp "$CPUS" -nographic $fw \\\n  ${driveArgs(arch, format, file)} \${QEMU_EXTRA:-}\n`);
+  lines.push(accelProbe(`${a.qemu.system}${machine}`, a.uname));
+  if (a.qemu.cpu) lines.push(`cpu=${a.qemu.cpu}\n[ "$QEMU_ACCEL" = kvm ] && cpu=host\n`);
+  if (a.biosGrubPlatform && format === 'iso') {
+    // The ISO also boots from a PC BIOS, so firmware is a choice there.
+    lines.push('# FIRMWARE=bios (SeaBIOS, default) or uefi (OVMF).\nFIRMWARE=${FIRMWARE:-bios}\nfw=\nif [ "$FIRMWARE" = uefi ]; then\n');
+    lines.push(findFirmware(a.efi).replace(/^/gm, '  ').replace(/^ {2}$/gm, ''));
+    lines.push(`  fw="-bios $${fw}"\nfi\n`);
   } else {
-    lines.push(accelProbe('qemu-system-aarch64 -machine virt', 'aarch64'));
-    lines.push('cpu=cortex-a57\n[ "$QEMU_ACCEL" = kvm ] && cpu=host\n');
-    lines.push(firstFile('AAVMF_FD', AAVMF));
-    lines.push(`exec qemu-system-aarch64 -machine virt -cpu "$cpu" -accel "$QEMU_ACCEL" -m "$MEMORY" -smp "$CPUS" -nographic -bios "$AAVMF_FD" \\\n  ${driveArgs(arch, format, file)} \${QEMU_EXTRA:-}\n`);
+    lines.push(findFirmware(a.efi), `fw="-bios $${fw}"\n`);
   }
+  const cpu = a.qemu.cpu ? ' -cpu "$cpu"' : '';
+  lines.push(`exec ${a.qemu.system}${machine}${cpu} -accel "$QEMU_ACCEL" -m "$MEMORY" -smp "$CPUS" -nographic $fw \\\n  ${driveArgs(arch, format, file)} \${QEMU_EXTRA:-}\n`);
   return lines.join('');
 }
 

@@ -2,6 +2,7 @@
 // which imager script builds it, from what, and what the manifest records.
 // Every script runs in the imager image with --network=none.
 import type { Arch } from '../../plan/types.ts';
+import { ARCH_TABLE, archInfo } from '../../plan/arch.ts';
 import type { TarEntry } from '../../util/tar.ts';
 import { grubConfig } from './grub-config.ts';
 import { imageIds } from './ids.ts';
@@ -65,16 +66,16 @@ export interface BootFormat {
   extra(c: StepContext): Record<string, unknown>;
 }
 
-const ALL: Arch[] = ['amd64', 'arm64'];
+const ALL = Object.keys(ARCH_TABLE) as Arch[];
 
 export const bootFormats: Record<string, BootFormat> = {
   kernel: {
     kind: 'kernel', arches: ALL, from: ['prepare', 'kernel'],
     fileName: (n, v, a) => `${n}-${v}-${a}-kernel`,
-    extra: (c) => ({ format: c.arch === 'amd64' ? 'bzImage' : 'arm64 Image' }),
+    extra: (c) => ({ format: archInfo(c.arch).kernelImage.describe }),
   },
   vmlinux: {
-    kind: 'kernel-elf', arches: ['amd64'], from: ['prepare', 'vmlinux'],
+    kind: 'kernel-elf', arches: ALL.filter((a) => archInfo(a).directBootFormat === 'vmlinux'), from: ['prepare', 'vmlinux'],
     fileName: (n, v, a) => `${n}-${v}-${a}-vmlinux`,
     extra: () => ({ format: 'ELF vmlinux (PVH entry), the bzImage payload decompressed, for Cloud Hypervisor direct boot' }),
   },
@@ -88,7 +89,7 @@ export const bootFormats: Record<string, BootFormat> = {
     kind: 'iso', arches: ALL, from: ['iso', 'image.iso'],
     fileName: (n, v, a) => `${n}-${v}-${a}.iso`,
     extra: (c) => ({ format: 'iso9660 hybrid (Rock Ridge, El Torito, GPT with appended ESP)', root: 'iso9660 (read-only)',
-      bootModes: c.arch === 'amd64' ? ['bios (El Torito, GRUB i386-pc)', 'bios (MBR, hybrid disk)', 'uefi (El Torito EFI / ESP)'] : ['uefi (El Torito EFI / ESP)'],
+      bootModes: [...(archInfo(c.arch).biosGrubPlatform ? [`bios (El Torito, GRUB ${archInfo(c.arch).biosGrubPlatform})`, 'bios (MBR, hybrid disk)'] : []), 'uefi (El Torito EFI / ESP)'],
       ...ids(c, 'iso') }),
   },
   raw: {

@@ -8,6 +8,7 @@ import { mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from 'nod
 import { dirname, join } from 'node:path';
 import type { Engine } from '../../engine/docker.ts';
 import type { Arch } from '../../plan/types.ts';
+import { archInfo } from '../../plan/arch.ts';
 import { keyOf, sha256 } from '../../util/hash.ts';
 import { packEntries, type TarEntry } from '../../util/tar.ts';
 import { openStepLog } from '../../stages/step-log.ts';
@@ -106,7 +107,7 @@ export async function buildBootArtifacts(opts: BootArtifactOptions): Promise<Pen
     artifacts.push({ path: qemuScriptName(arch, format), arch, kind: 'boot-script', mode: 0o755, data: Buffer.from(qemuScript(arch, format, image)), extra: { boots: image, with: 'qemu' } });
   }
   const ch = {
-    kernel: bootFormats[arch === 'amd64' ? 'vmlinux' : 'kernel']!.fileName(name, version, arch),
+    kernel: bootFormats[archInfo(arch).directBootFormat]!.fileName(name, version, arch),
     initramfs: bootFormats.initramfs!.fileName(name, version, arch),
     raw: bootFormats.raw!.fileName(name, version, arch),
   };

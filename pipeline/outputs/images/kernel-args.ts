@@ -1,13 +1,14 @@
 // Kernel command lines and QEMU invocations shared by GRUB menus, the dist/
 // boot scripts and the boot test, so all three agree on consoles and devices.
 import type { Arch } from '../../plan/types.ts';
+import { ARCH_TABLE, archInfo } from '../../plan/arch.ts';
 
 /** The serial console each arch's QEMU/Cloud Hypervisor machine exposes. */
-export const SERIAL_CONSOLE: Record<Arch, string> = { amd64: 'ttyS0', arm64: 'ttyAMA0' };
+export const SERIAL_CONSOLE = Object.fromEntries(Object.values(ARCH_TABLE).map((a) => [a.debian, a.serialConsole])) as Record<Arch, string>;
 
 /** Console arguments: the serial console comes last so it becomes /dev/console. */
 export function consoleArgs(arch: Arch): string[] {
-  return arch === 'amd64' ? ['console=tty0', 'console=ttyS0,115200n8'] : ['console=ttyAMA0'];
+  return [...archInfo(arch).consoleArgs];
 }
 
 export function kernelCmdline(arch: Arch, imageId: string, opts: { test?: boolean } = {}): string {
