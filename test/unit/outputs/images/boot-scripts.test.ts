@@ -20,7 +20,9 @@ test('every QEMU script is valid sh, honours MEMORY/CPUS and finds its image nex
     }
   }
   assert.match(qemuScript('amd64', 'iso', 'x.iso'), /FIRMWARE=\$\{FIRMWARE:-bios\}/);
-  assert.match(qemuScript('arm64', 'raw', 'x.raw'), /-bios "\$AAVMF_FD"/);
+  const arm = qemuScript('arm64', 'raw', 'x.raw');
+  assert.match(arm, /fw="-bios \$AAVMF_FD"/);
+  assert.match(arm, /-nographic \$fw /);
   assert.match(qemuScript('amd64', 'qcow2', 'x.qcow2'), /format=qcow2/);
 });
 
