@@ -4,6 +4,7 @@ import { paths, repoRoot } from '../paths.ts';
 import { DEFAULT_PRIVATE_KEY, KEY_ENV, loadSigningKey, locateSigningKey } from '../sign/keyfile.ts';
 import { PASSWORD_ENV } from '../sign/password.ts';
 import { BUILDER_ID_ENV, signDist } from '../sign/sign-dist.ts';
+import { assertReleaseDir } from '../sign/dist-files.ts';
 import type { Command } from './types.ts';
 
 export const signCommand: Command = {
@@ -46,6 +47,7 @@ options:
   async run(values, positionals) {
     if (positionals.length > 1) throw new OsforgeError('USAGE', `sign takes one release directory, got ${positionals.length}`);
     const dist = positionals[0] ? resolve(positionals[0]) : paths.dist();
+    await assertReleaseDir(dist);
     const loc = locateSigningKey(values.key as string | undefined);
     if (!loc) {
       const why = `no key configured (no --key, no $${KEY_ENV}, no ./${DEFAULT_PRIVATE_KEY})`;
