@@ -107,7 +107,10 @@ export function formatError(err: unknown, env: NodeJS.ProcessEnv = process.env):
     if (c.logPath) lines.push(`  full log: ${c.logPath}`);
     if (c.hint) lines.push(`  fix: ${c.hint}`);
   } else if (errno) {
-    const known = ERRNO[errno.code!];
+    // mkdir -p through a file fails with EEXIST on the file: say what is wrong with it.
+    const known = errno.code === 'EEXIST' && errno.syscall === 'mkdir'
+      ? { what: 'exists and is not a directory', fix: 'remove or rename that file, or choose another path' }
+      : ERRNO[errno.code!];
     const path = errno.path ?? '';
     const target = errno.dest ? `${path} -> ${errno.dest}` : path;
     const what = known ? `${known.what}: ${target || `(${errno.syscall ?? 'system call'})`}` : firstLine(errno.message, []);

@@ -14,7 +14,8 @@ Bootstraps the base and buildenv images from the Debian archive the host's
 apt points at (or OSFORGE_DEBIAN_MIRROR) without version pins, and writes
 every installed package=version to images/lock.json. Builds then install
 exactly those versions; when one is gone from the mirror the build stops and
-says so. Review the diff and commit it.`,
+says so. Review the diff and commit it. The plan is read from images/ (or
+$OSFORGE_IMAGES), and validated before anything starts.`,
   options: {},
   async run() {
     const plan = loadPlan(paths.images);

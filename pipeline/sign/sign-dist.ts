@@ -58,9 +58,12 @@ export async function strayFiles(dist: string, m: Manifest): Promise<string[]> {
   return (await listFiles(dist)).filter((f) => !known.has(f));
 }
 
-export async function signDist(opts: SignDistOptions): Promise<string[]> {
-  const log = opts.log ?? (() => {});
-  const { dist } = opts;
+/**
+ * Everything `sign` checks before it writes anything: dist/ exists, its
+ * manifest parses, no stray files, and every artifact matches. Cheap and
+ * key-free, so the CLI runs it before asking for a password.
+ */
+export async function checkSignable(dist: string): Promise<Manifest> {
   await assertReleaseDir(dist);
   const manifest = await readManifest(dist);
 
@@ -83,6 +86,13 @@ export async function signDist(opts: SignDistOptions): Promise<string[]> {
       hint: 'rebuild with `osforge dist`; never sign files that do not match what the build recorded',
     });
   }
+  return manifest;
+}
+
+export async function signDist(opts: SignDistOptions): Promise<string[]> {
+  const log = opts.log ?? (() => {});
+  const { dist } = opts;
+  const manifest = await checkSignable(dist);
 
   const generated: string[] = [];
   if (opts.releaseNotes) {
