@@ -7,7 +7,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { commands } from '../../../pipeline/commands/index.ts';
 import { encodePublicKey, generateKeyPair } from '../../../pipeline/sign/keys.ts';
@@ -106,6 +106,9 @@ cases.push(
   { name: 'cache: missing size', args: () => ['cache', 'gc', '--max-size'], code: 2, error: /Option '--max-size <value>' argument missing/ },
   { name: 'lock: unknown option', args: () => ['lock', '--all'], code: 2, error: /osforge lock: Unknown option '--all'/ },
   { name: 'clean-tools-cache: positional argument', args: () => ['clean-tools-cache', 'all'], code: 2, error: /osforge clean-tools-cache: Unexpected argument 'all'/ },
+  { name: 'clean-tools-cache: $OSFORGE_TOOLS_CACHE is the current directory', setup: (ctx) => { ctx.env.OSFORGE_TOOLS_CACHE = '.'; writeFileSync(join(ctx.cwd, 'keep'), ''); },
+    args: () => ['clean-tools-cache'], code: 2, error: /refusing to delete \S+: it is or contains the current directory/ },
+  { name: 'clean-tools-cache: $OSFORGE_TOOLS_CACHE is /', setup: (ctx) => { ctx.env.OSFORGE_TOOLS_CACHE = '/'; }, args: () => ['clean-tools-cache'], code: 2, error: /refusing to delete \/: it is or contains/ },
   { name: 'package: --upload without --mirror-url', args: () => ['package', '--upload'], code: [1, 2], error: /--mirror-url/ },
   { name: 'package: manifest missing', args: (ctx) => ['package', '--manifest', join(ctx.cwd, 'none', 'manifest.json')], code: [1, 2], error: /none\/manifest\.json/ },
   { name: 'package: missing value', args: () => ['package', '--output-dir'], code: 2, error: /--output-dir/ },
@@ -162,6 +165,7 @@ for (const c of cases.filter((x) => x.name.includes(process.env.CORPUS_FILTER ??
     assert.ok(codes.includes(r.status as 1 | 2), `exit ${r.status}, expected ${codes.join(' or ')}\n${r.err}`);
     checkOutput(r.err, c.error);
     assert.not.match(r.err, /ENGINE_UNAVAILABLE|no-docker\.sock/, 'failed before any engine work');
+    assert.ok(existsSync(ctx.cwd), 'the working directory survives');
   });
 }
 
