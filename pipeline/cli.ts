@@ -54,6 +54,14 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     return report(usageError(name, err));
   }
+  // An empty value is never meant: resolve('') is the current directory, so
+  // `--prefix ""` or `--output-key-prefix=` would silently act on it.
+  for (const [opt, v] of Object.entries(parsed.values)) {
+    for (const one of Array.isArray(v) ? v : [v]) {
+      if (typeof one === 'string' && one.trim() === '') return report(new OsforgeError('USAGE', `osforge ${name}: option '--${opt}' is empty`), name);
+    }
+  }
+  if (parsed.positionals.some((p) => p.trim() === '')) return report(new OsforgeError('USAGE', `osforge ${name}: an argument is empty`), name);
   if (parsed.values.help) {
     process.stdout.write(command.help + '\n');
     return 0;

@@ -151,6 +151,11 @@ cases.push(
   { name: 'verify: two dists', args: () => ['verify', 'a', 'b'], code: 2, error: /verify takes one release directory, got 2/ },
   { name: 'changelog: repo missing', args: (ctx) => ['changelog', '--repo', join(ctx.cwd, 'norepo'), '--output', '-'], code: 2, error: /--repo \S+\/norepo: no such directory/ },
   { name: 'changelog: output below a file', setup: (ctx) => writeFileSync(join(ctx.cwd, 'f'), ''), args: (ctx) => ['changelog', '--repo', repo, '--output', join(ctx.cwd, 'f', 'CHANGELOG.md')], code: 2, error: /--output \S+\/f\/CHANGELOG\.md: \S+\/f is not a directory/ },
+  { name: 'keygen: empty prefix (would write next to the cwd)', args: () => ['keygen', '--output-key-prefix='], code: 2, error: /osforge keygen: option '--output-key-prefix' is empty/ },
+  { name: 'sign: empty --key', setup: dist, args: (ctx) => ['sign', join(ctx.cwd, 'dist'), '--key', ''], code: 2, error: /osforge sign: option '--key' is empty/ },
+  { name: 'verify: empty dist argument', args: () => ['verify', ''], code: 2, error: /osforge verify: an argument is empty/ },
+  { name: 'install: empty --prefix (would install into the cwd)', args: () => ['install', 'zlib', '--prefix', ''], code: 2, error: /--prefix/ },
+  { name: 'changelog: empty --output', args: () => ['changelog', '--output='], code: 2, error: /osforge changelog: option '--output' is empty/ },
   { name: 'changelog: missing value', args: () => ['changelog', '--release-version'], code: 2, error: /--release-version/ },
 );
 
