@@ -13,6 +13,8 @@ function usage(): string {
     ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
     'Run `osforge <command> --help` for the options of one command.',
+    'Errors are one line plus a fix; exit 2 means a usage error, 1 any other failure.',
+    'Set OSFORGE_DEBUG=1 to print the stack trace with an error.',
   ].join('\n');
 }
 

@@ -1,9 +1,9 @@
-import { writeFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from './types.ts';
 import { loadPlan } from '../plan/load.ts';
 import { paths } from '../paths.ts';
 import { lockImage } from '../stages/lock.ts';
+import { writeFileAtomic } from '../util/write-atomic.ts';
 
 export const lockCommand: Command = {
   name: 'lock',
@@ -31,8 +31,7 @@ $OSFORGE_IMAGES), and validated before anything starts.`,
       suite: plan.base.suite,
       images,
     }, null, 2) + '\n';
-    await writeFile(`${file}.tmp`, body);
-    await rename(`${file}.tmp`, file);
+    await writeFileAtomic(file, body);
     process.stdout.write(`lock: wrote ${file}\n`);
   },
 };
