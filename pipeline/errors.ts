@@ -118,7 +118,9 @@ export function formatError(err: unknown, env: NodeJS.ProcessEnv = process.env):
     lines.push(`  fix: ${known?.fix ?? 'check the path and run again'}${debug ? '' : ' (OSFORGE_DEBUG=1 shows where it happened)'}`);
   } else {
     lines.push('');
-    lines[0] = `error: ${firstLine(err instanceof Error ? err.message : String(err), lines)}`;
+    // fetch() and friends put the useful part in the cause ("fetch failed" alone names nothing).
+    const cause = err instanceof Error && err.cause instanceof Error ? ` (${err.cause.message.split('\n')[0]})` : '';
+    lines[0] = `error: ${firstLine(err instanceof Error ? err.message : String(err), lines)}${cause}`;
     lines.push(`  fix: this is unexpected; run again with OSFORGE_DEBUG=1 and report the stack trace`);
   }
   if (debug) lines.push(...debugTrace(err));

@@ -49,6 +49,8 @@ test('a plain Error: its message on one line, later lines indented, no stack; OS
   assert.match(debug, stackLine);
   assert.match(debug, /errors\.test\.ts/);
   assert.is(formatError('a string', noDebug).split('\n')[0], 'error: a string');
+  const fetchFailed = new TypeError('fetch failed', { cause: new Error('connect ECONNREFUSED 127.0.0.1:9') });
+  assert.is(formatError(fetchFailed, noDebug).split('\n')[0], 'error: fetch failed (connect ECONNREFUSED 127.0.0.1:9)');
 });
 
 test('OsforgeError keeps its layout; a multi-line message stays one error line; debug shows the cause chain', () => {
