@@ -20,7 +20,7 @@ function usage(): string {
 
 /** parseArgs' messages name the flag in their first sentence; the rest is advice we give ourselves. */
 function usageError(command: string, err: unknown): OsforgeError {
-  const message = (err as Error).message.split(/\.\s/)[0]!.replace(/\.$/, '');
+  const message = (err as Error).message.split(/\.\s+(?=To specify|This command)/)[0]!;
   return new OsforgeError('USAGE', `osforge ${command}: ${message}`, { hint: `see \`osforge ${command} --help\`` }, { cause: err });
 }
 
