@@ -6,7 +6,7 @@
 // not exist, so a plan case that reached the engine would fail differently.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { commands } from '../../../pipeline/commands/index.ts';
@@ -31,20 +31,35 @@ interface Case {
   error: RegExp;
 }
 
-function run(args: string[], cwd: string, env: Record<string, string>) {
+function childEnv(cwd: string, env: Record<string, string>): NodeJS.ProcessEnv {
   const base: Record<string, string | undefined> = { ...process.env };
   for (const k of ['COSIGN_PASSWORD', 'COSIGN_KEY', 'OSFORGE_DEBUG', 'BINARY_MIRROR', 'OSFORGE_IMAGES', 'OSFORGE_DIST']) delete base[k];
-  const r = spawnSync(process.execPath, [bin, ...args], {
-    cwd, encoding: 'utf8', input: '', timeout: 60_000,
-    env: {
-      ...base,
-      DOCKER_HOST: `unix://${join(cwd, 'no-docker.sock')}`,
-      OSFORGE_STATE_DIR: join(cwd, 'state'),
-      OSFORGE_TOOLS_CACHE: join(cwd, 'tools-cache'),
-      ...env,
-    },
-  });
+  return {
+    ...base,
+    DOCKER_HOST: `unix://${join(cwd, 'no-docker.sock')}`,
+    OSFORGE_STATE_DIR: join(cwd, 'state'),
+    OSFORGE_TOOLS_CACHE: join(cwd, 'tools-cache'),
+    ...env,
+  };
+}
+
+interface Result { status: number | null; out: string; err: string }
+
+function run(args: string[], cwd: string, env: Record<string, string>): Result {
+  const r = spawnSync(process.execPath, [bin, ...args], { cwd, encoding: 'utf8', input: '', timeout: 60_000, env: childEnv(cwd, env) });
   return { status: r.status, out: r.stdout, err: r.stderr };
+}
+
+/** The same, without blocking: the corpus runs a few processes at a time (most of each is node start-up). */
+function runAsync(args: string[], cwd: string, env: Record<string, string>): Promise<Result> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, [bin, ...args], { cwd, env: childEnv(cwd, env), timeout: 60_000, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => { err += d; });
+    child.on('close', (status) => done({ status, out, err }));
+  });
 }
 
 /** The one error line: the only stderr line not indented. */
@@ -160,12 +175,24 @@ cases.push(
 );
 
 // CORPUS_FILTER=sign runs only the cases whose name contains "sign" (for quick iteration).
-for (const c of cases.filter((x) => x.name.includes(process.env.CORPUS_FILTER ?? ''))) {
+const selected = cases.filter((x) => x.name.includes(process.env.CORPUS_FILTER ?? ''));
+const results = new Map<Case, { ctx: Ctx; r: Result }>();
+{
+  const queue = [...selected];
+  const worker = async () => {
+    for (let c = queue.shift(); c; c = queue.shift()) {
+      const ctx: Ctx = { cwd: tmp.make('case'), env: {} };
+      c.setup?.(ctx);
+      if (ctx.cleanup) tmp.adopt(ctx.cleanup);
+      results.set(c, { ctx, r: await runAsync(c.args(ctx), ctx.cwd, ctx.env) });
+    }
+  };
+  await Promise.all(Array.from({ length: 3 }, worker));
+}
+
+for (const c of selected) {
   test(c.name, () => {
-    const ctx: Ctx = { cwd: tmp.make('case'), env: {} };
-    c.setup?.(ctx);
-    if (ctx.cleanup) tmp.adopt(ctx.cleanup);
-    const r = run(c.args(ctx), ctx.cwd, ctx.env);
+    const { ctx, r } = results.get(c)!;
     const codes = Array.isArray(c.code) ? c.code : [c.code];
     assert.ok(codes.includes(r.status as 1 | 2), `exit ${r.status}, expected ${codes.join(' or ')}\n${r.err}`);
     checkOutput(r.err, c.error);
