@@ -167,8 +167,8 @@ function describeUnion(issue: z.core.$ZodIssueInvalidUnion): string {
 }
 
 /** Parses `data` with `schema`, or throws CONFIG_INVALID with the one-line description of the first problem. */
-export function parseWith<T extends z.ZodType>(schema: T, data: unknown, file: string): z.infer<T> {
+export function parseWith<T extends z.ZodType>(schema: T, data: unknown, file: string, hint = `edit ${file}`): z.infer<T> {
   const r = schema.safeParse(data);
   if (r.success) return r.data;
-  throw new OsforgeError('CONFIG_INVALID', describeIssue(file, data, r.error.issues[0]!), { hint: `edit ${file}` });
+  throw new OsforgeError('CONFIG_INVALID', describeIssue(file, data, r.error.issues[0]!), { hint });
 }

@@ -155,6 +155,19 @@ cases.push(
   { name: 'sign: --require-key without a key', setup: dist, args: (ctx) => ['sign', join(ctx.cwd, 'dist'), '--require-key'], code: 1, error: /cannot sign \S+dist: no key configured/ },
   { name: 'sign: manifest.json not JSON', setup: (ctx) => { writeFileSync(join(dist(ctx), 'manifest.json'), '{'); ctx.env.COSIGN_PASSWORD = 'hello'; },
     args: (ctx) => ['sign', join(ctx.cwd, 'dist'), '--key', join(root, 'test/fixtures/cosign/cosign-label-n32768.key')], code: 1, error: /dist\/manifest\.json is not valid JSON/ },
+  { name: 'sign: manifest.json with a null package', setup: (ctx) => {
+    const p = join(dist(ctx), 'manifest.json');
+    const m = JSON.parse(readFileSync(p, 'utf8'));
+    m.packages[1] = null;
+    writeFileSync(p, JSON.stringify(m));
+    ctx.env.COSIGN_PASSWORD = 'hello';
+  }, args: (ctx) => ['sign', join(ctx.cwd, 'dist'), '--key', join(root, 'test/fixtures/cosign/cosign-label-n32768.key')], code: 1, error: /dist\/manifest\.json: packages\[1\]: expected an object, found null/ },
+  { name: 'sign: manifest.json artifact size a string', setup: (ctx) => {
+    const p = join(dist(ctx), 'manifest.json');
+    const m = JSON.parse(readFileSync(p, 'utf8'));
+    m.artifacts[0].size = '12';
+    writeFileSync(p, JSON.stringify(m));
+  }, args: (ctx) => ['sign', join(ctx.cwd, 'dist')], code: 1, error: /dist\/manifest\.json: artifacts\[0\]\.size: expected a number, found "12"/ },
   { name: 'sign: dist without manifest.json', setup: (ctx) => { mkdirSync(join(ctx.cwd, 'dist')); ctx.env.COSIGN_PASSWORD = 'hello'; },
     args: (ctx) => ['sign', join(ctx.cwd, 'dist'), '--key', join(root, 'test/fixtures/cosign/cosign-label-n32768.key')], code: 1, error: /cannot read \S+dist\/manifest\.json: ENOENT/ },
   { name: 'sign: --repo missing', setup: (ctx) => { dist(ctx); ctx.env.COSIGN_PASSWORD = 'hello'; },
