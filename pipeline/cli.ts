@@ -13,7 +13,24 @@ function usage(): string {
     ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
     'Run `osforge <command> --help` for the options of one command.',
+    'Errors are one line plus a fix; exit 2 means a usage error, 1 any other failure.',
+    'Set OSFORGE_DEBUG=1 to print the stack trace with an error.',
   ].join('\n');
+}
+
+/** parseArgs' messages name the flag in their first sentence; the rest is advice we give ourselves. */
+function usageError(command: string, err: unknown): OsforgeError {
+  const message = (err as Error).message.split(/\.\s+(?=To specify|This command)/)[0]!;
+  return new OsforgeError('USAGE', `osforge ${command}: ${message}`, { hint: `see \`osforge ${command} --help\`` }, { cause: err });
+}
+
+/** The one place errors become output and exit codes: 2 for usage, 1 for everything else. */
+function report(err: unknown, command?: string): number {
+  if (err instanceof OsforgeError && err.code === 'USAGE' && !err.context.hint && command) {
+    err = new OsforgeError('USAGE', err.message, { ...err.context, hint: `see \`osforge ${command} --help\`` }, { cause: err });
+  }
+  process.stderr.write(formatError(err) + '\n');
+  return err instanceof OsforgeError && err.code === 'USAGE' ? 2 : 1;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -24,8 +41,9 @@ export async function main(argv: string[]): Promise<number> {
   }
   const command = commands.find((c) => c.name === name);
   if (!command) {
-    process.stderr.write(`osforge: unknown command ${JSON.stringify(name)}\n\n${usage()}\n`);
-    return 2;
+    return report(new OsforgeError('USAGE', `unknown command ${JSON.stringify(name)}`, {
+      hint: `the commands are: ${commands.map((c) => c.name).join(', ')} (\`osforge --help\` describes them)`,
+    }));
   }
   let parsed;
   try {
@@ -36,21 +54,29 @@ export async function main(argv: string[]): Promise<number> {
       strict: true,
     });
   } catch (err) {
-    process.stderr.write(`osforge ${name}: ${(err as Error).message}\n\n${command.help}\n`);
-    return 2;
+    return report(usageError(name, err));
   }
+  // An empty value is never meant: resolve('') is the current directory, so
+  // `--prefix ""` or `--output-key-prefix=` would silently act on it.
+  for (const [opt, v] of Object.entries(parsed.values)) {
+    for (const one of Array.isArray(v) ? v : [v]) {
+      if (typeof one === 'string' && one.trim() === '') return report(new OsforgeError('USAGE', `osforge ${name}: option '--${opt}' is empty`), name);
+    }
+  }
+  if (parsed.positionals.some((p) => p.trim() === '')) return report(new OsforgeError('USAGE', `osforge ${name}: an argument is empty`), name);
   if (parsed.values.help) {
     process.stdout.write(command.help + '\n');
     return 0;
   }
-  const code = await command.run(parsed.values, parsed.positionals);
-  return code ?? 0;
+  try {
+    const code = await command.run(parsed.values, parsed.positionals);
+    return code ?? 0;
+  } catch (err) {
+    return report(err, name);
+  }
 }
 
 main(process.argv.slice(2)).then(
   (code) => { process.exitCode = code; },
-  (err: unknown) => {
-    process.stderr.write(formatError(err) + '\n');
-    process.exitCode = err instanceof OsforgeError && err.code === 'USAGE' ? 2 : 1;
-  },
+  (err: unknown) => { process.exitCode = report(err); },
 );

@@ -13,9 +13,13 @@ export function stateDir(): string {
 }
 
 export const paths = {
-  images: join(repoRoot, 'images'),
-  toolsCache: () => resolve(process.env.OSFORGE_TOOLS_CACHE ?? join(repoRoot, 'tools-cache')),
-  dist: () => resolve(process.env.OSFORGE_DIST ?? join(repoRoot, 'dist')),
+  /** The plan's inputs; $OSFORGE_IMAGES points at another copy (tests, forks of the image set). */
+  get images(): string {
+    return resolve(process.env.OSFORGE_IMAGES || join(repoRoot, 'images'));
+  },
+  // `||`, not `??`: an empty variable means unset; resolve('') would be the current directory.
+  toolsCache: () => resolve(process.env.OSFORGE_TOOLS_CACHE || join(repoRoot, 'tools-cache')),
+  dist: () => resolve(process.env.OSFORGE_DIST || join(repoRoot, 'dist')),
   /** Verified upstream sources, laid out by first letter: sources/m/musl-1.2.3.tar.gz. */
   sources: () => join(stateDir(), 'sources'),
   /** Content-addressed stage outputs: stages/<key>/. */

@@ -18,8 +18,8 @@ export interface DistSetup { plan: Plan; identity: BuildIdentity; buck2: Buck2 |
  * dist/ beyond the stage graph: a changed writer must not look like a no-op.
  */
 function pipelineHash(): string {
-  const tree = { ...prefixed('pipeline', readTree(join(repoRoot, 'pipeline'))), ...prefixed('images/imager', readTree(join(repoRoot, 'images', 'imager'))) };
-  const kernelPins = join(repoRoot, 'images', 'kernel.json');
+  const tree = { ...prefixed('pipeline', readTree(join(repoRoot, 'pipeline'))), ...prefixed('images/imager', readTree(join(paths.images, 'imager'))) };
+  const kernelPins = join(paths.images, 'kernel.json');
   if (existsSync(kernelPins)) tree['images/kernel.json'] = readFileSync(kernelPins);
   return keyOf(Object.entries(tree).sort(([a], [b]) => (a < b ? -1 : 1)).map(([p, c]) => `${p}:${sha256(c)}`));
 }
@@ -29,6 +29,7 @@ function prefixed(prefix: string, tree: Record<string, Buffer>): Record<string, 
 }
 
 export async function distSetup(log: (line: string) => void): Promise<DistSetup> {
+  // First, before Buck2, git or any engine: a broken plan fails here with the file and field named.
   const plan = loadPlan(paths.images);
   const identity = buildIdentity(repoRoot);
   const buck2 = await provisionBuck2(plan.buck2, paths.toolsCache(), log);

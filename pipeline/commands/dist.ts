@@ -34,6 +34,7 @@ environment:
   BUCK2_BINARY=<path>        provision Buck2 from this file (sha256-checked)
   BUCK2_SHA256=<sha256>      override the pinned Buck2 sha256
   OSFORGE_DEBIAN_MIRROR=<url> Debian archive (default: the host's apt config)
+  OSFORGE_IMAGES=<dir>       the plan: buckos.json, recipes, pins (default ./images)
   OSFORGE_STATE_DIR=<dir>    sources, stage cache and logs (default ~/.cache/osforge)
   OSFORGE_DIST=<dir>         output directory (default ./dist)
   SOURCE_DATE_EPOCH=<secs>   override the commit time used for artifacts

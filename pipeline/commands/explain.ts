@@ -16,7 +16,8 @@ export const explainCommand: Command = {
 Computes every stage's cache key from the plan (nothing is built or run) and
 prints "hit" or "miss" for each; for a miss it names each input that changed
 since the stage was last built (old -> new), or says "no previous entry".
-Image stages are looked up in the Docker engine when one answers.`,
+Image stages are looked up in the Docker engine when one answers.
+The plan is read from images/ (or $OSFORGE_IMAGES) and validated first.`,
   options: {},
   async run() {
     const { plan, graph } = await distSetup(() => undefined);

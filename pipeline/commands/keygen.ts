@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { generateKeyPair } from '../sign/keys.ts';
-import { DEFAULT_PRIVATE_KEY, writeKeyPair } from '../sign/keyfile.ts';
+import { assertKeyDirectory, DEFAULT_PRIVATE_KEY, writeKeyPair } from '../sign/keyfile.ts';
 import { PASSWORD_ENV, readPassword } from '../sign/password.ts';
 import type { Command } from './types.ts';
 
@@ -19,7 +19,8 @@ twice on the terminal (not echoed). An empty password is refused.
 
 options:
   --output-key-prefix <path>  write <path>.key and <path>.pub (default: cosign,
-                              i.e. ./cosign.key and ./cosign.pub)
+                              i.e. ./cosign.key and ./cosign.pub); the
+                              directory must exist (it is not created)
   --force                     replace existing files (default: refuse)
   -h, --help                  show this help`,
   options: {
@@ -28,6 +29,8 @@ options:
   },
   async run(values) {
     const prefix = resolve((values['output-key-prefix'] as string | undefined) ?? DEFAULT_PRIVATE_KEY.replace(/\.key$/, ''));
+    // Before the password prompt: a typo in the prefix should not cost the user a password entry.
+    assertKeyDirectory(prefix);
     const password = await readPassword({ keyPath: `${prefix}.key`, confirm: true });
     const { privatePath, publicPath } = await writeKeyPair({ prefix, password, force: values.force === true, keyPair: generateKeyPair() });
     process.stdout.write(`private key written to ${privatePath}\npublic key written to ${publicPath}\n`);

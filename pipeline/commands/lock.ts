@@ -1,9 +1,9 @@
-import { writeFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from './types.ts';
 import { loadPlan } from '../plan/load.ts';
 import { paths } from '../paths.ts';
 import { lockImage } from '../stages/lock.ts';
+import { writeFileAtomic } from '../util/write-atomic.ts';
 
 export const lockCommand: Command = {
   name: 'lock',
@@ -14,7 +14,8 @@ Bootstraps the base and buildenv images from the Debian archive the host's
 apt points at (or OSFORGE_DEBIAN_MIRROR) without version pins, and writes
 every installed package=version to images/lock.json. Builds then install
 exactly those versions; when one is gone from the mirror the build stops and
-says so. Review the diff and commit it.`,
+says so. Review the diff and commit it. The plan is read from images/ (or
+$OSFORGE_IMAGES), and validated before anything starts.`,
   options: {},
   async run() {
     const plan = loadPlan(paths.images);
@@ -30,8 +31,7 @@ says so. Review the diff and commit it.`,
       suite: plan.base.suite,
       images,
     }, null, 2) + '\n';
-    await writeFile(`${file}.tmp`, body);
-    await rename(`${file}.tmp`, file);
+    await writeFileAtomic(file, body);
     process.stdout.write(`lock: wrote ${file}\n`);
   },
 };

@@ -3,7 +3,8 @@ import { OsforgeError } from '../errors.ts';
 import { paths, repoRoot } from '../paths.ts';
 import { DEFAULT_PRIVATE_KEY, KEY_ENV, loadSigningKey, locateSigningKey } from '../sign/keyfile.ts';
 import { PASSWORD_ENV } from '../sign/password.ts';
-import { BUILDER_ID_ENV, signDist } from '../sign/sign-dist.ts';
+import { BUILDER_ID_ENV, checkSignable, signDist } from '../sign/sign-dist.ts';
+import { assertRepoDir } from '../release/changelog-command.ts';
 import type { Command } from './types.ts';
 
 export const signCommand: Command = {
@@ -46,6 +47,8 @@ options:
   async run(values, positionals) {
     if (positionals.length > 1) throw new OsforgeError('USAGE', `sign takes one release directory, got ${positionals.length}`);
     const dist = positionals[0] ? resolve(positionals[0]) : paths.dist();
+    // A bad dist/ is refused first: before a password prompt, and even when no key is configured.
+    await checkSignable(dist);
     const loc = locateSigningKey(values.key as string | undefined);
     if (!loc) {
       const why = `no key configured (no --key, no $${KEY_ENV}, no ./${DEFAULT_PRIVATE_KEY})`;
@@ -58,11 +61,13 @@ options:
       process.stderr.write(`signing skipped: ${why}; ${dist} is unsigned. Run \`osforge keygen\` to create a key, or pass --require-key to make this an error.\n`);
       return 0;
     }
+    const repo = values.repo ? resolve(values.repo as string) : repoRoot;
+    assertRepoDir(repo);
     const keyPair = await loadSigningKey(loc);
     const signed = await signDist({
       dist,
       keyPair,
-      repo: values.repo ? resolve(values.repo as string) : repoRoot,
+      repo,
       releaseNotes: values['no-release-notes'] !== true,
       builderId: process.env[BUILDER_ID_ENV] || undefined,
       log: (line) => process.stdout.write(line + '\n'),

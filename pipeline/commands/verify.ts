@@ -3,6 +3,7 @@ import { OsforgeError } from '../errors.ts';
 import { paths } from '../paths.ts';
 import { DEFAULT_PUBLIC_KEY, loadVerifyKey } from '../sign/keyfile.ts';
 import { verifyDist, type CheckResult } from '../sign/verify-dist.ts';
+import { assertReleaseDir } from '../sign/dist-files.ts';
 import type { Command } from './types.ts';
 
 export const verifyCommand: Command = {
@@ -30,6 +31,7 @@ options:
   async run(values, positionals) {
     if (positionals.length > 1) throw new OsforgeError('USAGE', `verify takes one release directory, got ${positionals.length}`);
     const dist = positionals[0] ? resolve(positionals[0]) : paths.dist();
+    await assertReleaseDir(dist);
     const keyPath = resolve((values.key as string | undefined) ?? DEFAULT_PUBLIC_KEY);
     const publicKey = await loadVerifyKey(keyPath);
     const results = await verifyDist(dist, publicKey);

@@ -1,30 +1,45 @@
 // Loads images/ into an immutable Plan. Reads files only; starts nothing.
-import { readFileSync, readdirSync, statSync, existsSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { existsSync, lstatSync, readFileSync, readdirSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { OsforgeError } from '../errors.ts';
 import { ARCHES, type Arch, type PackageRecipe, type Plan, type SourceSpec } from './types.ts';
-
-const SHA256 = /^[0-9a-f]{64}$/;
+import { buckosSchema, builderSchema, kernelSchema, lockSchema, parseWith, recipeSchema, sourcesSchema } from './schema.ts';
 
 function invalid(file: string, message: string): OsforgeError {
   return new OsforgeError('CONFIG_INVALID', `${file}: ${message}`, { hint: `edit ${file}` });
 }
 
 function readJson(file: string): unknown {
+  let text: string;
   try {
-    return JSON.parse(readFileSync(file, 'utf8'));
+    text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw invalid(file, `cannot read JSON (${(err as Error).message})`);
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new OsforgeError('CONFIG_INVALID', `${file}: ${code === 'ENOENT' ? 'file not found' : `cannot read (${code ?? (err as Error).message})`}`, {
+      hint: 'restore it (git checkout images/), or point $OSFORGE_IMAGES at a complete images directory',
+    });
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw invalid(file, `not valid JSON (${(err as Error).message.split('\n')[0]})`);
   }
 }
 
-/** Every regular file below `dir`, as relative path → bytes, in byte order. */
+/**
+ * Every regular file below `dir`, as relative path → bytes, in byte order.
+ * Symlinks are refused: these bytes feed cache keys and builds, and a link
+ * could pull in files from outside the checkout.
+ */
 export function readTree(dir: string): Record<string, Buffer> {
   const out: Record<string, Buffer> = {};
+  if (!existsSync(dir)) throw new OsforgeError('CONFIG_INVALID', `${dir}: directory not found`, { hint: 'restore it (git checkout), or point $OSFORGE_IMAGES at a complete images directory' });
   const walk = (d: string) => {
     for (const name of readdirSync(d).sort()) {
       const p = join(d, name);
-      if (statSync(p).isDirectory()) walk(p);
+      const st = lstatSync(p);
+      if (st.isSymbolicLink()) throw new OsforgeError('CONFIG_INVALID', `${p}: is a symlink; only regular files and directories are read`, { hint: `replace ${p} with a copy of the file it points to` });
+      if (st.isDirectory()) walk(p);
       else out[relative(dir, p)] = readFileSync(p);
     }
   };
@@ -32,37 +47,40 @@ export function readTree(dir: string): Record<string, Buffer> {
   return out;
 }
 
+/** Validates sources.json (see schema.ts) and returns each source with its name. */
 export function validateSources(raw: unknown, file: string): Record<string, SourceSpec> {
-  if (!raw || typeof raw !== 'object') throw invalid(file, 'expected an object of sources');
+  const parsed = parseWith(sourcesSchema, raw, file);
   const out: Record<string, SourceSpec> = {};
-  for (const [name, v] of Object.entries(raw as Record<string, Record<string, unknown>>)) {
-    const where = `source ${JSON.stringify(name)}`;
-    if (typeof v.version !== 'string' || typeof v.file !== 'string') throw invalid(file, `${where} needs "version" and "file"`);
-    if (typeof v.sha256 !== 'string' || !SHA256.test(v.sha256)) throw invalid(file, `${where} has no valid "sha256" (64 lowercase hex digits)`);
-    if (/[/\\]/.test(v.file) || v.file.startsWith('.')) throw invalid(file, `${where} "file" must be a plain file name`);
-    const urls = Array.isArray(v.urls) ? v.urls.map(String) : [];
-    const debian = v.debian as SourceSpec['debian'];
-    if (debian?.sha256 !== undefined && !SHA256.test(debian.sha256)) throw invalid(file, `${where} debian.sha256 is not a sha256`);
-    if (!urls.length && !debian) throw invalid(file, `${where} has no fetch location ("urls" or "debian")`);
-    out[name] = { name, version: v.version, file: v.file, sha256: v.sha256, license: v.license as string | undefined, urls, debian };
+  for (const [name, v] of Object.entries(parsed)) {
+    out[name] = { name, version: v.version, file: v.file, sha256: v.sha256, license: v.license, urls: v.urls ?? [], debian: v.debian };
   }
   return out;
 }
 
-/** Orders packages so every dependency comes first; rejects unknown deps and cycles. */
-export function orderPackages(recipes: PackageRecipe[]): PackageRecipe[] {
+/**
+ * Orders packages so every dependency comes first; rejects unknown deps and
+ * cycles. `fileOf` names the recipe file of a package, so the error can too.
+ */
+export function orderPackages(recipes: PackageRecipe[], fileOf: (name: string) => string = (n) => `packages/${n}/recipe.json`): PackageRecipe[] {
   const byName = new Map(recipes.map((r) => [r.name, r]));
   const ordered: PackageRecipe[] = [];
   const state = new Map<string, 'visiting' | 'done'>();
   const visit = (r: PackageRecipe, chain: string[]) => {
     if (state.get(r.name) === 'done') return;
     if (state.get(r.name) === 'visiting') {
-      throw new OsforgeError('CONFIG_INVALID', `package dependency cycle: ${[...chain, r.name].join(' -> ')}`);
+      const loop = chain.slice(chain.indexOf(r.name));
+      throw new OsforgeError('CONFIG_INVALID', `package dependency cycle: ${[...loop, r.name].join(' -> ')} (in ${loop.map(fileOf).join(', ')})`, {
+        hint: `remove one of these "deps" entries so the packages can be built in order`,
+      });
     }
     state.set(r.name, 'visiting');
     for (const d of r.deps) {
       const dep = byName.get(d);
-      if (!dep) throw new OsforgeError('CONFIG_INVALID', `package ${r.name} depends on unknown package ${JSON.stringify(d)}`);
+      if (!dep) {
+        throw new OsforgeError('CONFIG_INVALID', `${fileOf(r.name)}: deps: package ${r.name} depends on unknown package ${JSON.stringify(d)}`, {
+          hint: `add ${d} to "packages" in buckos.json, or remove it from "deps"`,
+        });
+      }
       visit(dep, [...chain, r.name]);
     }
     state.set(r.name, 'done');
@@ -74,56 +92,64 @@ export function orderPackages(recipes: PackageRecipe[]): PackageRecipe[] {
 
 export function loadPlan(imagesDir: string): Plan {
   const configFile = join(imagesDir, 'buckos.json');
-  const config = readJson(configFile) as Record<string, any>;
+  // Whole-file validation first: package names are checked before any recipe path is built from them.
+  const config = parseWith(buckosSchema, readJson(configFile), configFile);
   const sourcesFile = join(imagesDir, 'sources.json');
   const sources = validateSources(readJson(sourcesFile), sourcesFile);
+  const arches = (config.arches ?? [...ARCHES]) as Arch[];
 
-  const arches = (config.arches ?? ARCHES) as string[];
-  for (const a of arches) if (!ARCHES.includes(a as Arch)) throw invalid(configFile, `unknown arch ${JSON.stringify(a)} (known: ${ARCHES.join(', ')})`);
-  if (typeof config.version !== 'string' || !/^[0-9A-Za-z.+~-]+$/.test(config.version)) throw invalid(configFile, '"version" must be a plain version string');
+  const toolchainSource = config.toolchain?.source ?? 'musl';
+  if (!sources[toolchainSource]) throw invalid(configFile, `toolchain.source: ${JSON.stringify(toolchainSource)} is not in sources.json`);
 
-  const toolchainSource = String(config.toolchain?.source ?? 'musl');
-  if (!sources[toolchainSource]) throw invalid(configFile, `toolchain source ${JSON.stringify(toolchainSource)} is not in sources.json`);
-
+  const recipeFile = (name: string) => join(imagesDir, 'packages', name, 'recipe.json');
   const recipes: PackageRecipe[] = [];
-  for (const name of config.packages as string[]) {
-    const dir = join(imagesDir, 'packages', name);
-    const recipeFile = join(dir, 'recipe.json');
-    if (!existsSync(recipeFile)) throw invalid(configFile, `package ${JSON.stringify(name)} has no ${relative(imagesDir, recipeFile)}`);
-    const r = readJson(recipeFile) as Record<string, any>;
-    if (r.name !== name) throw invalid(recipeFile, `"name" must be ${JSON.stringify(name)}`);
-    for (const s of r.sources ?? []) if (!sources[s]) throw invalid(recipeFile, `unknown source ${JSON.stringify(s)} (not in sources.json)`);
-    if (!existsSync(join(dir, 'build.sh'))) throw invalid(recipeFile, 'missing build.sh beside it');
-    recipes.push({
-      name, version: String(r.version), license: r.license, sources: r.sources ?? [], deps: r.deps ?? [], files: readTree(dir),
-    });
+  for (const [i, name] of config.packages.entries()) {
+    const file = recipeFile(name);
+    const dir = dirname(file);
+    if (!existsSync(file)) throw invalid(configFile, `packages[${i}]: package ${JSON.stringify(name)} has no ${relative(imagesDir, file)}`);
+    const r = parseWith(recipeSchema, readJson(file), file);
+    if (r.name !== name) throw invalid(file, `name: expected ${JSON.stringify(name)} (the directory name), found ${JSON.stringify(r.name)}`);
+    for (const [j, s] of (r.sources ?? []).entries()) {
+      if (!sources[s]) throw invalid(file, `sources[${j}]: expected a source defined in sources.json, found ${JSON.stringify(s)}`);
+    }
+    if (!existsSync(join(dir, 'build.sh'))) throw invalid(file, 'missing build.sh beside it');
+    recipes.push({ name, version: r.version, license: r.license, sources: r.sources ?? [], deps: r.deps ?? [], files: readTree(dir) });
   }
-  for (const r of recipes) for (const d of r.deps) if (!recipes.some((x) => x.name === d)) {
-    throw invalid(join(imagesDir, 'packages', r.name, 'recipe.json'), `depends on ${JSON.stringify(d)}, which is not in buckos.json "packages"`);
+  for (const r of recipes) for (const [j, d] of r.deps.entries()) if (!recipes.some((x) => x.name === d)) {
+    throw invalid(recipeFile(r.name), `deps[${j}]: depends on ${JSON.stringify(d)}, which is not in buckos.json "packages"`);
   }
 
-  const base = config.base ?? {};
-  const buck2 = config.buck2 ?? {};
+  const base = config.base;
   const builderFile = join(imagesDir, 'builder', 'builder.json');
-  const builder = readJson(builderFile) as { include?: string[] };
-  if (!Array.isArray(builder.include) || builder.include.length === 0) throw invalid(builderFile, '"include" must list the build toolchain packages');
+  const builder = parseWith(builderSchema, readJson(builderFile), builderFile);
   const lockFile = join(imagesDir, 'lock.json');
-  const lock = (existsSync(lockFile) ? readJson(lockFile) : {}) as { suite?: string; images?: Record<string, Partial<Record<Arch, string[]>>> };
-  if (lock.suite !== undefined && lock.suite !== base.suite) throw invalid(lockFile, `locks suite ${lock.suite} but buckos.json uses ${base.suite}; run \`osforge lock\``);
+  const lock = existsSync(lockFile) ? parseWith(lockSchema, readJson(lockFile), lockFile) : undefined;
+  if (lock && lock.suite !== base.suite) throw invalid(lockFile, `suite: locks ${lock.suite} but buckos.json uses ${base.suite}; run \`osforge lock\``);
+  // kernel.json is read by the image stage; checking it here makes a bad pin fail before any container starts.
+  const kernelFile = join(imagesDir, 'kernel.json');
+  if (existsSync(kernelFile)) {
+    const kernel = parseWith(kernelSchema, readJson(kernelFile), kernelFile);
+    for (const a of arches) {
+      for (const part of ['kernel', 'grub', 'modules'] as const) {
+        if (!(kernel[part] as Record<string, unknown>)[a]) throw invalid(kernelFile, `${part}.${a}: expected pins for arch ${a} (listed in buckos.json "arches"), found nothing`);
+      }
+    }
+  }
   const baseSpec = {
-    name: 'base', suite: String(base.suite), variant: String(base.variant ?? 'minbase'), include: (base.include ?? []).map(String),
-    pins: lock.images?.base ?? {}, sourceDateEpoch: Number(base.sourceDateEpoch), pull: base.pull ?? {},
+    name: 'base', suite: base.suite, variant: base.variant ?? 'minbase', include: base.include ?? [],
+    pins: lock?.images?.base ?? {}, sourceDateEpoch: base.sourceDateEpoch, pull: base.pull ?? {},
   };
+  const buck2 = config.buck2;
   return Object.freeze({
-    name: String(config.name ?? 'buckos'),
+    name: config.name ?? 'buckos',
     version: config.version,
-    arches: arches as Arch[],
+    arches,
     base: baseSpec,
-    buildenv: { ...baseSpec, name: 'buildenv', include: builder.include.map(String), pins: lock.images?.buildenv ?? {}, pull: {} },
+    buildenv: { ...baseSpec, name: 'buildenv', include: builder.include, pins: lock?.images?.buildenv ?? {}, pull: {} },
     sources,
     toolchainSource,
-    packages: orderPackages(recipes),
-    buck2: { version: String(buck2.version ?? ''), asset: String(buck2.asset ?? ''), url: String(buck2.url ?? ''), sha256: buck2.sha256 ?? null },
+    packages: orderPackages(recipes, recipeFile),
+    buck2: { version: buck2?.version ?? '', asset: buck2?.asset ?? '', url: buck2?.url ?? '', sha256: buck2?.sha256 ?? null },
     imageFiles: { tools: readTree(join(imagesDir, 'tools')), builder: readTree(join(imagesDir, 'builder')) },
   });
 }

@@ -1,9 +1,18 @@
+import { statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { OsforgeError } from '../errors.ts';
+import { dirname, join, resolve } from 'node:path';
 import { repoRoot } from '../paths.ts';
 import type { Command } from '../commands/types.ts';
 import { writeFileAtomic } from '../util/write-atomic.ts';
 import { generateChangelog } from './changelog.ts';
+
+/** A --repo that is not a directory would surface as a confusing "spawn git ENOENT". */
+export function assertRepoDir(repo: string, flag = '--repo'): void {
+  if (!statSync(repo, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new OsforgeError('USAGE', `${flag} ${repo}: no such directory`, { hint: 'pass the git checkout the release was built from' });
+  }
+}
 
 async function defaultVersion(repo: string): Promise<string> {
   for (const f of ['images/buckos.json', 'package.json']) {
@@ -41,9 +50,14 @@ options:
   },
   async run(values) {
     const repo = values.repo ? resolve(values.repo as string) : repoRoot;
+    assertRepoDir(repo);
     const version = (values['release-version'] as string | undefined) ?? (await defaultVersion(repo));
     const text = await generateChangelog({ cwd: repo, version, releaseCount: 0 });
     const output = (values.output as string | undefined) ?? join(repo, 'CHANGELOG.md');
+    const outDir = dirname(resolve(output));
+    if (output !== '-' && statSync(outDir, { throwIfNoEntry: false })?.isDirectory() === false) {
+      throw new OsforgeError('USAGE', `--output ${output}: ${outDir} is not a directory`, { hint: 'pass a path inside a directory' });
+    }
     if (output === '-') process.stdout.write(text);
     else {
       await writeFileAtomic(resolve(output), text);

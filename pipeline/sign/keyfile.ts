@@ -2,7 +2,7 @@
 // and writing a new pair (private key 0600, never unencrypted, never
 // overwritten without --force). Turns KeyLoadError into OsforgeError.
 import { randomBytes, type KeyObject } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { OsforgeError } from '../errors.ts';
@@ -73,6 +73,17 @@ export interface WriteKeyPairOptions {
   keyPair: KeyPair;
 }
 
+/**
+ * The directory a key pair goes into must already exist: creating it would
+ * turn a mistyped --output-key-prefix into a private key somewhere unexpected.
+ */
+export function assertKeyDirectory(prefix: string): void {
+  const dir = dirname(prefix);
+  const st = statSync(dir, { throwIfNoEntry: false });
+  if (!st) throw new OsforgeError('USAGE', `key directory ${dir} does not exist`, { hint: `create it first (mkdir -p ${dir}), or pass another --output-key-prefix` });
+  if (!st.isDirectory()) throw new OsforgeError('USAGE', `key directory ${dir} is not a directory`, { hint: 'pass an --output-key-prefix inside an existing directory' });
+}
+
 /** Writes both files or neither. The private key is written 0600 and only ever in encrypted form. */
 export async function writeKeyPair(opts: WriteKeyPairOptions): Promise<{ privatePath: string; publicPath: string }> {
   const privatePath = `${opts.prefix}.key`;
@@ -82,6 +93,7 @@ export async function writeKeyPair(opts: WriteKeyPairOptions): Promise<{ private
       hint: `set ${PASSWORD_ENV} to a non-empty value, or unset it to be prompted`,
     });
   }
+  assertKeyDirectory(opts.prefix);
   if (!opts.force) {
     for (const p of [privatePath, publicPath]) {
       if (existsSync(p)) throw new OsforgeError('USAGE', `${p} already exists; refusing to overwrite it`, { hint: 'pass --force to replace the key pair' });

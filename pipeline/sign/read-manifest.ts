@@ -1,10 +1,29 @@
 // Reads dist/manifest.json with just enough checking that signing and
 // verification can trust its shape (the build wrote it; we did not).
 import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
 import { join } from 'node:path';
 import { OsforgeError } from '../errors.ts';
 import type { Manifest } from '../outputs/manifest-types.ts';
 import { MANIFEST_FILE } from './release-files.ts';
+import { parseWith } from '../plan/schema.ts';
+
+const sha256 = z.string().regex(/^[0-9a-fA-F]{64}$/, { error: 'a sha256 (64 hex digits)' });
+const image = z.looseObject({ ref: z.string(), id: z.string(), inputHash: z.string() });
+const manifestSchema = z.looseObject({
+  name: z.string(),
+  version: z.string(),
+  commit: z.string(),
+  sourceDateEpoch: z.number(),
+  artifacts: z.array(z.looseObject({ path: z.string().min(1), arch: z.string(), kind: z.string(), size: z.int().nonnegative(), sha256 })),
+  images: z.looseObject({ base: z.record(z.string(), image), buildenv: image.optional(), tools: image, builder: image }),
+  buck2: z.looseObject({ version: z.string(), sha256: z.string() }).nullable().optional(),
+  packages: z.array(z.looseObject({
+    name: z.string(), version: z.string(), arch: z.string(), license: z.string().optional(), key: z.string(),
+    sources: z.array(z.looseObject({ file: z.string(), sha256 })), outputSha256: z.string(),
+  })),
+  sources: z.array(z.looseObject({ name: z.string(), version: z.string(), file: z.string(), sha256, urls: z.array(z.string()), license: z.string().optional() })),
+});
 
 export async function readManifest(dist: string): Promise<Manifest> {
   const path = join(dist, MANIFEST_FILE);
@@ -16,25 +35,15 @@ export async function readManifest(dist: string): Promise<Manifest> {
       hint: 'build the release first (`osforge dist` / `make dist`), or pass the dist directory',
     }, { cause: err });
   }
-  let m: Partial<Manifest>;
+  let m: unknown;
   try {
-    m = JSON.parse(text) as Partial<Manifest>;
+    m = JSON.parse(text);
   } catch (err) {
     throw new OsforgeError('CONFIG_INVALID', `${path} is not valid JSON: ${(err as Error).message}`, {}, { cause: err });
   }
-  const problems: string[] = [];
-  if (typeof m.name !== 'string') problems.push('name');
-  if (typeof m.version !== 'string') problems.push('version');
-  if (typeof m.commit !== 'string') problems.push('commit');
-  if (typeof m.sourceDateEpoch !== 'number') problems.push('sourceDateEpoch');
-  if (!Array.isArray(m.artifacts) || m.artifacts.some((a) => typeof a?.path !== 'string' || typeof a?.sha256 !== 'string')) problems.push('artifacts');
-  if (!Array.isArray(m.packages)) problems.push('packages');
-  if (!Array.isArray(m.sources)) problems.push('sources');
-  if (!m.images || typeof m.images !== 'object' || !m.images.tools || !m.images.builder || !m.images.base) problems.push('images');
-  if (problems.length) {
-    throw new OsforgeError('CONFIG_INVALID', `${path} is missing or has malformed fields: ${problems.join(', ')}`, {
-      hint: 'manifest.json must follow pipeline/outputs/manifest-types.ts',
-    });
-  }
+  // Only the fields signing reads are checked (the build may add more); their
+  // shape is enforced so a damaged manifest is an error naming the field, not a
+  // TypeError from the SBOM writer.
+  parseWith(manifestSchema, m, path, 'manifest.json must follow pipeline/outputs/manifest-types.ts; rebuild with `osforge dist`');
   return m as Manifest;
 }

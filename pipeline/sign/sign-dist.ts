@@ -2,6 +2,7 @@
 // RELEASE_NOTES.md, sbom.spdx.json and provenance.intoto.jsonl, then signs
 // every released file (<file>.sig + <file>.sigstore.json).
 import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OsforgeError } from '../errors.ts';
 import { generateChangelog } from '../release/changelog.ts';
@@ -12,8 +13,10 @@ import type { KeyPair } from './keys.ts';
 import { buildStatement, encodeStatement, INTOTO_PAYLOAD_TYPE, type FileDigest } from './provenance.ts';
 import { readManifest } from './read-manifest.ts';
 import {
-  bundlePath, PROVENANCE_FILE, RELEASE_NOTES_FILE, requiredSignedFiles, SBOM_FILE, sigPath,
+  bundlePath, CHECKSUM_SUFFIX, GENERATED_SIGNED_FILES, PROVENANCE_FILE, RELEASE_NOTES_FILE, requiredSignedFiles, SBOM_FILE, sigPath,
 } from './release-files.ts';
+import { assertReleaseDir, listFiles } from './dist-files.ts';
+import type { Manifest } from '../outputs/manifest-types.ts';
 import { buildSbom, encodeSbom } from './sbom.ts';
 import { checkIntegrity } from './verify-dist.ts';
 import { writeFileAtomic } from '../util/write-atomic.ts';
@@ -43,10 +46,37 @@ async function repoFiles(repo: string, names: readonly string[]): Promise<FileDi
   return out;
 }
 
-export async function signDist(opts: SignDistOptions): Promise<string[]> {
-  const log = opts.log ?? (() => {});
-  const { dist } = opts;
+/** Files a signing run writes (and so may replace): what it generates, and the signatures of everything it may sign. */
+export function signingOutputs(m: Manifest): Set<string> {
+  const signable = [...requiredSignedFiles(m), ...GENERATED_SIGNED_FILES];
+  return new Set([PROVENANCE_FILE, ...GENERATED_SIGNED_FILES, ...signable.flatMap((f) => [sigPath(f), bundlePath(f)])]);
+}
+
+/** Files in dist/ that neither the build (manifest.json) nor a signing run accounts for. */
+export async function strayFiles(dist: string, m: Manifest): Promise<string[]> {
+  const known = new Set([...requiredSignedFiles(m), ...m.artifacts.map((a) => a.path + CHECKSUM_SUFFIX), ...signingOutputs(m)]);
+  return (await listFiles(dist)).filter((f) => !known.has(f));
+}
+
+/**
+ * Everything `sign` checks before it writes anything: dist/ exists, its
+ * manifest parses, no stray files, and every artifact matches. Cheap and
+ * key-free, so the CLI runs it before asking for a password.
+ */
+export async function checkSignable(dist: string): Promise<Manifest> {
+  await assertReleaseDir(dist);
   const manifest = await readManifest(dist);
+
+  // A signature over a directory vouches for all of it: files the build did not
+  // record would either be left unsigned (and fail verify) or look endorsed.
+  const strays = await strayFiles(dist, manifest);
+  if (strays.length) {
+    const shown = strays.slice(0, 5).join(', ') + (strays.length > 5 ? ` and ${strays.length - 5} more` : '');
+    throw new OsforgeError('CONFIG_INVALID', `refusing to sign ${dist}: ${strays.length} file(s) not listed in manifest.json: ${shown}`, {
+      stage: 'sign',
+      hint: 'remove them, or rebuild with `osforge dist` so that manifest.json lists everything in the release directory',
+    });
+  }
 
   const broken = (await checkIntegrity(dist, manifest)).filter((r) => !r.ok);
   if (broken.length) {
@@ -56,6 +86,13 @@ export async function signDist(opts: SignDistOptions): Promise<string[]> {
       hint: 'rebuild with `osforge dist`; never sign files that do not match what the build recorded',
     });
   }
+  return manifest;
+}
+
+export async function signDist(opts: SignDistOptions): Promise<string[]> {
+  const log = opts.log ?? (() => {});
+  const { dist } = opts;
+  const manifest = await checkSignable(dist);
 
   const generated: string[] = [];
   if (opts.releaseNotes) {
@@ -73,6 +110,18 @@ export async function signDist(opts: SignDistOptions): Promise<string[]> {
     await writeFileAtomic(join(dist, RELEASE_NOTES_FILE), notes);
     generated.push(RELEASE_NOTES_FILE);
     log(`wrote ${RELEASE_NOTES_FILE}`);
+  }
+  // Re-signing replaces every signing output: one this run does not rewrite
+  // (RELEASE_NOTES.md under --no-release-notes) is removed with its signatures,
+  // so the directory always matches the one provenance it carries.
+  for (const f of GENERATED_SIGNED_FILES) {
+    if (generated.includes(f) || f === SBOM_FILE) continue;
+    for (const p of [f, sigPath(f), bundlePath(f)]) {
+      if (existsSync(join(dist, p))) {
+        await rm(join(dist, p), { force: true });
+        log(`removed stale ${p}`);
+      }
+    }
   }
   await writeFileAtomic(join(dist, SBOM_FILE), encodeSbom(buildSbom(manifest)));
   generated.push(SBOM_FILE);

@@ -3,7 +3,7 @@
 // digests, and that no file is left uncovered. Returns one result per
 // (file, check); the caller prints them and picks the exit code.
 import type { KeyObject } from 'node:crypto';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { toDSSEBundle } from '@sigstore/bundle';
 import { toSignedEntity, Verifier, type TrustMaterial } from '@sigstore/verify';
@@ -15,6 +15,7 @@ import { parseEnvelope, verifyEnvelope, type DsseEnvelope } from './dsse.ts';
 import { publicKeyHint } from './keys.ts';
 import { INTOTO_PAYLOAD_TYPE, SLSA_PROVENANCE_V1, STATEMENT_TYPE } from './provenance.ts';
 import { readManifest } from './read-manifest.ts';
+import { assertReleaseDir, listFiles } from './dist-files.ts';
 import {
   bundlePath, CHECKSUM_SUFFIX, GENERATED_SIGNED_FILES, isSignatureFile, MANIFEST_FILE, PROVENANCE_FILE,
   requiredSignedFiles, sigPath, SUMS_FILE,
@@ -167,16 +168,6 @@ async function checkProvenance(dist: string, publicKey: KeyObject): Promise<Prov
   return { subjects, results };
 }
 
-async function listFiles(dir: string, prefix = ''): Promise<string[]> {
-  const out: string[] = [];
-  for (const e of await readdir(join(dir, prefix), { withFileTypes: true })) {
-    const rel = prefix ? `${prefix}/${e.name}` : e.name;
-    if (e.isDirectory()) out.push(...(await listFiles(dir, rel)));
-    else out.push(rel);
-  }
-  return out.sort();
-}
-
 async function checkSignatures(dist: string, file: string, publicKey: KeyObject, digest: string): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
   const candidates: { check: CheckName; sig: Buffer }[] = [];
@@ -212,6 +203,7 @@ async function checkSignatures(dist: string, file: string, publicKey: KeyObject,
 }
 
 export async function verifyDist(dist: string, publicKey: KeyObject): Promise<CheckResult[]> {
+  await assertReleaseDir(dist);
   const results: CheckResult[] = [];
   const digests = new Digests(dist);
   let manifest: Manifest | null = null;
@@ -249,11 +241,18 @@ export async function verifyDist(dist: string, publicKey: KeyObject): Promise<Ch
 
   if (manifest) results.push(...(await checkIntegrity(dist, manifest, digests)));
 
-  // Nothing may sit in dist/ unaccounted for.
-  const sidecarTargets = new Set(manifest?.artifacts.map((a) => a.path + '.sha256') ?? []);
+  // Nothing may sit in dist/ unaccounted for. A file is covered only if it is
+  // signed, is the provenance, is the .sha256 sidecar of a manifest artifact
+  // (whose content checkIntegrity ties to the signed artifact), or is exactly
+  // the .sig/.sigstore.json of a signed file: a name ending in .sig proves nothing.
+  const sidecarTargets = new Set(manifest?.artifacts.map((a) => a.path + CHECKSUM_SUFFIX) ?? []);
+  const signatureFiles = new Set([...signed].flatMap((f) => [sigPath(f), bundlePath(f)]));
   for (const f of await listFiles(dist)) {
-    if (signed.has(f) || f === PROVENANCE_FILE || isSignatureFile(f) || sidecarTargets.has(f)) continue;
-    results.push({ file: f, check: 'coverage', ok: false, detail: 'not covered by any signature, provenance subject or checksum' });
+    if (signed.has(f) || f === PROVENANCE_FILE || signatureFiles.has(f) || sidecarTargets.has(f)) continue;
+    const detail = isSignatureFile(f)
+      ? `a signature file, but ${f.replace(/\.(sig|sigstore\.json)$/, '')} is not a signed file of this release`
+      : 'not covered by any signature, provenance subject or checksum';
+    results.push({ file: f, check: 'coverage', ok: false, detail });
   }
   return results;
 }

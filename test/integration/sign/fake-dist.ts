@@ -20,6 +20,10 @@ export class TempDirs {
     this.created.push(dir);
     return dir;
   }
+  /** Removes `dir` (made elsewhere) with the rest. */
+  adopt(dir: string): void {
+    this.created.push(dir);
+  }
   removeAll(): void {
     for (const d of this.created.splice(0)) rmSync(d, { recursive: true, force: true });
   }

@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { appendFileSync, cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { signDist } from '../../../pipeline/sign/sign-dist.ts';
 import { verifyDist, type CheckResult } from '../../../pipeline/sign/verify-dist.ts';
@@ -135,6 +135,20 @@ const tampers: Tamper[] = [
   ['SHA256SUMS edited and re-listed', (d) => appendFileSync(join(d, 'SHA256SUMS'), `${'1'.repeat(64)}  ghost.img\n`), /SHA256SUMS (signature|provenance)/],
   ['sidecar edited', (d) => writeFileSync(join(d, 'buckos-0.2.0-arm64-rootfs.tar.gz.sha256'), '0'.repeat(64)), /arm64-rootfs\.tar\.gz\.sha256 checksum/],
   ['unsigned file added', (d) => writeFileSync(join(d, 'evil.sh'), 'rm -rf /'), /evil\.sh coverage/],
+  ['.sig for no signed file', (d) => writeFileSync(join(d, 'install-me.sh.sig'), readFileSync(join(d, 'SHA256SUMS.sig'))),
+    /^install-me\.sh\.sig coverage: a signature file, but install-me\.sh is not a signed file of this release$/],
+  ['.sig with its "signed" file', (d) => {
+    writeFileSync(join(d, 'install-me.sh'), 'curl | sh');
+    writeFileSync(join(d, 'install-me.sh.sig'), 'MEUCIQ==');
+  }, /^install-me\.sh coverage: not covered/],
+  ['.sigstore.json for no signed file', (d) => writeFileSync(join(d, 'x.sigstore.json'), '{}'), /^x\.sigstore\.json coverage: a signature file/],
+  ['.sig of a sidecar', (d) => writeFileSync(join(d, 'buckos-0.2.0-amd64-rootfs.tar.gz.sha256.sig'), 'AA=='), /^buckos-0\.2\.0-amd64-rootfs\.tar\.gz\.sha256\.sig coverage/],
+  ['.sig of a signature', (d) => writeFileSync(join(d, 'SHA256SUMS.sig.sig'), 'AA=='), /^SHA256SUMS\.sig\.sig coverage/],
+  ['.sig in a subdirectory', (d) => {
+    mkdirSync(join(d, 'extra'));
+    writeFileSync(join(d, 'extra', 'SHA256SUMS.sig'), readFileSync(join(d, 'SHA256SUMS.sig')));
+  }, /^extra\/SHA256SUMS\.sig coverage/],
+  ['sidecar of a file that is no artifact', (d) => writeFileSync(join(d, 'manifest.json.sha256'), '0'.repeat(64)), /^manifest\.json\.sha256 coverage/],
   ['artifact deleted with its signatures', (d) => {
     for (const s of ['', '.sig', '.sigstore.json', '.sha256']) rmSync(join(d, `buckos-0.2.0-arm64-rootfs.tar.gz${s}`));
   }, /buckos-0\.2\.0-arm64-rootfs\.tar\.gz signature: missing/],
@@ -169,6 +183,85 @@ test('sign refuses a dist/ whose artifact does not match manifest/SHA256SUMS', a
     assert.match((err as Error).message, /refusing to sign/);
     assert.is((err as { code?: string }).code, 'SHA256_MISMATCH');
   }
+});
+
+async function signError(opts: Parameters<typeof signDist>[0]): Promise<Error & { code?: string }> {
+  try {
+    await signDist(opts);
+  } catch (err) {
+    return err as Error & { code?: string };
+  }
+  throw new Error('signDist accepted the directory');
+}
+
+for (const stray of ['evil.sh', 'install-me.sh.sig', 'notes/extra.txt', 'SHA256SUMS.sha256']) {
+  test(`sign refuses a dist/ holding ${stray}, names it, and writes nothing`, async () => {
+    const { dist } = makeDist(commit, tmp.make('dist'));
+    mkdirSync(join(dist, 'notes'));
+    writeFileSync(join(dist, stray), 'stray');
+    const before = readdirSync(dist).sort();
+    const err = await signError({ dist, keyPair, repo, releaseNotes: true });
+    assert.is(err.code, 'CONFIG_INVALID');
+    assert.match(err.message, new RegExp(`^refusing to sign .*: 1 file\\(s\\) not listed in manifest\\.json: ${stray.replace(/\./g, '\\.')}$`));
+    assert.match((err as { context?: { hint?: string } }).context?.hint ?? '', /remove them, or rebuild with `osforge dist`/);
+    assert.equal(readdirSync(dist).sort(), before, 'nothing written');
+  });
+}
+
+test('sign accepts its own outputs from an earlier run (re-signing), and names up to five strays', async () => {
+  const dist = await signedDist();
+  await signDist({ dist, keyPair, repo, releaseNotes: true });
+  assert.equal(failures(await verifyDist(dist, keyPair.publicKey)), []);
+  for (const n of ['a', 'b', 'c', 'd', 'e', 'f', 'g']) writeFileSync(join(dist, `${n}.txt`), n);
+  const err = await signError({ dist, keyPair, repo, releaseNotes: true });
+  assert.match(err.message, /7 file\(s\) not listed in manifest\.json: a\.txt, b\.txt, c\.txt, d\.txt, e\.txt and 2 more$/);
+});
+
+test('re-signing with --no-release-notes removes the stale notes and their signatures; verify passes', async () => {
+  const dist = await signedDist();
+  assert.ok(existsSync(join(dist, 'RELEASE_NOTES.md')));
+  const logged: string[] = [];
+  await signDist({ dist, keyPair, repo, releaseNotes: false, log: (l) => logged.push(l) });
+  for (const f of ['RELEASE_NOTES.md', 'RELEASE_NOTES.md.sig', 'RELEASE_NOTES.md.sigstore.json']) {
+    assert.not.ok(existsSync(join(dist, f)), `${f} removed`);
+    assert.ok(logged.includes(`removed stale ${f}`), f);
+  }
+  assert.equal(failures(await verifyDist(dist, keyPair.publicKey)), []);
+  // and back: notes again, still consistent
+  await signDist({ dist, keyPair, repo, releaseNotes: true });
+  assert.equal(failures(await verifyDist(dist, keyPair.publicKey)), []);
+  assert.ok(existsSync(join(dist, 'RELEASE_NOTES.md.sig')));
+});
+
+test('re-signing with another key replaces every signature and the provenance', async () => {
+  const dist = await signedDist();
+  const other = generateKeyPair();
+  await signDist({ dist, keyPair: other, repo, releaseNotes: true });
+  assert.equal(failures(await verifyDist(dist, other.publicKey)), []);
+  assert.ok(failures(await verifyDist(dist, keyPair.publicKey)).length > 0, 'the old key no longer verifies');
+});
+
+test('a stale notes file edited after signing fails verify; re-signing repairs it', async () => {
+  const dist = await signedDist();
+  appendFileSync(join(dist, 'RELEASE_NOTES.md'), 'edited\n');
+  assert.ok(failures(await verifyDist(dist, keyPair.publicKey)).some((l) => /^RELEASE_NOTES\.md /.test(l)));
+  await signDist({ dist, keyPair, repo, releaseNotes: true });
+  assert.equal(failures(await verifyDist(dist, keyPair.publicKey)), []);
+});
+
+test('verify and sign on a missing or non-directory dist: one-line error naming it', async () => {
+  const missing = join(tmp.make('gone'), 'dist');
+  for (const run of [() => verifyDist(missing, keyPair.publicKey), () => signDist({ dist: missing, keyPair, repo, releaseNotes: false })]) {
+    try {
+      await run();
+      assert.unreachable('should fail');
+    } catch (err) {
+      assert.is((err as Error).message, `release directory ${missing} does not exist`);
+    }
+  }
+  const file = join(tmp.make('file'), 'dist');
+  writeFileSync(file, '');
+  await verifyDist(file, keyPair.publicKey).then(() => assert.unreachable(), (err: Error) => assert.match(err.message, /is not a directory$/));
 });
 
 test.after(() => tmp.removeAll());

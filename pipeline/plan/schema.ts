@@ -1,0 +1,174 @@
+// The shape of every file under images/ that the plan reads, as zod schemas,
+// and one formatter that turns the first problem into a single line naming
+// file, field, what was expected and what was found. Objects are strict: a
+// misspelt field ("dpes") is an error, not silently ignored. Pure.
+import { z } from 'zod';
+import { OsforgeError } from '../errors.ts';
+import { ARCHES } from './types.ts';
+
+/** Package and source names: they become directory and cache-key parts, so no "/", no "..", no leading dot. */
+export const NAME_RE = /^[a-z0-9][a-z0-9+._-]*$/;
+const SHA256_RE = /^[0-9a-f]{64}$/;
+const VERSION_RE = /^[0-9A-Za-z.+~-]+$/;
+const DEBIAN_PKG_RE = /^[a-z0-9][a-z0-9+.-]+$/;
+const DEBIAN_VERSION_RE = /^[A-Za-z0-9.+~:-]+$/;
+/** A plain file name: no directory part, not hidden. */
+const FILE_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
+
+const comment = z.string().optional();
+const name = z.string().regex(NAME_RE, { error: `a name matching ${NAME_RE.source}` });
+const sha256 = z.string().regex(SHA256_RE, { error: 'a sha256 (64 lowercase hex digits)' });
+const version = z.string().regex(VERSION_RE, { error: `a plain version string matching ${VERSION_RE.source}` });
+const debianPackage = z.string().regex(DEBIAN_PKG_RE, { error: 'a Debian package name' });
+const debianVersion = z.string().regex(DEBIAN_VERSION_RE, { error: 'a Debian version' });
+const fileName = z.string().regex(FILE_NAME_RE, { error: 'a plain file name (no "/", not starting with ".")' });
+const httpUrl = z.string().refine((u) => URL.canParse(u) && /^https?:$/.test(new URL(u).protocol), { error: 'an http(s) URL' });
+const arch = z.enum(ARCHES as [string, ...string[]]);
+
+/** No two entries alike: a package listed twice would be built twice under one key. */
+function unique<T extends z.ZodType<string>>(item: T, what: string) {
+  return z.array(item).superRefine((list, ctx) => {
+    const seen = new Set<string>();
+    list.forEach((v, i) => {
+      if (seen.has(v)) ctx.addIssue({ code: 'custom', path: [i], message: `${what} listed once (it is a duplicate)` });
+      seen.add(v);
+    });
+  });
+}
+
+export const buckosSchema = z.strictObject({
+  comment,
+  name: name.optional(),
+  version,
+  arches: unique(arch, 'each arch').min(1, { error: 'at least one arch' }).optional(),
+  base: z.strictObject({
+    comment,
+    suite: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, { error: 'a Debian suite name (e.g. "bookworm")' }),
+    variant: z.string().regex(/^[a-z-]+$/, { error: 'an mmdebstrap variant (e.g. "minbase")' }).optional(),
+    include: unique(debianPackage, 'each package').optional(),
+    sourceDateEpoch: z.int({ error: 'an integer number of seconds since 1970' }).nonnegative({ error: 'a non-negative integer' }),
+    pull: z.partialRecord(arch, z.string().regex(/^[^\s@]+@sha256:[0-9a-f]{64}$/, { error: 'a pinned image reference name@sha256:<digest>' })).optional(),
+  }),
+  toolchain: z.strictObject({ comment, libc: z.literal('musl').optional(), source: name.optional() }).optional(),
+  packages: unique(name, 'each package').min(1, { error: 'at least one package' }),
+  buck2: z.strictObject({
+    comment,
+    version: z.string().min(1, { error: 'a Buck2 release name' }),
+    asset: fileName,
+    url: httpUrl,
+    sha256: sha256.nullable(),
+  }).optional(),
+});
+
+const plainObject = z.custom<object>((v) => v !== null && typeof v === 'object' && !Array.isArray(v), { error: 'an object' });
+export const sourcesSchema = plainObject.pipe(z.record(name, z.strictObject({
+  comment,
+  version: z.string().min(1, { error: 'a non-empty version' }),
+  file: fileName,
+  sha256,
+  license: z.string().optional(),
+  urls: z.array(httpUrl).optional(),
+  debian: z.strictObject({ comment, package: debianPackage, version: debianVersion, file: fileName, sha256: sha256.optional() }).optional(),
+}).refine((s) => (s.urls?.length ?? 0) > 0 || s.debian !== undefined, { error: 'a fetch location ("urls" or "debian")' })));
+
+export const recipeSchema = z.strictObject({
+  comment,
+  name,
+  version,
+  license: z.string().optional(),
+  sources: unique(name, 'each source').optional(),
+  deps: unique(name, 'each dependency').optional(),
+});
+
+export const builderSchema = z.strictObject({
+  comment,
+  include: unique(debianPackage, 'each package').min(1, { error: 'at least one build toolchain package' }),
+});
+
+export const lockSchema = z.strictObject({
+  comment,
+  suite: z.string().min(1),
+  images: z.partialRecord(z.enum(['base', 'buildenv']), z.partialRecord(arch, z.array(
+    z.string().regex(/^[a-z0-9][a-z0-9+.-]*(:[a-z0-9]+)?=[A-Za-z0-9.+~:-]+$/, { error: 'a "package=version" pin' }),
+  ))),
+});
+
+const debPin = { package: debianPackage, version: debianVersion, sha256 };
+export const kernelSchema = z.strictObject({
+  comment,
+  kernel: z.partialRecord(arch, z.strictObject({ comment, ...debPin, release: z.string().regex(/^[A-Za-z0-9._+-]+$/, { error: 'a kernel release (the /lib/modules directory name)' }) })),
+  grub: z.partialRecord(arch, z.array(z.strictObject({ comment, ...debPin, platform: z.string().regex(/^[a-z0-9_]+-[a-z0-9]+$/, { error: 'a GRUB platform (e.g. "x86_64-efi")' }) })).min(1, { error: 'at least one GRUB platform package' })),
+  modules: z.strictObject({ comment, ...Object.fromEntries(ARCHES.map((a) => [a, z.array(z.string().regex(/^[A-Za-z0-9_-]+$/, { error: 'a kernel module name' })).optional()])) }),
+});
+
+/** `packages[2]`, `base.sourceDateEpoch`, `"my src".sha256`. */
+export function fieldPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const p of path) {
+    if (typeof p === 'number') out += `[${p}]`;
+    else {
+      const s = String(p);
+      out += (out ? '.' : '') + (/^[A-Za-z_$][\w$]*$/.test(s) ? s : JSON.stringify(s));
+    }
+  }
+  return out || '(top level)';
+}
+
+/** A short rendering of a found value; long values are cut so the message stays one line. */
+export function describeValue(v: unknown): string {
+  if (v === undefined) return 'nothing (the field is missing)';
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return v.length === 0 ? 'an empty list' : `a list of ${v.length}`;
+  if (typeof v === 'object') return 'an object';
+  const s = JSON.stringify(v);
+  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}
+
+const TYPE_NAMES: Record<string, string> = {
+  object: 'an object', array: 'a list', string: 'a string', number: 'a number', int: 'an integer', boolean: 'true or false', null: 'null',
+};
+
+function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
+  let v = data;
+  for (const p of path) v = v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[p] : undefined;
+  return v;
+}
+
+/** One line for zod's first issue: `<file>: <field>: expected <what>, found <value>`. */
+export function describeIssue(file: string, data: unknown, issue: z.core.$ZodIssue): string {
+  const path = issue.path;
+  switch (issue.code) {
+    case 'unrecognized_keys':
+      return `${file}: ${fieldPath(path)}: unknown field ${issue.keys.map((k) => JSON.stringify(k)).join(', ')} (misspelt? only the documented fields are read)`;
+    case 'invalid_key': {
+      const inner = issue.issues[0];
+      const key = path[path.length - 1];
+      return `${file}: ${fieldPath(path.slice(0, -1))}: key ${JSON.stringify(String(key))}: expected ${inner?.message ?? 'a valid key'}`;
+    }
+    case 'invalid_type':
+      // A custom error was given where the type names are not enough (e.g. integers).
+      return `${file}: ${fieldPath(path)}: expected ${issue.message.startsWith('Invalid input') ? TYPE_NAMES[issue.expected] ?? issue.expected : issue.message}, found ${describeValue(valueAt(data, path))}`;
+    case 'invalid_value':
+      return `${file}: ${fieldPath(path)}: expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, found ${describeValue(valueAt(data, path))}`;
+    case 'invalid_union':
+      return `${file}: ${fieldPath(path)}: expected ${describeUnion(issue)}, found ${describeValue(valueAt(data, path))}`;
+    case 'too_small': {
+      const what = issue.message.startsWith('Too small') ? `at least ${String(issue.minimum)}` : issue.message;
+      return `${file}: ${fieldPath(path)}: expected ${what}, found ${describeValue(valueAt(data, path))}`;
+    }
+    default:
+      return `${file}: ${fieldPath(path)}: expected ${issue.message}, found ${describeValue(valueAt(data, path))}`;
+  }
+}
+
+function describeUnion(issue: z.core.$ZodIssueInvalidUnion): string {
+  const alts = issue.errors.map((errs) => errs[0]).filter(Boolean).map((e) => (e!.code === 'invalid_type' ? TYPE_NAMES[e!.expected] ?? e!.expected : e!.message));
+  return [...new Set(alts)].join(' or ') || 'a valid value';
+}
+
+/** Parses `data` with `schema`, or throws CONFIG_INVALID with the one-line description of the first problem. */
+export function parseWith<T extends z.ZodType>(schema: T, data: unknown, file: string, hint = `edit ${file}`): z.infer<T> {
+  const r = schema.safeParse(data);
+  if (r.success) return r.data;
+  throw new OsforgeError('CONFIG_INVALID', describeIssue(file, data, r.error.issues[0]!), { hint });
+}
