@@ -1,13 +1,12 @@
 import type { Arch } from '../engine/docker-archive.ts';
+import { ARCH_TABLE, type ArchInfo } from './arch.ts';
 
 export type { Arch };
-export const ARCHES: readonly Arch[] = ['amd64', 'arm64'];
+/** Every arch the table knows (pipeline/plan/arch.ts is the only list). */
+export const ARCHES = Object.keys(ARCH_TABLE) as readonly Arch[];
 
-/** Per-arch facts the recipes and the toolchain need. */
-export const ARCH_INFO: Record<Arch, { uname: string; gnuTriple: string; muslTriple: string; elfMachine: string }> = {
-  amd64: { uname: 'x86_64', gnuTriple: 'x86_64-linux-gnu', muslTriple: 'x86_64-linux-musl', elfMachine: 'x86-64' },
-  arm64: { uname: 'aarch64', gnuTriple: 'aarch64-linux-gnu', muslTriple: 'aarch64-linux-musl', elfMachine: 'AArch64' },
-};
+/** Per-arch facts the recipes and the toolchain need (the arch table's entries). */
+export const ARCH_INFO: Readonly<Record<Arch, ArchInfo>> = ARCH_TABLE;
 
 export interface DebianLocation {
   package: string;
