@@ -1,5 +1,6 @@
 // Downloads one package (through the cache dir) and verifies it: sha256,
-// .sha256 metadata, and the cosign signature when there is one.
+// .sha256 metadata, and with a key the signatures of both the bytes (.sig)
+// and the metadata (.sha256.sig), so a relabelled package is refused.
 import type { KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -40,7 +41,7 @@ export async function fetchPackage(root: MirrorReader, want: Expected, opts: { c
   const filename = binaryFilename(want.name, want.version, want.configHash);
   const rel = mirrorPath(want.name, filename);
   const where = `${root.display}/${rel}`;
-  const checksumBuf = await root.get(`${rel}.sha256`);
+  const checksumBuf = await root.get(`${rel}.sha256`, { maxBytes: 64 * 1024 });
   if (!checksumBuf) return null;
   const checksumText = checksumBuf.toString('utf8');
 
@@ -48,7 +49,7 @@ export async function fetchPackage(root: MirrorReader, want: Expected, opts: { c
   let fromCache = false;
   const cachedPath = opts.cacheDir ? join(opts.cacheDir, rel) : undefined;
   if (cachedPath) {
-    const cached = await readIfExists(cachedPath);
+    const cached = await readIfExists(cachedPath).catch(() => null);
     const expectedSha = /^([0-9a-f]{64}) /.exec(checksumText)?.[1];
     if (cached && expectedSha && sha256(cached) === expectedSha) {
       data = cached;
@@ -63,26 +64,36 @@ export async function fetchPackage(root: MirrorReader, want: Expected, opts: { c
   }
   const checksum = verifyPackage(data, checksumText, want, where);
 
-  const sigBuf = await root.get(`${rel}.sig`);
-  if (sigBuf && !opts.publicKey) {
-    throw new OsforgeError('USAGE', `${filename} is signed (${where}.sig) but no public key was given to verify it`,
+  const sigBuf = await root.get(`${rel}.sig`, { maxBytes: 64 * 1024 });
+  const metaSigBuf = await root.get(`${rel}.sha256.sig`, { maxBytes: 64 * 1024 });
+  if ((sigBuf || metaSigBuf) && !opts.publicKey) {
+    throw new OsforgeError('USAGE', `${filename} is signed (${where}.${sigBuf ? 'sig' : 'sha256.sig'}) but no public key was given to verify it`,
       { arch: want.arch, hint: 'pass the cosign public key with --key cosign.pub' });
   }
   if (opts.publicKey) {
-    if (!sigBuf) {
-      throw new OsforgeError('SHA256_MISMATCH', `${filename} has no signature (${where}.sig) but a public key was given`,
-        { arch: want.arch, hint: 'the package was published unsigned; sign it with `cosign sign-blob` and re-upload, or drop --key' });
-    }
-    if (!verifyBlobSignature(data, sigBuf.toString('utf8'), opts.publicKey)) {
-      throw new OsforgeError('SHA256_MISMATCH', `signature verification failed for ${filename}: ${where}.sig does not match the package for the given public key`,
-        { arch: want.arch, hint: 'the package or its signature was altered, or it was signed with a different key' });
+    // Both signatures are required: the bytes, and the metadata that says which package the bytes are.
+    for (const [what, sig, signedData] of [['.sig', sigBuf, data], ['.sha256.sig', metaSigBuf, checksumBuf]] as const) {
+      if (!sig) {
+        throw new OsforgeError('SHA256_MISMATCH', `${filename} has no signature ${where}${what} but a public key was given`,
+          { arch: want.arch, hint: 'the package was published unsigned; sign it with `osforge package --sign-key` and re-upload, or drop --key' });
+      }
+      if (!verifyBlobSignature(signedData, sig.toString('utf8'), opts.publicKey)) {
+        throw new OsforgeError('SHA256_MISMATCH', `signature verification failed for ${filename}: ${where}${what} does not match ${what === '.sig' ? 'the package' : 'its .sha256 metadata'} for the given public key`,
+          { arch: want.arch, hint: 'the package or its metadata was altered or relabelled, or it was signed with a different key' });
+      }
     }
   }
 
   if (cachedPath && !fromCache) {
-    await writeFileAtomic(cachedPath, data);
-    await writeFileAtomic(`${cachedPath}.sha256`, checksumText);
-    if (sigBuf) await writeFileAtomic(`${cachedPath}.sig`, sigBuf);
+    try {
+      await writeFileAtomic(cachedPath, data);
+      await writeFileAtomic(`${cachedPath}.sha256`, checksumText);
+      if (sigBuf) await writeFileAtomic(`${cachedPath}.sig`, sigBuf);
+      if (metaSigBuf) await writeFileAtomic(`${cachedPath}.sha256.sig`, metaSigBuf);
+    } catch (err) {
+      throw new OsforgeError('HOST_SETUP', `writing the download cache ${cachedPath}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+        { arch: want.arch, hint: 'choose a writable --cache-dir' }, { cause: err });
+    }
   }
   return { data, checksum, signed: sigBuf !== null, cachedPath, fromCache };
 }
