@@ -291,20 +291,24 @@ export async function installTree(input: InstallTreeOptions): Promise<ContentsLi
     const dataOf = new Map<string, Buffer>();
     for (const e of sorted) {
       const p = join(tree, e.path);
-      if (e.type === 'directory') {
-        await mkdir(p, { recursive: true });
-        contents.push({ kind: 'dir', path: e.path });
-      } else if (e.type === 'file') {
-        const data = e.data ?? Buffer.alloc(0);
-        await mkdir(dirname(p), { recursive: true });
-        await writeFile(p, data, { flag: 'wx' });
-        await chmod(p, e.mode & 0o777);
-        dataOf.set(e.path, data);
-        contents.push({ kind: 'obj', path: e.path, sha256: sha256(data), size: data.length });
-      } else if (e.type === 'symlink') {
-        await mkdir(dirname(p), { recursive: true });
-        await symlink(e.linkname!, p);
-        contents.push({ kind: 'sym', path: e.path, target: e.linkname! });
+      try {
+        if (e.type === 'directory') {
+          await mkdir(p, { recursive: true });
+          contents.push({ kind: 'dir', path: e.path });
+        } else if (e.type === 'file') {
+          const data = e.data ?? Buffer.alloc(0);
+          await mkdir(dirname(p), { recursive: true });
+          await writeFile(p, data, { flag: 'wx' });
+          await chmod(p, e.mode & 0o777);
+          dataOf.set(e.path, data);
+          contents.push({ kind: 'obj', path: e.path, sha256: sha256(data), size: data.length });
+        } else if (e.type === 'symlink') {
+          await mkdir(dirname(p), { recursive: true });
+          await symlink(e.linkname!, p);
+          contents.push({ kind: 'sym', path: e.path, target: e.linkname! });
+        }
+      } catch (err) {
+        throw fsError(err, `unpacking /${e.path.length > 120 ? `${e.path.slice(0, 120)}...` : e.path} of ${label}`);
       }
       await testHook('stage');
     }

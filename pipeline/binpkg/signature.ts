@@ -5,7 +5,8 @@
 // cannot be relabelled as another one; index.json.sig signs a mirror index. The .sig decoding
 // and the PEM key loading are pipeline/sign's, so both features agree on
 // the format.
-import { createHash, sign, verify, type KeyObject } from 'node:crypto';
+import { createHash, verify, type KeyObject } from 'node:crypto';
+import { signDeterministic } from '../sign/deterministic-ecdsa.ts';
 import { OsforgeError } from '../errors.ts';
 import { decodeSigFile, encodeSigFile } from '../sign/blob.ts';
 import { decodePublicKey } from '../sign/keys.ts';
@@ -36,9 +37,12 @@ export function verifyBlobSignature(data: Uint8Array, sigText: string, publicKey
   }
 }
 
-/** A cosign-style .sig body for `data`. */
+/**
+ * A cosign-style .sig body for `data`. Deterministic (RFC 6979), so signing
+ * the same package again gives the same bytes and a re-upload is "unchanged".
+ */
 export function signBlob(data: Uint8Array, privateKey: KeyObject): string {
-  return encodeSigFile(sign('sha256', data, { key: privateKey, dsaEncoding: 'der' }));
+  return encodeSigFile(signDeterministic(privateKey, data));
 }
 
 /** Short key id: the first 16 hex digits of sha256 over the public key's DER (SPKI). */
