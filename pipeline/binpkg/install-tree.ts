@@ -107,6 +107,16 @@ async function readJournal(prefix: string): Promise<Journal | null> {
   try {
     const j = JSON.parse(text) as Journal;
     if (j.v !== 1 || (j.kind !== 'install' && j.kind !== 'uninstall')) throw new Error('unknown journal version');
+    // Recovery renames and deletes what the journal names: every name must be a plain path of the kind it claims.
+    const plain = (p: unknown) => typeof p === 'string' && p !== '' && !p.startsWith('/') && !p.split('/').some((c) => c === '..' || c === '.' || c === '');
+    const record = (p: unknown) => plain(p) && /^var\/db\/pkg\/[^/]+$/.test(p as string);
+    const ok = j.kind === 'uninstall'
+      ? record(j.vdbDir) && j.contents.every((l) => plain(l.path))
+      : new RegExp(`^${STAGING_PREFIX.replaceAll('.', '\\.')}[A-Za-z0-9]+$`).test(j.stage) && record(j.vdbFinal)
+        && (j.previousDir === undefined || record(j.previousDir)) && (j.previousAside === undefined || record(j.previousAside))
+        && j.steps.every((st) => plain(st.path) && (st.op === 'mkdir' || ((st.backup === undefined || plain(st.backup)) && !st.tmp.includes('/'))))
+        && j.removeAfter.every((l) => plain(l.path));
+    if (!ok) throw new Error('it names paths outside the prefix or the database');
     return j;
   } catch (err) {
     throw new OsforgeError('PREFIX_UNSAFE', `the install journal ${join(prefix, JOURNAL_FILE)} is corrupt (${(err as Error).message})`,
@@ -190,7 +200,7 @@ export async function recover(prefix: string, log: (m: string) => void): Promise
       log(`rolling back the interrupted install of ${j.pkg} in ${prefix}`);
       await rollBack(prefix, j, log);
     }
-    await rm(join(prefix, j.kind === 'install' ? j.stage : '.none'), { recursive: true, force: true });
+    if (j.kind === 'install') await rm(join(prefix, j.stage), { recursive: true, force: true });
     await unlink(join(prefix, JOURNAL_FILE));
   }
   await sweepStaging(prefix);

@@ -23,10 +23,9 @@ import { distMismatch, readStamp, stampPath, writeStamp } from '../cache/dist-st
 import { outputFormats, ossSourceArchive } from '../outputs/formats.ts';
 import { buildBootArtifacts } from '../outputs/images/index.ts';
 import { describe, writeDist, type PendingArtifact } from '../outputs/dist-writer.ts';
-import type { Manifest, ManifestPackage } from '../outputs/manifest-types.ts';
+import type { Manifest, ManifestPackage, PackageOrigin } from '../outputs/manifest-types.ts';
 import type { BuildIdentity } from '../util/git.ts';
 import { configHash, fetchVerifiedBinary, trustedMirrorForBuild } from '../binpkg/cache-hook.ts';
-import type { PackageOrigin } from '../outputs/manifest-types.ts';
 import type { BinaryLookup } from './bootstrap.ts';
 
 export interface DistOptions {

@@ -181,4 +181,17 @@ test('a copy of a killed prefix recovers the same way (recovery depends only on 
   assert.equal(snapshot(copy), fullV1);
 });
 
+test('a forged journal naming paths outside the prefix is refused, not obeyed', async () => {
+  const { prefix, outside } = await world(true);
+  const outsideBefore = snapshot(outside);
+  const before = snapshot(prefix);
+  const forged = { v: 1, kind: 'install', pkg: 'x-1', sha256: '0'.repeat(64), stage: '../outside', steps: [], vdbFinal: 'var/db/pkg/x-1', removeAfter: [] };
+  await writeFile(join(prefix, 'var/db/pkg/.journal'), JSON.stringify(forged));
+  const r = await cli(['uninstall', 'app', '--prefix', prefix]);
+  assert.is(r.code, 1);
+  assert.match(r.stderr, /^error \[PREFIX_UNSAFE\]: the install journal .*\.journal is corrupt \(it names paths outside the prefix or the database\)$/m);
+  assert.equal(snapshot(outside), outsideBefore);
+  assert.equal(Object.keys(snapshot(prefix)).filter((k) => k !== 'var/db/pkg/.journal'), Object.keys(before));
+});
+
 test.run();
