@@ -1,26 +1,42 @@
-// Decompressing a package with a cap on the decompressed size, so a gzip
-// bomb (a small file that inflates to gigabytes) is refused when the cap is
-// reached instead of filling memory or disk.
-import { gunzipSync } from 'node:zlib';
+// Decompressing a package with a cap on the decompressed size, counted while
+// streaming (gunzip → tar parser), so a gzip bomb (a small file that
+// inflates to gigabytes) is refused as soon as the cap is passed instead of
+// filling memory or disk. The tar is never held whole: only its entries are.
+import { Readable, Transform } from 'node:stream';
+import { createGunzip } from 'node:zlib';
 import { OsforgeError, wrapError } from '../errors.ts';
 import { readEntries, type TarEntry } from '../util/tar.ts';
 import { formatBytes } from './limits.ts';
 
 export async function unpackPackage(data: Buffer, maxUnpackedBytes: number, where: string): Promise<TarEntry[]> {
-  let tar: Buffer;
+  const bomb = () => new OsforgeError('LIMIT_EXCEEDED', `${where} decompresses to more than the ${formatBytes(maxUnpackedBytes)} limit (${data.length} bytes compressed); refused as a possible gzip bomb`,
+    { hint: 'raise --max-unpacked-size / $OSFORGE_MAX_UNPACKED_SIZE if the package is genuine; nothing was installed' });
+  let total = 0;
+  const gunzip = createGunzip();
+  const counter = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      total += chunk.length;
+      if (total > maxUnpackedBytes) cb(bomb());
+      else cb(null, chunk);
+    },
+  });
+  // pipe() does not forward errors, and the tar parser would wait forever for the end: race it with them.
+  const failed = new Promise<never>((_, reject) => {
+    gunzip.on('error', (err) => {
+      reject(new OsforgeError('ARCHIVE_UNSAFE', `${where} is not a valid gzip file (${err.message})`, { hint: 'the package is damaged; re-upload it' }, { cause: err }));
+      counter.destroy();
+    });
+    counter.on('error', (err) => {
+      reject(err);
+      gunzip.destroy();
+    });
+  });
+  Readable.from([data]).pipe(gunzip).pipe(counter);
   try {
-    tar = gunzipSync(data, { maxOutputLength: maxUnpackedBytes });
+    return await Promise.race([readEntries(counter), failed]);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError) {
-      throw new OsforgeError('LIMIT_EXCEEDED', `${where} decompresses to more than the ${formatBytes(maxUnpackedBytes)} limit (${data.length} bytes compressed); refused as a possible gzip bomb`,
-        { hint: 'raise --max-unpacked-size / $OSFORGE_MAX_UNPACKED_SIZE if the package is genuine; nothing was installed' });
-    }
-    throw new OsforgeError('ARCHIVE_UNSAFE', `${where} is not a valid gzip file (${(err as Error).message})`, { hint: 'the package is damaged; re-upload it' }, { cause: err });
-  }
-  try {
-    return await readEntries(tar);
-  } catch (err) {
-    if (err instanceof OsforgeError) throw wrapError(err, `reading ${where}`);
-    throw new OsforgeError('ARCHIVE_UNSAFE', `${where} is not a valid tar archive (${(err as Error).message})`, { hint: 'the package is damaged; re-upload it' }, { cause: err });
+    const e = err;
+    if (e instanceof OsforgeError) throw e.code === 'LIMIT_EXCEEDED' || e.message.startsWith(where) ? e : wrapError(e, `reading ${where}`);
+    throw new OsforgeError('ARCHIVE_UNSAFE', `${where} is not a valid tar archive (${(e as Error).message})`, { hint: 'the package is damaged; re-upload it' }, { cause: e });
   }
 }
