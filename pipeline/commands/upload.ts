@@ -1,6 +1,6 @@
 import { OsforgeError } from '../errors.ts';
 import { guarded, nonEmpty, refuseTogether } from '../binpkg/cli-guard.ts';
-import { LIMITS_HELP, limitsFrom } from '../binpkg/limits.ts';
+import { limitsFrom } from '../binpkg/limits.ts';
 import { upload } from '../binpkg/publish.ts';
 import { loadSigningKey } from '../sign/keyfile.ts';
 import type { Command } from './types.ts';
@@ -41,8 +41,9 @@ options:
       --max-unpacked-size SIZE  largest decompressed package accepted ($OSFORGE_MAX_UNPACKED_SIZE; default 2G)
   -h, --help                 show this help
 
---generate-index-only takes no --mirror, --use-rsync or --staging-dir.
-${LIMITS_HELP.split('\n').slice(-1)[0]}`;
+--generate-index-only takes no --mirror, --use-rsync or --staging-dir; with
+--dry-run it only says what index it would write.
+SIZE is bytes or a number with K, M or G (powers of 1024).`;
 
 export const uploadCommand: Command = {
   name: 'upload',
