@@ -6,11 +6,11 @@
 // whose holder is gone (other boot, dead pid, or a reused pid with another
 // start time) is stale and taken over, and that is logged.
 import { closeSync, fsyncSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { mkdir, rmdir } from 'node:fs/promises';
+import { rmdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { OsforgeError } from '../errors.ts';
-import { assertDbLocation, fsError } from './prefix-paths.ts';
+import { assertDbLocation, fsError, mkdirs } from './prefix-paths.ts';
 import { testHook } from './test-hooks.ts';
 import { VDB_DIR } from './vdb-format.ts';
 
@@ -135,14 +135,16 @@ export async function lockDb(realPrefix: string, o: LockOptions): Promise<DbLock
   const text = JSON.stringify(me) + '\n';
   let firstCreated: string | undefined;
   let announced = false;
+  let vanished = 0;
   for (;;) {
     try {
-      const created = await mkdir(dir, { recursive: true });
+      const created = await mkdirs(dir);
       firstCreated ??= created;
       assertDbLocation(realPrefix); // nothing swapped in a symlink meanwhile
       if (createExclusive(path, text)) break;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // a releasing holder pruned the directory
+      // A releasing holder may prune the directory between our mkdir and open; more than a few times is not that.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && ++vanished < 20) continue;
       throw fsError(err, `creating the lock ${path}`);
     }
     const seen = readSafe(path);
@@ -178,7 +180,9 @@ export async function lockDb(realPrefix: string, o: LockOptions): Promise<DbLock
         try { unlinkSync(path); } catch { /* gone */ }
       }
       // Remove empty directories: those this lock created, or (uninstall) the whole empty database.
-      const stopAt = r.pruneEmpty ? realPrefix : firstCreated ? dirname(firstCreated) : dir;
+      const created = firstCreated ? dirname(firstCreated) : dir;
+      const pruned = r.pruneEmpty ? realPrefix : dir;
+      const stopAt = created.length < pruned.length ? created : pruned;
       for (let d = dir; d.length > stopAt.length && d.startsWith(stopAt); d = dirname(d)) {
         try {
           await rmdir(d);

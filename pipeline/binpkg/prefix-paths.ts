@@ -7,7 +7,7 @@
 // directories: a symlink there would let a package or a stale link redirect
 // the records that decide what uninstall deletes.
 import { lstatSync, realpathSync } from 'node:fs';
-import { realpath } from 'node:fs/promises';
+import { mkdir, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { OsforgeError } from '../errors.ts';
 import { VDB_DIR } from './vdb-format.ts';
@@ -114,4 +114,31 @@ export function assertDbLocation(realPrefix: string): void {
         { hint: `replace ${abs} with a real directory (move what it points to), then retry; nothing was changed` });
     }
   }
+}
+
+/**
+ * mkdir -p, one component at a time; returns the first directory it created.
+ * (Node's recursive mkdir loops forever on some filesystems, e.g. /proc.)
+ */
+export async function mkdirs(path: string): Promise<string | undefined> {
+  const chain: string[] = [];
+  for (let p = resolve(path); ; p = dirname(p)) {
+    try {
+      await stat(p);
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || dirname(p) === p) throw err;
+      chain.push(p);
+    }
+  }
+  let first: string | undefined;
+  for (const d of chain.reverse()) {
+    try {
+      await mkdir(d);
+      first ??= d;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+  return first;
 }

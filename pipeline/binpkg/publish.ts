@@ -242,6 +242,10 @@ export async function upload(o: UploadOptions): Promise<UploadPlan> {
         { hint: 'sign them with `osforge package --sign-key <key>` (writes <file>.sig and <file>.sha256.sig), or upload without --sign-key' });
     }
   }
+  if (scanned.length === 0) {
+    // Also keeps --generate-index-only from dropping an empty index.json into whatever directory was named by mistake.
+    throw new OsforgeError('USAGE', `no *${BIN_SUFFIX} packages in ${resolve(o.source)}`, { hint: 'check --source; create packages with `osforge package`' });
+  }
   if (o.generateIndexOnly) {
     const index = buildIndex(scanned.map((s) => s.entry));
     const path = join(resolve(o.source), 'index.json');
@@ -256,7 +260,6 @@ export async function upload(o: UploadOptions): Promise<UploadPlan> {
     return { added: [], unchanged: scanned, index };
   }
   if (!o.mirror) throw new OsforgeError('USAGE', '--mirror is required unless --generate-index-only is given');
-  if (scanned.length === 0) throw new OsforgeError('USAGE', `no *${BIN_SUFFIX} packages in ${resolve(o.source)}`, { hint: 'create them with `osforge package`' });
   const dest = parseDestination(o.mirror);
   if (!o.signKey && dest.kind === 'local' && await isFile(join(dest.path, 'index.json.sig'))) {
     throw new OsforgeError('USAGE', `the mirror ${dest.path} has a signed index (index.json.sig); uploading without --sign-key would leave a signature that no longer matches`,
