@@ -141,6 +141,24 @@ test('careless-user traps are usage errors (exit 2) naming the flags', async () 
     assert.not.match(r.stderr, /\n\s+at /);
   }
   assert.not.ok(existsSync(join(process.cwd(), 'var')), 'an empty --prefix installed into the current directory');
+
+  // A prefix that does not exist is not left behind by a refused uninstall.
+  const never = join(root, 'never');
+  const u = await runCli(['uninstall', 'hello', '--prefix', never]);
+  assert.is(u.code, 2);
+  assert.match(u.stderr, /hello is not installed in .*never; installed: \(nothing\)/);
+  assert.not.ok(existsSync(never));
+  // --generate-index-only on a directory without packages writes nothing there.
+  const empty = join(root, 'empty-src');
+  await mkdir(empty);
+  const g = await runCli(['upload', '--source', empty, '--generate-index-only']);
+  assert.is(g.code, 2);
+  assert.match(g.stderr, /no \*-bin\.tar\.gz packages in .*empty-src/);
+  assert.equal(readdirSync(empty), []);
+  // A prefix where the database cannot be created fails with one line (this used to spin forever in mkdir -p).
+  const p = await runCli(['uninstall', 'hello', '--prefix', '/proc']);
+  assert.is(p.code, 1);
+  assert.match(p.stderr, /^error \[HOST_SETUP\]: creating the lock \/proc\/var\/db\/pkg\/\.lock: ENOENT$/m);
 });
 
 test.run();
