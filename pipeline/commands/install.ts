@@ -73,8 +73,8 @@ options:
       --no-wait             fail at once if another command holds the prefix's database lock
   -h, --help                show this help
 
---list takes no --version, --config-hash, --file-hash, --prefix or
---download-only; --download-only takes no --prefix or --no-wait.
+--list takes no --version, --config-hash, --file-hash, --prefix,
+--download-only or --no-wait; --download-only takes no --prefix or --no-wait.
 
 ${LIMITS_HELP}`;
 
