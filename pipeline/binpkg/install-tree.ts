@@ -410,6 +410,7 @@ export async function removeContents(prefix: string, lines: readonly ContentsLin
     if (l.kind === 'dir') continue;
     const abs = insidePath(prefix, l.path);
     if (abs === null) { log(`keeping /${l.path}: its directory leads outside the prefix`); continue; }
+    if (within(abs, join(prefix, VDB_DIR))) { log(`keeping /${l.path}: it leads into the package database`); continue; }
     const node = diskNode(abs);
     if (l.kind === 'obj') {
       if (node.kind === 'missing') continue;
@@ -447,9 +448,13 @@ async function finishUninstall(prefix: string, j: UninstallJournal, log: (m: str
  */
 export async function uninstallTree(prefix: string, pkg: Installed, others: readonly Installed[], log: (m: string) => void): Promise<void> {
   const label = `${pkg.record.name}-${pkg.record.version}`;
-  const outside = pkg.contents.filter((l) => insidePath(prefix, l.path) === null).map((l) => `/${l.path}`);
+  const db = join(prefix, VDB_DIR);
+  const outside = pkg.contents.filter((l) => {
+    const abs = insidePath(prefix, l.path);
+    return abs === null || (l.kind !== 'dir' && within(abs, db));
+  }).map((l) => `/${l.path}`);
   if (outside.length) {
-    throw new OsforgeError('PREFIX_UNSAFE', `refusing to uninstall ${label}: ${outside.length} recorded path(s) lead outside the prefix ${prefix} through a symlinked directory: ${outside.slice(0, 5).join(', ')}${outside.length > 5 ? ', ...' : ''}`,
+    throw new OsforgeError('PREFIX_UNSAFE', `refusing to uninstall ${label}: ${outside.length} recorded path(s) lead outside the prefix ${prefix} (or into its database) through a symlinked directory: ${outside.slice(0, 5).join(', ')}${outside.length > 5 ? ', ...' : ''}`,
       { hint: 'nothing was removed; replace the symlink with a directory inside the prefix (or remove those files by hand), then retry' });
   }
   const vdbDir = `${VDB_DIR}/${basename(pkg.dir)}`;

@@ -87,6 +87,19 @@ test('uninstall refuses, removing nothing, when a package directory became a sym
   await assertDbConsistent(prefix);
 });
 
+test('uninstall refuses paths that now lead into the package database', async () => {
+  const { w, prefix } = await world();
+  const url = await publish([{ name: 'app', version: '1.0', data: await packageBytes({ 'lib/app/binpkg.json': 'x\n', 'bin/app': 'app\n' }) }]);
+  await installBinary(req(url, prefix));
+  await rm(join(prefix, 'lib/app'), { recursive: true });
+  await symlink('../var/db/pkg/app-1.0', join(prefix, 'lib/app'));
+  const before = snapshot(w);
+  const r = await runCli(['uninstall', 'app', '--prefix', prefix]);
+  assert.is(r.code, 1, r.stderr);
+  assert.match(r.stderr, /PREFIX_UNSAFE\]: refusing to uninstall app-1\.0: 1 recorded path\(s\) lead outside the prefix .*\(or into its database\).*: \/lib\/app\/binpkg\.json$/m);
+  assert.equal(snapshot(w), before);
+});
+
 test('an upgrade that would remove old files through an outside symlink is refused before anything moves', async () => {
   const { w, prefix } = await world();
   const url = await publish([
