@@ -12,7 +12,7 @@ import { OsforgeError } from '../errors.ts';
 import { checkArchive } from './archive-policy.ts';
 import { fetchPackage } from './fetch-package.ts';
 import { DEFAULT_LIMITS, type Limits } from './limits.ts';
-import { unpackPackage } from './unpack.ts';
+import { scanPackage } from './unpack.ts';
 import { loadIndex, openMirror } from './mirror-source.ts';
 import { assertPackageId, binaryFilename } from './naming.ts';
 
@@ -60,7 +60,7 @@ export async function fetchVerifiedBinary(opts: FetchVerifiedBinaryOptions): Pro
       return null;
     }
     // Refuse archives that are not clean relative trees (devices, absolute paths, "..", links out, bombs).
-    checkArchive(await unpackPackage(got.data, limits.maxUnpackedBytes, filename), { prefix: '/', disk: () => ({ kind: 'missing' }) });
+    checkArchive(await scanPackage(got.data, limits.maxUnpackedBytes, filename), { prefix: '/', disk: () => ({ kind: 'missing' }) });
     log(`binary mirror: using verified ${filename} (sha256 ${got.checksum.sha256}, signatures of package and metadata ok${got.fromCache ? ', from cache' : ''})`);
     return got.data;
   } catch (err) {

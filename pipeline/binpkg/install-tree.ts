@@ -38,6 +38,11 @@ export interface InstallTreeOptions {
   previous?: Installed;
   /** Every other installed package (for collision checks). */
   others: readonly Installed[];
+  /**
+   * Streams the regular files into the staging tree (its directories exist)
+   * and returns their sha256 and size; then `entries` need no file data.
+   */
+  extractFiles?: (tree: string, onFile: () => Promise<void>) => Promise<Map<string, { sha256: string; size: number }>>;
   log: (msg: string) => void;
 }
 
@@ -306,6 +311,7 @@ export async function installTree(input: InstallTreeOptions): Promise<ContentsLi
           await mkdir(p, { recursive: true });
           contents.push({ kind: 'dir', path: e.path });
         } else if (e.type === 'file') {
+          if (o.extractFiles) continue; // streamed below
           const data = e.data ?? Buffer.alloc(0);
           await mkdir(dirname(p), { recursive: true });
           await writeFile(p, data, { flag: 'wx' });
@@ -322,11 +328,22 @@ export async function installTree(input: InstallTreeOptions): Promise<ContentsLi
       }
       await testHook('stage');
     }
+    const files = new Map<string, { sha256: string; size: number }>();
+    for (const [path, data] of dataOf) files.set(path, { sha256: sha256(data), size: data.length });
+    if (o.extractFiles) {
+      try {
+        for (const [path, f] of await o.extractFiles(tree, () => testHook('stage'))) {
+          files.set(path, f);
+          contents.push({ kind: 'obj', path, ...f });
+        }
+      } catch (err) {
+        throw fsError(err, `unpacking ${label}`);
+      }
+    }
     for (const e of sorted) {
       if (e.type !== 'link') continue;
       await link(join(tree, e.linkname!), join(tree, e.path));
-      const data = dataOf.get(e.linkname!)!;
-      contents.push({ kind: 'obj', path: e.path, sha256: sha256(data), size: data.length });
+      contents.push({ kind: 'obj', path: e.path, ...files.get(e.linkname!)! });
     }
     contents.sort((a, b) => comparePaths(a.path, b.path));
     const vdbStaged = join(stage, 'vdb');

@@ -7,7 +7,7 @@ import { fetchPackage } from './fetch-package.ts';
 import { installTree, recover } from './install-tree.ts';
 import { DEFAULT_LIMITS, type Limits } from './limits.ts';
 import { assertDbLocation, realPrefixOf } from './prefix-paths.ts';
-import { unpackPackage } from './unpack.ts';
+import { extractFilesTo, scanPackage } from './unpack.ts';
 import type { IndexEntry } from './mirror-index.ts';
 import { loadIndex, openMirror, type MirrorReader } from './mirror-source.ts';
 import { binaryFilename, compareVersions, mirrorPath } from './naming.ts';
@@ -101,7 +101,9 @@ export async function installBinary(req: InstallRequest): Promise<InstallResult>
   req.log(`verified ${entry.filename}: sha256 ${got.checksum.sha256}, content hash ${contentHash(got.data)}, metadata ok${got.signed ? ', signatures of package and metadata ok' : ''}${got.fromCache ? ' (from cache)' : ''}`);
   if (req.downloadOnly) return { action: 'downloaded', entry, path: got.cachedPath ?? '' };
 
-  const entries = await unpackPackage(got.data, (req.limits ?? DEFAULT_LIMITS).maxUnpackedBytes, entry.filename);
+  // Headers only: file contents are streamed into the staging dir later, never held whole.
+  const maxUnpacked = (req.limits ?? DEFAULT_LIMITS).maxUnpackedBytes;
+  const entries = await scanPackage(got.data, maxUnpacked, entry.filename);
   const lock = await lockDb(prefix, { command: `osforge install ${entry.name} ${entry.version}`, wait: req.waitForLock ?? true, log: req.log });
   try {
     await recover(prefix, req.log);
@@ -117,6 +119,7 @@ export async function installBinary(req: InstallRequest): Promise<InstallResult>
       },
       previous,
       others: installed.filter((i) => i !== previous),
+      extractFiles: (tree, onFile) => extractFilesTo(got.data, maxUnpacked, entry.filename, tree, new Map(entries.map((e) => [e.path, e])), onFile),
       log: req.log,
     });
     if (previous) req.log(`replaced ${previous.record.name}-${previous.record.version} (config ${previous.record.config_hash})`);

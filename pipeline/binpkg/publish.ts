@@ -16,7 +16,7 @@ import { wrapError } from '../errors.ts';
 import { checkArchive } from './archive-policy.ts';
 import { DEFAULT_LIMITS, type Limits } from './limits.ts';
 import { signBlob } from './signature.ts';
-import { unpackPackage } from './unpack.ts';
+import { scanPackage } from './unpack.ts';
 import { OsforgeError } from '../errors.ts';
 import { sha256 } from '../util/hash.ts';
 import { writeFileAtomic } from '../util/write-atomic.ts';
@@ -98,7 +98,7 @@ export async function scanPackages(dir: string, opts: { inspect?: boolean; limit
       if (opts.inspect) {
         // The same archive policy install applies, with "/" as the prefix: absolute links are fine, ".." above the root is not.
         try {
-          checkArchive(await unpackPackage(data, (opts.limits ?? DEFAULT_LIMITS).maxUnpackedBytes, path), { prefix: '/', disk: () => ({ kind: 'missing' }) });
+          checkArchive(await scanPackage(data, (opts.limits ?? DEFAULT_LIMITS).maxUnpackedBytes, path), { prefix: '/', disk: () => ({ kind: 'missing' }) });
         } catch (err) {
           throw wrapError(err, `refusing to publish ${path}`);
         }
