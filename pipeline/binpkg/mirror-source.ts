@@ -101,16 +101,20 @@ function httpMirror(base: string, limits: Limits): MirrorReader {
           throw tooLarge(url, `${declared} bytes declared`, max, limitName);
         }
         const chunks: Buffer[] = [];
+        // With a declared length the body goes straight into one buffer (no second copy at the end).
+        const into = Number.isFinite(declared) ? Buffer.allocUnsafe(declared) : null;
         let total = 0;
         try {
           for await (const c of res.body ?? []) {
             arm();
-            total += (c as Uint8Array).length;
-            if (total > max) {
+            const chunk = c as Uint8Array;
+            if (total + chunk.length > max || (into && total + chunk.length > into.length)) {
               ac.abort();
-              throw tooLarge(url, `more than ${total} bytes sent`, max, limitName);
+              throw tooLarge(url, `more than ${total + chunk.length} bytes sent`, max, limitName);
             }
-            chunks.push(Buffer.from(c as Uint8Array));
+            if (into) into.set(chunk, total);
+            else chunks.push(Buffer.from(chunk));
+            total += chunk.length;
           }
         } catch (err) {
           if (err instanceof OsforgeError) throw err;
@@ -122,7 +126,7 @@ function httpMirror(base: string, limits: Limits): MirrorReader {
           throw new OsforgeError('SOURCE_FETCH', `downloading ${url}: the body was cut short after ${total} of ${declared} bytes`,
             { hint: 'the connection dropped or the mirror is truncating files; retry, or check the mirror' });
         }
-        return Buffer.concat(chunks);
+        return into ?? Buffer.concat(chunks);
       } finally {
         clearTimeout(timer);
       }
