@@ -94,7 +94,7 @@ export async function runDist(opts: DistOptions): Promise<DistResult> {
   const store = new StageStore(opts.stateRoot.stages, (m) => mainLog.write(m));
   const ctx: Ctx = { arches: new Map(), buck2: opts.buck2 };
   // Only a mirror with a trusted key is used; origins go to report.json, not dist/ (a mirror-fed dist/ must equal a built one).
-  const mirror = await trustedMirrorForBuild({ log: (m) => mainLog.write(`[binary-mirror] ${m}`) });
+  const mirror = await trustedMirrorForBuild({ log: (m) => { mainLog.write(`[binary-mirror] ${m}`); process.stderr.write(`${m}\n`); } });
   const packageOrigins: PackageOrigin[] = [];
   const binaryLookup: BinaryLookup | undefined = mirror ? async (p) => {
     const data = await fetchVerifiedBinary({
