@@ -8,9 +8,10 @@
 // package asked for; a signed index.json is checked too. Only then may the
 // bytes enter the stage cache.
 import type { KeyObject } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { OsforgeError } from '../errors.ts';
 import { checkArchive } from './archive-policy.ts';
-import { fetchPackage } from './fetch-package.ts';
+import { fetchPackage, packageSource } from './fetch-package.ts';
 import { DEFAULT_LIMITS, type Limits } from './limits.ts';
 import { scanPackage } from './unpack.ts';
 import { loadIndex, openMirror } from './mirror-source.ts';
@@ -60,9 +61,11 @@ export async function fetchVerifiedBinary(opts: FetchVerifiedBinaryOptions): Pro
       return null;
     }
     // Refuse archives that are not clean relative trees (devices, absolute paths, "..", links out, bombs).
-    checkArchive(await scanPackage(got.data, limits.maxUnpackedBytes, filename), { prefix: '/', disk: () => ({ kind: 'missing' }) });
+    const source = packageSource(got);
+    checkArchive(await scanPackage(source, limits.maxUnpackedBytes, filename), { prefix: '/', disk: () => ({ kind: 'missing' }) });
     log(`binary mirror: using verified ${filename} (sha256 ${got.checksum.sha256}, signatures of package and metadata ok${got.fromCache ? ', from cache' : ''})`);
-    return got.data;
+    // The stage store keeps the bytes (capped by --max-download-size); it takes a Buffer.
+    return typeof source === 'string' ? await readFile(source) : source;
   } catch (err) {
     const msg = err instanceof OsforgeError ? err.message : `${(err as Error).message}`;
     log(`warning: binary mirror: not using ${filename} (${arch}): ${msg}; building from source`);

@@ -1,9 +1,8 @@
 // `osforge install`: select → download → verify → install into a prefix.
 import type { KeyObject } from 'node:crypto';
 import { OsforgeError } from '../errors.ts';
-import { contentHash } from './config-hash.ts';
 import { lockDb } from './db-lock.ts';
-import { fetchPackage } from './fetch-package.ts';
+import { fetchPackage, packageSource } from './fetch-package.ts';
 import { installTree, recover } from './install-tree.ts';
 import { DEFAULT_LIMITS, type Limits } from './limits.ts';
 import { assertDbLocation, realPrefixOf } from './prefix-paths.ts';
@@ -97,13 +96,14 @@ export async function installBinary(req: InstallRequest): Promise<InstallResult>
     throw new OsforgeError('SOURCE_FETCH', `the index of ${root.display} lists ${entry.filename} but ${mirrorPath(entry.name, entry.filename)}.sha256 is missing`,
       { hint: 're-upload the package, or regenerate the index with `osforge upload --generate-index-only`' });
   }
-  if (entry.size === 0) entry.size = got.data.length; // found without an index
-  req.log(`verified ${entry.filename}: sha256 ${got.checksum.sha256}, content hash ${contentHash(got.data)}, metadata ok${got.signed ? ', signatures of package and metadata ok' : ''}${got.fromCache ? ' (from cache)' : ''}`);
+  if (entry.size === 0) entry.size = got.size; // found without an index
+  req.log(`verified ${entry.filename}: sha256 ${got.checksum.sha256}, content hash ${got.checksum.contentHash}, metadata ok${got.signed ? ', signatures of package and metadata ok' : ''}${got.fromCache ? ' (from cache)' : ''}`);
   if (req.downloadOnly) return { action: 'downloaded', entry, path: got.cachedPath ?? '' };
 
   // Headers only: file contents are streamed into the staging dir later, never held whole.
   const maxUnpacked = (req.limits ?? DEFAULT_LIMITS).maxUnpackedBytes;
-  const entries = await scanPackage(got.data, maxUnpacked, entry.filename);
+  const source = packageSource(got);
+  const entries = await scanPackage(source, maxUnpacked, entry.filename);
   const lock = await lockDb(prefix, { command: `osforge install ${entry.name} ${entry.version}`, wait: req.waitForLock ?? true, log: req.log });
   try {
     await recover(prefix, req.log);
@@ -119,7 +119,7 @@ export async function installBinary(req: InstallRequest): Promise<InstallResult>
       },
       previous,
       others: installed.filter((i) => i !== previous),
-      extractFiles: (tree, onFile) => extractFilesTo(got.data, maxUnpacked, entry.filename, tree, new Map(entries.map((e) => [e.path, e])), onFile),
+      extractFiles: (tree, onFile) => extractFilesTo(source, maxUnpacked, entry.filename, tree, new Map(entries.map((e) => [e.path, e])), onFile, got.checksum.sha256),
       log: req.log,
     });
     if (previous) req.log(`replaced ${previous.record.name}-${previous.record.version} (config ${previous.record.config_hash})`);

@@ -2,8 +2,9 @@
 // Every read has a byte cap (a hostile mirror cannot make osforge hold an
 // unbounded body), HTTP reads stream with an idle timeout instead of a total
 // deadline, and a body cut short is an error, never a short file.
-import type { KeyObject } from 'node:crypto';
-import { open, stat } from 'node:fs/promises';
+import { createHash, type KeyObject } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { open, rm, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { OsforgeError } from '../errors.ts';
@@ -24,6 +25,8 @@ export interface MirrorReader {
   readonly limits: Limits;
   /** Fetches `rel` (e.g. "b/bash-5.3-a1b2c3d4-bin.tar.gz"); null when the mirror does not have it. */
   get(rel: string, opts?: GetOptions): Promise<Buffer | null>;
+  /** Streams `rel` into a new file `dest` (created exclusively), hashing on the way; null when the mirror does not have it. */
+  getToFile(rel: string, dest: string, opts?: GetOptions): Promise<{ size: number; sha256: string } | null>;
   /** A reader for a sub-directory. */
   sub(dir: string): MirrorReader;
 }
@@ -60,75 +63,106 @@ function tooLarge(where: string, size: number | string, max: number, limitName: 
 
 class IdleTimeout extends Error {}
 
+/** Where a body goes, chunk by chunk. */
+interface Sink {
+  write(chunk: Uint8Array): Promise<void> | void;
+}
+
 function httpMirror(base: string, limits: Limits): MirrorReader {
+  /** Streams one URL into `sink(declaredLength)`; false on 404/410. */
+  const fetchInto = async (rel: string, o: GetOptions, sink: (declared: number) => Sink): Promise<boolean> => {
+    checkRel(rel);
+    const max = o.maxBytes ?? limits.maxDownloadBytes;
+    const limitName = o.limitName ?? '--max-download-size / $OSFORGE_MAX_DOWNLOAD_SIZE';
+    const url = `${base}/${rel.split('/').map(encodeURIComponent).join('/')}`;
+    const ac = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const arm = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => ac.abort(new IdleTimeout()), limits.idleTimeoutMs);
+    };
+    const idle = () => new OsforgeError('SOURCE_FETCH', `downloading ${url}: no data for ${limits.idleTimeoutMs / 1000}s (idle timeout)`,
+      { hint: 'the mirror stalled; retry, or raise --idle-timeout / $OSFORGE_IDLE_TIMEOUT on a slow link' });
+    arm();
+    try {
+      let res: Response;
+      try {
+        res = await fetch(url, { signal: ac.signal, redirect: 'follow' });
+      } catch (err) {
+        if (ac.signal.reason instanceof IdleTimeout) throw idle();
+        const cause = (err as Error & { cause?: Error }).cause?.message;
+        throw new OsforgeError('SOURCE_FETCH', `downloading ${url}: ${(err as Error).message}${cause ? ` (${cause})` : ''}`, { hint: 'check the mirror URL and your network' }, { cause: err });
+      }
+      if (res.status === 404 || res.status === 410) {
+        await res.body?.cancel().catch(() => {});
+        return false;
+      }
+      if (!res.ok) {
+        await res.body?.cancel().catch(() => {});
+        throw new OsforgeError('SOURCE_FETCH', `downloading ${url}: HTTP ${res.status} ${res.statusText}`, { hint: 'check the mirror URL; the server refused the request' });
+      }
+      const declared = Number(res.headers.get('content-length') ?? NaN);
+      if (declared > max) {
+        await res.body?.cancel().catch(() => {});
+        throw tooLarge(url, `${declared} bytes declared`, max, limitName);
+      }
+      const out = sink(declared);
+      let total = 0;
+      try {
+        for await (const c of res.body ?? []) {
+          arm();
+          const chunk = c as Uint8Array;
+          if (total + chunk.length > max || (Number.isFinite(declared) && total + chunk.length > declared)) {
+            ac.abort();
+            throw tooLarge(url, `more than ${total + chunk.length} bytes sent`, max, limitName);
+          }
+          await out.write(chunk);
+          total += chunk.length;
+        }
+      } catch (err) {
+        if (err instanceof OsforgeError) throw err;
+        if (ac.signal.reason instanceof IdleTimeout) throw idle();
+        if ((err as NodeJS.ErrnoException).syscall) throw err; // the sink's own (disk) error
+        throw new OsforgeError('SOURCE_FETCH', `downloading ${url}: the body was cut short after ${total}${Number.isFinite(declared) ? ` of ${declared}` : ''} bytes (${(err as Error).message})`,
+          { hint: 'the connection dropped or the mirror is truncating files; retry, or check the mirror' }, { cause: err });
+      }
+      if (Number.isFinite(declared) && total !== declared) {
+        throw new OsforgeError('SOURCE_FETCH', `downloading ${url}: the body was cut short after ${total} of ${declared} bytes`,
+          { hint: 'the connection dropped or the mirror is truncating files; retry, or check the mirror' });
+      }
+      return true;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
   return {
     display: base,
     limits,
     async get(rel, o = {}) {
-      checkRel(rel);
-      const max = o.maxBytes ?? limits.maxDownloadBytes;
-      const limitName = o.limitName ?? '--max-download-size / $OSFORGE_MAX_DOWNLOAD_SIZE';
-      const url = `${base}/${rel.split('/').map(encodeURIComponent).join('/')}`;
-      const ac = new AbortController();
-      let timer: NodeJS.Timeout | undefined;
-      const arm = () => {
-        clearTimeout(timer);
-        timer = setTimeout(() => ac.abort(new IdleTimeout()), limits.idleTimeoutMs);
-      };
-      const idle = () => new OsforgeError('SOURCE_FETCH', `downloading ${url}: no data for ${limits.idleTimeoutMs / 1000}s (idle timeout)`,
-        { hint: 'the mirror stalled; retry, or raise --idle-timeout / $OSFORGE_IDLE_TIMEOUT on a slow link' });
-      arm();
+      const chunks: Buffer[] = [];
+      let into: Buffer | null = null;
+      let at = 0;
+      // With a declared length the body goes straight into one buffer (no second copy at the end).
+      const found = await fetchInto(rel, o, (declared) => {
+        into = Number.isFinite(declared) ? Buffer.allocUnsafe(declared) : null;
+        return { write: (c) => { if (into) { into.set(c, at); at += c.length; } else chunks.push(Buffer.from(c)); } };
+      });
+      if (!found) return null;
+      return into ?? Buffer.concat(chunks);
+    },
+    async getToFile(rel, dest, o = {}) {
+      const hash = createHash('sha256');
+      let size = 0;
+      const fh = await open(dest, 'wx', 0o644);
+      let ok = false;
       try {
-        let res: Response;
-        try {
-          res = await fetch(url, { signal: ac.signal, redirect: 'follow' });
-        } catch (err) {
-          if (ac.signal.reason instanceof IdleTimeout) throw idle();
-          const cause = (err as Error & { cause?: Error }).cause?.message;
-          throw new OsforgeError('SOURCE_FETCH', `downloading ${url}: ${(err as Error).message}${cause ? ` (${cause})` : ''}`, { hint: 'check the mirror URL and your network' }, { cause: err });
-        }
-        if (res.status === 404 || res.status === 410) {
-          await res.body?.cancel().catch(() => {});
-          return null;
-        }
-        if (!res.ok) {
-          await res.body?.cancel().catch(() => {});
-          throw new OsforgeError('SOURCE_FETCH', `downloading ${url}: HTTP ${res.status} ${res.statusText}`, { hint: 'check the mirror URL; the server refused the request' });
-        }
-        const declared = Number(res.headers.get('content-length') ?? NaN);
-        if (declared > max) {
-          await res.body?.cancel().catch(() => {});
-          throw tooLarge(url, `${declared} bytes declared`, max, limitName);
-        }
-        const chunks: Buffer[] = [];
-        // With a declared length the body goes straight into one buffer (no second copy at the end).
-        const into = Number.isFinite(declared) ? Buffer.allocUnsafe(declared) : null;
-        let total = 0;
-        try {
-          for await (const c of res.body ?? []) {
-            arm();
-            const chunk = c as Uint8Array;
-            if (total + chunk.length > max || (into && total + chunk.length > into.length)) {
-              ac.abort();
-              throw tooLarge(url, `more than ${total + chunk.length} bytes sent`, max, limitName);
-            }
-            if (into) into.set(chunk, total);
-            else chunks.push(Buffer.from(chunk));
-            total += chunk.length;
-          }
-        } catch (err) {
-          if (err instanceof OsforgeError) throw err;
-          if (ac.signal.reason instanceof IdleTimeout) throw idle();
-          throw new OsforgeError('SOURCE_FETCH', `downloading ${url}: the body was cut short after ${total}${Number.isFinite(declared) ? ` of ${declared}` : ''} bytes (${(err as Error).message})`,
-            { hint: 'the connection dropped or the mirror is truncating files; retry, or check the mirror' }, { cause: err });
-        }
-        if (Number.isFinite(declared) && total !== declared) {
-          throw new OsforgeError('SOURCE_FETCH', `downloading ${url}: the body was cut short after ${total} of ${declared} bytes`,
-            { hint: 'the connection dropped or the mirror is truncating files; retry, or check the mirror' });
-        }
-        return into ?? Buffer.concat(chunks);
+        const found = await fetchInto(rel, o, () => ({ write: async (c) => { hash.update(c); size += c.length; await fh.write(c); } }));
+        if (!found) return null;
+        ok = true;
+        return { size, sha256: hash.digest('hex') };
       } finally {
-        clearTimeout(timer);
+        await fh.close();
+        if (!ok) await rm(dest, { force: true });
       }
     },
     sub(dir) {
@@ -164,6 +198,38 @@ function localMirror(root: string, limits: Limits): MirrorReader {
         const code = (err as NodeJS.ErrnoException).code;
         if (code === 'ENOENT' || code === 'ENOTDIR') return null;
         throw new OsforgeError('SOURCE_FETCH', `reading ${path}: ${code ?? (err as Error).message}`, { hint: 'check the mirror directory and its permissions' }, { cause: err });
+      }
+    },
+    async getToFile(rel, dest, o = {}) {
+      checkRel(rel);
+      const path = `${root}/${rel}`;
+      const max = o.maxBytes ?? limits.maxDownloadBytes;
+      let size = 0;
+      const hash = createHash('sha256');
+      let st;
+      try {
+        st = await stat(path);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' || code === 'ENOTDIR') return null;
+        throw new OsforgeError('SOURCE_FETCH', `reading ${path}: ${code ?? (err as Error).message}`, { hint: 'check the mirror directory and its permissions' }, { cause: err });
+      }
+      if (!st.isFile()) return null;
+      if (st.size > max) throw tooLarge(path, st.size, max, o.limitName ?? '--max-download-size / $OSFORGE_MAX_DOWNLOAD_SIZE');
+      const fh = await open(dest, 'wx', 0o644);
+      let ok = false;
+      try {
+        for await (const c of createReadStream(path)) {
+          size += (c as Buffer).length;
+          if (size > max) throw tooLarge(path, `more than ${size} bytes`, max, o.limitName ?? '--max-download-size / $OSFORGE_MAX_DOWNLOAD_SIZE');
+          hash.update(c as Buffer);
+          await fh.write(c as Buffer);
+        }
+        ok = true;
+        return { size, sha256: hash.digest('hex') };
+      } finally {
+        await fh.close();
+        if (!ok) await rm(dest, { force: true });
       }
     },
     sub(dir) {

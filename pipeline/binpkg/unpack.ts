@@ -2,6 +2,7 @@
 // decompressed bytes, so a gzip bomb (a small file that inflates to
 // gigabytes) is refused as soon as the cap is passed instead of filling
 // memory or disk. Nothing is held whole:
+// The package is a Buffer or a file path (streamed from disk).
 //   scanPackage     reads the headers only (file contents are counted and
 //                   dropped), for the archive policy and collision checks;
 //   extractFilesTo  then streams the regular files into a staging tree,
@@ -9,7 +10,7 @@
 // Both read the same bytes, so the second pass sees what the first checked;
 // it still refuses any entry the first did not list.
 import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, statSync } from 'node:fs';
 import { chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable, Transform, type Writable } from 'node:stream';
@@ -24,8 +25,10 @@ type Header = tarStream.Header;
 type OnEntry = (header: Header, path: string, body: Readable) => Promise<void>;
 
 /** Streams `data` through gunzip (capped) and the tar parser, calling `onEntry` for each entry in order. */
-async function walk(data: Buffer, maxUnpackedBytes: number, where: string, onEntry: OnEntry): Promise<void> {
-  const bomb = () => new OsforgeError('LIMIT_EXCEEDED', `${where} decompresses to more than the ${formatBytes(maxUnpackedBytes)} limit (${data.length} bytes compressed); refused as a possible gzip bomb`,
+/** Returns the sha256 of the compressed bytes read, so a file re-read from disk can be checked against what was verified. */
+async function walk(data: Buffer | string, maxUnpackedBytes: number, where: string, onEntry: OnEntry): Promise<string> {
+  const compressed = typeof data === 'string' ? statSync(data).size : data.length;
+  const bomb = () => new OsforgeError('LIMIT_EXCEEDED', `${where} decompresses to more than the ${formatBytes(maxUnpackedBytes)} limit (${compressed} bytes compressed); refused as a possible gzip bomb`,
     { hint: 'raise --max-unpacked-size / $OSFORGE_MAX_UNPACKED_SIZE if the package is genuine; nothing was installed' });
   let total = 0;
   const counter = new Transform({
@@ -50,8 +53,11 @@ async function walk(data: Buffer, maxUnpackedBytes: number, where: string, onEnt
     onEntry(header, path, stream).then(() => next(), (err: Error) => extract.destroy(err));
   });
   const gunzip = createGunzip();
+  const inputHash = createHash('sha256');
+  const tap = new Transform({ transform(c: Buffer, _e, cb) { inputHash.update(c); cb(null, c); } });
   try {
-    await pipeline(Readable.from([data]), gunzip, counter, extract as unknown as Writable);
+    await pipeline(typeof data === 'string' ? createReadStream(data) : Readable.from([data]), tap, gunzip, counter, extract as unknown as Writable);
+    return inputHash.digest('hex');
   } catch (err) {
     if (err instanceof OsforgeError) throw err.code === 'LIMIT_EXCEEDED' ? err : wrapError(err, `reading ${where}`);
     const e = err as NodeJS.ErrnoException;
@@ -72,7 +78,7 @@ function checkType(header: Header): TarEntry['type'] {
 }
 
 /** Every entry of the package without file contents (data is undefined), in archive order. */
-export async function scanPackage(data: Buffer, maxUnpackedBytes: number, where: string): Promise<TarEntry[]> {
+export async function scanPackage(data: Buffer | string, maxUnpackedBytes: number, where: string): Promise<TarEntry[]> {
   const out: TarEntry[] = [];
   await walk(data, maxUnpackedBytes, where, async (header, path, body) => {
     const type = checkType(header);
@@ -92,9 +98,9 @@ export interface ExtractedFile { sha256: string; size: number }
  * already exist), each created exclusively with its mode; returns each
  * file's sha256 and size. Other entry types are left to the caller.
  */
-export async function extractFilesTo(data: Buffer, maxUnpackedBytes: number, where: string, tree: string, expected: ReadonlyMap<string, TarEntry>, onFile: () => Promise<void>): Promise<Map<string, ExtractedFile>> {
+export async function extractFilesTo(data: Buffer | string, maxUnpackedBytes: number, where: string, tree: string, expected: ReadonlyMap<string, TarEntry>, onFile: () => Promise<void>, verifiedSha256?: string): Promise<Map<string, ExtractedFile>> {
   const out = new Map<string, ExtractedFile>();
-  await walk(data, maxUnpackedBytes, where, async (header, path, body) => {
+  const read = await walk(data, maxUnpackedBytes, where, async (header, path, body) => {
     const type = checkType(header);
     if (path !== '' && expected.get(path)?.type !== type) {
       throw new OsforgeError('ARCHIVE_UNSAFE', `refusing archive entry ${JSON.stringify(path)}: it was not in the checked listing of ${where}`);
@@ -113,5 +119,9 @@ export async function extractFilesTo(data: Buffer, maxUnpackedBytes: number, whe
     out.set(path, { sha256: hash.digest('hex'), size });
     await onFile();
   });
+  if (verifiedSha256 !== undefined && read !== verifiedSha256) {
+    throw new OsforgeError('ARCHIVE_UNSAFE', `${where} changed on disk while it was being installed (sha256 ${read}, verified ${verifiedSha256})`,
+      { hint: 'something else is writing the download cache; retry; nothing was installed' });
+  }
   return out;
 }
