@@ -13,7 +13,8 @@ export type ErrorCode =
   | 'BUCK2'
   | 'ARCHIVE_UNSAFE'
   | 'USAGE'
-  | 'INTERRUPTED';
+  | 'INTERRUPTED'
+  | 'PREFIX_UNSAFE' | 'LOCKED' | 'LIMIT_EXCEEDED';
 
 export interface ErrorContext {
   stage?: string;

@@ -1,4 +1,5 @@
-// Runs the uvu suites under tsx. `tsx test/run.ts [unit|integration]`.
+// Runs the uvu suites under tsx. `tsx test/run.ts [unit|integration|<dir or file under test/>]`,
+// e.g. `tsx test/run.ts integration/binpkg` or `tsx test/run.ts integration/binpkg/tamper.test.ts`.
 // uvu has no multi-file API for ESM+TypeScript, so this mirrors its CLI:
 // defer every suite, import the files, then execute them together.
 import { readdirSync, statSync } from 'node:fs';
@@ -22,7 +23,7 @@ function collect(dir: string): string[] {
 const g = globalThis as { UVU_DEFER?: number; UVU_QUEUE?: unknown[][]; UVU_INDEX?: number };
 g.UVU_DEFER = 1;
 g.UVU_QUEUE = [];
-const files = dirs.flatMap((d) => collect(join(root, d)));
+const files = dirs.flatMap((d) => (d.endsWith('.test.ts') ? [join(root, d)] : collect(join(root, d))));
 for (const [i, file] of files.entries()) {
   g.UVU_INDEX = i;
   g.UVU_QUEUE.push([file.slice(root.length + 1)]);

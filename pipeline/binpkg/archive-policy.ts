@@ -9,7 +9,8 @@
 //     leaves the prefix (absolute targets count as host paths),
 //   - hardlinks to anything but a regular file earlier in the same archive,
 //   - entries below a symlink in the prefix that leads outside it,
-//   - entries in the package database (var/db/pkg), which osforge owns.
+//   - entries in the package database (var/db/pkg), which osforge owns, and
+//     anything but a directory at var or var/db (a link there moves it).
 import { OsforgeError } from '../errors.ts';
 import type { TarEntry } from '../util/tar.ts';
 import { VDB_DIR } from './vdb-format.ts';
@@ -65,6 +66,8 @@ export function checkArchive(entries: readonly TarEntry[], ctx: PolicyContext): 
       throw refuse(e.path, 'control characters or " -> " in a path');
     }
     if (e.path === VDB_DIR || e.path.startsWith(`${VDB_DIR}/`)) throw refuse(e.path, `${VDB_DIR} is the package database`);
+    // var and var/db may only be plain directories: a link there would move the database.
+    if (VDB_DIR.startsWith(`${e.path}/`) && e.type !== 'directory') throw refuse(e.path, `${VDB_DIR} is the package database; ${e.path} must be a directory, not a ${e.type}`);
     if (byPath.has(e.path)) throw refuse(e.path, 'duplicate path');
     byPath.set(e.path, e);
   }
@@ -119,8 +122,13 @@ export function checkArchive(entries: readonly TarEntry[], ctx: PolicyContext): 
     }
     // Walking the parent through the prefix's own symlinks must stay inside.
     const parentParts = parts.slice(0, -1);
-    if (parentParts.length && resolve(parentParts) === null) {
+    const resolvedParent = parentParts.length ? resolve(parentParts) : [];
+    if (resolvedParent === null) {
       throw refuse(e.path, `its directory leads outside the prefix through a symlink already in ${ctx.prefix}`);
+    }
+    const lands = [...resolvedParent, parts[parts.length - 1]!].join('/');
+    if (lands === VDB_DIR || lands.startsWith(`${VDB_DIR}/`) || VDB_DIR.startsWith(`${lands}/`) && e.type !== 'directory') {
+      throw refuse(e.path, `it lands on ${lands} through a symlink; ${VDB_DIR} is the package database`);
     }
     if (e.type === 'symlink') {
       const target = e.linkname ?? '';

@@ -2,14 +2,21 @@
 //   [buckos]
 //   binary_mirror = https://mirror.example.org/binaries
 //   prefer_binaries = true
+//   binary_mirror_key = cosign.pub      (relative to the config file)
+import type { KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
+import { OsforgeError } from '../errors.ts';
+import { loadVerifyKey } from '../sign/keyfile.ts';
+import { keyId } from './signature.ts';
 
 export interface BinaryMirrorSetting {
   /** `[buckos] binary_mirror`, or null when unset. */
   binaryMirror: string | null;
   /** `[buckos] prefer_binaries` (true/yes/1/on). */
   preferBinaries: boolean;
+  /** `[buckos] binary_mirror_key`, resolved against the config file's directory; null when unset. */
+  binaryMirrorKey?: string | null;
   /** The file read, or null when it does not exist. */
   configPath: string | null;
 }
@@ -48,7 +55,8 @@ export async function readBinaryMirrorSetting(configPath = '.buckconfig'): Promi
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { binaryMirror: null, preferBinaries: false, configPath: null };
     throw err;
   }
-  return { ...binaryMirrorFromIni(text), configPath: path };
+  const key = parseIni(text).get('buckos')?.get('binary_mirror_key') || null;
+  return { ...binaryMirrorFromIni(text), configPath: path, ...(key ? { binaryMirrorKey: resolve(dirname(path), key) } : {}) };
 }
 
 /**
@@ -60,4 +68,37 @@ export async function binaryMirrorForBuild(opts: { env?: NodeJS.ProcessEnv; conf
   if (env.BINARY_MIRROR) return env.BINARY_MIRROR;
   const s = await readBinaryMirrorSetting(opts.configPath);
   return s.preferBinaries && s.binaryMirror ? s.binaryMirror : null;
+}
+
+export interface TrustedMirror {
+  url: string;
+  publicKey: KeyObject;
+  keyPath: string;
+  /** Short id of the signer's key (signature.ts keyId). */
+  keyId: string;
+}
+
+/**
+ * The mirror `dist` may use, with the key every package from it must be
+ * signed by: $BINARY_MIRROR_KEY, else `binary_mirror_key`. A mirror without
+ * a key is ignored (one log line) and everything is built, since unsigned
+ * bytes would otherwise enter the stage cache under a real stage key.
+ */
+export async function trustedMirrorForBuild(opts: { env?: NodeJS.ProcessEnv; configPath?: string; log: (msg: string) => void }): Promise<TrustedMirror | null> {
+  const env = opts.env ?? process.env;
+  const url = await binaryMirrorForBuild(opts);
+  if (!url) return null;
+  const keyPath = env.BINARY_MIRROR_KEY || (await readBinaryMirrorSetting(opts.configPath)).binaryMirrorKey || null;
+  if (!keyPath) {
+    opts.log(`binary mirror ${url} ignored: no key is set (set BINARY_MIRROR_KEY=<cosign.pub> or binary_mirror_key in [buckos] of .buckconfig); building from source`);
+    return null;
+  }
+  let publicKey: KeyObject;
+  try {
+    publicKey = await loadVerifyKey(keyPath);
+  } catch (err) {
+    throw new OsforgeError('CONFIG_INVALID', `binary mirror key ${keyPath}: ${(err as Error).message}`,
+      { hint: 'point BINARY_MIRROR_KEY (or binary_mirror_key) at the mirror\'s cosign public key, or unset the mirror' }, { cause: err });
+  }
+  return { url, publicKey, keyPath, keyId: keyId(publicKey) };
 }

@@ -2,14 +2,22 @@
 // verified build with the same config hash (coolports: "check
 // $cache/$pkghash.tar.gz before performing a build"). A hit returns the
 // package bytes, identical to the stage store's output.tar.gz; a miss or any
-// failure returns null and the caller builds from source.
+// failure returns null and the caller builds from source. A key is
+// required: the bytes must carry a valid signature (<file>.sig) and so must
+// the metadata naming them (<file>.sha256.sig), which must match the
+// package asked for; a signed index.json is checked too. Only then may the
+// bytes enter the stage cache.
+import type { KeyObject } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { OsforgeError } from '../errors.ts';
-import { gunzip, readEntries } from '../util/tar.ts';
-import { fetchPackage } from './fetch-package.ts';
+import { checkArchive } from './archive-policy.ts';
+import { fetchPackage, packageSource } from './fetch-package.ts';
+import { DEFAULT_LIMITS, type Limits } from './limits.ts';
+import { scanPackage } from './unpack.ts';
 import { loadIndex, openMirror } from './mirror-source.ts';
 import { assertPackageId, binaryFilename } from './naming.ts';
 
-export { readBinaryMirrorSetting, binaryMirrorForBuild } from './buckconfig.ts';
+export { readBinaryMirrorSetting, binaryMirrorForBuild, trustedMirrorForBuild, type TrustedMirror } from './buckconfig.ts';
 export { configHash } from './config-hash.ts';
 
 export interface FetchVerifiedBinaryOptions {
@@ -21,8 +29,9 @@ export interface FetchVerifiedBinaryOptions {
   arch: string;
   /** Keeps verified downloads here (<cacheDir>/<letter>/<file>) and reuses them. */
   cacheDir?: string;
-  /** PEM public key: when given, only packages with a valid cosign signature are accepted. */
-  publicKeyPem?: string;
+  /** The mirror's public key (PEM or KeyObject): package and metadata signatures are required. */
+  publicKey: KeyObject | string;
+  limits?: Limits;
   log: (msg: string) => void;
 }
 
@@ -31,10 +40,11 @@ export async function fetchVerifiedBinary(opts: FetchVerifiedBinaryOptions): Pro
   assertPackageId({ name, version, configHash, arch });
   const filename = binaryFilename(name, version, configHash);
   try {
-    const mirror = openMirror(opts.mirrorUrl);
+    const limits = opts.limits ?? DEFAULT_LIMITS;
+    const mirror = openMirror(opts.mirrorUrl, limits);
     let root = mirror;
     let sha: string | undefined;
-    const loaded = await loadIndex(mirror);
+    const loaded = await loadIndex(mirror, { publicKey: opts.publicKey });
     if (loaded) {
       root = loaded.root;
       const entry = loaded.index.packages.find((e) => e.filename === filename);
@@ -45,15 +55,17 @@ export async function fetchVerifiedBinary(opts: FetchVerifiedBinaryOptions): Pro
       sha = entry?.sha256;
     }
     // Not in the index (or no index): the first-letter path is tried directly; its .sha256 still has to verify.
-    const got = await fetchPackage(root, { name, version, configHash, arch, sha256: sha }, { cacheDir: opts.cacheDir, publicKey: opts.publicKeyPem });
+    const got = await fetchPackage(root, { name, version, configHash, arch, sha256: sha }, { cacheDir: opts.cacheDir, publicKey: opts.publicKey });
     if (!got) {
       log(`binary mirror: ${filename} not found on ${root.display}`);
       return null;
     }
-    // Refuse archives that are not clean relative trees (devices, absolute paths, "..").
-    await readEntries(gunzip(got.data));
-    log(`binary mirror: using verified ${filename} (sha256 ${got.checksum.sha256}${got.signed ? ', signature ok' : ''}${got.fromCache ? ', from cache' : ''})`);
-    return got.data;
+    // Refuse archives that are not clean relative trees (devices, absolute paths, "..", links out, bombs).
+    const source = packageSource(got);
+    checkArchive(await scanPackage(source, limits.maxUnpackedBytes, filename), { prefix: '/', disk: () => ({ kind: 'missing' }) });
+    log(`binary mirror: using verified ${filename} (sha256 ${got.checksum.sha256}, signatures of package and metadata ok${got.fromCache ? ', from cache' : ''})`);
+    // The stage store keeps the bytes (capped by --max-download-size); it takes a Buffer.
+    return typeof source === 'string' ? await readFile(source) : source;
   } catch (err) {
     const msg = err instanceof OsforgeError ? err.message : `${(err as Error).message}`;
     log(`warning: binary mirror: not using ${filename} (${arch}): ${msg}; building from source`);

@@ -1,32 +1,56 @@
-// Downloads one package (through the cache dir) and verifies it: sha256,
-// .sha256 metadata, and the cosign signature when there is one.
-import type { KeyObject } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+// Downloads one package and verifies it: sha256, .sha256 metadata, and with
+// a key the signatures of both the bytes (.sig) and the metadata
+// (.sha256.sig), so a relabelled package is refused. With a cache dir the
+// package is streamed to disk (a temp name beside its cache path, hashed on
+// the way), verified there and only then renamed into the cache: it is
+// never held whole in memory. Without one, it is read into memory (capped).
+import { randomBytes, type KeyObject } from 'node:crypto';
+import { statSync } from 'node:fs';
+import { rename, rm, rmdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { OsforgeError } from '../errors.ts';
+import { decodeSigFile, verifyFile } from '../sign/blob.ts';
 import { writeFileAtomic } from '../util/write-atomic.ts';
-import { sha256 } from '../util/hash.ts';
+import { sha256File } from '../util/hash.ts';
 import type { ChecksumFile } from './checksum-file.ts';
 import { binaryFilename, mirrorPath } from './naming.ts';
 import type { MirrorReader } from './mirror-source.ts';
-import { verifyBlobSignature } from './signature.ts';
+import { mkdirs } from './prefix-paths.ts';
+import { toPublicKey, verifyBlobSignature } from './signature.ts';
 import { verifyPackage, type Expected } from './verify.ts';
 
 export interface FetchedPackage {
-  data: Buffer;
+  /** The verified bytes, when no cache dir was given. */
+  data?: Buffer;
+  /** The verified file in the cache dir, when one was given. */
+  cachedPath?: string;
+  size: number;
   checksum: ChecksumFile;
   signed: boolean;
-  /** Where the verified package sits in the cache dir, when one was given. */
-  cachedPath?: string;
   fromCache: boolean;
 }
 
-async function readIfExists(p: string): Promise<Buffer | null> {
+/** The package as a Buffer or a path, for unpack.ts. */
+export function packageSource(got: FetchedPackage): Buffer | string {
+  return got.data ?? got.cachedPath!;
+}
+
+async function sha256IfExists(p: string): Promise<string | null> {
   try {
-    return await readFile(p);
+    return await sha256File(p);
   } catch {
     return null;
   }
+}
+
+async function fileSignatureOk(path: string, sigText: string, key: KeyObject | string): Promise<boolean> {
+  let sig: Buffer;
+  try {
+    sig = decodeSigFile(sigText);
+  } catch {
+    return false;
+  }
+  return (await verifyFile(toPublicKey(key), path, [sig]))[0] === true;
 }
 
 /**
@@ -40,49 +64,97 @@ export async function fetchPackage(root: MirrorReader, want: Expected, opts: { c
   const filename = binaryFilename(want.name, want.version, want.configHash);
   const rel = mirrorPath(want.name, filename);
   const where = `${root.display}/${rel}`;
-  const checksumBuf = await root.get(`${rel}.sha256`);
+  const checksumBuf = await root.get(`${rel}.sha256`, { maxBytes: 64 * 1024 });
   if (!checksumBuf) return null;
   const checksumText = checksumBuf.toString('utf8');
+  const missing = () => new OsforgeError('SOURCE_FETCH', `${where}.sha256 exists but ${where} does not`, { arch: want.arch, hint: 're-upload the package; the mirror is incomplete' });
+  const cacheError = (err: unknown, path: string) => new OsforgeError('HOST_SETUP', `writing the download cache ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    { arch: want.arch, hint: 'choose a writable --cache-dir' }, { cause: err });
 
-  let data: Buffer | null = null;
+  let data: Buffer | undefined;
+  let file: string | undefined; // the bytes on disk: the cache entry, or the temp download beside it
+  let actual: { sha256: string; size: number };
   let fromCache = false;
+  let createdDir: string | undefined;
   const cachedPath = opts.cacheDir ? join(opts.cacheDir, rel) : undefined;
+  const pruneDirs = async (from: string) => {
+    for (let d = from; createdDir && d.startsWith(createdDir); d = dirname(d)) {
+      try { await rmdir(d); } catch { break; }
+    }
+  };
   if (cachedPath) {
-    const cached = await readIfExists(cachedPath);
     const expectedSha = /^([0-9a-f]{64}) /.exec(checksumText)?.[1];
-    if (cached && expectedSha && sha256(cached) === expectedSha) {
-      data = cached;
+    const have = await sha256IfExists(cachedPath);
+    if (have !== null && have === expectedSha) {
+      file = cachedPath;
       fromCache = true;
+      actual = { sha256: have, size: 0 };
+    } else {
+      const part = `${cachedPath}.part-${randomBytes(4).toString('hex')}`;
+      try {
+        createdDir = await mkdirs(dirname(part));
+      } catch (err) {
+        throw cacheError(err, dirname(part));
+      }
+      const got = await root.getToFile(rel, part).catch(async (err: unknown) => {
+        await pruneDirs(dirname(part));
+        throw err instanceof OsforgeError ? err : cacheError(err, part);
+      });
+      if (!got) {
+        await pruneDirs(dirname(part));
+        throw missing();
+      }
+      file = part;
+      actual = got;
     }
+  } else {
+    data = (await root.get(rel)) ?? undefined;
+    if (!data) throw missing();
+    actual = { sha256: '', size: data.length };
   }
-  if (!data) {
-    data = await root.get(rel);
-    if (!data) {
-      throw new OsforgeError('SOURCE_FETCH', `${where}.sha256 exists but ${where} does not`, { arch: want.arch, hint: 're-upload the package; the mirror is incomplete' });
-    }
-  }
-  const checksum = verifyPackage(data, checksumText, want, where);
 
-  const sigBuf = await root.get(`${rel}.sig`);
-  if (sigBuf && !opts.publicKey) {
-    throw new OsforgeError('USAGE', `${filename} is signed (${where}.sig) but no public key was given to verify it`,
-      { arch: want.arch, hint: 'pass the cosign public key with --key cosign.pub' });
-  }
-  if (opts.publicKey) {
-    if (!sigBuf) {
-      throw new OsforgeError('SHA256_MISMATCH', `${filename} has no signature (${where}.sig) but a public key was given`,
-        { arch: want.arch, hint: 'the package was published unsigned; sign it with `cosign sign-blob` and re-upload, or drop --key' });
+  try {
+    const checksum = verifyPackage(data ?? { sha256: actual.sha256 }, checksumText, want, where);
+    const sigBuf = await root.get(`${rel}.sig`, { maxBytes: 64 * 1024 });
+    const metaSigBuf = await root.get(`${rel}.sha256.sig`, { maxBytes: 64 * 1024 });
+    if ((sigBuf || metaSigBuf) && !opts.publicKey) {
+      throw new OsforgeError('USAGE', `${filename} is signed (${where}.${sigBuf ? 'sig' : 'sha256.sig'}) but no public key was given to verify it`,
+        { arch: want.arch, hint: 'pass the cosign public key with --key cosign.pub' });
     }
-    if (!verifyBlobSignature(data, sigBuf.toString('utf8'), opts.publicKey)) {
-      throw new OsforgeError('SHA256_MISMATCH', `signature verification failed for ${filename}: ${where}.sig does not match the package for the given public key`,
-        { arch: want.arch, hint: 'the package or its signature was altered, or it was signed with a different key' });
+    if (opts.publicKey) {
+      // Both signatures are required: the bytes, and the metadata that says which package the bytes are.
+      for (const [what, sig] of [['.sig', sigBuf], ['.sha256.sig', metaSigBuf]] as const) {
+        if (!sig) {
+          throw new OsforgeError('SHA256_MISMATCH', `${filename} has no signature ${where}${what} but a public key was given`,
+            { arch: want.arch, hint: 'the package was published unsigned; sign it with `osforge package --sign-key` and re-upload, or drop --key' });
+        }
+        const ok = what === '.sha256.sig' ? verifyBlobSignature(checksumBuf, sig.toString('utf8'), opts.publicKey)
+          : data ? verifyBlobSignature(data, sig.toString('utf8'), opts.publicKey) : await fileSignatureOk(file!, sig.toString('utf8'), opts.publicKey);
+        if (!ok) {
+          throw new OsforgeError('SHA256_MISMATCH', `signature verification failed for ${filename}: ${where}${what} does not match ${what === '.sig' ? 'the package' : 'its .sha256 metadata'} for the given public key`,
+            { arch: want.arch, hint: 'the package or its metadata was altered or relabelled, or it was signed with a different key' });
+        }
+      }
     }
-  }
 
-  if (cachedPath && !fromCache) {
-    await writeFileAtomic(cachedPath, data);
-    await writeFileAtomic(`${cachedPath}.sha256`, checksumText);
-    if (sigBuf) await writeFileAtomic(`${cachedPath}.sig`, sigBuf);
+    if (cachedPath && !fromCache) {
+      try {
+        await rename(file!, cachedPath);
+        file = cachedPath;
+        await writeFileAtomic(`${cachedPath}.sha256`, checksumText);
+        if (sigBuf) await writeFileAtomic(`${cachedPath}.sig`, sigBuf);
+        if (metaSigBuf) await writeFileAtomic(`${cachedPath}.sha256.sig`, metaSigBuf);
+      } catch (err) {
+        throw cacheError(err, cachedPath);
+      }
+    }
+    const size = data ? data.length : actual.size || statSync(cachedPath!).size;
+    return { data, cachedPath: data ? undefined : cachedPath, size, checksum, signed: sigBuf !== null, fromCache };
+  } finally {
+    if (file && file !== cachedPath) {
+      // A download that failed verification leaves nothing behind, not even the directories made for it.
+      await rm(file, { force: true });
+      await pruneDirs(dirname(file));
+    }
   }
-  return { data, checksum, signed: sigBuf !== null, cachedPath, fromCache };
 }

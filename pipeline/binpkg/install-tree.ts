@@ -1,23 +1,36 @@
-// Installs a checked archive into a prefix as one transaction:
-//   1. check every entry (archive-policy.ts) and every collision with files
-//      already in the prefix; nothing has been written yet;
+// Installs a checked archive into a prefix as one crash-safe transaction.
+// The caller holds the database lock (db-lock.ts) and has run recover().
+//   1. check every entry (archive-policy.ts), every collision with files
+//      already in the prefix, and that every path it will write or remove
+//      resolves inside the prefix (prefix-paths.ts); nothing is written yet;
 //   2. extract into <prefix>/.osforge-staging-XXXXXX (same filesystem);
-//   3. rename each path into place, backing up what it replaces and keeping
-//      a journal; the VDB entry is renamed in last;
-//   4. on any error, undo the journal in reverse, so the prefix is left as it
-//      was; the staging dir is always removed.
+//   3. write the journal <prefix>/var/db/pkg/.journal naming every step
+//      (directories to create, files to place, where each replaced file is
+//      backed up), fsync'd, before the first move;
+//   4. do the steps; renaming the new VDB entry into place is the commit;
+//   5. drop backups, the previous VDB entry and files only the previous
+//      version had, then the journal.
+// A failure before the commit undoes the journal in reverse. After a kill -9
+// at any point, the next install/uninstall finds the journal: not committed
+// → rolled back, committed → completed; so the prefix is as it was or fully
+// installed, never in between, and the staging dir is removed either way.
 import { randomBytes } from 'node:crypto';
-import { lstatSync, readlinkSync, statSync } from 'node:fs';
-import { chmod, copyFile, link, lstat, mkdir, mkdtemp, readFile, readdir, readlink, realpath, rename, rm, rmdir, symlink, unlink, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { closeSync, fsyncSync, lstatSync, openSync, readlinkSync, statSync } from 'node:fs';
+import { chmod, copyFile, link, lstat, mkdir, mkdtemp, readFile, readdir, readlink, rename, rm, rmdir, symlink, unlink, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { OsforgeError, wrapError } from '../errors.ts';
 import { sha256 } from '../util/hash.ts';
 import { comparePaths, type TarEntry } from '../util/tar.ts';
 import { checkArchive, type DiskNode } from './archive-policy.ts';
+import { fsError, insidePath, mustBeInside, within } from './prefix-paths.ts';
+import { testHook } from './test-hooks.ts';
 import { VDB_DIR, formatContents, type ContentsLine, type InstalledRecord } from './vdb-format.ts';
-import { vdbEntryName, type Installed } from './vdb.ts';
+import { listInstalled, vdbEntryName, type Installed } from './vdb.ts';
+
+export { realPrefixOf } from './prefix-paths.ts';
 
 export interface InstallTreeOptions {
+  /** Real path of the prefix (realPrefixOf), locked by the caller. */
   prefix: string;
   entries: readonly TarEntry[];
   record: InstalledRecord;
@@ -25,10 +38,39 @@ export interface InstallTreeOptions {
   previous?: Installed;
   /** Every other installed package (for collision checks). */
   others: readonly Installed[];
+  /**
+   * Streams the regular files into the staging tree (its directories exist)
+   * and returns their sha256 and size; then `entries` need no file data.
+   */
+  extractFiles?: (tree: string, onFile: () => Promise<void>) => Promise<Map<string, { sha256: string; size: number }>>;
   log: (msg: string) => void;
 }
 
-function diskNode(abs: string): DiskNode {
+export const JOURNAL_FILE = `${VDB_DIR}/.journal`;
+export const STAGING_PREFIX = '.osforge-staging-';
+
+type Step =
+  | { op: 'mkdir'; path: string; mode: number }
+  | { op: 'place'; path: string; mode: number; backup?: string; tmp: string };
+
+interface InstallJournal {
+  v: 1; kind: 'install'; pkg: string; sha256: string;
+  /** Staging dir name (at the prefix root). */
+  stage: string;
+  steps: Step[];
+  vdbFinal: string;
+  previousDir?: string;
+  previousAside?: string;
+  /** Lines of the previous version that the new one does not have: removed after the commit. */
+  removeAfter: ContentsLine[];
+}
+
+interface UninstallJournal { v: 1; kind: 'uninstall'; pkg: string; vdbDir: string; contents: ContentsLine[] }
+
+type Journal = InstallJournal | UninstallJournal;
+
+function diskNode(abs: string | null): DiskNode {
+  if (abs === null) return { kind: 'missing' };
   try {
     const st = lstatSync(abs);
     if (st.isSymbolicLink()) return { kind: 'symlink', target: readlinkSync(abs) };
@@ -38,34 +80,138 @@ function diskNode(abs: string): DiskNode {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return { kind: 'missing' };
-    throw err;
+    throw fsError(err, `checking ${abs}`);
   }
 }
 
-async function exists(p: string): Promise<boolean> {
+function lexists(p: string): boolean {
+  return diskNode(p).kind !== 'missing';
+}
+
+// ---- the journal on disk ---------------------------------------------------
+
+async function writeJournal(prefix: string, j: Journal): Promise<void> {
+  const path = join(prefix, JOURNAL_FILE);
+  const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
+  await writeFile(tmp, JSON.stringify(j) + '\n', { flag: 'wx' });
+  const fd = openSync(tmp, 'r');
+  try { fsyncSync(fd); } finally { closeSync(fd); }
+  await rename(tmp, path);
+  const dfd = openSync(dirname(path), 'r');
+  try { fsyncSync(dfd); } finally { closeSync(dfd); }
+}
+
+async function readJournal(prefix: string): Promise<Journal | null> {
+  let text: string;
   try {
-    await lstat(p);
-    return true;
+    text = await readFile(join(prefix, JOURNAL_FILE), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw fsError(err, `reading ${join(prefix, JOURNAL_FILE)}`);
+  }
+  try {
+    const j = JSON.parse(text) as Journal;
+    if (j.v !== 1 || (j.kind !== 'install' && j.kind !== 'uninstall')) throw new Error('unknown journal version');
+    // Recovery renames and deletes what the journal names: every name must be a plain path of the kind it claims.
+    const plain = (p: unknown) => typeof p === 'string' && p !== '' && !p.startsWith('/') && !p.split('/').some((c) => c === '..' || c === '.' || c === '');
+    const record = (p: unknown) => plain(p) && /^var\/db\/pkg\/[^/]+$/.test(p as string);
+    const ok = j.kind === 'uninstall'
+      ? record(j.vdbDir) && j.contents.every((l) => plain(l.path))
+      : new RegExp(`^${STAGING_PREFIX.replaceAll('.', '\\.')}[A-Za-z0-9]+$`).test(j.stage) && record(j.vdbFinal)
+        && (j.previousDir === undefined || record(j.previousDir)) && (j.previousAside === undefined || record(j.previousAside))
+        && j.steps.every((st) => plain(st.path) && (st.op === 'mkdir' || ((st.backup === undefined || plain(st.backup)) && !st.tmp.includes('/'))))
+        && j.removeAfter.every((l) => plain(l.path));
+    if (!ok) throw new Error('it names paths outside the prefix or the database');
+    return j;
+  } catch (err) {
+    throw new OsforgeError('PREFIX_UNSAFE', `the install journal ${join(prefix, JOURNAL_FILE)} is corrupt (${(err as Error).message})`,
+      { hint: 'an interrupted command cannot be undone automatically; inspect the prefix, then delete the journal' });
+  }
+}
+
+async function isCommitted(prefix: string, j: InstallJournal): Promise<boolean> {
+  try {
+    const rec = JSON.parse(await readFile(join(prefix, j.vdbFinal, 'binpkg.json'), 'utf8')) as InstalledRecord;
+    return rec.sha256 === j.sha256;
   } catch {
     return false;
   }
 }
 
-/** Realpath of a prefix that may not exist yet (the nearest existing ancestor is resolved). */
-async function realPrefixOf(prefix: string): Promise<string> {
-  let p = resolve(prefix);
-  const tail: string[] = [];
-  for (;;) {
+async function rollBack(prefix: string, j: InstallJournal, log: (m: string) => void): Promise<void> {
+  const stage = join(prefix, j.stage);
+  const problems: string[] = [];
+  for (const s of [...j.steps].reverse()) {
+    const dest = insidePath(prefix, s.path);
+    if (dest === null) { problems.push(`/${s.path} now leads outside the prefix; left alone`); continue; }
     try {
-      return join(await realpath(p), ...tail);
-    } catch {
-      const parent = dirname(p);
-      if (parent === p) throw new OsforgeError('USAGE', `cannot resolve prefix ${prefix}`);
-      tail.unshift(basename(p));
-      p = parent;
+      if (s.op === 'mkdir') {
+        if (diskNode(dest).kind === 'dir' && (await readdir(dest)).length === 0) await rmdir(dest);
+        continue;
+      }
+      await rm(join(dirname(dest), s.tmp), { force: true });
+      const staged = join(stage, 'tree', s.path);
+      const backup = s.backup ? insidePath(prefix, s.backup) : null;
+      if (backup && lexists(backup)) await rename(backup, dest);
+      else if (!s.backup && lexists(dest) && !lexists(staged)) await unlink(dest);
+    } catch (err) {
+      problems.push(`/${s.path}: ${(err as Error).message}`);
     }
   }
+  if (j.previousAside && j.previousDir && lexists(join(prefix, j.previousAside))) await rename(join(prefix, j.previousAside), join(prefix, j.previousDir));
+  if (problems.length) log(`warning: rolling back left traces: ${problems.join('; ')}`);
 }
+
+async function rollForward(prefix: string, j: InstallJournal, log: (m: string) => void): Promise<void> {
+  for (const s of j.steps) {
+    if (s.op !== 'place' || !s.backup) continue;
+    const b = insidePath(prefix, s.backup);
+    if (b) await rm(b, { force: true });
+    await testHook('cleanup');
+  }
+  if (j.previousAside) await rm(join(prefix, j.previousAside), { recursive: true, force: true });
+  if (j.removeAfter.length) {
+    const others = (await listInstalled(prefix)).filter((i) => join(prefix, j.vdbFinal) !== i.dir);
+    await removeContents(prefix, j.removeAfter, others, log);
+  }
+}
+
+async function sweepStaging(prefix: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(prefix);
+  } catch {
+    return;
+  }
+  // Only lock holders create staging dirs, so under the lock any left over belongs to a dead process.
+  for (const n of names) if (n.startsWith(STAGING_PREFIX)) await rm(join(prefix, n), { recursive: true, force: true });
+}
+
+/**
+ * Finishes what an interrupted (killed) command left: rolls an uncommitted
+ * install back, completes a committed one or an uninstall, removes staging
+ * dirs. Call with the lock held, before reading the database.
+ */
+export async function recover(prefix: string, log: (m: string) => void): Promise<void> {
+  const j = await readJournal(prefix);
+  if (j) {
+    if (j.kind === 'uninstall') {
+      log(`completing the interrupted uninstall of ${j.pkg} in ${prefix}`);
+      await finishUninstall(prefix, j, log);
+    } else if (await isCommitted(prefix, j)) {
+      log(`completing the interrupted install of ${j.pkg} in ${prefix} (it had been committed)`);
+      await rollForward(prefix, j, log);
+    } else {
+      log(`rolling back the interrupted install of ${j.pkg} in ${prefix}`);
+      await rollBack(prefix, j, log);
+    }
+    if (j.kind === 'install') await rm(join(prefix, j.stage), { recursive: true, force: true });
+    await unlink(join(prefix, JOURNAL_FILE));
+  }
+  await sweepStaging(prefix);
+}
+
+// ---- install ---------------------------------------------------------------
 
 function collisions(o: InstallTreeOptions, prefix: string): void {
   const owner = new Map<string, string>();
@@ -73,21 +219,21 @@ function collisions(o: InstallTreeOptions, prefix: string): void {
   const mine = new Set(o.previous?.contents.filter((l) => l.kind !== 'dir').map((l) => l.path) ?? []);
   const problems: string[] = [];
   for (const e of o.entries) {
-    const abs = join(prefix, e.path);
+    const abs = insidePath(prefix, e.path);
     const node = diskNode(abs);
     if (e.type === 'directory') {
       if (node.kind === 'file' || node.kind === 'other') problems.push(`/${e.path} is a file in the prefix but a directory in the package`);
       if (node.kind === 'symlink') {
         let isDir = false;
-        try { isDir = statSync(abs).isDirectory(); } catch { /* dangling */ }
+        try { isDir = statSync(abs!).isDirectory(); } catch { /* dangling */ }
         if (!isDir) problems.push(`/${e.path} is a symlink to a non-directory in the prefix but a directory in the package`);
       }
       continue;
     }
-    if (node.kind === 'missing') continue;
-    if (node.kind === 'dir') problems.push(`/${e.path} is a directory in the prefix but not in the package`);
+    if (owner.has(e.path)) problems.push(`/${e.path} belongs to ${owner.get(e.path)}`);
+    else if (node.kind === 'missing') continue;
+    else if (node.kind === 'dir') problems.push(`/${e.path} is a directory in the prefix but not in the package`);
     else if (mine.has(e.path)) continue;
-    else if (owner.has(e.path)) problems.push(`/${e.path} belongs to ${owner.get(e.path)}`);
     else problems.push(`/${e.path} already exists and belongs to no installed package`);
   }
   if (problems.length) {
@@ -98,26 +244,22 @@ function collisions(o: InstallTreeOptions, prefix: string): void {
 
 const rand = () => randomBytes(4).toString('hex');
 
-/** Moves a staged path into place; falls back to copy + rename inside the target directory across filesystems. */
-async function place(staged: string, dest: string, e: TarEntry): Promise<void> {
+/** Moves a staged path into place; across filesystems, copies to `tmp` beside it and renames. */
+async function place(staged: string, dest: string, tmp: string, mode: number): Promise<void> {
   try {
     await rename(staged, dest);
     return;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
   }
-  const tmp = join(dirname(dest), `.${basename(dest)}.osforge-new-${rand()}`);
-  try {
-    if (e.type === 'symlink') await symlink(await readlink(staged), tmp);
-    else {
-      await copyFile(staged, tmp);
-      await chmod(tmp, e.mode & 0o777);
-    }
-    await rename(tmp, dest);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
+  const st = await lstat(staged);
+  if (st.isSymbolicLink()) await symlink(await readlink(staged), tmp);
+  else {
+    await copyFile(staged, tmp);
+    await chmod(tmp, mode & 0o777);
   }
+  await rename(tmp, dest);
+  await unlink(staged); // so a rollback sees the step as done
 }
 
 /** Adds directory entries for parents the archive leaves implicit, so every created directory is recorded. */
@@ -139,15 +281,21 @@ function withParents(entries: readonly TarEntry[]): TarEntry[] {
 
 export async function installTree(input: InstallTreeOptions): Promise<ContentsLine[]> {
   const o = { ...input, entries: withParents(input.entries) };
-  const requested = resolve(o.prefix);
-  const prefix = await realPrefixOf(requested);
-  checkArchive(o.entries, { prefix, disk: (rel) => diskNode(join(prefix, rel)) });
+  const prefix = o.prefix;
+  const label = `${o.record.name}-${o.record.version}`;
+  checkArchive(o.entries, { prefix, disk: (rel) => diskNode(insidePath(prefix, rel) ?? join(prefix, rel)) });
+  const db = join(prefix, VDB_DIR);
+  for (const e of o.entries) {
+    const dest = mustBeInside(prefix, e.path, `install ${label} to`);
+    if (within(dest, db)) throw new OsforgeError('ARCHIVE_UNSAFE', `refusing archive entry ${JSON.stringify(e.path)}: it lands in the package database ${db}`, { hint: 'the package is malformed or hostile; nothing was installed' });
+  }
   collisions(o, prefix);
+  const newPaths = new Set(o.entries.map((e) => e.path));
+  const removeAfter = o.previous?.contents.filter((l) => !newPaths.has(l.path)) ?? [];
+  for (const l of removeAfter) mustBeInside(prefix, l.path, `remove (replacing ${o.previous!.record.name}-${o.previous!.record.version})`);
 
-  const createdPrefix = await mkdir(prefix, { recursive: true });
-  const stage = await mkdtemp(join(prefix, '.osforge-staging-'));
-  const journal: Array<() => Promise<unknown>> = [];
-  const backups: string[] = [];
+  const stage = await mkdtemp(join(prefix, STAGING_PREFIX)).catch((err) => { throw fsError(err, `creating a staging directory in ${prefix}`); });
+  let journal: InstallJournal | null = null;
   let committed = false;
   try {
     // 2. extract into the staging dir.
@@ -158,27 +306,44 @@ export async function installTree(input: InstallTreeOptions): Promise<ContentsLi
     const dataOf = new Map<string, Buffer>();
     for (const e of sorted) {
       const p = join(tree, e.path);
-      await mkdir(dirname(p), { recursive: true });
-      if (e.type === 'directory') {
-        await mkdir(p, { recursive: true });
-        contents.push({ kind: 'dir', path: e.path });
-      } else if (e.type === 'file') {
-        const data = e.data ?? Buffer.alloc(0);
-        await writeFile(p, data, { flag: 'wx' });
-        await chmod(p, e.mode & 0o777);
-        dataOf.set(e.path, data);
-        contents.push({ kind: 'obj', path: e.path, sha256: sha256(data), size: data.length });
-      } else if (e.type === 'symlink') {
-        await symlink(e.linkname!, p);
-        contents.push({ kind: 'sym', path: e.path, target: e.linkname! });
+      try {
+        if (e.type === 'directory') {
+          await mkdir(p, { recursive: true });
+          contents.push({ kind: 'dir', path: e.path });
+        } else if (e.type === 'file') {
+          if (o.extractFiles) continue; // streamed below
+          const data = e.data ?? Buffer.alloc(0);
+          await mkdir(dirname(p), { recursive: true });
+          await writeFile(p, data, { flag: 'wx' });
+          await chmod(p, e.mode & 0o777);
+          dataOf.set(e.path, data);
+          contents.push({ kind: 'obj', path: e.path, sha256: sha256(data), size: data.length });
+        } else if (e.type === 'symlink') {
+          await mkdir(dirname(p), { recursive: true });
+          await symlink(e.linkname!, p);
+          contents.push({ kind: 'sym', path: e.path, target: e.linkname! });
+        }
+      } catch (err) {
+        throw fsError(err, `unpacking /${e.path.length > 120 ? `${e.path.slice(0, 120)}...` : e.path} of ${label}`);
+      }
+      await testHook('stage');
+    }
+    const files = new Map<string, { sha256: string; size: number }>();
+    for (const [path, data] of dataOf) files.set(path, { sha256: sha256(data), size: data.length });
+    if (o.extractFiles) {
+      try {
+        for (const [path, f] of await o.extractFiles(tree, () => testHook('stage'))) {
+          files.set(path, f);
+          contents.push({ kind: 'obj', path, ...f });
+        }
+      } catch (err) {
+        throw fsError(err, `unpacking ${label}`);
       }
     }
     for (const e of sorted) {
       if (e.type !== 'link') continue;
-      const p = join(tree, e.path);
-      await link(join(tree, e.linkname!), p);
-      const data = dataOf.get(e.linkname!)!;
-      contents.push({ kind: 'obj', path: e.path, sha256: sha256(data), size: data.length });
+      await link(join(tree, e.linkname!), join(tree, e.path));
+      contents.push({ kind: 'obj', path: e.path, ...files.get(e.linkname!)! });
     }
     contents.sort((a, b) => comparePaths(a.path, b.path));
     const vdbStaged = join(stage, 'vdb');
@@ -186,72 +351,83 @@ export async function installTree(input: InstallTreeOptions): Promise<ContentsLi
     await writeFile(join(vdbStaged, 'CONTENTS'), formatContents(contents));
     await writeFile(join(vdbStaged, 'binpkg.json'), JSON.stringify(o.record, null, 2) + '\n');
 
-    // 3. move into place.
+    // 3. plan every step and journal it before anything in the prefix moves.
+    const steps: Step[] = [];
+    for (const e of sorted) {
+      const dest = insidePath(prefix, e.path)!;
+      if (e.type === 'directory') {
+        if (!lexists(dest)) steps.push({ op: 'mkdir', path: e.path, mode: e.mode & 0o777 });
+        continue;
+      }
+      const dir = dirname(e.path);
+      const rel = (n: string) => (dir === '.' ? n : `${dir}/${n}`);
+      steps.push({
+        op: 'place', path: e.path, mode: e.mode & 0o777, tmp: `.${basename(e.path)}.osforge-new-${rand()}`,
+        backup: lexists(dest) ? rel(`.${basename(e.path)}.osforge-old-${rand()}`) : undefined,
+      });
+    }
+    const vdbFinal = `${VDB_DIR}/${vdbEntryName(o.record.name, o.record.version)}`;
+    journal = {
+      v: 1, kind: 'install', pkg: label, sha256: o.record.sha256, stage: basename(stage), steps, vdbFinal, removeAfter,
+      previousDir: o.previous ? `${VDB_DIR}/${basename(o.previous.dir)}` : undefined,
+      previousAside: o.previous ? `${VDB_DIR}/.replaced-${rand()}` : undefined,
+    };
+    await writeJournal(prefix, journal);
+    await testHook('journal');
+
+    // 4. move into place; the VDB rename is the commit.
     try {
-      for (const e of sorted) {
-        const dest = join(prefix, e.path);
-        if (e.type === 'directory') {
-          if (!(await exists(dest))) {
-            await mkdir(dest, { mode: e.mode & 0o777 });
-            await chmod(dest, e.mode & 0o777);
-            journal.push(() => rmdir(dest));
-          }
-          continue;
+      for (const s of steps) {
+        const dest = insidePath(prefix, s.path);
+        if (dest === null) throw mustBeInside(prefix, s.path, 'write');
+        if (s.op === 'mkdir') {
+          await mkdir(dest, { mode: s.mode });
+          await chmod(dest, s.mode);
+        } else {
+          if (s.backup) await rename(dest, insidePath(prefix, s.backup)!);
+          await place(join(tree, s.path), dest, join(dirname(dest), s.tmp), s.mode);
         }
-        if (await exists(dest)) {
-          const backup = join(dirname(dest), `.${basename(dest)}.osforge-old-${rand()}`);
-          await rename(dest, backup);
-          journal.push(() => rename(backup, dest));
-          backups.push(backup);
-        }
-        await place(join(tree, e.path), dest, e);
-        journal.push(() => unlink(dest));
+        await testHook('move');
       }
-      const vdbRoot = join(prefix, VDB_DIR);
-      const createdVdb = await mkdir(vdbRoot, { recursive: true });
-      if (createdVdb) journal.push(() => rm(createdVdb, { recursive: true, force: true }));
-      if (o.previous) {
-        const aside = join(vdbRoot, `.replaced-${rand()}`);
-        await rename(o.previous.dir, aside);
-        journal.push(() => rename(aside, o.previous!.dir));
-        backups.push(aside);
+      if (journal.previousDir) {
+        await rename(join(prefix, journal.previousDir), join(prefix, journal.previousAside!));
+        await testHook('vdb');
       }
-      const finalVdb = join(vdbRoot, vdbEntryName(o.record.name, o.record.version));
-      await rename(vdbStaged, finalVdb);
-      journal.push(() => rm(finalVdb, { recursive: true, force: true }));
+      await rename(vdbStaged, join(prefix, vdbFinal));
       committed = true;
     } catch (err) {
-      const undoErrors: string[] = [];
-      for (const undo of journal.reverse()) {
-        try { await undo(); } catch (e) { undoErrors.push((e as Error).message); }
-      }
-      if (undoErrors.length) o.log(`warning: rolling back left traces: ${undoErrors.join('; ')}`);
-      throw wrapError(err, `installing ${o.record.name}-${o.record.version} into ${requested} (rolled back)`);
+      await rollBack(prefix, journal, o.log);
+      throw wrapError(fsError(err, 'moving files into place'), `installing ${label} into ${prefix} (rolled back)`);
     }
+    await testHook('commit');
 
-    // 4. success: drop backups and whatever the previous version had that this one does not.
-    for (const b of backups) await rm(b, { recursive: true, force: true });
-    if (o.previous) {
-      const now = new Set(contents.map((l) => l.path));
-      await removeContents(prefix, o.previous.contents.filter((l) => !now.has(l.path)), o.others, o.log);
-    }
+    // 5. success: drop backups and whatever the previous version had that this one does not.
+    // If this fails, the journal stays and the next command completes it.
+    await rollForward(prefix, journal, o.log);
+    await rm(join(prefix, JOURNAL_FILE), { force: true });
     return contents;
   } finally {
+    if (!committed && journal) await rm(join(prefix, JOURNAL_FILE), { force: true });
     await rm(stage, { recursive: true, force: true });
-    if (!committed && createdPrefix) await rm(createdPrefix, { recursive: true, force: true });
   }
 }
+
+// ---- uninstall -------------------------------------------------------------
 
 /**
  * Removes exactly the listed paths: files only if unchanged since install,
  * symlinks only if they still point where they did, directories only if
- * empty and not listed by another installed package.
+ * empty and not listed by another installed package. A path whose directory
+ * leads outside the prefix is never touched (callers refuse those first).
  */
 export async function removeContents(prefix: string, lines: readonly ContentsLine[], others: readonly Installed[], log: (m: string) => void): Promise<void> {
   const keepDirs = new Set<string>();
   for (const i of others) for (const l of i.contents) if (l.kind === 'dir') keepDirs.add(l.path);
   for (const l of lines) {
-    const abs = join(prefix, l.path);
+    if (l.kind === 'dir') continue;
+    const abs = insidePath(prefix, l.path);
+    if (abs === null) { log(`keeping /${l.path}: its directory leads outside the prefix`); continue; }
+    if (within(abs, join(prefix, VDB_DIR))) { log(`keeping /${l.path}: it leads into the package database`); continue; }
     const node = diskNode(abs);
     if (l.kind === 'obj') {
       if (node.kind === 'missing') continue;
@@ -259,34 +435,50 @@ export async function removeContents(prefix: string, lines: readonly ContentsLin
       const now = sha256(await readFile(abs));
       if (now !== l.sha256) { log(`keeping /${l.path}: modified since install (sha256 ${now}, installed ${l.sha256})`); continue; }
       await unlink(abs);
-    } else if (l.kind === 'sym') {
+    } else {
       if (node.kind === 'missing') continue;
       if (node.kind !== 'symlink' || node.target !== l.target) { log(`keeping /${l.path}: no longer the installed symlink`); continue; }
       await unlink(abs);
     }
+    await testHook('uninstall');
   }
   const dirs = lines.filter((l) => l.kind === 'dir').map((l) => l.path).sort((a, b) => comparePaths(b, a));
   for (const d of dirs) {
     if (keepDirs.has(d)) continue;
-    const abs = join(prefix, d);
-    if (diskNode(abs).kind !== 'dir') continue;
+    const abs = insidePath(prefix, d);
+    if (abs === null || diskNode(abs).kind !== 'dir') continue;
     if ((await readdir(abs)).length === 0) await rmdir(abs);
   }
 }
 
-/** Uninstalls one package: its files (see removeContents), then its VDB entry and any VDB directories left empty. */
+async function finishUninstall(prefix: string, j: UninstallJournal, log: (m: string) => void): Promise<void> {
+  const dir = join(prefix, j.vdbDir);
+  const others = (await listInstalled(prefix)).filter((i) => i.dir !== dir);
+  await removeContents(prefix, j.contents, others, log);
+  await rm(dir, { recursive: true, force: true });
+}
+
+/**
+ * Uninstalls one package (the caller holds the lock): refuses up front when
+ * any recorded path leads outside the prefix, journals, removes its files
+ * (see removeContents), then its VDB entry.
+ */
 export async function uninstallTree(prefix: string, pkg: Installed, others: readonly Installed[], log: (m: string) => void): Promise<void> {
-  const real = await realPrefixOf(resolve(prefix));
-  await removeContents(real, pkg.contents, others, log);
-  await rm(pkg.dir, { recursive: true, force: true });
-  let d = join(real, VDB_DIR);
-  while (d.length > real.length && d.startsWith(real)) {
-    try {
-      if ((await readdir(d)).length) break;
-      await rmdir(d);
-    } catch {
-      break;
-    }
-    d = dirname(d);
+  const label = `${pkg.record.name}-${pkg.record.version}`;
+  const db = join(prefix, VDB_DIR);
+  const outside = pkg.contents.filter((l) => {
+    const abs = insidePath(prefix, l.path);
+    return abs === null || (l.kind !== 'dir' && within(abs, db));
+  }).map((l) => `/${l.path}`);
+  if (outside.length) {
+    throw new OsforgeError('PREFIX_UNSAFE', `refusing to uninstall ${label}: ${outside.length} recorded path(s) lead outside the prefix ${prefix} (or into its database) through a symlinked directory: ${outside.slice(0, 5).join(', ')}${outside.length > 5 ? ', ...' : ''}`,
+      { hint: 'nothing was removed; replace the symlink with a directory inside the prefix (or remove those files by hand), then retry' });
   }
+  const vdbDir = `${VDB_DIR}/${basename(pkg.dir)}`;
+  if (join(prefix, vdbDir) !== pkg.dir) throw new OsforgeError('PREFIX_UNSAFE', `the database entry ${pkg.dir} is not inside ${join(prefix, VDB_DIR)}`);
+  await writeJournal(prefix, { v: 1, kind: 'uninstall', pkg: label, vdbDir, contents: pkg.contents });
+  await testHook('journal');
+  await removeContents(prefix, pkg.contents, others, log);
+  await rm(pkg.dir, { recursive: true, force: true });
+  await unlink(join(prefix, JOURNAL_FILE));
 }

@@ -2,6 +2,7 @@
 // <name>-<version>-<config_hash>-bin.tar.gz + .sha256. The package file is
 // the stage store's output.tar.gz byte for byte, so it is as reproducible as
 // the build itself and a mirror hit gives identical dist/ bytes.
+import type { KeyObject } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OsforgeError } from '../errors.ts';
@@ -11,6 +12,7 @@ import { writeFileAtomic } from '../util/write-atomic.ts';
 import { formatChecksumFile } from './checksum-file.ts';
 import { configHash, contentHash } from './config-hash.ts';
 import { assertPackageId, binaryFilename } from './naming.ts';
+import { signBlob } from './signature.ts';
 
 /** `<stages>/<key>/meta.json`, written by the pipeline next to output.tar.gz. */
 export interface StageMeta {
@@ -44,6 +46,8 @@ export interface PackageOptions {
   outputDir: string;
   /** Only these package names (all when empty). */
   only?: readonly string[];
+  /** Cosign private key: writes <file>.sig (the bytes) and <file>.sha256.sig (the metadata). */
+  signKey?: KeyObject;
 }
 
 async function writeIfChanged(path: string, data: Buffer | string): Promise<boolean> {
@@ -123,10 +127,14 @@ export async function packageAll(o: PackageOptions): Promise<PackagedFile[]> {
     const path = join(o.outputDir, filename);
     const c = contentHash(data);
     const wroteTar = await writeIfChanged(path, data);
-    const wroteSum = await writeIfChanged(`${path}.sha256`, formatChecksumFile({
-      sha256: sum, filename, configHash: cfg, contentHash: c, name: pkg.name, version: pkg.version, arch: pkg.arch,
-    }));
-    out.push({ name: pkg.name, version: pkg.version, arch: pkg.arch, configHash: cfg, contentHash: c, filename, path, sha256: sum, size: data.length, written: wroteTar || wroteSum });
+    const sumText = formatChecksumFile({ sha256: sum, filename, configHash: cfg, contentHash: c, name: pkg.name, version: pkg.version, arch: pkg.arch });
+    const wroteSum = await writeIfChanged(`${path}.sha256`, sumText);
+    let wroteSigs = false;
+    if (o.signKey) {
+      wroteSigs = await writeIfChanged(`${path}.sig`, signBlob(data, o.signKey));
+      wroteSigs = (await writeIfChanged(`${path}.sha256.sig`, signBlob(Buffer.from(sumText), o.signKey))) || wroteSigs;
+    }
+    out.push({ name: pkg.name, version: pkg.version, arch: pkg.arch, configHash: cfg, contentHash: c, filename, path, sha256: sum, size: data.length, written: wroteTar || wroteSum || wroteSigs });
   }
   return out;
 }

@@ -3,9 +3,20 @@
 // index last and atomically (temp name + rename), so a client never sees an
 // index entry whose files are not there yet. Publishing the same packages
 // again changes nothing; a different file under an existing name is refused.
+// Nothing is published uninspected: every package is verified against its
+// .sha256 and unpacked (with the decompression cap) through the archive
+// policy. With a signing key, index.json.sig is written beside the index and
+// every package must carry its .sig and .sha256.sig.
 import { spawn } from 'node:child_process';
+import type { KeyObject } from 'node:crypto';
 import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { wrapError } from '../errors.ts';
+import { checkArchive } from './archive-policy.ts';
+import { DEFAULT_LIMITS, type Limits } from './limits.ts';
+import { signBlob } from './signature.ts';
+import { scanPackage } from './unpack.ts';
 import { OsforgeError } from '../errors.ts';
 import { sha256 } from '../util/hash.ts';
 import { writeFileAtomic } from '../util/write-atomic.ts';
@@ -18,6 +29,8 @@ export interface ScannedPackage {
   /** Absolute path of the .tar.gz. */
   path: string;
   hasSig: boolean;
+  /** Whether <file>.sha256.sig (the signed metadata) is beside it. */
+  hasMetaSig?: boolean;
 }
 
 export type Destination =
@@ -43,7 +56,7 @@ export function parseDestination(mirror: string): Destination {
 }
 
 /** Finds <file>-bin.tar.gz + .sha256 pairs in `dir` and its first-letter sub-directories, verifying each. */
-export async function scanPackages(dir: string): Promise<ScannedPackage[]> {
+export async function scanPackages(dir: string, opts: { inspect?: boolean; limits?: Limits } = {}): Promise<ScannedPackage[]> {
   const root = resolve(dir);
   let top;
   try {
@@ -82,8 +95,16 @@ export async function scanPackages(dir: string): Promise<ScannedPackage[]> {
         if (other.entry.sha256 !== actual) throw new OsforgeError('SHA256_MISMATCH', `${f} appears twice in ${root} with different contents`);
         continue;
       }
+      if (opts.inspect) {
+        // The same archive policy install applies, with "/" as the prefix: absolute links are fine, ".." above the root is not.
+        try {
+          checkArchive(await scanPackage(data, (opts.limits ?? DEFAULT_LIMITS).maxUnpackedBytes, path), { prefix: '/', disk: () => ({ kind: 'missing' }) });
+        } catch (err) {
+          throw wrapError(err, `refusing to publish ${path}`);
+        }
+      }
       out.push({
-        path, hasSig: names.has(`${f}.sig`),
+        path, hasSig: names.has(`${f}.sig`), hasMetaSig: names.has(`${f}.sha256.sig`),
         entry: { name: c.name, version: c.version, arch: c.arch, config_hash: c.configHash, file_hash: c.contentHash, filename: f, size: data.length, sha256: actual },
       });
     }
@@ -124,17 +145,22 @@ function run(cmd: string, args: readonly string[], capture = false): Promise<str
  * The commands that copy a staged tree to the destination, index.json last
  * (pure, so tests can check them). `letters` are the staged letter dirs.
  */
-export function transferCommands(dest: Destination, stage: string, letters: readonly string[], useRsync: boolean): string[][] {
+export function transferCommands(dest: Destination, stage: string, letters: readonly string[], useRsync: boolean, signedIndex = false): string[][] {
   const target = dest.kind === 'remote' ? `${dest.host}:${dest.path}` : dest.path;
   const cmds: string[][] = [];
   if (dest.kind === 'remote') cmds.push(['ssh', '--', dest.host, `mkdir -p ${[dest.path, ...letters.map((l) => `${dest.path}/${l}`)].join(' ')}`]);
   if (useRsync) {
     // rsync writes each file under a temporary name and renames it, so index.json is replaced atomically.
-    cmds.push(['rsync', '-rt', '--checksum', '--exclude=/index.json', `${stage}/`, `${target}/`]);
+    cmds.push(['rsync', '-rt', '--checksum', '--exclude=/index.json', '--exclude=/index.json.sig', `${stage}/`, `${target}/`]);
+    if (signedIndex) cmds.push(['rsync', '-t', '--checksum', `${stage}/index.json.sig`, `${target}/index.json.sig`]);
     cmds.push(['rsync', '-t', '--checksum', `${stage}/index.json`, `${target}/index.json`]);
   } else {
     if (dest.kind !== 'remote') throw new Error('local copies do not use scp');
     for (const l of letters) cmds.push(['scp', '-p', '-r', `${stage}/${l}`, `${target}/`]);
+    if (signedIndex) {
+      cmds.push(['scp', '-p', `${stage}/index.json.sig`, `${target}/index.json.sig.osforge-tmp`]);
+      cmds.push(['ssh', '--', dest.host, `mv -f ${dest.path}/index.json.sig.osforge-tmp ${dest.path}/index.json.sig`]);
+    }
     cmds.push(['scp', '-p', `${stage}/index.json`, `${target}/index.json.osforge-tmp`]);
     cmds.push(['ssh', '--', dest.host, `mv -f ${dest.path}/index.json.osforge-tmp ${dest.path}/index.json`]);
   }
@@ -145,9 +171,13 @@ export interface UploadOptions {
   source: string;
   mirror?: string;
   useRsync: boolean;
-  stagingDir: string;
+  /** Where the per-run staging dir is made (mkdtemp); default: the system temp dir. */
+  stagingDir?: string;
   generateIndexOnly: boolean;
   dryRun: boolean;
+  /** Cosign private key: signs index.json (index.json.sig); packages must then be signed too. */
+  signKey?: KeyObject;
+  limits?: Limits;
   log: (msg: string) => void;
 }
 
@@ -195,21 +225,46 @@ export function planUpload(existing: readonly IndexEntry[], scanned: readonly Sc
   return { added, unchanged, index: buildIndex([...existing, ...scanned.map((s) => s.entry)]) };
 }
 
+async function isFile(p: string): Promise<boolean> {
+  try {
+    return (await stat(p)).isFile();
+  } catch {
+    return false;
+  }
+}
+
 export async function upload(o: UploadOptions): Promise<UploadPlan> {
-  const scanned = await scanPackages(o.source);
+  const scanned = await scanPackages(o.source, { inspect: true, limits: o.limits });
+  if (o.signKey) {
+    const unsigned = scanned.filter((s) => !s.hasSig || !s.hasMetaSig).map((s) => s.entry.filename);
+    if (unsigned.length) {
+      throw new OsforgeError('USAGE', `--sign-key signs the index, but ${unsigned.length} package(s) are not signed: ${unsigned.slice(0, 5).join(', ')}${unsigned.length > 5 ? ', ...' : ''}`,
+        { hint: 'sign them with `osforge package --sign-key <key>` (writes <file>.sig and <file>.sha256.sig), or upload without --sign-key' });
+    }
+  }
+  if (scanned.length === 0) {
+    // Also keeps --generate-index-only from dropping an empty index.json into whatever directory was named by mistake.
+    throw new OsforgeError('USAGE', `no *${BIN_SUFFIX} packages in ${resolve(o.source)}`, { hint: 'check --source; create packages with `osforge package`' });
+  }
   if (o.generateIndexOnly) {
     const index = buildIndex(scanned.map((s) => s.entry));
     const path = join(resolve(o.source), 'index.json');
-    if (o.dryRun) o.log(`would write ${path} (${index.total} packages)`);
+    if (o.dryRun) o.log(`would write ${path}${o.signKey ? ' and index.json.sig' : ''} (${index.total} packages)`);
     else {
-      await writeFileAtomic(path, serializeIndex(index));
-      o.log(`wrote ${path} (${index.total} packages)`);
+      const text = serializeIndex(index);
+      if (o.signKey) await writeFileAtomic(`${path}.sig`, signBlob(Buffer.from(text), o.signKey));
+      else await rm(`${path}.sig`, { force: true }); // a stale signature would make every key-holding client refuse the new index
+      await writeFileAtomic(path, text);
+      o.log(`wrote ${path}${o.signKey ? ' and index.json.sig' : ''} (${index.total} packages)`);
     }
     return { added: [], unchanged: scanned, index };
   }
   if (!o.mirror) throw new OsforgeError('USAGE', '--mirror is required unless --generate-index-only is given');
-  if (scanned.length === 0) throw new OsforgeError('USAGE', `no *${BIN_SUFFIX} packages in ${resolve(o.source)}`, { hint: 'create them with `osforge package`' });
   const dest = parseDestination(o.mirror);
+  if (!o.signKey && dest.kind === 'local' && await isFile(join(dest.path, 'index.json.sig'))) {
+    throw new OsforgeError('USAGE', `the mirror ${dest.path} has a signed index (index.json.sig); uploading without --sign-key would leave a signature that no longer matches`,
+      { hint: 'pass --sign-key with the mirror\'s cosign private key' });
+  }
   const plan = planUpload(await existingEntries(dest), scanned);
   const where = dest.kind === 'remote' ? `${dest.host}:${dest.path}` : dest.path;
   for (const s of plan.added) o.log(`${o.dryRun ? 'would upload' : 'upload'} ${mirrorPath(s.entry.name, s.entry.filename)} (${s.entry.arch}, ${s.entry.size} bytes)`);
@@ -220,8 +275,9 @@ export async function upload(o: UploadOptions): Promise<UploadPlan> {
   }
 
   // Stage the files that go up (packages new to the mirror, plus the .sha256/.sig of unchanged ones) and the index.
-  await mkdir(o.stagingDir, { recursive: true });
-  const stage = await mkdtemp(join(o.stagingDir, 'upload-'));
+  // A fresh private directory per run (mkdtemp, mode 0700), never a fixed shared /tmp path.
+  if (o.stagingDir) await mkdir(o.stagingDir, { recursive: true });
+  const stage = await mkdtemp(join(o.stagingDir ?? tmpdir(), 'osforge-upload-'));
   try {
     const letters = new Set<string>();
     for (const s of [...plan.added, ...plan.unchanged]) {
@@ -232,8 +288,11 @@ export async function upload(o: UploadOptions): Promise<UploadPlan> {
       if (plan.added.includes(s)) await copyFile(s.path, to);
       await copyFile(`${s.path}.sha256`, `${to}.sha256`);
       if (s.hasSig) await copyFile(`${s.path}.sig`, `${to}.sig`);
+      if (s.hasMetaSig) await copyFile(`${s.path}.sha256.sig`, `${to}.sha256.sig`);
     }
-    await writeFile(join(stage, 'index.json'), serializeIndex(plan.index));
+    const indexText = serializeIndex(plan.index);
+    await writeFile(join(stage, 'index.json'), indexText);
+    if (o.signKey) await writeFile(join(stage, 'index.json.sig'), signBlob(Buffer.from(indexText), o.signKey));
     const sortedLetters = [...letters].sort();
 
     if (dest.kind === 'local' && !o.useRsync) {
@@ -248,10 +307,11 @@ export async function upload(o: UploadOptions): Promise<UploadPlan> {
         }
       }
       const indexPath = join(dest.path, 'index.json');
-      if (!(await sameBytes(join(stage, 'index.json'), indexPath))) await writeFileAtomic(indexPath, serializeIndex(plan.index));
+      if (o.signKey && !(await sameBytes(join(stage, 'index.json.sig'), `${indexPath}.sig`))) await writeFileAtomic(`${indexPath}.sig`, await readFile(join(stage, 'index.json.sig')));
+      if (!(await sameBytes(join(stage, 'index.json'), indexPath))) await writeFileAtomic(indexPath, indexText);
     } else {
       if (dest.kind === 'local') await mkdir(dest.path, { recursive: true });
-      for (const cmd of transferCommands(dest, stage, sortedLetters, o.useRsync)) {
+      for (const cmd of transferCommands(dest, stage, sortedLetters, o.useRsync, Boolean(o.signKey))) {
         o.log(`$ ${cmd.join(' ')}`);
         await run(cmd[0]!, cmd.slice(1));
       }

@@ -15,7 +15,7 @@ export interface Expected {
 }
 
 /** Returns the parsed .sha256 file; throws SHA256_MISMATCH naming expected vs actual. */
-export function verifyPackage(data: Uint8Array, checksumText: string, want: Expected, where: string): ChecksumFile {
+export function verifyPackage(data: Uint8Array | { sha256: string }, checksumText: string, want: Expected, where: string): ChecksumFile {
   const filename = binaryFilename(want.name, want.version, want.configHash);
   let c: ChecksumFile;
   try {
@@ -36,7 +36,8 @@ export function verifyPackage(data: Uint8Array, checksumText: string, want: Expe
     throw new OsforgeError('SHA256_MISMATCH', `metadata of ${where} does not match the package requested: ${mismatches.join('; ')}`,
       { arch: want.arch, hint: 'the .sha256 file describes a different package; the mirror is inconsistent, re-upload the package' });
   }
-  const actual = sha256(data);
+  // The sha256 may have been computed while the package streamed to disk.
+  const actual = data instanceof Uint8Array ? sha256(data) : data.sha256;
   if (actual !== c.sha256) {
     throw new OsforgeError('SHA256_MISMATCH', `hash mismatch for ${filename}: expected sha256 ${c.sha256} (from its .sha256), actual ${actual}`,
       { arch: want.arch, hint: 'the download is corrupt or was tampered with; delete it from the cache dir and retry, or re-upload the package' });

@@ -30,7 +30,11 @@ environment:
   TOOLS_CACHE_HIT=true       CI restored tools-cache/; used only if it validates
   BINARY_MIRROR=<url>        look stage2 packages up in this binary mirror
                              before building them (also [buckos] binary_mirror
-                             with prefer_binaries = true in .buckconfig)
+                             with prefer_binaries = true in .buckconfig); used
+                             only with a key, else ignored (one log line)
+  BINARY_MIRROR_KEY=<file>   cosign public key the mirror's packages, metadata
+                             and index must be signed by (also [buckos]
+                             binary_mirror_key); origins go to report.json
   BUCK2_BINARY=<path>        provision Buck2 from this file (sha256-checked)
   BUCK2_SHA256=<sha256>      override the pinned Buck2 sha256
   OSFORGE_DEBIAN_MIRROR=<url> Debian archive (default: the host's apt config)

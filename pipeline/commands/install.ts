@@ -5,6 +5,8 @@ import { OsforgeError } from '../errors.ts';
 import { readBinaryMirrorSetting } from '../binpkg/buckconfig.ts';
 import { loadVerifyKey } from '../sign/keyfile.ts';
 import { installBinary, listAvailable } from '../binpkg/installer.ts';
+import { guarded, nonEmpty, refuseTogether } from '../binpkg/cli-guard.ts';
+import { LIMITS_HELP, limitOptions, limitsFrom } from '../binpkg/limits.ts';
 import { assertPackageId, hostArch, isHash8 } from '../binpkg/naming.ts';
 import { describeEntry } from '../binpkg/select.ts';
 import type { Command } from './types.ts';
@@ -22,19 +24,34 @@ the arch, otherwise the candidates are listed and nothing is installed);
 
 Verification, before anything is written to the prefix: the sha256 of the
 file against its .sha256, the .sha256 metadata (file name, Package, Version,
-Config Hash, Content Hash, Target arch) against the selection, the sha256 from
-index.json, and the cosign signature <file>.sig when the mirror has one
-(which then requires --key; --key also makes a missing signature an error).
+Config Hash, Content Hash, Target arch) against the selection, and the sha256
+from index.json. With --key (a cosign public key), the mirror must be signed:
+index.json.sig over index.json, <file>.sig over the package and
+<file>.sha256.sig over its metadata, so a signed package relabelled as
+another name, version, config or arch is refused. Without --key, a signed
+package is refused, since its signature could not be checked.
 
 Extraction is refused, with the prefix untouched, for absolute paths, "..",
-symlinks (or prefix symlinks) leading outside the prefix, entries below a
-symlink, hardlinks to anything but a file of the same package, device nodes,
-and files that would overwrite files owned by another or no package. The
-package is unpacked in <prefix>/.osforge-staging-* and renamed into place; a
-failure rolls back. Installed files are recorded in
-<prefix>/var/db/pkg/<name>-<version>/{CONTENTS,binpkg.json}; installing the
-same package again does nothing, installing another version or configuration
-of it replaces it, and \`osforge uninstall\` removes exactly those files.
+symlinks leading outside the prefix, entries below a symlink, hardlinks to
+anything but a file of the same package, device nodes, anything at
+var/db/pkg (or a non-directory at var or var/db), and files that would
+overwrite files owned by another or no package. Every path written or
+removed is resolved through the prefix's own symlinks and refused if it
+leaves the prefix (symlinks inside the prefix are fine). A prefix whose var,
+var/db or var/db/pkg is a symlink is refused.
+
+install, upgrade and uninstall lock <prefix>/var/db/pkg/.lock (holder's pid,
+boot id, start time and command). A second command waits and says who holds
+the lock, or with --no-wait fails at once; a lock left by a dead process is
+taken over (and that is logged). The package is unpacked in
+<prefix>/.osforge-staging-*, a journal (<prefix>/var/db/pkg/.journal) lists
+every move before the first one, and the files are renamed into place. If
+the command is killed, the next install or uninstall rolls the prefix back
+(or completes a committed install), so it is never left half-installed.
+Installed files are recorded in <prefix>/var/db/pkg/<name>-<version>/
+{CONTENTS,binpkg.json}; installing the same package again does nothing,
+installing another version or configuration replaces it, and \`osforge
+uninstall\` removes exactly those files.
 
 The mirror is --mirror-url, else $BINARY_MIRROR, else "binary_mirror" in the
 [buckos] section of the --config file. It holds index.json (or has it under
@@ -52,8 +69,14 @@ options:
   -d, --download-only       download and verify into the cache dir; do not install
   -l, --list                list the builds of <package> on the mirror
       --cache-dir DIR       download cache (default: ~/.cache/buckos-binaries)
-      --key FILE            cosign public key (PEM) to verify <file>.sig with
-  -h, --help                show this help`;
+      --key FILE            cosign public key (PEM): require and verify index.json.sig, <file>.sig and <file>.sha256.sig
+      --no-wait             fail at once if another command holds the prefix's database lock
+  -h, --help                show this help
+
+--list takes no --version, --config-hash, --file-hash, --prefix,
+--download-only or --no-wait; --download-only takes no --prefix or --no-wait.
+
+${LIMITS_HELP}`;
 
 export const installCommand: Command = {
   name: 'install',
@@ -72,11 +95,22 @@ export const installCommand: Command = {
     list: { type: 'boolean', short: 'l' },
     'cache-dir': { type: 'string' },
     key: { type: 'string' },
+    'no-wait': { type: 'boolean' },
+    ...limitOptions,
   },
-  async run(values, positionals) {
+  run(values, positionals) {
+    return guarded(`osforge install ${positionals.join(' ')}`.trim(), () => runInstall(values, positionals));
+  },
+};
+
+async function runInstall(values: Record<string, unknown>, positionals: string[]): Promise<number> {
+  {
     if (positionals.length !== 1) throw new OsforgeError('USAGE', 'give exactly one package name: osforge install <package> [options]');
     const name = positionals[0]!;
-    const str = (k: string) => values[k] as string | undefined;
+    const str = (k: string) => nonEmpty(values, k);
+    refuseTogether(values, 'list', ['version', 'config-hash', 'file-hash', 'prefix', 'download-only', 'no-wait'], '--list only shows what the mirror has');
+    refuseTogether(values, 'download-only', ['prefix', 'no-wait'], '--download-only writes only to --cache-dir');
+    const limits = limitsFrom(values);
     const arch = str('arch') ?? hostArch();
     assertPackageId({ name, version: str('version'), configHash: str('config-hash'), arch });
     const fileHash = str('file-hash');
@@ -92,8 +126,11 @@ export const installCommand: Command = {
     }
     const log = (m: string) => process.stderr.write(`${m}\n`);
 
+    let publicKey: KeyObject | undefined;
+    const keyPath = str('key');
+    if (keyPath) publicKey = await loadVerifyKey(keyPath);
     if (values.list) {
-      const { mirror, entries, otherNames } = await listAvailable(mirrorUrl, name);
+      const { mirror, entries, otherNames } = await listAvailable(mirrorUrl, name, { limits, publicKey });
       if (!entries.length) {
         throw new OsforgeError('SOURCE_FETCH', `package ${JSON.stringify(name)} is not on ${mirror}; available: ${otherNames.length ? otherNames.join(', ') : '(no packages)'}`);
       }
@@ -103,19 +140,16 @@ export const installCommand: Command = {
       return 0;
     }
 
-    let publicKey: KeyObject | undefined;
-    const keyPath = str('key');
-    if (keyPath) publicKey = await loadVerifyKey(keyPath);
     const prefix = str('prefix') ?? '/usr';
     const result = await installBinary({
       name, arch, version: str('version'), configHash: str('config-hash'), fileHash,
       mirrorUrl, prefix, cacheDir: str('cache-dir') ?? join(homedir(), '.cache', 'buckos-binaries'),
-      downloadOnly: Boolean(values['download-only']), publicKey, log,
+      downloadOnly: Boolean(values['download-only']), publicKey, log, limits, waitForLock: !values['no-wait'],
     });
     const what = describeEntry(result.entry);
     if (result.action === 'downloaded') process.stdout.write(`downloaded ${what} to ${result.path}\n`);
     else if (result.action === 'already-installed') process.stdout.write(`already installed: ${what} in ${prefix}\n`);
     else process.stdout.write(`${result.action} ${what} into ${prefix} (${result.files} files)\n`);
     return 0;
-  },
-};
+  }
+}

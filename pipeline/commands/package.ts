@@ -1,6 +1,7 @@
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { OsforgeError } from '../errors.ts';
+import { guarded, nonEmpty } from '../binpkg/cli-guard.ts';
+import { loadSigningKey } from '../sign/keyfile.ts';
 import { paths } from '../paths.ts';
 import { packageAll } from '../binpkg/packager.ts';
 import { upload } from '../binpkg/publish.ts';
@@ -31,7 +32,11 @@ options:
       --manifest FILE    the manifest to read (default: dist/manifest.json)
   -u, --upload           publish the packages afterwards (as \`osforge upload --source DIR\`)
   -m, --mirror-url DEST  upload destination: a directory or user@host:/path (needed with --upload)
-  -r, --use-rsync        upload with rsync instead of scp / a local copy
+  -r, --use-rsync        upload with rsync instead of scp / a local copy (only with --upload)
+      --sign-key FILE    cosign private key (password: $COSIGN_PASSWORD or a prompt): writes
+                         <file>.sig over the package and <file>.sha256.sig over its metadata,
+                         so the signature binds name, version, config hash, arch and sha256;
+                         with --upload, index.json.sig too
   -h, --help             show this help`;
 
 export const packageCommand: Command = {
@@ -45,28 +50,39 @@ export const packageCommand: Command = {
     upload: { type: 'boolean', short: 'u' },
     'mirror-url': { type: 'string', short: 'm' },
     'use-rsync': { type: 'boolean', short: 'r' },
+    'sign-key': { type: 'string' },
   },
-  async run(values, positionals) {
-    const outputDir = (values['output-dir'] as string | undefined) ?? 'binaries';
-    const mirror = values['mirror-url'] as string | undefined;
+  run(values, positionals) {
+    return guarded('osforge package', () => runPackage(values, positionals));
+  },
+};
+
+async function runPackage(values: Record<string, unknown>, positionals: string[]): Promise<number> {
+  {
+    const outputDir = nonEmpty(values, 'output-dir') ?? 'binaries';
+    const mirror = nonEmpty(values, 'mirror-url');
+    if (!values.upload && values['use-rsync']) throw new OsforgeError('USAGE', '--use-rsync is only used with --upload');
     if (values.upload && !mirror) throw new OsforgeError('USAGE', '--upload needs --mirror-url DEST (a directory or user@host:/path)');
     if (!values.upload && mirror) throw new OsforgeError('USAGE', '--mirror-url is only used with --upload');
+    const keyPath = nonEmpty(values, 'sign-key');
+    const signKey = keyPath ? (await loadSigningKey({ path: keyPath, from: '--key' })).privateKey : undefined;
     const files = await packageAll({
-      manifestPath: (values.manifest as string | undefined) ?? join(paths.dist(), 'manifest.json'),
+      manifestPath: nonEmpty(values, 'manifest') ?? join(paths.dist(), 'manifest.json'),
       stagesDir: paths.stages(),
       outputDir,
       only: positionals,
+      signKey,
     });
     for (const f of files) {
       process.stdout.write(`${f.written ? 'wrote    ' : 'unchanged'} ${f.path}  (${f.arch}, config ${f.configHash}, content ${f.contentHash})\n`);
     }
     if (values.upload) {
       await upload({
-        source: outputDir, mirror, useRsync: Boolean(values['use-rsync']),
-        stagingDir: join(tmpdir(), 'buckos-binaries-staging'), generateIndexOnly: false, dryRun: false,
+        source: outputDir, mirror, useRsync: Boolean(values['use-rsync']), signKey,
+        generateIndexOnly: false, dryRun: false,
         log: (m) => process.stderr.write(`${m}\n`),
       });
     }
     return 0;
-  },
-};
+  }
+}

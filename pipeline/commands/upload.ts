@@ -1,7 +1,8 @@
-import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { OsforgeError } from '../errors.ts';
+import { guarded, nonEmpty, refuseTogether } from '../binpkg/cli-guard.ts';
+import { limitsFrom } from '../binpkg/limits.ts';
 import { upload } from '../binpkg/publish.ts';
+import { loadSigningKey } from '../sign/keyfile.ts';
 import type { Command } from './types.ts';
 
 const help = `usage: osforge upload --source DIR (--mirror DEST | --generate-index-only) [options]
@@ -12,7 +13,13 @@ the first letter of the package name (b/bash-5.3-a1b2c3d4-bin.tar.gz), and
 rewrites the mirror's index.json ("total", "packages", "by_name"; entries carry
 name, version, arch, config_hash, file_hash, filename, size, sha256).
 
-Every package is verified against its .sha256 before it is published. The
+Every package is verified against its .sha256 and unpacked through the same
+archive policy as \`osforge install\` (no absolute or ".." paths, links out
+of the package root, devices, bombs over --max-unpacked-size) before it is
+published. With --sign-key, index.json.sig is written beside index.json, and
+every package must carry <file>.sig and <file>.sha256.sig (written by
+\`osforge package --sign-key\`); a local mirror whose index is signed refuses
+an upload without --sign-key. The
 index covers the whole mirror (a local mirror is rescanned, a remote one is
 read through its index.json over ssh). Packages go first, index.json last
 and atomically. Uploading the same packages again changes nothing; a
@@ -27,10 +34,16 @@ options:
   -s, --source DIR           directory with the packages (required)
   -m, --mirror DEST          mirror directory or user@host:/path
   -r, --use-rsync            use rsync instead of scp (remote) or a plain copy (local)
-      --staging-dir DIR      where the upload tree is assembled (default: $TMPDIR/buckos-binaries-staging)
+      --staging-dir DIR      where the per-run staging dir is created (default: a fresh private dir in $TMPDIR)
   -i, --generate-index-only  only write DIR/index.json describing the packages in DIR; upload nothing
   -n, --dry-run              show what would be uploaded; write nothing
-  -h, --help                 show this help`;
+      --sign-key FILE        cosign private key to sign index.json with (password: $COSIGN_PASSWORD or a prompt)
+      --max-unpacked-size SIZE  largest decompressed package accepted ($OSFORGE_MAX_UNPACKED_SIZE; default 2G)
+  -h, --help                 show this help
+
+--generate-index-only takes no --mirror, --use-rsync or --staging-dir; with
+--dry-run it only says what index it would write.
+SIZE is bytes or a number with K, M or G (powers of 1024).`;
 
 export const uploadCommand: Command = {
   name: 'upload',
@@ -43,21 +56,32 @@ export const uploadCommand: Command = {
     'staging-dir': { type: 'string' },
     'generate-index-only': { type: 'boolean', short: 'i' },
     'dry-run': { type: 'boolean', short: 'n' },
+    'sign-key': { type: 'string' },
+    'max-unpacked-size': { type: 'string' },
   },
-  async run(values) {
-    const source = values.source as string | undefined;
+  run(values) {
+    return guarded('osforge upload', () => runUpload(values));
+  },
+};
+
+async function runUpload(values: Record<string, unknown>): Promise<number> {
+  {
+    const source = nonEmpty(values, 'source');
     if (!source) throw new OsforgeError('USAGE', '--source DIR is required');
     const generateIndexOnly = Boolean(values['generate-index-only']);
-    const mirror = values.mirror as string | undefined;
+    const mirror = nonEmpty(values, 'mirror');
+    refuseTogether(values, 'generate-index-only', ['mirror', 'use-rsync', 'staging-dir'], 'it writes the index into --source and uploads nothing');
     if (!generateIndexOnly && !mirror) throw new OsforgeError('USAGE', '--mirror DEST is required (or --generate-index-only)');
-    if (generateIndexOnly && mirror) throw new OsforgeError('USAGE', '--generate-index-only writes the index into --source; it takes no --mirror');
+    const keyPath = nonEmpty(values, 'sign-key');
+    const signKey = keyPath ? (await loadSigningKey({ path: keyPath, from: '--key' })).privateKey : undefined;
     await upload({
-      source, mirror, generateIndexOnly,
+      source, mirror, generateIndexOnly, signKey,
       useRsync: Boolean(values['use-rsync']),
-      stagingDir: (values['staging-dir'] as string | undefined) ?? join(tmpdir(), 'buckos-binaries-staging'),
+      stagingDir: nonEmpty(values, 'staging-dir'),
       dryRun: Boolean(values['dry-run']),
+      limits: limitsFrom(values),
       log: (m) => process.stdout.write(`${m}\n`),
     });
     return 0;
-  },
-};
+  }
+}

@@ -37,6 +37,23 @@ export interface ManifestPackage {
   outputSha256: string;
 }
 
+/**
+ * Where one stage2 package of a run came from. Kept in the run's report.json,
+ * not in the manifest: dist/ must be byte-identical whether a package was
+ * built or taken from a signed binary mirror (CI compares the two), so a
+ * per-run fact like this cannot live inside dist/.
+ */
+export interface PackageOrigin {
+  arch: string;
+  name: string;
+  version: string;
+  origin: 'built' | 'mirror';
+  /** Key id (sha256 of the signer's public key DER, shortened) when origin is "mirror". */
+  signerKeyId?: string;
+  /** Whether this run reused the stage cache (the origin is the cached entry's). */
+  cached: boolean;
+}
+
 export interface ManifestImage { ref: string; id: string; inputHash: string }
 
 export interface Manifest {

@@ -96,10 +96,12 @@ export async function stage1(ctx: ArchContext, node: StageNode) {
 
 export interface PackageMeta extends StageMeta {
   name: string; version: string; arch: Arch; deps: string[]; sources: { file: string; sha256: string }[]; compiler: string; useFlags: string[];
+  /** Set when the output came from a signed binary mirror instead of a build. */
+  origin?: 'mirror'; signerKeyId?: string;
 }
 
 /** Looks a package up in a binary mirror by its stage key; returns verified bytes or null. */
-export type BinaryLookup = (pkg: { name: string; version: string; arch: Arch; key: string; compiler: string }) => Promise<Buffer | null>;
+export type BinaryLookup = (pkg: { name: string; version: string; arch: Arch; key: string; compiler: string }) => Promise<{ data: Buffer; signerKeyId: string } | null>;
 
 export async function stage2Package(
   ctx: ArchContext, recipe: PackageRecipe, node: StageNode, deps: { key: string; output: Buffer }[], compiler: string, binaryLookup?: BinaryLookup,
@@ -116,9 +118,10 @@ export async function stage2Package(
     // A verified binary is byte-for-byte the output a build would store, so dist/ is identical either way.
     const binary = await binaryLookup?.({ name: recipe.name, version: recipe.version, arch: ctx.arch, key, compiler });
     if (binary) {
-      log.write(`using verified binary package for ${recipe.name} ${recipe.version} (${ctx.arch}); build skipped`);
+      log.write(`using verified binary package for ${recipe.name} ${recipe.version} (${ctx.arch}), signed by ${binary.signerKeyId}; build skipped`);
       fromMirror = true;
-      return ctx.store.put<PackageMeta>(meta, binary);
+      // The stage store remembers the origin, so a later cache hit still reports it.
+      return ctx.store.put<PackageMeta>({ ...meta, origin: 'mirror', signerKeyId: binary.signerKeyId }, binary.data);
     }
     const recipeTar = await packEntries(Object.entries(recipe.files).map(([path, data]) => ({
       path: `recipe/${path}`, type: 'file' as const, mode: path.endsWith('.sh') ? 0o755 : 0o644, data,

@@ -23,9 +23,9 @@ import { distMismatch, readStamp, stampPath, writeStamp } from '../cache/dist-st
 import { outputFormats, ossSourceArchive } from '../outputs/formats.ts';
 import { buildBootArtifacts } from '../outputs/images/index.ts';
 import { describe, writeDist, type PendingArtifact } from '../outputs/dist-writer.ts';
-import type { Manifest, ManifestPackage } from '../outputs/manifest-types.ts';
+import type { Manifest, ManifestPackage, PackageOrigin } from '../outputs/manifest-types.ts';
 import type { BuildIdentity } from '../util/git.ts';
-import { binaryMirrorForBuild, configHash, fetchVerifiedBinary } from '../binpkg/cache-hook.ts';
+import { configHash, fetchVerifiedBinary, trustedMirrorForBuild } from '../binpkg/cache-hook.ts';
 import type { BinaryLookup } from './bootstrap.ts';
 
 export interface DistOptions {
@@ -93,12 +93,17 @@ export async function runDist(opts: DistOptions): Promise<DistResult> {
   const mainLog = openStepLog(logDir, 'pipeline');
   const store = new StageStore(opts.stateRoot.stages, (m) => mainLog.write(m));
   const ctx: Ctx = { arches: new Map(), buck2: opts.buck2 };
-  const mirror = await binaryMirrorForBuild();
-  const binaryLookup: BinaryLookup | undefined = mirror ? async (p) => fetchVerifiedBinary({
-    mirrorUrl: mirror, name: p.name, version: p.version, arch: p.arch,
-    configHash: configHash({ arch: p.arch, compiler: p.compiler, useFlags: [], depGraphHash: p.key }),
-    log: (m) => mainLog.write(`[binary-mirror] ${m}`),
-  }) : undefined;
+  // Only a mirror with a trusted key is used; origins go to report.json, not dist/ (a mirror-fed dist/ must equal a built one).
+  const mirror = await trustedMirrorForBuild({ log: (m) => { mainLog.write(`[binary-mirror] ${m}`); process.stderr.write(`${m}\n`); } });
+  const packageOrigins: PackageOrigin[] = [];
+  const binaryLookup: BinaryLookup | undefined = mirror ? async (p) => {
+    const data = await fetchVerifiedBinary({
+      mirrorUrl: mirror.url, publicKey: mirror.publicKey, name: p.name, version: p.version, arch: p.arch,
+      configHash: configHash({ arch: p.arch, compiler: p.compiler, useFlags: [], depGraphHash: p.key }),
+      log: (m) => mainLog.write(`[binary-mirror] ${m}`),
+    });
+    return data && { data, signerKeyId: mirror.keyId };
+  } : undefined;
   const say = (task: { output: string }, prefix: string) => (line: string) => {
     mainLog.write(`[${prefix}] ${line}`);
     if (opts.plain && opts.verbose) process.stdout.write(`[${prefix}] ${line}\n`);
@@ -135,7 +140,9 @@ export async function runDist(opts: DistOptions): Promise<DistResult> {
             const r = await stage2Package(actx, recipe, pnode, deps, s1.compiler, binaryLookup);
             await settle(pnode, r.hit);
             pkgs.set(recipe.name, { ...r.meta, output: r.output });
-            sub.title = `${recipe.name} ${recipe.version}${r.hit ? ' [cached]' : r.fromMirror ? ' [binary mirror: build skipped]' : ''}`;
+            const signer = r.meta.signerKeyId;
+            packageOrigins.push({ arch, name: recipe.name, version: recipe.version, origin: signer ? 'mirror' : 'built', ...(signer ? { signerKeyId: signer } : {}), cached: r.hit });
+            sub.title = `${recipe.name} ${recipe.version}${r.hit ? ' [cached]' : ''}${signer ? ` [binary mirror, signed by ${signer}]` : ''}`;
           },
         })), { concurrent: false }),
       },
@@ -234,7 +241,7 @@ export async function runDist(opts: DistOptions): Promise<DistResult> {
 
   try {
     const final = await tasks.run(ctx);
-    const report = { commit: opts.identity.commit, toolsCache: { key: ctx.tools!.key, hit: ctx.tools!.hit, reason: ctx.tools!.reason }, explanations };
+    const report = { commit: opts.identity.commit, toolsCache: { key: ctx.tools!.key, hit: ctx.tools!.hit, reason: ctx.tools!.reason }, packages: packageOrigins, explanations };
     await writeFile(join(logDir, 'report.json'), JSON.stringify(report, null, 2) + '\n');
     return { manifest: (final as Ctx & { manifest: Manifest }).manifest, upToDate: false, toolsHit: ctx.tools!.hit, logDir, explanations };
   } finally {

@@ -58,4 +58,18 @@ test('special files, duplicates, odd names and the package database are refused'
   refused([file('a/../../b')], /plain relative path/);
 });
 
+test('the package database cannot be moved or reached: var and var/db must be directories, nothing may land in var/db/pkg', () => {
+  refused([dir('var'), sym('var/db', '../bin')], /"var\/db": var\/db\/pkg is the package database; var\/db must be a directory, not a symlink/);
+  refused([sym('var', '..')], /"var": .*var must be a directory, not a symlink/);
+  refused([sym('var', 'opt/var')], /var must be a directory, not a symlink/); // even a link that stays inside
+  refused([file('var')], /var must be a directory, not a file/);
+  refused([dir('var'), file('var/db')], /var\/db must be a directory, not a file/);
+  refused([file('x'), hard('var', 'x')], /var must be a directory, not a link/);
+  refused([file('var/db/pkg/other-1.0/CONTENTS')], /"var\/db\/pkg\/other-1\.0\/CONTENTS": var\/db\/pkg is the package database/);
+  // Through a symlink another package left in the prefix:
+  refused([file('dbl/evil-1.0/CONTENTS')], /lands on var\/db\/pkg\/evil-1\.0\/CONTENTS through a symlink/, { dbl: { kind: 'symlink', target: 'var/db/pkg' } });
+  refused([file('v/pkg')], /lands on var\/db\/pkg through a symlink/, { v: { kind: 'symlink', target: 'var/db' } });
+  ok([dir('var'), dir('var/db'), dir('var/lib'), file('var/lib/x')]);
+});
+
 test.run();

@@ -48,8 +48,16 @@ test('transfer commands put index.json last and replace it atomically', () => {
   ]);
   const rsync = transferCommands({ kind: 'remote', host: 'user@host', path: '/srv/m' }, '/tmp/st', ['b'], true);
   assert.equal(rsync.slice(1), [
-    ['rsync', '-rt', '--checksum', '--exclude=/index.json', '/tmp/st/', 'user@host:/srv/m/'],
+    ['rsync', '-rt', '--checksum', '--exclude=/index.json', '--exclude=/index.json.sig', '/tmp/st/', 'user@host:/srv/m/'],
     ['rsync', '-t', '--checksum', '/tmp/st/index.json', 'user@host:/srv/m/index.json'],
+  ]);
+  // A signed index: its signature goes up just before the index, each replaced atomically.
+  const signed = transferCommands({ kind: 'remote', host: 'user@host', path: '/srv/m' }, '/tmp/st', ['b'], false, true);
+  assert.equal(signed.slice(-4), [
+    ['scp', '-p', '/tmp/st/index.json.sig', 'user@host:/srv/m/index.json.sig.osforge-tmp'],
+    ['ssh', '--', 'user@host', 'mv -f /srv/m/index.json.sig.osforge-tmp /srv/m/index.json.sig'],
+    ['scp', '-p', '/tmp/st/index.json', 'user@host:/srv/m/index.json.osforge-tmp'],
+    ['ssh', '--', 'user@host', 'mv -f /srv/m/index.json.osforge-tmp /srv/m/index.json'],
   ]);
 });
 

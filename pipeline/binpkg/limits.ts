@@ -1,0 +1,82 @@
+// Caps on what a mirror can make osforge download, hold or unpack, and the
+// idle timeout that replaced a total deadline (a slow but steady download of
+// a large package must finish; a mirror that stops sending must not hang).
+// Each is settable by a flag or an environment variable; flags win.
+import { OsforgeError } from '../errors.ts';
+
+export interface Limits {
+  /** Largest package file accepted (bytes). */
+  maxDownloadBytes: number;
+  /** Largest index.json accepted (bytes). */
+  maxIndexBytes: number;
+  /** Largest decompressed package (bytes): a gzip bomb stops here. */
+  maxUnpackedBytes: number;
+  /** Abort a download when no byte arrives for this long (ms). */
+  idleTimeoutMs: number;
+}
+
+const MiB = 1024 * 1024;
+export const DEFAULT_LIMITS: Limits = {
+  maxDownloadBytes: 1024 * MiB,
+  maxIndexBytes: 32 * MiB,
+  maxUnpackedBytes: 2048 * MiB,
+  idleTimeoutMs: 30_000,
+};
+
+const FLAGS = {
+  maxDownloadBytes: ['max-download-size', 'OSFORGE_MAX_DOWNLOAD_SIZE'],
+  maxIndexBytes: ['max-index-size', 'OSFORGE_MAX_INDEX_SIZE'],
+  maxUnpackedBytes: ['max-unpacked-size', 'OSFORGE_MAX_UNPACKED_SIZE'],
+  idleTimeoutMs: ['idle-timeout', 'OSFORGE_IDLE_TIMEOUT'],
+} as const;
+
+export const limitOptions = {
+  'max-download-size': { type: 'string' },
+  'max-index-size': { type: 'string' },
+  'max-unpacked-size': { type: 'string' },
+  'idle-timeout': { type: 'string' },
+} as const;
+
+export const LIMITS_HELP = `limits (a flag wins over its environment variable):
+      --max-download-size SIZE  largest package file to download ($OSFORGE_MAX_DOWNLOAD_SIZE; default 1G)
+      --max-index-size SIZE     largest index.json to read ($OSFORGE_MAX_INDEX_SIZE; default 32M)
+      --max-unpacked-size SIZE  largest decompressed package; stops gzip bombs ($OSFORGE_MAX_UNPACKED_SIZE; default 2G)
+      --idle-timeout TIME       give up when a download sends nothing for this long ($OSFORGE_IDLE_TIMEOUT; default 30s)
+  SIZE is bytes or a number with K, M or G (powers of 1024); TIME is seconds or a number with ms, s or m.`;
+
+export function parseSize(text: string, what: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmg]?)i?b?\s*$/i.exec(text);
+  if (!m) throw new OsforgeError('USAGE', `invalid size for ${what}: ${JSON.stringify(text)}`, { hint: 'use bytes or a number with K, M or G, e.g. 512M' });
+  const mult = { '': 1, k: 1024, m: MiB, g: 1024 * MiB }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g'];
+  const n = Math.floor(Number(m[1]) * mult);
+  if (n <= 0) throw new OsforgeError('USAGE', `invalid size for ${what}: ${JSON.stringify(text)} must be more than 0`);
+  return n;
+}
+
+export function parseDuration(text: string, what: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*$/i.exec(text);
+  if (!m) throw new OsforgeError('USAGE', `invalid time for ${what}: ${JSON.stringify(text)}`, { hint: 'use seconds or a number with ms, s or m, e.g. 30s' });
+  const ms = Math.round(Number(m[1]) * ({ ms: 1, s: 1000, m: 60_000 }[(m[2] ?? 's').toLowerCase() as 'ms' | 's' | 'm']));
+  if (ms <= 0) throw new OsforgeError('USAGE', `invalid time for ${what}: ${JSON.stringify(text)} must be more than 0`);
+  return ms;
+}
+
+/** Limits from parsed flags (`values`) and the environment, over the defaults. */
+export function limitsFrom(values: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): Limits {
+  const out = { ...DEFAULT_LIMITS };
+  for (const [k, [flag, envName]] of Object.entries(FLAGS) as [keyof Limits, readonly [string, string]][]) {
+    const fromFlag = values[flag];
+    const raw = typeof fromFlag === 'string' ? fromFlag : env[envName];
+    if (raw === undefined || raw === '') continue;
+    const what = typeof fromFlag === 'string' ? `--${flag}` : `$${envName}`;
+    out[k] = k === 'idleTimeoutMs' ? parseDuration(raw, what) : parseSize(raw, what);
+  }
+  return out;
+}
+
+export function formatBytes(n: number): string {
+  if (n >= 1024 * MiB && n % (1024 * MiB) === 0) return `${n / (1024 * MiB)}G`;
+  if (n >= MiB && n % MiB === 0) return `${n / MiB}M`;
+  if (n >= 1024 && n % 1024 === 0) return `${n / 1024}K`;
+  return `${n} bytes`;
+}

@@ -1,0 +1,30 @@
+// Test-only fault injection for the crash-safety tests (never set in normal use):
+//   OSFORGE_TEST_KILL_AT=<phase>:<n>   SIGKILL this process at the n-th time it reaches <phase>
+//   OSFORGE_TEST_PAUSE_AT=<phase>:<ms> sleep <ms> the first time it reaches <phase>
+// Phases: locked, stage, journal, move, vdb, commit, cleanup, uninstall.
+// A real SIGKILL, not an exception, so nothing in this process gets to clean up.
+import { setTimeout as sleep } from 'node:timers/promises';
+
+const counts = new Map<string, number>();
+const paused = new Set<string>();
+
+function spec(name: string): [string, number] | null {
+  const v = process.env[name];
+  const m = v ? /^([a-z]+):(\d+)$/.exec(v) : null;
+  return m ? [m[1]!, Number(m[2])] : null;
+}
+
+export async function testHook(phase: string): Promise<void> {
+  const kill = spec('OSFORGE_TEST_KILL_AT');
+  if (kill && kill[0] === phase) {
+    const n = (counts.get(phase) ?? 0) + 1;
+    counts.set(phase, n);
+    if (n === kill[1]) process.kill(process.pid, 'SIGKILL');
+  }
+  const pause = spec('OSFORGE_TEST_PAUSE_AT');
+  if (pause && pause[0] === phase && !paused.has(phase)) {
+    paused.add(phase);
+    process.stderr.write(`test hook: pausing ${pause[1]} ms at ${phase}\n`);
+    await sleep(pause[1]);
+  }
+}

@@ -1,0 +1,127 @@
+// Reading a package archive as a stream (gunzip → tar parser), counting the
+// decompressed bytes, so a gzip bomb (a small file that inflates to
+// gigabytes) is refused as soon as the cap is passed instead of filling
+// memory or disk. Nothing is held whole:
+// The package is a Buffer or a file path (streamed from disk).
+//   scanPackage     reads the headers only (file contents are counted and
+//                   dropped), for the archive policy and collision checks;
+//   extractFilesTo  then streams the regular files into a staging tree,
+//                   hashing each as it is written.
+// Both read the same bytes, so the second pass sees what the first checked;
+// it still refuses any entry the first did not list.
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream, statSync } from 'node:fs';
+import { chmod } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable, Transform, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import tarStream from 'tar-stream';
+import { OsforgeError, wrapError } from '../errors.ts';
+import { normalizeEntryPath, type TarEntry } from '../util/tar.ts';
+import { formatBytes } from './limits.ts';
+
+type Header = tarStream.Header;
+type OnEntry = (header: Header, path: string, body: Readable) => Promise<void>;
+
+/** Streams `data` through gunzip (capped) and the tar parser, calling `onEntry` for each entry in order. */
+/** Returns the sha256 of the compressed bytes read, so a file re-read from disk can be checked against what was verified. */
+async function walk(data: Buffer | string, maxUnpackedBytes: number, where: string, onEntry: OnEntry): Promise<string> {
+  const compressed = typeof data === 'string' ? statSync(data).size : data.length;
+  const bomb = () => new OsforgeError('LIMIT_EXCEEDED', `${where} decompresses to more than the ${formatBytes(maxUnpackedBytes)} limit (${compressed} bytes compressed); refused as a possible gzip bomb`,
+    { hint: 'raise --max-unpacked-size / $OSFORGE_MAX_UNPACKED_SIZE if the package is genuine; nothing was installed' });
+  let total = 0;
+  const counter = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      total += chunk.length;
+      if (total > maxUnpackedBytes) cb(bomb());
+      else cb(null, chunk);
+    },
+  });
+  const extract = tarStream.extract();
+  extract.on('entry', (header, body, next) => {
+    const stream = body as unknown as Readable;
+    // Destroying the parser errors the current entry's stream too; that error is the one already reported.
+    stream.on('error', () => {});
+    let path: string;
+    try {
+      path = normalizeEntryPath(header.name);
+    } catch (err) {
+      extract.destroy(err as Error);
+      return;
+    }
+    onEntry(header, path, stream).then(() => next(), (err: Error) => extract.destroy(err));
+  });
+  const gunzip = createGunzip();
+  const inputHash = createHash('sha256');
+  const tap = new Transform({ transform(c: Buffer, _e, cb) { inputHash.update(c); cb(null, c); } });
+  try {
+    await pipeline(typeof data === 'string' ? createReadStream(data) : Readable.from([data]), tap, gunzip, counter, extract as unknown as Writable);
+    return inputHash.digest('hex');
+  } catch (err) {
+    if (err instanceof OsforgeError) throw err.code === 'LIMIT_EXCEEDED' ? err : wrapError(err, `reading ${where}`);
+    const e = err as NodeJS.ErrnoException;
+    if (e.code?.startsWith('Z_') || /header check|unexpected end|invalid (block|distance|stored)|incorrect/i.test(e.message)) {
+      throw new OsforgeError('ARCHIVE_UNSAFE', `${where} is not a valid gzip file (${e.message})`, { hint: 'the package is damaged; re-upload it' }, { cause: err });
+    }
+    if (e.code && /^E[A-Z]+$/.test(e.code)) throw err; // filesystem errors from extractFilesTo; the caller names the path
+    throw new OsforgeError('ARCHIVE_UNSAFE', `${where} is not a valid tar archive (${e.message})`, { hint: 'the package is damaged; re-upload it' }, { cause: err });
+  }
+}
+
+function checkType(header: Header): TarEntry['type'] {
+  const t = header.type;
+  if (t !== 'file' && t !== 'directory' && t !== 'symlink' && t !== 'link') {
+    throw new OsforgeError('ARCHIVE_UNSAFE', `refusing archive entry ${JSON.stringify(header.name)}: unsupported entry type ${t}`);
+  }
+  return t;
+}
+
+/** Every entry of the package without file contents (data is undefined), in archive order. */
+export async function scanPackage(data: Buffer | string, maxUnpackedBytes: number, where: string): Promise<TarEntry[]> {
+  const out: TarEntry[] = [];
+  await walk(data, maxUnpackedBytes, where, async (header, path, body) => {
+    const type = checkType(header);
+    body.resume();
+    await new Promise<void>((res, rej) => { body.on('end', res); body.on('error', rej); });
+    if (path === '') return;
+    const linkname = type === 'link' && header.linkname ? normalizeEntryPath(header.linkname) : header.linkname ?? undefined;
+    out.push({ path, type, mode: header.mode ?? 0o644, linkname });
+  });
+  return out;
+}
+
+export interface ExtractedFile { sha256: string; size: number }
+
+/**
+ * Writes the regular files of the package into `tree` (whose directories
+ * already exist), each created exclusively with its mode; returns each
+ * file's sha256 and size. Other entry types are left to the caller.
+ */
+export async function extractFilesTo(data: Buffer | string, maxUnpackedBytes: number, where: string, tree: string, expected: ReadonlyMap<string, TarEntry>, onFile: () => Promise<void>, verifiedSha256?: string): Promise<Map<string, ExtractedFile>> {
+  const out = new Map<string, ExtractedFile>();
+  const read = await walk(data, maxUnpackedBytes, where, async (header, path, body) => {
+    const type = checkType(header);
+    if (path !== '' && expected.get(path)?.type !== type) {
+      throw new OsforgeError('ARCHIVE_UNSAFE', `refusing archive entry ${JSON.stringify(path)}: it was not in the checked listing of ${where}`);
+    }
+    if (type !== 'file') {
+      body.resume();
+      await new Promise<void>((res, rej) => { body.on('end', res); body.on('error', rej); });
+      return;
+    }
+    const hash = createHash('sha256');
+    let size = 0;
+    const tap = new Transform({ transform(c: Buffer, _e, cb) { hash.update(c); size += c.length; cb(null, c); } });
+    const dest = join(tree, path);
+    await pipeline(body, tap, createWriteStream(dest, { flags: 'wx', mode: 0o600 }));
+    await chmod(dest, (header.mode ?? 0o644) & 0o777); // exact mode, whatever the umask
+    out.set(path, { sha256: hash.digest('hex'), size });
+    await onFile();
+  });
+  if (verifiedSha256 !== undefined && read !== verifiedSha256) {
+    throw new OsforgeError('ARCHIVE_UNSAFE', `${where} changed on disk while it was being installed (sha256 ${read}, verified ${verifiedSha256})`,
+      { hint: 'something else is writing the download cache; retry; nothing was installed' });
+  }
+  return out;
+}
