@@ -121,18 +121,18 @@ test('upload stages in a fresh private directory, never a fixed shared /tmp path
 test('careless-user traps are usage errors (exit 2) naming the flags', async () => {
   const m = `${server.url}/mirror`;
   const cases: [string[], RegExp][] = [
-    [['install', 'hello', '--mirror-url', m, '--prefix', ''], /--prefix is empty/],
-    [['install', 'hello', '--mirror-url', m, '--prefix', '   '], /--prefix is empty/],
+    [['install', 'hello', '--mirror-url', m, '--prefix', ''], /--prefix'? is empty/],
+    [['install', 'hello', '--mirror-url', m, '--prefix', '   '], /--prefix'? is empty/],
     [['install', 'hello', '--mirror-url', m, '--list', '--version', '1.0'], /--list cannot be combined with --version: --list only shows/],
     [['install', 'hello', '--mirror-url', m, '--list', '--prefix', '/tmp/x'], /--list cannot be combined with --prefix/],
     [['install', 'hello', '--mirror-url', m, '--download-only', '--prefix', '/tmp/x'], /--download-only cannot be combined with --prefix/],
-    [['install', 'hello', '--mirror-url', ''], /--mirror-url is empty/],
-    [['uninstall', 'hello', '--prefix', ''], /--prefix is empty/],
+    [['install', 'hello', '--mirror-url', ''], /--mirror-url'? is empty/],
+    [['uninstall', 'hello', '--prefix', ''], /--prefix'? is empty/],
     [['upload', '--source', root, '--generate-index-only', '--use-rsync'], /--generate-index-only cannot be combined with --use-rsync/],
     [['upload', '--source', root, '--generate-index-only', '--staging-dir', '/tmp/x'], /--generate-index-only cannot be combined with --staging-dir/],
-    [['upload', '--source', '', '--mirror', '/tmp/x'], /--source is empty/],
+    [['upload', '--source', '', '--mirror', '/tmp/x'], /--source'? is empty/],
     [['package', '--use-rsync'], /--use-rsync is only used with --upload/],
-    [['package', '--output-dir', ''], /--output-dir is empty/],
+    [['package', '--output-dir', ''], /--output-dir'? is empty/],
   ];
   for (const [args, re] of cases) {
     const r = await runCli(args);
