@@ -13,7 +13,7 @@ export type ErrorCode =
   | 'BUCK2'
   | 'ARCHIVE_UNSAFE'
   | 'USAGE'
-  | 'INTERRUPTED';
+  | 'INTERRUPTED' | 'LOCKED' | 'DISK_FULL';
 
 export interface ErrorContext {
   stage?: string;
