@@ -11,7 +11,7 @@ import { currentOwner, ownerAlive, type Owner } from '../engine/owner.ts';
 
 export interface Holder extends Owner { startedAt: string; command: string; runId: string }
 
-export interface RunLock { path: string; release(): void }
+export interface RunLock { path: string; /** Resolves once the kernel lock is gone. */ release(): Promise<void> }
 
 export interface LockOptions {
   /** false: fail at once when another run holds the lock (`--no-wait`). */
@@ -74,15 +74,20 @@ export async function acquireLock(path: string, opts: LockOptions): Promise<RunL
       // Neither the helper nor its pipes may keep the event loop alive (the exit guard relies on it emptying).
       child.unref();
       for (const s of [child.stdin, child.stdout, child.stderr]) (s as unknown as { unref?: () => void } | null)?.unref?.();
+      const exited = new Promise<void>((r) => { if (child.exitCode !== null || child.signalCode !== null) r(); else child.once('exit', () => r()); });
       let released = false;
       return {
         path,
         release() {
-          if (released) return;
-          released = true;
-          try { writeFileSync(path, ''); } catch { /* the lock still goes with the helper */ }
-          child.stdin?.end();
-          child.kill();
+          if (!released) {
+            released = true;
+            try { writeFileSync(path, ''); } catch { /* the lock still goes with the helper */ }
+            // Waiting for the helper's exit must keep the process alive (it was unref'd while held).
+            child.ref();
+            child.stdin?.end();
+            child.kill();
+          }
+          return exited;
         },
       };
     }
@@ -106,8 +111,8 @@ export async function acquireLocks(paths: string[], opts: LockOptions): Promise<
   try {
     for (const p of [...new Set(paths)].sort()) held.push(await acquireLock(p, opts));
   } catch (err) {
-    for (const l of held.reverse()) l.release();
+    await Promise.all(held.map((l) => l.release()));
     throw err;
   }
-  return { path: held.map((l) => l.path).join(', '), release: () => { for (const l of held.reverse()) l.release(); } };
+  return { path: held.map((l) => l.path).join(', '), release: async () => { await Promise.all(held.map((l) => l.release())); } };
 }

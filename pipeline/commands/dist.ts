@@ -95,7 +95,7 @@ async function runLocked(values: Values): Promise<void> {
   } catch (err) {
     throw diskFullError(err, (err as { path?: string }).path ?? stateDir());
   } finally {
-    locks.release();
+    await locks.release();
   }
 }
 
