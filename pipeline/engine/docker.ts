@@ -157,7 +157,16 @@ export class Engine {
       this.waiters.add(onGone);
       p.then(
         (v) => { this.waiters.delete(onGone); resolve(v); },
-        (e: unknown) => { this.waiters.delete(onGone); reject(this.goneReason ? this.engineGone(what) : e); },
+        (e: unknown) => {
+          this.waiters.delete(onGone);
+          if (this.goneReason) { reject(this.engineGone(what)); return; }
+          // A dropped connection is the engine's failure, not the call's, when the engine no longer answers.
+          if (!isConnectionError(e)) { reject(e); return; }
+          withTimeout(this.docker.ping(), 3000, 'no answer within 3 s').then(
+            () => reject(e),
+            (pingErr: Error) => { this.markGone(`${(e as Error).message}; then ${pingErr.message}`); reject(this.engineGone(what)); },
+          );
+        },
       );
     });
   }
@@ -368,6 +377,11 @@ export class Engine {
     }
     return { containers: new Set(dead.map((c) => c.Id)).size, images };
   }
+}
+
+function isConnectionError(e: unknown): boolean {
+  const code = (e as { code?: string }).code;
+  return ['ECONNRESET', 'ECONNREFUSED', 'ENOENT', 'EPIPE', 'ECONNABORTED', 'ETIMEDOUT'].includes(code ?? '') || /socket hang up|aborted/.test((e as Error)?.message ?? '');
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {

@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OsforgeError } from '../errors.ts';
+import { diskFullError } from '../cache/durable.ts';
 import type { Engine } from '../engine/docker.ts';
 import { dockerArchive } from '../engine/docker-archive.ts';
 import { keyOf, sha256File } from '../util/hash.ts';
@@ -64,7 +65,13 @@ export async function resolveBase(
   const work = await stateTempDir('osforge-base');
   try {
     const layer = join(work, 'layer.tar');
-    await mmdebstrap(spec, arch, layer, log, false, work);
+    await mmdebstrap(spec, arch, layer, log, false, work).catch((err: unknown) => {
+      // mmdebstrap reports a full disk only in its log: name the filesystem it filled.
+      if ((err as OsforgeError).context?.logTail?.some((l) => /No space left on device/.test(l))) {
+        throw diskFullError(Object.assign(new Error('No space left on device'), { code: 'ENOSPC' }), work);
+      }
+      throw err;
+    });
     const digest = await sha256File(layer);
     if (local && local.layers[0] !== digest) {
       log(`warning: re-bootstrapped ${ref} differs from the local image (${local.layers[0]?.slice(0, 12)} vs ${digest.slice(0, 12)})`);

@@ -307,6 +307,7 @@ async function assembleDist(opts: DistOptions, c: Ctx, run: { engine: Engine; lo
     }),
     toolsCache: { key: c.tools!.key },
   };
+  run.log(`writing dist/: ${artifacts.length} artifacts`);
   await writeDist(opts.distDir, artifacts, manifest);
   return manifest;
 }
