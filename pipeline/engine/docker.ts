@@ -286,7 +286,7 @@ export class Engine {
       if (this.closed) throw new OsforgeError('INTERRUPTED', 'interrupted: not starting another container');
       for (const input of spec.inputs ?? []) await this.guard(container.putArchive(input.tar, { path: input.dir }), what);
       // stdin stays open (never written, never ended) for as long as the step runs: its EOF is the kill switch.
-      attach = await this.guard(container.attach({ stream: true, stdin: true, stdout: true, stderr: true, logs: true, hijack: true }), what) as typeof attach;
+      attach = await this.guard(container.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true }), what) as typeof attach;
       const lines = new PassThrough();
       container.modem.demuxStream(attach!, lines, lines);
       let pending = '';

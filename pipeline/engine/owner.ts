@@ -13,12 +13,15 @@ export function bootId(): string {
   try { return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim(); } catch { return 'unknown'; }
 }
 
-/** Field 22 of /proc/<pid>/stat (clock ticks since boot), or null when no such process. */
+/** Field 22 of /proc/<pid>/stat (clock ticks since boot), or null when no such process is running. */
 export function processStart(pid: number): string | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name (field 2) may contain spaces and parentheses; fields after the last ')' are fixed.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // A zombie (killed, not yet reaped by a parent or an init that never reaps) is dead.
+    if (fields[0] === 'Z' || fields[0] === 'X') return null;
+    return fields[19] ?? null;
   } catch {
     return null;
   }

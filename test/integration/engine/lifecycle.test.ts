@@ -31,13 +31,14 @@ const running = async (l: string) => (await engine.docker.listContainers({ filte
 t('a step exits within seconds of its orchestrator being SIGKILLed, and the next run reaps it', async () => {
   const { ref } = await base('amd64');
   const child = spawn(join(repoRoot, 'node_modules/.bin/tsx'), [join(repoRoot, 'test/chaos/step-child.ts'), ref, 'echo step-started; sleep 300', `${runId}-kill`], {
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', 'inherit'], detached: true,
   });
   let out = '';
   child.stdout.on('data', (b: Buffer) => { out += b.toString(); });
   await until('the step to start', 30_000, async () => out.includes('step-started'));
   assert.is(await running(label('kill')), 1);
-  child.kill('SIGKILL');
+  // The whole group: tsx runs the script in a child node process.
+  process.kill(-child.pid!, 'SIGKILL');
   await until('the orphaned step to exit', 10_000, async () => (await running(label('kill'))) === 0);
   const all = await engine.docker.listContainers({ all: true, filters: { label: [label('kill')] } });
   assert.is(all.length, 1, 'the exited container is still there for the reaper');
@@ -68,13 +69,14 @@ t('the reaper removes containers of dead owners (dead pid, other boot, reused pi
 t('a step of the target arch under binfmt also dies with its orchestrator', async () => {
   const { ref } = await base('arm64');
   const child = spawn(join(repoRoot, 'node_modules/.bin/tsx'), [join(repoRoot, 'test/chaos/step-child.ts'), ref, 'echo step-started $(uname -m); sleep 300', `${runId}-kill`, 'arm64'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', 'inherit'], detached: true,
   });
   let out = '';
   child.stdout.on('data', (b: Buffer) => { out += b.toString(); });
   await until('the arm64 step to start', 60_000, async () => out.includes('step-started'));
   assert.match(out, /step-started aarch64/);
-  child.kill('SIGKILL');
+  // The whole group: tsx runs the script in a child node process.
+  process.kill(-child.pid!, 'SIGKILL');
   await until('the orphaned arm64 step to exit', 15_000, async () => (await running(label('kill'))) === 0);
 });
 
