@@ -66,8 +66,8 @@ export async function resolveBase(
   try {
     const layer = join(work, 'layer.tar');
     await mmdebstrap(spec, arch, layer, log, false, work).catch((err: unknown) => {
-      // mmdebstrap reports a full disk only in its log: name the filesystem it filled.
-      if ((err as OsforgeError).context?.logTail?.some((l) => /No space left on device/.test(l))) {
+      // mmdebstrap (and apt inside it) report a full disk only in their log: name the filesystem.
+      if ((err as OsforgeError).context?.logTail?.some((l) => /No space left on device|enough free space/.test(l))) {
         throw diskFullError(Object.assign(new Error('No space left on device'), { code: 'ENOSPC' }), work);
       }
       throw err;

@@ -406,6 +406,12 @@ async function main() {
   log('reference: uninterrupted build');
   const refRun = await runToEnd(ref, 'reference build');
   if (refRun.code !== 0) throw new Error('chaos: the reference build failed; fix that first');
+  // CHAOS_ONLY=3,4 reruns single scenarios against an existing CHAOS_DIR (after scenario 1 built it).
+  const only = process.env.CHAOS_ONLY?.split(',');
+  if (only) {
+    const table: Record<string, () => Promise<void>> = { 1: scenarioKills, 2: scenarioConcurrent, 3: scenarioEngineStop, 4: scenarioDiskFull, 5: scenarioCorruption };
+    for (const n of only) await table[n]!();
+  } else {
   await scenarioKills();
   const afterKills = identical(k.dist, ref.dist);
   if (!afterKills) fail('dist/ after the kills is not byte-identical to the uninterrupted build');
@@ -418,6 +424,7 @@ async function main() {
   } else {
     await scenarioConcurrent();
     await scenarioCorruption();
+  }
   }
   const finalIdentical = identical(k.dist, ref.dist);
   if (stats.maxRunning > 2) fail(`up to ${stats.maxRunning} osforge containers ran at once (one live run starts at most 2)`);
