@@ -303,8 +303,10 @@ export class Engine {
       const { StatusCode } = (await this.guard(container.wait(), what)) as { StatusCode: number };
       await new Promise((r) => setImmediate(r));
       if (pending) { log.push(pending); spec.onLog?.(pending); }
-      // A dockerd shutting down kills its containers first: that exit is the engine's, not the step's.
-      if (StatusCode !== 0 && !(await this.answers())) throw this.engineGone(what);
+      // A dockerd shutting down kills its containers first, and still answers
+      // while it does: a step killed by a signal (exit > 128) waits to see
+      // whether the engine goes away before it counts as the step's failure.
+      if (StatusCode !== 0 && !(await this.answers(StatusCode > 128 ? 20_000 : 1000))) throw this.engineGone(what);
       const outputs = new Map<string, Buffer>();
       if (StatusCode === 0) {
         for (const path of spec.outputs ?? []) outputs.set(path, await this.guard(container.getArchive({ path }).then(readStream), what));
@@ -316,11 +318,15 @@ export class Engine {
     }
   }
 
-  /** Whether the engine still answers a second after a failure (a stopping dockerd no longer does). */
-  private async answers(): Promise<boolean> {
-    await new Promise((r) => setTimeout(r, 1000));
-    if (this.goneReason) return false;
-    return withTimeout(this.docker.ping(), 3000, 'timeout').then(() => !this.goneReason, () => false);
+  /** Whether the engine still answers throughout `graceMs` after a failure (a stopping dockerd soon no longer does). */
+  private async answers(graceMs: number): Promise<boolean> {
+    const end = Date.now() + graceMs;
+    do {
+      await new Promise((r) => setTimeout(r, Math.min(1000, graceMs)));
+      if (this.goneReason) return false;
+      if (!(await withTimeout(this.docker.ping(), 3000, 'timeout').then(() => true, () => false))) return false;
+    } while (Date.now() < end);
+    return !this.goneReason;
   }
 
   /** Reads `path` out of an image as a tar, without starting anything (works for FROM scratch images). */
