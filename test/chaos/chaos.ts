@@ -13,7 +13,7 @@
 // is byte-identical to an uninterrupted build. Prints a table; exits 1 on
 // any violation. CHAOS_QUICK=1: 3 kills (CI). CHAOS_DIR: where it all lives.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync, rmSync, mkdirSync, statSync, cpSync, openSync, readSync, writeSync, closeSync } from 'node:fs';
+import { existsSync, lstatSync, readlinkSync, readdirSync, readFileSync, writeFileSync, rmSync, mkdirSync, statSync, cpSync, openSync, readSync, writeSync, closeSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import Docker from 'dockerode';
@@ -104,9 +104,15 @@ function distState(dir: string): 'absent' | 'valid' | 'invalid' {
   return present.every((f) => listed.has(f)) ? 'valid' : 'invalid';
 }
 
-function treeDigest(dir: string): Map<string, string> {
-  const m = new Map<string, string>();
-  for (const f of readdirSync(dir).sort()) m.set(f, createHash('sha256').update(readFileSync(join(dir, f))).digest('hex'));
+/** sha256 of every regular file below `dir` (symlinks by target), keyed by relative path. */
+function treeDigest(dir: string, m = new Map<string, string>(), prefix = ''): Map<string, string> {
+  for (const f of readdirSync(dir).sort()) {
+    const p = join(dir, f);
+    const st = lstatSync(p);
+    if (st.isDirectory()) treeDigest(p, m, `${prefix}${f}/`);
+    else if (st.isSymbolicLink()) m.set(`${prefix}${f}`, `-> ${readlinkSync(p)}`);
+    else m.set(`${prefix}${f}`, createHash('sha256').update(readFileSync(p)).digest('hex'));
+  }
   return m;
 }
 
