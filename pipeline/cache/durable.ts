@@ -51,8 +51,10 @@ function freeBytes(path: string): number | null {
 
 /** Whether `err` (or its cause) is a full filesystem or quota. */
 export function isDiskFull(err: unknown): boolean {
-  for (let e = err as { code?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
+  for (let e = err as { code?: string; message?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
     if (e.code === 'ENOSPC' || e.code === 'EDQUOT') return true;
+    // A tool (cp, tar) reports it only in its stderr, which execFile puts in the message.
+    if (/No space left on device|Disk quota exceeded/.test(e.message ?? '')) return true;
   }
   return false;
 }

@@ -11,7 +11,8 @@
 // After every fault: dist/ absent or valid (sha256sum -c), no container of a
 // dead run running once the next run started, no litter; at the end dist/
 // is byte-identical to an uninterrupted build. Prints a table; exits 1 on
-// any violation. CHAOS_QUICK=1: 3 kills (CI). CHAOS_DIR: where it all lives.
+// any violation. CHAOS_QUICK=1 (CI): tools seeded, 3 kills in stage1..dist
+// write, scenarios 2, 4, 5 (3 needs a long rebuild). CHAOS_ONLY=3,4: single scenarios. CHAOS_DIR: where it all lives.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, lstatSync, readlinkSync, readdirSync, readFileSync, writeFileSync, rmSync, mkdirSync, statSync, cpSync, openSync, readSync, writeSync, closeSync } from 'node:fs';
 import { createHash } from 'node:crypto';
@@ -429,6 +430,7 @@ async function main() {
     await scenarioCorruption();
   } else {
     await scenarioConcurrent();
+    await scenarioDiskFull();
     await scenarioCorruption();
   }
   }
