@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 OSFORGE := node_modules/.bin/osforge
 
-.PHONY: setup dist release test test-unit test-integration boot-test bench repro-check fresh-host-check lock typecheck clean-tools-cache clean
+.PHONY: setup dist release test test-unit test-integration boot-test bench repro-check fresh-host-check lock typecheck clean-tools-cache clean chaos
 
 setup:
 	@builder/setup-host.sh
@@ -33,6 +33,13 @@ boot-test: setup
 bench: setup
 	node_modules/.bin/tsx test/bench/scheduler-bench.ts
 	node_modules/.bin/tsx test/bench/dist-bench.ts
+
+# Fault injection (issue 11): SIGKILLs over a cold build, concurrent runs, a
+# dockerd stopped mid-stage2, full disks, one-byte corruptions, all on a
+# private dockerd (never the shared engine). CHAOS_KILLS=N (default 10),
+# CHAOS_QUICK=1 for CI (3 kills, fewer scenarios), CHAOS_DIR=<dir>. Needs root.
+chaos: setup
+	node_modules/.bin/tsx test/chaos/chaos.ts
 
 # Two cold builds with different dirs, umask, TZ, LANG and hostname must match bit for bit.
 repro-check: setup

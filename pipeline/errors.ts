@@ -14,7 +14,7 @@ export type ErrorCode =
   | 'ARCHIVE_UNSAFE'
   | 'USAGE'
   | 'INTERRUPTED'
-  | 'PREFIX_UNSAFE' | 'LOCKED' | 'LIMIT_EXCEEDED';
+  | 'PREFIX_UNSAFE' | 'LOCKED' | 'LIMIT_EXCEEDED' | 'DISK_FULL';
 
 export interface ErrorContext {
   stage?: string;

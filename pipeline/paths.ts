@@ -25,4 +25,6 @@ export const paths = {
   /** Content-addressed stage outputs: stages/<key>/. */
   stages: () => join(stateDir(), 'stages'),
   logs: () => join(stateDir(), 'logs'),
+  /** Scratch space of runs (never the system /tmp): the next run holding the state lock empties it. */
+  tmp: () => join(stateDir(), 'tmp'),
 };

@@ -1,5 +1,9 @@
 #!/bin/sh
 # build-musl.sh <arch> <gnu-triple> <musl-tarball>
+# One step of the tools compile: osforge runs it once per arch in a fresh
+# container of the buildenv image (gcc and cross gcc, versions locked in
+# images/lock.json) with the sha256-verified musl source, and stores
+# /opt/osforge/<arch> as a resumable step output, then in tools-cache/.
 # Installs a static musl sysroot plus a musl-gcc wrapper into
 # /opt/osforge/<arch>, and copies the distro's kernel UAPI headers in so
 # packages like busybox compile against it.

@@ -3,6 +3,7 @@
 // renamed only after their sha256 matched, so a killed fetch leaves nothing.
 import { existsSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { fsyncParent, fsyncPath, mapDiskFull } from './durable.ts';
 import { join } from 'node:path';
 import { sha256File, sha256 } from '../util/hash.ts';
 import { OsforgeError } from '../errors.ts';
@@ -35,7 +36,16 @@ export async function storeSource(root: string, file: string, data: Buffer, expe
   const path = sourceCachePath(root, file);
   await mkdir(join(path, '..'), { recursive: true });
   const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, data);
-  await rename(tmp, path);
+  await mapDiskFull(root, data.length, async () => {
+    try {
+      await writeFile(tmp, data);
+      fsyncPath(tmp);
+      await rename(tmp, path);
+      fsyncParent(path);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
+    }
+  });
   return path;
 }

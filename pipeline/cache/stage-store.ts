@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sha256 } from '../util/hash.ts';
+import { fsyncParent, fsyncTree, mapDiskFull } from './durable.ts';
 
 export interface StageMeta {
   key: string;
@@ -51,11 +52,22 @@ export class StageStore {
     const full = { ...meta, outputSha256: sha256(output) } as unknown as M;
     const dir = this.dir(full.key);
     const tmp = `${dir}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
-    await mkdir(tmp, { recursive: true });
-    await writeFile(join(tmp, 'output.tar.gz'), output);
-    await writeFile(join(tmp, 'meta.json'), JSON.stringify(full, null, 1) + '\n');
-    await rm(dir, { recursive: true, force: true });
-    await rename(tmp, dir);
+    const metaText = JSON.stringify(full, null, 1) + '\n';
+    // Ingest, fsync, rename, fsync the parent: an entry that exists is complete on disk.
+    await mapDiskFull(this.root, output.length + metaText.length, async () => {
+      try {
+        await mkdir(tmp, { recursive: true });
+        await writeFile(join(tmp, 'output.tar.gz'), output);
+        await writeFile(join(tmp, 'meta.json'), metaText);
+        fsyncTree(tmp);
+        await rm(dir, { recursive: true, force: true });
+        await rename(tmp, dir);
+        fsyncParent(dir);
+      } catch (err) {
+        await rm(tmp, { recursive: true, force: true });
+        throw err;
+      }
+    });
     return { meta: full, output };
   }
 

@@ -9,6 +9,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tarFs from 'tar-fs';
 import { sha256 } from '../util/hash.ts';
+import { fsyncParent, fsyncTree, mapDiskFull } from './durable.ts';
 import { normalizeEntryPath, normalizeMode, packEntries, readEntries, type TarEntry } from '../util/tar.ts';
 
 export interface ToolsIndexFile { path: string; type: 'file' | 'symlink' | 'directory'; sha256?: string; linkname?: string; mode?: number }
@@ -59,6 +60,17 @@ export function validateToolsCache(cacheRoot: string, key: string): Validation {
 export async function writeToolsCache(cacheRoot: string, key: string, entries: TarEntry[]): Promise<ToolsIndex> {
   const final = toolchainDir(cacheRoot);
   const tmp = `${final}.tmp-${process.pid}`;
+  return mapDiskFull(cacheRoot, entries.reduce((n, e) => n + (e.data?.length ?? 0), 0), async () => {
+    try {
+      return await writeToolsCacheIn(tmp, final, key, entries);
+    } catch (err) {
+      await rm(tmp, { recursive: true, force: true });
+      throw err;
+    }
+  });
+}
+
+async function writeToolsCacheIn(tmp: string, final: string, key: string, entries: TarEntry[]): Promise<ToolsIndex> {
   await rm(tmp, { recursive: true, force: true });
   await mkdir(join(tmp, 'root'), { recursive: true });
   const tar = await packEntries(entries, 0);
@@ -70,9 +82,11 @@ export async function writeToolsCache(cacheRoot: string, key: string, entries: T
   });
   const index: ToolsIndex = { key, files };
   await writeFile(join(tmp, 'index.json'), JSON.stringify(index, null, 1) + '\n');
+  fsyncTree(tmp);
   await rm(`${final}.old`, { recursive: true, force: true });
   if (existsSync(final)) await rename(final, `${final}.old`);
   await rename(tmp, final);
+  fsyncParent(final);
   await rm(`${final}.old`, { recursive: true, force: true });
   return index;
 }

@@ -1,15 +1,25 @@
 import { randomBytes } from 'node:crypto';
+import { basename, dirname, join } from 'node:path';
 import type { Command } from './types.ts';
-import { paths } from '../paths.ts';
+import { paths, stateDir } from '../paths.ts';
 import { Engine, LABEL_RUN } from '../engine/docker.ts';
 import { runDist } from '../stages/pipeline.ts';
 import { formatExplanation } from '../cache/journal.ts';
 import { distSetup, stateRoot } from './dist-setup.ts';
+import { acquireLocks } from '../cache/run-lock.ts';
+import { removeLitter } from '../cache/litter.ts';
+import { diskFullError, fsyncStats } from '../cache/durable.ts';
+import { distTmpRoot } from '../outputs/dist-writer.ts';
+
+/** Where the lock of a dir that is replaced or removed wholesale lives: beside it, in .osforge-tmp/. */
+function besideLock(dir: string): string {
+  return join(dirname(dir), '.osforge-tmp', `${basename(dir)}.lock`);
+}
 
 export const distCommand: Command = {
   name: 'dist',
   summary: 'build BuckOS for every architecture and write dist/',
-  help: `usage: osforge dist [--verbose] [--plain] [--explain]
+  help: `usage: osforge dist [--verbose] [--plain] [--explain] [--no-wait]
 
 Builds the tools image (or recreates it from tools-cache/), the builder
 image, runs stage1/stage2/stage3 for every architecture in
@@ -21,6 +31,12 @@ options:
                   (automatic without a TTY or with CI=true)
       --explain   print, for every stage, hit or miss and on a miss which
                   input changed (old -> new) or "no previous entry"
+      --no-wait   fail at once (exit 1) when another run holds the state
+                  dir, tools-cache/ or dist/, instead of waiting for it
+
+A run locks its state dir, tools-cache/ and dist/; a second run on the same
+ones waits and names the holder. On start it removes the containers and
+dangling build images of runs whose process is gone, and their temp dirs.
 
 When nothing changed since the last dist/ (same stage keys, same commit, and
 dist/ files unchanged) it only checks, starts no container and rewrites nothing.
@@ -43,53 +59,101 @@ environment:
   OSFORGE_DIST=<dir>         output directory (default ./dist)
   SOURCE_DATE_EPOCH=<secs>   override the commit time used for artifacts
   DOCKER_HOST                engine to use (default: local socket)`,
-  options: { verbose: { type: 'boolean', short: 'v' }, plain: { type: 'boolean' }, explain: { type: 'boolean' } },
+  options: { verbose: { type: 'boolean', short: 'v' }, plain: { type: 'boolean' }, explain: { type: 'boolean' }, 'no-wait': { type: 'boolean' } },
   async run(values) {
-    const { plan, identity, buck2, graph } = await distSetup((l) => process.stdout.write(`${l}\n`));
-    const runId = `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
-    const engine = new Engine();
-    const plain = Boolean(values.plain) || !process.stdout.isTTY || process.env.CI === 'true';
-    // Ctrl-C / SIGTERM: remove this run's containers by label, then die of the
-    // signal as usual. Repeats (a second ^C, or tsx relaying the first) must
-    // not cut the cleanup short.
-    let stopping = false;
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (stopping) return;
-      stopping = true;
-      process.stderr.write(`\n${signal}: removing this run's containers...\n`);
-      engine.shutdown(`${LABEL_RUN}=${runId}`).catch(() => 0).then((n) => {
-        process.stderr.write(`removed ${n} container(s)\n`);
-        process.removeListener('SIGINT', onSignal);
-        process.removeListener('SIGTERM', onSignal);
-        process.kill(process.pid, signal);
-      });
+    // No silent success: if the event loop empties before the run settled
+    // (an engine call that can never answer), this is a failure, not exit 0.
+    let settled = false;
+    const exitGuard = () => {
+      if (settled) return;
+      settled = true;
+      process.stderr.write('error [ENGINE_UNAVAILABLE]: osforge dist stopped before its work finished: pending Docker engine calls can no longer complete\n  fix: check the engine (`docker info`), then run osforge dist again: finished stages are cached\n');
+      process.exitCode = 1;
     };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+    process.on('beforeExit', exitGuard);
     try {
-      const result = await runDist({
-        plan, identity, graph, buck2, runId, plain, verbose: Boolean(values.verbose), engine,
-        distDir: paths.dist(), toolsCacheRoot: paths.toolsCache(), stateRoot: stateRoot(),
-      });
-      if (values.explain) for (const e of result.explanations) process.stdout.write(formatExplanation(e) + '\n');
-      if (result.upToDate || !result.manifest) {
-        process.stdout.write(`dist: tools cache hit (${graph.tools.key.slice(0, 12)}, validated); nothing compiled\n`);
-        process.stdout.write(`dist: ${paths.dist()} is up to date (dist key ${graph.dist.key.slice(0, 12)}); no container started, nothing rewritten\n`);
-        return;
-      }
-      const m = result.manifest;
-      process.stdout.write(`dist: ${m.artifacts.length} artifacts for ${plan.arches.join(', ')} in ${paths.dist()}\n`);
-      process.stdout.write(`dist: tools cache ${result.toolsHit ? 'hit' : 'miss'}; logs and report.json in ${result.logDir}\n`);
-    } catch (err) {
-      // Interrupted: the containers' deaths surface here as step failures;
-      // the signal handler is already cleaning up and will end the process.
-      if (stopping) await new Promise(() => undefined);
-      throw err;
+      return await runLocked(values);
     } finally {
-      if (!stopping) {
-        process.removeListener('SIGINT', onSignal);
-        process.removeListener('SIGTERM', onSignal);
-      }
+      settled = true;
+      process.removeListener('beforeExit', exitGuard);
     }
   },
 };
+
+type Values = Parameters<Command['run']>[0];
+
+async function runLocked(values: Values): Promise<void> {
+  const runId = `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+  const say = (l: string) => process.stdout.write(`dist: ${l}\n`);
+  const distDir = paths.dist();
+  const toolsCache = paths.toolsCache();
+  const locks = await acquireLocks([join(stateDir(), 'lock'), besideLock(toolsCache), besideLock(distDir)], {
+    wait: !values['no-wait'], runId, log: say,
+  });
+  try {
+    const litter = removeLitter({
+      stateDir: stateDir(), caches: [paths.stages(), paths.sources(), join(stateDir(), 'images')],
+      toolsCache, distDir, distTmpRoot: distTmpRoot(distDir),
+    });
+    if (litter.length) say(`removed ${litter.length} temp dir(s) left by dead runs`);
+    return await build(values, runId);
+  } catch (err) {
+    throw diskFullError(err, (err as { path?: string }).path ?? stateDir());
+  } finally {
+    await locks.release();
+  }
+}
+
+async function build(values: Values, runId: string): Promise<void> {
+  const { plan, identity, buck2, graph } = await distSetup((l) => process.stdout.write(`${l}\n`));
+  const engine = new Engine();
+  // Best effort: with no engine here a no-op still succeeds, and a real build fails at its engine check.
+  const reaped = await engine.ping(3000).then(() => engine.reapOrphans(), () => null);
+  if (reaped && (reaped.containers || reaped.images)) {
+    process.stdout.write(`dist: removed ${reaped.containers} container(s) and ${reaped.images} dangling build image(s) left by dead runs\n`);
+  }
+  const plain = Boolean(values.plain) || !process.stdout.isTTY || process.env.CI === 'true';
+  // Ctrl-C / SIGTERM: remove this run's containers by label, then die of the
+  // signal as usual. Repeats (a second ^C, or tsx relaying the first) must
+  // not cut the cleanup short.
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`\n${signal}: removing this run's containers...\n`);
+    engine.shutdown(`${LABEL_RUN}=${runId}`).catch(() => 0).then((n) => {
+      process.stderr.write(`removed ${n} container(s)\n`);
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
+      process.kill(process.pid, signal);
+    });
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const result = await runDist({
+      plan, identity, graph, buck2, runId, plain, verbose: Boolean(values.verbose), engine,
+      distDir: paths.dist(), toolsCacheRoot: paths.toolsCache(), stateRoot: stateRoot(),
+    });
+    if (values.explain) for (const e of result.explanations) process.stdout.write(formatExplanation(e) + '\n');
+    if (result.upToDate || !result.manifest) {
+      process.stdout.write(`dist: tools cache hit (${graph.tools.key.slice(0, 12)}, validated); nothing compiled\n`);
+      process.stdout.write(`dist: ${paths.dist()} is up to date (dist key ${graph.dist.key.slice(0, 12)}); no container started, nothing rewritten\n`);
+      return;
+    }
+    const m = result.manifest;
+    process.stdout.write(`dist: ${m.artifacts.length} artifacts for ${plan.arches.join(', ')} in ${paths.dist()}\n`);
+    process.stdout.write(`dist: fsync: ${fsyncStats.calls} calls, ${(fsyncStats.ms / 1000).toFixed(2)} s\n`);
+    process.stdout.write(`dist: tools cache ${result.toolsHit ? 'hit' : 'miss'}; logs and report.json in ${result.logDir}\n`);
+  } catch (err) {
+    // Interrupted: the containers' deaths surface here as step failures;
+    // the signal handler is already cleaning up and will end the process.
+    if (stopping) await new Promise(() => undefined);
+    throw err;
+  } finally {
+    if (!stopping) {
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
+    }
+  }
+}

@@ -5,9 +5,26 @@ import type { Readable } from 'node:stream';
 import { PassThrough } from 'node:stream';
 import { OsforgeError } from '../errors.ts';
 import type { Arch } from './docker-archive.ts';
+import { currentOwner, ownerAlive, ownerFromLabels, ownerLabels, type Owner } from './owner.ts';
 
 export const LABEL_RUN = 'osforge.run';
 export const LABEL_STAGE = 'osforge.stage';
+/** Carried by the base and buildenv images, hence by every image built FROM them. */
+export const LABEL_ROOTFS = 'osforge.rootfs.input';
+
+/**
+ * Every step runs under this as PID 1 with its stdin attached to osforge.
+ * When osforge dies, for any reason, Docker closes that stdin; the watcher
+ * then kills everything else in the container, PID 1's wait returns and the
+ * container exits. Only shell builtins, so it works in a busybox rootfs and
+ * under binfmt (the kill is one syscall, passed through by QEMU). fd 3 keeps
+ * the real stdin: a background list would otherwise read /dev/null.
+ */
+export const STEP_WRAPPER = 'exec 3<&0; "$@" </dev/null & step=$!; { while read -r _; do :; done; kill -9 -1; } <&3 & wait "$step"';
+
+/** How often a watched engine is pinged, and how long a ping may take before the engine counts as gone. */
+const PING_EVERY_MS = 2000;
+const PING_TIMEOUT_MS = 8000;
 
 export interface RunSpec {
   image: string;
@@ -46,29 +63,117 @@ export interface BuildSpec {
 
 export interface ImageInfo { id: string; architecture: string; labels: Record<string, string>; /** diff_ids without the sha256: prefix. */ layers: string[] }
 
+export interface Reaped { containers: number; images: number }
+
 export class Engine {
   readonly docker: Docker;
+  readonly owner: Owner;
   private closed = false;
+  /** Set once a watched engine stopped answering; every pending and later call rejects with it. */
+  private goneReason: string | null = null;
+  private readonly waiters = new Set<() => void>();
+  private stopWatch: (() => void) | null = null;
 
-  constructor(docker = new Docker()) {
+  constructor(docker = new Docker(), owner: Owner = currentOwner()) {
     this.docker = docker;
+    this.owner = owner;
+  }
+
+  get where(): string {
+    return process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
   }
 
   /** Fails with a clear message when no engine answers (DOCKER_HOST is honoured by dockerode). */
-  async ping(): Promise<void> {
+  async ping(timeoutMs = PING_TIMEOUT_MS): Promise<void> {
     try {
-      await this.docker.ping();
+      await withTimeout(this.docker.ping(), timeoutMs, `no answer within ${timeoutMs / 1000} s`);
     } catch (err) {
-      const where = process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
-      throw new OsforgeError('ENGINE_UNAVAILABLE', `no Docker engine answers at ${where}`, {
+      throw new OsforgeError('ENGINE_UNAVAILABLE', `no Docker engine answers at ${this.where}`, {
         hint: 'run `make setup` (installs docker.io and starts dockerd), or set DOCKER_HOST to a running engine',
       }, { cause: err });
     }
   }
 
+  /**
+   * Watches the engine for the rest of a run: its event stream closing (a
+   * dockerd that died or restarted) or a ping failing marks it gone, which
+   * rejects every pending call. Without this, a dead engine leaves dockerode
+   * promises that never settle and Node exits 0 with nothing done.
+   */
+  watch(): void {
+    if (this.stopWatch) return;
+    let stopped = false;
+    let events: NodeJS.ReadableStream & { destroy?: () => void } | undefined;
+    this.docker.getEvents({ filters: { type: ['daemon'] } }).then((s) => {
+      events = s as typeof events;
+      if (stopped) { events!.destroy?.(); return; }
+      const lost = () => { if (!stopped) this.markGone('its event stream closed (dockerd stopped or restarted)'); };
+      s.on('end', lost);
+      s.on('close', lost);
+      s.on('error', lost);
+      s.resume();
+    }, (err: Error) => this.markGone(`its event stream could not be opened (${err.message})`));
+    let busy = false;
+    const timer = setInterval(() => {
+      if (busy) return;
+      busy = true;
+      withTimeout(this.docker.ping(), PING_TIMEOUT_MS, `no answer within ${PING_TIMEOUT_MS / 1000} s`)
+        .catch((err: Error) => this.markGone(`a ping failed (${err.message})`))
+        .finally(() => { busy = false; });
+    }, PING_EVERY_MS);
+    timer.unref();
+    this.stopWatch = () => {
+      stopped = true;
+      clearInterval(timer);
+      events?.destroy?.();
+    };
+  }
+
+  unwatch(): void {
+    this.stopWatch?.();
+    this.stopWatch = null;
+  }
+
+  get isGone(): boolean { return this.goneReason !== null; }
+
+  private markGone(reason: string): void {
+    if (this.goneReason) return;
+    this.goneReason = reason;
+    for (const w of [...this.waiters]) w();
+  }
+
+  /** The error for a call that was `what` when the engine went away. */
+  engineGone(what: string): OsforgeError {
+    return new OsforgeError('ENGINE_UNAVAILABLE', `the Docker engine at ${this.where} went away while ${what}: ${this.goneReason ?? 'it stopped answering'}`, {
+      hint: 'check the engine (`docker info`, the dockerd log), then run osforge dist again: finished stages are cached',
+    });
+  }
+
+  /** Settles with `p`, or rejects as soon as the engine is known to be gone. */
+  private guard<T>(p: Promise<T>, what: string): Promise<T> {
+    if (this.goneReason) { p.catch(() => undefined); return Promise.reject(this.engineGone(what)); }
+    return new Promise<T>((resolve, reject) => {
+      const onGone = () => reject(this.engineGone(what));
+      this.waiters.add(onGone);
+      p.then(
+        (v) => { this.waiters.delete(onGone); resolve(v); },
+        (e: unknown) => {
+          this.waiters.delete(onGone);
+          if (this.goneReason) { reject(this.engineGone(what)); return; }
+          // A dropped connection is the engine's failure, not the call's, when the engine no longer answers.
+          if (!isConnectionError(e)) { reject(e); return; }
+          withTimeout(this.docker.ping(), 3000, 'no answer within 3 s').then(
+            () => reject(e),
+            (pingErr: Error) => { this.markGone(`${(e as Error).message}; then ${pingErr.message}`); reject(this.engineGone(what)); },
+          );
+        },
+      );
+    });
+  }
+
   async inspectImage(ref: string): Promise<ImageInfo | null> {
     try {
-      const info = await this.docker.getImage(ref).inspect();
+      const info = await this.guard(this.docker.getImage(ref).inspect(), `inspecting image ${ref}`);
       return { id: info.Id, architecture: info.Architecture, labels: info.Config?.Labels ?? {}, layers: (info.RootFS?.Layers ?? []).map((l) => l.replace(/^sha256:/, '')) };
     } catch (err) {
       if ((err as { statusCode?: number }).statusCode === 404) return null;
@@ -78,11 +183,15 @@ export class Engine {
 
   async tagImage(id: string, ref: string): Promise<void> {
     const [repo, tag] = splitRef(ref);
-    await this.docker.getImage(id).tag({ repo, tag });
+    await this.guard(this.docker.getImage(id).tag({ repo, tag }), `tagging ${ref}`);
   }
 
   /** Builds an image; an `errorDetail` line is a failure even though the HTTP stream succeeded. */
   async buildImage(spec: BuildSpec): Promise<string> {
+    return this.guard(this.buildImageUnguarded(spec), `building image ${spec.tag}`);
+  }
+
+  private async buildImageUnguarded(spec: BuildSpec): Promise<string> {
     const stream = await this.docker.buildImage(spec.context as unknown as NodeJS.ReadableStream, {
       t: spec.tag,
       labels: spec.labels,
@@ -117,12 +226,14 @@ export class Engine {
 
   /** Loads a docker-archive and fails on an error line, like buildImage. */
   async loadImage(archive: Readable): Promise<void> {
-    const stream = await this.docker.loadImage(archive as unknown as NodeJS.ReadableStream, { quiet: true });
-    await readJsonLines(stream, (msg) => {
-      if (msg.errorDetail || msg.error) {
-        throw new OsforgeError('IMAGE_BUILD', `docker load: ${String(msg.errorDetail?.message ?? msg.error)}`);
-      }
-    });
+    await this.guard((async () => {
+      const stream = await this.docker.loadImage(archive as unknown as NodeJS.ReadableStream, { quiet: true });
+      await readJsonLines(stream, (msg) => {
+        if (msg.errorDetail || msg.error) {
+          throw new OsforgeError('IMAGE_BUILD', `docker load: ${String(msg.errorDetail?.message ?? msg.error)}`);
+        }
+      });
+    })(), 'loading an image');
   }
 
   /** Pulls `ref`, giving up after `timeoutMs` (a registry that does not answer quickly counts as absent). */
@@ -144,27 +255,40 @@ export class Engine {
     }
   }
 
-  /** Runs one command in a fresh container, always removing it afterwards. */
+  /**
+   * Runs one command in a fresh container, always removing it afterwards.
+   * The container carries the owner's labels and runs under STEP_WRAPPER
+   * with osforge holding its stdin, so it cannot outlive this process.
+   */
   async run(spec: RunSpec): Promise<RunResult> {
+    const what = `running ${spec.labels[LABEL_STAGE] ?? 'a step'}${spec.labels['osforge.arch'] ? ` (${spec.labels['osforge.arch']})` : ''}`;
     if (this.closed) throw new OsforgeError('INTERRUPTED', 'interrupted: not starting another container');
-    const container = await this.docker.createContainer({
+    const container = await this.guard(this.docker.createContainer({
       Image: spec.image,
+      Entrypoint: ['/bin/sh', '-c', STEP_WRAPPER, 'osforge-step'],
       Cmd: spec.cmd,
       Env: Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`),
-      Labels: spec.labels,
+      Labels: { ...spec.labels, ...ownerLabels(this.owner) },
       WorkingDir: spec.workdir,
       Tty: false,
+      OpenStdin: true,
+      StdinOnce: true,
+      AttachStdin: true,
+      AttachStdout: true,
+      AttachStderr: true,
       HostConfig: { NetworkMode: spec.network, AutoRemove: false },
       ...(spec.platform ? { platform: `linux/${spec.platform}` } : {}),
-    } as Docker.ContainerCreateOptions);
+    } as Docker.ContainerCreateOptions), what);
     const log: string[] = [];
+    let attach: NodeJS.ReadWriteStream & { destroy?: () => void } | undefined;
     try {
       // Created while a shutdown was listing containers: it must not survive either.
       if (this.closed) throw new OsforgeError('INTERRUPTED', 'interrupted: not starting another container');
-      for (const input of spec.inputs ?? []) await container.putArchive(input.tar, { path: input.dir });
-      const attach = await container.attach({ stream: true, stdout: true, stderr: true, logs: true });
+      for (const input of spec.inputs ?? []) await this.guard(container.putArchive(input.tar, { path: input.dir }), what);
+      // stdin stays open (never written, never ended) for as long as the step runs: its EOF is the kill switch.
+      attach = await this.guard(container.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true }), what) as typeof attach;
       const lines = new PassThrough();
-      container.modem.demuxStream(attach, lines, lines);
+      container.modem.demuxStream(attach!, lines, lines);
       let pending = '';
       lines.on('data', (chunk: Buffer) => {
         pending += chunk.toString('utf8');
@@ -175,25 +299,43 @@ export class Engine {
           spec.onLog?.(l);
         }
       });
-      await container.start();
-      const { StatusCode } = (await container.wait()) as { StatusCode: number };
+      await this.guard(container.start(), what);
+      const { StatusCode } = (await this.guard(container.wait(), what)) as { StatusCode: number };
       await new Promise((r) => setImmediate(r));
       if (pending) { log.push(pending); spec.onLog?.(pending); }
+      // A dockerd shutting down kills its containers first, and still answers
+      // while it does: a step killed by a signal (exit > 128) waits to see
+      // whether the engine goes away before it counts as the step's failure.
+      if (StatusCode !== 0 && !(await this.answers(StatusCode > 128 ? 20_000 : 1000))) throw this.engineGone(what);
       const outputs = new Map<string, Buffer>();
       if (StatusCode === 0) {
-        for (const path of spec.outputs ?? []) outputs.set(path, await readStream(await container.getArchive({ path })));
+        for (const path of spec.outputs ?? []) outputs.set(path, await this.guard(container.getArchive({ path }).then(readStream), what));
       }
       return { exitCode: StatusCode, log, outputs };
     } finally {
-      await container.remove({ force: true, v: true }).catch(() => undefined);
+      attach?.destroy?.();
+      await withTimeout(container.remove({ force: true, v: true }), PING_TIMEOUT_MS, 'timeout').catch(() => undefined);
     }
+  }
+
+  /** Whether the engine still answers throughout `graceMs` after a failure (a stopping dockerd soon no longer does). */
+  private async answers(graceMs: number): Promise<boolean> {
+    const end = Date.now() + graceMs;
+    do {
+      await new Promise((r) => setTimeout(r, Math.min(1000, graceMs)));
+      if (this.goneReason) return false;
+      if (!(await withTimeout(this.docker.ping(), 3000, 'timeout').then(() => true, () => false))) return false;
+    } while (Date.now() < end);
+    return !this.goneReason;
   }
 
   /** Reads `path` out of an image as a tar, without starting anything (works for FROM scratch images). */
   async exportPath(image: string, path: string): Promise<Buffer> {
-    const container = await this.docker.createContainer({ Image: image, Cmd: ['/nonexistent'], Labels: { [LABEL_STAGE]: 'export' } });
+    const container = await this.guard(this.docker.createContainer({
+      Image: image, Cmd: ['/nonexistent'], Labels: { [LABEL_STAGE]: 'export', ...ownerLabels(this.owner) },
+    }), `exporting ${path} from ${image}`);
     try {
-      return await readStream(await container.getArchive({ path }));
+      return await this.guard(container.getArchive({ path }).then(readStream), `exporting ${path} from ${image}`);
     } finally {
       await container.remove({ force: true }).catch(() => undefined);
     }
@@ -210,10 +352,48 @@ export class Engine {
 
   /** Removes every container carrying `label` (e.g. `osforge.run=<id>`), used after failures and Ctrl-C. */
   async removeByLabel(label: string): Promise<number> {
-    const list = await this.docker.listContainers({ all: true, filters: { label: [label] } });
+    const list = await withTimeout(this.docker.listContainers({ all: true, filters: { label: [label] } }), PING_TIMEOUT_MS, `listing containers at ${this.where} timed out`);
     await Promise.all(list.map((c) => this.docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => undefined)));
     return list.length;
   }
+
+  /**
+   * Removes what runs whose owner is gone left behind: their containers
+   * (owner not alive on this boot, or labelled on another boot) and the
+   * dangling images of their interrupted builds. Containers of live runs,
+   * from any state dir, and containers without owner labels are left alone.
+   */
+  async reapOrphans(alive: (o: Owner) => boolean = ownerAlive): Promise<Reaped> {
+    const list = await withTimeout(this.docker.listContainers({ all: true, filters: { label: [LABEL_RUN] } }), PING_TIMEOUT_MS, 'listing containers timed out');
+    const exported = await withTimeout(this.docker.listContainers({ all: true, filters: { label: [`${LABEL_STAGE}=export`] } }), PING_TIMEOUT_MS, 'listing containers timed out');
+    const dead = [...list, ...exported].filter((c) => {
+      const o = ownerFromLabels(c.Labels ?? {});
+      return o !== null && !alive(o);
+    });
+    await Promise.all(dead.map((c) => this.docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => undefined)));
+    // A running build (a container from an osforge image with no run label) may be about to use a dangling image.
+    const building = (await this.docker.listContainers({ filters: { label: [LABEL_ROOTFS] } })).filter((c) => !c.Labels?.[LABEL_RUN]);
+    let images = 0;
+    if (building.length === 0) {
+      const dangling = await this.docker.listImages({ filters: { dangling: ['true'], label: [LABEL_ROOTFS] } });
+      for (const img of dangling) {
+        // Without force: an image some container still uses stays.
+        if (await this.docker.getImage(img.Id).remove().then(() => true, () => false)) images++;
+      }
+    }
+    return { containers: new Set(dead.map((c) => c.Id)).size, images };
+  }
+}
+
+function isConnectionError(e: unknown): boolean {
+  const code = (e as { code?: string }).code;
+  return ['ECONNRESET', 'ECONNREFUSED', 'ENOENT', 'EPIPE', 'ECONNABORTED', 'ETIMEDOUT'].includes(code ?? '') || /socket hang up|aborted/.test((e as Error)?.message ?? '');
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const t = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(message)), ms); });
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
 
 interface ProgressMessage {

@@ -1,11 +1,14 @@
-// Writes dist/ atomically: everything goes into a sibling temp dir which
-// replaces dist/ only when complete, so a failed run leaves the old dist/.
+// Writes dist/ atomically: everything goes into a temp dir in .osforge-tmp/
+// beside dist/ (same filesystem, gitignored, emptied by the next run) which
+// replaces dist/ only when complete and fsynced, so a failed or killed run
+// leaves the old dist/ and a power loss never leaves a half-written one.
 import { existsSync } from 'node:fs';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { chmod, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { sha256, sha256File } from '../util/hash.ts';
+import { fsyncParent, fsyncTree, mapDiskFull } from '../cache/durable.ts';
 import type { Manifest, ManifestArtifact } from './manifest-types.ts';
 
 /**
@@ -32,10 +35,20 @@ export function manifestJson(m: Manifest): string {
   return JSON.stringify(m, null, 2) + '\n';
 }
 
+/** Where a run keeps dist/'s temp dirs: beside dist/, so the final rename stays on one filesystem. */
+export function distTmpRoot(distDir: string): string {
+  return join(dirname(distDir), '.osforge-tmp');
+}
+
 export async function writeDist(distDir: string, artifacts: PendingArtifact[], manifest: Manifest): Promise<void> {
-  const parent = dirname(distDir);
-  await mkdir(parent, { recursive: true });
-  const tmp = join(parent, `.${basename(distDir)}.tmp-${process.pid}`);
+  const needed = (await Promise.all(artifacts.map(async (a) => (a.data ? a.data.length : (await stat(a.file!)).size)))).reduce((n, x) => n + x, 0);
+  return mapDiskFull(distDir, needed, () => writeDistIn(distDir, artifacts, manifest));
+}
+
+async function writeDistIn(distDir: string, artifacts: PendingArtifact[], manifest: Manifest): Promise<void> {
+  const tmpRoot = distTmpRoot(distDir);
+  await mkdir(tmpRoot, { recursive: true });
+  const tmp = join(tmpRoot, `${basename(distDir)}.tmp-${process.pid}`);
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp);
   try {
@@ -52,12 +65,17 @@ export async function writeDist(distDir: string, artifacts: PendingArtifact[], m
     await writeFile(join(tmp, 'manifest.json'), manifestText);
     sums.push({ path: 'manifest.json', sha256: sha256(manifestText) });
     await writeFile(join(tmp, 'SHA256SUMS'), sha256sums(sums));
-    const old = join(parent, `.${basename(distDir)}.old-${process.pid}`);
+    fsyncTree(tmp);
+    const old = join(tmpRoot, `${basename(distDir)}.old-${process.pid}`);
     if (existsSync(distDir)) await rename(distDir, old);
     await rename(tmp, distDir);
+    fsyncParent(distDir);
     await rm(old, { recursive: true, force: true });
   } catch (err) {
     await rm(tmp, { recursive: true, force: true });
     throw err;
+  } finally {
+    // Leave no empty .osforge-tmp/ behind (it still holds the run's locks while osforge dist runs).
+    await rmdir(tmpRoot).catch(() => undefined);
   }
 }

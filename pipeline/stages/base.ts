@@ -7,15 +7,16 @@
 // with a fixed SOURCE_DATE_EPOCH is reproducible, so the image ID is too.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OsforgeError } from '../errors.ts';
+import { diskFullError } from '../cache/durable.ts';
 import type { Engine } from '../engine/docker.ts';
 import { dockerArchive } from '../engine/docker-archive.ts';
 import { keyOf, sha256File } from '../util/hash.ts';
 import type { Arch, BaseSpec } from '../plan/types.ts';
 import { hostDebianMirror } from './host-apt.ts';
+import { stateTempDir } from './temp.ts';
 
 export interface ResolvedBase {
   ref: string;
@@ -61,10 +62,16 @@ export async function resolveBase(
     log('no registry answered; bootstrapping from the Debian archive');
   }
 
-  const work = await mkdtemp(join(tmpdir(), 'osforge-base-'));
+  const work = await stateTempDir('osforge-base');
   try {
     const layer = join(work, 'layer.tar');
-    await mmdebstrap(spec, arch, layer, log);
+    await mmdebstrap(spec, arch, layer, log, false, work).catch((err: unknown) => {
+      // mmdebstrap (and apt inside it) report a full disk only in their log: name the filesystem.
+      if ((err as OsforgeError).context?.logTail?.some((l) => /No space left on device|enough free space/.test(l))) {
+        throw diskFullError(Object.assign(new Error('No space left on device'), { code: 'ENOSPC' }), work);
+      }
+      throw err;
+    });
     const digest = await sha256File(layer);
     if (local && local.layers[0] !== digest) {
       log(`warning: re-bootstrapped ${ref} differs from the local image (${local.layers[0]?.slice(0, 12)} vs ${digest.slice(0, 12)})`);
@@ -89,14 +96,15 @@ export async function resolveBase(
 }
 
 /** Runs mmdebstrap for `spec` into `out`; a locked version gone from the mirror is a clear error. */
-export async function mmdebstrap(spec: BaseSpec, arch: Arch, out: string, log: (l: string) => void, unpinned = false): Promise<void> {
+export async function mmdebstrap(spec: BaseSpec, arch: Arch, out: string, log: (l: string) => void, unpinned = false, tmp?: string): Promise<void> {
   const mirror = hostDebianMirror(spec.suite);
   const include = unpinned ? spec.include : includeFor(spec, arch);
   const args = [`--variant=${spec.variant}`, `--arch=${arch}`, ...(include.length ? [`--include=${include.join(',')}`] : []),
     spec.suite, out, `deb ${mirror} ${spec.suite} main`];
   log(`mmdebstrap --variant=${spec.variant} --arch=${arch} (${include.length} packages${unpinned ? '' : spec.pins[arch] ? ', locked' : ''}) ${spec.suite}`);
   try {
-    await runTool('mmdebstrap', args, { ...process.env, SOURCE_DATE_EPOCH: String(spec.sourceDateEpoch), LC_ALL: 'C.UTF-8' }, log);
+    // TMPDIR: mmdebstrap's own chroot dir must be litter the next run can find.
+    await runTool('mmdebstrap', args, { ...process.env, SOURCE_DATE_EPOCH: String(spec.sourceDateEpoch), LC_ALL: 'C.UTF-8', ...(tmp ? { TMPDIR: tmp } : {}) }, log);
   } catch (err) {
     const tail = (err as OsforgeError).context?.logTail ?? [];
     const gone = tail.map((l) => /Version '([^']+)' for '([^']+)' was not found/.exec(l)).filter(Boolean).map((m) => `${m![2]}=${m![1]}`);

@@ -1,7 +1,6 @@
 // stage1 (seed toolchain check), stage2 (packages, no network) and stage3
 // (self-hosting check in a container of the target arch) for one arch.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Engine } from '../engine/docker.ts';
 import { LABEL_RUN, LABEL_STAGE } from '../engine/docker.ts';
@@ -16,6 +15,7 @@ import { gunzip, gzip, overlay, packEntries, readEntries, type TarEntry } from '
 import type { FetchedSource } from './fetch.ts';
 import { readSource } from './fetch.ts';
 import { openStepLog, stepFailed, type StepLog } from './step-log.ts';
+import { stateTempDir } from './temp.ts';
 
 export interface ArchContext {
   engine: Engine;
@@ -157,7 +157,7 @@ export async function stage3(ctx: ArchContext, node: StageNode, rootfs: TarEntry
     const log = openStepLog(ctx.logDir, `${ctx.arch}-stage3`, ctx.echo);
     const hello = (await readEntries(gunzip(stage1Output))).find((e) => e.path === 'hello')!;
     const layerTar = await packEntries([...rootfs, { path: 'opt/osforge-selftest/hello', type: 'file', mode: 0o755, data: hello.data }], ctx.innerEpoch);
-    const work = await mkdtemp(join(tmpdir(), 'osforge-stage3-'));
+    const work = await stateTempDir('osforge-stage3');
     const ref = `osforge/stage3:${ctx.arch}-${key.slice(0, 12)}`;
     try {
       const layerPath = join(work, 'layer.tar');

@@ -1,8 +1,7 @@
 // Builder image, assembled as a docker-archive of three deterministic
 // layers: the buildenv root (mmdebstrap, locked versions), the tools layer
 // from tools-cache/, and Buck2 when provisioned. Same inputs, same image ID.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Engine } from '../engine/docker.ts';
 import { dockerArchive, type ArchiveLayer } from '../engine/docker-archive.ts';
@@ -10,6 +9,7 @@ import { packEntries } from '../util/tar.ts';
 import { sha256 } from '../util/hash.ts';
 import type { Buck2 } from './buck2.ts';
 import { toolsLayer } from './tools.ts';
+import { stateTempDir } from './temp.ts';
 
 export interface BuilderResult { ref: string; id: string; key: string; built: boolean }
 
@@ -23,7 +23,7 @@ export async function ensureBuilder(opts: {
   const ref = `osforge/builder:${key.slice(0, 12)}`;
   const existing = await opts.engine.inspectImage(ref);
   if (existing && existing.labels['osforge.builder.key'] === key) return { ref, id: existing.id, key, built: false };
-  const work = await mkdtemp(join(tmpdir(), 'osforge-builder-'));
+  const work = await stateTempDir('osforge-builder');
   try {
     const layers: ArchiveLayer[] = [opts.buildenvLayer];
     const add = async (name: string, data: Buffer) => {

@@ -2,12 +2,12 @@
 // pins and records the exact package versions it got (like `apko lock`).
 // Builds then install exactly those versions, so archive drift is an input.
 import { createReadStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import tarStream from 'tar-stream';
 import type { Arch, BaseSpec } from '../plan/types.ts';
 import { mmdebstrap } from './base.ts';
+import { stateTempDir } from './temp.ts';
 
 /** `package=version` for every installed package in a dpkg status file, sorted bytewise. */
 export function pinsFromDpkgStatus(status: string): string[] {
@@ -40,7 +40,7 @@ async function readDpkgStatus(tarPath: string): Promise<string> {
 }
 
 export async function lockImage(spec: BaseSpec, arch: Arch, log: (l: string) => void): Promise<string[]> {
-  const work = await mkdtemp(join(tmpdir(), 'osforge-lock-'));
+  const work = await stateTempDir('osforge-lock');
   try {
     const out = join(work, 'rootfs.tar');
     await mmdebstrap(spec, arch, out, log, true);

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { Engine, LABEL_RUN } from '../engine/docker.ts';
+import { OsforgeError, wrapError } from '../errors.ts';
 import type { Plan, Arch } from '../plan/types.ts';
 import { StageStore } from '../cache/stage-store.ts';
 import { toolsCacheEntries, validateToolsCache } from '../cache/tools-cache.ts';
@@ -90,6 +91,9 @@ export async function runDist(opts: DistOptions): Promise<DistResult> {
   }
 
   const engine = opts.engine ?? new Engine();
+  // From here on a dockerd that dies or restarts fails the run within seconds.
+  engine.watch();
+  let phase = 'Docker engine';
   const mainLog = openStepLog(logDir, 'pipeline');
   const store = new StageStore(opts.stateRoot.stages, (m) => mainLog.write(m));
   const ctx: Ctx = { arches: new Map(), buck2: opts.buck2 };
@@ -160,7 +164,9 @@ export async function runDist(opts: DistOptions): Promise<DistResult> {
     ];
   };
 
-  const tasks = new Listr<Ctx>([
+  // Each top-level task records itself as the phase an engine failure is reported in.
+  const tracked = (list: ListrTask<Ctx>[]): ListrTask<Ctx>[] => list.map((t) => ({ ...t, task: (c, task) => { phase = String(t.title); return t.task(c, task); } }));
+  const tasks = new Listr<Ctx>(tracked([
     { title: 'Docker engine', task: async () => engine.ping() },
     {
       title: 'Base image',
@@ -195,6 +201,7 @@ export async function runDist(opts: DistOptions): Promise<DistResult> {
         c.tools = await ensureTools({
           engine, plan, key: graph.tools.key, buildenvRef: c.buildenv!.ref, musl: c.sources!.get(plan.toolchainSource)!,
           cacheRoot: opts.toolsCacheRoot, sourceDateEpoch: plan.base.sourceDateEpoch, env: toolsEnv(), log: say(task, 'tools'),
+          store, runId: opts.runId, logDir,
         });
         await settle(graph.tools, c.tools.hit);
         task.title = c.tools.hit ? `Tools image: tools cache hit (${c.tools.key.slice(0, 12)})` : `Tools image: compiled from source (${c.tools.reason})`;
@@ -228,7 +235,7 @@ export async function runDist(opts: DistOptions): Promise<DistResult> {
         (c as Ctx & { manifest?: Manifest }).manifest = manifest;
       },
     },
-  ], {
+  ]), {
     concurrent: false,
     exitOnError: true,
     // dist.ts handles signals (container cleanup first); listr2's own handler would exit(127) mid-cleanup.
@@ -244,7 +251,12 @@ export async function runDist(opts: DistOptions): Promise<DistResult> {
     const report = { commit: opts.identity.commit, toolsCache: { key: ctx.tools!.key, hit: ctx.tools!.hit, reason: ctx.tools!.reason }, packages: packageOrigins, explanations };
     await writeFile(join(logDir, 'report.json'), JSON.stringify(report, null, 2) + '\n');
     return { manifest: (final as Ctx & { manifest: Manifest }).manifest, upToDate: false, toolsHit: ctx.tools!.hit, logDir, explanations };
+  } catch (err) {
+    // Name the stage: an engine that went away mid-run is not the step's fault.
+    if (err instanceof OsforgeError && err.code === 'ENGINE_UNAVAILABLE') throw wrapError(err, `stage "${phase}"`, { stage: err.context.stage ?? phase });
+    throw err;
   } finally {
+    engine.unwatch();
     await engine.removeByLabel(`${LABEL_RUN}=${opts.runId}`).catch(() => 0);
   }
 }
@@ -302,6 +314,7 @@ async function assembleDist(opts: DistOptions, c: Ctx, run: { engine: Engine; lo
     }),
     toolsCache: { key: c.tools!.key },
   };
+  run.log(`writing dist/: ${artifacts.length} artifacts`);
   await writeDist(opts.distDir, artifacts, manifest);
   return manifest;
 }

@@ -2,10 +2,19 @@
 // tools-cache/ as a deterministic docker-archive (FROM scratch + the cached
 // files), so a cache hit recreates it in seconds and its image ID is the
 // same whether or not the toolchain was compiled in this run.
-import { writeFile, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+// The compile is one container step per arch (images/tools/build-musl.sh in
+// the buildenv image), each stored in the stage store like a stage output:
+// a run killed mid-compile loses only the arch in flight, and the step's
+// container dies with the run (no all-or-nothing `docker build`).
+import { writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Engine } from '../engine/docker.ts';
+import { LABEL_RUN, LABEL_STAGE } from '../engine/docker.ts';
+import type { StageStore, StageMeta } from '../cache/stage-store.ts';
+import { ARCH_INFO, type Arch } from '../plan/types.ts';
+import { keyOf } from '../util/hash.ts';
+import { gunzip, gzip, type TarEntry } from '../util/tar.ts';
+import { openStepLog, stepFailed } from './step-log.ts';
 import { dockerArchive } from '../engine/docker-archive.ts';
 import { sha256 } from '../util/hash.ts';
 import { packEntries, readEntries } from '../util/tar.ts';
@@ -13,6 +22,7 @@ import { toolsCacheEntries, validateToolsCache, writeToolsCache, toolchainDir } 
 import type { Plan } from '../plan/types.ts';
 import type { FetchedSource } from './fetch.ts';
 import { readSource } from './fetch.ts';
+import { stateTempDir } from './temp.ts';
 
 export interface ToolsResult { ref: string; id: string; key: string; hit: boolean; reason: string }
 
@@ -22,11 +32,18 @@ export function toolsEnv(env = process.env): ToolsEnv {
   return { skip: env.SKIP_TOOLS_CACHE === '1' || env.SKIP_TOOLS_CACHE === 'true', ciRestored: env.TOOLS_CACHE_HIT === 'true' };
 }
 
-export async function ensureTools(opts: {
+/** The arches the seed toolchain is compiled for, each one resumable step. */
+export const TOOLS_ARCHES: Arch[] = ['amd64', 'arm64'];
+
+export interface ToolsOptions {
   engine: Engine; plan: Plan; key: string; buildenvRef: string; musl: FetchedSource; cacheRoot: string;
   sourceDateEpoch: number; env: ToolsEnv; log: (l: string) => void;
-}): Promise<ToolsResult> {
-  const { engine, plan, key, log } = opts;
+  /** Where finished per-arch steps are kept; a rerun after a kill resumes from them. */
+  store: StageStore; runId: string; logDir: string;
+}
+
+export async function ensureTools(opts: ToolsOptions): Promise<ToolsResult> {
+  const { engine, key, log } = opts;
   const ref = `osforge/tools:${key.slice(0, 12)}`;
 
   let reason: string;
@@ -42,26 +59,49 @@ export async function ensureTools(opts: {
     reason = opts.env.ciRestored ? `TOOLS_CACHE_HIT=true but the restored cache is invalid: ${v.reason}` : v.reason;
   }
   log(`tools cache miss: ${reason}; compiling the toolchain from source`);
-  const context = await packEntries([
-    ...Object.entries(plan.imageFiles.tools).map(([path, data]) => ({ path, type: 'file' as const, mode: path.endsWith('.sh') ? 0o755 : 0o644, data })),
-    { path: `sources/${opts.musl.file}`, type: 'file', mode: 0o644, data: await readSource(opts.musl) },
-  ], opts.sourceDateEpoch);
-  const buildRef = `osforge/tools-build:${key.slice(0, 12)}`;
-  // nocache: a miss must really compile, not replay Docker's layer cache.
-  await engine.buildImage({
-    context, tag: buildRef, nocache: true, onLog: log,
-    buildArgs: { BUILDENV: opts.buildenvRef, MUSL_FILE: opts.musl.file, MUSL_SHA256: opts.musl.sha256 },
-  });
-  try {
-    const tar = await engine.exportPath(buildRef, '/opt/osforge');
-    const entries = (await readEntries(tar)).filter((e) => e.path === 'osforge' || e.path.startsWith('osforge/'));
-    const index = await writeToolsCache(opts.cacheRoot, key, entries.map((e) => ({ ...e, path: `opt/${e.path}` })));
-    log(`tools cache written: ${index.files.length} entries in ${toolchainDir(opts.cacheRoot)}`);
-  } finally {
-    await engine.docker.getImage(buildRef).remove({ force: true }).catch(() => undefined);
+  const entries: TarEntry[] = [{ path: 'opt/osforge', type: 'directory', mode: 0o755 }];
+  for (const arch of TOOLS_ARCHES) {
+    const tree = await compileStep(opts, arch);
+    entries.push(...tree.map((e) => ({ ...e, path: `opt/osforge/${e.path}` })));
   }
+  const index = await writeToolsCache(opts.cacheRoot, key, entries);
+  log(`tools cache written: ${index.files.length} entries in ${toolchainDir(opts.cacheRoot)}`);
   const id = await loadToolsImage(engine, opts.cacheRoot, ref, key, opts.sourceDateEpoch);
   return { ref, id, key, hit: false, reason };
+}
+
+/** The key of one arch's compile step: the tools key covers the buildenv, the musl pin and images/tools/. */
+export function toolsStepKey(toolsKey: string, arch: Arch): string {
+  return keyOf(['tools-step/v1', toolsKey, arch]);
+}
+
+interface ToolsStepMeta extends StageMeta { arch: Arch }
+
+/** Compiles musl for one arch (or takes the finished step from the store); returns /opt/osforge/<arch> as entries. */
+async function compileStep(opts: ToolsOptions, arch: Arch): Promise<TarEntry[]> {
+  const key = toolsStepKey(opts.key, arch);
+  const build = async () => {
+    opts.log(`compiling musl for ${arch}`);
+    const log = openStepLog(opts.logDir, `tools-${arch}`);
+    const inputs = await packEntries([
+      ...Object.entries(opts.plan.imageFiles.tools).map(([path, data]) => ({ path: `tools/${path}`, type: 'file' as const, mode: path.endsWith('.sh') ? 0o755 : 0o644, data })),
+      { path: `src/${opts.musl.file}`, type: 'file', mode: 0o644, data: await readSource(opts.musl) },
+    ], opts.sourceDateEpoch);
+    const res = await opts.engine.run({
+      image: opts.buildenvRef, network: 'none', inputs: [{ dir: '/', tar: inputs }], outputs: [`/opt/osforge/${arch}`],
+      // Arguments, not environment: the image's environment stays exactly what the compile always saw.
+      cmd: ['sh', '-c', 'echo "$4  /src/$3" | sha256sum -c - && sh /tools/build-musl.sh "$1" "$2" "/src/$3"', 'tools', arch, ARCH_INFO[arch].gnuTriple, opts.musl.file, opts.musl.sha256],
+      labels: { [LABEL_RUN]: opts.runId, [LABEL_STAGE]: `tools:${arch}`, 'osforge.arch': arch },
+      onLog: (l) => { log.write(l); opts.log(l); },
+    });
+    if (res.exitCode !== 0) throw stepFailed(`tools: compiling musl for ${arch}`, log, { stage: 'tools', arch, exitCode: res.exitCode, hint: 'fix images/tools/build-musl.sh' });
+    const tree = await readEntries(res.outputs.get(`/opt/osforge/${arch}`)!);
+    return opts.store.put<ToolsStepMeta>({ key, kind: 'tools-step', arch }, gzip(await packEntries(tree, opts.sourceDateEpoch)));
+  };
+  // A forced rebuild (SKIP_TOOLS_CACHE=1) must really compile, so it skips finished steps too.
+  const entry = opts.env.skip ? await build() : await opts.store.getOrBuild<ToolsStepMeta>(key, build);
+  if ('hit' in entry && entry.hit) opts.log(`musl for ${arch}: finished step ${key.slice(0, 12)} from an earlier run`);
+  return readEntries(gunzip(entry.output));
 }
 
 /** The cached tools tree as one deterministic layer (also the builder's middle layer). */
@@ -74,7 +114,7 @@ async function loadToolsImage(engine: Engine, cacheRoot: string, ref: string, ke
   const layer = await toolsLayer(cacheRoot, epoch);
   const existing = await engine.inspectImage(ref);
   if (existing && existing.layers.length === 1 && existing.layers[0] === sha256(layer)) return existing.id;
-  const work = await mkdtemp(join(tmpdir(), 'osforge-tools-'));
+  const work = await stateTempDir('osforge-tools');
   try {
     await writeFile(join(work, 'layer.tar'), layer);
     const { stream, imageId } = await dockerArchive([{ path: join(work, 'layer.tar'), digest: sha256(layer) }], ref, {
