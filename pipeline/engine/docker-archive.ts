@@ -7,6 +7,7 @@ import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import tarStream from 'tar-stream';
 import { sha256 } from '../util/hash.ts';
+import { archInfo } from '../plan/arch.ts';
 
 export type Arch = 'amd64' | 'arm64';
 
@@ -26,7 +27,7 @@ export function imageConfigJson(input: ImageConfigInput): string {
   const created = new Date(input.createdEpoch * 1000).toISOString();
   const config = {
     architecture: input.arch,
-    ...(input.arch === 'arm64' ? { variant: 'v8' } : {}),
+    ...(archInfo(input.arch).ociVariant ? { variant: archInfo(input.arch).ociVariant } : {}),
     os: 'linux',
     created,
     config: {

@@ -36,7 +36,7 @@ export function buildEnv(ctx: ArchContext): Record<string, string> {
   const info = ARCH_INFO[ctx.arch];
   return {
     ARCH: ctx.arch,
-    KARCH: ctx.arch === 'amd64' ? 'x86_64' : 'arm64',
+    KARCH: info.kernelArch,
     GNU_TRIPLE: info.gnuTriple,
     TRIPLE: info.muslTriple,
     CC: `/opt/osforge/${ctx.arch}/bin/${info.muslTriple}-gcc`,
