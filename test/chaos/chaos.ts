@@ -13,6 +13,7 @@
 // is byte-identical to an uninterrupted build. Prints a table; exits 1 on
 // any violation. CHAOS_QUICK=1 (CI): tools seeded, 3 kills in stage1..dist
 // write, scenarios 2, 4, 5 (3 needs a long rebuild). CHAOS_ONLY=3,4: single scenarios. CHAOS_DIR: where it all lives.
+// The private engine is stopped at the end (CHAOS_KEEP_ENGINE=1 keeps it for CHAOS_ONLY reruns).
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, lstatSync, readlinkSync, readdirSync, readFileSync, writeFileSync, rmSync, mkdirSync, statSync, cpSync, openSync, readSync, writeSync, closeSync } from 'node:fs';
 import { createHash } from 'node:crypto';
@@ -454,4 +455,9 @@ async function main() {
   }
 }
 
-await main();
+try {
+  await main();
+} finally {
+  // The private engine must not outlive the suite (CI removes its directory next).
+  if (process.env.CHAOS_KEEP_ENGINE !== '1') engineCtl('stop');
+}
