@@ -15,6 +15,7 @@ import { stageGraph } from '../../pipeline/plan/graph.ts';
 import { distSetup, stateRoot } from '../../pipeline/commands/dist-setup.ts';
 import type { Plan } from '../../pipeline/plan/types.ts';
 import { outputFormats } from '../../pipeline/outputs/formats.ts';
+import { fsyncStats } from '../../pipeline/cache/durable.ts';
 
 // Both arches run containers at once, so "time in containers" is the wall
 // time during which at least one container or image build was running.
@@ -49,6 +50,7 @@ async function once(label: string, plan: Plan) {
     sourceDateEpoch: setup.identity.sourceDateEpoch, formats: Object.keys(outputFormats), pipelineHash: setup.graph.dist.inputs.find(([n]) => n === 'pipeline')![1],
   });
   const engine = new TimedEngine();
+  const fsyncBefore = fsyncStats.ms;
   const t = performance.now();
   const r = await runDist({
     plan, identity: setup.identity, graph, buck2: setup.buck2, engine, runId: `bench-${label}`, plain: true, verbose: false,
@@ -57,7 +59,7 @@ async function once(label: string, plan: Plan) {
   });
   const wall = (performance.now() - t) / 1000;
   const rebuilt = r.explanations.filter((e) => e.status === 'miss').map((e) => e.id);
-  return { label, wall, inContainers: engine.containerMs / 1000, containers: engine.containers, rebuilt };
+  return { label, wall, inContainers: engine.containerMs / 1000, containers: engine.containers, rebuilt, fsync: (fsyncStats.ms - fsyncBefore) / 1000 };
 }
 
 try {
@@ -79,6 +81,7 @@ try {
     console.log(`| ${r.label.padEnd(12)} | ${r.wall.toFixed(1).padStart(8)} | ${r.inContainers.toFixed(1).padStart(17)} | ${orch.toFixed(1).padStart(17)} | ${((orch / r.wall) * 100).toFixed(1).padStart(7)}% | ${String(r.containers).padStart(10)} | ${r.rebuilt.length} (${r.rebuilt.join(' ')})`);
   }
   console.log(`\ncold / warm no-op: ${(cold.wall / warm.wall).toFixed(0)}x    cold / zlib change: ${(cold.wall / oneChange.wall).toFixed(1)}x`);
+  console.log(`durability (fsync after every rename) on the cold run: ${cold.fsync.toFixed(2)} s = ${((cold.fsync / cold.wall) * 100).toFixed(2)}% of wall (target < 2%)`);
   console.log(`peak RSS of the orchestrator: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
 } finally {
   await rm(work, { recursive: true, force: true });
