@@ -7,9 +7,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { installBinary, type InstallRequest } from '../../../pipeline/binpkg/installer.ts';
 import { mirrorPath } from '../../../pipeline/binpkg/naming.ts';
-import { OsforgeError } from '../../../pipeline/errors.ts';
 import { sha256 } from '../../../pipeline/util/hash.ts';
-import { fixtureConfigHash, packageBytes, runCli, serveDir, snapshot, tempDir, writeMirror, type FixturePackage } from '../../fixtures/binpkg/helpers.ts';
+import { fixtureConfigHash, packageBytes, runCli, serveDir, snapshot, tempDir, writeMirror, type FixturePackage, refusal } from '../../fixtures/binpkg/helpers.ts';
 
 const test = suite('binpkg/install-http');
 let root = '';
@@ -31,15 +30,6 @@ function req(over: Partial<InstallRequest>): InstallRequest {
   };
 }
 
-async function refusal(p: Promise<unknown>): Promise<OsforgeError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof OsforgeError) return err;
-    throw err;
-  }
-  throw new Error('expected the install to be refused');
-}
 
 test.before(async () => {
   root = await tempDir('install');

@@ -9,8 +9,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { installBinary, type InstallRequest } from '../../../pipeline/binpkg/installer.ts';
 import { listInstalled } from '../../../pipeline/binpkg/vdb.ts';
-import { OsforgeError } from '../../../pipeline/errors.ts';
-import { packageBytes, rawTarGz, runCli, serveDir, snapshot, tempDir, writeMirror, type FixturePackage } from '../../fixtures/binpkg/helpers.ts';
+import { packageBytes, rawTarGz, runCli, serveDir, snapshot, tempDir, writeMirror, type FixturePackage, refusal } from '../../fixtures/binpkg/helpers.ts';
 
 const test = suite('binpkg/prefix-escape');
 let root = '';
@@ -37,15 +36,6 @@ const req = (mirrorUrl: string, prefix: string, over: Partial<InstallRequest> = 
   name: 'app', arch: 'amd64', mirrorUrl, prefix, cacheDir: join(root, 'cache'), downloadOnly: false, log: () => {}, ...over,
 });
 
-async function refusal(p: Promise<unknown>): Promise<OsforgeError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof OsforgeError) return err;
-    throw err;
-  }
-  throw new Error('expected a refusal');
-}
 
 /** The database is consistent: every recorded obj/sym exists with the recorded content, no journal, lock or staging left. */
 async function assertDbConsistent(prefix: string): Promise<void> {

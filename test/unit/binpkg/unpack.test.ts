@@ -1,25 +1,16 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { refusal } from '../../fixtures/binpkg/helpers.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { extractFilesTo, scanPackage } from '../../../pipeline/binpkg/unpack.ts';
-import { OsforgeError } from '../../../pipeline/errors.ts';
 import { sha256 } from '../../../pipeline/util/hash.ts';
 import { gzip, packEntries } from '../../../pipeline/util/tar.ts';
 
 const test = suite('binpkg/unpack');
 const MiB = 1024 * 1024;
 
-async function refusal(p: Promise<unknown>): Promise<OsforgeError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.instance(err, OsforgeError, String(err));
-    return err as OsforgeError;
-  }
-  throw new Error('expected a refusal');
-}
 
 test('headers are scanned without contents; files are streamed out with sha256, size and exact mode', async () => {
   const pkg = gzip(await packEntries([
