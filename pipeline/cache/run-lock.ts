@@ -84,8 +84,12 @@ export async function acquireLock(path: string, opts: LockOptions): Promise<RunL
             try { writeFileSync(path, ''); } catch { /* the lock still goes with the helper */ }
             // Waiting for the helper's exit must keep the process alive (it was unref'd while held).
             child.ref();
+            // EOF ends `cat`, which holds the inherited lock fd; flock exits only
+            // after it, so "exited" means the kernel lock is gone. Killing flock
+            // first would return while cat still held the lock.
             child.stdin?.end();
-            child.kill();
+            const stuck = setTimeout(() => child.kill('SIGKILL'), 10_000);
+            exited.then(() => clearTimeout(stuck), () => clearTimeout(stuck));
           }
           return exited;
         },
