@@ -33,7 +33,8 @@ export function includeFor(spec: BaseSpec, arch: Arch): string[] {
 }
 
 export function baseInputHash(spec: BaseSpec, arch: Arch): string {
-  return keyOf(['rootfs/v2', spec.name, spec.suite, spec.variant, includeFor(spec, arch).join(','), String(spec.sourceDateEpoch), arch]);
+  // v3: apt runs unsandboxed as root (see mmdebstrap()), which changes the owner of apt's partial/ dirs.
+  return keyOf(['rootfs/v3', spec.name, spec.suite, spec.variant, includeFor(spec, arch).join(','), String(spec.sourceDateEpoch), arch]);
 }
 
 export function baseRef(spec: BaseSpec, arch: Arch): string {
@@ -99,7 +100,12 @@ export async function resolveBase(
 export async function mmdebstrap(spec: BaseSpec, arch: Arch, out: string, log: (l: string) => void, unpinned = false, tmp?: string): Promise<void> {
   const mirror = hostDebianMirror(spec.suite);
   const include = unpinned ? spec.include : includeFor(spec, arch);
-  const args = [`--variant=${spec.variant}`, `--arch=${arch}`, ...(include.length ? [`--include=${include.join(',')}`] : []),
+  // apt drops to its _apt user only where _apt can reach the chroot; that
+  // depends on the permissions of the state dir's parents (0700 under /root
+  // or mktemp), and it shows in the image as the owner of apt's partial/
+  // dirs. Always running apt as root makes the image independent of where
+  // the state dir lives.
+  const args = ['--aptopt=APT::Sandbox::User "root"', `--variant=${spec.variant}`, `--arch=${arch}`, ...(include.length ? [`--include=${include.join(',')}`] : []),
     spec.suite, out, `deb ${mirror} ${spec.suite} main`];
   log(`mmdebstrap --variant=${spec.variant} --arch=${arch} (${include.length} packages${unpinned ? '' : spec.pins[arch] ? ', locked' : ''}) ${spec.suite}`);
   try {
