@@ -1,20 +1,35 @@
-// Content-addressed store for stage outputs: stages/<key>/{output.tar.gz,meta.json}.
-// A hit is re-verified against the recorded sha256; a corrupt entry is
-// evicted with a message. Entries appear by rename, never half-written.
-import { existsSync } from 'node:fs';
+// Content-addressed store for stage outputs, on disk: stages/<key>/ holds
+// meta.json and either output.tar.gz (a package, a toolchain step) or out/
+// (a directory of files, e.g. boot images). Outputs stream in and out, so
+// no stage's output is ever whole in memory. A hit is re-verified against
+// the recorded sha256s; a corrupt entry is evicted with a message. Entries
+// appear by rename, never half-written.
+import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { sha256 } from '../util/hash.ts';
+import { createHash } from 'node:crypto';
+import { join, relative } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { sha256File } from '../util/hash.ts';
 import { fsyncParent, fsyncTree, mapDiskFull } from './durable.ts';
 
 export interface StageMeta {
   key: string;
   kind: string;
-  outputSha256: string;
+  /** sha256 of output.tar.gz, for file entries. */
+  outputSha256?: string;
+  /** sha256 of every file under out/, for directory entries. */
+  files?: Record<string, string>;
   [field: string]: unknown;
 }
 
-export interface StageEntry<M extends StageMeta> { meta: M; output: Buffer }
+/** A verified entry: `path` is output.tar.gz, or the out/ directory. */
+export interface StageEntry<M extends StageMeta> { meta: M; path: string }
+
+/** Reads a (small) file entry's output into memory. */
+export function readOutput(entry: StageEntry<StageMeta>): Promise<Buffer> {
+  return readFile(entry.path);
+}
 
 export class StageStore {
   private readonly inflight = new Map<string, Promise<unknown>>();
@@ -25,22 +40,26 @@ export class StageStore {
     return join(this.root, key);
   }
 
+  /** Whether an entry exists, without verifying it (explain, no-op checks). */
+  has(key: string): boolean {
+    return existsSync(join(this.dir(key), 'meta.json'));
+  }
+
   async get<M extends StageMeta>(key: string): Promise<StageEntry<M> | null> {
     const dir = this.dir(key);
     if (!existsSync(join(dir, 'meta.json'))) return null;
     try {
       const meta = JSON.parse(await readFile(join(dir, 'meta.json'), 'utf8')) as M;
-      const output = await readFile(join(dir, 'output.tar.gz'));
-      const actual = sha256(output);
-      if (meta.key !== key || actual !== meta.outputSha256) {
-        this.log(`stage cache entry ${key.slice(0, 12)} is corrupt (expected ${meta.outputSha256}, actual ${actual}); evicting and rebuilding`);
+      const problem = meta.key !== key ? `it records key ${meta.key}` : await this.verify(dir, meta);
+      if (problem) {
+        this.log(`stage cache entry ${key.slice(0, 12)} is corrupt (${problem}); evicting and rebuilding`);
         await rm(dir, { recursive: true, force: true });
         return null;
       }
       // The meta file's mtime is the entry's last use, which `cache gc` evicts by.
       const now = new Date();
       await utimes(join(dir, 'meta.json'), now, now).catch(() => undefined);
-      return { meta, output };
+      return { meta, path: meta.files ? join(dir, 'out') : join(dir, 'output.tar.gz') };
     } catch (err) {
       this.log(`stage cache entry ${key.slice(0, 12)} is unreadable (${(err as Error).message}); evicting and rebuilding`);
       await rm(dir, { recursive: true, force: true });
@@ -48,27 +67,59 @@ export class StageStore {
     }
   }
 
-  async put<M extends StageMeta>(meta: Omit<M, 'outputSha256'>, output: Buffer): Promise<StageEntry<M>> {
-    const full = { ...meta, outputSha256: sha256(output) } as unknown as M;
-    const dir = this.dir(full.key);
+  private async verify(dir: string, meta: StageMeta): Promise<string | null> {
+    if (meta.files) {
+      for (const [name, want] of Object.entries(meta.files)) {
+        const actual = await sha256File(join(dir, 'out', name));
+        if (actual !== want) return `${name}: expected ${want}, actual ${actual}`;
+      }
+      return null;
+    }
+    const actual = await sha256File(join(dir, 'output.tar.gz'));
+    return actual === meta.outputSha256 ? null : `expected ${meta.outputSha256}, actual ${actual}`;
+  }
+
+  /** Stores output.tar.gz from bytes or a stream, hashing it as it is written. */
+  async put<M extends StageMeta>(meta: Omit<M, 'outputSha256'>, output: Buffer | Readable): Promise<StageEntry<M>> {
+    return this.commit<M>(meta as M, Buffer.isBuffer(output) ? output.length : undefined, async (tmp) => {
+      const hash = createHash('sha256');
+      const tee = new Transform({ transform(chunk: Buffer, _e, cb) { hash.update(chunk); cb(null, chunk); } });
+      await pipeline(Buffer.isBuffer(output) ? Readable.from([output]) : output, tee, createWriteStream(join(tmp, 'output.tar.gz')));
+      return { outputSha256: hash.digest('hex') };
+    });
+  }
+
+  /** Stores a directory: `fill` writes files into the given out/ dir; each is hashed into meta.files. */
+  async putDir<M extends StageMeta>(meta: Omit<M, 'files'>, fill: (outDir: string) => Promise<void>): Promise<StageEntry<M>> {
+    return this.commit<M>(meta as M, undefined, async (tmp) => {
+      const out = join(tmp, 'out');
+      await mkdir(out, { recursive: true });
+      await fill(out);
+      const files: Record<string, string> = {};
+      for (const f of await listFiles(out)) files[relative(out, f)] = await sha256File(f);
+      return { files };
+    });
+  }
+
+  // Write into a temp dir, fsync, rename, fsync the parent: an entry that exists is complete on disk.
+  private async commit<M extends StageMeta>(meta: M, bytesNeeded: number | undefined, write: (tmp: string) => Promise<Partial<StageMeta>>): Promise<StageEntry<M>> {
+    const dir = this.dir(meta.key);
     const tmp = `${dir}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
-    const metaText = JSON.stringify(full, null, 1) + '\n';
-    // Ingest, fsync, rename, fsync the parent: an entry that exists is complete on disk.
-    await mapDiskFull(this.root, output.length + metaText.length, async () => {
+    return mapDiskFull(this.root, bytesNeeded, async () => {
       try {
         await mkdir(tmp, { recursive: true });
-        await writeFile(join(tmp, 'output.tar.gz'), output);
-        await writeFile(join(tmp, 'meta.json'), metaText);
+        const full = { ...meta, ...(await write(tmp)) } as M;
+        await writeFile(join(tmp, 'meta.json'), JSON.stringify(full, null, 1) + '\n');
         fsyncTree(tmp);
         await rm(dir, { recursive: true, force: true });
         await rename(tmp, dir);
         fsyncParent(dir);
+        return { meta: full, path: full.files ? join(dir, 'out') : join(dir, 'output.tar.gz') };
       } catch (err) {
         await rm(tmp, { recursive: true, force: true });
         throw err;
       }
     });
-    return { meta: full, output };
   }
 
   /** get-or-build; concurrent callers for one key share a single build. */
@@ -119,6 +170,16 @@ export class StageStore {
     }
     return { removed, freedBytes: freed, keptBytes: total };
   }
+}
+
+async function listFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) out.push(...await listFiles(p));
+    else if (e.isFile()) out.push(p);
+  }
+  return out.sort();
 }
 
 async function dirSize(dir: string): Promise<number> {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import type { Command } from './types.ts';
 import { paths, stateDir } from '../paths.ts';
-import { Engine, LABEL_RUN } from '../engine/docker.ts';
+import { DockerEngine, LABEL_RUN } from '../engine/docker.ts';
 import { runDist } from '../stages/pipeline.ts';
 import { formatExplanation } from '../cache/journal.ts';
 import { distSetup, stateRoot } from './dist-setup.ts';
@@ -106,7 +106,7 @@ async function runLocked(values: Values): Promise<void> {
 
 async function build(values: Values, runId: string): Promise<void> {
   const { plan, identity, buck2, graph } = await distSetup((l) => process.stdout.write(`${l}\n`));
-  const engine = new Engine();
+  const engine = new DockerEngine();
   // Best effort: with no engine here a no-op still succeeds, and a real build fails at its engine check.
   const reaped = await engine.ping(3000).then(() => engine.reapOrphans(), () => null);
   if (reaped && (reaped.containers || reaped.images)) {

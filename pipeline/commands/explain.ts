@@ -1,6 +1,6 @@
 import type { Command } from './types.ts';
 import { paths } from '../paths.ts';
-import { Engine } from '../engine/docker.ts';
+import { DockerEngine } from '../engine/docker.ts';
 import { StageStore } from '../cache/stage-store.ts';
 import { Journal, explain, formatExplanation } from '../cache/journal.ts';
 import { validateToolsCache } from '../cache/tools-cache.ts';
@@ -24,7 +24,7 @@ The plan is read from images/ (or $OSFORGE_IMAGES) and validated first.`,
     const roots = stateRoot();
     const store = new StageStore(roots.stages);
     const journal = new Journal(roots.journal);
-    const engine = new Engine();
+    const engine = new DockerEngine();
     const engineUp = await engine.ping().then(() => true, () => false);
     const imageExists = async (ref: string) => engineUp && (await engine.inspectImage(ref)) !== null;
     const present = async (id: string, key: string): Promise<boolean> => {

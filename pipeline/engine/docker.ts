@@ -1,16 +1,15 @@
-// The only module that imports dockerode. Everything else talks to the
-// engine through `Engine`, so tests of pure logic never need Docker.
+// The Docker implementation of `Engine` (engine.ts), and the only module
+// that imports dockerode.
 import Docker from 'dockerode';
-import type { Readable } from 'node:stream';
-import { PassThrough } from 'node:stream';
+import { createWriteStream } from 'node:fs';
+import { PassThrough, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { OsforgeError } from '../errors.ts';
-import type { Arch } from './docker-archive.ts';
+import { LABEL_ROOTFS, LABEL_RUN, LABEL_STAGE, type BuildSpec, type Engine, type ImageInfo, type Reaped, type RunResult, type RunSpec } from './engine.ts';
 import { currentOwner, ownerAlive, ownerFromLabels, ownerLabels, type Owner } from './owner.ts';
 
-export const LABEL_RUN = 'osforge.run';
-export const LABEL_STAGE = 'osforge.stage';
-/** Carried by the base and buildenv images, hence by every image built FROM them. */
-export const LABEL_ROOTFS = 'osforge.rootfs.input';
+export { LABEL_ROOTFS, LABEL_RUN, LABEL_STAGE };
+export type { BuildSpec, Engine, ImageInfo, Reaped, RunResult, RunSpec };
 
 /**
  * Every step runs under this as PID 1 with its stdin attached to osforge.
@@ -25,47 +24,10 @@ export const STEP_WRAPPER = 'exec 3<&0; "$@" </dev/null & step=$!; { while read 
 /** How often a watched engine is pinged, and how long a ping may take before the engine counts as gone. */
 const PING_EVERY_MS = 2000;
 const PING_TIMEOUT_MS = 8000;
+/** Lines of a step's output kept in memory for markers and error tails. */
+const LOG_TAIL = 2000;
 
-export interface RunSpec {
-  image: string;
-  cmd: string[];
-  env?: Record<string, string>;
-  /** 'none' for hermetic build steps; 'bridge' only for fetch steps. */
-  network: 'none' | 'bridge';
-  labels: Record<string, string>;
-  platform?: Arch;
-  workdir?: string;
-  /** Tar archives to extract into the container before it starts, keyed by destination dir. */
-  inputs?: { dir: string; tar: Buffer }[];
-  /** Paths whose contents are read back (as tar) after a successful exit. */
-  outputs?: string[];
-  onLog?: (line: string) => void;
-}
-
-export interface RunResult {
-  exitCode: number;
-  log: string[];
-  outputs: Map<string, Buffer>;
-}
-
-export interface BuildSpec {
-  context: Buffer | Readable;
-  tag: string;
-  labels?: Record<string, string>;
-  buildArgs?: Record<string, string>;
-  platform?: Arch;
-  /** Network mode for RUN steps; the tools image needs apt. */
-  network?: 'none' | 'bridge' | 'host';
-  /** Ignore Docker's layer cache (a forced rebuild must really rebuild). */
-  nocache?: boolean;
-  onLog?: (line: string) => void;
-}
-
-export interface ImageInfo { id: string; architecture: string; labels: Record<string, string>; /** diff_ids without the sha256: prefix. */ layers: string[] }
-
-export interface Reaped { containers: number; images: number }
-
-export class Engine {
+export class DockerEngine implements Engine {
   readonly docker: Docker;
   readonly owner: Owner;
   private closed = false;
@@ -284,7 +246,10 @@ export class Engine {
     try {
       // Created while a shutdown was listing containers: it must not survive either.
       if (this.closed) throw new OsforgeError('INTERRUPTED', 'interrupted: not starting another container');
-      for (const input of spec.inputs ?? []) await this.guard(container.putArchive(input.tar, { path: input.dir }), what);
+      for (const input of spec.inputs ?? []) {
+        const tar = Buffer.isBuffer(input.tar) ? input.tar : input.tar();
+        await this.guard(container.putArchive(tar as unknown as NodeJS.ReadableStream, { path: input.dir }), what);
+      }
       // stdin stays open (never written, never ended) for as long as the step runs: its EOF is the kill switch.
       attach = await this.guard(container.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true }), what) as typeof attach;
       const lines = new PassThrough();
@@ -298,6 +263,8 @@ export class Engine {
           log.push(l);
           spec.onLog?.(l);
         }
+        // Only a tail is kept: a kernel build prints more than memory should hold.
+        if (log.length > LOG_TAIL * 2) log.splice(0, log.length - LOG_TAIL);
       });
       await this.guard(container.start(), what);
       const { StatusCode } = (await this.guard(container.wait(), what)) as { StatusCode: number };
@@ -310,6 +277,9 @@ export class Engine {
       const outputs = new Map<string, Buffer>();
       if (StatusCode === 0) {
         for (const path of spec.outputs ?? []) outputs.set(path, await this.guard(container.getArchive({ path }).then(readStream), what));
+        for (const o of spec.outputFiles ?? []) {
+          await this.guard(container.getArchive({ path: o.path }).then((s) => pipeline(s, createWriteStream(o.file))), what);
+        }
       }
       return { exitCode: StatusCode, log, outputs };
     } finally {
@@ -327,6 +297,10 @@ export class Engine {
       if (!(await withTimeout(this.docker.ping(), 3000, 'timeout').then(() => true, () => false))) return false;
     } while (Date.now() < end);
     return !this.goneReason;
+  }
+
+  async removeImage(ref: string): Promise<void> {
+    await this.docker.getImage(ref).remove({ force: true }).catch(() => undefined);
   }
 
   /** Reads `path` out of an image as a tar, without starting anything (works for FROM scratch images). */

@@ -11,7 +11,7 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OsforgeError } from '../errors.ts';
 import { diskFullError } from '../cache/durable.ts';
-import type { Engine } from '../engine/docker.ts';
+import type { Engine } from '../engine/engine.ts';
 import { dockerArchive } from '../engine/docker-archive.ts';
 import { keyOf, sha256File } from '../util/hash.ts';
 import type { Arch, BaseSpec } from '../plan/types.ts';

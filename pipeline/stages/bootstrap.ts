@@ -2,7 +2,7 @@
 // (self-hosting check in a container of the target arch) for one arch.
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Engine } from '../engine/docker.ts';
+import type { Engine } from '../engine/engine.ts';
 import { LABEL_RUN, LABEL_STAGE } from '../engine/docker.ts';
 import { dockerArchive } from '../engine/docker-archive.ts';
 import { OsforgeError } from '../errors.ts';
@@ -180,7 +180,7 @@ export async function stage3(ctx: ArchContext, node: StageNode, rootfs: TarEntry
       });
       return ctx.store.put<Stage3Meta>({ key, kind: 'stage3', arch: ctx.arch, uname: want }, gzip(Buffer.from(res.log.join('\n'))));
     } finally {
-      await ctx.engine.docker.getImage(ref).remove({ force: true }).catch(() => undefined);
+      await ctx.engine.removeImage(ref);
       await rm(work, { recursive: true, force: true });
     }
   });

@@ -3,7 +3,7 @@
 // from tools-cache/, and Buck2 when provisioned. Same inputs, same image ID.
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Engine } from '../engine/docker.ts';
+import type { Engine } from '../engine/engine.ts';
 import { dockerArchive, type ArchiveLayer } from '../engine/docker-archive.ts';
 import { packEntries } from '../util/tar.ts';
 import { sha256 } from '../util/hash.ts';

@@ -2,8 +2,8 @@
 // URLs first, then at the Debian source archive (apt-get source in a
 // container from the base image), and is verified before it is cached.
 import { readFile } from 'node:fs/promises';
-import type { Engine } from '../engine/docker.ts';
-import { LABEL_RUN, LABEL_STAGE } from '../engine/docker.ts';
+import type { Engine } from '../engine/engine.ts';
+import { runStep } from './step.ts';
 import { OsforgeError } from '../errors.ts';
 import type { SourceSpec } from '../plan/types.ts';
 import { lookupSource, storeSource, mismatchError } from '../cache/source-cache.ts';
@@ -93,9 +93,9 @@ ls -l /out`;
 async function aptGetSource(engine: Engine, baseRef: string, specs: SourceSpec[], runId: string, log: StepLog): Promise<Map<string, Buffer>> {
   const wanted = specs.map((s) => `${s.debian!.package}=${s.debian!.version}`);
   log.write(`apt-get source --download-only ${wanted.join(' ')}`);
-  const res = await engine.run({
-    image: baseRef, cmd: ['sh', '-c', APT_SOURCE_SCRIPT, 'fetch', ...wanted], network: 'bridge',
-    labels: { [LABEL_RUN]: runId, [LABEL_STAGE]: 'fetch' }, outputs: ['/out'], onLog: (l) => log.write(l),
+  const res = await runStep({
+    engine, image: baseRef, cmd: ['sh', '-c', APT_SOURCE_SCRIPT, 'fetch', ...wanted], network: 'bridge',
+    runId, stage: 'fetch', log, outputs: ['/out'], tolerateFailure: true,
   });
   if (res.exitCode !== 0) {
     log.write(`apt-get source exited with ${res.exitCode}`);

@@ -5,7 +5,7 @@ import { Listr, PRESET_TIMER, type ListrTask } from 'listr2';
 import { join } from 'node:path';
 import { writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
-import { Engine, LABEL_RUN } from '../engine/docker.ts';
+import { DockerEngine, LABEL_RUN } from '../engine/docker.ts';
 import { OsforgeError, wrapError } from '../errors.ts';
 import type { Plan, Arch } from '../plan/types.ts';
 import { StageStore } from '../cache/stage-store.ts';
@@ -90,7 +90,7 @@ export async function runDist(opts: DistOptions): Promise<DistResult> {
     return { manifest: null, upToDate: true, toolsHit: true, logDir, explanations };
   }
 
-  const engine = opts.engine ?? new Engine();
+  const engine = opts.engine ?? new DockerEngine();
   // From here on a dockerd that dies or restarts fails the run within seconds.
   engine.watch();
   let phase = 'Docker engine';

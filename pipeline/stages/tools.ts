@@ -8,13 +8,13 @@
 // container dies with the run (no all-or-nothing `docker build`).
 import { writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Engine } from '../engine/docker.ts';
-import { LABEL_RUN, LABEL_STAGE } from '../engine/docker.ts';
-import type { StageStore, StageMeta } from '../cache/stage-store.ts';
+import type { Engine } from '../engine/engine.ts';
+import { runStep } from './step.ts';
+import { readOutput, type StageStore, type StageMeta } from '../cache/stage-store.ts';
 import { ARCH_INFO, type Arch } from '../plan/types.ts';
 import { keyOf } from '../util/hash.ts';
 import { gunzip, gzip, type TarEntry } from '../util/tar.ts';
-import { openStepLog, stepFailed } from './step-log.ts';
+import { openStepLog } from './step-log.ts';
 import { dockerArchive } from '../engine/docker-archive.ts';
 import { sha256 } from '../util/hash.ts';
 import { packEntries, readEntries } from '../util/tar.ts';
@@ -87,21 +87,19 @@ async function compileStep(opts: ToolsOptions, arch: Arch): Promise<TarEntry[]> 
       ...Object.entries(opts.plan.imageFiles.tools).map(([path, data]) => ({ path: `tools/${path}`, type: 'file' as const, mode: path.endsWith('.sh') ? 0o755 : 0o644, data })),
       { path: `src/${opts.musl.file}`, type: 'file', mode: 0o644, data: await readSource(opts.musl) },
     ], opts.sourceDateEpoch);
-    const res = await opts.engine.run({
-      image: opts.buildenvRef, network: 'none', inputs: [{ dir: '/', tar: inputs }], outputs: [`/opt/osforge/${arch}`],
+    const res = await runStep({
+      engine: opts.engine, image: opts.buildenvRef, inputs: [{ dir: '/', tar: inputs }], outputs: [`/opt/osforge/${arch}`],
       // Arguments, not environment: the image's environment stays exactly what the compile always saw.
       cmd: ['sh', '-c', 'echo "$4  /src/$3" | sha256sum -c - && sh /tools/build-musl.sh "$1" "$2" "/src/$3"', 'tools', arch, ARCH_INFO[arch].gnuTriple, opts.musl.file, opts.musl.sha256],
-      labels: { [LABEL_RUN]: opts.runId, [LABEL_STAGE]: `tools:${arch}`, 'osforge.arch': arch },
-      onLog: (l) => { log.write(l); opts.log(l); },
+      runId: opts.runId, stage: `tools:${arch}`, arch, log: { ...log, write: (l: string) => { log.write(l); opts.log(l); } }, hint: 'fix images/tools/build-musl.sh',
     });
-    if (res.exitCode !== 0) throw stepFailed(`tools: compiling musl for ${arch}`, log, { stage: 'tools', arch, exitCode: res.exitCode, hint: 'fix images/tools/build-musl.sh' });
     const tree = await readEntries(res.outputs.get(`/opt/osforge/${arch}`)!);
     return opts.store.put<ToolsStepMeta>({ key, kind: 'tools-step', arch }, gzip(await packEntries(tree, opts.sourceDateEpoch)));
   };
   // A forced rebuild (SKIP_TOOLS_CACHE=1) must really compile, so it skips finished steps too.
   const entry = opts.env.skip ? await build() : await opts.store.getOrBuild<ToolsStepMeta>(key, build);
   if ('hit' in entry && entry.hit) opts.log(`musl for ${arch}: finished step ${key.slice(0, 12)} from an earlier run`);
-  return readEntries(gunzip(entry.output));
+  return readEntries(gunzip(await readOutput(entry)));
 }
 
 /** The cached tools tree as one deterministic layer (also the builder's middle layer). */

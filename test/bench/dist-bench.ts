@@ -8,7 +8,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Engine, type RunSpec, type BuildSpec } from '../../pipeline/engine/docker.ts';
+import { DockerEngine, type RunSpec, type BuildSpec } from '../../pipeline/engine/docker.ts';
 import { paths } from '../../pipeline/paths.ts';
 import { runDist } from '../../pipeline/stages/pipeline.ts';
 import { stageGraph } from '../../pipeline/plan/graph.ts';
@@ -19,7 +19,7 @@ import { fsyncStats } from '../../pipeline/cache/durable.ts';
 
 // Both arches run containers at once, so "time in containers" is the wall
 // time during which at least one container or image build was running.
-class TimedEngine extends Engine {
+class TimedEngine extends DockerEngine {
   containerMs = 0;
   containers = 0;
   private active = 0;

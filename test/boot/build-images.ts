@@ -3,7 +3,7 @@
 // wired in: `tsx test/boot/build-images.ts [distDir] [outDir]`.
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { Engine } from '../../pipeline/engine/docker.ts';
+import { DockerEngine } from '../../pipeline/engine/docker.ts';
 import { paths } from '../../pipeline/paths.ts';
 import { buildBootArtifacts } from '../../pipeline/outputs/images/index.ts';
 import { describe, writeDist } from '../../pipeline/outputs/dist-writer.ts';
@@ -15,7 +15,7 @@ const distDir = resolve(process.argv[2] ?? paths.dist());
 const outDir = resolve(process.argv[3] ?? `${distDir}.boot`);
 const manifest = JSON.parse(await readFile(join(distDir, 'manifest.json'), 'utf8')) as Manifest;
 const baseRef = process.env.OSFORGE_BASE_REF ?? manifest.images.base.amd64!.ref;
-const engine = new Engine();
+const engine = new DockerEngine();
 const runId = `boot-images-${Date.now()}`;
 const artifacts = [];
 const started = Date.now();

@@ -1,12 +1,12 @@
 // Shared set-up for integration tests: the real engine, the real base
 // images (resolved the way `dist` does) and a run label for cleanup.
-import { Engine } from '../../pipeline/engine/docker.ts';
+import { DockerEngine } from '../../pipeline/engine/docker.ts';
 import { loadPlan } from '../../pipeline/plan/load.ts';
 import { paths } from '../../pipeline/paths.ts';
 import { resolveBase, type ResolvedBase } from '../../pipeline/stages/base.ts';
 import type { Arch } from '../../pipeline/plan/types.ts';
 
-export const engine = new Engine();
+export const engine = new DockerEngine();
 export const plan = loadPlan(paths.images);
 export const runId = `test-${process.pid}`;
 

@@ -3,8 +3,8 @@
 // own apt config, no mirror hostname here), verified against their sha256 and
 // kept in the source cache. Nothing is installed: later steps use dpkg-deb -x.
 import { readFile } from 'node:fs/promises';
-import type { Engine } from '../../engine/docker.ts';
-import { LABEL_RUN, LABEL_STAGE } from '../../engine/docker.ts';
+import type { Engine } from '../../engine/engine.ts';
+import { runStep } from '../../stages/step.ts';
 import { OsforgeError } from '../../errors.ts';
 import { lookupSource, storeSource } from '../../cache/source-cache.ts';
 import { readEntries } from '../../util/tar.ts';
@@ -32,9 +32,9 @@ export async function fetchDebs(opts: { engine: Engine; baseRef: string; pins: D
   if (missing.length) {
     const wanted = missing.map((p) => `${p.package}:${p.arch}=${p.version}`);
     opts.log.write(`apt-get download ${wanted.join(' ')}`);
-    const res = await opts.engine.run({
-      image: opts.baseRef, cmd: ['sh', '-c', DOWNLOAD_SCRIPT, 'download', ...wanted], network: 'bridge',
-      labels: { [LABEL_RUN]: opts.runId, [LABEL_STAGE]: 'images:fetch' }, outputs: ['/out'], onLog: (l) => opts.log.write(l),
+    const res = await runStep({
+      engine: opts.engine, image: opts.baseRef, cmd: ['sh', '-c', DOWNLOAD_SCRIPT, 'download', ...wanted], network: 'bridge',
+      runId: opts.runId, stage: 'images:fetch', log: opts.log, outputs: ['/out'], tolerateFailure: true,
     });
     if (res.exitCode !== 0) {
       throw new OsforgeError('SOURCE_FETCH', `apt-get download of ${wanted.join(', ')} failed with exit code ${res.exitCode}`, {

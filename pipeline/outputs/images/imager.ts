@@ -3,7 +3,7 @@
 // with its inputs under /in, results read back from /out, and no network.
 import { join } from 'node:path';
 import { readTree } from '../../plan/load.ts';
-import type { Engine } from '../../engine/docker.ts';
+import type { Engine } from '../../engine/engine.ts';
 import { LABEL_RUN, LABEL_STAGE } from '../../engine/docker.ts';
 import { OsforgeError } from '../../errors.ts';
 import { paths } from '../../paths.ts';

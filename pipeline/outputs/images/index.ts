@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { Engine } from '../../engine/docker.ts';
+import type { Engine } from '../../engine/engine.ts';
 import type { Arch } from '../../plan/types.ts';
 import { archInfo } from '../../plan/arch.ts';
 import { keyOf, sha256 } from '../../util/hash.ts';

@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
-import { Engine } from '../../../pipeline/engine/docker.ts';
+import { DockerEngine } from '../../../pipeline/engine/docker.ts';
 
 const t = suite('engine goes away');
 let dir: string;
@@ -39,7 +39,7 @@ function fakeEngine(socketPath: string): Promise<{ server: Server; die: () => vo
 t('pending calls reject with ENGINE_UNAVAILABLE within seconds once the engine dies', async () => {
   const socketPath = join(dir, 'docker.sock');
   const fake = await fakeEngine(socketPath);
-  const engine = new Engine(new Docker({ socketPath }));
+  const engine = new DockerEngine(new Docker({ socketPath }));
   await engine.ping();
   engine.watch();
   const started = Date.now();
@@ -64,7 +64,7 @@ t('pending calls reject with ENGINE_UNAVAILABLE within seconds once the engine d
 t('a hung engine (no answer to pings) also fails the pending calls', async () => {
   const socketPath = join(dir, 'hung.sock');
   const fake = await fakeEngine(socketPath);
-  const engine = new Engine(new Docker({ socketPath }));
+  const engine = new DockerEngine(new Docker({ socketPath }));
   engine.watch();
   const pending = engine.inspectImage('osforge/never:answers');
   // Stop answering pings but keep the connections: the ping timeout must notice.

@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import Docker from 'dockerode';
-import { Engine, LABEL_RUN } from '../../../pipeline/engine/docker.ts';
+import { DockerEngine, LABEL_RUN } from '../../../pipeline/engine/docker.ts';
 import { engine, base, runId } from '../fixtures.ts';
 import { packEntries } from '../../../pipeline/util/tar.ts';
 
@@ -40,7 +40,7 @@ t('an errorDetail line in a build is a failure with the message', async () => {
 });
 
 t('a missing engine is reported with the fix', async () => {
-  const dead = new Engine(new Docker({ socketPath: '/nonexistent/docker.sock' }));
+  const dead = new DockerEngine(new Docker({ socketPath: '/nonexistent/docker.sock' }));
   await dead.ping().then(() => assert.unreachable(), (err: Error & { context: { hint?: string } }) => {
     assert.match(err.message, /no Docker engine answers/);
     assert.match(err.context.hint ?? '', /make setup|DOCKER_HOST/);
@@ -57,7 +57,7 @@ t('removeByLabel removes leftovers (as after Ctrl-C)', async () => {
 
 t('after shutdown (Ctrl-C) no new container is started and the run containers are gone', async () => {
   const { ref } = await base('amd64');
-  const local = new Engine();
+  const local = new DockerEngine();
   const label = `${runId}-shutdown`;
   await local.docker.createContainer({ Image: ref, Cmd: ['true'], Labels: { [LABEL_RUN]: label } });
   assert.is(await local.shutdown(`${LABEL_RUN}=${label}`), 1);

@@ -7,14 +7,14 @@ import * as assert from 'uvu/assert';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Engine } from '../../../../pipeline/engine/docker.ts';
+import { DockerEngine } from '../../../../pipeline/engine/docker.ts';
 import { paths } from '../../../../pipeline/paths.ts';
 import { buildBootArtifacts } from '../../../../pipeline/outputs/images/index.ts';
 import { describe } from '../../../../pipeline/outputs/dist-writer.ts';
 import type { TarEntry } from '../../../../pipeline/util/tar.ts';
 import { base } from '../../fixtures.ts';
 
-const engine = new Engine();
+const engine = new DockerEngine();
 const runId = `it-images-${process.pid}`;
 const work: string[] = [];
 const name = 'buckos';

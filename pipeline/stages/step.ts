@@ -1,0 +1,41 @@
+// The one way a build step runs in a container: labelled with the run, the
+// stage and the arch (so cleanup and the reaper find it), its output logged
+// to the step's log file, and a non-zero exit turned into the one failure
+// shape every step reports (stage, arch, exit code, log tail, log path, fix).
+import type { Engine, RunResult, StepInput } from '../engine/engine.ts';
+import { LABEL_RUN, LABEL_STAGE } from '../engine/engine.ts';
+import type { Arch } from '../plan/types.ts';
+import { stepFailed, type StepLog } from './step-log.ts';
+
+export interface Step {
+  engine: Engine;
+  image: string;
+  cmd: string[];
+  env?: Record<string, string>;
+  /** Hermetic by default; only fetch steps get a network. */
+  network?: 'none' | 'bridge';
+  runId: string;
+  /** e.g. "stage2:zlib", "images:iso"; names the container and the failure. */
+  stage: string;
+  arch?: Arch;
+  log: StepLog;
+  inputs?: StepInput[];
+  outputs?: string[];
+  outputFiles?: { path: string; file: string }[];
+  /** What to fix when the step fails. */
+  hint?: string;
+  /** Return a failed result instead of throwing (a step with a fallback). */
+  tolerateFailure?: boolean;
+}
+
+export async function runStep(s: Step): Promise<RunResult> {
+  const res = await s.engine.run({
+    image: s.image, cmd: s.cmd, env: s.env, network: s.network ?? 'none',
+    labels: { [LABEL_RUN]: s.runId, [LABEL_STAGE]: s.stage, ...(s.arch ? { 'osforge.arch': s.arch } : {}) },
+    inputs: s.inputs, outputs: s.outputs, outputFiles: s.outputFiles, onLog: (l) => s.log.write(l),
+  });
+  if (res.exitCode !== 0 && !s.tolerateFailure) {
+    throw stepFailed(`${s.stage}${s.arch ? ` (${s.arch})` : ''}`, s.log, { stage: s.stage, arch: s.arch, exitCode: res.exitCode, hint: s.hint });
+  }
+  return res;
+}
