@@ -1,19 +1,20 @@
 // stage1 (seed toolchain check), stage2 (packages, no network) and stage3
 // (self-hosting check in a container of the target arch) for one arch.
-import { rm, writeFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
+import { createGunzip } from 'node:zlib';
 import { join } from 'node:path';
 import type { Engine } from '../engine/engine.ts';
-import { LABEL_RUN, LABEL_STAGE } from '../engine/docker.ts';
 import { dockerArchive } from '../engine/docker-archive.ts';
 import { OsforgeError } from '../errors.ts';
 import { ARCH_INFO, type Arch, type PackageRecipe, type Plan } from '../plan/types.ts';
 import type { StageStore, StageMeta } from '../cache/stage-store.ts';
-import { sha256 } from '../util/hash.ts';
 import type { StageNode } from '../plan/graph.ts';
 import { HELLO_C, STAGE1_SCRIPT } from './stage1-program.ts';
-import { gunzip, gzip, overlay, packEntries, readEntries, type TarEntry } from '../util/tar.ts';
+import { gunzip, gzip, packEntries, readEntries } from '../util/tar.ts';
+import { gzipStream, overlayFiles, packStream, spoolTar, spoolTarGz, writeStreamHashed, type FileEntry } from '../util/tar-files.ts';
+import { runStep, type Step } from './step.ts';
 import type { FetchedSource } from './fetch.ts';
-import { readSource } from './fetch.ts';
 import { openStepLog, stepFailed, type StepLog } from './step-log.ts';
 import { stateTempDir } from './temp.ts';
 
@@ -53,17 +54,9 @@ export function buildEnv(ctx: ArchContext): Record<string, string> {
   };
 }
 
-function labels(ctx: ArchContext, stage: string): Record<string, string> {
-  return { [LABEL_RUN]: ctx.runId, [LABEL_STAGE]: stage, 'osforge.arch': ctx.arch };
-}
-
-async function runStep(ctx: ArchContext, stage: string, log: StepLog, spec: { cmd: string[]; inputs?: { dir: string; tar: Buffer }[]; outputs?: string[]; image?: string; network?: 'none' | 'bridge'; hint?: string }) {
-  const res = await ctx.engine.run({
-    image: spec.image ?? ctx.builderRef, cmd: spec.cmd, env: buildEnv(ctx), network: spec.network ?? 'none',
-    labels: labels(ctx, stage), inputs: spec.inputs, outputs: spec.outputs, onLog: (l) => log.write(l),
-  });
-  if (res.exitCode !== 0) throw stepFailed(`${stage} (${ctx.arch})`, log, { stage, arch: ctx.arch, exitCode: res.exitCode, hint: spec.hint });
-  return res;
+/** A build step of this arch in the builder image (or `image`), through the one step funnel. */
+function archStep(ctx: ArchContext, stage: string, log: StepLog, spec: Pick<Step, 'cmd' | 'inputs' | 'outputs' | 'outputFiles' | 'hint'> & { image?: string }) {
+  return runStep({ ...spec, engine: ctx.engine, image: spec.image ?? ctx.builderRef, env: buildEnv(ctx), runId: ctx.runId, stage, arch: ctx.arch, log });
 }
 
 // ---- stage1 -----------------------------------------------------------------
@@ -76,7 +69,7 @@ export async function stage1(ctx: ArchContext, node: StageNode) {
   return ctx.store.getOrBuild<Stage1Meta>(key, async () => {
     const log = openStepLog(ctx.logDir, `${ctx.arch}-stage1`, ctx.echo);
     const muslVersion = ctx.plan.sources[ctx.plan.toolchainSource]!.version;
-    const res = await runStep(ctx, 'stage1', log, {
+    const res = await archStep(ctx, 'stage1', log, {
       cmd: ['sh', '-c', `export MUSL_VERSION=${muslVersion}\n${STAGE1_SCRIPT}`],
       inputs: [{ dir: '/', tar: await packEntries([{ path: 'work/hello.c', type: 'file', mode: 0o644, data: Buffer.from(HELLO_C) }], ctx.innerEpoch) }],
       outputs: ['/out'],
@@ -103,8 +96,11 @@ export interface PackageMeta extends StageMeta {
 /** Looks a package up in a binary mirror by its stage key; returns verified bytes or null. */
 export type BinaryLookup = (pkg: { name: string; version: string; arch: Arch; key: string; compiler: string }) => Promise<{ data: Buffer; signerKeyId: string } | null>;
 
+/** A finished stage2 package: its key and its output.tar.gz in the stage store. */
+export interface BuiltPackage { key: string; path: string }
+
 export async function stage2Package(
-  ctx: ArchContext, recipe: PackageRecipe, node: StageNode, deps: { key: string; output: Buffer }[], compiler: string, binaryLookup?: BinaryLookup,
+  ctx: ArchContext, recipe: PackageRecipe, node: StageNode, deps: BuiltPackage[], compiler: string, binaryLookup?: BinaryLookup,
 ) {
   const srcs = recipe.sources.map((s) => ctx.sources.get(s)!);
   const key = node.key;
@@ -123,23 +119,39 @@ export async function stage2Package(
       // The stage store remembers the origin, so a later cache hit still reports it.
       return ctx.store.put<PackageMeta>({ ...meta, origin: 'mirror', signerKeyId: binary.signerKeyId }, binary.data);
     }
-    const recipeTar = await packEntries(Object.entries(recipe.files).map(([path, data]) => ({
-      path: `recipe/${path}`, type: 'file' as const, mode: path.endsWith('.sh') ? 0o755 : 0o644, data,
-    })), ctx.innerEpoch);
-    const srcEntries: TarEntry[] = [];
-    for (const s of srcs) srcEntries.push({ path: `src/${s.name}/${s.file}`, type: 'file', mode: 0o644, data: await readSource(s) });
-    const depEntries = overlay(await Promise.all(deps.map(async (d) => (await readEntries(gunzip(d.output))).map((e) => ({ ...e, path: `deps/${e.path}` })))));
-    const res = await runStep(ctx, `stage2:${recipe.name}`, log, {
-      cmd: ['sh', '-c', 'mkdir -p /out /deps /src && exec sh /recipe/build.sh'],
-      inputs: [{ dir: '/', tar: recipeTar }, { dir: '/', tar: await packEntries([...srcEntries, ...depEntries], ctx.innerEpoch) }],
-      outputs: ['/out'],
-      hint: `fix images/packages/${recipe.name}/build.sh; stage2 runs with no network, so it cannot download anything`,
-    });
-    const entries = await readEntries(res.outputs.get('/out')!, 'out');
-    if (entries.length === 0) throw stepFailed(`stage2:${recipe.name} (${ctx.arch}) installed nothing into $OUT`, log, { stage: `stage2:${recipe.name}`, arch: ctx.arch, exitCode: 0 });
-    return ctx.store.put<PackageMeta>(meta, gzip(await packEntries(entries, ctx.innerEpoch)));
+    const recipeTar = await packEntries([
+      { path: 'deps', type: 'directory', mode: 0o755 }, { path: 'src', type: 'directory', mode: 0o755 },
+      ...Object.entries(recipe.files).map(([path, data]) => ({ path: `recipe/${path}`, type: 'file' as const, mode: path.endsWith('.sh') ? 0o755 : 0o644, data })),
+    ], ctx.innerEpoch);
+    const work = await stateTempDir('osforge-stage2');
+    try {
+      const outTar = join(work, 'out.tar');
+      // Sources and dependency outputs stream from disk; dependencies extract in order, so a later one wins, as an overlay.
+      await archStep(ctx, `stage2:${recipe.name}`, log, {
+        cmd: ['sh', '-c', 'mkdir -p /out /deps /src && exec sh /recipe/build.sh'],
+        inputs: [
+          { dir: '/', tar: recipeTar },
+          ...srcs.map((s) => ({ dir: '/', tar: () => packStream([{ path: `src/${s.name}/${s.file}`, type: 'file', mode: 0o644, file: s.path }], ctx.innerEpoch) })),
+          ...deps.map((d) => ({ dir: '/deps', tar: () => createReadStream(d.path).pipe(createGunzip()) })),
+        ],
+        outputFiles: [{ path: '/out', file: outTar }],
+        hint: `fix images/packages/${recipe.name}/build.sh; stage2 runs with no network, so it cannot download anything`,
+      });
+      const entries = await spoolTar(createReadStream(outTar), join(work, 'spool'), 'out');
+      if (entries.length === 0) throw stepFailed(`stage2:${recipe.name} (${ctx.arch}) installed nothing into $OUT`, log, { stage: `stage2:${recipe.name}`, arch: ctx.arch, exitCode: 0 });
+      return await ctx.store.put<PackageMeta>(meta, packStream(entries, ctx.innerEpoch).pipe(gzipStream()));
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
   });
   return { ...result, fromMirror };
+}
+
+/** Overlays stored package outputs (later wins) on disk under `work`; the entries' data stays in files. */
+export async function overlayPackages(packages: readonly { path: string }[], work: string): Promise<FileEntry[]> {
+  const layers: FileEntry[][] = [];
+  for (const [i, p] of packages.entries()) layers.push(await spoolTarGz(p.path, join(work, `layer-${i}`)));
+  return overlayFiles(layers);
 }
 
 // ---- stage3 -----------------------------------------------------------------
@@ -151,21 +163,21 @@ export interface Stage3Meta extends StageMeta { uname: string }
  * with no network: busybox applets must work, `uname -m` must match, and the
  * stage1 program must run natively (through binfmt on a foreign arch).
  */
-export async function stage3(ctx: ArchContext, node: StageNode, rootfs: TarEntry[], stage1Output: Buffer) {
+export async function stage3(ctx: ArchContext, node: StageNode, packages: readonly { path: string }[], stage1Output: string) {
   const key = node.key;
   return ctx.store.getOrBuild<Stage3Meta>(key, async () => {
     const log = openStepLog(ctx.logDir, `${ctx.arch}-stage3`, ctx.echo);
-    const hello = (await readEntries(gunzip(stage1Output))).find((e) => e.path === 'hello')!;
-    const layerTar = await packEntries([...rootfs, { path: 'opt/osforge-selftest/hello', type: 'file', mode: 0o755, data: hello.data }], ctx.innerEpoch);
+    const hello = (await readEntries(gunzip(await readFile(stage1Output)))).find((e) => e.path === 'hello')!;
     const work = await stateTempDir('osforge-stage3');
     const ref = `osforge/stage3:${ctx.arch}-${key.slice(0, 12)}`;
     try {
+      const rootfs = await overlayPackages(packages, work);
       const layerPath = join(work, 'layer.tar');
-      await writeFile(layerPath, layerTar);
-      const { stream } = await dockerArchive([{ path: layerPath, digest: sha256(layerTar) }], ref, { arch: ctx.arch, createdEpoch: ctx.innerEpoch });
+      const layer = await writeStreamHashed(packStream([...rootfs, { path: 'opt/osforge-selftest/hello', type: 'file', mode: 0o755, data: hello.data }], ctx.innerEpoch), layerPath);
+      const { stream } = await dockerArchive([{ path: layerPath, digest: layer.sha256 }], ref, { arch: ctx.arch, createdEpoch: ctx.innerEpoch });
       await ctx.engine.loadImage(stream);
       const want = ARCH_INFO[ctx.arch].uname;
-      const res = await runStep(ctx, 'stage3', log, {
+      const res = await archStep(ctx, 'stage3', log, {
         image: ref,
         cmd: ['/bin/sh', '-c', 'echo "uname=$(uname -m)"; busybox echo applets-ok; ls /bin | wc -l; /opt/osforge-selftest/hello'],
       });

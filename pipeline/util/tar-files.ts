@@ -3,11 +3,11 @@
 // data never does), and packStream writes the same bytes as packEntries
 // (one normalisation, in tar.ts) while streaming each file's data.
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open } from 'node:fs/promises';
+import { mkdir, open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip, createGzip } from 'node:zlib';
+import { createGunzip, createGzip, type Gzip } from 'node:zlib';
 import { createHash } from 'node:crypto';
 import tarStream from 'tar-stream';
 import { comparePaths, normalizeEntryPath, normalizeMode, type TarEntry } from './tar.ts';
@@ -17,7 +17,7 @@ import { OsforgeError } from '../errors.ts';
 export type FileEntry = Omit<TarEntry, 'data'> & { data?: Buffer; file?: string; open?: () => Readable; size?: number };
 
 /** Same bytes as `gzip()` in tar.ts: deflate's output does not depend on how the input is chunked. */
-export function gzipStream(): NodeJS.ReadWriteStream {
+export function gzipStream(): Gzip {
   return createGzip({ level: 9 });
 }
 
@@ -40,7 +40,7 @@ export function packStream(entries: readonly FileEntry[], mtime: number): Readab
   const date = new Date(mtime * 1000);
   (async () => {
     for (const e of sorted) {
-      const size = e.type !== 'file' ? 0 : e.data ? e.data.length : e.size ?? 0;
+      const size = e.type !== 'file' ? 0 : e.data ? e.data.length : e.size ?? (e.file ? (await stat(e.file)).size : 0);
       const header = {
         name: e.type === 'directory' ? `${e.path}/` : e.path, type: e.type, mode: normalizeMode(e.type, e.mode),
         uid: 0, gid: 0, uname: '', gname: '', mtime: date, linkname: e.linkname, size,

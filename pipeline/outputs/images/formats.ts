@@ -3,35 +3,45 @@
 // Every script runs in the imager image with --network=none.
 import type { Arch } from '../../plan/types.ts';
 import { ARCH_TABLE, archInfo } from '../../plan/arch.ts';
-import type { TarEntry } from '../../util/tar.ts';
+import { createReadStream } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createGunzip } from 'node:zlib';
+import type { FileEntry } from '../../util/tar-files.ts';
 import { grubConfig } from './grub-config.ts';
 import { imageIds } from './ids.ts';
 import type { BootPins } from './pins.ts';
 
-/** What every step can draw on: the pins, the .debs, the rootfs and earlier steps' outputs. */
+/**
+ * What every step can draw on, all on disk: the pins, the .debs, the rootfs
+ * (gzipped, with its uncompressed size) and earlier steps' output dirs.
+ */
 export interface StepContext {
   name: string; version: string; arch: Arch; pins: BootPins;
-  kernelDeb: Buffer; grubDebs: { file: string; data: Buffer }[]; rootfsTar: Buffer; initScript: Buffer;
-  outputs: Map<string, Map<string, Buffer>>;
+  kernelDeb: string; grubDebs: { file: string; path: string }[]; rootfs: { path: string; tarSize: number }; initScript: Buffer;
+  outputs: Map<string, string>;
 }
 
 export interface ImageStep {
   script: string;
   needs: string[];
-  inputs(c: StepContext): TarEntry[];
+  inputs(c: StepContext): FileEntry[];
   env(c: StepContext): Record<string, string>;
 }
 
-const file = (path: string, data: Buffer | string, mode = 0o644): TarEntry => ({ path, type: 'file', mode, data: Buffer.isBuffer(data) ? data : Buffer.from(data) });
-const out = (c: StepContext, step: string, name: string): Buffer => c.outputs.get(step)!.get(name)!;
+const file = (path: string, data: Buffer | string, mode = 0o644): FileEntry => ({ path, type: 'file', mode, data: Buffer.isBuffer(data) ? data : Buffer.from(data) });
+const onDisk = (path: string, from: string): FileEntry => ({ path, type: 'file', mode: 0o644, file: from });
+/** The path of a file an earlier step left in its /out. */
+export const out = (c: StepContext, step: string, name: string): string => join(c.outputs.get(step)!, name);
+const rootfsTar = (c: StepContext): FileEntry => ({ path: 'rootfs.tar', type: 'file', mode: 0o644, size: c.rootfs.tarSize, open: () => createReadStream(c.rootfs.path).pipe(createGunzip()) });
 
 /** Inputs of a bootable image: rootfs, GRUB .debs, kernel, initramfs and its grub.cfg. */
 function diskInputs(format: string) {
-  return (c: StepContext): TarEntry[] => [
-    file('rootfs.tar', c.rootfsTar),
-    ...c.grubDebs.map((d) => file(`debs/${d.file}`, d.data)),
-    file('boot/kernel', out(c, 'prepare', 'kernel')),
-    file('boot/initramfs.cpio.gz', out(c, 'prepare', 'initramfs.cpio.gz')),
+  return (c: StepContext): FileEntry[] => [
+    rootfsTar(c),
+    ...c.grubDebs.map((d) => onDisk(`debs/${d.file}`, d.path)),
+    onDisk('boot/kernel', out(c, 'prepare', 'kernel')),
+    onDisk('boot/initramfs.cpio.gz', out(c, 'prepare', 'initramfs.cpio.gz')),
     file('cfg/grub.cfg', grubConfig({ name: c.name, version: c.version, arch: c.arch, imageId: imageIds(c.name, c.version, c.arch, format).imageId })),
   ];
 }
@@ -49,12 +59,12 @@ function idEnv(format: string) {
 export const imageSteps: Record<string, ImageStep> = {
   prepare: {
     script: 'prepare.sh', needs: [],
-    inputs: (c) => [file('rootfs.tar', c.rootfsTar), file('debs/linux-image.deb', c.kernelDeb), file('cfg/init', c.initScript, 0o755), file('cfg/modules.txt', c.pins.modules.join('\n') + '\n')],
+    inputs: (c) => [rootfsTar(c), onDisk('debs/linux-image.deb', c.kernelDeb), file('cfg/init', c.initScript, 0o755), file('cfg/modules.txt', c.pins.modules.join('\n') + '\n')],
     env: (c) => ({ KREL: c.pins.kernel.release }),
   },
   iso: { script: 'iso.sh', needs: ['prepare'], inputs: diskInputs('iso'), env: idEnv('iso') },
   raw: { script: 'raw.sh', needs: ['prepare'], inputs: diskInputs('raw'), env: idEnv('raw') },
-  qcow2: { script: 'qcow2.sh', needs: ['raw'], inputs: (c) => [file('image.raw', out(c, 'raw', 'image.raw'))], env: () => ({}) },
+  qcow2: { script: 'qcow2.sh', needs: ['raw'], inputs: (c) => [onDisk('image.raw', out(c, 'raw', 'image.raw'))], env: () => ({}) },
 };
 
 export interface BootFormat {
@@ -63,7 +73,7 @@ export interface BootFormat {
   fileName(name: string, version: string, arch: Arch): string;
   /** The step and the file in its /out that is the artifact. */
   from: [step: string, output: string];
-  extra(c: StepContext): Record<string, unknown>;
+  extra(c: StepContext): Promise<Record<string, unknown>>;
 }
 
 const ALL = Object.keys(ARCH_TABLE) as Arch[];
@@ -72,45 +82,45 @@ export const bootFormats: Record<string, BootFormat> = {
   kernel: {
     kind: 'kernel', arches: ALL, from: ['prepare', 'kernel'],
     fileName: (n, v, a) => `${n}-${v}-${a}-kernel`,
-    extra: (c) => ({ format: archInfo(c.arch).kernelImage.describe }),
+    extra: async (c) => ({ format: archInfo(c.arch).kernelImage.describe }),
   },
   vmlinux: {
     kind: 'kernel-elf', arches: ALL.filter((a) => archInfo(a).directBootFormat === 'vmlinux'), from: ['prepare', 'vmlinux'],
     fileName: (n, v, a) => `${n}-${v}-${a}-vmlinux`,
-    extra: () => ({ format: 'ELF vmlinux (PVH entry), the bzImage payload decompressed, for Cloud Hypervisor direct boot' }),
+    extra: async () => ({ format: 'ELF vmlinux (PVH entry), the bzImage payload decompressed, for Cloud Hypervisor direct boot' }),
   },
   initramfs: {
     kind: 'initramfs', arches: ALL, from: ['prepare', 'initramfs.cpio.gz'],
     fileName: (n, v, a) => `${n}-${v}-${a}-initramfs.cpio.gz`,
-    extra: (c) => ({ format: 'cpio newc, gzip -n', init: 'busybox (/init finds the root by buckos.root=<image id>, else runs from the initramfs)',
-      modules: out(c, 'prepare', 'modules.txt').toString().trim().split('\n') }),
+    extra: async (c) => ({ format: 'cpio newc, gzip -n', init: 'busybox (/init finds the root by buckos.root=<image id>, else runs from the initramfs)',
+      modules: (await readFile(out(c, 'prepare', 'modules.txt'), 'utf8')).trim().split('\n') }),
   },
   iso: {
     kind: 'iso', arches: ALL, from: ['iso', 'image.iso'],
     fileName: (n, v, a) => `${n}-${v}-${a}.iso`,
-    extra: (c) => ({ format: 'iso9660 hybrid (Rock Ridge, El Torito, GPT with appended ESP)', root: 'iso9660 (read-only)',
+    extra: async (c) => ({ format: 'iso9660 hybrid (Rock Ridge, El Torito, GPT with appended ESP)', root: 'iso9660 (read-only)',
       bootModes: [...(archInfo(c.arch).biosGrubPlatform ? [`bios (El Torito, GRUB ${archInfo(c.arch).biosGrubPlatform})`, 'bios (MBR, hybrid disk)'] : []), 'uefi (El Torito EFI / ESP)'],
       ...ids(c, 'iso') }),
   },
   raw: {
     kind: 'raw', arches: ALL, from: ['raw', 'image.raw'],
     fileName: (n, v, a) => `${n}-${v}-${a}.raw`,
-    extra: (c) => {
-      const layout = JSON.parse(out(c, 'raw', 'layout.json').toString()) as { espMiB: number; rootMiB: number; diskMiB: number };
+    extra: async (c) => {
+      const layout = JSON.parse(await readFile(out(c, 'raw', 'layout.json'), 'utf8')) as { espMiB: number; rootMiB: number; diskMiB: number };
       const i = imageIds(c.name, c.version, c.arch, 'raw');
       return { format: 'raw GPT disk (sparse)', bootModes: ['uefi'], partitionTable: 'gpt', diskGuid: i.diskGuid,
         partitions: [
           { number: 1, name: 'EFI system', filesystem: 'vfat', sizeMiB: layout.espMiB, uuid: i.espGuid, fatVolumeId: i.fatId },
           { number: 2, name: 'buckos-root', filesystem: 'ext4', sizeMiB: layout.rootMiB, uuid: i.rootGuid, fsUuid: i.fsUuid },
         ],
-        diskMiB: layout.diskMiB, dataBytes: nonZeroBytes(out(c, 'raw', 'image.raw')), ...ids(c, 'raw') };
+        diskMiB: layout.diskMiB, dataBytes: await nonZeroBytes(out(c, 'raw', 'image.raw')), ...ids(c, 'raw') };
     },
   },
   qcow2: {
     kind: 'qcow2', arches: ALL, from: ['qcow2', 'image.qcow2'],
     fileName: (n, v, a) => `${n}-${v}-${a}.qcow2`,
-    extra: (c) => ({ format: 'qcow2 (zlib-compressed clusters)', convertedFrom: bootFormats.raw!.fileName(c.name, c.version, c.arch),
-      virtualSize: out(c, 'raw', 'image.raw').length, bootModes: ['uefi'], ...ids(c, 'raw') }),
+    extra: async (c) => ({ format: 'qcow2 (zlib-compressed clusters)', convertedFrom: bootFormats.raw!.fileName(c.name, c.version, c.arch),
+      virtualSize: (await stat(out(c, 'raw', 'image.raw'))).size, bootModes: ['uefi'], ...ids(c, 'raw') }),
   },
 };
 
@@ -119,12 +129,17 @@ function ids(c: StepContext, format: string): Record<string, unknown> {
   return { imageId: i.imageId, kernelCmdline: `buckos.root=${i.imageId}`, bootConfig: 'GRUB: default entry boots to a shell; the test entry (osforge.test=1) is chosen when SMBIOS OEM string osforge.test=1 is present' };
 }
 
-/** Bytes in 4 KiB blocks that are not all zero: what a sparse copy actually stores. */
-export function nonZeroBytes(data: Buffer, block = 4096): number {
+/** Bytes in 4 KiB blocks that are not all zero: what a sparse copy actually stores. Streams the file. */
+export async function nonZeroBytes(path: string, block = 4096): Promise<number> {
   let n = 0;
-  for (let off = 0; off < data.length; off += block) {
-    const end = Math.min(off + block, data.length);
-    for (let i = off; i < end; i++) if (data[i] !== 0) { n += end - off; break; }
+  let carry: Buffer = Buffer.alloc(0);
+  const count = (buf: Buffer) => { if (buf.some((b) => b !== 0)) n += buf.length; };
+  for await (const chunk of createReadStream(path, { highWaterMark: block * 64 }) as AsyncIterable<Buffer>) {
+    let data = carry.length ? Buffer.concat([carry, chunk]) : chunk;
+    const whole = data.length - (data.length % block);
+    for (let off = 0; off < whole; off += block) count(data.subarray(off, off + block));
+    carry = data.subarray(whole);
   }
+  if (carry.length) count(carry);
   return n;
 }

@@ -1,16 +1,19 @@
 // The imager image (images/imager/Dockerfile, FROM the resolved base image)
 // and the one way image steps run in it: a script from images/imager/scripts
 // with its inputs under /in, results read back from /out, and no network.
-import { join } from 'node:path';
+import { createReadStream } from 'node:fs';
+import { mkdir, rename } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { readTree } from '../../plan/load.ts';
 import type { Engine } from '../../engine/engine.ts';
-import { LABEL_RUN, LABEL_STAGE } from '../../engine/docker.ts';
 import { OsforgeError } from '../../errors.ts';
 import { paths } from '../../paths.ts';
 import type { Arch } from '../../plan/types.ts';
 import { keyOf, sha256 } from '../../util/hash.ts';
-import { packEntries, readEntries, type TarEntry } from '../../util/tar.ts';
-import { stepFailed, type StepLog } from '../../stages/step-log.ts';
+import { packEntries } from '../../util/tar.ts';
+import { packStream, spoolTar, type FileEntry } from '../../util/tar-files.ts';
+import type { StepLog } from '../../stages/step-log.ts';
+import { runStep } from '../../stages/step.ts';
 
 /** Every file under images/imager/, keyed by its relative path. */
 export function imagerFiles(dir = join(paths.images, 'imager')): Record<string, Buffer> {
@@ -51,26 +54,30 @@ export function imagerStepKey(imager: Imager): string {
 
 export interface StepRun {
   engine: Engine; imager: Imager; arch: Arch; runId: string; log: StepLog;
-  script: string; env: Record<string, string>; inputs: TarEntry[]; sourceDateEpoch: number; what: string;
+  script: string; env: Record<string, string>; inputs: FileEntry[]; sourceDateEpoch: number; what: string;
+  /** Where the step's /out files are put (a stage store entry being written). */
+  outDir: string;
+  /** Scratch space on the same filesystem as outDir. */
+  workDir: string;
 }
 
-/** Runs images/imager/scripts/<script> with /in populated; returns the files it left in /out. */
-export async function runImagerStep(s: StepRun): Promise<Map<string, Buffer>> {
-  const scripts: TarEntry[] = Object.entries(s.imager.files)
+/** Runs images/imager/scripts/<script> with /in populated (streamed from disk); moves what it left in /out into outDir. */
+export async function runImagerStep(s: StepRun): Promise<void> {
+  const scripts: FileEntry[] = Object.entries(s.imager.files)
     .filter(([p]) => p.startsWith('scripts/'))
     .map(([p, data]) => ({ path: `in/${p}`, type: 'file', mode: 0o755, data }));
-  const res = await s.engine.run({
-    image: s.imager.ref, cmd: ['sh', `/in/scripts/${s.script}`], network: 'none',
+  const outTar = join(s.workDir, 'out.tar');
+  await runStep({
+    engine: s.engine, image: s.imager.ref, cmd: ['sh', `/in/scripts/${s.script}`],
     env: { ARCH: s.arch, SOURCE_DATE_EPOCH: String(s.sourceDateEpoch), ...s.env },
-    labels: { [LABEL_RUN]: s.runId, [LABEL_STAGE]: `images:${s.what}`, 'osforge.arch': s.arch },
-    inputs: [{ dir: '/', tar: await packEntries([...scripts, ...s.inputs.map((e) => ({ ...e, path: `in/${e.path}` }))], s.sourceDateEpoch) }],
-    outputs: ['/out'], onLog: (l) => s.log.write(l),
+    runId: s.runId, stage: `images:${s.what}`, arch: s.arch, log: s.log,
+    inputs: [{ dir: '/', tar: () => packStream([...scripts, ...s.inputs.map((e) => ({ ...e, path: `in/${e.path}` }))], s.sourceDateEpoch) }],
+    outputFiles: [{ path: '/out', file: outTar }],
+    hint: `fix images/imager/scripts/${s.script}; it runs with no network`,
   });
-  if (res.exitCode !== 0) {
-    throw stepFailed(`image step ${s.what} (${s.arch})`, s.log, {
-      stage: `images:${s.what}`, arch: s.arch, exitCode: res.exitCode, hint: `fix images/imager/scripts/${s.script}; it runs with no network`,
-    });
+  for (const e of await spoolTar(createReadStream(outTar), join(s.workDir, 'spool'), 'out')) {
+    if (e.type !== 'file') continue;
+    await mkdir(dirname(join(s.outDir, e.path)), { recursive: true });
+    await rename(e.file!, join(s.outDir, e.path));
   }
-  const entries = await readEntries(res.outputs.get('/out')!, 'out');
-  return new Map(entries.filter((e) => e.type === 'file').map((e) => [e.path, e.data!]));
 }

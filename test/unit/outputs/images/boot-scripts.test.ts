@@ -1,6 +1,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { cloudHypervisorScript, qemuScript } from '../../../../pipeline/outputs/images/boot-scripts.ts';
 import { nonZeroBytes } from '../../../../pipeline/outputs/images/formats.ts';
 
@@ -37,12 +40,18 @@ test('the Cloud Hypervisor script boots kernel + initramfs with the raw disk and
   assert.match(cloudHypervisorScript('arm64', { kernel: 'k', initramfs: 'i', raw: 'd' }, 'x'), /console=ttyAMA0 buckos.root=x rw/);
 });
 
-test('nonZeroBytes counts whole 4 KiB blocks with data', () => {
-  const b = Buffer.alloc(4096 * 4);
+test('nonZeroBytes counts whole 4 KiB blocks with data, across read chunks', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nonzero-'));
+  const b = Buffer.alloc(4096 * 300 + 100);
   b[5000] = 1;
   b[4096 * 3 + 1] = 1;
-  assert.is(nonZeroBytes(b), 8192);
-  assert.is(nonZeroBytes(Buffer.alloc(100)), 0);
+  b[4096 * 64] = 1; // the first block of the second 256 KiB read
+  b[4096 * 300 + 50] = 1; // the short last block
+  writeFileSync(join(dir, 'a'), b);
+  writeFileSync(join(dir, 'b'), Buffer.alloc(100));
+  assert.is(await nonZeroBytes(join(dir, 'a')), 4096 * 3 + 100);
+  assert.is(await nonZeroBytes(join(dir, 'b')), 0);
+  rmSync(dir, { recursive: true });
 });
 
 test.run();
