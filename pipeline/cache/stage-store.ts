@@ -79,13 +79,16 @@ export class StageStore {
     return actual === meta.outputSha256 ? null : `expected ${meta.outputSha256}, actual ${actual}`;
   }
 
-  /** Stores output.tar.gz from bytes or a stream, hashing it as it is written. */
-  async put<M extends StageMeta>(meta: Omit<M, 'outputSha256'>, output: Buffer | Readable): Promise<StageEntry<M>> {
+  /**
+   * Stores output.tar.gz from bytes or a stream, hashing it as it is written.
+   * `after` adds meta fields known only once the stream has ended (e.g. a size counted on the way).
+   */
+  async put<M extends StageMeta>(meta: Omit<M, 'outputSha256'>, output: Buffer | Readable, after?: () => Partial<M>): Promise<StageEntry<M>> {
     return this.commit<M>(meta as M, Buffer.isBuffer(output) ? output.length : undefined, async (tmp) => {
       const hash = createHash('sha256');
       const tee = new Transform({ transform(chunk: Buffer, _e, cb) { hash.update(chunk); cb(null, chunk); } });
       await pipeline(Buffer.isBuffer(output) ? Readable.from([output]) : output, tee, createWriteStream(join(tmp, 'output.tar.gz')));
-      return { outputSha256: hash.digest('hex') };
+      return { ...after?.(), outputSha256: hash.digest('hex') };
     });
   }
 

@@ -9,6 +9,7 @@ import { distSetup, stateRoot } from './dist-setup.ts';
 import { acquireLocks } from '../cache/run-lock.ts';
 import { removeLitter } from '../cache/litter.ts';
 import { diskFullError, fsyncStats } from '../cache/durable.ts';
+import { OsforgeError } from '../errors.ts';
 import { distTmpRoot } from '../outputs/dist-writer.ts';
 
 /** Where the lock of a dir that is replaced or removed wholesale lives: beside it, in .osforge-tmp/. */
@@ -19,16 +20,24 @@ function besideLock(dir: string): string {
 export const distCommand: Command = {
   name: 'dist',
   summary: 'build BuckOS for every architecture and write dist/',
-  help: `usage: osforge dist [--verbose] [--plain] [--explain] [--no-wait]
+  help: `usage: osforge dist [--verbose] [--plain | --json] [--jobs N] [--explain] [--no-wait]
 
-Builds the tools image (or recreates it from tools-cache/), the builder
-image, runs stage1/stage2/stage3 for every architecture in
-images/buckos.json in isolated containers, and writes dist/ atomically.
+Compiles the plan (images/) into a graph of stages: base and buildenv
+images, sources, the tools image (or tools-cache/), the builder image,
+stage1/stage2/stage3 per architecture, the root filesystem, the tarballs and
+boot image steps, and dist/. Each stage runs once its dependencies are done,
+in an isolated container, as many at once as the job budget allows (most
+count as one job; the toolchain compile takes all). dist/ is written
+atomically.
 
 options:
   -v, --verbose   stream container logs (always written to the log dir)
       --plain     plain progress lines instead of the task tree
                   (automatic without a TTY or with CI=true)
+      --json      one JSON object per line on stdout for every stage start,
+                  end and skip (stage, key, status, hit, durationMs, bytes,
+                  waitedMs); the summary goes to stderr
+  -j, --jobs N    job budget (default: the number of cores)
       --explain   print, for every stage, hit or miss and on a miss which
                   input changed (old -> new) or "no previous entry"
       --no-wait   fail at once (exit 1) when another run holds the state
@@ -59,7 +68,7 @@ environment:
   OSFORGE_DIST=<dir>         output directory (default ./dist)
   SOURCE_DATE_EPOCH=<secs>   override the commit time used for artifacts
   DOCKER_HOST                engine to use (default: local socket)`,
-  options: { verbose: { type: 'boolean', short: 'v' }, plain: { type: 'boolean' }, explain: { type: 'boolean' }, 'no-wait': { type: 'boolean' } },
+  options: { verbose: { type: 'boolean', short: 'v' }, plain: { type: 'boolean' }, json: { type: 'boolean' }, jobs: { type: 'string', short: 'j' }, explain: { type: 'boolean' }, 'no-wait': { type: 'boolean' } },
   async run(values) {
     // No silent success: if the event loop empties before the run settled
     // (an engine call that can never answer), this is a failure, not exit 0.
@@ -105,14 +114,18 @@ async function runLocked(values: Values): Promise<void> {
 }
 
 async function build(values: Values, runId: string): Promise<void> {
-  const { plan, identity, buck2, graph } = await distSetup((l) => process.stdout.write(`${l}\n`));
+  const { plan, identity, buck2, graph } = await distSetup((l) => (values.json ? process.stderr : process.stdout).write(`${l}\n`));
   const engine = new DockerEngine();
   // Best effort: with no engine here a no-op still succeeds, and a real build fails at its engine check.
   const reaped = await engine.ping(3000).then(() => engine.reapOrphans(), () => null);
   if (reaped && (reaped.containers || reaped.images)) {
-    process.stdout.write(`dist: removed ${reaped.containers} container(s) and ${reaped.images} dangling build image(s) left by dead runs\n`);
+    process.stderr.write(`dist: removed ${reaped.containers} container(s) and ${reaped.images} dangling build image(s) left by dead runs\n`);
   }
-  const plain = Boolean(values.plain) || !process.stdout.isTTY || process.env.CI === 'true';
+  const mode = values.json ? 'json' : values.plain || !process.stdout.isTTY || process.env.CI === 'true' ? 'plain' : 'tree';
+  const jobs = values.jobs === undefined ? undefined : Number(values.jobs);
+  if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1)) throw new OsforgeError('USAGE', `--jobs ${String(values.jobs)} is not a positive whole number`, { hint: 'e.g. --jobs 2' });
+  // With --json, stdout carries only events.
+  const say = (l: string) => (mode === 'json' ? process.stderr : process.stdout).write(`${l}\n`);
   // Ctrl-C / SIGTERM: remove this run's containers by label, then die of the
   // signal as usual. Repeats (a second ^C, or tsx relaying the first) must
   // not cut the cleanup short.
@@ -132,19 +145,19 @@ async function build(values: Values, runId: string): Promise<void> {
   process.on('SIGTERM', onSignal);
   try {
     const result = await runDist({
-      plan, identity, graph, buck2, runId, plain, verbose: Boolean(values.verbose), engine,
+      plan, identity, graph, buck2, runId, mode, jobs, verbose: Boolean(values.verbose), engine,
       distDir: paths.dist(), toolsCacheRoot: paths.toolsCache(), stateRoot: stateRoot(),
     });
-    if (values.explain) for (const e of result.explanations) process.stdout.write(formatExplanation(e) + '\n');
+    if (values.explain) for (const e of result.explanations) say(formatExplanation(e));
     if (result.upToDate || !result.manifest) {
-      process.stdout.write(`dist: tools cache hit (${graph.tools.key.slice(0, 12)}, validated); nothing compiled\n`);
-      process.stdout.write(`dist: ${paths.dist()} is up to date (dist key ${graph.dist.key.slice(0, 12)}); no container started, nothing rewritten\n`);
+      say(`dist: tools cache hit (${graph.tools.key.slice(0, 12)}, validated); nothing compiled`);
+      say(`dist: ${paths.dist()} is up to date (dist key ${graph.dist.key.slice(0, 12)}); no container started, nothing rewritten`);
       return;
     }
     const m = result.manifest;
-    process.stdout.write(`dist: ${m.artifacts.length} artifacts for ${plan.arches.join(', ')} in ${paths.dist()}\n`);
-    process.stdout.write(`dist: fsync: ${fsyncStats.calls} calls, ${(fsyncStats.ms / 1000).toFixed(2)} s\n`);
-    process.stdout.write(`dist: tools cache ${result.toolsHit ? 'hit' : 'miss'}; logs and report.json in ${result.logDir}\n`);
+    say(`dist: ${m.artifacts.length} artifacts for ${plan.arches.join(', ')} in ${paths.dist()}`);
+    say(`dist: fsync: ${fsyncStats.calls} calls, ${(fsyncStats.ms / 1000).toFixed(2)} s`);
+    say(`dist: tools cache ${result.toolsHit ? 'hit' : 'miss'}; logs and report.json in ${result.logDir}`);
   } catch (err) {
     // Interrupted: the containers' deaths surface here as step failures;
     // the signal handler is already cleaning up and will end the process.

@@ -1,11 +1,11 @@
 import type { Command } from './types.ts';
+import { cpus } from 'node:os';
 import { paths } from '../paths.ts';
 import { DockerEngine } from '../engine/docker.ts';
 import { StageStore } from '../cache/stage-store.ts';
 import { Journal, explain, formatExplanation } from '../cache/journal.ts';
-import { validateToolsCache } from '../cache/tools-cache.ts';
-import { baseRef } from '../stages/base.ts';
-import { distStaleReason } from '../stages/pipeline.ts';
+import { compile } from '../stage/compile.ts';
+import type { PresenceEnv } from '../stage/stage.ts';
 import { distSetup, stateRoot } from './dist-setup.ts';
 
 export const explainCommand: Command = {
@@ -16,32 +16,29 @@ export const explainCommand: Command = {
 Computes every stage's cache key from the plan (nothing is built or run) and
 prints "hit" or "miss" for each; for a miss it names each input that changed
 since the stage was last built (old -> new), or says "no previous entry".
+These are the stages \`dist\` runs, boot image steps and dist/ included.
 Image stages are looked up in the Docker engine when one answers.
 The plan is read from images/ (or $OSFORGE_IMAGES) and validated first.`,
   options: {},
   async run() {
     const { plan, graph } = await distSetup(() => undefined);
     const roots = stateRoot();
-    const store = new StageStore(roots.stages);
     const journal = new Journal(roots.journal);
     const engine = new DockerEngine();
     const engineUp = await engine.ping().then(() => true, () => false);
-    const imageExists = async (ref: string) => engineUp && (await engine.inspectImage(ref)) !== null;
-    const present = async (id: string, key: string): Promise<boolean> => {
-      if (id === 'base/amd64') return imageExists(baseRef(plan.base, 'amd64'));
-      if (id === 'buildenv/amd64') return imageExists(baseRef(plan.buildenv, 'amd64'));
-      if (id === 'tools') return validateToolsCache(paths.toolsCache(), key).ok;
-      if (id === 'builder') return imageExists(`osforge/builder:${key.slice(0, 12)}`);
-      if (id === 'dist') return (await distStaleReason({ graph, distDir: paths.dist(), stateRoot: roots })) === null;
-      return (await store.get(key)) !== null;
+    const presence: PresenceEnv = {
+      plan, store: new StageStore(roots.stages), distDir: paths.dist(), toolsCacheRoot: paths.toolsCache(), stateRoot: roots,
+      imageExists: async (ref) => engineUp && (await engine.inspectImage(ref)) !== null,
     };
+    // The same stages `dist` would run, each asked whether its output exists: nothing is built or started.
+    const { stages } = compile(plan, graph, cpus().length);
     let misses = 0;
-    for (const n of graph.nodes) {
-      const e = explain(n, await present(n.id, n.key), journal);
+    for (const s of stages) {
+      const e = explain(s, await s.present(presence), journal);
       if (e.status === 'miss') misses++;
       process.stdout.write(formatExplanation(e) + '\n');
     }
     if (!engineUp) process.stdout.write('(no Docker engine answered: image stages are reported as misses)\n');
-    process.stdout.write(`${graph.nodes.length - misses} hit, ${misses} miss\n`);
+    process.stdout.write(`${stages.length - misses} hit, ${misses} miss\n`);
   },
 };

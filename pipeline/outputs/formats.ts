@@ -1,38 +1,35 @@
-// One entry per artifact format (LinuxKit's outFuns model). Each takes the
-// assembled inputs for one arch and returns the artifact's bytes; later
-// formats (iso, raw, qcow2) add entries here.
+// One entry per tarball format (LinuxKit's outFuns model): its file name,
+// the stage it is made from, and how its bytes are streamed. Boot image
+// formats live in images/formats.ts. compile.ts turns each entry into a
+// stage per arch; nothing else lists formats.
+import type { Readable } from 'node:stream';
 import type { Arch } from '../plan/types.ts';
-import { gzip, packEntries, type TarEntry } from '../util/tar.ts';
+import { gzipStream, packStream, type FileEntry } from '../util/tar-files.ts';
 
 export interface ArchOutputInput {
   arch: Arch;
-  version: string;
-  name: string;
   sourceDateEpoch: number;
-  rootfs: TarEntry[];
-  toolchain: TarEntry[];
+  /** The toolchain for `arch` from tools-cache/, data on disk. */
+  toolchain: FileEntry[];
 }
 
 export interface OutputFormat {
   kind: string;
   fileName(name: string, version: string, arch: Arch): string;
-  build(input: ArchOutputInput): Promise<Buffer>;
+  /** 'rootfs': the stored rootfs entry is the artifact itself; 'tools': built from the toolchain. */
+  from: 'rootfs' | 'tools';
+  build(input: ArchOutputInput): Promise<Readable>;
 }
 
 export const outputFormats: Record<string, OutputFormat> = {
   'rootfs-tar': {
-    kind: 'rootfs',
+    kind: 'rootfs', from: 'rootfs',
     fileName: (n, v, a) => `${n}-${v}-${a}-rootfs.tar.gz`,
-    build: async (i) => gzip(await packEntries(i.rootfs, i.sourceDateEpoch)),
+    build: async () => { throw new Error('internal: the rootfs artifact is the rootfs stage output'); },
   },
   'toolchain-tar': {
-    kind: 'toolchain',
+    kind: 'toolchain', from: 'tools',
     fileName: (n, v, a) => `${n}-${v}-${a}-toolchain.tar.gz`,
-    build: async (i) => gzip(await packEntries(i.toolchain, i.sourceDateEpoch)),
+    build: async (i) => packStream(i.toolchain, i.sourceDateEpoch).pipe(gzipStream()),
   },
 };
-
-/** oss_source.tgz: every third-party source archive that went into the build. */
-export async function ossSourceArchive(files: { file: string; data: Buffer }[], sourceDateEpoch: number): Promise<Buffer> {
-  return gzip(await packEntries(files.map((f) => ({ path: `sources/${f.file}`, type: 'file' as const, mode: 0o644, data: f.data })), sourceDateEpoch));
-}

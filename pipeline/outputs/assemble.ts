@@ -1,0 +1,84 @@
+// The dist stage: collects the finished stages' files (every artifact is
+// already a file in the stage store), writes manifest.json and publishes
+// dist/ atomically. The no-op check lives here too: dist/ is current when it
+// was written for this dist key and its files are unchanged.
+import type { StageGraph } from '../plan/graph.ts';
+import type { ResolvedBase } from '../stages/base.ts';
+import type { FetchedSource } from '../stages/fetch.ts';
+import type { ToolsResult } from '../stages/tools.ts';
+import type { BuilderResult } from '../stages/builder.ts';
+import type { Imager } from './images/imager.ts';
+import { distMismatch, readStamp, stampPath, writeStamp } from '../cache/dist-stamp.ts';
+import { outputFormats } from './formats.ts';
+import { imageSteps } from './images/formats.ts';
+import { bootArtifacts, stepContext, type BootDebs } from './images/index.ts';
+import { describe, writeDist, type PendingArtifact } from './dist-writer.ts';
+import type { Manifest, ManifestPackage } from './manifest-types.ts';
+import { depValue, type StageEnv, type StageResult } from '../stage/stage.ts';
+import type { FileValue, PackageValue, RootfsValue, Stage1Value } from '../stage/compile.ts';
+
+/** The warm no-op check: dist/ was written for this exact dist key and is unchanged. */
+export async function distStaleReason(opts: { graph: StageGraph; distDir: string; stateRoot: { stamps: string } }): Promise<string | null> {
+  const stamp = readStamp(stampPath(opts.stateRoot.stamps, opts.distDir));
+  if (!stamp) return 'no record of a previous dist/ here';
+  if (stamp.key !== opts.graph.dist.key) return 'dist inputs changed';
+  return distMismatch(opts.distDir, stamp);
+}
+
+export async function assembleDist(env: StageEnv, graph: StageGraph, deps: ReadonlyMap<string, StageResult>): Promise<Manifest> {
+  const { plan, identity } = env;
+  const artifacts: PendingArtifact[] = [];
+  const packages: ManifestPackage[] = [];
+  const toolchains: Manifest['toolchains'] = {};
+  for (const arch of plan.arches) {
+    const nodes = graph.arches.get(arch)!;
+    for (const [format, f] of Object.entries(outputFormats)) {
+      const file = depValue<FileValue>(deps, `format/${arch}/${format}`);
+      artifacts.push({ path: f.fileName(plan.name, plan.version, arch), arch, kind: f.kind, file: file.path, sha256: file.sha256 });
+    }
+    const ctx = stepContext({
+      name: plan.name, version: plan.version, arch, debs: depValue<BootDebs>(deps, `bootdebs/${arch}`), rootfs: depValue<RootfsValue>(deps, `rootfs/${arch}`),
+      imager: depValue<Imager>(deps, 'imager'), outputs: new Map(Object.keys(imageSteps).map((s) => [s, depValue<string>(deps, `image/${arch}/${s}`)])),
+    });
+    artifacts.push(...await bootArtifacts(ctx));
+    const s1 = depValue<Stage1Value>(deps, nodes.stage1.id).meta;
+    toolchains[arch] = { triple: s1.triple, libc: 'musl', libcVersion: s1.libcVersion, compiler: s1.compiler, cflags: s1.cflags };
+    for (const recipe of plan.packages) {
+      const p = depValue<PackageValue>(deps, nodes.packages.get(recipe.name)!.id).meta;
+      packages.push({ name: p.name, version: p.version, arch, license: recipe.license, key: p.key, deps: recipe.deps, sources: p.sources, outputSha256: p.outputSha256! });
+    }
+  }
+  const oss = depValue<FileValue>(deps, 'oss-source');
+  artifacts.push({ path: 'oss_source.tgz', arch: 'any', kind: 'oss-source', file: oss.path, sha256: oss.sha256 });
+  const used = [...depValue<Map<string, FetchedSource>>(deps, 'sources').values()];
+  const base = depValue<ResolvedBase>(deps, graph.base.id);
+  const buildenv = depValue<ResolvedBase>(deps, graph.buildenv.id);
+  const tools = depValue<ToolsResult>(deps, graph.tools.id);
+  const builder = depValue<BuilderResult>(deps, graph.builder.id);
+  const manifest: Manifest = {
+    name: plan.name,
+    version: plan.version,
+    commit: identity.commit,
+    dirty: identity.dirty,
+    sourceDateEpoch: identity.sourceDateEpoch,
+    artifacts: await Promise.all(artifacts.map(describe)),
+    images: {
+      base: { amd64: { ref: base.ref, id: base.id, inputHash: base.inputHash } },
+      buildenv: { ref: buildenv.ref, id: buildenv.id, inputHash: buildenv.inputHash },
+      tools: { ref: tools.ref, id: tools.id, inputHash: tools.key },
+      builder: { ref: builder.ref, id: builder.id, inputHash: builder.key },
+    },
+    buck2: env.buck2 ? { version: env.buck2.version, sha256: env.buck2.sha256 } : null,
+    toolchains,
+    packages,
+    sources: used.map((s) => {
+      const spec = plan.sources[s.name]!;
+      return { name: s.name, version: spec.version, file: s.file, sha256: s.sha256, urls: spec.urls, license: spec.license };
+    }),
+    toolsCache: { key: tools.key },
+  };
+  env.progress(graph.dist.id, `writing dist/: ${artifacts.length} artifacts`);
+  await writeDist(env.distDir, artifacts, manifest);
+  await writeStamp(stampPath(env.stateRoot.stamps, env.distDir), graph.dist.key, env.distDir);
+  return manifest;
+}

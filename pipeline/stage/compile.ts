@@ -1,0 +1,269 @@
+// compile(plan) → every stage of a build, resolved before any container
+// exists (melange's Compile): ids, dependencies, keys (from plan/graph.ts),
+// weights and what each stage runs. Pure: no I/O happens until a stage's
+// `present` or `run` is called.
+import { existsSync } from 'node:fs';
+import { PassThrough } from 'node:stream';
+import type { Plan } from '../plan/types.ts';
+import { node, sourcePin, type StageGraph, type StageNode } from '../plan/graph.ts';
+import { keyOf, sha256 } from '../util/hash.ts';
+import { baseRef, resolveBase, type ResolvedBase } from '../stages/base.ts';
+import { fetchSources, debianExpectation, type FetchedSource } from '../stages/fetch.ts';
+import { ensureTools, toolsEnv } from '../stages/tools.ts';
+import { ensureBuilder, type BuilderResult } from '../stages/builder.ts';
+import { overlayPackages, stage1, stage2Package, stage3, type ArchContext, type PackageMeta, type Stage1Meta } from '../stages/bootstrap.ts';
+import { openStepLog } from '../stages/step-log.ts';
+import { stateTempDir } from '../stages/temp.ts';
+import { validateToolsCache, toolsCacheFiles } from '../cache/tools-cache.ts';
+import { sourceCachePath } from '../cache/source-cache.ts';
+import { gzipStream, packStream } from '../util/tar-files.ts';
+import { outputFormats } from '../outputs/formats.ts';
+import { imageSteps } from '../outputs/images/formats.ts';
+import { bootDebsPresent, fetchBootDebs, imageStep, stepContext, type BootDebs } from '../outputs/images/index.ts';
+import { loadBootPins } from '../outputs/images/pins.ts';
+import { ensureImager, imagerFiles, type Imager } from '../outputs/images/imager.ts';
+import { distStaleReason, assembleDist } from '../outputs/assemble.ts';
+import { depValue, type BuildStage, type StageEnv, type StageResult } from './stage.ts';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export interface Compiled {
+  stages: BuildStage[];
+  byId: Map<string, BuildStage>;
+}
+
+/** A stored rootfs: the gzipped tar (it is the rootfs artifact) and its uncompressed size. */
+export interface RootfsValue { path: string; tarSize: number; key: string }
+export interface PackageValue { meta: PackageMeta; path: string; key: string }
+export interface Stage1Value { meta: Stage1Meta; path: string }
+export interface FileValue { path: string; sha256: string }
+
+const result = (value: unknown, hit: boolean, title: string, bytes?: number): StageResult => ({ value, hit, title, bytes });
+const cached = (hit: boolean) => (hit ? ' [cached]' : '');
+
+/**
+ * Every stage of a build. Weights: most steps count as one core; the
+ * toolchain compile takes the whole budget. `graph` holds the keys.
+ */
+export function compile(plan: Plan, graph: StageGraph, budget: number): Compiled {
+  const stages: BuildStage[] = [];
+  const add = (s: Omit<BuildStage, 'weight' | 'cost'> & Partial<Pick<BuildStage, 'weight' | 'cost'>>) => { stages.push({ weight: 1, cost: 30, ...s }); };
+  const fromNode = (n: StageNode) => ({ id: n.id, key: n.key, inputs: n.inputs });
+  const sde = graph.dist.inputs.find(([k]) => k === 'source-date-epoch')![1];
+
+  add({
+    ...fromNode(graph.base), deps: [], title: 'Base image', cost: 120,
+    present: (p) => p.imageExists(baseRef(plan.base, 'amd64')),
+    run: async (env) => {
+      const base = await resolveBase(env.engine, plan.base, 'amd64', (l) => env.progress(graph.base.id, l));
+      return result(base, base.how === 'local', `Base image ${base.ref} (${base.how})`);
+    },
+  });
+  add({
+    ...fromNode(graph.buildenv), deps: [], title: 'Buildenv image', cost: 180,
+    present: async (p) => existsSync(join(p.stateRoot.layers, `${graph.buildenv.inputs[0]![1]}.tar`)) && p.imageExists(baseRef(plan.buildenv, 'amd64')),
+    run: async (env) => {
+      const b = await resolveBase(env.engine, plan.buildenv, 'amd64', (l) => env.progress(graph.buildenv.id, l), { layerDir: env.stateRoot.layers });
+      return result(b, b.how === 'local', `Buildenv image ${b.ref} (${b.how}${plan.buildenv.pins.amd64 ? ', locked' : ', UNLOCKED: run osforge lock'})`);
+    },
+  });
+
+  const sourceSpecs = [...new Set([plan.toolchainSource, ...plan.packages.flatMap((p) => p.sources)])].map((n) => plan.sources[n]!);
+  const sources = node('sources', sourceSpecs.map((s) => [`source:${s.name}`, sourcePin(s)]));
+  add({
+    ...fromNode(sources), deps: [graph.base.id], title: 'Fetch sources', cost: 20,
+    present: async (p) => sourceSpecs.every((s) => existsSync(sourceCachePath(p.stateRoot.sources, s.file))
+      || (debianExpectation(s) !== null && existsSync(sourceCachePath(p.stateRoot.sources, debianExpectation(s)!.file)))),
+    run: async (env, deps) => {
+      const got = await fetchSources({
+        engine: env.engine, baseRef: depValue<ResolvedBase>(deps, graph.base.id).ref, specs: sourceSpecs, cacheRoot: env.stateRoot.sources,
+        runId: env.runId, log: openStepLog(env.logDir, 'fetch'),
+      });
+      const fresh = [...got.values()].filter((s) => s.from !== 'cache').length;
+      return result(got, fresh === 0, `Fetch sources: ${got.size} verified (${fresh} downloaded)`);
+    },
+  });
+  const fetched = (deps: ReadonlyMap<string, StageResult>) => depValue<Map<string, FetchedSource>>(deps, sources.id);
+
+  add({
+    ...fromNode(graph.tools), deps: [graph.buildenv.id, sources.id], title: 'Tools image', weight: budget, cost: 600,
+    present: async (p) => !toolsEnv().skip && validateToolsCache(p.toolsCacheRoot, graph.tools.key).ok,
+    run: async (env, deps) => {
+      const t = await ensureTools({
+        engine: env.engine, plan, key: graph.tools.key, buildenvRef: depValue<ResolvedBase>(deps, graph.buildenv.id).ref,
+        musl: fetched(deps).get(plan.toolchainSource)!, cacheRoot: env.toolsCacheRoot, sourceDateEpoch: plan.base.sourceDateEpoch,
+        env: toolsEnv(), log: (l) => env.progress(graph.tools.id, l), store: env.store, runId: env.runId, logDir: env.logDir,
+      });
+      return result(t, t.hit, t.hit ? `Tools image: tools cache hit (${t.key.slice(0, 12)})` : `Tools image: compiled from source (${t.reason})`);
+    },
+  });
+  add({
+    ...fromNode(graph.builder), deps: [graph.buildenv.id, graph.tools.id], title: 'Builder image', cost: 20,
+    present: (p) => p.imageExists(`osforge/builder:${graph.builder.key.slice(0, 12)}`),
+    run: async (env, deps) => {
+      const b = await ensureBuilder({
+        engine: env.engine, key: graph.builder.key, buildenvLayer: depValue<ResolvedBase>(deps, graph.buildenv.id).layer!,
+        toolsCacheRoot: env.toolsCacheRoot, buck2: env.buck2, sourceDateEpoch: plan.base.sourceDateEpoch,
+      });
+      return result(b, !b.built, `Builder image ${b.ref}${cached(!b.built)}`);
+    },
+  });
+
+  const imagerDockerfile = sha256(imagerFiles().Dockerfile ?? '');
+  const imager = node('imager', [['base', graph.base.key], ['dockerfile', imagerDockerfile]]);
+  add({
+    ...fromNode(imager), deps: [graph.base.id], title: 'Imager image', cost: 60,
+    // The imager's tag is derived from the base image's ID, known only from the engine.
+    present: async (p) => p.imageExists(baseRef(plan.base, 'amd64')),
+    run: async (env, deps) => {
+      const before = Date.now();
+      const im = await ensureImager(env.engine, depValue<ResolvedBase>(deps, graph.base.id).ref, Number(sde), (l) => env.progress(imager.id, l));
+      return result(im, Date.now() - before < 2000, `Imager image ${im.ref}`);
+    },
+  });
+
+  const scriptsKey = keyOf(Object.entries(imagerFiles()).filter(([p]) => p !== 'Dockerfile').sort(([a], [b]) => (a < b ? -1 : 1)).map(([p, c]) => `${p}:${sha256(c)}`));
+  const oss = node('oss-source', [['source-date-epoch', sde], ...sourceSpecs.map((s): [string, string] => [`source:${s.name}`, sourcePin(s)])]);
+  add({
+    ...fromNode(oss), deps: [sources.id], title: 'oss_source.tgz', cost: 10,
+    present: async (p) => p.store.has(oss.key),
+    run: async (env, deps) => {
+      const used = [...fetched(deps).values()];
+      const e = await env.store.getOrBuild(oss.key, () => env.store.put({ key: oss.key, kind: 'oss-source' },
+        packStream(used.map((s) => ({ path: `sources/${s.file}`, type: 'file' as const, mode: 0o644, file: s.path })), Number(sde)).pipe(gzipStream())));
+      return result({ path: e.path, sha256: e.meta.outputSha256! } satisfies FileValue, e.hit, `oss_source.tgz: ${used.length} sources${cached(e.hit)}`);
+    },
+  });
+
+  for (const arch of plan.arches) {
+    const nodes = graph.arches.get(arch)!;
+    const archCtx = (env: StageEnv, deps: ReadonlyMap<string, StageResult>): ArchContext => ({
+      engine: env.engine, plan, arch, builderRef: depValue<BuilderResult>(deps, graph.builder.id).ref, sources: fetched(deps), store: env.store,
+      runId: env.runId, logDir: env.logDir, innerEpoch: plan.base.sourceDateEpoch, jobs: budget, echo: env.echo && ((l) => env.echo!(`[${arch}] ${l}`)),
+    });
+    add({
+      ...fromNode(nodes.stage1), deps: [graph.builder.id, sources.id], title: `stage1 ${arch}: seed toolchain`, cost: 30,
+      present: async (p) => p.store.has(nodes.stage1.key),
+      run: async (env, deps) => {
+        const r = await stage1(archCtx(env, deps), nodes.stage1);
+        return result({ meta: r.meta, path: r.path } satisfies Stage1Value, r.hit,
+          `stage1 ${arch}: ${r.meta.triple} (${r.meta.compiler}, musl ${r.meta.libcVersion})${cached(r.hit)}`);
+      },
+    });
+    for (const recipe of plan.packages) {
+      const n = nodes.packages.get(recipe.name)!;
+      const depIds = recipe.deps.map((d) => nodes.packages.get(d)!.id);
+      add({
+        ...fromNode(n), deps: [nodes.stage1.id, graph.builder.id, sources.id, ...depIds], title: `${arch}: ${recipe.name} ${recipe.version}`, cost: 60,
+        present: async (p) => p.store.has(n.key),
+        run: async (env, deps) => {
+          const built = depIds.map((id) => depValue<PackageValue>(deps, id));
+          const s1 = depValue<Stage1Value>(deps, nodes.stage1.id);
+          const r = await stage2Package(archCtx(env, deps), recipe, n, built.map((b) => ({ key: b.key, path: b.path })), s1.meta.compiler, env.binaryLookup);
+          const signer = r.meta.signerKeyId;
+          return result({ meta: r.meta, path: r.path, key: n.key } satisfies PackageValue, r.hit,
+            `${arch}: ${recipe.name} ${recipe.version}${cached(r.hit)}${signer ? ` [binary mirror, signed by ${signer}]` : ''}`);
+        },
+      });
+    }
+    const pkgIds = plan.packages.map((p) => nodes.packages.get(p.name)!.id);
+    const packagesOf = (deps: ReadonlyMap<string, StageResult>) => pkgIds.map((id) => depValue<PackageValue>(deps, id));
+    add({
+      ...fromNode(nodes.stage3), deps: [nodes.stage1.id, graph.builder.id, sources.id, ...pkgIds], title: `stage3 ${arch}: self-hosting check`, cost: 20,
+      present: async (p) => p.store.has(nodes.stage3.key),
+      run: async (env, deps) => {
+        const r = await stage3(archCtx(env, deps), nodes.stage3, packagesOf(deps), depValue<Stage1Value>(deps, nodes.stage1.id).path);
+        return result(r.meta, r.hit, `stage3 ${arch}: ${r.meta.uname} rootfs runs${cached(r.hit)}`);
+      },
+    });
+
+    // The merged root filesystem, stored gzipped: it is the rootfs artifact, and the image steps' input.
+    const rootfs = node(`rootfs/${arch}`, [['source-date-epoch', sde], ...plan.packages.map((p): [string, string] => [`package:${p.name}`, nodes.packages.get(p.name)!.key])]);
+    add({
+      ...fromNode(rootfs), deps: pkgIds, title: `rootfs ${arch}`, cost: 10,
+      present: async (p) => p.store.has(rootfs.key),
+      run: async (env, deps) => {
+        const e = await env.store.getOrBuild(rootfs.key, async () => {
+          const work = await stateTempDir('osforge-rootfs');
+          try {
+            let tarSize = 0;
+            const count = new PassThrough();
+            count.on('data', (c: Buffer) => { tarSize += c.length; });
+            const entries = await overlayPackages(packagesOf(deps), work);
+            // The image steps need the uncompressed size up front (a tar header), so it is counted on the way in.
+            return await env.store.put({ key: rootfs.key, kind: 'rootfs', arch }, packStream(entries, Number(sde)).pipe(count).pipe(gzipStream()), () => ({ tarSize }));
+          } finally {
+            await rm(work, { recursive: true, force: true });
+          }
+        });
+        return result({ path: e.path, tarSize: e.meta.tarSize as number, key: rootfs.key } satisfies RootfsValue, e.hit, `rootfs ${arch}${cached(e.hit)}`);
+      },
+    });
+
+    for (const [format, f] of Object.entries(outputFormats)) {
+      const from = f.from === 'rootfs' ? rootfs : graph.tools;
+      const fn = node(`format/${arch}/${format}`, [['source-date-epoch', sde], [f.from, from.key], ['arch', arch]]);
+      add({
+        ...fromNode(fn), deps: [from.id], title: `${arch}: ${format}`, cost: 5,
+        present: async (p) => f.from === 'rootfs' ? p.store.has(rootfs.key) : p.store.has(fn.key),
+        run: async (env, deps) => {
+          if (f.from === 'rootfs') {
+            const r = depValue<RootfsValue>(deps, rootfs.id);
+            const e = (await env.store.get(r.key))!;
+            return result({ path: e.path, sha256: e.meta.outputSha256! } satisfies FileValue, true, `${arch}: ${format} (the rootfs entry)`);
+          }
+          const e = await env.store.getOrBuild(fn.key, async () => env.store.put({ key: fn.key, kind: format, arch },
+            await f.build({ arch, sourceDateEpoch: Number(sde), toolchain: await toolsCacheFiles(env.toolsCacheRoot, `opt/osforge/${arch}`) })));
+          return result({ path: e.path, sha256: e.meta.outputSha256! } satisfies FileValue, e.hit, `${arch}: ${format}${cached(e.hit)}`);
+        },
+      });
+    }
+
+    const pins = loadBootPins(arch);
+    const debs = node(`bootdebs/${arch}`, [['pins', sha256(JSON.stringify(pins))]]);
+    add({
+      ...fromNode(debs), deps: [graph.base.id], title: `${arch}: kernel and GRUB .debs`, cost: 10,
+      present: async (p) => bootDebsPresent(arch, p.stateRoot.sources),
+      run: async (env, deps) => {
+        const had = bootDebsPresent(arch, env.stateRoot.sources);
+        const d = await fetchBootDebs({
+          engine: env.engine, baseRef: depValue<ResolvedBase>(deps, graph.base.id).ref, arch, sourcesCacheRoot: env.stateRoot.sources,
+          runId: env.runId, logDir: env.logDir, log: (l) => env.progress(debs.id, l),
+        });
+        return result(d, had, `${arch}: ${d.pins.kernel.package} ${d.pins.kernel.version} and ${d.grub.length} GRUB .debs verified`);
+      },
+    });
+    const stepNodes = new Map<string, StageNode>();
+    for (const [step, spec] of Object.entries(imageSteps)) {
+      const sn = node(`image/${arch}/${step}`, [
+        ['imager', imager.key], ['scripts', scriptsKey], ['rootfs', rootfs.key], ['debs', debs.key], ['name', plan.name], ['version', plan.version],
+        ['source-date-epoch', sde], ...spec.needs.map((n): [string, string] => [`step:${n}`, stepNodes.get(n)!.key]),
+      ]);
+      stepNodes.set(step, sn);
+      add({
+        ...fromNode(sn), deps: [rootfs.id, debs.id, imager.id, ...spec.needs.map((n) => `image/${arch}/${n}`)], title: `${arch}: image ${step}`, cost: 60,
+        present: async (p) => p.store.has(sn.key),
+        run: async (env, deps) => {
+          const ctx = stepContext({
+            name: plan.name, version: plan.version, arch, debs: depValue<BootDebs>(deps, debs.id), rootfs: depValue<RootfsValue>(deps, rootfs.id),
+            imager: depValue<Imager>(deps, imager.id), outputs: new Map(spec.needs.map((n) => [n, depValue<string>(deps, `image/${arch}/${n}`)])),
+          });
+          const e = await imageStep({ store: env.store, key: sn.key, engine: env.engine, imager: depValue<Imager>(deps, imager.id), step, ctx, runId: env.runId, logDir: env.logDir, sourceDateEpoch: Number(sde) });
+          return result(e.path, e.hit, `${arch}: image ${step}${cached(e.hit)}`);
+        },
+      });
+    }
+  }
+
+  // dist/ waits for every stage: the self-hosting checks gate publishing.
+  const distDeps = stages.map((s) => s.id);
+  add({
+    ...fromNode(graph.dist), deps: distDeps, title: 'Write dist/', cost: 10,
+    present: async (p) => (await distStaleReason({ graph, distDir: p.distDir, stateRoot: p.stateRoot })) === null,
+    run: async (env, deps) => {
+      const manifest = await assembleDist(env, graph, deps);
+      return result(manifest, false, `Write dist/: ${manifest.artifacts.length} artifacts in ${env.distDir}`);
+    },
+  });
+  return { stages, byId: new Map(stages.map((s) => [s.id, s])) };
+}
