@@ -6,7 +6,7 @@ import { Journal, explain, formatExplanation } from '../cache/journal.ts';
 import { validateToolsCache } from '../cache/tools-cache.ts';
 import { baseRef } from '../stages/base.ts';
 import { distStaleReason } from '../stages/pipeline.ts';
-import { distSetup, stateRoot } from './dist-setup.ts';
+import { distSetup, stateRoot } from '../stages/dist-setup.ts';
 
 export const explainCommand: Command = {
   name: 'explain',
