@@ -1,12 +1,28 @@
-// Records which dist key produced dist/ and the sha256 of every file written,
-// so a warm no-op run can prove dist/ is current without starting anything.
+// Records which dist key produced dist/, the commit it records, and the
+// sha256 of every file written, so a warm no-op run can prove dist/ is
+// current without starting anything, and tell a commit that changed no
+// build input (only manifest.json needs rewriting) from one that did.
 import { existsSync, readFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { writeFileAtomic } from '../util/write-atomic.ts';
 import { join, resolve } from 'node:path';
 import { sha256, sha256File } from '../util/hash.ts';
 
-export interface DistStamp { key: string; files: Record<string, string> }
+/**
+ * `key` covers the artifacts' inputs and, since #12, not the commit: that is
+ * kept apart in `commit` and `dirty`. A stamp without them is older and its
+ * `key` includes the commit.
+ */
+export interface DistStamp { key: string; commit?: string; dirty?: boolean; files: Record<string, string> }
+
+/** What a run wants dist/ to hold: artifacts for `key`, recording `commit` and `dirty`. */
+export interface DistIdentity { key: string; commit: string; dirty: boolean }
+
+export type DistState =
+  | { kind: 'current' }
+  /** Artifacts are right; only the recorded commit/dirty differ (see outputs/dist-identity.ts). */
+  | { kind: 'identity-only' }
+  | { kind: 'stale'; reason: string };
 
 export function stampPath(stampsRoot: string, distDir: string): string {
   return join(stampsRoot, `${sha256(resolve(distDir)).slice(0, 16)}.json`);
@@ -31,8 +47,36 @@ export async function distMismatch(distDir: string, stamp: DistStamp): Promise<s
   return null;
 }
 
-export async function writeStamp(path: string, key: string, distDir: string): Promise<void> {
+/** Whether dist/ can be kept as it is, kept with a new commit recorded, or must be rebuilt (and why). */
+export async function classifyDist(stamp: DistStamp | null, want: DistIdentity, distDir: string): Promise<DistState> {
+  if (!stamp) return { kind: 'stale', reason: 'no record of a previous dist/ here' };
+  if (stamp.commit === undefined || stamp.dirty === undefined) return { kind: 'stale', reason: 'the record of dist/ predates commit-independent keys' };
+  if (stamp.key !== want.key) return { kind: 'stale', reason: 'dist inputs changed' };
+  const mismatch = await distMismatch(distDir, stamp);
+  if (mismatch) return { kind: 'stale', reason: mismatch };
+  return stamp.commit === want.commit && stamp.dirty === want.dirty ? { kind: 'current' } : { kind: 'identity-only' };
+}
+
+/**
+ * Records every file of a freshly written dist/. A bare `key` is the older
+ * form (the key then includes the commit), kept for callers not yet moved.
+ */
+export async function writeStamp(path: string, id: string | DistIdentity, distDir: string): Promise<void> {
   const files: Record<string, string> = {};
   for (const name of (await readdir(distDir)).sort()) files[name] = await sha256File(join(distDir, name));
-  await writeFileAtomic(path, JSON.stringify({ key, files }, null, 1) + '\n');
+  await saveStamp(path, { ...(typeof id === 'string' ? { key: id } : id), files });
+}
+
+/**
+ * The stamp after refreshRecordedIdentity: the same files, with the new
+ * digests of those it rewrote (the rest are hard links, unchanged). The
+ * signing outputs it removed were never recorded: a stamp lists what the
+ * build wrote, and `osforge sign` may replace the others at will.
+ */
+export function refreshedStamp(old: DistStamp, id: DistIdentity, rewritten: Record<string, string>): DistStamp {
+  return { ...id, files: { ...old.files, ...rewritten } };
+}
+
+export async function saveStamp(path: string, stamp: DistStamp): Promise<void> {
+  await writeFileAtomic(path, JSON.stringify(stamp, null, 1) + '\n');
 }

@@ -5,7 +5,7 @@ import { paths, stateDir } from '../paths.ts';
 import { DockerEngine, LABEL_RUN } from '../engine/docker.ts';
 import { runDist } from '../stages/pipeline.ts';
 import { formatExplanation } from '../cache/journal.ts';
-import { distSetup, stateRoot } from './dist-setup.ts';
+import { distSetup, stateRoot } from '../stages/dist-setup.ts';
 import { acquireLocks } from '../cache/run-lock.ts';
 import { removeLitter } from '../cache/litter.ts';
 import { diskFullError, fsyncStats } from '../cache/durable.ts';
@@ -66,7 +66,8 @@ environment:
   OSFORGE_IMAGES=<dir>       the plan: buckos.json, recipes, pins (default ./images)
   OSFORGE_STATE_DIR=<dir>    sources, stage cache and logs (default ~/.cache/osforge)
   OSFORGE_DIST=<dir>         output directory (default ./dist)
-  SOURCE_DATE_EPOCH=<secs>   override the commit time used for artifacts
+  SOURCE_DATE_EPOCH=<secs>   override the time used for artifacts (default: the
+                             last commit that touched a build input)
   DOCKER_HOST                engine to use (default: local socket)`,
   options: { verbose: { type: 'boolean', short: 'v' }, plain: { type: 'boolean' }, json: { type: 'boolean' }, jobs: { type: 'string', short: 'j' }, explain: { type: 'boolean' }, 'no-wait': { type: 'boolean' } },
   async run(values) {

@@ -6,7 +6,7 @@ import { StageStore } from '../cache/stage-store.ts';
 import { Journal, explain, formatExplanation } from '../cache/journal.ts';
 import { compile } from '../stage/compile.ts';
 import type { PresenceEnv } from '../stage/stage.ts';
-import { distSetup, stateRoot } from './dist-setup.ts';
+import { distSetup, stateRoot } from '../stages/dist-setup.ts';
 
 export const explainCommand: Command = {
   name: 'explain',

@@ -46,26 +46,18 @@ export async function writeDist(distDir: string, artifacts: PendingArtifact[], m
   return mapDiskFull(distDir, needed, () => writeDistIn(distDir, artifacts, manifest));
 }
 
-async function writeDistIn(distDir: string, artifacts: PendingArtifact[], manifest: Manifest): Promise<void> {
+/**
+ * Builds a new dist/ in a temp dir (`fill` writes into it), fsyncs it and
+ * swaps it in by rename; a failure anywhere leaves the old dist/ untouched.
+ */
+export async function replaceDist(distDir: string, fill: (tmp: string) => Promise<void>): Promise<void> {
   const tmpRoot = distTmpRoot(distDir);
   await mkdir(tmpRoot, { recursive: true });
   const tmp = join(tmpRoot, `${basename(distDir)}.tmp-${process.pid}`);
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp);
   try {
-    const manifestText = manifestJson(manifest);
-    const sums: { path: string; sha256: string }[] = [];
-    for (const a of artifacts) {
-      const { sha256: digest } = await describe(a);
-      if (a.data) await writeFile(join(tmp, a.path), a.data);
-      else await execFileP('cp', ['--sparse=always', a.file!, join(tmp, a.path)]);
-      await chmod(join(tmp, a.path), a.mode ?? 0o644);
-      await writeFile(join(tmp, `${a.path}.sha256`), `${digest}  ${a.path}\n`);
-      sums.push({ path: a.path, sha256: digest });
-    }
-    await writeFile(join(tmp, 'manifest.json'), manifestText);
-    sums.push({ path: 'manifest.json', sha256: sha256(manifestText) });
-    await writeFile(join(tmp, 'SHA256SUMS'), sha256sums(sums));
+    await fill(tmp);
     fsyncTree(tmp);
     const old = join(tmpRoot, `${basename(distDir)}.old-${process.pid}`);
     if (existsSync(distDir)) await rename(distDir, old);
@@ -79,4 +71,22 @@ async function writeDistIn(distDir: string, artifacts: PendingArtifact[], manife
     // Leave no empty .osforge-tmp/ behind (it still holds the run's locks while osforge dist runs).
     await rmdir(tmpRoot).catch(() => undefined);
   }
+}
+
+function writeDistIn(distDir: string, artifacts: PendingArtifact[], manifest: Manifest): Promise<void> {
+  return replaceDist(distDir, async (tmp) => {
+    const manifestText = manifestJson(manifest);
+    const sums: { path: string; sha256: string }[] = [];
+    for (const a of artifacts) {
+      const { sha256: digest } = await describe(a);
+      if (a.data) await writeFile(join(tmp, a.path), a.data);
+      else await execFileP('cp', ['--sparse=always', a.file!, join(tmp, a.path)]);
+      await chmod(join(tmp, a.path), a.mode ?? 0o644);
+      await writeFile(join(tmp, `${a.path}.sha256`), `${digest}  ${a.path}\n`);
+      sums.push({ path: a.path, sha256: digest });
+    }
+    await writeFile(join(tmp, 'manifest.json'), manifestText);
+    sums.push({ path: 'manifest.json', sha256: sha256(manifestText) });
+    await writeFile(join(tmp, 'SHA256SUMS'), sha256sums(sums));
+  });
 }

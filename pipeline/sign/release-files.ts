@@ -49,3 +49,14 @@ export function sigPath(file: string): string {
 export function bundlePath(file: string): string {
   return file + BUNDLE_SUFFIX;
 }
+
+/**
+ * Signing outputs that stand for the commit manifest.json records: the
+ * signatures of manifest.json and SHA256SUMS, the provenance (it names the
+ * commit and their digests) and the release notes (written up to that
+ * commit) with theirs. A new commit in the manifest makes them stale; the
+ * SBOM and the artifacts' signatures stay true.
+ */
+export const COMMIT_BOUND_FILES: readonly string[] = [
+  PROVENANCE_FILE, RELEASE_NOTES_FILE, ...[MANIFEST_FILE, SUMS_FILE, RELEASE_NOTES_FILE].flatMap((f) => [sigPath(f), bundlePath(f)]),
+];

@@ -12,7 +12,7 @@ import { DockerEngine, type RunSpec, type BuildSpec } from '../../pipeline/engin
 import { paths } from '../../pipeline/paths.ts';
 import { runDist } from '../../pipeline/stages/pipeline.ts';
 import { stageGraph } from '../../pipeline/plan/graph.ts';
-import { distSetup, stateRoot } from '../../pipeline/commands/dist-setup.ts';
+import { distSetup, stateRoot } from '../../pipeline/stages/dist-setup.ts';
 import type { Plan } from '../../pipeline/plan/types.ts';
 import { outputFormats } from '../../pipeline/outputs/formats.ts';
 import { fsyncStats } from '../../pipeline/cache/durable.ts';

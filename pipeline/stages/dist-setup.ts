@@ -1,41 +1,28 @@
 // What `dist` and `explain` share: the plan, the build identity, Buck2 and
-// the stage graph, all without starting a container.
-import { existsSync, readFileSync } from 'node:fs';
+// the stage graph, all without starting a container. Not in commands/: it
+// shapes the dist key, so it is a build input (plan/build-inputs.ts).
 import { join } from 'node:path';
-import { loadPlan, readTree } from '../plan/load.ts';
+import { loadPlan } from '../plan/load.ts';
 import { paths, repoRoot, stateDir } from '../paths.ts';
 import { buildIdentity, type BuildIdentity } from '../util/git.ts';
-import { provisionBuck2, type Buck2 } from '../stages/buck2.ts';
+import { provisionBuck2, type Buck2 } from './buck2.ts';
 import { stageGraph, type StageGraph } from '../plan/graph.ts';
+import { BUILD_INPUT_PATHSPECS, buildInputsHash } from '../plan/build-inputs.ts';
 import { outputFormats } from '../outputs/formats.ts';
 import type { Plan } from '../plan/types.ts';
-import { keyOf, sha256 } from '../util/hash.ts';
 
 export interface DistSetup { plan: Plan; identity: BuildIdentity; buck2: Buck2 | null; graph: StageGraph }
-
-/**
- * Hash of osforge's own code and the image-assembly definitions that shape
- * dist/ beyond the stage graph: a changed writer must not look like a no-op.
- */
-function pipelineHash(): string {
-  const tree = { ...prefixed('pipeline', readTree(join(repoRoot, 'pipeline'))), ...prefixed('images/imager', readTree(join(paths.images, 'imager'))) };
-  const kernelPins = join(paths.images, 'kernel.json');
-  if (existsSync(kernelPins)) tree['images/kernel.json'] = readFileSync(kernelPins);
-  return keyOf(Object.entries(tree).sort(([a], [b]) => (a < b ? -1 : 1)).map(([p, c]) => `${p}:${sha256(c)}`));
-}
-
-function prefixed(prefix: string, tree: Record<string, Buffer>): Record<string, Buffer> {
-  return Object.fromEntries(Object.entries(tree).map(([p, c]) => [`${prefix}/${p}`, c]));
-}
 
 export async function distSetup(log: (line: string) => void): Promise<DistSetup> {
   // First, before Buck2, git or any engine: a broken plan fails here with the file and field named.
   const plan = loadPlan(paths.images);
-  const identity = buildIdentity(repoRoot);
+  const identity = buildIdentity(repoRoot, BUILD_INPUT_PATHSPECS);
   const buck2 = await provisionBuck2(plan.buck2, paths.toolsCache(), log);
   const graph = stageGraph(plan, {
     buck2Sha256: buck2?.sha256 ?? null, commit: identity.commit, dirty: identity.dirty, sourceDateEpoch: identity.sourceDateEpoch,
-    formats: Object.keys(outputFormats), pipelineHash: pipelineHash(),
+    formats: Object.keys(outputFormats),
+    // osforge's own code and the image definitions (a changed writer must not look like a no-op), never its docs, tests or help.
+    pipelineHash: buildInputsHash(repoRoot, { imagesDir: paths.images }),
   });
   return { plan, identity, buck2, graph };
 }
