@@ -178,7 +178,7 @@ export function compile(plan: Plan, graph: StageGraph, budget: number): Compiled
     });
 
     // The merged root filesystem, stored gzipped: it is the rootfs artifact, and the image steps' input.
-    const rootfs = node(`rootfs/${arch}`, [['source-date-epoch', sde], ...plan.packages.map((p): [string, string] => [`package:${p.name}`, nodes.packages.get(p.name)!.key])]);
+    const rootfs = node(`rootfs/${arch}`, [['arch', arch], ['source-date-epoch', sde], ...plan.packages.map((p): [string, string] => [`package:${p.name}`, nodes.packages.get(p.name)!.key])]);
     add({
       ...fromNode(rootfs), deps: pkgIds, title: `rootfs ${arch}`, cost: 10,
       present: async (p) => p.store.has(rootfs.key),
@@ -202,7 +202,7 @@ export function compile(plan: Plan, graph: StageGraph, budget: number): Compiled
 
     for (const [format, f] of Object.entries(outputFormats)) {
       const from = f.from === 'rootfs' ? rootfs : graph.tools;
-      const fn = node(`format/${arch}/${format}`, [['source-date-epoch', sde], [f.from, from.key], ['arch', arch]]);
+      const fn = node(`format/${arch}/${format}`, [['format', format], ['source-date-epoch', sde], [f.from, from.key], ['arch', arch]]);
       add({
         ...fromNode(fn), deps: [from.id], title: `${arch}: ${format}`, cost: 5,
         present: async (p) => f.from === 'rootfs' ? p.store.has(rootfs.key) : p.store.has(fn.key),
@@ -220,7 +220,7 @@ export function compile(plan: Plan, graph: StageGraph, budget: number): Compiled
     }
 
     const pins = loadBootPins(arch);
-    const debs = node(`bootdebs/${arch}`, [['pins', sha256(JSON.stringify(pins))]]);
+    const debs = node(`bootdebs/${arch}`, [['arch', arch], ['pins', sha256(JSON.stringify(pins))]]);
     add({
       ...fromNode(debs), deps: [graph.base.id], title: `${arch}: kernel and GRUB .debs`, cost: 10,
       present: async (p) => bootDebsPresent(arch, p.stateRoot.sources),
@@ -235,7 +235,9 @@ export function compile(plan: Plan, graph: StageGraph, budget: number): Compiled
     });
     const stepNodes = new Map<string, StageNode>();
     for (const [step, spec] of Object.entries(imageSteps)) {
+      // node() keys by the id's first segment, so the step and arch must be inputs: iso and raw share everything else.
       const sn = node(`image/${arch}/${step}`, [
+        ['step', step], ['arch', arch],
         ['imager', imager.key], ['scripts', scriptsKey], ['rootfs', rootfs.key], ['debs', debs.key], ['name', plan.name], ['version', plan.version],
         ['source-date-epoch', sde], ...spec.needs.map((n): [string, string] => [`step:${n}`, stepNodes.get(n)!.key]),
       ]);
@@ -265,5 +267,12 @@ export function compile(plan: Plan, graph: StageGraph, budget: number): Compiled
       return result(manifest, false, `Write dist/: ${manifest.artifacts.length} artifacts in ${env.distDir}`);
     },
   });
+  // Two stages with one key would share a store entry: one would read the other's output.
+  const byKey = new Map<string, string>();
+  for (const s of stages) {
+    const other = byKey.get(s.key);
+    if (other) throw new Error(`internal: stages ${other} and ${s.id} have the same key; give them distinguishing inputs`);
+    byKey.set(s.key, s.id);
+  }
   return { stages, byId: new Map(stages.map((s) => [s.id, s])) };
 }

@@ -15,7 +15,8 @@ import { stateTempDir } from '../../stages/temp.ts';
 import type { PendingArtifact } from '../dist-writer.ts';
 import { fetchDebs, type FetchedDeb } from './debs.ts';
 import { bootFormats, imageSteps, out, type StepContext } from './formats.ts';
-import { runImagerStep, type Imager } from './imager.ts';
+import { ensureImager, imagerStepKey, runImagerStep, type Imager } from './imager.ts';
+import { keyOf } from '../../util/hash.ts';
 import { loadBootPins, debFileName, type BootPins } from './pins.ts';
 import { cloudHypervisorScript, cloudHypervisorScriptName, qemuScript, qemuScriptName, type DiskFormat } from './boot-scripts.ts';
 import { imageIds } from './ids.ts';
@@ -108,6 +109,24 @@ export async function writeSparse(path: string, data: Buffer, chunk = 65536): Pr
   } finally {
     await fh.close();
   }
+}
+
+/**
+ * The boot artifacts of one arch from a stored rootfs, outside a dist run
+ * (integration tests): the same steps the compiled graph runs, in order.
+ */
+export async function buildBootArtifacts(o: {
+  engine: Engine; store: StageStore; baseRef: string; arch: Arch; name: string; version: string; sourceDateEpoch: number;
+  rootfs: { path: string; tarSize: number; sha256: string }; runId: string; logDir: string; sourcesCacheRoot: string;
+}): Promise<PendingArtifact[]> {
+  const debs = await fetchBootDebs({ ...o, log: () => undefined });
+  const imager = await ensureImager(o.engine, o.baseRef, o.sourceDateEpoch, () => undefined);
+  const ctx = stepContext({ name: o.name, version: o.version, arch: o.arch, debs, rootfs: o.rootfs, imager, outputs: new Map() });
+  for (const step of Object.keys(imageSteps)) {
+    const key = keyOf(['image-step/standalone', imagerStepKey(imager), step, o.arch, o.name, o.version, String(o.sourceDateEpoch), o.rootfs.sha256, JSON.stringify(debs.pins)]);
+    ctx.outputs.set(step, (await imageStep({ store: o.store, key, engine: o.engine, imager, step, ctx, runId: o.runId, logDir: o.logDir, sourceDateEpoch: o.sourceDateEpoch })).path);
+  }
+  return bootArtifacts(ctx);
 }
 
 export type { BootPins };

@@ -1,17 +1,20 @@
-// buildBootArtifacts against the real Docker engine with a small rootfs made
-// here (this test does not boot it; make boot-test does): every artifact is
-// produced, the raw image is sparse, and two builds from empty image caches
-// are bit-for-bit identical (amd64 only, to keep the suite short).
+// The boot image steps against the real Docker engine with a small rootfs
+// made here (this test does not boot it; make boot-test does): every
+// artifact is produced, the raw image is sparse in the stage store, and two
+// builds from empty stores are bit-for-bit identical (amd64 only, to keep
+// the suite short).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DockerEngine } from '../../../../pipeline/engine/docker.ts';
 import { paths } from '../../../../pipeline/paths.ts';
 import { buildBootArtifacts } from '../../../../pipeline/outputs/images/index.ts';
 import { describe } from '../../../../pipeline/outputs/dist-writer.ts';
-import type { TarEntry } from '../../../../pipeline/util/tar.ts';
+import { StageStore } from '../../../../pipeline/cache/stage-store.ts';
+import { gzip, packEntries, type TarEntry } from '../../../../pipeline/util/tar.ts';
+import { sha256 } from '../../../../pipeline/util/hash.ts';
 import { base } from '../../fixtures.ts';
 
 const engine = new DockerEngine();
@@ -26,11 +29,14 @@ const rootfs: TarEntry[] = [
   { path: 'etc/os-release', type: 'file', mode: 0o644, data: Buffer.from(`VERSION_ID=${version}\nBUCKOS_ARCH=amd64\n`) },
 ];
 
-async function build(imagesCacheRoot: string) {
+async function build(root: string) {
   const b = await base('amd64');
+  const tar = await packEntries(rootfs, 1700000000);
+  const path = join(root, 'rootfs.tar.gz');
+  await writeFile(path, gzip(tar));
   return buildBootArtifacts({
-    engine, baseRef: b.ref, arch: 'amd64', name, version, sourceDateEpoch: 1700000000,
-    rootfs, runId, logDir: join(imagesCacheRoot, 'logs'), sourcesCacheRoot: paths.sources(), imagesCacheRoot, log: () => undefined,
+    engine, store: new StageStore(join(root, 'stages')), baseRef: b.ref, arch: 'amd64', name, version, sourceDateEpoch: 1700000000,
+    rootfs: { path, tarSize: tar.length, sha256: sha256(tar) }, runId, logDir: join(root, 'logs'), sourcesCacheRoot: paths.sources(),
   });
 }
 
@@ -53,7 +59,7 @@ test('two builds from empty caches give identical boot artifacts; raw is sparse'
   assert.equal(second.map((x) => [x.path, x.sha256]), first.map((x) => [x.path, x.sha256]));
   const raw = (await build(a)).find((x) => x.kind === 'raw')!;
   const st = await stat(raw.file!);
-  assert.ok(st.blocks * 512 < st.size, 'raw image in the cache is not sparse');
+  assert.ok(st.blocks * 512 < st.size, 'raw image in the stage store is not sparse');
   const rawMeta = first.find((x) => x.kind === 'raw')!;
   assert.is(rawMeta.partitionTable, 'gpt');
   assert.match(String((rawMeta.kernel as { debSha256: string }).debSha256), /^[0-9a-f]{64}$/);
