@@ -152,7 +152,8 @@ async function build(values: Values, runId: string): Promise<void> {
     if (values.explain) for (const e of result.explanations) say(formatExplanation(e));
     if (result.upToDate || !result.manifest) {
       say(`dist: tools cache hit (${graph.tools.key.slice(0, 12)}, validated); nothing compiled`);
-      say(`dist: ${paths.dist()} is up to date (dist key ${graph.dist.key.slice(0, 12)}); no container started, nothing rewritten`);
+      if (result.refreshed) say(`dist: ${paths.dist()} is up to date (dist key ${graph.dist.key.slice(0, 12)}); no container started; ${result.refreshed}`);
+      else say(`dist: ${paths.dist()} is up to date (dist key ${graph.dist.key.slice(0, 12)}); no container started, nothing rewritten`);
       return;
     }
     const m = result.manifest;

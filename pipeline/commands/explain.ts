@@ -21,13 +21,13 @@ Image stages are looked up in the Docker engine when one answers.
 The plan is read from images/ (or $OSFORGE_IMAGES) and validated first.`,
   options: {},
   async run() {
-    const { plan, graph } = await distSetup(() => undefined);
+    const { plan, graph, identity } = await distSetup(() => undefined);
     const roots = stateRoot();
     const journal = new Journal(roots.journal);
     const engine = new DockerEngine();
     const engineUp = await engine.ping().then(() => true, () => false);
     const presence: PresenceEnv = {
-      plan, store: new StageStore(roots.stages), distDir: paths.dist(), toolsCacheRoot: paths.toolsCache(), stateRoot: roots,
+      plan, identity, store: new StageStore(roots.stages), distDir: paths.dist(), toolsCacheRoot: paths.toolsCache(), stateRoot: roots,
       imageExists: async (ref) => engineUp && (await engine.inspectImage(ref)) !== null,
     };
     // The same stages `dist` would run, each asked whether its output exists: nothing is built or started.

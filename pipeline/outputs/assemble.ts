@@ -8,7 +8,9 @@ import type { FetchedSource } from '../stages/fetch.ts';
 import type { ToolsResult } from '../stages/tools.ts';
 import type { BuilderResult } from '../stages/builder.ts';
 import type { Imager } from './images/imager.ts';
-import { distMismatch, readStamp, stampPath, writeStamp } from '../cache/dist-stamp.ts';
+import { classifyDist, readStamp, refreshedStamp, saveStamp, stampPath, writeStamp, type DistIdentity, type DistState } from '../cache/dist-stamp.ts';
+import { refreshRecordedIdentity } from './dist-identity.ts';
+import type { BuildIdentity } from '../util/git.ts';
 import { outputFormats } from './formats.ts';
 import { imageSteps } from './images/formats.ts';
 import { bootArtifacts, stepContext, type BootDebs } from './images/index.ts';
@@ -17,12 +19,25 @@ import type { Manifest, ManifestPackage } from './manifest-types.ts';
 import { depValue, type StageEnv, type StageResult } from '../stage/stage.ts';
 import type { FileValue, PackageValue, RootfsValue, Stage1Value } from '../stage/compile.ts';
 
-/** The warm no-op check: dist/ was written for this exact dist key and is unchanged. */
-export async function distStaleReason(opts: { graph: StageGraph; distDir: string; stateRoot: { stamps: string } }): Promise<string | null> {
-  const stamp = readStamp(stampPath(opts.stateRoot.stamps, opts.distDir));
-  if (!stamp) return 'no record of a previous dist/ here';
-  if (stamp.key !== opts.graph.dist.key) return 'dist inputs changed';
-  return distMismatch(opts.distDir, stamp);
+/**
+ * The warm no-op check: 'current' when dist/ was written for this dist key
+ * and commit and is unchanged; 'identity-only' when only the recorded commit
+ * differs (a commit that touched no build input).
+ */
+export async function distState(opts: { graph: StageGraph; identity: BuildIdentity; distDir: string; stateRoot: { stamps: string } }): Promise<DistState> {
+  return classifyDist(readStamp(stampPath(opts.stateRoot.stamps, opts.distDir)), distIdentity(opts.graph, opts.identity), opts.distDir);
+}
+
+function distIdentity(graph: StageGraph, identity: BuildIdentity): DistIdentity {
+  return { key: graph.dist.key, commit: identity.commit, dirty: identity.dirty };
+}
+
+/** Rewrites only what records the commit (manifest.json, SHA256SUMS), then the stamp; returns the user's line. */
+export async function refreshDistIdentity(opts: { graph: StageGraph; identity: BuildIdentity; distDir: string; stateRoot: { stamps: string } }): Promise<string> {
+  const path = stampPath(opts.stateRoot.stamps, opts.distDir);
+  const r = await refreshRecordedIdentity(opts.distDir, { commit: opts.identity.commit, dirty: opts.identity.dirty });
+  await saveStamp(path, refreshedStamp(readStamp(path)!, distIdentity(opts.graph, opts.identity), r.rewritten));
+  return r.message;
 }
 
 export async function assembleDist(env: StageEnv, graph: StageGraph, deps: ReadonlyMap<string, StageResult>): Promise<Manifest> {
@@ -79,6 +94,6 @@ export async function assembleDist(env: StageEnv, graph: StageGraph, deps: Reado
   };
   env.progress(graph.dist.id, `writing dist/: ${artifacts.length} artifacts`);
   await writeDist(env.distDir, artifacts, manifest);
-  await writeStamp(stampPath(env.stateRoot.stamps, env.distDir), graph.dist.key, env.distDir);
+  await writeStamp(stampPath(env.stateRoot.stamps, env.distDir), distIdentity(graph, identity), env.distDir);
   return manifest;
 }

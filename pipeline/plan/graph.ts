@@ -30,8 +30,6 @@ export interface StageGraph {
 
 export interface GraphOptions {
   buck2Sha256: string | null;
-  commit: string;
-  dirty: boolean;
   sourceDateEpoch: number;
   formats: string[];
   /** Hash of osforge's own code that shapes dist/ (so a changed writer is not a no-op). */
@@ -81,7 +79,8 @@ export function stageGraph(plan: Plan, opts: GraphOptions): StageGraph {
     arches.set(arch, { stage1, packages, stage3 });
   }
   const dist = node('dist', [
-    ['name', plan.name], ['version', plan.version], ['commit', opts.commit], ['dirty', String(opts.dirty)],
+    // Not the commit: a commit that touches no build input changes only what dist/ records (outputs/dist-identity.ts).
+    ['name', plan.name], ['version', plan.version],
     ['source-date-epoch', String(opts.sourceDateEpoch)], ['formats', opts.formats.join(',')], ['pipeline', opts.pipelineHash],
     ['tools', tools.key], ['builder', builder.key],
     ...[...arches].map(([arch, a]): [string, string] => [`stage3:${arch}`, a.stage3.key]),

@@ -22,7 +22,7 @@ import { imageSteps } from '../outputs/images/formats.ts';
 import { bootDebsPresent, fetchBootDebs, imageStep, stepContext, type BootDebs } from '../outputs/images/index.ts';
 import { loadBootPins } from '../outputs/images/pins.ts';
 import { ensureImager, imagerFiles, type Imager } from '../outputs/images/imager.ts';
-import { distStaleReason, assembleDist } from '../outputs/assemble.ts';
+import { distState, assembleDist } from '../outputs/assemble.ts';
 import { depValue, type BuildStage, type StageEnv, type StageResult } from './stage.ts';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -261,7 +261,8 @@ export function compile(plan: Plan, graph: StageGraph, budget: number): Compiled
   const distDeps = stages.map((s) => s.id);
   add({
     ...fromNode(graph.dist), deps: distDeps, title: 'Write dist/', cost: 10,
-    present: async (p) => (await distStaleReason({ graph, distDir: p.distDir, stateRoot: p.stateRoot })) === null,
+    // A dist/ that only records another commit counts: `dist` would refresh two files, not rebuild.
+    present: async (p) => (await distState({ graph, identity: p.identity, distDir: p.distDir, stateRoot: p.stateRoot })).kind !== 'stale',
     run: async (env, deps) => {
       const manifest = await assembleDist(env, graph, deps);
       return result(manifest, false, `Write dist/: ${manifest.artifacts.length} artifacts in ${env.distDir}`);

@@ -60,7 +60,7 @@ export interface BuildStage {
 }
 
 /** What a presence check may look at: the store, the engine's images, the caches on disk. */
-export type PresenceEnv = Pick<StageEnv, 'plan' | 'store' | 'distDir' | 'toolsCacheRoot' | 'stateRoot'> & { imageExists: (ref: string) => Promise<boolean> };
+export type PresenceEnv = Pick<StageEnv, 'plan' | 'identity' | 'store' | 'distDir' | 'toolsCacheRoot' | 'stateRoot'> & { imageExists: (ref: string) => Promise<boolean> };
 
 /** A dependency's value, typed by the caller (compile.ts knows which stage made it). */
 export function depValue<T>(deps: ReadonlyMap<string, StageResult>, id: string): T {

@@ -19,7 +19,7 @@ export async function distSetup(log: (line: string) => void): Promise<DistSetup>
   const identity = buildIdentity(repoRoot, BUILD_INPUT_PATHSPECS);
   const buck2 = await provisionBuck2(plan.buck2, paths.toolsCache(), log);
   const graph = stageGraph(plan, {
-    buck2Sha256: buck2?.sha256 ?? null, commit: identity.commit, dirty: identity.dirty, sourceDateEpoch: identity.sourceDateEpoch,
+    buck2Sha256: buck2?.sha256 ?? null, sourceDateEpoch: identity.sourceDateEpoch,
     formats: Object.keys(outputFormats),
     // osforge's own code and the image definitions (a changed writer must not look like a no-op), never its docs, tests or help.
     pipelineHash: buildInputsHash(repoRoot, { imagesDir: paths.images }),

@@ -17,7 +17,7 @@ import type { Buck2 } from './buck2.ts';
 import { openStepLog } from './step-log.ts';
 import { Journal, explain, type Explanation } from '../cache/journal.ts';
 import type { StageGraph } from '../plan/graph.ts';
-import { distStaleReason } from '../outputs/assemble.ts';
+import { distState, refreshDistIdentity } from '../outputs/assemble.ts';
 import type { Manifest, PackageOrigin } from '../outputs/manifest-types.ts';
 import type { BuildIdentity } from '../util/git.ts';
 import { configHash, fetchVerifiedBinary, trustedMirrorForBuild } from '../binpkg/cache-hook.ts';
@@ -27,7 +27,6 @@ import type { StageEnv, StageResult } from '../stage/stage.ts';
 import { runGraph, type StageEvent } from '../schedule/scheduler.ts';
 import { progressView, type ProgressMode } from '../stage/progress.ts';
 
-export { distStaleReason };
 
 export interface DistOptions {
   plan: Plan;
@@ -50,6 +49,8 @@ export interface DistOptions {
 export interface DistResult {
   manifest: Manifest | null;
   upToDate: boolean;
+  /** Set when an up-to-date dist/ had only its recorded commit rewritten: the line to show. */
+  refreshed?: string;
   /** Whether the tools image came from tools-cache/ (reported, and kept in <logDir>/report.json, never in dist/). */
   toolsHit: boolean;
   logDir: string;
@@ -65,9 +66,14 @@ export async function runDist(opts: DistOptions): Promise<DistResult> {
 
   // A no-op still proves the tools cache valid; a forced tools rebuild or a
   // broken cache must really rebuild, so neither is ever a no-op.
-  if (!toolsEnv().skip && validateToolsCache(opts.toolsCacheRoot, graph.tools.key).ok && (await distStaleReason(opts)) === null) {
-    const explanations = compiled.stages.map((s) => explain(s, true, journal));
-    return { manifest: null, upToDate: true, toolsHit: true, logDir, explanations };
+  if (!toolsEnv().skip && validateToolsCache(opts.toolsCacheRoot, graph.tools.key).ok) {
+    const state = await distState(opts);
+    if (state.kind !== 'stale') {
+      const explanations = compiled.stages.map((s) => explain(s, true, journal));
+      // Only the commit changed, and no build input with it: rewrite what records it, start nothing.
+      const refreshed = state.kind === 'identity-only' ? await refreshDistIdentity(opts) : undefined;
+      return { manifest: null, upToDate: true, refreshed, toolsHit: true, logDir, explanations };
+    }
   }
 
   const engine = opts.engine ?? new DockerEngine();

@@ -46,7 +46,7 @@ const setup = await distSetup(() => undefined);
 
 async function once(label: string, plan: Plan) {
   const graph = stageGraph(plan, {
-    buck2Sha256: setup.buck2?.sha256 ?? null, commit: setup.identity.commit, dirty: setup.identity.dirty,
+    buck2Sha256: setup.buck2?.sha256 ?? null,
     sourceDateEpoch: setup.identity.sourceDateEpoch, formats: Object.keys(outputFormats), pipelineHash: setup.graph.dist.inputs.find(([n]) => n === 'pipeline')![1],
   });
   const engine = new TimedEngine();

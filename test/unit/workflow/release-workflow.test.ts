@@ -34,7 +34,7 @@ test("the tools-cache key hashes exactly the tools key's input files", () => {
   assert.ok(m, 'the key uses hashFiles');
   const hashed = [...m![1]!.matchAll(/'([^']+)'/g)].map((x) => x[1]!).sort();
   const graph = stageGraph(loadPlan(paths.images), {
-    buck2Sha256: null, commit: 'c', dirty: false, sourceDateEpoch: 1, formats: [], pipelineHash: 'p',
+    buck2Sha256: null, sourceDateEpoch: 1, formats: [], pipelineHash: 'p',
   });
   assert.equal(hashed, toolsKeyFiles(graph.tools));
 });
