@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import type { Plan } from '../plan/types.ts';
+import { archInfo } from '../plan/arch.ts';
 import { node, sourcePin, type StageGraph, type StageNode } from '../plan/graph.ts';
 import { keyOf, sha256 } from '../util/hash.ts';
 import { baseRef, resolveBase, type ResolvedBase } from '../stages/base.ts';
@@ -46,6 +47,8 @@ const cached = (hit: boolean) => (hit ? ' [cached]' : '');
  * toolchain compile takes the whole budget. `graph` holds the keys.
  */
 export function compile(plan: Plan, graph: StageGraph, budget: number): Compiled {
+  // An arch the table does not know fails here, before anything runs, naming the table.
+  for (const arch of plan.arches) archInfo(arch);
   const stages: BuildStage[] = [];
   const add = (s: Omit<BuildStage, 'weight' | 'cost'> & Partial<Pick<BuildStage, 'weight' | 'cost'>>) => { stages.push({ weight: 1, cost: 30, ...s }); };
   const fromNode = (n: StageNode) => ({ id: n.id, key: n.key, inputs: n.inputs });
