@@ -267,6 +267,7 @@ export class DockerEngine implements Engine {
         if (log.length > LOG_TAIL * 2) log.splice(0, log.length - LOG_TAIL);
       });
       await this.guard(container.start(), what);
+      spec.onStart?.();
       const { StatusCode } = (await this.guard(container.wait(), what)) as { StatusCode: number };
       await new Promise((r) => setImmediate(r));
       if (pending) { log.push(pending); spec.onLog?.(pending); }

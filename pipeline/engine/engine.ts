@@ -29,6 +29,8 @@ export interface RunSpec {
   /** Paths streamed, as tar, to a file after a successful exit (large outputs). */
   outputFiles?: { path: string; file: string }[];
   onLog?: (line: string) => void;
+  /** Called once the container has started (inputs are in by then). */
+  onStart?: () => void;
 }
 
 export interface RunResult {

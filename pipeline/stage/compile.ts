@@ -25,7 +25,7 @@ import { loadBootPins } from '../outputs/images/pins.ts';
 import { ensureImager, imagerFiles, type Imager } from '../outputs/images/imager.ts';
 import { distState, assembleDist } from '../outputs/assemble.ts';
 import { depValue, type BuildStage, type StageEnv, type StageResult } from './stage.ts';
-import { rm } from 'node:fs/promises';
+import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export interface Compiled {
@@ -41,6 +41,15 @@ export interface FileValue { path: string; sha256: string }
 
 const result = (value: unknown, hit: boolean, title: string, bytes?: number): StageResult => ({ value, hit, title, bytes });
 const cached = (hit: boolean) => (hit ? ' [cached]' : '');
+
+/** Bytes of a stored output: a file, or every file under a directory entry. */
+async function sizeOf(path: string): Promise<number> {
+  const st = await stat(path);
+  if (!st.isDirectory()) return st.size;
+  let n = 0;
+  for (const e of await readdir(path)) n += await sizeOf(join(path, e));
+  return n;
+}
 
 /**
  * Every stage of a build. Weights: most steps count as one core; the
@@ -134,21 +143,22 @@ export function compile(plan: Plan, graph: StageGraph, budget: number): Compiled
       const used = [...fetched(deps).values()];
       const e = await env.store.getOrBuild(oss.key, () => env.store.put({ key: oss.key, kind: 'oss-source' },
         packStream(used.map((s) => ({ path: `sources/${s.file}`, type: 'file' as const, mode: 0o644, file: s.path })), Number(sde)).pipe(gzipStream())));
-      return result({ path: e.path, sha256: e.meta.outputSha256! } satisfies FileValue, e.hit, `oss_source.tgz: ${used.length} sources${cached(e.hit)}`);
+      return result({ path: e.path, sha256: e.meta.outputSha256! } satisfies FileValue, e.hit, `oss_source.tgz: ${used.length} sources${cached(e.hit)}`, await sizeOf(e.path));
     },
   });
 
   for (const arch of plan.arches) {
     const nodes = graph.arches.get(arch)!;
-    const archCtx = (env: StageEnv, deps: ReadonlyMap<string, StageResult>): ArchContext => ({
+    const archCtx = (env: StageEnv, deps: ReadonlyMap<string, StageResult>, id: string): ArchContext => ({
       engine: env.engine, plan, arch, builderRef: depValue<BuilderResult>(deps, graph.builder.id).ref, sources: fetched(deps), store: env.store,
       runId: env.runId, logDir: env.logDir, innerEpoch: plan.base.sourceDateEpoch, jobs: budget, echo: env.echo && ((l) => env.echo!(`[${arch}] ${l}`)),
+      onContainerStart: () => env.containerStarted(id),
     });
     add({
       ...fromNode(nodes.stage1), deps: [graph.builder.id, sources.id], title: `stage1 ${arch}: seed toolchain`, cost: 30,
       present: async (p) => p.store.has(nodes.stage1.key),
       run: async (env, deps) => {
-        const r = await stage1(archCtx(env, deps), nodes.stage1);
+        const r = await stage1(archCtx(env, deps, nodes.stage1.id), nodes.stage1);
         return result({ meta: r.meta, path: r.path } satisfies Stage1Value, r.hit,
           `stage1 ${arch}: ${r.meta.triple} (${r.meta.compiler}, musl ${r.meta.libcVersion})${cached(r.hit)}`);
       },
@@ -157,15 +167,15 @@ export function compile(plan: Plan, graph: StageGraph, budget: number): Compiled
       const n = nodes.packages.get(recipe.name)!;
       const depIds = recipe.deps.map((d) => nodes.packages.get(d)!.id);
       add({
-        ...fromNode(n), deps: [nodes.stage1.id, graph.builder.id, sources.id, ...depIds], title: `${arch}: ${recipe.name} ${recipe.version}`, cost: 60,
+        ...fromNode(n), deps: [nodes.stage1.id, graph.builder.id, sources.id, ...depIds], title: `stage2 ${arch}: ${recipe.name} ${recipe.version}`, cost: 60,
         present: async (p) => p.store.has(n.key),
         run: async (env, deps) => {
           const built = depIds.map((id) => depValue<PackageValue>(deps, id));
           const s1 = depValue<Stage1Value>(deps, nodes.stage1.id);
-          const r = await stage2Package(archCtx(env, deps), recipe, n, built.map((b) => ({ key: b.key, path: b.path })), s1.meta.compiler, env.binaryLookup);
+          const r = await stage2Package(archCtx(env, deps, n.id), recipe, n, built.map((b) => ({ key: b.key, path: b.path })), s1.meta.compiler, env.binaryLookup);
           const signer = r.meta.signerKeyId;
           return result({ meta: r.meta, path: r.path, key: n.key } satisfies PackageValue, r.hit,
-            `${arch}: ${recipe.name} ${recipe.version}${cached(r.hit)}${signer ? ` [binary mirror, signed by ${signer}]` : ''}`);
+            `stage2 ${arch}: ${recipe.name} ${recipe.version}${cached(r.hit)}${signer ? ` [binary mirror, signed by ${signer}]` : ''}`, await sizeOf(r.path));
         },
       });
     }
@@ -175,7 +185,7 @@ export function compile(plan: Plan, graph: StageGraph, budget: number): Compiled
       ...fromNode(nodes.stage3), deps: [nodes.stage1.id, graph.builder.id, sources.id, ...pkgIds], title: `stage3 ${arch}: self-hosting check`, cost: 20,
       present: async (p) => p.store.has(nodes.stage3.key),
       run: async (env, deps) => {
-        const r = await stage3(archCtx(env, deps), nodes.stage3, packagesOf(deps), depValue<Stage1Value>(deps, nodes.stage1.id).path);
+        const r = await stage3(archCtx(env, deps, nodes.stage3.id), nodes.stage3, packagesOf(deps), depValue<Stage1Value>(deps, nodes.stage1.id).path);
         return result(r.meta, r.hit, `stage3 ${arch}: ${r.meta.uname} rootfs runs${cached(r.hit)}`);
       },
     });
@@ -199,7 +209,7 @@ export function compile(plan: Plan, graph: StageGraph, budget: number): Compiled
             await rm(work, { recursive: true, force: true });
           }
         });
-        return result({ path: e.path, tarSize: e.meta.tarSize as number, key: rootfs.key } satisfies RootfsValue, e.hit, `rootfs ${arch}${cached(e.hit)}`);
+        return result({ path: e.path, tarSize: e.meta.tarSize as number, key: rootfs.key } satisfies RootfsValue, e.hit, `rootfs ${arch}${cached(e.hit)}`, await sizeOf(e.path));
       },
     });
 
@@ -213,11 +223,11 @@ export function compile(plan: Plan, graph: StageGraph, budget: number): Compiled
           if (f.from === 'rootfs') {
             const r = depValue<RootfsValue>(deps, rootfs.id);
             const e = (await env.store.get(r.key))!;
-            return result({ path: e.path, sha256: e.meta.outputSha256! } satisfies FileValue, true, `${arch}: ${format} (the rootfs entry)`);
+            return result({ path: e.path, sha256: e.meta.outputSha256! } satisfies FileValue, true, `${arch}: ${format} (the rootfs entry)`, await sizeOf(e.path));
           }
           const e = await env.store.getOrBuild(fn.key, async () => env.store.put({ key: fn.key, kind: format, arch },
             await f.build({ arch, sourceDateEpoch: Number(sde), toolchain: await toolsCacheFiles(env.toolsCacheRoot, `opt/osforge/${arch}`) })));
-          return result({ path: e.path, sha256: e.meta.outputSha256! } satisfies FileValue, e.hit, `${arch}: ${format}${cached(e.hit)}`);
+          return result({ path: e.path, sha256: e.meta.outputSha256! } satisfies FileValue, e.hit, `${arch}: ${format}${cached(e.hit)}`, await sizeOf(e.path));
         },
       });
     }
@@ -246,7 +256,7 @@ export function compile(plan: Plan, graph: StageGraph, budget: number): Compiled
       ]);
       stepNodes.set(step, sn);
       add({
-        ...fromNode(sn), deps: [rootfs.id, debs.id, imager.id, ...spec.needs.map((n) => `image/${arch}/${n}`)], title: `${arch}: image ${step}`, cost: 60,
+        ...fromNode(sn), deps: [rootfs.id, debs.id, imager.id, ...spec.needs.map((n) => `image/${arch}/${n}`)], title: `image ${arch}: ${step}`, cost: 60,
         present: async (p) => p.store.has(sn.key),
         run: async (env, deps) => {
           const ctx = stepContext({
@@ -254,7 +264,7 @@ export function compile(plan: Plan, graph: StageGraph, budget: number): Compiled
             imager: depValue<Imager>(deps, imager.id), outputs: new Map(spec.needs.map((n) => [n, depValue<string>(deps, `image/${arch}/${n}`)])),
           });
           const e = await imageStep({ store: env.store, key: sn.key, engine: env.engine, imager: depValue<Imager>(deps, imager.id), step, ctx, runId: env.runId, logDir: env.logDir, sourceDateEpoch: Number(sde) });
-          return result(e.path, e.hit, `${arch}: image ${step}${cached(e.hit)}`);
+          return result(e.path, e.hit, `image ${arch}: ${step}${cached(e.hit)}`, await sizeOf(e.path));
         },
       });
     }
@@ -268,7 +278,7 @@ export function compile(plan: Plan, graph: StageGraph, budget: number): Compiled
     present: async (p) => (await distState({ graph, identity: p.identity, distDir: p.distDir, stateRoot: p.stateRoot })).kind !== 'stale',
     run: async (env, deps) => {
       const manifest = await assembleDist(env, graph, deps);
-      return result(manifest, false, `Write dist/: ${manifest.artifacts.length} artifacts in ${env.distDir}`);
+      return result(manifest, false, `Write dist/: ${manifest.artifacts.length} artifacts in ${env.distDir}`, manifest.artifacts.reduce((n, a) => n + a.size, 0));
     },
   });
   // Two stages with one key would share a store entry: one would read the other's output.

@@ -13,6 +13,8 @@ export interface ProgressView {
   /** A line of a running stage's output. */
   progress(id: string, line: string): void;
   event(e: StageEvent, stage: BuildStage, result: StageResult | undefined): void;
+  /** A stage's build container started (json only: the latency the scale probe measures). */
+  container(id: string): void;
   stop(): Promise<void>;
 }
 
@@ -21,7 +23,7 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 export function progressView(stages: readonly BuildStage[], mode: ProgressMode, opts: { verbose: boolean; out?: (line: string) => void }): ProgressView {
   const out = opts.out ?? ((l: string) => process.stdout.write(`${l}\n`));
   if (mode === 'json') return jsonView(out);
-  if (mode === 'plain') return plainView(out, opts.verbose);
+  if (mode === 'plain') return plainView(out);
   return treeView(stages, opts.verbose);
 }
 
@@ -31,8 +33,8 @@ export function jsonView(out: (line: string) => void): ProgressView {
     start: () => { t0 = performance.now(); },
     progress: () => undefined,
     event: (e, stage, r) => {
-      const at = Math.round(e.at - t0);
-      if (e.type === 'start') out(JSON.stringify({ event: 'start', stage: e.id, key: stage.key, at, waitedMs: Math.round(e.at - e.readyAt), running: e.running }));
+      const at = Math.round((e.at - t0) * 10) / 10;
+      if (e.type === 'start') out(JSON.stringify({ event: 'start', stage: e.id, key: stage.key, at, readyAt: Math.round((e.readyAt - t0) * 10) / 10, waitedMs: Math.round(e.at - e.readyAt), running: e.running }));
       else if (e.type === 'end') {
         out(JSON.stringify({
           event: 'end', stage: e.id, key: stage.key, at, status: e.status, durationMs: Math.round(e.durationMs),
@@ -41,20 +43,23 @@ export function jsonView(out: (line: string) => void): ProgressView {
         }));
       } else out(JSON.stringify({ event: 'skip', stage: e.id, key: stage.key, at, because: e.because }));
     },
+    container: (id) => out(JSON.stringify({ event: 'container', stage: id, at: Math.round((performance.now() - t0) * 10) / 10 })),
     stop: async () => undefined,
   };
 }
 
-function plainView(out: (line: string) => void, verbose: boolean): ProgressView {
+function plainView(out: (line: string) => void): ProgressView {
   return {
     start: () => undefined,
-    progress: (id, line) => { if (verbose) out(`[${id}] ${line}`); },
+    // A stage's own progress lines; container logs are echoed only with --verbose.
+    progress: (id, line) => out(`[${id}] ${line}`),
     event: (e, stage, r) => {
       if (e.type === 'start') out(`[started] ${stage.title}`);
       else if (e.type === 'end' && e.status === 'done') out(`[done] ${r?.title ?? stage.title} (${seconds(e.durationMs)})`);
       else if (e.type === 'end') out(`[${e.status}] ${stage.title}: ${(e.error as Error)?.message?.split('\n')[0] ?? 'stopped'}`);
       else out(`[not run] ${stage.title}: ${e.because}`);
     },
+    container: () => undefined,
     stop: async () => undefined,
   };
 }
@@ -94,6 +99,7 @@ function treeView(stages: readonly BuildStage[], verbose: boolean): ProgressView
       else if (e.type === 'end') s.reject!(e.error ?? new Error('cancelled'));
       else { s.task!.skip(`${stage.title}: not run (${e.because})`); s.resolve!(); }
     }),
+    container: () => undefined,
     stop: async () => {
       for (const s of slots.values()) if (!s.task) s.early = () => { s.task!.skip('not run'); s.resolve!(); };
       await running;

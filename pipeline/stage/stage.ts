@@ -30,6 +30,8 @@ export interface StageEnv {
   echo?: (line: string) => void;
   /** One progress line of a running stage (shown under its title, always logged). */
   progress: (id: string, line: string) => void;
+  /** A stage's build container has started. */
+  containerStarted: (id: string) => void;
 }
 
 /** What a finished stage hands its dependents and the progress view. */

@@ -31,6 +31,8 @@ export interface ArchContext {
   innerEpoch: number;
   jobs: number;
   echo?: (line: string) => void;
+  /** Called when the stage's container has started. */
+  onContainerStart?: () => void;
 }
 
 export function buildEnv(ctx: ArchContext): Record<string, string> {
@@ -56,7 +58,7 @@ export function buildEnv(ctx: ArchContext): Record<string, string> {
 
 /** A build step of this arch in the builder image (or `image`), through the one step funnel. */
 function archStep(ctx: ArchContext, stage: string, log: StepLog, spec: Pick<Step, 'cmd' | 'inputs' | 'outputs' | 'outputFiles' | 'hint'> & { image?: string }) {
-  return runStep({ ...spec, engine: ctx.engine, image: spec.image ?? ctx.builderRef, env: buildEnv(ctx), runId: ctx.runId, stage, arch: ctx.arch, log });
+  return runStep({ ...spec, engine: ctx.engine, image: spec.image ?? ctx.builderRef, env: buildEnv(ctx), runId: ctx.runId, stage, arch: ctx.arch, log, onStart: ctx.onContainerStart });
 }
 
 // ---- stage1 -----------------------------------------------------------------

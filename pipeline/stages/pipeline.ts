@@ -99,6 +99,7 @@ export async function runDist(opts: DistOptions): Promise<DistResult> {
     toolsCacheRoot: opts.toolsCacheRoot, stateRoot: opts.stateRoot, binaryLookup,
     echo: opts.verbose && opts.mode === 'plain' ? (l) => process.stdout.write(`${l}\n`) : undefined,
     progress: (id, line) => { mainLog.write(`[${id}] ${line}`); view.progress(id, line); },
+    containerStarted: (id) => view.container(id),
   };
 
   const explanations: Explanation[] = [];

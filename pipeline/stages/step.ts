@@ -24,6 +24,8 @@ export interface Step {
   outputFiles?: { path: string; file: string }[];
   /** What to fix when the step fails. */
   hint?: string;
+  /** Called once the container has started (the --json "container" event). */
+  onStart?: () => void;
   /** Return a failed result instead of throwing (a step with a fallback). */
   tolerateFailure?: boolean;
 }
@@ -32,7 +34,7 @@ export async function runStep(s: Step): Promise<RunResult> {
   const res = await s.engine.run({
     image: s.image, cmd: s.cmd, env: s.env, network: s.network ?? 'none',
     labels: { [LABEL_RUN]: s.runId, [LABEL_STAGE]: s.stage, ...(s.arch ? { 'osforge.arch': s.arch } : {}) },
-    inputs: s.inputs, outputs: s.outputs, outputFiles: s.outputFiles, onLog: (l) => s.log.write(l),
+    inputs: s.inputs, outputs: s.outputs, outputFiles: s.outputFiles, onLog: (l) => s.log.write(l), onStart: s.onStart,
   });
   if (res.exitCode !== 0 && !s.tolerateFailure) {
     throw stepFailed(`${s.stage}${s.arch ? ` (${s.arch})` : ''}`, s.log, { stage: s.stage, arch: s.arch, exitCode: res.exitCode, hint: s.hint });

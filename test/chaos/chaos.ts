@@ -43,12 +43,13 @@ function log(m: string) { process.stdout.write(`[chaos ${((Date.now() - started)
 
 interface Run { child: ChildProcess; out: string[]; exited: Promise<number>; phase: () => string; startedAt: number }
 
+// Plain progress lines (pipeline/stage/progress.ts): "[started] <stage title>".
 const PHASES: [RegExp, string][] = [
-  [/^❯ Tools image|compiling musl/, 'tools'],
-  [/^❯ stage1/, 'stage1'],
-  [/^❯ stage2|^❯ (busybox|zlib)/, 'stage2'],
-  [/^❯ stage3/, 'stage3'],
-  [/^❯ Write dist\/|: prepare \(|: (initramfs|iso|raw|qcow2|efi)/, 'boot'],
+  [/^\[started\] Tools image|compiling musl/, 'tools'],
+  [/^\[started\] stage1/, 'stage1'],
+  [/^\[started\] stage2/, 'stage2'],
+  [/^\[started\] stage3/, 'stage3'],
+  [/^\[started\] (image |Write dist\/)/, 'boot'],
   [/writing dist\//, 'dist-write'],
 ];
 
@@ -220,7 +221,7 @@ async function scenarioKills() {
     while (Date.now() < deadline) {
       const done = await Promise.race([r.exited.then(() => true), sleep(200).then(() => false)]);
       if (done) break;
-      if (!checkedStart && r.out.some((l) => /^❯ Docker engine|^✔ Docker engine/.test(l))) await checkStart();
+      if (!checkedStart && r.out.some((l) => /^\[started\] /.test(l))) await checkStart();
       const phase = r.phase();
       const reached = ORDER.indexOf(phase) >= ORDER.indexOf(want);
       if (reached && !armedAt) { armedAt = Date.now(); delay = Math.floor(Math.random() * PHASE_DELAY_MS[want]!); }
@@ -259,7 +260,7 @@ async function scenarioConcurrent() {
   log('scenario 2: two runs on one state at once, and --no-wait');
   rmSync(k.dist, { recursive: true, force: true });
   const a = startRun(k);
-  await waitFor(() => a.out.some((l) => /^❯ (Docker engine|Base image)/.test(l)), 120_000);
+  await waitFor(() => a.out.some((l) => /^\[started\] /.test(l)), 120_000);
   const b = startRun(k);
   const c = startRun(k, ['--no-wait']);
   const [ca, cb, cc] = [await a.exited, await b.exited, await c.exited];
@@ -285,7 +286,7 @@ async function scenarioEngineStop() {
   log('scenario 3: dockerd stopped mid-stage2, then restarted');
   reopenWork(k, 'amd64');
   const r = startRun(k);
-  await waitFor(() => r.phase() === 'stage2' || r.out.some((l) => /^✔ .*Write dist/.test(l)), 20 * 60_000);
+  await waitFor(() => r.phase() === 'stage2' || r.out.some((l) => /^\[done\] Write dist/.test(l)), 20 * 60_000);
   await sleep(8000);
   log('stopping the private dockerd');
   const stoppedAt = Date.now();
