@@ -1,7 +1,7 @@
 // Removes what killed runs left behind: temp dirs in the state dir, half
 // written cache entries, dist/ temp dirs in .osforge-tmp/ (and the old
-// `.dist.tmp-<pid>` ones beside dist/). Called only while this run holds
-// the locks on those dirs, so nothing found here belongs to a live run.
+// `.dist.tmp-<pid>` ones beside dist/). Called while this run holds the
+// locks on those dirs; a temp name whose process is still alive is left.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -42,6 +42,17 @@ function isDir(p: string): boolean {
   try { return statSync(p).isDirectory(); } catch { return false; }
 }
 
+/**
+ * Whether the process named in a temp name (`-p<pid>-` of stateTempDir,
+ * `.tmp-<pid>` of the caches) is still running: then it is not litter, even
+ * though this run holds the lock (a test or another tool may use the dir).
+ */
+function ownerAlive(name: string): boolean {
+  const pid = Number((/-p(\d+)-/.exec(name) ?? /\.tmp-(\d+)/.exec(name))?.[1]);
+  if (!pid || pid === process.pid) return false;
+  try { process.kill(pid, 0); return true; } catch (err) { return (err as NodeJS.ErrnoException).code === 'EPERM'; }
+}
+
 /** Returns the paths removed. */
 export function removeLitter(r: LitterRoots): string[] {
   const found: string[] = [];
@@ -54,7 +65,7 @@ export function removeLitter(r: LitterRoots): string[] {
   found.push(...children(dirname(r.distDir)).filter((p) => basename(p).startsWith(`.${name}.tmp-`) || basename(p).startsWith(`.${name}.old-`)));
   const removed: string[] = [];
   for (const p of [...new Set(found)]) {
-    if (!existsSync(p)) continue;
+    if (!existsSync(p) || ownerAlive(basename(p))) continue;
     removeTree(p);
     removed.push(p);
   }

@@ -8,5 +8,6 @@ import { paths } from '../paths.ts';
 export async function stateTempDir(prefix: string): Promise<string> {
   const root = paths.tmp();
   await mkdir(root, { recursive: true });
-  return mkdtemp(join(root, `${prefix}-`));
+  // The pid in the name lets the litter sweep leave a live process's dir alone (tests share the state dir without its lock).
+  return mkdtemp(join(root, `${prefix}-p${process.pid}-`));
 }
