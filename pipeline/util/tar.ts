@@ -48,13 +48,17 @@ export function comparePaths(a: string, b: string): number {
   return Buffer.compare(ab, bb);
 }
 
+/** An entry without its data: all that its place and header depend on. */
+export type EntryMeta = Omit<TarEntry, 'data'>;
+/** An entry whose data is `D`: a Buffer here, possibly a file on disk in tar-stream.ts. */
+export type Entry<D> = EntryMeta & { data?: D };
+
 /**
- * Packs entries into an uncompressed tar: sorted, uid/gid 0, no user/group
- * names, every mtime = `mtime` (SOURCE_DATE_EPOCH). Parent directories are
- * synthesised so extractors never invent their own modes.
+ * What packEntries writes, in its order: normalised paths, the last entry
+ * for a path, a 0755 directory for every missing parent, in byte order.
  */
-export async function packEntries(entries: readonly TarEntry[], mtime: number): Promise<Buffer> {
-  const byPath = new Map<string, TarEntry>();
+export function withParents<D>(entries: Iterable<Entry<D>>): Entry<D>[] {
+  const byPath = new Map<string, Entry<D>>();
   for (const e of entries) {
     const path = normalizeEntryPath(e.path);
     if (path === '') continue;
@@ -67,7 +71,38 @@ export async function packEntries(entries: readonly TarEntry[], mtime: number): 
       if (!byPath.has(dir)) byPath.set(dir, { path: dir, type: 'directory', mode: 0o755 });
     }
   }
-  const sorted = [...byPath.values()].sort((a, b) => comparePaths(a.path, b.path));
+  return [...byPath.values()].sort((a, b) => comparePaths(a.path, b.path));
+}
+
+/** The normalised header of `e` (uid/gid 0, no names, mtime = `mtime`) with `size` bytes of data. */
+export function entryHeader(e: EntryMeta, size: number, mtime: number): Parameters<tarStream.Pack['entry']>[0] {
+  return {
+    name: e.type === 'directory' ? `${e.path}/` : e.path,
+    type: e.type,
+    mode: normalizeMode(e.type, e.mode),
+    uid: 0, gid: 0, uname: '', gname: '',
+    mtime: new Date(mtime * 1000),
+    linkname: e.linkname,
+    size: e.type === 'file' ? size : 0,
+  };
+}
+
+/** Appends `e` to `pack` with `data` in memory (a non-file has none). */
+export function appendEntry(pack: tarStream.Pack, e: EntryMeta, mtime: number, data?: Buffer): Promise<void> {
+  const header = entryHeader(e, data?.length ?? 0, mtime);
+  return new Promise<void>((resolve, reject) => {
+    const cb = (err?: Error | null) => (err ? reject(err) : resolve());
+    if (e.type === 'file') pack.entry(header, data ?? Buffer.alloc(0), cb);
+    else pack.entry(header, cb);
+  });
+}
+
+/**
+ * Packs entries into an uncompressed tar: sorted, uid/gid 0, no user/group
+ * names, every mtime = `mtime` (SOURCE_DATE_EPOCH). Parent directories are
+ * synthesised so extractors never invent their own modes.
+ */
+export async function packEntries(entries: readonly TarEntry[], mtime: number): Promise<Buffer> {
   const pack = tarStream.pack();
   const chunks: Buffer[] = [];
   pack.on('data', (c) => chunks.push(c as Buffer));
@@ -75,35 +110,41 @@ export async function packEntries(entries: readonly TarEntry[], mtime: number): 
     pack.on('end', resolve);
     pack.on('error', reject);
   });
-  const date = new Date(mtime * 1000);
-  for (const e of sorted) {
-    const header = {
-      name: e.type === 'directory' ? `${e.path}/` : e.path,
-      type: e.type,
-      mode: normalizeMode(e.type, e.mode),
-      uid: 0, gid: 0, uname: '', gname: '',
-      mtime: date,
-      linkname: e.linkname,
-      size: e.type === 'file' ? (e.data?.length ?? 0) : 0,
-    };
-    await new Promise<void>((resolve, reject) => {
-      const cb = (err?: Error | null) => (err ? reject(err) : resolve());
-      if (e.type === 'file') pack.entry(header, e.data ?? Buffer.alloc(0), cb);
-      else pack.entry(header, cb);
-    });
-  }
+  for (const e of withParents(entries)) await appendEntry(pack, e, mtime, e.data);
   pack.finalize();
   await done;
   return Buffer.concat(chunks);
 }
 
+/** The one gzip setting: gzipStream (tar-stream.ts) must use it too to write the same bytes. */
+export const GZIP_OPTIONS = { level: 9 } as const;
+
 /** gzip with a fixed header: Node's zlib writes mtime 0 and no file name. */
 export function gzip(data: Buffer): Buffer {
-  return gzipSync(data, { level: 9 });
+  return gzipSync(data, GZIP_OPTIONS);
 }
 
 export function gunzip(data: Buffer): Buffer {
   return gunzipSync(data);
+}
+
+/** The checked entry of a read header, `prefix` ("out/" or "") stripped; path "" is the archive root. */
+export function headerEntry(header: tarStream.Header, prefix: string): EntryMeta {
+  let path = normalizeEntryPath(header.name);
+  if (prefix) {
+    if (path === prefix.slice(0, -1)) path = '';
+    else if (path.startsWith(prefix)) path = path.slice(prefix.length);
+  }
+  const type = header.type;
+  if (type !== 'file' && type !== 'directory' && type !== 'symlink' && type !== 'link') {
+    throw unsafe(header.name, `unsupported entry type ${type}`);
+  }
+  let linkname = header.linkname ?? undefined;
+  if (type === 'link' && linkname) {
+    linkname = normalizeEntryPath(linkname);
+    if (prefix && linkname.startsWith(prefix)) linkname = linkname.slice(prefix.length);
+  }
+  return { path, type, mode: header.mode ?? 0o644, linkname };
 }
 
 /**
@@ -122,22 +163,9 @@ export async function readEntries(source: Readable | Buffer, stripPrefix = ''): 
       stream.on('error', reject);
       stream.on('end', () => {
         try {
-          let path = normalizeEntryPath(header.name);
-          if (prefix) {
-            if (path === prefix.slice(0, -1)) path = '';
-            else if (path.startsWith(prefix)) path = path.slice(prefix.length);
-          }
-          const type = header.type;
-          if (type !== 'file' && type !== 'directory' && type !== 'symlink' && type !== 'link') {
-            throw unsafe(header.name, `unsupported entry type ${type}`);
-          }
-          let linkname = header.linkname ?? undefined;
-          if (type === 'link' && linkname) {
-            linkname = normalizeEntryPath(linkname);
-            if (prefix && linkname.startsWith(prefix)) linkname = linkname.slice(prefix.length);
-          }
-          if (path !== '') {
-            out.push({ path, type, mode: header.mode ?? 0o644, data: type === 'file' ? Buffer.concat(chunks) : undefined, linkname });
+          const e = headerEntry(header, prefix);
+          if (e.path !== '') {
+            out.push({ path: e.path, type: e.type, mode: e.mode, data: e.type === 'file' ? Buffer.concat(chunks) : undefined, linkname: e.linkname });
           }
           next();
         } catch (err) {
