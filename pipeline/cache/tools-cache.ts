@@ -11,7 +11,7 @@ import tarFs from 'tar-fs';
 import { sha256 } from '../util/hash.ts';
 import { fsyncParent, fsyncTree, mapDiskFull } from './durable.ts';
 import { normalizeEntryPath, normalizeMode, packEntries, readEntries, type TarEntry } from '../util/tar.ts';
-import type { FileEntry } from '../util/tar-files.ts';
+import type { StreamEntry } from '../util/tar-stream.ts';
 
 export interface ToolsIndexFile { path: string; type: 'file' | 'symlink' | 'directory'; sha256?: string; linkname?: string; mode?: number }
 export interface ToolsIndex { key: string; files: ToolsIndexFile[] }
@@ -94,13 +94,13 @@ async function writeToolsCacheIn(tmp: string, final: string, key: string, entrie
 
 /** The cached tree as tar entries, optionally only below `under` (e.g. "opt/osforge/amd64"). */
 /** The cached toolchain's entries, with file data left on disk (streamed by packStream). */
-export async function toolsCacheFiles(cacheRoot: string, under?: string): Promise<FileEntry[]> {
+export async function toolsCacheFiles(cacheRoot: string, under?: string): Promise<StreamEntry[]> {
   const dir = toolchainDir(cacheRoot);
   const index = JSON.parse(await readFile(join(dir, 'index.json'), 'utf8')) as ToolsIndex;
-  const out: FileEntry[] = [];
+  const out: StreamEntry[] = [];
   for (const f of index.files) {
     if (under && f.path !== under && !f.path.startsWith(`${under}/`)) continue;
-    if (f.type === 'file') out.push({ path: f.path, type: 'file', mode: f.mode ?? 0o644, file: join(dir, 'root', f.path) });
+    if (f.type === 'file') out.push({ path: f.path, type: 'file', mode: f.mode ?? 0o644, data: { file: join(dir, 'root', f.path) } });
     else if (f.type === 'symlink') out.push({ path: f.path, type: 'symlink', mode: 0o777, linkname: f.linkname });
     else out.push({ path: f.path, type: 'directory', mode: 0o755 });
   }
@@ -108,5 +108,5 @@ export async function toolsCacheFiles(cacheRoot: string, under?: string): Promis
 }
 
 export async function toolsCacheEntries(cacheRoot: string, under?: string): Promise<TarEntry[]> {
-  return Promise.all((await toolsCacheFiles(cacheRoot, under)).map(async ({ file, ...e }) => (file ? { ...e, data: await readFile(file) } : e) as TarEntry));
+  return Promise.all((await toolsCacheFiles(cacheRoot, under)).map(async ({ data, ...e }) => (data ? { ...e, data: await readFile((data as { file: string }).file) } : e) as TarEntry));
 }

@@ -4,13 +4,13 @@
 // stage per arch; nothing else lists formats.
 import type { Readable } from 'node:stream';
 import type { Arch } from '../plan/types.ts';
-import { gzipStream, packStream, type FileEntry } from '../util/tar-files.ts';
+import { chain, gzipStream, packStream, type StreamEntry } from '../util/tar-stream.ts';
 
 export interface ArchOutputInput {
   arch: Arch;
   sourceDateEpoch: number;
   /** The toolchain for `arch` from tools-cache/, data on disk. */
-  toolchain: FileEntry[];
+  toolchain: StreamEntry[];
 }
 
 export interface OutputFormat {
@@ -30,6 +30,6 @@ export const outputFormats: Record<string, OutputFormat> = {
   'toolchain-tar': {
     kind: 'toolchain', from: 'tools',
     fileName: (n, v, a) => `${n}-${v}-${a}-toolchain.tar.gz`,
-    build: async (i) => packStream(i.toolchain, i.sourceDateEpoch).pipe(gzipStream()),
+    build: async (i) => chain(packStream(i.toolchain, i.sourceDateEpoch), gzipStream()),
   },
 };

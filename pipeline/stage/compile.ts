@@ -12,12 +12,11 @@ import { baseRef, resolveBase, type ResolvedBase } from '../stages/base.ts';
 import { fetchSources, debianExpectation, type FetchedSource } from '../stages/fetch.ts';
 import { ensureTools, toolsEnv } from '../stages/tools.ts';
 import { ensureBuilder, type BuilderResult } from '../stages/builder.ts';
-import { overlayPackages, stage1, stage2Package, stage3, type ArchContext, type PackageMeta, type Stage1Meta } from '../stages/bootstrap.ts';
+import { stage1, stage2Package, stage3, type ArchContext, type PackageMeta, type Stage1Meta } from '../stages/bootstrap.ts';
 import { openStepLog } from '../stages/step-log.ts';
-import { stateTempDir } from '../stages/temp.ts';
 import { validateToolsCache, toolsCacheFiles } from '../cache/tools-cache.ts';
 import { sourceCachePath } from '../cache/source-cache.ts';
-import { gzipStream, packStream } from '../util/tar-files.ts';
+import { chain, gzipStream, mergeLayers, packStream } from '../util/tar-stream.ts';
 import { outputFormats } from '../outputs/formats.ts';
 import { imageSteps } from '../outputs/images/formats.ts';
 import { bootDebsPresent, fetchBootDebs, imageStep, stepContext, type BootDebs } from '../outputs/images/index.ts';
@@ -25,7 +24,7 @@ import { loadBootPins } from '../outputs/images/pins.ts';
 import { ensureImager, imagerFiles, type Imager } from '../outputs/images/imager.ts';
 import { distState, assembleDist } from '../outputs/assemble.ts';
 import { depValue, type BuildStage, type StageEnv, type StageResult } from './stage.ts';
-import { readdir, rm, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export interface Compiled {
@@ -142,7 +141,7 @@ export function compile(plan: Plan, graph: StageGraph, budget: number): Compiled
     run: async (env, deps) => {
       const used = [...fetched(deps).values()];
       const e = await env.store.getOrBuild(oss.key, () => env.store.put({ key: oss.key, kind: 'oss-source' },
-        packStream(used.map((s) => ({ path: `sources/${s.file}`, type: 'file' as const, mode: 0o644, file: s.path })), Number(sde)).pipe(gzipStream())));
+        chain(packStream(used.map((s) => ({ path: `sources/${s.file}`, type: 'file' as const, mode: 0o644, data: { file: s.path } })), Number(sde)), gzipStream())));
       return result({ path: e.path, sha256: e.meta.outputSha256! } satisfies FileValue, e.hit, `oss_source.tgz: ${used.length} sources${cached(e.hit)}`, await sizeOf(e.path));
     },
   });
@@ -196,19 +195,12 @@ export function compile(plan: Plan, graph: StageGraph, budget: number): Compiled
       ...fromNode(rootfs), deps: pkgIds, title: `rootfs ${arch}`, cost: 10,
       present: async (p) => p.store.has(rootfs.key),
       run: async (env, deps) => {
-        const e = await env.store.getOrBuild(rootfs.key, async () => {
-          const work = await stateTempDir('osforge-rootfs');
-          try {
-            let tarSize = 0;
-            const count = new PassThrough();
-            count.on('data', (c: Buffer) => { tarSize += c.length; });
-            const entries = await overlayPackages(packagesOf(deps), work);
-            // The image steps need the uncompressed size up front (a tar header), so it is counted on the way in.
-            return await env.store.put({ key: rootfs.key, kind: 'rootfs', arch }, packStream(entries, Number(sde)).pipe(count).pipe(gzipStream()), () => ({ tarSize }));
-          } finally {
-            await rm(work, { recursive: true, force: true });
-          }
-        });
+        // The image steps need the uncompressed size up front (a tar header), so it is counted on the way in.
+        let tarSize = 0;
+        const count = new PassThrough();
+        count.on('data', (c: Buffer) => { tarSize += c.length; });
+        const e = await env.store.getOrBuild(rootfs.key, () => env.store.put({ key: rootfs.key, kind: 'rootfs', arch },
+          chain(mergeLayers(packagesOf(deps).map((p) => p.path), Number(sde)), count, gzipStream()), () => ({ tarSize })));
         return result({ path: e.path, tarSize: e.meta.tarSize as number, key: rootfs.key } satisfies RootfsValue, e.hit, `rootfs ${arch}${cached(e.hit)}`, await sizeOf(e.path));
       },
     });

@@ -1,7 +1,7 @@
 // stage1 (seed toolchain check), stage2 (packages, no network) and stage3
 // (self-hosting check in a container of the target arch) for one arch.
 import { createReadStream } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
 import { join } from 'node:path';
 import type { Engine } from '../engine/engine.ts';
@@ -12,7 +12,8 @@ import type { StageStore, StageMeta } from '../cache/stage-store.ts';
 import type { StageNode } from '../plan/graph.ts';
 import { HELLO_C, STAGE1_SCRIPT } from './stage1-program.ts';
 import { gunzip, gzip, packEntries, readEntries } from '../util/tar.ts';
-import { gzipStream, overlayFiles, packStream, spoolTar, spoolTarGz, writeStreamHashed, type FileEntry } from '../util/tar-files.ts';
+import { spoolTar } from '../util/tar-files.ts';
+import { chain, gzipStream, mergeLayers, packStream, writeHashed } from '../util/tar-stream.ts';
 import { runStep, type Step } from './step.ts';
 import type { FetchedSource } from './fetch.ts';
 import { openStepLog, stepFailed, type StepLog } from './step-log.ts';
@@ -133,27 +134,20 @@ export async function stage2Package(
         cmd: ['sh', '-c', 'mkdir -p /out /deps /src && exec sh /recipe/build.sh'],
         inputs: [
           { dir: '/', tar: recipeTar },
-          ...srcs.map((s) => ({ dir: '/', tar: () => packStream([{ path: `src/${s.name}/${s.file}`, type: 'file', mode: 0o644, file: s.path }], ctx.innerEpoch) })),
-          ...deps.map((d) => ({ dir: '/deps', tar: () => createReadStream(d.path).pipe(createGunzip()) })),
+          ...srcs.map((s) => ({ dir: '/', tar: () => packStream([{ path: `src/${s.name}/${s.file}`, type: 'file', mode: 0o644, data: { file: s.path } }], ctx.innerEpoch) })),
+          ...deps.map((d) => ({ dir: '/deps', tar: () => chain(createReadStream(d.path), createGunzip()) })),
         ],
         outputFiles: [{ path: '/out', file: outTar }],
         hint: `fix images/packages/${recipe.name}/build.sh; stage2 runs with no network, so it cannot download anything`,
       });
       const entries = await spoolTar(createReadStream(outTar), join(work, 'spool'), 'out');
       if (entries.length === 0) throw stepFailed(`stage2:${recipe.name} (${ctx.arch}) installed nothing into $OUT`, log, { stage: `stage2:${recipe.name}`, arch: ctx.arch, exitCode: 0 });
-      return await ctx.store.put<PackageMeta>(meta, packStream(entries, ctx.innerEpoch).pipe(gzipStream()));
+      return await ctx.store.put<PackageMeta>(meta, chain(packStream(entries, ctx.innerEpoch), gzipStream()));
     } finally {
       await rm(work, { recursive: true, force: true });
     }
   });
   return { ...result, fromMirror };
-}
-
-/** Overlays stored package outputs (later wins) on disk under `work`; the entries' data stays in files. */
-export async function overlayPackages(packages: readonly { path: string }[], work: string): Promise<FileEntry[]> {
-  const layers: FileEntry[][] = [];
-  for (const [i, p] of packages.entries()) layers.push(await spoolTarGz(p.path, join(work, `layer-${i}`)));
-  return overlayFiles(layers);
 }
 
 // ---- stage3 -----------------------------------------------------------------
@@ -173,9 +167,11 @@ export async function stage3(ctx: ArchContext, node: StageNode, packages: readon
     const work = await stateTempDir('osforge-stage3');
     const ref = `osforge/stage3:${ctx.arch}-${key.slice(0, 12)}`;
     try {
-      const rootfs = await overlayPackages(packages, work);
+      // The packages and the self-test program, merged as one layer straight from the store.
+      const selftest = join(work, 'selftest.tar.gz');
+      await writeFile(selftest, gzip(await packEntries([{ path: 'opt/osforge-selftest/hello', type: 'file', mode: 0o755, data: hello.data }], ctx.innerEpoch)));
       const layerPath = join(work, 'layer.tar');
-      const layer = await writeStreamHashed(packStream([...rootfs, { path: 'opt/osforge-selftest/hello', type: 'file', mode: 0o755, data: hello.data }], ctx.innerEpoch), layerPath);
+      const layer = await writeHashed(mergeLayers([...packages.map((p) => p.path), selftest], ctx.innerEpoch), layerPath);
       const { stream } = await dockerArchive([{ path: layerPath, digest: layer.sha256 }], ref, { arch: ctx.arch, createdEpoch: ctx.innerEpoch });
       await ctx.engine.loadImage(stream);
       const want = ARCH_INFO[ctx.arch].uname;

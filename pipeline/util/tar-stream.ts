@@ -18,8 +18,11 @@ import { tempPathFor } from './write-atomic.ts';
 /** An entry's data as tar-stream's extractor yields it. */
 type TarSource = tarStream.Extract extends AsyncIterable<infer S> ? S : never;
 
-/** A TarEntry whose file data may also be a file on disk, read only while it is packed. */
-export type StreamEntry = Entry<Buffer | { file: string }>;
+/**
+ * A TarEntry whose file data may also be a file on disk, or a stream of known
+ * size (e.g. a stored .tar.gz gunzipped on the way), read only while packed.
+ */
+export type StreamEntry = Entry<Buffer | { file: string } | { open: () => Readable; size: number }>;
 
 /** packEntries as a stream. Every path is known before the first byte (the order needs them); data is not. */
 export function packStream(entries: AsyncIterable<StreamEntry> | Iterable<StreamEntry>, mtime: number): Readable {
@@ -31,8 +34,8 @@ export function packStream(entries: AsyncIterable<StreamEntry> | Iterable<Stream
         await appendEntry(pack, e, mtime, Buffer.isBuffer(data) ? data : undefined);
       } else {
         // A file that changes size after the stat fails the entry (tar-stream's "Size mismatch"), never shifts the archive.
-        const { size } = await stat(data.file);
-        await pipeline(createReadStream(data.file), pack.entry(entryHeader(e, size, mtime)));
+        const size = 'file' in data ? (await stat(data.file)).size : data.size;
+        await pipeline('file' in data ? createReadStream(data.file) : data.open(), pack.entry(entryHeader(e, size, mtime)));
       }
     }
   });
@@ -160,6 +163,19 @@ function packing(fill: (pack: tarStream.Pack) => Promise<void>): Readable {
  */
 export function gzipStream(): Transform {
   return createGzip(GZIP_OPTIONS);
+}
+
+/**
+ * `first` piped through `rest`, as one Readable whose consumer sees an error
+ * from any of them (plain .pipe() would leave the consumer waiting forever).
+ */
+export function chain(first: Readable, ...rest: Transform[]): Readable {
+  let out: Readable = first;
+  for (const t of rest) {
+    out.on('error', (err) => t.destroy(err));
+    out = out.pipe(t);
+  }
+  return out;
 }
 
 /**

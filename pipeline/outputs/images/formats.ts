@@ -7,7 +7,7 @@ import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createGunzip } from 'node:zlib';
-import type { FileEntry } from '../../util/tar-files.ts';
+import { chain, type StreamEntry } from '../../util/tar-stream.ts';
 import { grubConfig } from './grub-config.ts';
 import { imageIds } from './ids.ts';
 import type { BootPins } from './pins.ts';
@@ -25,19 +25,19 @@ export interface StepContext {
 export interface ImageStep {
   script: string;
   needs: string[];
-  inputs(c: StepContext): FileEntry[];
+  inputs(c: StepContext): StreamEntry[];
   env(c: StepContext): Record<string, string>;
 }
 
-const file = (path: string, data: Buffer | string, mode = 0o644): FileEntry => ({ path, type: 'file', mode, data: Buffer.isBuffer(data) ? data : Buffer.from(data) });
-const onDisk = (path: string, from: string): FileEntry => ({ path, type: 'file', mode: 0o644, file: from });
+const file = (path: string, data: Buffer | string, mode = 0o644): StreamEntry => ({ path, type: 'file', mode, data: Buffer.isBuffer(data) ? data : Buffer.from(data) });
+const onDisk = (path: string, from: string): StreamEntry => ({ path, type: 'file', mode: 0o644, data: { file: from } });
 /** The path of a file an earlier step left in its /out. */
 export const out = (c: StepContext, step: string, name: string): string => join(c.outputs.get(step)!, name);
-const rootfsTar = (c: StepContext): FileEntry => ({ path: 'rootfs.tar', type: 'file', mode: 0o644, size: c.rootfs.tarSize, open: () => createReadStream(c.rootfs.path).pipe(createGunzip()) });
+const rootfsTar = (c: StepContext): StreamEntry => ({ path: 'rootfs.tar', type: 'file', mode: 0o644, data: { size: c.rootfs.tarSize, open: () => chain(createReadStream(c.rootfs.path), createGunzip()) } });
 
 /** Inputs of a bootable image: rootfs, GRUB .debs, kernel, initramfs and its grub.cfg. */
 function diskInputs(format: string) {
-  return (c: StepContext): FileEntry[] => [
+  return (c: StepContext): StreamEntry[] => [
     rootfsTar(c),
     ...c.grubDebs.map((d) => onDisk(`debs/${d.file}`, d.path)),
     onDisk('boot/kernel', out(c, 'prepare', 'kernel')),

@@ -11,7 +11,8 @@ import { paths } from '../../paths.ts';
 import type { Arch } from '../../plan/types.ts';
 import { keyOf, sha256 } from '../../util/hash.ts';
 import { packEntries } from '../../util/tar.ts';
-import { packStream, spoolTar, type FileEntry } from '../../util/tar-files.ts';
+import { spoolTar } from '../../util/tar-files.ts';
+import { packStream, type StreamEntry } from '../../util/tar-stream.ts';
 import type { StepLog } from '../../stages/step-log.ts';
 import { runStep } from '../../stages/step.ts';
 
@@ -54,7 +55,7 @@ export function imagerStepKey(imager: Imager): string {
 
 export interface StepRun {
   engine: Engine; imager: Imager; arch: Arch; runId: string; log: StepLog;
-  script: string; env: Record<string, string>; inputs: FileEntry[]; sourceDateEpoch: number; what: string;
+  script: string; env: Record<string, string>; inputs: StreamEntry[]; sourceDateEpoch: number; what: string;
   /** Where the step's /out files are put (a stage store entry being written). */
   outDir: string;
   /** Scratch space on the same filesystem as outDir. */
@@ -63,7 +64,7 @@ export interface StepRun {
 
 /** Runs images/imager/scripts/<script> with /in populated (streamed from disk); moves what it left in /out into outDir. */
 export async function runImagerStep(s: StepRun): Promise<void> {
-  const scripts: FileEntry[] = Object.entries(s.imager.files)
+  const scripts: StreamEntry[] = Object.entries(s.imager.files)
     .filter(([p]) => p.startsWith('scripts/'))
     .map(([p, data]) => ({ path: `in/${p}`, type: 'file', mode: 0o755, data }));
   const outTar = join(s.workDir, 'out.tar');
@@ -78,6 +79,6 @@ export async function runImagerStep(s: StepRun): Promise<void> {
   for (const e of await spoolTar(createReadStream(outTar), join(s.workDir, 'spool'), 'out')) {
     if (e.type !== 'file') continue;
     await mkdir(dirname(join(s.outDir, e.path)), { recursive: true });
-    await rename(e.file!, join(s.outDir, e.path));
+    await rename((e.data as { file: string }).file, join(s.outDir, e.path));
   }
 }

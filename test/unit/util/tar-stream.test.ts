@@ -290,7 +290,7 @@ pack('equals packEntries for the same entries, data in memory or on disk, from a
       writeFileSync(file, e.data!);
       return { ...e, data: r.chance(0.2) ? undefined : { file } };
     });
-    const inMemory = streamed.map((e): TarEntry => ({ ...e, data: e.data && !Buffer.isBuffer(e.data) ? readFileSync(e.data.file) : e.data }));
+    const inMemory = streamed.map((e): TarEntry => ({ ...e, data: e.data && !Buffer.isBuffer(e.data) ? readFileSync((e.data as { file: string }).file) : e.data }));
     const source = r.chance(0.5) ? streamed : (async function* () { yield* streamed; })();
     const got = await collect(packStream(source, MTIME));
     assert.ok(got.equals(await packEntries(inMemory, MTIME)), replay);
