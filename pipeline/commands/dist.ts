@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { existsSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Command } from './types.ts';
 import { paths, stateDir } from '../paths.ts';
@@ -101,8 +102,11 @@ async function runLocked(values: Values): Promise<void> {
     wait: !values['no-wait'], runId, log: say,
   });
   try {
+    // Boot images used to be cached apart from the stage store; they are image-step entries now.
+    const oldImages = join(stateDir(), 'images');
+    if (existsSync(oldImages)) { rmSync(oldImages, { recursive: true, force: true }); say('removed the old boot image cache (boot images are stage store entries now)'); }
     const litter = removeLitter({
-      stateDir: stateDir(), caches: [paths.stages(), paths.sources(), join(stateDir(), 'images')],
+      stateDir: stateDir(), caches: [paths.stages(), paths.sources()],
       toolsCache, distDir, distTmpRoot: distTmpRoot(distDir),
     });
     if (litter.length) say(`removed ${litter.length} temp dir(s) left by dead runs`);
@@ -131,9 +135,12 @@ async function build(values: Values, runId: string): Promise<void> {
   // signal as usual. Repeats (a second ^C, or tsx relaying the first) must
   // not cut the cleanup short.
   let stopping = false;
+  const stop = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
+    // No stage starts after this; the running ones lose their containers below.
+    stop.abort();
     process.stderr.write(`\n${signal}: removing this run's containers...\n`);
     engine.shutdown(`${LABEL_RUN}=${runId}`).catch(() => 0).then((n) => {
       process.stderr.write(`removed ${n} container(s)\n`);
@@ -146,7 +153,7 @@ async function build(values: Values, runId: string): Promise<void> {
   process.on('SIGTERM', onSignal);
   try {
     const result = await runDist({
-      plan, identity, graph, buck2, runId, mode, jobs, verbose: Boolean(values.verbose), engine,
+      plan, identity, graph, buck2, runId, mode, jobs, verbose: Boolean(values.verbose), engine, signal: stop.signal,
       distDir: paths.dist(), toolsCacheRoot: paths.toolsCache(), stateRoot: stateRoot(),
     });
     if (values.explain) for (const e of result.explanations) say(formatExplanation(e));

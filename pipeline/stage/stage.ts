@@ -24,7 +24,7 @@ export interface StageEnv {
   logDir: string;
   distDir: string;
   toolsCacheRoot: string;
-  stateRoot: { sources: string; stages: string; logs: string; journal: string; stamps: string; layers: string; images: string };
+  stateRoot: { sources: string; stages: string; logs: string; journal: string; stamps: string; layers: string };
   binaryLookup?: BinaryLookup;
   /** Container logs echoed to stdout (--verbose --plain). */
   echo?: (line: string) => void;

@@ -30,6 +30,6 @@ export async function distSetup(log: (line: string) => void): Promise<DistSetup>
 export function stateRoot() {
   return {
     sources: paths.sources(), stages: paths.stages(), logs: paths.logs(),
-    journal: join(stateDir(), 'journal'), stamps: join(stateDir(), 'dist-stamps'), layers: join(stateDir(), 'layers'), images: join(stateDir(), 'images'),
+    journal: join(stateDir(), 'journal'), stamps: join(stateDir(), 'dist-stamps'), layers: join(stateDir(), 'layers'),
   };
 }

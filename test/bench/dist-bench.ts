@@ -55,7 +55,7 @@ async function once(label: string, plan: Plan) {
   const r = await runDist({
     plan, identity: setup.identity, graph, buck2: setup.buck2, engine, runId: `bench-${label}`, mode: 'plain', verbose: false,
     distDir: join(work, 'dist'), toolsCacheRoot: join(work, 'tools-cache'),
-    stateRoot: { sources: paths.sources(), stages: join(work, 'stages'), logs: join(work, 'logs'), journal: join(work, 'journal'), stamps: join(work, 'stamps'), layers: stateRoot().layers, images: join(work, 'images') },
+    stateRoot: { sources: paths.sources(), stages: join(work, 'stages'), logs: join(work, 'logs'), journal: join(work, 'journal'), stamps: join(work, 'stamps'), layers: stateRoot().layers },
   });
   const wall = (performance.now() - t) / 1000;
   const rebuilt = r.explanations.filter((e) => e.status === 'miss').map((e) => e.id);

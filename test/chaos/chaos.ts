@@ -142,7 +142,7 @@ function litter(t: Target): string[] {
   const found: string[] = [];
   const ls = (d: string) => { try { return readdirSync(d).map((n) => join(d, n)); } catch { return []; } };
   found.push(...ls(join(t.state, 'tmp')));
-  for (const c of [join(t.state, 'stages'), join(t.state, 'sources'), join(t.state, 'images')]) {
+  for (const c of [join(t.state, 'stages'), join(t.state, 'sources')]) {
     for (const p of [...ls(c), ...ls(c).flatMap((d) => (statSync(d).isDirectory() ? ls(d) : []))]) if (/\.tmp-\d+/.test(p)) found.push(p);
   }
   found.push(...ls(t.tools).filter((p) => /toolchain\.(tmp-|old)/.test(p)));
@@ -181,7 +181,6 @@ function reopenWork(t: Target, arch: string) {
       if (meta.arch === arch) rmSync(join(stages, key), { recursive: true, force: true });
     } catch { /* not an entry */ }
   }
-  rmSync(join(t.state, 'images', arch), { recursive: true, force: true });
 }
 
 async function scenarioKills() {
@@ -317,8 +316,10 @@ function stageEntriesValid(state: string): boolean {
   const stages = join(state, 'stages');
   for (const key of readdirSync(stages)) {
     if (key.includes('.tmp-')) return false;
-    const meta = JSON.parse(readFileSync(join(stages, key, 'meta.json'), 'utf8')) as { outputSha256: string };
-    if (createHash('sha256').update(readFileSync(join(stages, key, 'output.tar.gz'))).digest('hex') !== meta.outputSha256) return false;
+    const meta = JSON.parse(readFileSync(join(stages, key, 'meta.json'), 'utf8')) as { outputSha256?: string; files?: Record<string, string> };
+    // A file entry (output.tar.gz) or a directory entry (out/, e.g. an image step) with a sha256 per file.
+    const files = meta.files ? Object.entries(meta.files).map(([f, h]) => [join('out', f), h]) : [['output.tar.gz', meta.outputSha256]];
+    for (const [f, h] of files) if (createHash('sha256').update(readFileSync(join(stages, key, f!))).digest('hex') !== h) return false;
   }
   return true;
 }

@@ -18,10 +18,10 @@ t('removes temp dirs of dead runs and keeps entries, locks, dist/ and the temp d
   const live = [join(state, 'tmp', `osforge-base-p${process.ppid}-abc`, 'layer.tar'), join(state, 'stages', `k.tmp-${process.ppid}-zz`, 'output.tar.gz')];
   const keep = [...live, join(state, 'stages', 'abc', 'meta.json'), join(root, 'dist', 'SHA256SUMS'), join(root, '.osforge-tmp', 'dist.lock'), join(root, 'tools-cache', 'toolchain', 'index.json'), join(state, 'sources', 'm', 'musl.tar.gz')];
   const litter = [join(state, 'tmp', 'osforge-base-x', 'layer.tar'), join(state, 'tmp', `osforge-stage2-p${d1}-q`, 'out.tar'), join(state, 'stages', `abc.tmp-${d2}-xy`, 'output.tar.gz'), join(state, 'sources', 'm', `musl.tar.gz.tmp-${d3}`),
-    join(state, 'images', 'amd64', `k1.tmp-${d4}`, 'done'), join(root, '.osforge-tmp', `dist.tmp-${d5}`, 'a.iso'), join(root, `.dist.tmp-${d6}`, 'big.raw'), join(root, 'tools-cache', 'toolchain.tmp-4194296', 'index.json')];
+    join(state, 'stages', `k1.tmp-${d4}-r`, 'out', 'image.raw'), join(root, '.osforge-tmp', `dist.tmp-${d5}`, 'a.iso'), join(root, `.dist.tmp-${d6}`, 'big.raw'), join(root, 'tools-cache', 'toolchain.tmp-4194296', 'index.json')];
   for (const f of [...keep, ...litter]) { await mkdir(join(f, '..'), { recursive: true }); await writeFile(f, 'x'); }
   const removed = removeLitter({
-    stateDir: state, caches: [join(state, 'stages'), join(state, 'sources'), join(state, 'images')],
+    stateDir: state, caches: [join(state, 'stages'), join(state, 'sources')],
     toolsCache: join(root, 'tools-cache'), distDir: join(root, 'dist'), distTmpRoot: join(root, '.osforge-tmp'),
   });
   for (const f of keep) assert.ok(existsSync(f), `kept ${f}`);
