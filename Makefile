@@ -33,6 +33,7 @@ boot-test: setup
 bench: setup
 	node_modules/.bin/tsx test/bench/scheduler-bench.ts
 	node_modules/.bin/tsx test/bench/dist-bench.ts
+	node_modules/.bin/tsx test/bench/scale-probe.ts
 
 # Fault injection (issue 11): SIGKILLs over a cold build, concurrent runs, a
 # dockerd stopped mid-stage2, full disks, one-byte corruptions, all on a
