@@ -2,7 +2,7 @@
 // ('tree'), one line per start and end without one ('plain', CI), or one
 // JSON object per line on stdout ('json', for CI and tools): stage, key, hit
 // or miss, duration, bytes, and how long it waited for a free slot.
-import { Listr, PRESET_TIMER } from 'listr2';
+import { Listr } from 'listr2';
 import type { StageEvent } from '../schedule/scheduler.ts';
 import type { BuildStage, StageResult } from './stage.ts';
 
@@ -87,7 +87,7 @@ function treeView(stages: readonly BuildStage[], verbose: boolean): ProgressView
     // dist.ts handles signals (container cleanup first); listr2's own handler would exit(127) mid-cleanup.
     registerSignalListeners: false,
     renderer: 'default',
-    rendererOptions: { timer: PRESET_TIMER, collapseSubtasks: false, outputBar: verbose ? 20 : 1 },
+    rendererOptions: { collapseSubtasks: false, outputBar: verbose ? 20 : 1 },
   } as ConstructorParameters<typeof Listr<unknown>>[1]);
   let running: Promise<unknown> = Promise.resolve();
   return {
@@ -95,7 +95,8 @@ function treeView(stages: readonly BuildStage[], verbose: boolean): ProgressView
     progress: (id, line) => whenReady(id, (s) => { s.task!.output = line; }),
     event: (e, stage, r) => whenReady(e.id, (s) => {
       if (e.type === 'start') s.task!.title = stage.title;
-      else if (e.type === 'end' && e.status === 'done') { s.task!.title = r?.title ?? stage.title; s.resolve!(); }
+      // The stage's own duration: listr2's timer would count from the start of the run, when every task began waiting.
+      else if (e.type === 'end' && e.status === 'done') { s.task!.title = `${r?.title ?? stage.title} (${seconds(e.durationMs)})`; s.resolve!(); }
       else if (e.type === 'end') s.reject!(e.error ?? new Error('cancelled'));
       else { s.task!.skip(`${stage.title}: not run (${e.because})`); s.resolve!(); }
     }),
