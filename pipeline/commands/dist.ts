@@ -93,9 +93,19 @@ environment:
 
 type Values = Parameters<Command['run']>[0];
 
+/** --jobs N: a positive whole number, checked before anything is locked or built. */
+function parseJobs(raw: unknown): number | undefined {
+  if (raw === undefined) return undefined;
+  const jobs = Number(raw);
+  if (!Number.isInteger(jobs) || jobs < 1 || jobs > 1024) throw new OsforgeError('USAGE', `--jobs ${String(raw)} is not a whole number from 1 to 1024`, { hint: 'e.g. --jobs 2 (default: the number of cores)' });
+  return jobs;
+}
+
 async function runLocked(values: Values): Promise<void> {
+  parseJobs(values.jobs);
   const runId = `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
-  const say = (l: string) => process.stdout.write(`dist: ${l}\n`);
+  // With --json, stdout carries only the events.
+  const say = (l: string) => (values.json ? process.stderr : process.stdout).write(`dist: ${l}\n`);
   const distDir = paths.dist();
   const toolsCache = paths.toolsCache();
   const locks = await acquireLocks([join(stateDir(), 'lock'), besideLock(toolsCache), besideLock(distDir)], {
@@ -127,8 +137,7 @@ async function build(values: Values, runId: string): Promise<void> {
     process.stderr.write(`dist: removed ${reaped.containers} container(s) and ${reaped.images} dangling build image(s) left by dead runs\n`);
   }
   const mode = values.json ? 'json' : values.plain || !process.stdout.isTTY || process.env.CI === 'true' ? 'plain' : 'tree';
-  const jobs = values.jobs === undefined ? undefined : Number(values.jobs);
-  if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1)) throw new OsforgeError('USAGE', `--jobs ${String(values.jobs)} is not a positive whole number`, { hint: 'e.g. --jobs 2' });
+  const jobs = parseJobs(values.jobs);
   // With --json, stdout carries only events.
   const say = (l: string) => (mode === 'json' ? process.stderr : process.stdout).write(`${l}\n`);
   // Ctrl-C / SIGTERM: remove this run's containers by label, then die of the

@@ -112,6 +112,8 @@ cases.push(
   { name: 'option given as a command', args: () => ['--verbose'], code: 2, error: /unknown command "--verbose"/ },
   { name: 'dist: unknown option', args: () => ['dist', '--bogus'], code: 2, error: /osforge dist: Unknown option '--bogus'/ },
   { name: 'dist: value for a boolean flag', args: () => ['dist', '--verbose=yes'], code: 2, error: /osforge dist: Option '-v, --verbose' does not take an argument/ },
+  { name: 'dist: --jobs 0', args: () => ['dist', '--jobs', '0'], code: 2, error: /--jobs 0 is not a whole number from 1 to 1024/ },
+  { name: 'dist: --jobs not a number', args: () => ['dist', '-j', 'two', '--json'], code: 2, error: /--jobs two is not a whole number/ },
   { name: 'dist: OSFORGE_IMAGES points nowhere', setup: (ctx) => { ctx.env.OSFORGE_IMAGES = join(ctx.cwd, 'nope'); }, args: () => ['dist'], code: 1, error: /nope\/buckos\.json: file not found/ },
   { name: 'explain: positional argument', args: () => ['explain', 'now'], code: 2, error: /osforge explain: Unexpected argument 'now'/ },
   { name: 'explain: OSFORGE_IMAGES is a file', setup: (ctx) => { writeFileSync(join(ctx.cwd, 'f'), ''); ctx.env.OSFORGE_IMAGES = join(ctx.cwd, 'f'); }, args: () => ['explain'], code: 1, error: /f\/buckos\.json: cannot read \(ENOTDIR\)/ },
