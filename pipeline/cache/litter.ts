@@ -8,7 +8,7 @@ import { basename, dirname, join } from 'node:path';
 
 export interface LitterRoots {
   stateDir: string;
-  /** Cache dirs whose `*.tmp-*` children are unfinished entries (stages/, sources/<letter>/, images/<arch>/). */
+  /** Cache dirs whose `*.tmp-*` children are unfinished entries (stages/, sources/<letter>/). */
   caches: string[];
   toolsCache: string;
   distDir: string;
