@@ -2,7 +2,6 @@
 // (self-hosting check in a container of the target arch) for one arch.
 import { createReadStream } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
-import { createGunzip } from 'node:zlib';
 import { join } from 'node:path';
 import type { Engine } from '../engine/engine.ts';
 import { dockerArchive } from '../engine/docker-archive.ts';
@@ -13,7 +12,7 @@ import type { StageNode } from '../plan/graph.ts';
 import { HELLO_C, STAGE1_SCRIPT } from './stage1-program.ts';
 import { gunzip, gzip, packEntries, readEntries } from '../util/tar.ts';
 import { spoolTar } from '../util/tar-files.ts';
-import { chain, gzipStream, mergeLayers, packStream, writeHashed } from '../util/tar-stream.ts';
+import { chain, gzipStream, mergeLayers, packStream, writeHashed, type StreamEntry } from '../util/tar-stream.ts';
 import { runStep, type Step } from './step.ts';
 import type { FetchedSource } from './fetch.ts';
 import { openStepLog, stepFailed, type StepLog } from './step-log.ts';
@@ -122,20 +121,21 @@ export async function stage2Package(
       // The stage store remembers the origin, so a later cache hit still reports it.
       return ctx.store.put<PackageMeta>({ ...meta, origin: 'mirror', signerKeyId: binary.signerKeyId }, binary.data);
     }
-    const recipeTar = await packEntries([
+    // Recipe and sources in one tar, the dependencies merged into another (a later one wins a path, as an
+    // overlay): two uploads whatever the package's size or fan-in, streamed from disk.
+    const inputs: StreamEntry[] = [
       { path: 'deps', type: 'directory', mode: 0o755 }, { path: 'src', type: 'directory', mode: 0o755 },
-      ...Object.entries(recipe.files).map(([path, data]) => ({ path: `recipe/${path}`, type: 'file' as const, mode: path.endsWith('.sh') ? 0o755 : 0o644, data })),
-    ], ctx.innerEpoch);
+      ...Object.entries(recipe.files).map(([path, data]): StreamEntry => ({ path: `recipe/${path}`, type: 'file', mode: path.endsWith('.sh') ? 0o755 : 0o644, data })),
+      ...srcs.map((s): StreamEntry => ({ path: `src/${s.name}/${s.file}`, type: 'file', mode: 0o644, data: { file: s.path } })),
+    ];
     const work = await stateTempDir('osforge-stage2');
     try {
       const outTar = join(work, 'out.tar');
-      // Sources and dependency outputs stream from disk; dependencies extract in order, so a later one wins, as an overlay.
       await archStep(ctx, `stage2:${recipe.name}`, log, {
         cmd: ['sh', '-c', 'mkdir -p /out /deps /src && exec sh /recipe/build.sh'],
         inputs: [
-          { dir: '/', tar: recipeTar },
-          ...srcs.map((s) => ({ dir: '/', tar: () => packStream([{ path: `src/${s.name}/${s.file}`, type: 'file', mode: 0o644, data: { file: s.path } }], ctx.innerEpoch) })),
-          ...deps.map((d) => ({ dir: '/deps', tar: () => chain(createReadStream(d.path), createGunzip()) })),
+          { dir: '/', tar: () => packStream(inputs, ctx.innerEpoch) },
+          ...(deps.length ? [{ dir: '/deps', tar: () => mergeLayers(deps.map((d) => d.path), ctx.innerEpoch) }] : []),
         ],
         outputFiles: [{ path: '/out', file: outTar }],
         hint: `fix images/packages/${recipe.name}/build.sh; stage2 runs with no network, so it cannot download anything`,
