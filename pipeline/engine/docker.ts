@@ -5,7 +5,7 @@ import { createWriteStream } from 'node:fs';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { OsforgeError } from '../errors.ts';
-import { LABEL_ROOTFS, LABEL_RUN, LABEL_STAGE, type BuildSpec, type Engine, type ImageInfo, type Reaped, type RunResult, type RunSpec } from './engine.ts';
+import { LABEL_ROOTFS, LABEL_RUN, LABEL_STAGE, type BuildSpec, type Engine, type ImageInfo, type PreparedStep, type Reaped, type RunResult, type RunSpec } from './engine.ts';
 import { currentOwner, ownerAlive, ownerFromLabels, ownerLabels, type Owner } from './owner.ts';
 
 export { LABEL_ROOTFS, LABEL_RUN, LABEL_STAGE };
@@ -13,13 +13,15 @@ export type { BuildSpec, Engine, ImageInfo, Reaped, RunResult, RunSpec };
 
 /**
  * Every step runs under this as PID 1 with its stdin attached to osforge.
- * When osforge dies, for any reason, Docker closes that stdin; the watcher
+ * The command starts on the first line osforge writes (go(), after any late
+ * inputs are in). When osforge dies, for any reason, Docker closes that
+ * stdin; a held step exits, and for a running one the watcher
  * then kills everything else in the container, PID 1's wait returns and the
  * container exits. Only shell builtins, so it works in a busybox rootfs and
  * under binfmt (the kill is one syscall, passed through by QEMU). fd 3 keeps
  * the real stdin: a background list would otherwise read /dev/null.
  */
-export const STEP_WRAPPER = 'exec 3<&0; "$@" </dev/null & step=$!; { while read -r _; do :; done; kill -9 -1; } <&3 & wait "$step"';
+export const STEP_WRAPPER = 'exec 3<&0; read -r _ <&3 || exit 137; "$@" </dev/null & step=$!; { while read -r _; do :; done; kill -9 -1; } <&3 & wait "$step"';
 
 /** How often a watched engine is pinged, and how long a ping may take before the engine counts as gone. */
 const PING_EVERY_MS = 2000;
@@ -223,6 +225,15 @@ export class DockerEngine implements Engine {
    * with osforge holding its stdin, so it cannot outlive this process.
    */
   async run(spec: RunSpec): Promise<RunResult> {
+    return (await this.prepare(spec)).go([], spec.onStart);
+  }
+
+  /**
+   * Creates and starts a step's container with `spec.inputs` in, holding the
+   * command until go(): the container start, the slowest part of a step's
+   * launch, happens before its late inputs (dependency outputs) exist.
+   */
+  async prepare(spec: RunSpec): Promise<PreparedStep> {
     const what = `running ${spec.labels[LABEL_STAGE] ?? 'a step'}${spec.labels['osforge.arch'] ? ` (${spec.labels['osforge.arch']})` : ''}`;
     if (this.closed) throw new OsforgeError('INTERRUPTED', 'interrupted: not starting another container');
     const container = await this.guard(this.docker.createContainer({
@@ -242,19 +253,26 @@ export class DockerEngine implements Engine {
       ...(spec.platform ? { platform: `linux/${spec.platform}` } : {}),
     } as Docker.ContainerCreateOptions), what);
     const log: string[] = [];
+    let pending = '';
     let attach: NodeJS.ReadWriteStream & { destroy?: () => void } | undefined;
-    try {
-      // Created while a shutdown was listing containers: it must not survive either.
-      if (this.closed) throw new OsforgeError('INTERRUPTED', 'interrupted: not starting another container');
-      for (const input of spec.inputs ?? []) {
+    const cleanup = async () => {
+      attach?.destroy?.();
+      await withTimeout(container.remove({ force: true, v: true }), PING_TIMEOUT_MS, 'timeout').catch(() => undefined);
+    };
+    const putInputs = async (inputs: RunSpec['inputs']) => {
+      for (const input of inputs ?? []) {
         const tar = Buffer.isBuffer(input.tar) ? input.tar : input.tar();
         await this.guard(container.putArchive(tar as unknown as NodeJS.ReadableStream, { path: input.dir }), what);
       }
-      // stdin stays open (never written, never ended) for as long as the step runs: its EOF is the kill switch.
+    };
+    try {
+      // Created while a shutdown was listing containers: it must not survive either.
+      if (this.closed) throw new OsforgeError('INTERRUPTED', 'interrupted: not starting another container');
+      await putInputs(spec.inputs);
+      // stdin stays open for as long as the step runs: one line releases the command, its EOF is the kill switch.
       attach = await this.guard(container.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true }), what) as typeof attach;
       const lines = new PassThrough();
       container.modem.demuxStream(attach!, lines, lines);
-      let pending = '';
       lines.on('data', (chunk: Buffer) => {
         pending += chunk.toString('utf8');
         const parts = pending.split('\n');
@@ -267,26 +285,41 @@ export class DockerEngine implements Engine {
         if (log.length > LOG_TAIL * 2) log.splice(0, log.length - LOG_TAIL);
       });
       await this.guard(container.start(), what);
-      spec.onStart?.();
-      const { StatusCode } = (await this.guard(container.wait(), what)) as { StatusCode: number };
-      await new Promise((r) => setImmediate(r));
-      if (pending) { log.push(pending); spec.onLog?.(pending); }
-      // A dockerd shutting down kills its containers first, and still answers
-      // while it does: a step killed by a signal (exit > 128) waits to see
-      // whether the engine goes away before it counts as the step's failure.
-      if (StatusCode !== 0 && !(await this.answers(StatusCode > 128 ? 20_000 : 1000))) throw this.engineGone(what);
-      const outputs = new Map<string, Buffer>();
-      if (StatusCode === 0) {
-        for (const path of spec.outputs ?? []) outputs.set(path, await this.guard(container.getArchive({ path }).then(readStream), what));
-        for (const o of spec.outputFiles ?? []) {
-          await this.guard(container.getArchive({ path: o.path }).then((s) => pipeline(s, createWriteStream(o.file))), what);
-        }
-      }
-      return { exitCode: StatusCode, log, outputs };
-    } finally {
-      attach?.destroy?.();
-      await withTimeout(container.remove({ force: true, v: true }), PING_TIMEOUT_MS, 'timeout').catch(() => undefined);
+    } catch (err) {
+      await cleanup();
+      throw err;
     }
+    let used = false;
+    return {
+      go: async (late, onStart) => {
+        if (used) throw new Error('internal: a prepared step runs once');
+        used = true;
+        try {
+          if (this.closed) throw new OsforgeError('INTERRUPTED', 'interrupted: not starting another step');
+          await putInputs(late);
+          attach!.write('go\n');
+          onStart?.();
+          const { StatusCode } = (await this.guard(container.wait(), what)) as { StatusCode: number };
+          await new Promise((r) => setImmediate(r));
+          if (pending) { log.push(pending); spec.onLog?.(pending); }
+          // A dockerd shutting down kills its containers first, and still answers
+          // while it does: a step killed by a signal (exit > 128) waits to see
+          // whether the engine goes away before it counts as the step's failure.
+          if (StatusCode !== 0 && !(await this.answers(StatusCode > 128 ? 20_000 : 1000))) throw this.engineGone(what);
+          const outputs = new Map<string, Buffer>();
+          if (StatusCode === 0) {
+            for (const path of spec.outputs ?? []) outputs.set(path, await this.guard(container.getArchive({ path }).then(readStream), what));
+            for (const o of spec.outputFiles ?? []) {
+              await this.guard(container.getArchive({ path: o.path }).then((s) => pipeline(s, createWriteStream(o.file))), what);
+            }
+          }
+          return { exitCode: StatusCode, log, outputs };
+        } finally {
+          await cleanup();
+        }
+      },
+      discard: async () => { used = true; await cleanup(); },
+    };
   }
 
   /** Whether the engine still answers throughout `graceMs` after a failure (a stopping dockerd soon no longer does). */

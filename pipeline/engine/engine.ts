@@ -57,6 +57,13 @@ export interface ImageInfo { id: string; architecture: string; labels: Record<st
 
 export interface Reaped { containers: number; images: number }
 
+/** A step whose container is created, started and holding: go() adds the late inputs and releases the command. */
+export interface PreparedStep {
+  go(late: StepInput[], onStart?: () => void): Promise<RunResult>;
+  /** Removes the container without running the step (the stage turned out cached, or was cancelled). */
+  discard(): Promise<void>;
+}
+
 export interface Engine {
   readonly owner: Owner;
   /** Where the engine is, for messages. */
@@ -75,6 +82,8 @@ export interface Engine {
   pullWithin(ref: string, timeoutMs: number): Promise<boolean>;
   /** Runs one step in a fresh container that cannot outlive osforge; always removed afterwards. */
   run(spec: RunSpec): Promise<RunResult>;
+  /** The same step, started ahead and held until go() (spec.onStart is go()'s to call). */
+  prepare(spec: RunSpec): Promise<PreparedStep>;
   /** Reads `path` out of an image as tar bytes without starting it. */
   exportPath(image: string, path: string): Promise<Buffer>;
   /** Refuses new containers, then removes every container carrying `label`. */

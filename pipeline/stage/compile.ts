@@ -12,7 +12,7 @@ import { baseRef, resolveBase, type ResolvedBase } from '../stages/base.ts';
 import { fetchSources, debianExpectation, type FetchedSource } from '../stages/fetch.ts';
 import { ensureTools, toolsEnv } from '../stages/tools.ts';
 import { ensureBuilder, type BuilderResult } from '../stages/builder.ts';
-import { stage1, stage2Package, stage3, type ArchContext, type PackageMeta, type Stage1Meta } from '../stages/bootstrap.ts';
+import { dropHeld, holdStage2, stage1, stage2Package, stage3, type ArchContext, type HeldStage2, type PackageMeta, type Stage1Meta } from '../stages/bootstrap.ts';
 import { openStepLog } from '../stages/step-log.ts';
 import { validateToolsCache, toolsCacheFiles } from '../cache/tools-cache.ts';
 import { sourceCachePath } from '../cache/source-cache.ts';
@@ -168,10 +168,15 @@ export function compile(plan: Plan, graph: StageGraph, budget: number): Compiled
       add({
         ...fromNode(n), deps: [nodes.stage1.id, graph.builder.id, sources.id, ...depIds], title: `stage2 ${arch}: ${recipe.name} ${recipe.version}`, cost: 60,
         present: async (p) => p.store.has(n.key),
+        // The builder and the sources are all a stage2 container needs to start; the packages it depends on come later.
+        hold: (env, done) => (done.has(graph.builder.id) && done.has(sources.id) && !env.store.has(n.key) && !env.binaryLookup
+          ? holdStage2(archCtx(env, done, n.id), recipe).then((h) => ({ ...h, drop: () => dropHeld(h) }))
+          : undefined),
         run: async (env, deps) => {
           const built = depIds.map((id) => depValue<PackageValue>(deps, id));
           const s1 = depValue<Stage1Value>(deps, nodes.stage1.id);
-          const r = await stage2Package(archCtx(env, deps, n.id), recipe, n, built.map((b) => ({ key: b.key, path: b.path })), s1.meta.compiler, env.binaryLookup);
+          const r = await stage2Package(archCtx(env, deps, n.id), recipe, n, built.map((b) => ({ key: b.key, path: b.path })), s1.meta.compiler, env.binaryLookup,
+            env.takeHeld(n.id) as Promise<HeldStage2 | undefined> | undefined);
           const signer = r.meta.signerKeyId;
           return result({ meta: r.meta, path: r.path, key: n.key } satisfies PackageValue, r.hit,
             `stage2 ${arch}: ${recipe.name} ${recipe.version}${cached(r.hit)}${signer ? ` [binary mirror, signed by ${signer}]` : ''}`, await sizeOf(r.path));

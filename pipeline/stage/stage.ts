@@ -32,6 +32,8 @@ export interface StageEnv {
   progress: (id: string, line: string) => void;
   /** A stage's build container has started. */
   containerStarted: (id: string) => void;
+  /** The container hold() started for stage `id`, if any; taken once. */
+  takeHeld: (id: string) => Promise<Held | undefined> | undefined;
 }
 
 /** What a finished stage hands its dependents and the progress view. */
@@ -59,7 +61,16 @@ export interface BuildStage {
   /** Whether its output exists now (explain, and the warm no-op check); no container starts. */
   present(env: PresenceEnv): Promise<boolean>;
   run(env: StageEnv, deps: ReadonlyMap<string, StageResult>): Promise<StageResult>;
+  /**
+   * Starts the stage's container ahead, once every dependency has started
+   * (the run hands `done`, the outputs finished so far): run() then only adds
+   * what the dependencies produce. undefined when it cannot yet.
+   */
+  hold?(env: StageEnv, done: ReadonlyMap<string, StageResult>): Promise<Held> | undefined;
 }
+
+/** A container started ahead by hold(); drop() removes it when the stage does not run. */
+export interface Held { drop(): Promise<void> }
 
 /** What a presence check may look at: the store, the engine's images, the caches on disk. */
 export type PresenceEnv = Pick<StageEnv, 'plan' | 'identity' | 'store' | 'distDir' | 'toolsCacheRoot' | 'stateRoot'> & { imageExists: (ref: string) => Promise<boolean> };

@@ -13,7 +13,8 @@ import { HELLO_C, STAGE1_SCRIPT } from './stage1-program.ts';
 import { gunzip, gzip, packEntries, readEntries } from '../util/tar.ts';
 import { spoolTar } from '../util/tar-files.ts';
 import { chain, gzipStream, mergeLayers, packStream, writeHashed, type StreamEntry } from '../util/tar-stream.ts';
-import { runStep, type Step } from './step.ts';
+import { holdStep, releaseStep, runStep, type Step } from './step.ts';
+import type { PreparedStep } from '../engine/engine.ts';
 import type { FetchedSource } from './fetch.ts';
 import { openStepLog, stepFailed, type StepLog } from './step-log.ts';
 import { stateTempDir } from './temp.ts';
@@ -101,53 +102,84 @@ export type BinaryLookup = (pkg: { name: string; version: string; arch: Arch; ke
 /** A finished stage2 package: its key and its output.tar.gz in the stage store. */
 export interface BuiltPackage { key: string; path: string }
 
+/** A stage2 container started ahead of its dependencies' outputs (see Engine.prepare). */
+export interface HeldStage2 { held: PreparedStep; step: Step; work: string }
+
+/** The stage2 step of `recipe` with its early inputs: recipe and sources in one tar. */
+function stage2Step(ctx: ArchContext, recipe: PackageRecipe, log: StepLog, work: string): Step {
+  const srcs = recipe.sources.map((s) => ctx.sources.get(s)!);
+  const inputs: StreamEntry[] = [
+    { path: 'deps', type: 'directory', mode: 0o755 }, { path: 'src', type: 'directory', mode: 0o755 },
+    ...Object.entries(recipe.files).map(([path, data]): StreamEntry => ({ path: `recipe/${path}`, type: 'file', mode: path.endsWith('.sh') ? 0o755 : 0o644, data })),
+    ...srcs.map((s): StreamEntry => ({ path: `src/${s.name}/${s.file}`, type: 'file', mode: 0o644, data: { file: s.path } })),
+  ];
+  return {
+    engine: ctx.engine, image: ctx.builderRef, env: buildEnv(ctx), runId: ctx.runId, stage: `stage2:${recipe.name}`, arch: ctx.arch, log,
+    onStart: ctx.onContainerStart, cmd: ['sh', '-c', 'mkdir -p /out /deps /src && exec sh /recipe/build.sh'],
+    inputs: [{ dir: '/', tar: () => packStream(inputs, ctx.innerEpoch) }],
+    outputFiles: [{ path: '/out', file: join(work, 'out.tar') }],
+    hint: `fix images/packages/${recipe.name}/build.sh; stage2 runs with no network, so it cannot download anything`,
+  };
+}
+
+/** Starts `recipe`'s container now, so that only its dependencies' outputs remain to go in when they are built. */
+export async function holdStage2(ctx: ArchContext, recipe: PackageRecipe): Promise<HeldStage2> {
+  const work = await stateTempDir('osforge-stage2');
+  try {
+    const step = stage2Step(ctx, recipe, openStepLog(ctx.logDir, `${ctx.arch}-stage2-${recipe.name}`, ctx.echo), work);
+    return { held: await holdStep(step), step, work };
+  } catch (err) {
+    await rm(work, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+export async function dropHeld(h: HeldStage2 | undefined): Promise<void> {
+  if (!h) return;
+  await h.held.discard();
+  await rm(h.work, { recursive: true, force: true });
+}
+
 export async function stage2Package(
   ctx: ArchContext, recipe: PackageRecipe, node: StageNode, deps: BuiltPackage[], compiler: string, binaryLookup?: BinaryLookup,
+  early?: Promise<HeldStage2 | undefined>,
 ) {
   const srcs = recipe.sources.map((s) => ctx.sources.get(s)!);
   const key = node.key;
   let fromMirror = false;
-  const result = await ctx.store.getOrBuild<PackageMeta>(key, async () => {
-    const log = openStepLog(ctx.logDir, `${ctx.arch}-stage2-${recipe.name}`, ctx.echo);
-    const meta = {
-      key, kind: 'package', name: recipe.name, version: recipe.version, arch: ctx.arch, deps: deps.map((d) => d.key),
-      sources: srcs.map((s) => ({ file: s.file, sha256: s.sha256 })), compiler, useFlags: [] as string[],
-    };
-    // A verified binary is byte-for-byte the output a build would store, so dist/ is identical either way.
-    const binary = await binaryLookup?.({ name: recipe.name, version: recipe.version, arch: ctx.arch, key, compiler });
-    if (binary) {
-      log.write(`using verified binary package for ${recipe.name} ${recipe.version} (${ctx.arch}), signed by ${binary.signerKeyId}; build skipped`);
-      fromMirror = true;
-      // The stage store remembers the origin, so a later cache hit still reports it.
-      return ctx.store.put<PackageMeta>({ ...meta, origin: 'mirror', signerKeyId: binary.signerKeyId }, binary.data);
-    }
-    // Recipe and sources in one tar, the dependencies merged into another (a later one wins a path, as an
-    // overlay): two uploads whatever the package's size or fan-in, streamed from disk.
-    const inputs: StreamEntry[] = [
-      { path: 'deps', type: 'directory', mode: 0o755 }, { path: 'src', type: 'directory', mode: 0o755 },
-      ...Object.entries(recipe.files).map(([path, data]): StreamEntry => ({ path: `recipe/${path}`, type: 'file', mode: path.endsWith('.sh') ? 0o755 : 0o644, data })),
-      ...srcs.map((s): StreamEntry => ({ path: `src/${s.name}/${s.file}`, type: 'file', mode: 0o644, data: { file: s.path } })),
-    ];
-    const work = await stateTempDir('osforge-stage2');
-    try {
-      const outTar = join(work, 'out.tar');
-      await archStep(ctx, `stage2:${recipe.name}`, log, {
-        cmd: ['sh', '-c', 'mkdir -p /out /deps /src && exec sh /recipe/build.sh'],
-        inputs: [
-          { dir: '/', tar: () => packStream(inputs, ctx.innerEpoch) },
-          ...(deps.length ? [{ dir: '/deps', tar: () => mergeLayers(deps.map((d) => d.path), ctx.innerEpoch) }] : []),
-        ],
-        outputFiles: [{ path: '/out', file: outTar }],
-        hint: `fix images/packages/${recipe.name}/build.sh; stage2 runs with no network, so it cannot download anything`,
-      });
-      const entries = await spoolTar(createReadStream(outTar), join(work, 'spool'), 'out');
-      if (entries.length === 0) throw stepFailed(`stage2:${recipe.name} (${ctx.arch}) installed nothing into $OUT`, log, { stage: `stage2:${recipe.name}`, arch: ctx.arch, exitCode: 0 });
-      return await ctx.store.put<PackageMeta>(meta, chain(packStream(entries, ctx.innerEpoch), gzipStream()));
-    } finally {
-      await rm(work, { recursive: true, force: true });
-    }
-  });
-  return { ...result, fromMirror };
+  let used = false;
+  try {
+    const result = await ctx.store.getOrBuild<PackageMeta>(key, async () => {
+      const meta = {
+        key, kind: 'package', name: recipe.name, version: recipe.version, arch: ctx.arch, deps: deps.map((d) => d.key),
+        sources: srcs.map((s) => ({ file: s.file, sha256: s.sha256 })), compiler, useFlags: [] as string[],
+      };
+      // A verified binary is byte-for-byte the output a build would store, so dist/ is identical either way.
+      const binary = await binaryLookup?.({ name: recipe.name, version: recipe.version, arch: ctx.arch, key, compiler });
+      if (binary) {
+        openStepLog(ctx.logDir, `${ctx.arch}-stage2-${recipe.name}`, ctx.echo)
+          .write(`using verified binary package for ${recipe.name} ${recipe.version} (${ctx.arch}), signed by ${binary.signerKeyId}; build skipped`);
+        fromMirror = true;
+        // The stage store remembers the origin, so a later cache hit still reports it.
+        return ctx.store.put<PackageMeta>({ ...meta, origin: 'mirror', signerKeyId: binary.signerKeyId }, binary.data);
+      }
+      used = true;
+      const h = (await early?.catch(() => undefined)) ?? await holdStage2(ctx, recipe);
+      try {
+        // The dependencies merged into one tar (a later one wins a path, as an overlay), streamed from the store.
+        await releaseStep(h.step, h.held, deps.length ? [{ dir: '/deps', tar: () => mergeLayers(deps.map((d) => d.path), ctx.innerEpoch) }] : []);
+        const entries = await spoolTar(createReadStream(join(h.work, 'out.tar')), join(h.work, 'spool'), 'out');
+        if (entries.length === 0) throw stepFailed(`stage2:${recipe.name} (${ctx.arch}) installed nothing into $OUT`, h.step.log, { stage: `stage2:${recipe.name}`, arch: ctx.arch, exitCode: 0 });
+        return await ctx.store.put<PackageMeta>(meta, chain(packStream(entries, ctx.innerEpoch), gzipStream()));
+      } finally {
+        await rm(h.work, { recursive: true, force: true });
+      }
+    });
+    return { ...result, fromMirror };
+  } finally {
+    // Cached, from the mirror, or failed before it was used: the held container goes.
+    if (!used) await dropHeld(await early?.catch(() => undefined));
+  }
 }
 
 // ---- stage3 -----------------------------------------------------------------

@@ -23,7 +23,7 @@ import type { BuildIdentity } from '../util/git.ts';
 import { configHash, fetchVerifiedBinary, trustedMirrorForBuild } from '../binpkg/cache-hook.ts';
 import type { BinaryLookup } from './bootstrap.ts';
 import { compile, type PackageValue } from '../stage/compile.ts';
-import type { StageEnv, StageResult } from '../stage/stage.ts';
+import type { Held, StageEnv, StageResult } from '../stage/stage.ts';
 import { runGraph, type StageEvent } from '../schedule/scheduler.ts';
 import { progressView, type ProgressMode } from '../stage/progress.ts';
 
@@ -94,16 +94,37 @@ export async function runDist(opts: DistOptions): Promise<DistResult> {
   } : undefined;
 
   const view = progressView(compiled.stages, opts.mode, { verbose: opts.verbose });
+  const results = new Map<string, StageResult>();
+  // Containers started ahead (BuildStage.hold), each taken by its stage or dropped.
+  const held = new Map<string, Promise<Held | undefined>>();
+  const started = new Set<string>();
+  const dependents = new Map<string, string[]>();
+  for (const s of compiled.stages) for (const d of s.deps) (dependents.get(d) ?? dependents.set(d, []).get(d)!).push(s.id);
+  const dropHeld = (id: string) => {
+    const h = held.get(id);
+    held.delete(id);
+    void h?.then((x) => x?.drop()).catch(() => undefined);
+  };
   const env: StageEnv = {
     plan, identity: opts.identity, buck2: opts.buck2, engine, store, journal, runId: opts.runId, logDir, distDir: opts.distDir,
     toolsCacheRoot: opts.toolsCacheRoot, stateRoot: opts.stateRoot, binaryLookup,
     echo: opts.verbose && opts.mode === 'plain' ? (l) => process.stdout.write(`${l}\n`) : undefined,
     progress: (id, line) => { mainLog.write(`[${id}] ${line}`); view.progress(id, line); },
     containerStarted: (id) => view.container(id),
+    takeHeld: (id) => { const h = held.get(id); held.delete(id); return h; },
+  };
+  // Idle held containers cost a sleeping shell each; twice the budget keeps the next wave ready.
+  const waiting = () => [...held.keys()].filter((id) => !started.has(id)).length;
+  const holdAhead = (startedId: string) => {
+    for (const id of dependents.get(startedId) ?? []) {
+      const s = compiled.byId.get(id)!;
+      if (!s.hold || held.has(id) || started.has(id) || waiting() >= 2 * budget || !s.deps.every((d) => started.has(d))) continue;
+      const h = s.hold(env, results);
+      if (h) held.set(id, h.catch((err: Error) => { mainLog.write(`[${id}] could not start its container ahead: ${err.message}`); return undefined; }));
+    }
   };
 
   const explanations: Explanation[] = [];
-  const results = new Map<string, StageResult>();
   // An engine that went away fails every step after it: stop starting new ones.
   const abort = new AbortController();
   const onOuterAbort = () => abort.abort(opts.signal?.reason);
@@ -111,6 +132,8 @@ export async function runDist(opts: DistOptions): Promise<DistResult> {
   const onEvent = (e: StageEvent) => {
     const stage = compiled.byId.get(e.id)!;
     const r = results.get(e.id);
+    if (e.type === 'start') { started.add(e.id); holdAhead(e.id); }
+    if (e.type === 'skip') dropHeld(e.id);
     if (e.type === 'end' && e.status === 'failed') {
       mainLog.write(`[${e.id}] failed: ${(e.error as Error)?.message ?? String(e.error)}`);
       if (e.error instanceof OsforgeError && e.error.code === 'ENGINE_UNAVAILABLE') abort.abort(e.error);
@@ -132,6 +155,7 @@ export async function runDist(opts: DistOptions): Promise<DistResult> {
       },
     })), { budget, signal: abort.signal, onEvent });
   } finally {
+    for (const id of [...held.keys()]) dropHeld(id);
     await view.stop();
     opts.signal?.removeEventListener('abort', onOuterAbort);
     engine.unwatch();

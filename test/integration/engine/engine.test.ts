@@ -23,6 +23,29 @@ t('runs a command, copies files in and out, and removes the container', async ()
   assert.is(left.length, 0);
 });
 
+t('a prepared step is running but holds its command until go(); late inputs are in by then; discard removes it', async () => {
+  const { ref } = await base('amd64');
+  const early = await packEntries([{ path: 'in/early.txt', type: 'file', mode: 0o644, data: Buffer.from('early\n') }], 0);
+  const late = await packEntries([{ path: 'late.txt', type: 'file', mode: 0o644, data: Buffer.from('late\n') }], 0);
+  const label = `${runId}-prepared`;
+  const spec = {
+    image: ref, cmd: ['sh', '-c', 'echo started; cat /in/early.txt /in/late.txt'], network: 'none' as const,
+    labels: { [LABEL_RUN]: label }, inputs: [{ dir: '/', tar: early }],
+  };
+  const held = await engine.prepare(spec);
+  const running = await engine.docker.listContainers({ filters: { label: [`${LABEL_RUN}=${label}`] } });
+  assert.is(running.length, 1, 'the held container is already running');
+  await new Promise((r) => setTimeout(r, 500));
+  let started = false;
+  const res = await held.go([{ dir: '/in', tar: late }], () => { started = true; });
+  assert.ok(started);
+  assert.is(res.exitCode, 0);
+  assert.equal(res.log, ['started', 'early', 'late'], 'nothing ran before go(), and the late input was there');
+  const other = await engine.prepare(spec);
+  await other.discard();
+  assert.is((await engine.docker.listContainers({ all: true, filters: { label: [`${LABEL_RUN}=${label}`] } })).length, 0);
+});
+
 t('reports the exit code of a failing command', async () => {
   const { ref } = await base('amd64');
   const res = await engine.run({ image: ref, cmd: ['sh', '-c', 'echo oops; exit 7'], network: 'none', labels: { [LABEL_RUN]: runId } });

@@ -2,7 +2,7 @@
 // container "runs" for a set time on a fake clock-free timer, exits with the
 // code the test chose for its stage, and the engine records what ran when,
 // how many ran at once, and refuses new containers after shutdown.
-import type { Engine, ImageInfo, Reaped, RunResult, RunSpec } from '../../../pipeline/engine/engine.ts';
+import type { Engine, ImageInfo, PreparedStep, Reaped, RunResult, RunSpec } from '../../../pipeline/engine/engine.ts';
 import { LABEL_STAGE } from '../../../pipeline/engine/engine.ts';
 import { OsforgeError } from '../../../pipeline/errors.ts';
 import { currentOwner } from '../../../pipeline/engine/owner.ts';
@@ -42,6 +42,11 @@ export class FakeEngine implements Engine {
     this.running--;
     this.ran.push({ stage, startedAt, endedAt: this.tick(), exitCode: code });
     return { exitCode: code, log: [`${stage} running`], outputs: new Map() };
+  }
+
+  /** Held containers are not modelled: go() runs the step as run() would. */
+  async prepare(spec: RunSpec): Promise<PreparedStep> {
+    return { go: (late, onStart) => this.run({ ...spec, inputs: [...(spec.inputs ?? []), ...late], onStart }), discard: async () => undefined };
   }
 
   async shutdown(): Promise<number> {
