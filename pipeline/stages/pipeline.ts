@@ -98,8 +98,6 @@ export async function runDist(opts: DistOptions): Promise<DistResult> {
   // Containers started ahead (BuildStage.hold), each taken by its stage or dropped.
   const held = new Map<string, Promise<Held | undefined>>();
   const started = new Set<string>();
-  const dependents = new Map<string, string[]>();
-  for (const s of compiled.stages) for (const d of s.deps) (dependents.get(d) ?? dependents.set(d, []).get(d)!).push(s.id);
   const dropHeld = (id: string) => {
     const h = held.get(id);
     held.delete(id);
@@ -113,14 +111,16 @@ export async function runDist(opts: DistOptions): Promise<DistResult> {
     containerStarted: (id) => view.container(id),
     takeHeld: (id) => { const h = held.get(id); held.delete(id); return h; },
   };
-  // Idle held containers cost a sleeping shell each; twice the budget keeps the next wave ready.
+  // Held containers cost a sleeping shell each; a few per job slot keep the next wave ready.
+  const holdLimit = 4 * budget;
   const waiting = () => [...held.keys()].filter((id) => !started.has(id)).length;
-  const holdAhead = (startedId: string) => {
-    for (const id of dependents.get(startedId) ?? []) {
-      const s = compiled.byId.get(id)!;
-      if (!s.hold || held.has(id) || started.has(id) || waiting() >= 2 * budget || !s.deps.every((d) => started.has(d))) continue;
+  // In build order (the scheduler's own order breaks ties the same way), every stage whose dependencies have all started.
+  const holdAhead = () => {
+    for (const s of compiled.stages) {
+      if (waiting() >= holdLimit) return;
+      if (!s.hold || held.has(s.id) || started.has(s.id) || !s.deps.every((d) => started.has(d))) continue;
       const h = s.hold(env, results);
-      if (h) held.set(id, h.catch((err: Error) => { mainLog.write(`[${id}] could not start its container ahead: ${err.message}`); return undefined; }));
+      if (h) held.set(s.id, h.catch((err: Error) => { mainLog.write(`[${s.id}] could not start its container ahead: ${err.message}`); return undefined; }));
     }
   };
 
@@ -132,8 +132,9 @@ export async function runDist(opts: DistOptions): Promise<DistResult> {
   const onEvent = (e: StageEvent) => {
     const stage = compiled.byId.get(e.id)!;
     const r = results.get(e.id);
-    if (e.type === 'start') { started.add(e.id); holdAhead(e.id); }
+    if (e.type === 'start') started.add(e.id);
     if (e.type === 'skip') dropHeld(e.id);
+    else holdAhead();
     if (e.type === 'end' && e.status === 'failed') {
       mainLog.write(`[${e.id}] failed: ${(e.error as Error)?.message ?? String(e.error)}`);
       if (e.error instanceof OsforgeError && e.error.code === 'ENGINE_UNAVAILABLE') abort.abort(e.error);
