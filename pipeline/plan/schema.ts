@@ -68,7 +68,10 @@ export const sourcesSchema = plainObject.pipe(z.record(name, z.strictObject({
   sha256,
   license: z.string().optional(),
   urls: z.array(httpUrl).optional(),
-  debian: z.strictObject({ comment, package: debianPackage, version: debianVersion, file: fileName, sha256: sha256.optional() }).optional(),
+  debian: z.strictObject({
+    comment, package: debianPackage, version: debianVersion, file: fileName, sha256: sha256.optional(),
+    suite: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, { error: 'a Debian suite name (e.g. "trixie")' }).optional(),
+  }).optional(),
 }).refine((s) => (s.urls?.length ?? 0) > 0 || s.debian !== undefined, { error: 'a fetch location ("urls" or "debian")' })));
 
 export const recipeSchema = z.strictObject({

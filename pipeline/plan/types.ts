@@ -14,6 +14,8 @@ export interface DebianLocation {
   file: string;
   /** Set only when Debian's file differs from upstream (a +dfsg repack). */
   sha256?: string;
+  /** A suite other than the base image's (e.g. a newer kernel from trixie); its deb-src line is added on the base's mirror. */
+  suite?: string;
 }
 
 export interface SourceSpec {

@@ -77,24 +77,42 @@ export async function fetchSources(opts: {
   return got;
 }
 
-// Turns every `deb` entry of the image's apt config into `deb-src`, then downloads without unpacking.
+// Turns every `deb` entry of the image's apt config into `deb-src`, adds
+// `deb-src <same mirror> <suite> main` for each suite in $SUITES (a source
+// pinned to another release, e.g. trixie's kernel on a bookworm base; never
+// the security archive, which names its suites differently), then downloads
+// without unpacking.
 const APT_SOURCE_SCRIPT = `set -eu
 for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-  [ -f "$f" ] && sed -n 's/^deb \\(.*\\)/deb-src \\1/p' "$f"
-done > /etc/apt/sources.list.d/osforge-src.list
+  [ -f "$f" ] || continue
+  sed -n 's/^deb \\(.*\\)/deb-src \\1/p' "$f"
+  for suite in $SUITES; do
+    sed -n "/security/!s/^deb \\(\\[[^]]*\\] \\)\\{0,1\\}\\([^ ]*\\) .*/deb-src \\1\\2 $suite main/p" "$f"
+  done
+done | sort -u > /etc/apt/sources.list.d/osforge-src.list
 for f in /etc/apt/sources.list.d/*.sources; do
-  [ -f "$f" ] && sed 's/^Types: deb$/Types: deb-src/' "$f" > "$f.src.sources"
+  [ -f "$f" ] || continue
+  sed 's/^Types: deb$/Types: deb-src/' "$f" > "$f.src.sources"
+  for suite in $SUITES; do
+    awk -v s="$suite" 'BEGIN { RS = ""; ORS = "\\n\\n" } /Types:[^\\n]*deb/ && !/security/ {
+      sub(/Types:[^\\n]*/, "Types: deb-src"); sub(/Suites:[^\\n]*/, "Suites: " s); sub(/Components:[^\\n]*/, "Components: main"); print }' "$f" > "$f.$suite.src.sources"
+  done
 done
 apt-get update -qq
 mkdir -p /out && cd /out
 apt-get source --download-only -qq "$@"
 ls -l /out`;
 
+/** The extra suites the specs need deb-src lines for, sorted so the step is the same whatever the order. */
+export function extraSuites(specs: SourceSpec[]): string[] {
+  return [...new Set(specs.flatMap((s) => (s.debian?.suite ? [s.debian.suite] : [])))].sort();
+}
+
 async function aptGetSource(engine: Engine, baseRef: string, specs: SourceSpec[], runId: string, log: StepLog): Promise<Map<string, Buffer>> {
   const wanted = specs.map((s) => `${s.debian!.package}=${s.debian!.version}`);
   log.write(`apt-get source --download-only ${wanted.join(' ')}`);
   const res = await runStep({
-    engine, image: baseRef, cmd: ['sh', '-c', APT_SOURCE_SCRIPT, 'fetch', ...wanted], network: 'bridge',
+    engine, image: baseRef, cmd: ['sh', '-c', APT_SOURCE_SCRIPT, 'fetch', ...wanted], env: { SUITES: extraSuites(specs).join(' ') }, network: 'bridge',
     runId, stage: 'fetch', log, outputs: ['/out'], tolerateFailure: true,
   });
   if (res.exitCode !== 0) {
