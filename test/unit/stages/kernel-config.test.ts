@@ -1,8 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { describeMismatches, fragmentsFor, missingOptions, parseConfig, type Fragment } from '../../../pipeline/stages/kernel-config.ts';
+import { loadFragments } from '../../../pipeline/stages/kernel.ts';
 import { paths } from '../../../pipeline/paths.ts';
 
 const frag = (path: string, ...lines: string[]): Fragment => ({ path, text: lines.join('\n') + '\n' });
@@ -53,10 +53,8 @@ test('fragmentsFor: base first, shared sorted, then only this arch\'s file; an u
   assert.throws(() => fragmentsFor(all, 'riscv64'), /unknown arch "riscv64"/);
 });
 
-test('the repo\'s fragments parse, and no two of them request one option differently (merge_config -s would fail)', () => {
-  const dir = join(paths.images, 'kernel', 'config');
-  const walk = (d: string): string[] => readdirSync(d).flatMap((n) => (statSync(join(d, n)).isDirectory() ? walk(join(d, n)) : [join(d, n)]));
-  const all = walk(dir).map((p) => ({ path: relative(dir, p), text: readFileSync(p, 'utf8') }));
+test('the repo\'s fragments parse, and no two of them request one option differently (merge_config -s would fail)', async () => {
+  const all = await loadFragments(join(paths.images, 'kernel', 'config'));
   for (const arch of ['amd64', 'arm64']) {
     const seen = new Map<string, string>();
     for (const f of fragmentsFor(all, arch)) {
