@@ -56,6 +56,7 @@ scripts/kconfig/merge_config.sh -s -n $FRAGMENTS
 cp .config /out/config`;
 
 // olddefconfig must not change the checked .config; the stage compares the one it returns.
+// `times` logs the CPU time spent, which says more than wall time on a shared machine.
 const BUILD_SCRIPT = `${UNPACK}
 cp /config/config .config
 make -s olddefconfig
@@ -64,7 +65,8 @@ make -j"$JOBS" $TARGETS
 cp .config /out/config
 cp System.map /out/System.map
 cp "$IMAGE_PATH" /out/vmlinuz
-if [ "$KEEP_VMLINUX" = 1 ]; then cp vmlinux /out/vmlinux; fi`;
+if [ "$KEEP_VMLINUX" = 1 ]; then cp vmlinux /out/vmlinux; fi
+times`;
 
 /** Every fragment under `dir` (images/kernel/config), with paths relative to it. */
 export async function loadFragments(dir: string): Promise<Fragment[]> {
@@ -118,9 +120,10 @@ export async function buildKernel(k: KernelBuild): Promise<StageEntry<KernelMeta
     const log = openStepLog(k.logDir, `${k.arch}-kernel`, k.echo);
     const fragments = selected(k);
     const env = kernelEnv(k);
-    const sourceInput = { dir: '/src', tar: () => packStream([{ path: k.source.file, type: 'file', mode: 0o644, data: { file: k.source.path } }], k.sourceDateEpoch) };
+    // Inputs extract at / (the engine extracts into an existing directory only).
+    const sourceInput = { dir: '/', tar: () => packStream([{ path: `src/${k.source.file}`, type: 'file', mode: 0o644, data: { file: k.source.path } }], k.sourceDateEpoch) };
     const fragmentInput = {
-      dir: '/frag', tar: () => packStream(fragments.map((f): StreamEntry => ({ path: f.path, type: 'file', mode: 0o644, data: Buffer.from(f.text) })), k.sourceDateEpoch),
+      dir: '/', tar: () => packStream(fragments.map((f): StreamEntry => ({ path: `frag/${f.path}`, type: 'file', mode: 0o644, data: Buffer.from(f.text) })), k.sourceDateEpoch),
     };
 
     log.write(`configuring Linux ${k.source.file} for ${k.arch} from ${fragments.map((f) => f.path).join(', ')}`);
@@ -143,7 +146,7 @@ export async function buildKernel(k: KernelBuild): Promise<StageEntry<KernelMeta
           ...env, IMAGE_PATH: info.kernelImage.path, KEEP_VMLINUX: info.directBootFormat === 'vmlinux' ? '1' : '0',
           TARGETS: info.directBootFormat === 'vmlinux' ? `${info.kernelImage.make} vmlinux` : info.kernelImage.make,
         },
-        inputs: [sourceInput, { dir: '/config', tar: () => packStream([{ path: 'config', type: 'file', mode: 0o644, data: config }], k.sourceDateEpoch) }],
+        inputs: [sourceInput, { dir: '/', tar: () => packStream([{ path: 'config/config', type: 'file', mode: 0o644, data: config }], k.sourceDateEpoch) }],
         outputFiles: [{ path: '/out', file: outTar }],
         hint: 'see the log for the first compiler error; a fragment may enable an option this kernel version cannot build',
       });
