@@ -10,7 +10,7 @@ export const lockCommand: Command = {
   summary: 'refresh images/lock.json: the exact Debian package versions builds install',
   help: `usage: osforge lock
 
-Bootstraps the base and buildenv images from the Debian archive the host's
+Bootstraps the base, buildenv and kernel-build images from the Debian archive the host's
 apt points at (or OSFORGE_DEBIAN_MIRROR) without version pins, and writes
 every installed package=version to images/lock.json. Builds then install
 exactly those versions; when one is gone from the mirror the build stops and
@@ -20,14 +20,14 @@ $OSFORGE_IMAGES), and validated before anything starts.`,
   async run() {
     const plan = loadPlan(paths.images);
     const images: Record<string, Record<string, string[]>> = {};
-    for (const spec of [plan.base, plan.buildenv]) {
+    for (const spec of [plan.base, plan.buildenv, ...(plan.kernelBuild ? [plan.kernelBuild] : [])]) {
       process.stdout.write(`lock: bootstrapping ${spec.name} (amd64) without pins...\n`);
       images[spec.name] = { amd64: await lockImage(spec, 'amd64', () => undefined) };
       process.stdout.write(`lock: ${spec.name}: ${images[spec.name]!.amd64!.length} packages\n`);
     }
     const file = join(paths.images, 'lock.json');
     const body = JSON.stringify({
-      comment: 'Exact Debian package versions for the base and buildenv images. Refresh with `osforge lock`.',
+      comment: 'Exact Debian package versions for the Debian-based images (base, buildenv, kernel-build). Refresh with `osforge lock`.',
       suite: plan.base.suite,
       images,
     }, null, 2) + '\n';

@@ -249,7 +249,7 @@ export class DockerEngine implements Engine {
       AttachStdin: true,
       AttachStdout: true,
       AttachStderr: true,
-      HostConfig: { NetworkMode: spec.network, AutoRemove: false },
+      HostConfig: { NetworkMode: spec.network, AutoRemove: false, ...(spec.cpus ? { NanoCpus: Math.round(spec.cpus * 1e9) } : {}) },
       ...(spec.platform ? { platform: `linux/${spec.platform}` } : {}),
     } as Docker.ContainerCreateOptions), what);
     const log: string[] = [];

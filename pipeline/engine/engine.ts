@@ -23,6 +23,8 @@ export interface RunSpec {
   labels: Record<string, string>;
   platform?: Arch;
   workdir?: string;
+  /** A CPU limit in cores (e.g. 1 on a machine shared with other builds); unlimited when absent. */
+  cpus?: number;
   inputs?: StepInput[];
   /** Paths read back as tar bytes after a successful exit (small outputs only). */
   outputs?: string[];

@@ -139,6 +139,9 @@ export function loadPlan(imagesDir: string): Plan {
     name: 'base', suite: base.suite, variant: base.variant ?? 'minbase', include: base.include ?? [],
     pins: lock?.images?.base ?? {}, sourceDateEpoch: base.sourceDateEpoch, pull: base.pull ?? {},
   };
+  // The kernel build image: its own root beside the buildenv, so adding the kernel leaves the buildenv and builder keys alone.
+  const kernelBuildFile = join(imagesDir, 'kernel', 'kernel.json');
+  const kernelBuild = existsSync(kernelBuildFile) ? parseWith(builderSchema, readJson(kernelBuildFile), kernelBuildFile) : undefined;
   const buck2 = config.buck2;
   return Object.freeze({
     name: config.name ?? 'buckos',
@@ -146,6 +149,7 @@ export function loadPlan(imagesDir: string): Plan {
     arches,
     base: baseSpec,
     buildenv: { ...baseSpec, name: 'buildenv', include: builder.include, pins: lock?.images?.buildenv ?? {}, pull: {} },
+    ...(kernelBuild ? { kernelBuild: { ...baseSpec, name: 'kernel-build', include: kernelBuild.include, pins: lock?.images?.['kernel-build'] ?? {}, pull: {} } } : {}),
     sources,
     toolchainSource,
     packages: orderPackages(recipes, recipeFile),

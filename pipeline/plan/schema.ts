@@ -91,7 +91,7 @@ export const builderSchema = z.strictObject({
 export const lockSchema = z.strictObject({
   comment,
   suite: z.string().min(1),
-  images: z.partialRecord(z.enum(['base', 'buildenv']), z.partialRecord(arch, z.array(
+  images: z.partialRecord(z.enum(['base', 'buildenv', 'kernel-build']), z.partialRecord(arch, z.array(
     z.string().regex(/^[a-z0-9][a-z0-9+.-]*(:[a-z0-9]+)?=[A-Za-z0-9.+~:-]+$/, { error: 'a "package=version" pin' }),
   ))),
 });

@@ -39,7 +39,7 @@ export interface PackageRecipe {
 }
 
 export interface BaseSpec {
-  /** Image name: "base" or "buildenv". */
+  /** Image name: "base", "buildenv" or "kernel-build". */
   name: string;
   suite: string;
   variant: string;
@@ -65,6 +65,8 @@ export interface Plan {
   base: BaseSpec;
   /** The builder's root filesystem: base plus the build toolchain packages. */
   buildenv: BaseSpec;
+  /** The kernel build image's root (images/kernel/kernel.json), when the kernel is built from source. */
+  kernelBuild?: BaseSpec;
   sources: Record<string, SourceSpec>;
   toolchainSource: string;
   /** Packages in dependency order (deps first). */
