@@ -111,11 +111,16 @@ export async function runDist(opts: DistOptions): Promise<DistResult> {
     containerStarted: (id) => view.container(id),
     takeHeld: (id) => { const h = held.get(id); held.delete(id); return h; },
   };
+  // An engine that went away fails every step after it: stop starting new ones.
+  const abort = new AbortController();
+  const onOuterAbort = () => abort.abort(opts.signal?.reason);
+  opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
   // Held containers cost a sleeping shell each; a few per job slot keep the next wave ready.
   const holdLimit = 4 * budget;
   const waiting = () => [...held.keys()].filter((id) => !started.has(id)).length;
   // In build order (the scheduler's own order breaks ties the same way), every stage whose dependencies have all started.
   const holdAhead = () => {
+    if (abort.signal.aborted) return;
     for (const s of compiled.stages) {
       if (waiting() >= holdLimit) return;
       if (!s.hold || held.has(s.id) || started.has(s.id) || !s.deps.every((d) => started.has(d))) continue;
@@ -125,10 +130,6 @@ export async function runDist(opts: DistOptions): Promise<DistResult> {
   };
 
   const explanations: Explanation[] = [];
-  // An engine that went away fails every step after it: stop starting new ones.
-  const abort = new AbortController();
-  const onOuterAbort = () => abort.abort(opts.signal?.reason);
-  opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
   const onEvent = (e: StageEvent) => {
     const stage = compiled.byId.get(e.id)!;
     const r = results.get(e.id);
