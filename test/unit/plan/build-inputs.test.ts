@@ -1,7 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { chmodSync, existsSync, readFileSync, rmSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
 import { dirname, join, relative, resolve } from 'node:path';
 import { BUILD_INPUT_PATHSPECS, buildInputHashes, buildInputsHash, inputArea, isBuildInput, listBuildInputs } from '../../../pipeline/plan/build-inputs.ts';
 import { withRepo } from '../util/temp-repo.ts';
@@ -120,11 +119,10 @@ test('every module `osforge dist` runs, apart from its CLI entry, is a build inp
   assert.equal(reached.filter((f) => !isBuildInput(f)), []);
 });
 
+// By name, not `git ls-files`: the fresh-host rehearsal runs the unit tests in a copy without .git.
 test('in this repo: docs, tests, CI, the Makefile and help texts are not inputs', () => {
-  const tracked = execFileSync('git', ['ls-files'], { cwd: repoRoot, encoding: 'utf8' }).split('\n').filter(Boolean);
-  const out = tracked.filter((f) => !isBuildInput(f));
   for (const f of ['README.md', 'CHANGELOG.md', 'Makefile', '.ci/run', 'builder/setup-host.sh', 'pipeline/cli.ts', 'pipeline/commands/dist.ts', 'test/run.ts']) {
-    assert.ok(out.includes(f), `${f} should not be a build input`);
+    assert.not.ok(isBuildInput(f), `${f} should not be a build input`);
   }
   for (const f of ['package-lock.json', 'tsconfig.json', 'images/kernel.json', 'pipeline/stages/dist-setup.ts', 'pipeline/outputs/dist-writer.ts']) {
     assert.ok(isBuildInput(f), `${f} should be a build input`);
