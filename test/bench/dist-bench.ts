@@ -36,6 +36,11 @@ class TimedEngine extends DockerEngine {
     this.containers++;
     return this.timed(() => super.run(spec));
   }
+  // Held steps (stage2) are timed from go(), when their command starts, as run() is from its start.
+  override async prepare(spec: RunSpec) {
+    const held = await super.prepare(spec);
+    return { ...held, go: (late: Parameters<typeof held.go>[0], onStart?: () => void) => { this.containers++; return this.timed(() => held.go(late, onStart)); } };
+  }
   override async buildImage(spec: BuildSpec) {
     return this.timed(() => super.buildImage(spec));
   }

@@ -28,7 +28,11 @@ mkdir -p "$OUT" && echo fetched > "$OUT/ok"
 
 function ctx(ref: string, network: 'none' | 'bridge'): ArchContext {
   return {
-    engine: network === 'none' ? engine : Object.assign(Object.create(engine), { run: (s: Parameters<typeof engine.run>[0]) => engine.run({ ...s, network }) }),
+    // stage2 starts its container through prepare(); run() is overridden too for any other step.
+    engine: network === 'none' ? engine : Object.assign(Object.create(engine), {
+      run: (s: Parameters<typeof engine.run>[0]) => engine.run({ ...s, network }),
+      prepare: (s: Parameters<typeof engine.prepare>[0]) => engine.prepare({ ...s, network }),
+    }),
     plan, arch: 'amd64', builderRef: ref, sources: new Map(), store: new StageStore(join(work, network)),
     runId, logDir: join(work, 'logs'), innerEpoch: 0, jobs: 1,
   };
