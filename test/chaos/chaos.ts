@@ -35,7 +35,7 @@ const target = (name: string, base = root): Target => ({ state: join(base, name,
 const ref = target('ref');
 const k = target('k');
 
-const stats = { faults: 0, runs: 0, invalid: 0, orphans: 0, litter: 0, maxRunning: 0, failures: [] as string[] };
+const stats = { faults: 0, runs: 0, invalid: 0, orphans: 0, litter: 0, maxRunning: 0, maxRuns: 0, failures: [] as string[] };
 const fail = (what: string) => { stats.failures.push(what); log(`VIOLATION: ${what}`); };
 function log(m: string) { process.stdout.write(`[chaos ${((Date.now() - started) / 1000).toFixed(0).padStart(5)}s] ${m}\n`); }
 
@@ -133,8 +133,10 @@ async function deadRunning(): Promise<string[]> {
   return list.filter((c) => { const o = ownerFromLabels(c.Labels); return o !== null && !ownerAlive(o); }).map((c) => `${c.Id.slice(0, 12)} ${c.Labels['osforge.stage']}`);
 }
 
-async function runningCount(): Promise<number> {
-  return (await docker.listContainers({ filters: { label: ['osforge.run'] } })).length;
+/** Running osforge containers, and how many distinct runs they belong to. */
+async function runningCount(): Promise<{ containers: number; runs: number }> {
+  const list = await docker.listContainers({ filters: { label: ['osforge.run'] } });
+  return { containers: list.length, runs: new Set(list.map((c) => c.Labels?.['osforge.run'])).size };
 }
 
 /** Temp litter a run may leave: what the next run must remove. */
@@ -151,13 +153,18 @@ function litter(t: Target): string[] {
   return found;
 }
 
-/** Samples running osforge containers while `r` runs (acceptance: never more than one live run starts, i.e. 2 arches). */
+/**
+ * Samples running osforge containers while `r` runs. Acceptance: never more
+ * than one live run has containers. Their number is reported, not bounded: a
+ * run holds idle containers ahead of its next stages (Engine.prepare).
+ */
 function sampleContainers(r: Run): () => void {
   let stop = false;
   void (async () => {
     while (!stop) {
-      const n = await runningCount().catch(() => 0);
-      stats.maxRunning = Math.max(stats.maxRunning, n);
+      const n = await runningCount().catch(() => ({ containers: 0, runs: 0 }));
+      stats.maxRunning = Math.max(stats.maxRunning, n.containers);
+      stats.maxRuns = Math.max(stats.maxRuns, n.runs);
       await sleep(1000);
     }
   })();
@@ -438,7 +445,7 @@ async function main() {
   }
   }
   const finalIdentical = identical(k.dist, ref.dist);
-  if (stats.maxRunning > 2) fail(`up to ${stats.maxRunning} osforge containers ran at once (one live run starts at most 2)`);
+  if (stats.maxRuns > 1) fail(`containers of ${stats.maxRuns} runs ran at once (one live run at a time)`);
   const rows: [string, string][] = [
     ['faults injected', String(stats.faults)],
     ['runs', String(stats.runs)],
@@ -446,6 +453,7 @@ async function main() {
     ['orphans left', String(stats.orphans)],
     ['litter left', String(stats.litter)],
     ['max containers running at once', String(stats.maxRunning)],
+    ['max runs with containers at once', String(stats.maxRuns)],
     ['final dist/ identical', finalIdentical ? 'yes' : 'no'],
     ['duration', `${((Date.now() - started) / 60_000).toFixed(1)} min`],
   ];
