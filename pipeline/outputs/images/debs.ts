@@ -2,7 +2,6 @@
 // downloaded with `apt-get download` in a container from the base image (its
 // own apt config, no mirror hostname here), verified against their sha256 and
 // kept in the source cache. Nothing is installed: later steps use dpkg-deb -x.
-import { readFile } from 'node:fs/promises';
 import type { Engine } from '../../engine/engine.ts';
 import { runStep } from '../../stages/step.ts';
 import { OsforgeError } from '../../errors.ts';
@@ -53,8 +52,4 @@ export async function fetchDebs(opts: { engine: Engine; baseRef: string; pins: D
     }
   }
   return opts.pins.map((p) => out.get(debFileName(p))!);
-}
-
-export function readDeb(d: FetchedDeb): Promise<Buffer> {
-  return readFile(d.path);
 }

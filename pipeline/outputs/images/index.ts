@@ -4,7 +4,7 @@
 // only network step, and every assembly step runs in the imager with no
 // network. Nothing here holds an image in memory.
 import { existsSync } from 'node:fs';
-import { open, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import type { Engine } from '../../engine/engine.ts';
 import type { Arch } from '../../plan/types.ts';
 import { archInfo } from '../../plan/arch.ts';
@@ -97,19 +97,6 @@ export async function bootArtifacts(c: StepContext): Promise<PendingArtifact[]> 
   return artifacts;
 }
 
-/** Writes only the non-zero 64 KiB chunks, so disk images stay sparse in the cache. */
-export async function writeSparse(path: string, data: Buffer, chunk = 65536): Promise<void> {
-  const fh = await open(path, 'w');
-  try {
-    await fh.truncate(data.length);
-    for (let off = 0; off < data.length; off += chunk) {
-      const part = data.subarray(off, Math.min(off + chunk, data.length));
-      if (part.some((b) => b !== 0)) await fh.write(part, 0, part.length, off);
-    }
-  } finally {
-    await fh.close();
-  }
-}
 
 /**
  * The boot artifacts of one arch from a stored rootfs, outside a dist run
