@@ -54,6 +54,35 @@ export interface PackageOrigin {
   cached: boolean;
 }
 
+/** The kernel built for one arch (stages/kernel.ts), from a pinned source and the config fragments. */
+export interface ManifestKernel {
+  arch: Arch;
+  /** Upstream version (the source pin's). */
+  version: string;
+  /** `uname -r` of the built kernel. */
+  release: string;
+  license: string;
+  source: { name: string; file: string; sha256: string };
+  /** The fragments merged into .config, in merge order (paths under images/kernel/config/). */
+  fragments: { path: string; sha256: string }[];
+  /** dist/ files: the final .config and System.map. */
+  config: { path: string; sha256: string };
+  systemMap: { path: string; sha256: string };
+  /** The stage key. */
+  key: string;
+}
+
+/** GRUB built from source for the platforms one arch's images boot with. */
+export interface ManifestGrub {
+  arch: Arch;
+  version: string;
+  license: string;
+  source: { name: string; file: string; sha256: string };
+  /** GRUB platforms built (i386-pc, x86_64-efi, arm64-efi). */
+  platforms: string[];
+  key: string;
+}
+
 export interface ManifestImage { ref: string; id: string; inputHash: string }
 
 export interface Manifest {
@@ -67,6 +96,10 @@ export interface Manifest {
   buck2: { version: string; sha256: string } | null;
   toolchains: Record<string, { triple: string; libc: string; libcVersion: string; compiler: string; cflags: string[] }>;
   packages: ManifestPackage[];
+  /** Per arch. Every boot image (kernel, initramfs, iso, raw, qcow2) of an arch ships its kernel. */
+  kernels?: ManifestKernel[];
+  /** Per arch. iso, raw and qcow2 images of an arch ship its GRUB. */
+  grub?: ManifestGrub[];
   sources: ManifestSource[];
   /**
    * The tools cache key. Whether this run hit the cache is a fact about the

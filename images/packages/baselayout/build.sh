@@ -1,9 +1,9 @@
 #!/bin/sh
-# Filesystem skeleton, users and the BuckOS init scripts (busybox init).
+# Filesystem skeleton, users, the hostname and os-release. The init scripts
+# are their own package (init-scripts).
 set -eu
 cp -a /recipe/files/. "$OUT/"
 for d in dev proc sys tmp run root var/log var/tmp mnt home; do mkdir -p "$OUT/$d"; done
-chmod 0755 "$OUT/etc/init.d/rcS"
 cat > "$OUT/etc/os-release" <<EOR
 NAME=BuckOS
 ID=buckos

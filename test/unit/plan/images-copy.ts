@@ -30,11 +30,11 @@ const epoch = (v: unknown) => (images: string) => editJson(images, 'buckos.json'
 export const planBreaks: PlanBreak[] = [
   { name: 'package name with ../', break: (d) => editJson(d, 'buckos.json', (j) => { j.packages[1] = '../../../x'; }),
     error: /buckos\.json: packages\[1\]: expected a name matching \^\[a-z0-9\]\[a-z0-9\+\._-\]\*\$, found "\.\.\/\.\.\/\.\.\/x"/ },
-  { name: 'package name with a capital', break: (d) => editJson(d, 'buckos.json', (j) => { j.packages.push('Zlib'); }), error: /buckos\.json: packages\[3\]: expected a name matching .*found "Zlib"/ },
+  { name: 'package name with a capital', break: (d) => editJson(d, 'buckos.json', (j) => { j.packages.splice(3, 0, 'Zlib'); }), error: /buckos\.json: packages\[3\]: expected a name matching .*found "Zlib"/ },
   { name: 'null package entry', break: (d) => editJson(d, 'buckos.json', (j) => { j.packages[0] = null; }), error: /buckos\.json: packages\[0\]: expected a string, found null/ },
   { name: 'no packages', break: (d) => editJson(d, 'buckos.json', (j) => { delete j.packages; }), error: /buckos\.json: packages: expected a list, found nothing \(the field is missing\)/ },
   { name: 'empty packages', break: (d) => editJson(d, 'buckos.json', (j) => { j.packages = []; }), error: /buckos\.json: packages: expected at least one package, found an empty list/ },
-  { name: 'duplicate package', break: (d) => editJson(d, 'buckos.json', (j) => { j.packages.push('zlib'); }), error: /buckos\.json: packages\[3\]: expected each package listed once \(it is a duplicate\), found "zlib"/ },
+  { name: 'duplicate package', break: (d) => editJson(d, 'buckos.json', (j) => { j.packages.splice(3, 0, 'zlib'); }), error: /buckos\.json: packages\[3\]: expected each package listed once \(it is a duplicate\), found "zlib"/ },
   { name: 'buckos.json is null', break: (d) => editJson(d, 'buckos.json', () => null), error: /buckos\.json: \(top level\): expected an object, found null/ },
   { name: 'buckos.json is not JSON', break: (d) => writeFileSync(join(d, 'buckos.json'), '{"name": "buckos",'), error: /buckos\.json: not valid JSON \(/ },
   { name: 'buckos.json missing', break: (d) => rmSync(join(d, 'buckos.json')), error: /buckos\.json: file not found/ },
