@@ -13,9 +13,13 @@ import { refreshRecordedIdentity } from './dist-identity.ts';
 import type { BuildIdentity } from '../util/git.ts';
 import { outputFormats } from './formats.ts';
 import { imageSteps } from './images/formats.ts';
-import { bootArtifacts, stepContext, type BootDebs } from './images/index.ts';
+import { bootArtifacts, stepContext, type BootDebs, type BuiltKernel } from './images/index.ts';
+import { KERNEL_FILES } from '../stages/kernel-files.ts';
+import { sha256, sha256File } from '../util/hash.ts';
+import { KERNEL_SOURCE } from '../stages/kernel.ts';
+import { join } from 'node:path';
 import { describe, writeDist, type PendingArtifact } from './dist-writer.ts';
-import type { Manifest, ManifestPackage } from './manifest-types.ts';
+import type { Manifest, ManifestKernel, ManifestPackage } from './manifest-types.ts';
 import { depValue, type StageEnv, type StageResult } from '../stage/stage.ts';
 import type { FileValue, PackageValue, RootfsValue, Stage1Value } from '../stage/compile.ts';
 
@@ -40,19 +44,41 @@ export async function refreshDistIdentity(opts: { graph: StageGraph; identity: B
   return r.message;
 }
 
+/** The kernel's .config and System.map as dist/ files, and its manifest record. */
+async function kernelRecord(plan: StageEnv['plan'], arch: ManifestKernel['arch'], kernel: BuiltKernel, artifacts: PendingArtifact[]): Promise<ManifestKernel> {
+  const m = kernel.meta;
+  const file = async (suffix: string, name: string, kind: string) => {
+    const path = join(kernel.dir, name);
+    const sha256 = await sha256File(path);
+    artifacts.push({ path: `${plan.name}-${plan.version}-${arch}-kernel.${suffix}`, arch, kind, file: path, sha256, extra: { release: m.release } });
+    return { path: `${plan.name}-${plan.version}-${arch}-kernel.${suffix}`, sha256 };
+  };
+  const spec = plan.sources[KERNEL_SOURCE]!;
+  // The stage key covers the fragments' text, so the plan's copies are the ones it was built from.
+  const fragments = m.fragments.map((path) => ({ path, sha256: sha256(plan.imageFiles.kernelConfig[path]!) }));
+  return {
+    arch, version: m.version, release: m.release, license: spec.license ?? 'GPL-2.0-only',
+    source: { name: KERNEL_SOURCE, file: m.source.file, sha256: m.source.sha256 }, fragments,
+    config: await file('config', KERNEL_FILES.config, 'kernel-config'), systemMap: await file('System.map', KERNEL_FILES.systemMap, 'kernel-system-map'), key: m.key,
+  };
+}
+
 export async function assembleDist(env: StageEnv, graph: StageGraph, deps: ReadonlyMap<string, StageResult>): Promise<Manifest> {
   const { plan, identity } = env;
   const artifacts: PendingArtifact[] = [];
   const packages: ManifestPackage[] = [];
   const toolchains: Manifest['toolchains'] = {};
+  const kernels: ManifestKernel[] = [];
   for (const arch of plan.arches) {
     const nodes = graph.arches.get(arch)!;
     for (const [format, f] of Object.entries(outputFormats)) {
       const file = depValue<FileValue>(deps, `format/${arch}/${format}`);
       artifacts.push({ path: f.fileName(plan.name, plan.version, arch), arch, kind: f.kind, file: file.path, sha256: file.sha256 });
     }
+    const kernel = depValue<BuiltKernel>(deps, nodes.kernel.id);
+    kernels.push(await kernelRecord(plan, arch, kernel, artifacts));
     const ctx = stepContext({
-      name: plan.name, version: plan.version, arch, debs: depValue<BootDebs>(deps, `bootdebs/${arch}`), rootfs: depValue<RootfsValue>(deps, `rootfs/${arch}`),
+      name: plan.name, version: plan.version, arch, debs: depValue<BootDebs>(deps, `bootdebs/${arch}`), kernel, rootfs: depValue<RootfsValue>(deps, `rootfs/${arch}`),
       imager: depValue<Imager>(deps, 'imager'), outputs: new Map(Object.keys(imageSteps).map((s) => [s, depValue<string>(deps, `image/${arch}/${s}`)])),
     });
     artifacts.push(...await bootArtifacts(ctx));
@@ -86,6 +112,7 @@ export async function assembleDist(env: StageEnv, graph: StageGraph, deps: Reado
     buck2: env.buck2 ? { version: env.buck2.version, sha256: env.buck2.sha256 } : null,
     toolchains,
     packages,
+    kernels,
     sources: used.map((s) => {
       const spec = plan.sources[s.name]!;
       return { name: s.name, version: spec.version, file: s.file, sha256: s.sha256, urls: spec.urls, license: spec.license };

@@ -5,6 +5,9 @@ import { keyOf, sha256 } from '../util/hash.ts';
 import type { Arch, Plan, SourceSpec } from './types.ts';
 import { baseInputHash } from '../stages/base.ts';
 import { HELLO_C, STAGE1_SCRIPT } from '../stages/stage1-program.ts';
+import { kernelKey, KERNEL_SOURCE } from '../stages/kernel.ts';
+import type { Fragment } from '../stages/kernel-config.ts';
+import { OsforgeError } from '../errors.ts';
 
 export type Inputs = [name: string, value: string][];
 
@@ -15,13 +18,15 @@ export interface StageNode {
   inputs: Inputs;
 }
 
-export interface ArchNodes { stage1: StageNode; packages: Map<string, StageNode>; stage3: StageNode }
+export interface ArchNodes { stage1: StageNode; packages: Map<string, StageNode>; stage3: StageNode; kernel: StageNode }
 
 export interface StageGraph {
   base: StageNode;
   buildenv: StageNode;
   tools: StageNode;
   builder: StageNode;
+  /** The kernel build image (images/kernel/kernel.json). */
+  kernelBuild: StageNode;
   arches: Map<Arch, ArchNodes>;
   dist: StageNode;
   /** All nodes in build order. */
@@ -55,9 +60,13 @@ export function stageGraph(plan: Plan, opts: GraphOptions): StageGraph {
   const musl = plan.sources[plan.toolchainSource]!;
   const tools = node('tools', [['buildenv', buildenv.key], [`source:${musl.name}`, sourcePin(musl)], ...fileInputs('file:', plan.imageFiles.tools)]);
   const builder = node('builder', [['buildenv', buildenv.key], ['tools', tools.key], ['buck2', opts.buck2Sha256 ?? 'none'], ...fileInputs('file:', plan.imageFiles.builder)]);
-  const nodes: StageNode[] = [base, buildenv, tools, builder];
+  const kb = kernelInputs(plan);
+  const kernelBuild = node('kernel-build/amd64', [['rootfs-input', kb.imageKey]]);
+  const nodes: StageNode[] = [base, buildenv, tools, builder, kernelBuild];
   const arches = new Map<Arch, ArchNodes>();
   for (const arch of plan.arches) {
+    const kernel = node(`kernel/${arch}`, [['kernel', kernelKey({ ...kb, arch })]]);
+    nodes.push(kernel);
     const stage1 = node(`stage1/${arch}`, [
       ['arch', arch], ['builder', builder.key], ['program', sha256(HELLO_C)], ['script', sha256(STAGE1_SCRIPT)], ['musl', musl.version],
     ]);
@@ -76,7 +85,7 @@ export function stageGraph(plan: Plan, opts: GraphOptions): StageGraph {
     }
     const stage3 = node(`stage3/${arch}`, [['stage1', stage1.key], ...[...packages].map(([name, n]): [string, string] => [`package:${name}`, n.key])]);
     nodes.push(stage3);
-    arches.set(arch, { stage1, packages, stage3 });
+    arches.set(arch, { stage1, packages, stage3, kernel });
   }
   const dist = node('dist', [
     // Not the commit: a commit that touches no build input changes only what dist/ records (outputs/dist-identity.ts).
@@ -84,8 +93,25 @@ export function stageGraph(plan: Plan, opts: GraphOptions): StageGraph {
     ['source-date-epoch', String(opts.sourceDateEpoch)], ['formats', opts.formats.join(',')], ['pipeline', opts.pipelineHash],
     ['tools', tools.key], ['builder', builder.key],
     ...[...arches].map(([arch, a]): [string, string] => [`stage3:${arch}`, a.stage3.key]),
+    ...[...arches].map(([arch, a]): [string, string] => [`kernel:${arch}`, a.kernel.key]),
     ...Object.values(plan.sources).map((s): [string, string] => [`source:${s.name}`, sourcePin(s)]),
   ]);
   nodes.push(dist);
-  return { base, buildenv, tools, builder, arches, dist, nodes };
+  return { base, buildenv, tools, builder, kernelBuild, arches, dist, nodes };
+}
+
+/** What every arch's kernel key shares: the source pin, the fragments, the build image and the (plan's fixed) epoch. */
+export function kernelInputs(plan: Plan) {
+  const source = plan.sources[KERNEL_SOURCE];
+  if (!plan.kernelBuild || !source) {
+    throw new OsforgeError('CONFIG_INVALID', `images/: the kernel is built from source and needs ${plan.kernelBuild ? '' : 'images/kernel/kernel.json (the kernel build image)'}${!plan.kernelBuild && !source ? ' and ' : ''}${source ? '' : `a "${KERNEL_SOURCE}" entry in images/sources.json`}`, {
+      hint: 'restore them from git (git checkout -- images/kernel images/sources.json)',
+    });
+  }
+  const fragments: Fragment[] = Object.entries(plan.imageFiles.kernelConfig).map(([path, data]) => ({ path, text: data.toString('utf8') }));
+  const imageKey = baseInputHash(plan.kernelBuild, 'amd64');
+  return {
+    source: { file: source.file, sha256: source.sha256 }, fragments, imageKey,
+    image: { key: imageKey, arch: 'amd64' as Arch }, sourceDateEpoch: plan.base.sourceDateEpoch,
+  };
 }

@@ -130,7 +130,7 @@ export function loadPlan(imagesDir: string): Plan {
   if (existsSync(kernelFile)) {
     const kernel = parseWith(kernelSchema, readJson(kernelFile), kernelFile);
     for (const a of arches) {
-      for (const part of ['kernel', 'grub', 'modules'] as const) {
+      for (const part of ['grub'] as const) {
         if (!(kernel[part] as Record<string, unknown>)[a]) throw invalid(kernelFile, `${part}.${a}: expected pins for arch ${a} (listed in buckos.json "arches"), found nothing`);
       }
     }
@@ -154,6 +154,6 @@ export function loadPlan(imagesDir: string): Plan {
     toolchainSource,
     packages: orderPackages(recipes, recipeFile),
     buck2: { version: buck2?.version ?? '', asset: buck2?.asset ?? '', url: buck2?.url ?? '', sha256: buck2?.sha256 ?? null },
-    imageFiles: { tools: readTree(join(imagesDir, 'tools')), builder: readTree(join(imagesDir, 'builder')) },
+    imageFiles: { tools: readTree(join(imagesDir, 'tools')), builder: readTree(join(imagesDir, 'builder')), kernelConfig: readTree(join(imagesDir, 'kernel', 'config')) },
   });
 }

@@ -99,9 +99,7 @@ export const lockSchema = z.strictObject({
 const debPin = { package: debianPackage, version: debianVersion, sha256 };
 export const kernelSchema = z.strictObject({
   comment,
-  kernel: z.partialRecord(arch, z.strictObject({ comment, ...debPin, release: z.string().regex(/^[A-Za-z0-9._+-]+$/, { error: 'a kernel release (the /lib/modules directory name)' }) })),
   grub: z.partialRecord(arch, z.array(z.strictObject({ comment, ...debPin, platform: z.string().regex(/^[a-z0-9_]+-[a-z0-9]+$/, { error: 'a GRUB platform (e.g. "x86_64-efi")' }) })).min(1, { error: 'at least one GRUB platform package' })),
-  modules: z.strictObject({ comment, ...Object.fromEntries(ARCHES.map((a) => [a, z.array(z.string().regex(/^[A-Za-z0-9_-]+$/, { error: 'a kernel module name' })).optional()])) }),
 });
 
 /** `packages[2]`, `base.sourceDateEpoch`, `"my src".sha256`. */

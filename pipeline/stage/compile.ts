@@ -19,7 +19,9 @@ import { sourceCachePath } from '../cache/source-cache.ts';
 import { chain, gzipStream, mergeLayers, packStream } from '../util/tar-stream.ts';
 import { outputFormats } from '../outputs/formats.ts';
 import { imageSteps } from '../outputs/images/formats.ts';
-import { bootDebsPresent, fetchBootDebs, imageStep, stepContext, type BootDebs } from '../outputs/images/index.ts';
+import { bootDebsPresent, fetchBootDebs, imageStep, stepContext, type BootDebs, type BuiltKernel } from '../outputs/images/index.ts';
+import { buildKernel, KERNEL_SOURCE } from '../stages/kernel.ts';
+import { kernelInputs } from '../plan/graph.ts';
 import { loadBootPins } from '../outputs/images/pins.ts';
 import { ensureImager, imagerFiles, type Imager } from '../outputs/images/imager.ts';
 import { distState, assembleDist } from '../outputs/assemble.ts';
@@ -79,7 +81,18 @@ export function compile(plan: Plan, graph: StageGraph, budget: number): Compiled
     },
   });
 
-  const sourceSpecs = [...new Set([plan.toolchainSource, ...plan.packages.flatMap((p) => p.sources)])].map((n) => plan.sources[n]!);
+  // The kernel build image: bootstrapped like the buildenv (its own root, so the buildenv and builder keys stay put).
+  const kb = kernelInputs(plan);
+  add({
+    ...fromNode(graph.kernelBuild), deps: [], title: 'Kernel build image', cost: 180,
+    present: (p) => p.imageExists(baseRef(plan.kernelBuild!, 'amd64')),
+    run: async (env) => {
+      const b = await resolveBase(env.engine, plan.kernelBuild!, 'amd64', (l) => env.progress(graph.kernelBuild.id, l));
+      return result(b, b.how === 'local', `Kernel build image ${b.ref} (${b.how}${plan.kernelBuild!.pins.amd64 ? ', locked' : ', UNLOCKED: run osforge lock'})`);
+    },
+  });
+
+  const sourceSpecs = [...new Set([plan.toolchainSource, ...plan.packages.flatMap((p) => p.sources), KERNEL_SOURCE])].map((n) => plan.sources[n]!);
   const sources = node('sources', sourceSpecs.map((s) => [`source:${s.name}`, sourcePin(s)]));
   add({
     ...fromNode(sources), deps: [graph.base.id], title: 'Fetch sources', cost: 20,
@@ -229,10 +242,25 @@ export function compile(plan: Plan, graph: StageGraph, budget: number): Compiled
       });
     }
 
+    // The kernel takes every core it is given (make -j), so it weighs the whole budget.
+    add({
+      ...fromNode(nodes.kernel), deps: [graph.kernelBuild.id, sources.id], title: `kernel ${arch}`, weight: budget, cost: 400,
+      present: async (p) => p.store.has(nodes.kernel.key),
+      run: async (env, deps) => {
+        const image = depValue<ResolvedBase>(deps, graph.kernelBuild.id);
+        const r = await buildKernel({
+          engine: env.engine, store: env.store, arch, key: nodes.kernel.inputs[0]![1], source: fetched(deps).get(KERNEL_SOURCE)!, fragments: kb.fragments,
+          image: { ref: image.ref, key: kb.imageKey, arch: 'amd64' }, sourceDateEpoch: kb.sourceDateEpoch, runId: env.runId, logDir: env.logDir, jobs: budget,
+          echo: env.echo && ((l) => env.echo!(`[${arch}] ${l}`)),
+        });
+        return result({ dir: r.path, meta: r.meta } satisfies BuiltKernel, r.hit, `kernel ${arch}: ${r.meta.release}${cached(r.hit)}`, await sizeOf(r.path));
+      },
+    });
+
     const pins = loadBootPins(arch);
     const debs = node(`bootdebs/${arch}`, [['arch', arch], ['pins', sha256(JSON.stringify(pins))]]);
     add({
-      ...fromNode(debs), deps: [graph.base.id], title: `${arch}: kernel and GRUB .debs`, cost: 10,
+      ...fromNode(debs), deps: [graph.base.id], title: `${arch}: GRUB .debs`, cost: 10,
       present: async (p) => bootDebsPresent(arch, p.stateRoot.sources),
       run: async (env, deps) => {
         const had = bootDebsPresent(arch, env.stateRoot.sources);
@@ -240,7 +268,7 @@ export function compile(plan: Plan, graph: StageGraph, budget: number): Compiled
           engine: env.engine, baseRef: depValue<ResolvedBase>(deps, graph.base.id).ref, arch, sourcesCacheRoot: env.stateRoot.sources,
           runId: env.runId, logDir: env.logDir, log: (l) => env.progress(debs.id, l),
         });
-        return result(d, had, `${arch}: ${d.pins.kernel.package} ${d.pins.kernel.version} and ${d.grub.length} GRUB .debs verified`);
+        return result(d, had, `${arch}: ${d.grub.length} GRUB .debs verified`);
       },
     });
     const stepNodes = new Map<string, StageNode>();
@@ -248,16 +276,16 @@ export function compile(plan: Plan, graph: StageGraph, budget: number): Compiled
       // node() keys by the id's first segment, so the step and arch must be inputs: iso and raw share everything else.
       const sn = node(`image/${arch}/${step}`, [
         ['step', step], ['arch', arch],
-        ['imager', imager.key], ['scripts', scriptsKey], ['rootfs', rootfs.key], ['debs', debs.key], ['name', plan.name], ['version', plan.version],
+        ['imager', imager.key], ['scripts', scriptsKey], ['rootfs', rootfs.key], ['debs', debs.key], ['kernel', nodes.kernel.key], ['name', plan.name], ['version', plan.version],
         ['source-date-epoch', sde], ...spec.needs.map((n): [string, string] => [`step:${n}`, stepNodes.get(n)!.key]),
       ]);
       stepNodes.set(step, sn);
       add({
-        ...fromNode(sn), deps: [rootfs.id, debs.id, imager.id, ...spec.needs.map((n) => `image/${arch}/${n}`)], title: `image ${arch}: ${step}`, cost: 60,
+        ...fromNode(sn), deps: [rootfs.id, debs.id, nodes.kernel.id, imager.id, ...spec.needs.map((n) => `image/${arch}/${n}`)], title: `image ${arch}: ${step}`, cost: 60,
         present: async (p) => p.store.has(sn.key),
         run: async (env, deps) => {
           const ctx = stepContext({
-            name: plan.name, version: plan.version, arch, debs: depValue<BootDebs>(deps, debs.id), rootfs: depValue<RootfsValue>(deps, rootfs.id),
+            name: plan.name, version: plan.version, arch, debs: depValue<BootDebs>(deps, debs.id), kernel: depValue<BuiltKernel>(deps, nodes.kernel.id), rootfs: depValue<RootfsValue>(deps, rootfs.id),
             imager: depValue<Imager>(deps, imager.id), outputs: new Map(spec.needs.map((n) => [n, depValue<string>(deps, `image/${arch}/${n}`)])),
           });
           const e = await imageStep({ store: env.store, key: sn.key, engine: env.engine, imager: depValue<Imager>(deps, imager.id), step, ctx, runId: env.runId, logDir: env.logDir, sourceDateEpoch: Number(sde) });

@@ -23,6 +23,9 @@ import { runStep } from './step.ts';
 import { openStepLog, stepFailed, type StepLog } from './step-log.ts';
 import { stateTempDir } from './temp.ts';
 
+/** The sources.json entry the kernel is built from. */
+export const KERNEL_SOURCE = 'linux';
+
 export interface KernelBuild {
   engine: Engine;
   store: StageStore;
@@ -33,6 +36,8 @@ export interface KernelBuild {
   fragments: readonly Fragment[];
   /** The kernel build image, its input hash, and its arch (any other target arch is cross-compiled). */
   image: { ref: string; key: string; arch: Arch };
+  /** The stage key when the caller computed it already (the graph, from the pin). */
+  key?: string;
   sourceDateEpoch: number;
   runId: string;
   logDir: string;
@@ -40,10 +45,10 @@ export interface KernelBuild {
   echo?: (line: string) => void;
 }
 
-export interface KernelMeta extends StageMeta { arch: Arch; release: string; source: { file: string; sha256: string }; fragments: string[] }
+export interface KernelMeta extends StageMeta { arch: Arch; version: string; release: string; source: { file: string; sha256: string }; fragments: string[] }
 
-/** What the stage writes under its out/ directory. */
-export const KERNEL_FILES = { image: 'vmlinuz', vmlinux: 'vmlinux', config: 'config', systemMap: 'System.map', release: 'release' } as const;
+import { KERNEL_FILES } from './kernel-files.ts';
+export { KERNEL_FILES };
 
 // Unpacked to a fixed path whatever the version, so -ffile-prefix-map and every recorded path are the same.
 const UNPACK = `set -eu
@@ -82,7 +87,7 @@ function selected(k: Pick<KernelBuild, 'fragments' | 'arch'>): Fragment[] {
 }
 
 /** The stage key: the source pin, the arch's fragments, the image spec, arch, epoch, the build image and the scripts. */
-export function kernelKey(k: Pick<KernelBuild, 'source' | 'fragments' | 'arch' | 'image' | 'sourceDateEpoch'>): string {
+export function kernelKey(k: { source: { file: string; sha256: string }; fragments: readonly Fragment[]; arch: Arch; image: { key: string }; sourceDateEpoch: number }): string {
   const info = archInfo(k.arch);
   return keyOf([
     'kernel/v1', k.arch, `source:${k.source.file}:${k.source.sha256}`,
@@ -113,7 +118,7 @@ export function kernelEnv(k: Pick<KernelBuild, 'arch' | 'image' | 'sourceDateEpo
 }
 
 export async function buildKernel(k: KernelBuild): Promise<StageEntry<KernelMeta> & { hit: boolean }> {
-  const key = kernelKey(k);
+  const key = k.key ?? kernelKey(k);
   return k.store.getOrBuild<KernelMeta>(key, async () => {
     const info = archInfo(k.arch);
     const stage = 'kernel';
@@ -158,7 +163,8 @@ export async function buildKernel(k: KernelBuild): Promise<StageEntry<KernelMeta
       if (!finalConfig.equals(config)) failIfMissing(fragments, finalConfig, 'build', k.arch, log, 'olddefconfig changed the checked .config');
       const release = (await readFile(files.get(KERNEL_FILES.release)!, 'utf8')).trim();
       return await k.store.putDir<KernelMeta>({
-        key, kind: 'kernel', arch: k.arch, release, source: { file: k.source.file, sha256: k.source.sha256 }, fragments: fragments.map((f) => f.path),
+        // The release is <version><CONFIG_LOCALVERSION>: the version is what precedes the local suffix.
+        key, kind: 'kernel', arch: k.arch, version: release.split('-')[0]!, release, source: { file: k.source.file, sha256: k.source.sha256 }, fragments: fragments.map((f) => f.path),
       }, async (out) => {
         for (const [name, file] of files) {
           await mkdir(dirname(join(out, name)), { recursive: true });

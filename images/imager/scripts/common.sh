@@ -40,12 +40,19 @@ boot_tree() {
   echo "$IMAGE_ID" > "$dest/boot/grub/$BOOT_TAG"
 }
 
-# The root filesystem tree: the stage2 rootfs plus the id the initramfs looks for.
-root_tree() {
+# root_tree_files <dir>: the stage2 rootfs plus the release of the kernel it
+# boots with (KREL, from the kernel stage), which the boot smoke test checks.
+root_tree_files() {
   dest=$1
   mkdir -p "$dest"
   tar -xf /in/rootfs.tar -C "$dest" --no-same-owner
-  echo "$IMAGE_ID" > "$dest/etc/buckos-image-id"
+  echo "$KREL" > "$dest/etc/buckos-kernel-release"
+}
+
+# The root filesystem tree of a disk image: plus the id the initramfs looks for.
+root_tree() {
+  root_tree_files "$1"
+  echo "$IMAGE_ID" > "$1/etc/buckos-image-id"
 }
 
 efi_name() { case "$ARCH" in amd64) echo BOOTX64.EFI ;; arm64) echo BOOTAA64.EFI ;; esac; }

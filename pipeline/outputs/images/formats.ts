@@ -11,6 +11,8 @@ import { chain, type StreamEntry } from '../../util/tar-stream.ts';
 import { grubConfig } from './grub-config.ts';
 import { imageIds } from './ids.ts';
 import type { BootPins } from './pins.ts';
+import type { KernelMeta } from '../../stages/kernel.ts';
+import { KERNEL_FILES } from '../../stages/kernel-files.ts';
 
 /**
  * What every step can draw on, all on disk: the pins, the .debs, the rootfs
@@ -18,7 +20,9 @@ import type { BootPins } from './pins.ts';
  */
 export interface StepContext {
   name: string; version: string; arch: Arch; pins: BootPins;
-  kernelDeb: string; grubDebs: { file: string; path: string }[]; rootfs: { path: string; tarSize: number }; initScript: Buffer;
+  /** The kernel stage's output directory and facts. */
+  kernel: { dir: string; meta: KernelMeta };
+  grubDebs: { file: string; path: string }[]; rootfs: { path: string; tarSize: number }; initScript: Buffer;
   outputs: Map<string, string>;
 }
 
@@ -50,7 +54,7 @@ function idEnv(format: string) {
   return (c: StepContext): Record<string, string> => {
     const ids = imageIds(c.name, c.version, c.arch, format);
     return {
-      IMAGE_ID: ids.imageId, BOOT_TAG: ids.bootTag, VOLUME_LABEL: ids.volumeLabel, FAT_ID: ids.fatId,
+      KREL: c.kernel.meta.release, IMAGE_ID: ids.imageId, BOOT_TAG: ids.bootTag, VOLUME_LABEL: ids.volumeLabel, FAT_ID: ids.fatId,
       FS_UUID: ids.fsUuid, DISK_GUID: ids.diskGuid, ESP_GUID: ids.espGuid, ROOT_GUID: ids.rootGuid,
     };
   };
@@ -59,8 +63,11 @@ function idEnv(format: string) {
 export const imageSteps: Record<string, ImageStep> = {
   prepare: {
     script: 'prepare.sh', needs: [],
-    inputs: (c) => [rootfsTar(c), onDisk('debs/linux-image.deb', c.kernelDeb), file('cfg/init', c.initScript, 0o755), file('cfg/modules.txt', c.pins.modules.join('\n') + '\n')],
-    env: (c) => ({ KREL: c.pins.kernel.release }),
+    inputs: (c) => [
+      rootfsTar(c), onDisk('kernel/vmlinuz', join(c.kernel.dir, KERNEL_FILES.image)), file('cfg/init', c.initScript, 0o755),
+      ...(archInfo(c.arch).directBootFormat === 'vmlinux' ? [onDisk('kernel/vmlinux', join(c.kernel.dir, KERNEL_FILES.vmlinux))] : []),
+    ],
+    env: (c) => ({ KREL: c.kernel.meta.release }),
   },
   iso: { script: 'iso.sh', needs: ['prepare'], inputs: diskInputs('iso'), env: idEnv('iso') },
   raw: { script: 'raw.sh', needs: ['prepare'], inputs: diskInputs('raw'), env: idEnv('raw') },
@@ -87,13 +94,13 @@ export const bootFormats: Record<string, BootFormat> = {
   vmlinux: {
     kind: 'kernel-elf', arches: ALL.filter((a) => archInfo(a).directBootFormat === 'vmlinux'), from: ['prepare', 'vmlinux'],
     fileName: (n, v, a) => `${n}-${v}-${a}-vmlinux`,
-    extra: async () => ({ format: 'ELF vmlinux (PVH entry), the bzImage payload decompressed, for Cloud Hypervisor direct boot' }),
+    extra: async () => ({ format: 'ELF vmlinux (PVH entry) from the kernel build, for Cloud Hypervisor direct boot' }),
   },
   initramfs: {
     kind: 'initramfs', arches: ALL, from: ['prepare', 'initramfs.cpio.gz'],
     fileName: (n, v, a) => `${n}-${v}-${a}-initramfs.cpio.gz`,
-    extra: async (c) => ({ format: 'cpio newc, gzip -n', init: 'busybox (/init finds the root by buckos.root=<image id>, else runs from the initramfs)',
-      modules: (await readFile(out(c, 'prepare', 'modules.txt'), 'utf8')).trim().split('\n') }),
+    extra: async () => ({ format: 'cpio newc, gzip -n', init: 'busybox (/init finds the root by buckos.root=<image id>, else runs from the initramfs)',
+      modules: 'none: the drivers that find the root are built into the kernel' }),
   },
   iso: {
     kind: 'iso', arches: ALL, from: ['iso', 'image.iso'],

@@ -20,29 +20,33 @@ import { keyOf } from '../../util/hash.ts';
 import { loadBootPins, debFileName, type BootPins } from './pins.ts';
 import { cloudHypervisorScript, cloudHypervisorScriptName, qemuScript, qemuScriptName, type DiskFormat } from './boot-scripts.ts';
 import { imageIds } from './ids.ts';
+import type { KernelMeta } from '../../stages/kernel.ts';
 
-export interface BootDebs { pins: BootPins; kernel: FetchedDeb; grub: FetchedDeb[] }
+export interface BootDebs { pins: BootPins; grub: FetchedDeb[] }
+
+/** A kernel stage's output directory (stages/kernel.ts KERNEL_FILES) and what it recorded. */
+export interface BuiltKernel { dir: string; meta: KernelMeta }
 
 /** Whether every pinned .deb of `arch` is already in the source cache (explain's presence check). */
 export function bootDebsPresent(arch: Arch, sourcesCacheRoot: string): boolean {
   const pins = loadBootPins(arch);
-  return [pins.kernel, ...pins.grub].every((p) => existsSync(sourceCachePath(sourcesCacheRoot, debFileName(p))));
+  return pins.grub.every((p) => existsSync(sourceCachePath(sourcesCacheRoot, debFileName(p))));
 }
 
 export async function fetchBootDebs(opts: { engine: Engine; baseRef: string; arch: Arch; sourcesCacheRoot: string; runId: string; logDir: string; log: (l: string) => void }): Promise<BootDebs> {
   const pins = loadBootPins(opts.arch);
-  const [kernel, ...grub] = await fetchDebs({
-    engine: opts.engine, baseRef: opts.baseRef, pins: [pins.kernel, ...pins.grub], cacheRoot: opts.sourcesCacheRoot, runId: opts.runId,
+  const grub = await fetchDebs({
+    engine: opts.engine, baseRef: opts.baseRef, pins: pins.grub, cacheRoot: opts.sourcesCacheRoot, runId: opts.runId,
     log: openStepLog(opts.logDir, `${opts.arch}-images-fetch`),
   });
-  opts.log(`${opts.arch}: kernel ${pins.kernel.package} ${pins.kernel.version}, ${pins.grub.map((g) => `${g.package} ${g.version}`).join(', ')} verified`);
-  return { pins, kernel: kernel!, grub };
+  opts.log(`${opts.arch}: ${pins.grub.map((g) => `${g.package} ${g.version}`).join(', ')} verified`);
+  return { pins, grub };
 }
 
 /** The context image steps read: everything on disk. */
-export function stepContext(o: { name: string; version: string; arch: Arch; debs: BootDebs; rootfs: { path: string; tarSize: number }; imager: Imager; outputs: Map<string, string> }): StepContext {
+export function stepContext(o: { name: string; version: string; arch: Arch; debs: BootDebs; kernel: BuiltKernel; rootfs: { path: string; tarSize: number }; imager: Imager; outputs: Map<string, string> }): StepContext {
   return {
-    name: o.name, version: o.version, arch: o.arch, pins: o.debs.pins, kernelDeb: o.debs.kernel.path,
+    name: o.name, version: o.version, arch: o.arch, pins: o.debs.pins, kernel: o.kernel,
     grubDebs: o.debs.grub.map((d) => ({ file: d.file, path: d.path })), rootfs: o.rootfs, initScript: o.imager.files.init!, outputs: o.outputs,
   };
 }
@@ -71,7 +75,8 @@ export async function imageStep(o: {
 /** The boot artifacts of one arch, as files in the image steps' entries, plus their boot scripts. */
 export async function bootArtifacts(c: StepContext): Promise<PendingArtifact[]> {
   const { arch, name, version, pins } = c;
-  const kernelFacts = { package: pins.kernel.package, version: pins.kernel.version, release: pins.kernel.release, deb: debFileName(pins.kernel), debSha256: pins.kernel.sha256 };
+  const k = c.kernel.meta;
+  const kernelFacts = { version: k.version, release: k.release, source: k.source, fragments: k.fragments, built: 'from source (stages/kernel.ts)' };
   const grubFacts = pins.grub.map((g) => ({ package: g.package, version: g.version, platform: g.platform, deb: debFileName(g), debSha256: g.sha256 }));
   const artifacts: PendingArtifact[] = [];
   for (const [format, f] of Object.entries(bootFormats).filter(([, f]) => f.arches.includes(arch))) {
@@ -104,13 +109,13 @@ export async function bootArtifacts(c: StepContext): Promise<PendingArtifact[]> 
  */
 export async function buildBootArtifacts(o: {
   engine: Engine; store: StageStore; baseRef: string; arch: Arch; name: string; version: string; sourceDateEpoch: number;
-  rootfs: { path: string; tarSize: number; sha256: string }; runId: string; logDir: string; sourcesCacheRoot: string;
+  rootfs: { path: string; tarSize: number; sha256: string }; kernel: BuiltKernel; runId: string; logDir: string; sourcesCacheRoot: string;
 }): Promise<PendingArtifact[]> {
   const debs = await fetchBootDebs({ ...o, log: () => undefined });
   const imager = await ensureImager(o.engine, o.baseRef, o.sourceDateEpoch, () => undefined);
-  const ctx = stepContext({ name: o.name, version: o.version, arch: o.arch, debs, rootfs: o.rootfs, imager, outputs: new Map() });
+  const ctx = stepContext({ name: o.name, version: o.version, arch: o.arch, debs, kernel: o.kernel, rootfs: o.rootfs, imager, outputs: new Map() });
   for (const step of Object.keys(imageSteps)) {
-    const key = keyOf(['image-step/standalone', imagerStepKey(imager), step, o.arch, o.name, o.version, String(o.sourceDateEpoch), o.rootfs.sha256, JSON.stringify(debs.pins)]);
+    const key = keyOf(['image-step/standalone', imagerStepKey(imager), step, o.arch, o.name, o.version, String(o.sourceDateEpoch), o.rootfs.sha256, JSON.stringify(debs.pins), o.kernel.meta.key]);
     ctx.outputs.set(step, (await imageStep({ store: o.store, key, engine: o.engine, imager, step, ctx, runId: o.runId, logDir: o.logDir, sourceDateEpoch: o.sourceDateEpoch })).path);
   }
   return bootArtifacts(ctx);

@@ -1,6 +1,6 @@
-// images/kernel.json: the pinned kernel and GRUB .debs per arch and the
-// modules the initramfs loads. Validated here so a bad pin fails before any
-// container starts.
+// images/kernel.json: the pinned GRUB .debs per arch. Validated here so a
+// bad pin fails before any container starts. (The kernel is built from
+// source: stages/kernel.ts.)
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OsforgeError } from '../../errors.ts';
@@ -8,9 +8,8 @@ import { paths } from '../../paths.ts';
 import type { Arch } from '../../plan/types.ts';
 
 export interface DebPin { package: string; version: string; sha256: string; arch: Arch }
-export interface KernelPin extends DebPin { release: string }
 export interface GrubPin extends DebPin { platform: string }
-export interface BootPins { kernel: KernelPin; grub: GrubPin[]; modules: string[] }
+export interface BootPins { grub: GrubPin[] }
 
 /** The cache file name of a pinned .deb (dpkg's own naming, epoch colon escaped). */
 export function debFileName(p: DebPin): string {
@@ -19,7 +18,7 @@ export function debFileName(p: DebPin): string {
 
 export function parseBootPins(json: unknown, arch: Arch): BootPins {
   const bad = (m: string) => new OsforgeError('CONFIG_INVALID', `images/kernel.json: ${m}`, { arch });
-  const root = json as { kernel?: Record<string, unknown>; grub?: Record<string, unknown>; modules?: Record<string, unknown> };
+  const root = json as { grub?: Record<string, unknown> };
   const deb = (v: unknown, what: string): DebPin => {
     const o = v as Record<string, unknown> | undefined;
     if (!o || typeof o.package !== 'string' || typeof o.version !== 'string') throw bad(`${what}: package and version are required`);
@@ -27,9 +26,6 @@ export function parseBootPins(json: unknown, arch: Arch): BootPins {
     if (!/^[a-z0-9][a-z0-9.+-]*$/.test(o.package) || !/^[A-Za-z0-9.+~:-]+$/.test(o.version)) throw bad(`${what}: unexpected characters in package or version`);
     return { package: o.package, version: o.version, sha256: o.sha256, arch };
   };
-  const k = root.kernel?.[arch] as Record<string, unknown> | undefined;
-  const kernel = deb(k, `kernel.${arch}`);
-  if (typeof k?.release !== 'string') throw bad(`kernel.${arch}.release (the /lib/modules directory name) is required`);
   const grubList = root.grub?.[arch];
   if (!Array.isArray(grubList) || grubList.length === 0) throw bad(`grub.${arch} must list the GRUB platform packages`);
   const grub = grubList.map((g, n) => {
@@ -37,9 +33,7 @@ export function parseBootPins(json: unknown, arch: Arch): BootPins {
     if (typeof platform !== 'string') throw bad(`grub.${arch}[${n}].platform is required`);
     return { ...deb(g, `grub.${arch}[${n}]`), platform };
   });
-  const modules = root.modules?.[arch];
-  if (!Array.isArray(modules) || !modules.every((m) => typeof m === 'string' && /^[A-Za-z0-9_-]+$/.test(m))) throw bad(`modules.${arch} must be a list of module names`);
-  return { kernel: { ...kernel, release: k.release }, grub, modules: modules as string[] };
+  return { grub };
 }
 
 export function loadBootPins(arch: Arch, file = join(paths.images, 'kernel.json')): BootPins {

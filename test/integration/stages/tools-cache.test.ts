@@ -28,7 +28,7 @@ t.before(async () => {
   const data = `seed ${process.pid} ${Date.now()}\n`;
   await writeFile(join(work, 'seed.txt'), data);
   seed = { name: 'musl', file: 'seed.txt', sha256: sha256(data), path: join(work, 'seed.txt'), from: 'test' };
-  fixturePlan = { ...plan, imageFiles: { tools: { 'build-musl.sh': Buffer.from(script) }, builder: {} } };
+  fixturePlan = { ...plan, imageFiles: { ...plan.imageFiles, tools: { 'build-musl.sh': Buffer.from(script) }, builder: {} } };
 });
 t.after(async () => { await rm(work, { recursive: true, force: true }); });
 

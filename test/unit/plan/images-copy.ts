@@ -70,6 +70,6 @@ export const planBreaks: PlanBreak[] = [
   { name: 'builder include empty', break: (d) => editJson(d, 'builder/builder.json', (j) => { j.include = []; }), error: /builder\/builder\.json: include: expected at least one build toolchain package, found an empty list/ },
   { name: 'lock suite differs', break: (d) => editJson(d, 'lock.json', (j) => { j.suite = 'trixie'; }), error: /lock\.json: suite: locks trixie but buckos\.json uses bookworm; run `osforge lock`/ },
   { name: 'lock pin malformed', break: (d) => editJson(d, 'lock.json', (j) => { j.images.base.amd64[0] = 'adduser'; }), error: /lock\.json: images\.base\.amd64\[0\]: expected a "package=version" pin, found "adduser"/ },
-  { name: 'kernel pins missing an arch', break: (d) => editJson(d, 'kernel.json', (j) => { delete j.kernel.arm64; }), error: /kernel\.json: kernel\.arm64: expected pins for arch arm64 .*found nothing/ },
+  { name: 'GRUB pins missing an arch', break: (d) => editJson(d, 'kernel.json', (j) => { delete j.grub.arm64; }), error: /kernel\.json: grub\.arm64: expected pins for arch arm64 .*found nothing/ },
   { name: 'kernel sha256 wrong', break: (d) => editJson(d, 'kernel.json', (j) => { j.grub.amd64[0].sha256 = 'x'; }), error: /kernel\.json: grub\.amd64\[0\]\.sha256: expected a sha256/ },
 ];

@@ -102,10 +102,22 @@ test('an unknown arch fails at plan time, naming the arch table', () => {
   assert.throws(() => build(bad, opts), /unknown arch "riscv64": pipeline\/plan\/arch\.ts knows amd64, arm64/);
 });
 
-test('weights: the toolchain compile takes the whole budget, other stages one core', () => {
+test('weights: the toolchain and kernel compiles take the whole budget, other stages one core', () => {
   const c = compile(plan, stageGraph(plan, opts), 6);
-  assert.is(c.byId.get('tools')!.weight, 6);
-  assert.ok(c.stages.filter((s) => s.id !== 'tools').every((s) => s.weight === 1));
+  const whole = ['tools', ...plan.arches.map((a) => `kernel/${a}`)];
+  for (const id of whole) assert.is(c.byId.get(id)!.weight, 6, id);
+  assert.ok(c.stages.filter((s) => !whole.includes(s.id)).every((s) => s.weight === 1));
+});
+
+test('every arch has a kernel stage, and every image step of the arch depends on it', () => {
+  const c = compile(plan, stageGraph(plan, opts), 2);
+  for (const arch of plan.arches) {
+    const kernel = c.byId.get(`kernel/${arch}`)!;
+    assert.equal(kernel.deps, ['kernel-build/amd64', 'sources']);
+    const steps = c.stages.filter((s) => s.id.startsWith(`image/${arch}/`));
+    assert.ok(steps.length >= 3);
+    for (const s of steps) assert.ok(s.deps.includes(kernel.id), `${s.id} does not wait for ${kernel.id}`);
+  }
 });
 
 test.run();
