@@ -178,15 +178,35 @@ const PHASE_DELAY_MS: Record<string, number> = { tools: 40_000, stage1: 3000, st
 const ORDER = ['tools', 'stage1', 'stage2', 'stage3', 'boot', 'dist-write'];
 
 /** Recreates work in every phase for one arch once the build has completed, so later kills still land in each phase. */
+// The kernel and GRUB compiles take minutes each and are ordinary steps of
+// the funnel the other stages test; quick mode (CI) seeds their entries so
+// the kills land in the stages listed above, not in one long compile.
+const SEEDED_KINDS = quick ? ['kernel', 'grub'] : [];
+
+function entryMeta(stages: string, key: string): { arch?: string; kind?: string } | undefined {
+  try { return JSON.parse(readFileSync(join(stages, key, 'meta.json'), 'utf8')) as { arch?: string; kind?: string }; } catch { return undefined; }
+}
+
+/** Copies the stage entries of SEEDED_KINDS from one state dir to another; returns how many. */
+function seedEntries(fromState: string, toState: string): number {
+  const from = join(fromState, 'stages');
+  let n = 0;
+  for (const key of existsSync(from) && SEEDED_KINDS.length ? readdirSync(from) : []) {
+    const kind = entryMeta(from, key)?.kind;
+    if (!kind || !SEEDED_KINDS.includes(kind) || existsSync(join(toState, 'stages', key))) continue;
+    cpSync(join(from, key), join(toState, 'stages', key), { recursive: true });
+    n++;
+  }
+  return n;
+}
+
 function reopenWork(t: Target, arch: string) {
   rmSync(t.dist, { recursive: true, force: true });
   rmSync(join(t.tools, 'toolchain'), { recursive: true, force: true });
   const stages = join(t.state, 'stages');
   for (const key of existsSync(stages) ? readdirSync(stages) : []) {
-    try {
-      const meta = JSON.parse(readFileSync(join(stages, key, 'meta.json'), 'utf8')) as { arch?: string };
-      if (meta.arch === arch) rmSync(join(stages, key), { recursive: true, force: true });
-    } catch { /* not an entry */ }
+    const meta = entryMeta(stages, key);
+    if (meta?.arch === arch && !SEEDED_KINDS.includes(meta.kind ?? '')) rmSync(join(stages, key), { recursive: true, force: true });
   }
 }
 
@@ -201,6 +221,7 @@ async function scenarioKills() {
   // where round 2 of issue 11 found orphans: stage1/2/3, boot images, dist write.
   if (quick) {
     cpSync(ref.tools, k.tools, { recursive: true });
+    log(`seeded ${seedEntries(ref.state, k.state)} kernel/GRUB stage entries from the reference`);
   }
   const order = quick ? ORDER.slice(1) : ORDER;
   let previousLitter: string[] = [];
@@ -420,6 +441,12 @@ async function main() {
   mkdirSync(root, { recursive: true });
   engineCtl('start');
   // The reference: an uninterrupted build of this checkout (kept between runs; a no-op when nothing changed).
+  // Quick mode: the reference takes the kernel and GRUB entries this machine already built (the host's state), if any.
+  if (quick) {
+    const host = process.env.OSFORGE_STATE_DIR ?? join(process.env.HOME ?? '/root', '.cache', 'osforge');
+    mkdirSync(join(ref.state, 'stages'), { recursive: true });
+    log(`reference: seeded ${seedEntries(host, ref.state)} kernel/GRUB stage entries from ${host}`);
+  }
   log('reference: uninterrupted build');
   const refRun = await runToEnd(ref, 'reference build');
   if (refRun.code !== 0) throw new Error('chaos: the reference build failed; fix that first');
