@@ -2,11 +2,12 @@
 // after changing one package (zlib's recipe), with fresh tools-cache/, stage
 // cache and dist dirs, so the ratios compare like with like. "In containers"
 // sums image builds and container runs as timed by the engine wrapper; the
-// rest is orchestration. The Debian roots (base and buildenv images, made by
+// rest is orchestration. The cold run also reports the kernel stage per arch. The Debian roots (base and buildenv images, made by
 // mmdebstrap) and downloaded sources are kept: they are inputs, not build
 // work; everything else (tools, stages, boot images, dist) starts empty.
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DockerEngine, type RunSpec, type BuildSpec } from '../../pipeline/engine/docker.ts';
 import { paths } from '../../pipeline/paths.ts';
@@ -64,7 +65,22 @@ async function once(label: string, plan: Plan) {
   });
   const wall = (performance.now() - t) / 1000;
   const rebuilt = r.explanations.filter((e) => e.status === 'miss').map((e) => e.id);
-  return { label, wall, inContainers: engine.containerMs / 1000, containers: engine.containers, rebuilt, fsync: (fsyncStats.ms - fsyncBefore) / 1000 };
+  return { label, wall, inContainers: engine.containerMs / 1000, containers: engine.containers, rebuilt, fsync: (fsyncStats.ms - fsyncBefore) / 1000, logDir: r.logDir };
+}
+
+/**
+ * The kernel stage per arch from the cold run's logs: the compile's wall
+ * time (the stage logs "built in N s") and the CPU time of the build
+ * container's processes (the build script ends with `times`).
+ */
+function kernelTimes(logDir: string, arches: readonly string[]): { arch: string; wall: number; cpu: number }[] {
+  return arches.map((arch) => {
+    const text = readFileSync(join(logDir, `${arch}-kernel.log`), 'utf8');
+    const wall = Number(/kernel \S+ built in (\d+) s/.exec(text)?.[1] ?? NaN);
+    const secs = (m: string, s: string) => Number(m) * 60 + Number(s);
+    const times = [...text.matchAll(/^(?:\S+ )?(\d+)m([\d.]+)s (\d+)m([\d.]+)s$/gm)].at(-1);
+    return { arch, wall, cpu: times ? secs(times[1]!, times[2]!) + secs(times[3]!, times[4]!) : NaN };
+  });
 }
 
 try {
@@ -88,6 +104,13 @@ try {
   console.log(`\ncold / warm no-op: ${(cold.wall / warm.wall).toFixed(0)}x    cold / zlib change: ${(cold.wall / oneChange.wall).toFixed(1)}x`);
   console.log(`durability (fsync after every rename) on the cold run: ${cold.fsync.toFixed(2)} s = ${((cold.fsync / cold.wall) * 100).toFixed(2)}% of wall (target < 2%)`);
   console.log(`peak RSS of the orchestrator: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
+  const budgetS = 360;
+  console.log(`\nkernel stage, cold, ${cpus().length} cores (issue 13 budget: ${budgetS} s per arch)`);
+  console.log('| arch  | compile wall (s) | CPU (s) | wall / budget');
+  console.log('|-------|-----------------:|--------:|--------------');
+  for (const k of kernelTimes(cold.logDir, setup.plan.arches)) {
+    console.log(`| ${k.arch.padEnd(5)} | ${String(k.wall).padStart(16)} | ${k.cpu.toFixed(0).padStart(7)} | ${(k.wall / budgetS).toFixed(2)}`);
+  }
 } finally {
   await rm(work, { recursive: true, force: true });
 }
