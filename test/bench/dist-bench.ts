@@ -2,9 +2,11 @@
 // after changing one package (zlib's recipe), with fresh tools-cache/, stage
 // cache and dist dirs, so the ratios compare like with like. "In containers"
 // sums image builds and container runs as timed by the engine wrapper; the
-// rest is orchestration. The cold run also reports the kernel stage per arch. The Debian roots (base and buildenv images, made by
-// mmdebstrap) and downloaded sources are kept: they are inputs, not build
-// work; everything else (tools, stages, boot images, dist) starts empty.
+// rest is orchestration. The Debian roots (base, buildenv and kernel build
+// images, made by mmdebstrap) and downloaded sources are kept: they are
+// inputs, not build work; everything else (tools, stages, kernels, boot
+// images, dist) starts empty. The cold run also reports the kernel stage
+// per arch.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
