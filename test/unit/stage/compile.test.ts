@@ -109,6 +109,16 @@ test('weights: the toolchain and kernel compiles take the whole budget, other st
   assert.ok(c.stages.filter((s) => !whole.includes(s.id)).every((s) => s.weight === 1));
 });
 
+test('a kernel fragment change rebuilds the kernels, the image steps and dist, nothing else; an arch fragment only its arch', () => {
+  const before = keys();
+  const edit = (path: string): Plan => ({ ...plan, imageFiles: { ...plan.imageFiles, kernelConfig: { ...plan.imageFiles.kernelConfig, [path]: Buffer.concat([plan.imageFiles.kernelConfig[path]!, Buffer.from('# edited\n')]) } } });
+  const changed = (p: Plan) => [...keys(p)].filter(([id, k]) => before.get(id) !== k).map(([id]) => id).sort();
+  const shared = changed(edit('virtio.config'));
+  const expected = (arches: readonly string[]) => [...arches.flatMap((a) => [`kernel/${a}`, ...Object.keys(imageSteps).map((s) => `image/${a}/${s}`)]), 'dist'].sort();
+  assert.equal(shared, expected(plan.arches));
+  assert.equal(changed(edit('arch/arm64.config')), expected(['arm64']));
+});
+
 test('every arch has a kernel stage, and every image step of the arch depends on it', () => {
   const c = compile(plan, stageGraph(plan, opts), 2);
   for (const arch of plan.arches) {
