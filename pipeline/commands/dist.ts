@@ -23,13 +23,13 @@ export const distCommand: Command = {
   summary: 'build BuckOS for every architecture and write dist/',
   help: `usage: osforge dist [--verbose] [--plain | --json] [--jobs N] [--explain] [--no-wait]
 
-Compiles the plan (images/) into a graph of stages: base and buildenv
-images, sources, the tools image (or tools-cache/), the builder image,
-stage1/stage2/stage3 per architecture, the root filesystem, the tarballs and
-boot image steps, and dist/. Each stage runs once its dependencies are done,
-in an isolated container, as many at once as the job budget allows (most
-count as one job; the toolchain compile takes all). dist/ is written
-atomically.
+Compiles the plan (images/) into a graph of stages: base, buildenv and
+kernel build images, sources, the tools image (or tools-cache/), the builder
+image, per architecture stage1/stage2/stage3, the kernel (from source; arm64
+cross-compiled), the root filesystem, the tarballs and boot image steps,
+and dist/. Each stage runs once its dependencies are done, in an isolated
+container, as many at once as the job budget allows (most count as one job;
+the toolchain and kernel compiles take all). dist/ is written atomically.
 
 options:
   -v, --verbose   stream container logs (always written to the log dir)
