@@ -243,13 +243,15 @@ export function compile(plan: Plan, graph: StageGraph, budget: number): Compiled
     }
 
     // The kernel takes every core it is given (make -j), so it weighs the whole budget.
+    // Its store entry is under kernelKey() itself (the node's one input), as the standalone kernel build uses.
+    const kernelEntry = nodes.kernel.inputs[0]![1];
     add({
       ...fromNode(nodes.kernel), deps: [graph.kernelBuild.id, sources.id], title: `kernel ${arch}`, weight: budget, cost: 400,
-      present: async (p) => p.store.has(nodes.kernel.key),
+      present: async (p) => p.store.has(kernelEntry),
       run: async (env, deps) => {
         const image = depValue<ResolvedBase>(deps, graph.kernelBuild.id);
         const r = await buildKernel({
-          engine: env.engine, store: env.store, arch, key: nodes.kernel.inputs[0]![1], source: fetched(deps).get(KERNEL_SOURCE)!, fragments: kb.fragments,
+          engine: env.engine, store: env.store, arch, key: kernelEntry, source: fetched(deps).get(KERNEL_SOURCE)!, fragments: kb.fragments,
           image: { ref: image.ref, key: kb.imageKey, arch: 'amd64' }, sourceDateEpoch: kb.sourceDateEpoch, runId: env.runId, logDir: env.logDir, jobs: budget,
           echo: env.echo && ((l) => env.echo!(`[${arch}] ${l}`)),
         });
