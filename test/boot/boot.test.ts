@@ -1,7 +1,10 @@
 // `make boot-test`: boots every image under QEMU TCG (never KVM) and waits for
 // `BUCKOS-BOOT-OK <arch> <version>` on the serial console.
 // - test boots: the plain command plus -smbios type=11,value=osforge.test=1, so
-//   GRUB picks the osforge.test=1 entry and the guest powers itself off;
+//   GRUB picks the osforge.test=1 entry; the guest runs its smoke checks
+//   (kernel release, util-linux on the root device, e2fsck on an ext4 root,
+//   a DHCP lease on virtio-net), prints the marker only if all pass, and
+//   powers itself off;
 // - plain boots: the same command without it; the default entry must reach the
 //   marker and a working shell on the console, which we then power off.
 // Images come from OSFORGE_BOOT_DIST, else dist/.
@@ -20,7 +23,12 @@ const logDir = join(paths.logs(), `boot-test-${Date.now()}`);
 mkdirSync(logDir, { recursive: true });
 const timings: string[] = [];
 
-interface BootResult { marker: boolean; exitCode: number | null; seconds: number; markerSeconds: number | null; shell: boolean; log: string }
+interface BootResult { marker: boolean; exitCode: number | null; seconds: number; markerSeconds: number | null; shell: boolean; log: string; smoke: Map<string, string> }
+
+/** The guest's "SMOKE ok|FAIL <check>: detail" lines, by check. */
+function smokeLines(out: string): Map<string, string> {
+  return new Map([...out.replace(/\r/g, '').matchAll(/^SMOKE (ok|FAIL) ([a-z0-9-]+): (.*)$/gm)].map((m) => [m[2]!, `${m[1]} ${m[3]}`]));
+}
 
 function boot(c: BootCase, mode: 'test' | 'plain'): Promise<BootResult> {
   const marker = `BUCKOS-BOOT-OK ${c.arch} ${manifest.version}`;
@@ -49,7 +57,7 @@ function boot(c: BootCase, mode: 'test' | 'plain'): Promise<BootResult> {
       const file = join(logDir, `${c.name.replace(/[^A-Za-z0-9]+/g, '-')}-${mode}.log`);
       writeFileSync(file, out);
       done({ marker: markerAt !== null, exitCode: code, seconds: (Date.now() - started) / 1000,
-        markerSeconds: markerAt === null ? null : (markerAt - started) / 1000, shell, log: file });
+        markerSeconds: markerAt === null ? null : (markerAt - started) / 1000, shell, log: file, smoke: smokeLines(out) });
     });
   });
 }
@@ -69,6 +77,13 @@ for (const mode of modes) {
       const line = `${c.name} [${mode}]: marker ${r.marker ? `after ${r.markerSeconds!.toFixed(1)} s` : 'MISSING'}, exit ${r.exitCode} after ${r.seconds.toFixed(1)} s`;
       timings.push(line);
       process.stdout.write(`  ${line} (log: ${r.log})\n`);
+      if (mode === 'test') {
+        for (const [check, result] of r.smoke) process.stdout.write(`    smoke ${check}: ${result}\n`);
+        const failed = [...r.smoke].filter(([, v]) => v.startsWith('FAIL')).map(([k, v]) => `${k} (${v.slice(5)})`);
+        assert.ok(failed.length === 0, `in-guest smoke check(s) failed: ${failed.join('; ')}; serial log: ${r.log}`);
+        const missing = c.smoke.filter((check) => !r.smoke.get(check)?.startsWith('ok'));
+        assert.ok(missing.length === 0, `in-guest smoke check(s) did not report: ${missing.join(', ')}; serial log: ${r.log}`);
+      }
       assert.ok(r.marker, `no "BUCKOS-BOOT-OK ${c.arch} ${manifest.version}" within ${TIMEOUT_MS / 1000} s; serial log: ${r.log}`);
       assert.is(r.exitCode, 0, `QEMU did not exit cleanly (guest should power off); serial log: ${r.log}`);
       if (mode === 'plain') assert.ok(r.shell, `the default entry reached the marker but no working shell on the console; serial log: ${r.log}`);
