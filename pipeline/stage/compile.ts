@@ -16,13 +16,14 @@ import { dropHeld, holdStage2, stage1, stage2Package, stage3, type ArchContext, 
 import { openStepLog } from '../stages/step-log.ts';
 import { validateToolsCache, toolsCacheFiles } from '../cache/tools-cache.ts';
 import { sourceCachePath } from '../cache/source-cache.ts';
-import { chain, gzipStream, mergeLayers, packStream } from '../util/tar-stream.ts';
+import { chain, gzipStream, mergeLayers } from '../util/tar-stream.ts';
 import { outputFormats } from '../outputs/formats.ts';
 import { imageSteps } from '../outputs/images/formats.ts';
 import { bootDebsPresent, fetchBootDebs, imageStep, stepContext, type BootDebs } from '../outputs/images/index.ts';
 import { loadBootPins } from '../outputs/images/pins.ts';
 import { ensureImager, imagerFiles, type Imager } from '../outputs/images/imager.ts';
 import { distState, assembleDist } from '../outputs/assemble.ts';
+import { legalComponents, legalInfoArchive, legalInfoInputs, legalSources, readExtraFiles } from '../outputs/legal-info.ts';
 import { depValue, type BuildStage, type StageEnv, type StageResult } from './stage.ts';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -79,7 +80,9 @@ export function compile(plan: Plan, graph: StageGraph, budget: number): Compiled
     },
   });
 
-  const sourceSpecs = [...new Set([plan.toolchainSource, ...plan.packages.flatMap((p) => p.sources)])].map((n) => plan.sources[n]!);
+  // oss_source.tgz ships the source of everything that ships (legal-info.ts), Linux and GRUB included, so all of it is fetched.
+  const legal = legalComponents(plan, readExtraFiles());
+  const sourceSpecs = [...new Set([plan.toolchainSource, ...plan.packages.flatMap((p) => p.sources), ...legalSources(legal)])].map((n) => plan.sources[n]!);
   const sources = node('sources', sourceSpecs.map((s) => [`source:${s.name}`, sourcePin(s)]));
   add({
     ...fromNode(sources), deps: [graph.base.id], title: 'Fetch sources', cost: 20,
@@ -134,15 +137,14 @@ export function compile(plan: Plan, graph: StageGraph, budget: number): Compiled
   });
 
   const scriptsKey = keyOf(Object.entries(imagerFiles()).filter(([p]) => p !== 'Dockerfile').sort(([a], [b]) => (a < b ? -1 : 1)).map(([p, c]) => `${p}:${sha256(c)}`));
-  const oss = node('oss-source', [['source-date-epoch', sde], ...sourceSpecs.map((s): [string, string] => [`source:${s.name}`, sourcePin(s)])]);
+  const oss = node('oss-source', legalInfoInputs(plan, legal, sde));
   add({
     ...fromNode(oss), deps: [sources.id], title: 'oss_source.tgz', cost: 10,
     present: async (p) => p.store.has(oss.key),
     run: async (env, deps) => {
-      const used = [...fetched(deps).values()];
-      const e = await env.store.getOrBuild(oss.key, () => env.store.put({ key: oss.key, kind: 'oss-source' },
-        chain(packStream(used.map((s) => ({ path: `sources/${s.file}`, type: 'file' as const, mode: 0o644, data: { file: s.path } })), Number(sde)), gzipStream())));
-      return result({ path: e.path, sha256: e.meta.outputSha256! } satisfies FileValue, e.hit, `oss_source.tgz: ${used.length} sources${cached(e.hit)}`, await sizeOf(e.path));
+      const e = await env.store.getOrBuild(oss.key, async () => env.store.put({ key: oss.key, kind: 'oss-source' },
+        await legalInfoArchive(plan, legal, fetched(deps), Number(sde))));
+      return result({ path: e.path, sha256: e.meta.outputSha256! } satisfies FileValue, e.hit, `oss_source.tgz: ${legal.length} components${cached(e.hit)}`, await sizeOf(e.path));
     },
   });
 
