@@ -2,6 +2,9 @@
 // (https://spdx.github.io/spdx-spec/v2.3/). Pure and deterministic: `created`
 // comes from manifest.sourceDateEpoch, documentNamespace from a hash of the
 // document itself, and every list is sorted, so equal manifests give equal bytes.
+// Packages: each artifact (DESCRIBES), each source archive, and per arch the
+// kernel, GRUB, musl and every stage2 package with purl and CPE (cpe.ts);
+// CONTAINS says which of those each artifact ships (CONTENTS, by kind).
 import { createHash } from 'node:crypto';
 import type { Arch } from '../engine/docker-archive.ts';
 import type { Manifest, ManifestArtifact, ManifestPackage, ManifestSource } from '../outputs/manifest-types.ts';
