@@ -36,7 +36,7 @@ async function build(root: string) {
   await writeFile(path, gzip(tar));
   // Not a bootable kernel: these steps only place it (make boot-test boots the real one).
   const kernelDir = join(root, 'kernel');
-  await mkdir(kernelDir);
+  await mkdir(kernelDir, { recursive: true });
   await writeFile(join(kernelDir, 'vmlinuz'), 'not a real kernel\n');
   await writeFile(join(kernelDir, 'vmlinux'), '\x7fELF not a real vmlinux\n');
   const kernel = { dir: kernelDir, meta: { key: 'k'.repeat(64), kind: 'kernel', arch: 'amd64' as const, version: '6.12.0', release: '6.12.0-test', source: { file: 'linux.tar.xz', sha256: 'a'.repeat(64) }, fragments: ['base.config'] } };
