@@ -48,10 +48,9 @@ export async function refreshDistIdentity(opts: { graph: StageGraph; identity: B
 async function kernelRecord(plan: StageEnv['plan'], arch: ManifestKernel['arch'], kernel: BuiltKernel, artifacts: PendingArtifact[]): Promise<ManifestKernel> {
   const m = kernel.meta;
   const file = async (suffix: string, name: string, kind: string) => {
-    const path = join(kernel.dir, name);
-    const sha256 = await sha256File(path);
-    artifacts.push({ path: `${plan.name}-${plan.version}-${arch}-kernel.${suffix}`, arch, kind, file: path, sha256, extra: { release: m.release } });
-    return { path: `${plan.name}-${plan.version}-${arch}-kernel.${suffix}`, sha256 };
+    const dist = { path: `${plan.name}-${plan.version}-${arch}-kernel.${suffix}`, sha256: await sha256File(join(kernel.dir, name)) };
+    artifacts.push({ ...dist, arch, kind, file: join(kernel.dir, name), extra: { release: m.release } });
+    return dist;
   };
   const spec = plan.sources[KERNEL_SOURCE]!;
   // The stage key covers the fragments' text, so the plan's copies are the ones it was built from.

@@ -57,7 +57,7 @@ export interface PackageOrigin {
 /** The kernel built for one arch (stages/kernel.ts), from a pinned source and the config fragments. */
 export interface ManifestKernel {
   arch: Arch;
-  /** Upstream version (the source pin's). */
+  /** Upstream version: the release up to its local suffix ("6.12.107" of "6.12.107-buckos"). */
   version: string;
   /** `uname -r` of the built kernel. */
   release: string;
