@@ -41,6 +41,8 @@ runs rsync --version || want rsync
 runs git --version || want git
 runs zstd --version || want zstd
 runs xz --version || want xz-utils
+# oss_source.tgz reads the licence texts of .tar.bz2 sources (busybox) with bzip2.
+runs bzip2 --help || want bzip2
 # The boot test (make boot-test): QEMU for both arches and their UEFI firmware.
 runs qemu-system-x86_64 --version || want qemu-system-x86
 runs qemu-system-aarch64 --version || want qemu-system-arm

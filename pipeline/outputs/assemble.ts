@@ -13,13 +13,14 @@ import { refreshRecordedIdentity } from './dist-identity.ts';
 import type { BuildIdentity } from '../util/git.ts';
 import { outputFormats } from './formats.ts';
 import { imageSteps } from './images/formats.ts';
-import { bootArtifacts, stepContext, type BootDebs, type BuiltKernel } from './images/index.ts';
+import { bootArtifacts, stepContext, type BuiltGrub, type BuiltKernel } from './images/index.ts';
 import { KERNEL_FILES } from '../stages/kernel-files.ts';
 import { sha256, sha256File } from '../util/hash.ts';
 import { KERNEL_SOURCE } from '../stages/kernel.ts';
+import { GRUB_SOURCE, GRUB_TAR } from '../stages/grub.ts';
 import { join } from 'node:path';
 import { describe, writeDist, type PendingArtifact } from './dist-writer.ts';
-import type { Manifest, ManifestKernel, ManifestPackage } from './manifest-types.ts';
+import type { Manifest, ManifestGrub, ManifestKernel, ManifestPackage } from './manifest-types.ts';
 import { depValue, type StageEnv, type StageResult } from '../stage/stage.ts';
 import type { FileValue, PackageValue, RootfsValue, Stage1Value } from '../stage/compile.ts';
 
@@ -62,12 +63,21 @@ async function kernelRecord(plan: StageEnv['plan'], arch: ManifestKernel['arch']
   };
 }
 
+async function grubRecord(plan: StageEnv['plan'], arch: ManifestGrub['arch'], grub: BuiltGrub): Promise<ManifestGrub> {
+  const m = grub.meta;
+  return {
+    arch, version: m.version, license: plan.sources[GRUB_SOURCE]!.license ?? 'GPL-3.0-or-later', source: { name: GRUB_SOURCE, file: m.source.file, sha256: m.source.sha256 },
+    platforms: m.platforms, treeSha256: m.files![GRUB_TAR]!, key: m.key,
+  };
+}
+
 export async function assembleDist(env: StageEnv, graph: StageGraph, deps: ReadonlyMap<string, StageResult>): Promise<Manifest> {
   const { plan, identity } = env;
   const artifacts: PendingArtifact[] = [];
   const packages: ManifestPackage[] = [];
   const toolchains: Manifest['toolchains'] = {};
   const kernels: ManifestKernel[] = [];
+  const grubs: ManifestGrub[] = [];
   for (const arch of plan.arches) {
     const nodes = graph.arches.get(arch)!;
     for (const [format, f] of Object.entries(outputFormats)) {
@@ -76,8 +86,10 @@ export async function assembleDist(env: StageEnv, graph: StageGraph, deps: Reado
     }
     const kernel = depValue<BuiltKernel>(deps, nodes.kernel.id);
     kernels.push(await kernelRecord(plan, arch, kernel, artifacts));
+    const grub = depValue<BuiltGrub>(deps, nodes.grub.id);
+    grubs.push(await grubRecord(plan, arch, grub));
     const ctx = stepContext({
-      name: plan.name, version: plan.version, arch, debs: depValue<BootDebs>(deps, `bootdebs/${arch}`), kernel, rootfs: depValue<RootfsValue>(deps, `rootfs/${arch}`),
+      name: plan.name, version: plan.version, arch, grub, kernel, rootfs: depValue<RootfsValue>(deps, `rootfs/${arch}`),
       imager: depValue<Imager>(deps, 'imager'), outputs: new Map(Object.keys(imageSteps).map((s) => [s, depValue<string>(deps, `image/${arch}/${s}`)])),
     });
     artifacts.push(...await bootArtifacts(ctx));
@@ -112,6 +124,7 @@ export async function assembleDist(env: StageEnv, graph: StageGraph, deps: Reado
     toolchains,
     packages,
     kernels,
+    grub: grubs,
     sources: used.map((s) => {
       const spec = plan.sources[s.name]!;
       return { name: s.name, version: spec.version, file: s.file, sha256: s.sha256, urls: spec.urls, license: spec.license };

@@ -80,6 +80,8 @@ export interface ManifestGrub {
   source: { name: string; file: string; sha256: string };
   /** GRUB platforms built (i386-pc, x86_64-efi, arm64-efi). */
   platforms: string[];
+  /** sha256 of the stage's normalised tar of grub-mkimage and lib/grub/<platform>/ (the image steps' input). */
+  treeSha256: string;
   key: string;
 }
 

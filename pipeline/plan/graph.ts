@@ -7,6 +7,7 @@ import { baseInputHash } from '../stages/base.ts';
 import { HELLO_C, STAGE1_SCRIPT } from '../stages/stage1-program.ts';
 import { kernelKey, KERNEL_SOURCE } from '../stages/kernel.ts';
 import type { Fragment } from '../stages/kernel-config.ts';
+import { grubKey, GRUB_SOURCE, type GrubInputs } from '../stages/grub.ts';
 import { OsforgeError } from '../errors.ts';
 
 export type Inputs = [name: string, value: string][];
@@ -18,7 +19,7 @@ export interface StageNode {
   inputs: Inputs;
 }
 
-export interface ArchNodes { stage1: StageNode; packages: Map<string, StageNode>; stage3: StageNode; kernel: StageNode }
+export interface ArchNodes { stage1: StageNode; packages: Map<string, StageNode>; stage3: StageNode; kernel: StageNode; grub: StageNode }
 
 export interface StageGraph {
   base: StageNode;
@@ -67,6 +68,8 @@ export function stageGraph(plan: Plan, opts: GraphOptions): StageGraph {
   for (const arch of plan.arches) {
     const kernel = node(`kernel/${arch}`, [['kernel', kernelKey({ ...kb, arch })]]);
     nodes.push(kernel);
+    const grub = node(`grub/${arch}`, [['grub', grubKey(grubInputs(plan, arch))]]);
+    nodes.push(grub);
     const stage1 = node(`stage1/${arch}`, [
       ['arch', arch], ['builder', builder.key], ['program', sha256(HELLO_C)], ['script', sha256(STAGE1_SCRIPT)], ['musl', musl.version],
     ]);
@@ -85,7 +88,7 @@ export function stageGraph(plan: Plan, opts: GraphOptions): StageGraph {
     }
     const stage3 = node(`stage3/${arch}`, [['stage1', stage1.key], ...[...packages].map(([name, n]): [string, string] => [`package:${name}`, n.key])]);
     nodes.push(stage3);
-    arches.set(arch, { stage1, packages, stage3, kernel });
+    arches.set(arch, { stage1, packages, stage3, kernel, grub });
   }
   const dist = node('dist', [
     // Not the commit: a commit that touches no build input changes only what dist/ records (outputs/dist-identity.ts).
@@ -94,6 +97,7 @@ export function stageGraph(plan: Plan, opts: GraphOptions): StageGraph {
     ['tools', tools.key], ['builder', builder.key],
     ...[...arches].map(([arch, a]): [string, string] => [`stage3:${arch}`, a.stage3.key]),
     ...[...arches].map(([arch, a]): [string, string] => [`kernel:${arch}`, a.kernel.key]),
+    ...[...arches].map(([arch, a]): [string, string] => [`grub:${arch}`, a.grub.key]),
     ...Object.values(plan.sources).map((s): [string, string] => [`source:${s.name}`, sourcePin(s)]),
   ]);
   nodes.push(dist);
@@ -113,5 +117,20 @@ export function kernelInputs(plan: Plan) {
   return {
     source: { file: source.file, sha256: source.sha256 }, fragments, imageKey,
     image: { key: imageKey, arch: 'amd64' as Arch }, sourceDateEpoch: plan.base.sourceDateEpoch,
+  };
+}
+
+/** What the GRUB stage of `arch` is built from: the pin, images/grub/build.sh, the kernel build image (it builds GRUB too) and the epoch. */
+export function grubInputs(plan: Plan, arch: Arch): GrubInputs {
+  const source = plan.sources[GRUB_SOURCE];
+  const script = plan.imageFiles.grub['build.sh'];
+  if (!source || !script || !plan.kernelBuild) {
+    throw new OsforgeError('CONFIG_INVALID', `images/: GRUB is built from source and needs ${[
+      source ? '' : `a "${GRUB_SOURCE}" entry in images/sources.json`, script ? '' : 'images/grub/build.sh', plan.kernelBuild ? '' : 'images/kernel/kernel.json (the build image)',
+    ].filter(Boolean).join(', ')}`, { hint: 'restore them from git (git checkout -- images/grub images/sources.json images/kernel)' });
+  }
+  return {
+    arch, source: { file: source.file, sha256: source.sha256, version: source.version }, script,
+    imageKey: baseInputHash(plan.kernelBuild, 'amd64'), sourceDateEpoch: plan.base.sourceDateEpoch,
   };
 }

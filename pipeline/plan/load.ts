@@ -3,7 +3,9 @@ import { existsSync, lstatSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { OsforgeError } from '../errors.ts';
 import { ARCHES, type Arch, type PackageRecipe, type Plan, type SourceSpec } from './types.ts';
-import { buckosSchema, builderSchema, kernelSchema, lockSchema, parseWith, recipeSchema, sourcesSchema } from './schema.ts';
+import { KERNEL_SOURCE } from '../stages/kernel.ts';
+import { GRUB_SOURCE } from '../stages/grub.ts';
+import { buckosSchema, builderSchema, lockSchema, parseWith, recipeSchema, sourcesSchema } from './schema.ts';
 
 function invalid(file: string, message: string): OsforgeError {
   return new OsforgeError('CONFIG_INVALID', `${file}: ${message}`, { hint: `edit ${file}` });
@@ -100,6 +102,11 @@ export function loadPlan(imagesDir: string): Plan {
 
   const toolchainSource = config.toolchain?.source ?? 'musl';
   if (!sources[toolchainSource]) throw invalid(configFile, `toolchain.source: ${JSON.stringify(toolchainSource)} is not in sources.json`);
+  // The kernel and GRUB stages build from these pins; a plan without them could not boot.
+  for (const [name, what] of [[KERNEL_SOURCE, 'the kernel'], [GRUB_SOURCE, 'GRUB']] as const) {
+    if (!sources[name]) throw invalid(sourcesFile, `${JSON.stringify(name)}: expected the pinned source ${what} is built from, found nothing`);
+  }
+  if (!existsSync(join(imagesDir, 'grub', 'build.sh'))) throw invalid(join(imagesDir, 'grub', 'build.sh'), 'file not found (the GRUB stage runs it)');
 
   const recipeFile = (name: string) => join(imagesDir, 'packages', name, 'recipe.json');
   const recipes: PackageRecipe[] = [];
@@ -125,16 +132,6 @@ export function loadPlan(imagesDir: string): Plan {
   const lockFile = join(imagesDir, 'lock.json');
   const lock = existsSync(lockFile) ? parseWith(lockSchema, readJson(lockFile), lockFile) : undefined;
   if (lock && lock.suite !== base.suite) throw invalid(lockFile, `suite: locks ${lock.suite} but buckos.json uses ${base.suite}; run \`osforge lock\``);
-  // kernel.json is read by the image stage; checking it here makes a bad pin fail before any container starts.
-  const kernelFile = join(imagesDir, 'kernel.json');
-  if (existsSync(kernelFile)) {
-    const kernel = parseWith(kernelSchema, readJson(kernelFile), kernelFile);
-    for (const a of arches) {
-      for (const part of ['grub'] as const) {
-        if (!(kernel[part] as Record<string, unknown>)[a]) throw invalid(kernelFile, `${part}.${a}: expected pins for arch ${a} (listed in buckos.json "arches"), found nothing`);
-      }
-    }
-  }
   const baseSpec = {
     name: 'base', suite: base.suite, variant: base.variant ?? 'minbase', include: base.include ?? [],
     pins: lock?.images?.base ?? {}, sourceDateEpoch: base.sourceDateEpoch, pull: base.pull ?? {},
@@ -154,6 +151,6 @@ export function loadPlan(imagesDir: string): Plan {
     toolchainSource,
     packages: orderPackages(recipes, recipeFile),
     buck2: { version: buck2?.version ?? '', asset: buck2?.asset ?? '', url: buck2?.url ?? '', sha256: buck2?.sha256 ?? null },
-    imageFiles: { tools: readTree(join(imagesDir, 'tools')), builder: readTree(join(imagesDir, 'builder')), kernelConfig: readTree(join(imagesDir, 'kernel', 'config')) },
+    imageFiles: { tools: readTree(join(imagesDir, 'tools')), builder: readTree(join(imagesDir, 'builder')), kernelConfig: readTree(join(imagesDir, 'kernel', 'config')), grub: readTree(join(imagesDir, 'grub')) },
   });
 }

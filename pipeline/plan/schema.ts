@@ -96,12 +96,6 @@ export const lockSchema = z.strictObject({
   ))),
 });
 
-const debPin = { package: debianPackage, version: debianVersion, sha256 };
-export const kernelSchema = z.strictObject({
-  comment,
-  grub: z.partialRecord(arch, z.array(z.strictObject({ comment, ...debPin, platform: z.string().regex(/^[a-z0-9_]+-[a-z0-9]+$/, { error: 'a GRUB platform (e.g. "x86_64-efi")' }) })).min(1, { error: 'at least one GRUB platform package' })),
-});
-
 /** `packages[2]`, `base.sourceDateEpoch`, `"my src".sha256`. */
 export function fieldPath(path: readonly PropertyKey[]): string {
   let out = '';

@@ -73,5 +73,5 @@ export interface Plan {
   packages: PackageRecipe[];
   buck2: Buck2Spec;
   /** Files that define the tools and builder images: path → content. */
-  imageFiles: { tools: Record<string, Buffer>; builder: Record<string, Buffer>; kernelConfig: Record<string, Buffer> };
+  imageFiles: { tools: Record<string, Buffer>; builder: Record<string, Buffer>; kernelConfig: Record<string, Buffer>; grub: Record<string, Buffer> };
 }

@@ -2,8 +2,13 @@
 // (https://spdx.github.io/spdx-spec/v2.3/). Pure and deterministic: `created`
 // comes from manifest.sourceDateEpoch, documentNamespace from a hash of the
 // document itself, and every list is sorted, so equal manifests give equal bytes.
+// Packages: each artifact (DESCRIBES), each source archive, and per arch the
+// kernel, GRUB, musl and every stage2 package with purl and CPE (cpe.ts);
+// CONTAINS says which of those each artifact ships (CONTENTS, by kind).
 import { createHash } from 'node:crypto';
-import type { Manifest, ManifestPackage, ManifestSource } from '../outputs/manifest-types.ts';
+import type { Arch } from '../engine/docker-archive.ts';
+import type { Manifest, ManifestArtifact, ManifestPackage, ManifestSource } from '../outputs/manifest-types.ts';
+import { cpe23, genericPurl } from './cpe.ts';
 
 const NOASSERTION = 'NOASSERTION';
 
@@ -21,6 +26,8 @@ export interface SpdxPackage {
   copyrightText: string;
   supplier: string;
   sourceInfo?: string;
+  /** SPDX 2.3 primaryPackagePurpose (OPERATING-SYSTEM, LIBRARY, SOURCE, ...). */
+  primaryPackagePurpose?: string;
   comment?: string;
   externalRefs?: { referenceCategory: string; referenceType: string; referenceLocator: string }[];
 }
@@ -56,6 +63,26 @@ export function spdxDate(epochSeconds: number): string {
   return new Date(epochSeconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
+/**
+ * What an artifact of each kind ships, for its CONTAINS relationships. The
+ * initramfs holds the userland (no modules: the kernel has every driver built
+ * in); the toolchain holds musl (libc.a, headers). Other kinds (oss-source,
+ * kernel .config, ...) contain none.
+ */
+const CONTENTS: Readonly<Record<string, { kernel?: true; grub?: true; libc?: true; packages?: true }>> = {
+  rootfs: { libc: true, packages: true },
+  toolchain: { libc: true },
+  kernel: { kernel: true },
+  'kernel-elf': { kernel: true },
+  initramfs: { libc: true, packages: true },
+  iso: { kernel: true, grub: true, libc: true, packages: true },
+  raw: { kernel: true, grub: true, libc: true, packages: true },
+  qcow2: { kernel: true, grub: true, libc: true, packages: true },
+};
+
+/** One per (arch, component): what the artifacts of that arch contain. */
+interface ArchComponents { kernel?: string; grub?: string; libc?: string; packages: string[] }
+
 export function buildSbom(m: Manifest, toolVersion = ''): SpdxDocument {
   const used = new Set<string>();
   const uniqueId = (base: string, salt: string): string => {
@@ -66,13 +93,23 @@ export function buildSbom(m: Manifest, toolVersion = ''): SpdxDocument {
   };
 
   const sourcesByFile = new Map<string, ManifestSource>(m.sources.map((s) => [s.file, s]));
+  const urlOf = (file: string | undefined) => (file === undefined ? undefined : sourcesByFile.get(file)?.urls[0]);
   const packages: SpdxPackage[] = [];
   const relationships: SpdxRelationship[] = [];
+  const rel = (a: string, type: string, b: string) => relationships.push({ spdxElementId: a, relationshipType: type, relatedSpdxElement: b });
+  const kernels = [...(m.kernels ?? [])].sort((a, b) => cmp(a.arch, b.arch) || cmp(a.version, b.version));
+  const grubs = [...(m.grub ?? [])].sort((a, b) => cmp(a.arch, b.arch) || cmp(a.version, b.version));
+  const arches = Object.keys(m.toolchains).sort(cmp) as Arch[];
+  // musl as a stage2 package (older manifests) stands for the toolchain's musl on its arch.
+  const libcSource = (arch: Arch) => m.sources.find((s) => s.name === m.toolchains[arch]!.libc);
+  const libcArches = arches.filter((a) => !m.packages.some((p) => p.arch === a && p.name === m.toolchains[a]!.libc));
 
   // Release artifacts: what the document describes.
   const artifacts = [...m.artifacts].sort((a, b) => cmp(a.path, b.path));
+  const artifactIds = new Map<ManifestArtifact, string>();
   for (const a of artifacts) {
     const id = uniqueId(`SPDXRef-Artifact-${idPart(a.path)}`, a.path);
+    artifactIds.set(a, id);
     packages.push({
       SPDXID: id,
       name: a.path,
@@ -87,13 +124,15 @@ export function buildSbom(m: Manifest, toolVersion = ''): SpdxDocument {
       supplier: NOASSERTION,
       comment: `kind: ${a.kind}; arch: ${a.arch}`,
     });
-    relationships.push({ spdxElementId: 'SPDXRef-DOCUMENT', relationshipType: 'DESCRIBES', relatedSpdxElement: id });
+    rel('SPDXRef-DOCUMENT', 'DESCRIBES', id);
   }
 
   // Upstream sources, once each (all arches build from the same tarball).
   const sourceFiles = new Map<string, { file: string; sha256: string }>();
   for (const s of m.sources) sourceFiles.set(s.file, { file: s.file, sha256: s.sha256 });
-  for (const p of m.packages) for (const s of p.sources) if (!sourceFiles.has(s.file)) sourceFiles.set(s.file, s);
+  for (const s of [...m.packages.flatMap((p) => p.sources), ...kernels.map((k) => k.source), ...grubs.map((g) => g.source)]) {
+    if (!sourceFiles.has(s.file)) sourceFiles.set(s.file, { file: s.file, sha256: s.sha256 });
+  }
   const sourceIds = new Map<string, string>();
   for (const f of [...sourceFiles.keys()].sort(cmp)) {
     const ref = sourceFiles.get(f)!;
@@ -112,6 +151,69 @@ export function buildSbom(m: Manifest, toolVersion = ''): SpdxDocument {
       licenseDeclared: spdxLicense(src?.license),
       copyrightText: NOASSERTION,
       supplier: NOASSERTION,
+      primaryPackagePurpose: 'SOURCE',
+    });
+  }
+
+  /**
+   * A built component of one arch: purl and CPE (the table in cpe.ts);
+   * downloadLocation from its first source; GENERATED_FROM each source.
+   * Its checksum is its output's when known, else its first source's.
+   */
+  const component = (c: { idBase: string; salt: string; name: string; version: string; arch: Arch; license?: string; sources: { file: string; sha256: string }[];
+    checksum?: string; purpose?: string; comment: string }): string => {
+    const id = uniqueId(c.idBase, c.salt);
+    const url = urlOf(c.sources[0]?.file);
+    const cpe = cpe23(c.name, c.version);
+    const checksum = c.checksum ?? c.sources[0]?.sha256;
+    const srcInfo = c.sources.map((s) => `${s.file} sha256:${s.sha256}`).join(', ');
+    packages.push({
+      SPDXID: id,
+      name: c.name,
+      versionInfo: c.version,
+      downloadLocation: url ?? NOASSERTION,
+      filesAnalyzed: false,
+      checksums: checksum ? [{ algorithm: 'SHA256', checksumValue: checksum }] : [],
+      licenseConcluded: NOASSERTION,
+      licenseDeclared: spdxLicense(c.license),
+      copyrightText: NOASSERTION,
+      supplier: NOASSERTION,
+      ...(c.purpose ? { primaryPackagePurpose: c.purpose } : {}),
+      ...(srcInfo ? { sourceInfo: `built from ${srcInfo}` } : {}),
+      comment: c.comment,
+      externalRefs: [
+        { referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: genericPurl(c.name, c.version, c.arch, url) },
+        ...(cpe ? [{ referenceCategory: 'SECURITY', referenceType: 'cpe23Type', referenceLocator: cpe }] : []),
+      ],
+    });
+    for (const s of [...c.sources].sort((a, b) => cmp(a.file, b.file))) rel(id, 'GENERATED_FROM', sourceIds.get(s.file)!);
+    return id;
+  };
+  const perArch = new Map<Arch, ArchComponents>();
+  const of = (arch: Arch) => perArch.get(arch) ?? perArch.set(arch, { packages: [] }).get(arch)!;
+
+  for (const k of kernels) {
+    of(k.arch).kernel = component({
+      idBase: `SPDXRef-Kernel-${k.arch}-${idPart(k.version)}`, salt: k.key, name: k.source.name, version: k.version, arch: k.arch, license: k.license,
+      sources: [k.source], purpose: 'OPERATING-SYSTEM',
+      comment: `arch: ${k.arch}; the Linux kernel, release ${k.release}; checksum is of the source archive; .config ${k.config.path} sha256:${k.config.sha256}; `
+        + `System.map ${k.systemMap.path}; fragments ${k.fragments.map((f) => f.path).join(', ')}; stage key ${k.key}`,
+    });
+  }
+  for (const g of grubs) {
+    of(g.arch).grub = component({
+      idBase: `SPDXRef-GRUB-${g.arch}-${idPart(g.version)}`, salt: g.key, name: g.source.name, version: g.version, arch: g.arch, license: g.license,
+      sources: [g.source], purpose: 'APPLICATION',
+      comment: `arch: ${g.arch}; GRUB for ${[...g.platforms].sort(cmp).join(', ')}; checksum is of the source archive; built tree sha256:${g.treeSha256}; stage key ${g.key}`,
+    });
+  }
+  for (const arch of libcArches) {
+    const tc = m.toolchains[arch]!;
+    const src = libcSource(arch);
+    of(arch).libc = component({
+      idBase: `SPDXRef-Libc-${arch}-${idPart(tc.libc)}-${idPart(tc.libcVersion)}`, salt: `${arch}/${tc.libc}`, name: tc.libc, version: tc.libcVersion, arch,
+      license: src?.license, sources: src ? [{ file: src.file, sha256: src.sha256 }] : [], purpose: 'LIBRARY',
+      comment: `arch: ${arch}; the C library of the ${tc.triple} toolchain, statically linked into every package's programs; checksum is of the source archive`,
     });
   }
 
@@ -119,41 +221,42 @@ export function buildSbom(m: Manifest, toolVersion = ''): SpdxDocument {
   const pkgs = [...m.packages].sort((a, b) => cmp(a.arch, b.arch) || cmp(a.name, b.name) || cmp(a.version, b.version));
   const pkgIds = new Map<ManifestPackage, string>();
   for (const p of pkgs) {
-    const id = uniqueId(`SPDXRef-Package-${p.arch}-${idPart(p.name)}-${idPart(p.version)}`, p.key);
-    pkgIds.set(p, id);
-    const firstSource = p.sources[0];
-    const srcInfo = p.sources.map((s) => `${s.file} sha256:${s.sha256}`).join(', ');
-    packages.push({
-      SPDXID: id,
-      name: p.name,
-      versionInfo: p.version,
-      downloadLocation: (firstSource && sourcesByFile.get(firstSource.file)?.urls[0]) ?? NOASSERTION,
-      filesAnalyzed: false,
-      checksums: [{ algorithm: 'SHA256', checksumValue: p.outputSha256 }],
-      licenseConcluded: NOASSERTION,
-      licenseDeclared: spdxLicense(p.license),
-      copyrightText: NOASSERTION,
-      supplier: NOASSERTION,
-      ...(srcInfo ? { sourceInfo: `built from ${srcInfo}` } : {}),
+    const id = component({
+      idBase: `SPDXRef-Package-${p.arch}-${idPart(p.name)}-${idPart(p.version)}`, salt: p.key, name: p.name, version: p.version, arch: p.arch, license: p.license,
+      sources: p.sources, checksum: p.outputSha256,
       comment: `arch: ${p.arch}; checksum is of the package output archive; stage key ${p.key}`,
-      externalRefs: [{
-        referenceCategory: 'PACKAGE-MANAGER',
-        referenceType: 'purl',
-        referenceLocator: `pkg:generic/${encodeURIComponent(p.name)}@${encodeURIComponent(p.version)}?arch=${p.arch}`,
-      }],
     });
+    pkgIds.set(p, id);
+    if (p.name === m.toolchains[p.arch]?.libc) of(p.arch).libc = id;
+    else of(p.arch).packages.push(id);
   }
   for (const p of pkgs) {
-    const id = pkgIds.get(p)!;
-    for (const s of [...p.sources].sort((a, b) => cmp(a.file, b.file))) {
-      relationships.push({ spdxElementId: id, relationshipType: 'GENERATED_FROM', relatedSpdxElement: sourceIds.get(s.file)! });
-    }
     for (const dep of [...p.deps].sort(cmp)) {
       const target = pkgs.find((q) => q.arch === p.arch && (q.name === dep || q.key === dep));
-      if (target) relationships.push({ spdxElementId: id, relationshipType: 'DEPENDS_ON', relatedSpdxElement: pkgIds.get(target)! });
+      if (target) rel(pkgIds.get(p)!, 'DEPENDS_ON', pkgIds.get(target)!);
     }
-    // A release with no artifacts still describes what was built.
-    if (artifacts.length === 0) relationships.push({ spdxElementId: 'SPDXRef-DOCUMENT', relationshipType: 'DESCRIBES', relatedSpdxElement: id });
+  }
+
+  // What each artifact ships, by its kind and arch.
+  for (const a of artifacts) {
+    const wants = CONTENTS[a.kind];
+    const have = a.arch === 'any' ? undefined : perArch.get(a.arch);
+    if (!wants || !have) continue;
+    const id = artifactIds.get(a)!;
+    const contained = [
+      ...(wants.kernel && have.kernel ? [have.kernel] : []),
+      ...(wants.grub && have.grub ? [have.grub] : []),
+      ...(wants.libc && have.libc ? [have.libc] : []),
+      ...(wants.packages ? have.packages : []),
+    ];
+    for (const c of contained) rel(id, 'CONTAINS', c);
+  }
+  // A release with no artifacts still describes what was built.
+  if (artifacts.length === 0) {
+    for (const arch of [...perArch.keys()].sort(cmp)) {
+      const c = perArch.get(arch)!;
+      for (const id of [c.kernel, c.grub, c.libc, ...c.packages]) if (id) rel('SPDXRef-DOCUMENT', 'DESCRIBES', id);
+    }
   }
 
   const doc: SpdxDocument = {

@@ -16,13 +16,14 @@ import { dropHeld, holdStage2, stage1, stage2Package, stage3, type ArchContext, 
 import { openStepLog } from '../stages/step-log.ts';
 import { validateToolsCache, toolsCacheFiles } from '../cache/tools-cache.ts';
 import { sourceCachePath } from '../cache/source-cache.ts';
-import { chain, gzipStream, mergeLayers, packStream } from '../util/tar-stream.ts';
+import { chain, gzipStream, mergeLayers } from '../util/tar-stream.ts';
+import { legalComponents, legalInfoArchive, legalInfoInputs, legalSources } from '../outputs/legal-info.ts';
 import { outputFormats } from '../outputs/formats.ts';
 import { imageSteps } from '../outputs/images/formats.ts';
-import { bootDebsPresent, fetchBootDebs, imageStep, stepContext, type BootDebs, type BuiltKernel } from '../outputs/images/index.ts';
+import { imageStep, stepContext, type BuiltGrub, type BuiltKernel } from '../outputs/images/index.ts';
 import { buildKernel, KERNEL_SOURCE } from '../stages/kernel.ts';
-import { kernelInputs } from '../plan/graph.ts';
-import { loadBootPins } from '../outputs/images/pins.ts';
+import { buildGrub, GRUB_SOURCE } from '../stages/grub.ts';
+import { grubInputs, kernelInputs } from '../plan/graph.ts';
 import { ensureImager, imagerFiles, type Imager } from '../outputs/images/imager.ts';
 import { distState, assembleDist } from '../outputs/assemble.ts';
 import { depValue, type BuildStage, type StageEnv, type StageResult } from './stage.ts';
@@ -92,7 +93,9 @@ export function compile(plan: Plan, graph: StageGraph, budget: number): Compiled
     },
   });
 
-  const sourceSpecs = [...new Set([plan.toolchainSource, ...plan.packages.flatMap((p) => p.sources), KERNEL_SOURCE])].map((n) => plan.sources[n]!);
+  // oss_source.tgz ships the source of everything that ships (legal-info.ts), Linux and GRUB included, so all of it is fetched.
+  const legal = legalComponents(plan);
+  const sourceSpecs = [...new Set([plan.toolchainSource, ...plan.packages.flatMap((p) => p.sources), KERNEL_SOURCE, GRUB_SOURCE, ...legalSources(legal)])].map((n) => plan.sources[n]!);
   const sources = node('sources', sourceSpecs.map((s) => [`source:${s.name}`, sourcePin(s)]));
   add({
     ...fromNode(sources), deps: [graph.base.id], title: 'Fetch sources', cost: 20,
@@ -147,15 +150,14 @@ export function compile(plan: Plan, graph: StageGraph, budget: number): Compiled
   });
 
   const scriptsKey = keyOf(Object.entries(imagerFiles()).filter(([p]) => p !== 'Dockerfile').sort(([a], [b]) => (a < b ? -1 : 1)).map(([p, c]) => `${p}:${sha256(c)}`));
-  const oss = node('oss-source', [['source-date-epoch', sde], ...sourceSpecs.map((s): [string, string] => [`source:${s.name}`, sourcePin(s)])]);
+  const oss = node('oss-source', legalInfoInputs(plan, legal, sde));
   add({
     ...fromNode(oss), deps: [sources.id], title: 'oss_source.tgz', cost: 10,
     present: async (p) => p.store.has(oss.key),
     run: async (env, deps) => {
-      const used = [...fetched(deps).values()];
-      const e = await env.store.getOrBuild(oss.key, () => env.store.put({ key: oss.key, kind: 'oss-source' },
-        chain(packStream(used.map((s) => ({ path: `sources/${s.file}`, type: 'file' as const, mode: 0o644, data: { file: s.path } })), Number(sde)), gzipStream())));
-      return result({ path: e.path, sha256: e.meta.outputSha256! } satisfies FileValue, e.hit, `oss_source.tgz: ${used.length} sources${cached(e.hit)}`, await sizeOf(e.path));
+      const e = await env.store.getOrBuild(oss.key, async () => env.store.put({ key: oss.key, kind: 'oss-source' },
+        await legalInfoArchive(plan, legal, fetched(deps), Number(sde))));
+      return result({ path: e.path, sha256: e.meta.outputSha256! } satisfies FileValue, e.hit, `oss_source.tgz: ${legal.length} components${cached(e.hit)}`, await sizeOf(e.path));
     },
   });
 
@@ -259,18 +261,18 @@ export function compile(plan: Plan, graph: StageGraph, budget: number): Compiled
       },
     });
 
-    const pins = loadBootPins(arch);
-    const debs = node(`bootdebs/${arch}`, [['arch', arch], ['pins', sha256(JSON.stringify(pins))]]);
+    // GRUB builds with make -j like the kernel; its entry is under grubKey() (the node's one input).
+    const gi = grubInputs(plan, arch);
+    const grubEntry = nodes.grub.inputs[0]![1];
     add({
-      ...fromNode(debs), deps: [graph.base.id], title: `${arch}: GRUB .debs`, cost: 10,
-      present: async (p) => bootDebsPresent(arch, p.stateRoot.sources),
+      ...fromNode(nodes.grub), deps: [graph.kernelBuild.id, sources.id], title: `GRUB ${arch}`, weight: budget, cost: 200,
+      present: async (p) => p.store.has(grubEntry),
       run: async (env, deps) => {
-        const had = bootDebsPresent(arch, env.stateRoot.sources);
-        const d = await fetchBootDebs({
-          engine: env.engine, baseRef: depValue<ResolvedBase>(deps, graph.base.id).ref, arch, sourcesCacheRoot: env.stateRoot.sources,
-          runId: env.runId, logDir: env.logDir, log: (l) => env.progress(debs.id, l),
+        const r = await buildGrub({
+          ...gi, engine: env.engine, store: env.store, key: grubEntry, imageRef: depValue<ResolvedBase>(deps, graph.kernelBuild.id).ref,
+          fetched: fetched(deps).get(GRUB_SOURCE)!, runId: env.runId, logDir: env.logDir, jobs: budget, echo: env.echo && ((l) => env.echo!(`[${arch}] ${l}`)),
         });
-        return result(d, had, `${arch}: ${d.grub.length} GRUB .debs verified`);
+        return result({ dir: r.path, meta: r.meta } satisfies BuiltGrub, r.hit, `GRUB ${arch}: ${r.meta.version} (${r.meta.platforms.join(', ')})${cached(r.hit)}`, await sizeOf(r.path));
       },
     });
     const stepNodes = new Map<string, StageNode>();
@@ -278,16 +280,16 @@ export function compile(plan: Plan, graph: StageGraph, budget: number): Compiled
       // node() keys by the id's first segment, so the step and arch must be inputs: iso and raw share everything else.
       const sn = node(`image/${arch}/${step}`, [
         ['step', step], ['arch', arch],
-        ['imager', imager.key], ['scripts', scriptsKey], ['rootfs', rootfs.key], ['debs', debs.key], ['kernel', nodes.kernel.key], ['name', plan.name], ['version', plan.version],
+        ['imager', imager.key], ['scripts', scriptsKey], ['rootfs', rootfs.key], ['grub', nodes.grub.key], ['kernel', nodes.kernel.key], ['name', plan.name], ['version', plan.version],
         ['source-date-epoch', sde], ...spec.needs.map((n): [string, string] => [`step:${n}`, stepNodes.get(n)!.key]),
       ]);
       stepNodes.set(step, sn);
       add({
-        ...fromNode(sn), deps: [rootfs.id, debs.id, nodes.kernel.id, imager.id, ...spec.needs.map((n) => `image/${arch}/${n}`)], title: `image ${arch}: ${step}`, cost: 60,
+        ...fromNode(sn), deps: [rootfs.id, nodes.grub.id, nodes.kernel.id, imager.id, ...spec.needs.map((n) => `image/${arch}/${n}`)], title: `image ${arch}: ${step}`, cost: 60,
         present: async (p) => p.store.has(sn.key),
         run: async (env, deps) => {
           const ctx = stepContext({
-            name: plan.name, version: plan.version, arch, debs: depValue<BootDebs>(deps, debs.id), kernel: depValue<BuiltKernel>(deps, nodes.kernel.id), rootfs: depValue<RootfsValue>(deps, rootfs.id),
+            name: plan.name, version: plan.version, arch, grub: depValue<BuiltGrub>(deps, nodes.grub.id), kernel: depValue<BuiltKernel>(deps, nodes.kernel.id), rootfs: depValue<RootfsValue>(deps, rootfs.id),
             imager: depValue<Imager>(deps, imager.id), outputs: new Map(spec.needs.map((n) => [n, depValue<string>(deps, `image/${arch}/${n}`)])),
           });
           const e = await imageStep({ store: env.store, key: sn.key, engine: env.engine, imager: depValue<Imager>(deps, imager.id), step, ctx, runId: env.runId, logDir: env.logDir, sourceDateEpoch: Number(sde) });

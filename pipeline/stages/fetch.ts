@@ -50,13 +50,26 @@ export async function fetchSources(opts: {
     }
   }
 
-  const viaDebian = specs.filter((s) => !got.has(s.name) && s.debian);
-  if (viaDebian.length) {
-    const files = await aptGetSource(opts.engine, opts.baseRef, viaDebian, opts.runId, log);
-    for (const spec of viaDebian) {
+  // Pass 1 asks for the pinned Debian revisions. A revision the archive has
+  // dropped (a stable update superseded it) carries the same upstream tarball
+  // as its successor, so pass 2 asks for the suite's current revision of each
+  // still-missing package, one at a time: the file must still match its pin.
+  const pinnedRevision = (s: SourceSpec) => `${s.debian!.package}=${s.debian!.version}`;
+  const anyRevision = (s: SourceSpec) => (s.debian!.suite ? `${s.debian!.package}/${s.debian!.suite}` : s.debian!.package);
+  await viaDebian(specs.filter((s) => !got.has(s.name) && s.debian), pinnedRevision);
+  // Only where the file did not arrive: a file that arrived with the wrong sha256 is not retried.
+  for (const spec of specs.filter((s) => !got.has(s.name) && failures.get(s.name)?.some((f) => f.includes('did not produce')))) {
+    log.write(`${spec.name}: ${pinnedRevision(spec)} is not in the archive; trying the suite's current revision (same upstream file, same pin)`);
+    await viaDebian([spec], anyRevision);
+  }
+
+  async function viaDebian(wanted: SourceSpec[], request: (s: SourceSpec) => string): Promise<void> {
+    if (!wanted.length) return;
+    const files = await aptGetSource(opts.engine, opts.baseRef, wanted, wanted.map(request), opts.runId, log);
+    for (const spec of wanted) {
       const deb = debianExpectation(spec)!;
       const data = files.get(deb.file);
-      const from = `debian source ${spec.debian!.package}=${spec.debian!.version}`;
+      const from = `debian source ${request(spec)}`;
       if (!data) { note(spec.name, `${from}: apt-get source did not produce ${deb.file}`); continue; }
       const actual = sha256(data);
       if (actual !== deb.sha256) { const e = mismatchError(deb.file, deb.sha256, actual, from); log.write(e.message); note(spec.name, e.message); continue; }
@@ -111,8 +124,7 @@ export function extraSuites(specs: SourceSpec[]): string[] {
   return [...new Set(specs.flatMap((s) => (s.debian?.suite ? [s.debian.suite] : [])))].sort();
 }
 
-async function aptGetSource(engine: Engine, baseRef: string, specs: SourceSpec[], runId: string, log: StepLog): Promise<Map<string, Buffer>> {
-  const wanted = specs.map((s) => `${s.debian!.package}=${s.debian!.version}`);
+async function aptGetSource(engine: Engine, baseRef: string, specs: SourceSpec[], wanted: string[], runId: string, log: StepLog): Promise<Map<string, Buffer>> {
   log.write(`apt-get source --download-only ${wanted.join(' ')}`);
   const res = await runStep({
     engine, image: baseRef, cmd: ['sh', '-c', APT_SOURCE_SCRIPT, 'fetch', ...wanted], env: { SUITES: extraSuites(specs).join(' ') }, network: 'bridge',

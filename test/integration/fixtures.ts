@@ -5,6 +5,13 @@ import { loadPlan } from '../../pipeline/plan/load.ts';
 import { paths } from '../../pipeline/paths.ts';
 import { resolveBase, type ResolvedBase } from '../../pipeline/stages/base.ts';
 import type { Arch } from '../../pipeline/plan/types.ts';
+import { join } from 'node:path';
+import { StageStore } from '../../pipeline/cache/stage-store.ts';
+import { grubInputs } from '../../pipeline/plan/graph.ts';
+import { fetchSources } from '../../pipeline/stages/fetch.ts';
+import { buildGrub, grubKey, GRUB_SOURCE } from '../../pipeline/stages/grub.ts';
+import { openStepLog } from '../../pipeline/stages/step-log.ts';
+import type { BuiltGrub } from '../../pipeline/outputs/images/index.ts';
 
 export const engine = new DockerEngine();
 export const plan = loadPlan(paths.images);
@@ -14,4 +21,22 @@ const bases = new Map<Arch, Promise<ResolvedBase>>();
 export function base(arch: Arch): Promise<ResolvedBase> {
   if (!bases.has(arch)) bases.set(arch, engine.ping().then(() => resolveBase(engine, plan.base, arch, () => undefined)));
   return bases.get(arch)!;
+}
+
+/**
+ * The GRUB stage entry `dist` uses for `arch`, from the machine's stage store
+ * (built there once, under the plan's own key, when missing): image steps
+ * need a real grub-mkimage, and building GRUB per test would take minutes.
+ */
+export async function grubFor(arch: Arch): Promise<BuiltGrub> {
+  const inputs = grubInputs(plan, arch);
+  const b = await base('amd64');
+  const log = openStepLog(join(paths.logs(), 'tests'), 'fetch-grub');
+  const fetched = (await fetchSources({ engine, baseRef: b.ref, specs: [plan.sources[GRUB_SOURCE]!], cacheRoot: paths.sources(), runId, log })).get(GRUB_SOURCE)!;
+  const image = await resolveBase(engine, plan.kernelBuild!, 'amd64', () => undefined);
+  const r = await buildGrub({
+    ...inputs, engine, store: new StageStore(paths.stages()), key: grubKey(inputs), imageRef: image.ref, fetched, runId,
+    logDir: join(paths.logs(), 'tests'), jobs: 2,
+  });
+  return { dir: r.path, meta: r.meta };
 }

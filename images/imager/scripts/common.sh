@@ -8,10 +8,11 @@ mkdir -p /out /work
 
 stamp() { find "$@" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +; }
 
-# Unpacks the pinned GRUB platform .debs (no maintainer scripts) to /work/grub.
+# Unpacks the GRUB stage's tree (built from the pinned source: bin/grub-mkimage
+# and lib/grub/<platform>/) to /work/grub. The imager has no GRUB of its own.
 grub_unpack() {
   mkdir -p /work/grub
-  for d in /in/debs/grub-*.deb; do dpkg-deb -x "$d" /work/grub; done
+  tar -xf /in/grub.tar -C /work/grub --no-same-owner
 }
 
 # grub_image <platform> <output>: GRUB with an embedded early config that finds
@@ -27,7 +28,7 @@ grub_image() {
   esac
   format=$platform
   [ "$platform" = i386-pc ] && format=i386-pc-eltorito
-  grub-mkimage -O "$format" -d "/work/grub/usr/lib/grub/$platform" -c /work/early.cfg -p /boot/grub -o "$out" $mods
+  /work/grub/bin/grub-mkimage -O "$format" -d "/work/grub/lib/grub/$platform" -c /work/early.cfg -p /boot/grub -o "$out" $mods
 }
 
 # The boot files every image carries: kernel, initramfs, grub.cfg and the tag.

@@ -17,7 +17,7 @@ set -- -r -V "$VOLUME_LABEL" -o /out/image.iso \
 if [ "$ARCH" = amd64 ]; then
   mkdir -p "$T/boot/grub/i386-pc"
   grub_image i386-pc "$T/boot/grub/i386-pc/eltorito.img"
-  set -- "$@" --grub2-mbr /work/grub/usr/lib/grub/i386-pc/boot_hybrid.img --mbr-force-bootable \
+  set -- "$@" --grub2-mbr /work/grub/lib/grub/i386-pc/boot_hybrid.img --mbr-force-bootable \
     -iso_mbr_part_type a2a0d0ebe5b9334487c068b6b72699c7 \
     -b boot/grub/i386-pc/eltorito.img -no-emul-boot -boot-load-size 4 -boot-info-table --grub2-boot-info \
     -eltorito-alt-boot

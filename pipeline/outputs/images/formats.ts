@@ -10,19 +10,20 @@ import { createGunzip } from 'node:zlib';
 import { chain, type StreamEntry } from '../../util/tar-stream.ts';
 import { grubConfig } from './grub-config.ts';
 import { imageIds } from './ids.ts';
-import type { BootPins } from './pins.ts';
 import type { KernelMeta } from '../../stages/kernel.ts';
+import { GRUB_TAR, type GrubMeta } from '../../stages/grub.ts';
 import { KERNEL_FILES } from '../../stages/kernel-files.ts';
 
 /**
- * What every step can draw on, all on disk: the pins, the .debs, the rootfs
+ * What every step can draw on, all on disk: the kernel and GRUB stages' outputs, the rootfs
  * (gzipped, with its uncompressed size) and earlier steps' output dirs.
  */
 export interface StepContext {
-  name: string; version: string; arch: Arch; pins: BootPins;
-  /** The kernel stage's output directory and facts. */
+  name: string; version: string; arch: Arch;
+  /** The kernel and GRUB stages' output directories and facts. */
   kernel: { dir: string; meta: KernelMeta };
-  grubDebs: { file: string; path: string }[]; rootfs: { path: string; tarSize: number }; initScript: Buffer;
+  grub: { dir: string; meta: GrubMeta };
+  rootfs: { path: string; tarSize: number }; initScript: Buffer;
   outputs: Map<string, string>;
 }
 
@@ -39,11 +40,11 @@ const onDisk = (path: string, from: string): StreamEntry => ({ path, type: 'file
 export const out = (c: StepContext, step: string, name: string): string => join(c.outputs.get(step)!, name);
 const rootfsTar = (c: StepContext): StreamEntry => ({ path: 'rootfs.tar', type: 'file', mode: 0o644, data: { size: c.rootfs.tarSize, open: () => chain(createReadStream(c.rootfs.path), createGunzip()) } });
 
-/** Inputs of a bootable image: rootfs, GRUB .debs, kernel, initramfs and its grub.cfg. */
+/** Inputs of a bootable image: rootfs, the GRUB stage's tree, kernel, initramfs and its grub.cfg. */
 function diskInputs(format: string) {
   return (c: StepContext): StreamEntry[] => [
     rootfsTar(c),
-    ...c.grubDebs.map((d) => onDisk(`debs/${d.file}`, d.path)),
+    onDisk('grub.tar', join(c.grub.dir, GRUB_TAR)),
     onDisk('boot/kernel', out(c, 'prepare', 'kernel')),
     onDisk('boot/initramfs.cpio.gz', out(c, 'prepare', 'initramfs.cpio.gz')),
     file('cfg/grub.cfg', grubConfig({ name: c.name, version: c.version, arch: c.arch, imageId: imageIds(c.name, c.version, c.arch, format).imageId })),

@@ -1,53 +1,33 @@
 // Bootable images for one arch: kernel, initramfs, ISO, raw GPT disk, qcow2
 // and their boot scripts. Each imager step (formats.ts) is a stage of its
-// own whose /out is a directory entry in the stage store; the .debs are the
-// only network step, and every assembly step runs in the imager with no
-// network. Nothing here holds an image in memory.
-import { existsSync } from 'node:fs';
+// own whose /out is a directory entry in the stage store. Kernel and GRUB
+// come from their own stages (built from source); every assembly step runs
+// in the imager with no network. Nothing here holds an image in memory.
 import { rm } from 'node:fs/promises';
 import type { Engine } from '../../engine/engine.ts';
 import type { Arch } from '../../plan/types.ts';
 import { archInfo } from '../../plan/arch.ts';
 import type { StageStore, StageMeta, StageEntry } from '../../cache/stage-store.ts';
-import { sourceCachePath } from '../../cache/source-cache.ts';
 import { openStepLog } from '../../stages/step-log.ts';
 import { stateTempDir } from '../../stages/temp.ts';
 import type { PendingArtifact } from '../dist-writer.ts';
-import { fetchDebs, type FetchedDeb } from './debs.ts';
 import { bootFormats, imageSteps, out, type StepContext } from './formats.ts';
 import { ensureImager, imagerStepKey, runImagerStep, type Imager } from './imager.ts';
 import { keyOf } from '../../util/hash.ts';
-import { loadBootPins, debFileName, type BootPins } from './pins.ts';
 import { cloudHypervisorScript, cloudHypervisorScriptName, qemuScript, qemuScriptName, type DiskFormat } from './boot-scripts.ts';
 import { imageIds } from './ids.ts';
 import type { KernelMeta } from '../../stages/kernel.ts';
-
-export interface BootDebs { pins: BootPins; grub: FetchedDeb[] }
+import type { GrubMeta } from '../../stages/grub.ts';
 
 /** A kernel stage's output directory (stages/kernel.ts KERNEL_FILES) and what it recorded. */
 export interface BuiltKernel { dir: string; meta: KernelMeta }
-
-/** Whether every pinned .deb of `arch` is already in the source cache (explain's presence check). */
-export function bootDebsPresent(arch: Arch, sourcesCacheRoot: string): boolean {
-  const pins = loadBootPins(arch);
-  return pins.grub.every((p) => existsSync(sourceCachePath(sourcesCacheRoot, debFileName(p))));
-}
-
-export async function fetchBootDebs(opts: { engine: Engine; baseRef: string; arch: Arch; sourcesCacheRoot: string; runId: string; logDir: string; log: (l: string) => void }): Promise<BootDebs> {
-  const pins = loadBootPins(opts.arch);
-  const grub = await fetchDebs({
-    engine: opts.engine, baseRef: opts.baseRef, pins: pins.grub, cacheRoot: opts.sourcesCacheRoot, runId: opts.runId,
-    log: openStepLog(opts.logDir, `${opts.arch}-images-fetch`),
-  });
-  opts.log(`${opts.arch}: ${pins.grub.map((g) => `${g.package} ${g.version}`).join(', ')} verified`);
-  return { pins, grub };
-}
+/** A GRUB stage's output directory (its one file, stages/grub.ts GRUB_TAR) and what it recorded. */
+export interface BuiltGrub { dir: string; meta: GrubMeta }
 
 /** The context image steps read: everything on disk. */
-export function stepContext(o: { name: string; version: string; arch: Arch; debs: BootDebs; kernel: BuiltKernel; rootfs: { path: string; tarSize: number }; imager: Imager; outputs: Map<string, string> }): StepContext {
+export function stepContext(o: { name: string; version: string; arch: Arch; grub: BuiltGrub; kernel: BuiltKernel; rootfs: { path: string; tarSize: number }; imager: Imager; outputs: Map<string, string> }): StepContext {
   return {
-    name: o.name, version: o.version, arch: o.arch, pins: o.debs.pins, kernel: o.kernel,
-    grubDebs: o.debs.grub.map((d) => ({ file: d.file, path: d.path })), rootfs: o.rootfs, initScript: o.imager.files.init!, outputs: o.outputs,
+    name: o.name, version: o.version, arch: o.arch, kernel: o.kernel, grub: o.grub, rootfs: o.rootfs, initScript: o.imager.files.init!, outputs: o.outputs,
   };
 }
 
@@ -74,10 +54,11 @@ export async function imageStep(o: {
 
 /** The boot artifacts of one arch, as files in the image steps' entries, plus their boot scripts. */
 export async function bootArtifacts(c: StepContext): Promise<PendingArtifact[]> {
-  const { arch, name, version, pins } = c;
+  const { arch, name, version } = c;
   const k = c.kernel.meta;
   const kernelFacts = { version: k.version, release: k.release, source: k.source, fragments: k.fragments, built: 'from source (stages/kernel.ts)' };
-  const grubFacts = pins.grub.map((g) => ({ package: g.package, version: g.version, platform: g.platform, deb: debFileName(g), debSha256: g.sha256 }));
+  const g = c.grub.meta;
+  const grubFacts = { version: g.version, platforms: g.platforms, source: g.source, built: 'from source (stages/grub.ts)' };
   const artifacts: PendingArtifact[] = [];
   for (const [format, f] of Object.entries(bootFormats).filter(([, f]) => f.arches.includes(arch))) {
     const [step, output] = f.from;
@@ -109,16 +90,13 @@ export async function bootArtifacts(c: StepContext): Promise<PendingArtifact[]> 
  */
 export async function buildBootArtifacts(o: {
   engine: Engine; store: StageStore; baseRef: string; arch: Arch; name: string; version: string; sourceDateEpoch: number;
-  rootfs: { path: string; tarSize: number; sha256: string }; kernel: BuiltKernel; runId: string; logDir: string; sourcesCacheRoot: string;
+  rootfs: { path: string; tarSize: number; sha256: string }; kernel: BuiltKernel; grub: BuiltGrub; runId: string; logDir: string;
 }): Promise<PendingArtifact[]> {
-  const debs = await fetchBootDebs({ ...o, log: () => undefined });
   const imager = await ensureImager(o.engine, o.baseRef, o.sourceDateEpoch, () => undefined);
-  const ctx = stepContext({ name: o.name, version: o.version, arch: o.arch, debs, kernel: o.kernel, rootfs: o.rootfs, imager, outputs: new Map() });
+  const ctx = stepContext({ name: o.name, version: o.version, arch: o.arch, grub: o.grub, kernel: o.kernel, rootfs: o.rootfs, imager, outputs: new Map() });
   for (const step of Object.keys(imageSteps)) {
-    const key = keyOf(['image-step/standalone', imagerStepKey(imager), step, o.arch, o.name, o.version, String(o.sourceDateEpoch), o.rootfs.sha256, JSON.stringify(debs.pins), o.kernel.meta.key]);
+    const key = keyOf(['image-step/standalone', imagerStepKey(imager), step, o.arch, o.name, o.version, String(o.sourceDateEpoch), o.rootfs.sha256, o.grub.meta.key, o.kernel.meta.key]);
     ctx.outputs.set(step, (await imageStep({ store: o.store, key, engine: o.engine, imager, step, ctx, runId: o.runId, logDir: o.logDir, sourceDateEpoch: o.sourceDateEpoch })).path);
   }
   return bootArtifacts(ctx);
 }
-
-export type { BootPins };

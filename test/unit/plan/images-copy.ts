@@ -70,6 +70,8 @@ export const planBreaks: PlanBreak[] = [
   { name: 'builder include empty', break: (d) => editJson(d, 'builder/builder.json', (j) => { j.include = []; }), error: /builder\/builder\.json: include: expected at least one build toolchain package, found an empty list/ },
   { name: 'lock suite differs', break: (d) => editJson(d, 'lock.json', (j) => { j.suite = 'trixie'; }), error: /lock\.json: suite: locks trixie but buckos\.json uses bookworm; run `osforge lock`/ },
   { name: 'lock pin malformed', break: (d) => editJson(d, 'lock.json', (j) => { j.images.base.amd64[0] = 'adduser'; }), error: /lock\.json: images\.base\.amd64\[0\]: expected a "package=version" pin, found "adduser"/ },
-  { name: 'GRUB pins missing an arch', break: (d) => editJson(d, 'kernel.json', (j) => { delete j.grub.arm64; }), error: /kernel\.json: grub\.arm64: expected pins for arch arm64 .*found nothing/ },
-  { name: 'kernel sha256 wrong', break: (d) => editJson(d, 'kernel.json', (j) => { j.grub.amd64[0].sha256 = 'x'; }), error: /kernel\.json: grub\.amd64\[0\]\.sha256: expected a sha256/ },
+  { name: 'GRUB source unpinned', break: (d) => editJson(d, 'sources.json', (j) => { delete j.grub; }), error: /sources\.json: "grub": expected the pinned source GRUB is built from, found nothing/ },
+  { name: 'kernel source unpinned', break: (d) => editJson(d, 'sources.json', (j) => { delete j.linux; }), error: /sources\.json: "linux": expected the pinned source the kernel is built from/ },
+  { name: 'GRUB build script missing', break: (d) => rmSync(join(d, 'grub/build.sh')), error: /grub\/build\.sh: file not found \(the GRUB stage runs it\)/ },
+  { name: 'GRUB source sha256 wrong', break: (d) => editJson(d, 'sources.json', (j) => { j.grub.sha256 = 'x'; }), error: /sources\.json: grub\.sha256: expected a sha256/ },
 ];

@@ -48,7 +48,7 @@ test('every package on every arch: name, version, arch, licence, download locati
     const src = m.sources.find((s) => s.file === mp.sources[0]!.file)!;
     assert.is(p!.downloadLocation, src.urls[0]);
     assert.match(p!.sourceInfo!, new RegExp(`${src.file} sha256:${src.sha256}`));
-    assert.is(p!.externalRefs![0]!.referenceLocator, `pkg:generic/${mp.name}@${mp.version}?arch=${mp.arch}`);
+    assert.is(p!.externalRefs![0]!.referenceLocator, `pkg:generic/${mp.name}@${mp.version}?arch=${mp.arch}&download_url=${encodeURIComponent(src.urls[0]!)}`);
     const gen = doc.relationships.find((r) => r.spdxElementId === p!.SPDXID && r.relationshipType === 'GENERATED_FROM');
     const srcPkg = doc.packages.find((x) => x.SPDXID === gen?.relatedSpdxElement);
     assert.equal(srcPkg?.checksums, [{ algorithm: 'SHA256', checksumValue: src.sha256 }]);

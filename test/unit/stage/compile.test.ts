@@ -35,7 +35,7 @@ test('every step is a stage: a valid graph with unique ids and keys, one dist st
   const ids = c.stages.map((s) => s.id);
   for (const want of ['base/amd64', 'buildenv/amd64', 'sources', 'tools', 'builder', 'imager', 'oss-source', 'dist']) assert.ok(ids.includes(want), `missing ${want}`);
   for (const arch of plan.arches) {
-    for (const id of [`stage1/${arch}`, `stage3/${arch}`, `rootfs/${arch}`, `bootdebs/${arch}`]) assert.ok(ids.includes(id), `missing ${id}`);
+    for (const id of [`stage1/${arch}`, `stage3/${arch}`, `rootfs/${arch}`, `kernel/${arch}`, `grub/${arch}`]) assert.ok(ids.includes(id), `missing ${id}`);
     for (const p of plan.packages) assert.ok(ids.includes(`stage2/${arch}/${p.name}`));
     for (const step of Object.keys(imageSteps)) assert.ok(ids.includes(`image/${arch}/${step}`));
     for (const f of Object.keys(outputFormats)) assert.ok(ids.includes(`format/${arch}/${f}`));
@@ -83,9 +83,11 @@ test('editing one recipe changes exactly the keys of that package and what is bu
     expected.add(id);
     for (const d of dependents(c, id)) expected.add(d);
   }
+  // oss_source.tgz ships the recipe (legal-info.ts), so it moves too.
+  expected.add('oss-source');
   // rootfs-tar is keyed by the rootfs; toolchain-tar, the images of the toolchain and the sources do not move.
   assert.equal([...changed].sort(), [...expected].filter((id) => !id.includes('toolchain-tar')).sort());
-  for (const id of ['base/amd64', 'buildenv/amd64', 'tools', 'builder', 'sources', 'imager', 'oss-source']) assert.not.ok(changed.has(id), id);
+  for (const id of ['base/amd64', 'buildenv/amd64', 'tools', 'builder', 'sources', 'imager']) assert.not.ok(changed.has(id), id);
 });
 
 test('a new SOURCE_DATE_EPOCH rebuilds only what embeds it, never a package', () => {
@@ -102,19 +104,19 @@ test('an unknown arch fails at plan time, naming the arch table', () => {
   assert.throws(() => build(bad, opts), /unknown arch "riscv64": pipeline\/plan\/arch\.ts knows amd64, arm64/);
 });
 
-test('weights: the toolchain and kernel compiles take the whole budget, other stages one core', () => {
+test('weights: the toolchain, kernel and GRUB compiles take the whole budget, other stages one core', () => {
   const c = compile(plan, stageGraph(plan, opts), 6);
-  const whole = ['tools', ...plan.arches.map((a) => `kernel/${a}`)];
+  const whole = ['tools', ...plan.arches.flatMap((a) => [`kernel/${a}`, `grub/${a}`])];
   for (const id of whole) assert.is(c.byId.get(id)!.weight, 6, id);
   assert.ok(c.stages.filter((s) => !whole.includes(s.id)).every((s) => s.weight === 1));
 });
 
-test('a kernel fragment change rebuilds the kernels, the image steps and dist, nothing else; an arch fragment only its arch', () => {
+test('a kernel fragment change rebuilds the kernels, the image steps, oss_source.tgz (it ships the fragments) and dist, nothing else; an arch fragment only its arch', () => {
   const before = keys();
   const edit = (path: string): Plan => ({ ...plan, imageFiles: { ...plan.imageFiles, kernelConfig: { ...plan.imageFiles.kernelConfig, [path]: Buffer.concat([plan.imageFiles.kernelConfig[path]!, Buffer.from('# edited\n')]) } } });
   const changed = (p: Plan) => [...keys(p)].filter(([id, k]) => before.get(id) !== k).map(([id]) => id).sort();
   const shared = changed(edit('virtio.config'));
-  const expected = (arches: readonly string[]) => [...arches.flatMap((a) => [`kernel/${a}`, ...Object.keys(imageSteps).map((s) => `image/${a}/${s}`)]), 'dist'].sort();
+  const expected = (arches: readonly string[]) => [...arches.flatMap((a) => [`kernel/${a}`, ...Object.keys(imageSteps).map((s) => `image/${a}/${s}`)]), 'oss-source', 'dist'].sort();
   assert.equal(shared, expected(plan.arches));
   assert.equal(changed(edit('arch/arm64.config')), expected(['arm64']));
 });
@@ -128,6 +130,23 @@ test('every arch has a kernel stage, and every image step of the arch depends on
     assert.ok(steps.length >= 3);
     for (const s of steps) assert.ok(s.deps.includes(kernel.id), `${s.id} does not wait for ${kernel.id}`);
   }
+});
+
+test('a GRUB build script change rebuilds GRUB, the image steps, oss_source.tgz and dist, nothing else', () => {
+  const before = keys();
+  const edited: Plan = { ...plan, imageFiles: { ...plan.imageFiles, grub: { ...plan.imageFiles.grub, 'build.sh': Buffer.concat([plan.imageFiles.grub['build.sh']!, Buffer.from('#\n')]) } } };
+  const changed = [...keys(edited)].filter(([id, k]) => before.get(id) !== k).map(([id]) => id).sort();
+  assert.equal(changed, [...plan.arches.flatMap((a) => [`grub/${a}`, ...Object.keys(imageSteps).map((s) => `image/${a}/${s}`)]), 'oss-source', 'dist'].sort());
+});
+
+test('every arch has a GRUB stage built in the kernel build image, and its iso and raw steps wait for it', () => {
+  const c = build();
+  for (const arch of plan.arches) {
+    const grub = c.byId.get(`grub/${arch}`)!;
+    assert.equal(grub.deps, ['kernel-build/amd64', 'sources']);
+    for (const step of ['iso', 'raw']) assert.ok(c.byId.get(`image/${arch}/${step}`)!.deps.includes(grub.id), `image/${arch}/${step} does not wait for ${grub.id}`);
+  }
+  assert.ok(c.byId.get('sources')!.inputs.some(([n]) => n === 'source:grub'), 'the GRUB source is fetched (and so in oss_source.tgz)');
 });
 
 test.run();

@@ -9,13 +9,12 @@ import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DockerEngine } from '../../../../pipeline/engine/docker.ts';
-import { paths } from '../../../../pipeline/paths.ts';
 import { buildBootArtifacts } from '../../../../pipeline/outputs/images/index.ts';
 import { describe } from '../../../../pipeline/outputs/dist-writer.ts';
 import { StageStore } from '../../../../pipeline/cache/stage-store.ts';
 import { gzip, packEntries, type TarEntry } from '../../../../pipeline/util/tar.ts';
 import { sha256 } from '../../../../pipeline/util/hash.ts';
-import { base } from '../../fixtures.ts';
+import { base, grubFor } from '../../fixtures.ts';
 
 const engine = new DockerEngine();
 const runId = `it-images-${process.pid}`;
@@ -41,9 +40,9 @@ async function build(root: string) {
   await writeFile(join(kernelDir, 'vmlinux'), '\x7fELF not a real vmlinux\n');
   const kernel = { dir: kernelDir, meta: { key: 'k'.repeat(64), kind: 'kernel', arch: 'amd64' as const, version: '6.12.0', release: '6.12.0-test', source: { file: 'linux.tar.xz', sha256: 'a'.repeat(64) }, fragments: ['base.config'] } };
   return buildBootArtifacts({
-    kernel,
+    kernel, grub: await grubFor('amd64'),
     engine, store: new StageStore(join(root, 'stages')), baseRef: b.ref, arch: 'amd64', name, version, sourceDateEpoch: 1700000000,
-    rootfs: { path, tarSize: tar.length, sha256: sha256(tar) }, runId, logDir: join(root, 'logs'), sourcesCacheRoot: paths.sources(),
+    rootfs: { path, tarSize: tar.length, sha256: sha256(tar) }, runId, logDir: join(root, 'logs'),
   });
 }
 
