@@ -5,8 +5,8 @@
 // rest is orchestration. The Debian roots (base, buildenv and kernel build
 // images, made by mmdebstrap) and downloaded sources are kept: they are
 // inputs, not build work; everything else (tools, stages, kernels, boot
-// images, dist) starts empty. The cold run also reports the kernel stage
-// per arch.
+// images, dist) starts empty. The cold run also reports the kernel and GRUB
+// stages per arch.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -71,14 +71,14 @@ async function once(label: string, plan: Plan) {
 }
 
 /**
- * The kernel stage per arch from the cold run's logs: the compile's wall
- * time (the stage logs "built in N s") and the CPU time of the build
- * container's processes (the build script ends with `times`).
+ * A compile stage (kernel, grub) per arch from the cold run's logs: the
+ * compile's wall time (the stage logs "built in N s") and the CPU time of the
+ * build container's processes (the build script ends with `times`).
  */
-function kernelTimes(logDir: string, arches: readonly string[]): { arch: string; wall: number; cpu: number }[] {
+function compileTimes(logDir: string, stage: 'kernel' | 'grub', arches: readonly string[]): { arch: string; wall: number; cpu: number }[] {
   return arches.map((arch) => {
-    const text = readFileSync(join(logDir, `${arch}-kernel.log`), 'utf8');
-    const wall = Number(/kernel \S+ built in (\d+) s/.exec(text)?.[1] ?? NaN);
+    const text = readFileSync(join(logDir, `${arch}-${stage}.log`), 'utf8');
+    const wall = Number(/(?:kernel|GRUB) \S+ built in (\d+) s/.exec(text)?.[1] ?? NaN);
     const secs = (m: string, s: string) => Number(m) * 60 + Number(s);
     const times = [...text.matchAll(/^(?:\S+ )?(\d+)m([\d.]+)s (\d+)m([\d.]+)s$/gm)].at(-1);
     return { arch, wall, cpu: times ? secs(times[1]!, times[2]!) + secs(times[3]!, times[4]!) : NaN };
@@ -110,9 +110,13 @@ try {
   console.log(`\nkernel stage, cold, ${cpus().length} cores (issue 13 budget: ${budgetS} s per arch)`);
   console.log('| arch  | compile wall (s) | CPU (s) | wall / budget');
   console.log('|-------|-----------------:|--------:|--------------');
-  for (const k of kernelTimes(cold.logDir, setup.plan.arches)) {
+  for (const k of compileTimes(cold.logDir, 'kernel', setup.plan.arches)) {
     console.log(`| ${k.arch.padEnd(5)} | ${String(k.wall).padStart(16)} | ${k.cpu.toFixed(0).padStart(7)} | ${(k.wall / budgetS).toFixed(2)}`);
   }
+  console.log(`\nGRUB stage, cold (the arch's platforms: amd64 x86_64-efi + i386-pc, arm64 arm64-efi)`);
+  console.log('| arch  | compile wall (s) | CPU (s)');
+  console.log('|-------|-----------------:|--------:');
+  for (const g of compileTimes(cold.logDir, 'grub', setup.plan.arches)) console.log(`| ${g.arch.padEnd(5)} | ${String(g.wall).padStart(16)} | ${g.cpu.toFixed(0).padStart(7)}`);
 } finally {
   await rm(work, { recursive: true, force: true });
 }

@@ -9,10 +9,11 @@
 // with the normal state dir (inputs, not build work); every other stage and
 // image step starts empty.
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { paths, repoRoot, stateDir } from '../../pipeline/paths.ts';
+import { seedStages } from '../support/seed-stages.ts';
 
 const SMALL = Number(process.env.PROBE_PACKAGES ?? 50);
 const BIG_MIB = Number(process.env.PROBE_BIG_MIB ?? 1024);
@@ -50,13 +51,8 @@ writeFileSync(join(images, 'buckos.json'), JSON.stringify(plan, null, 2));
 const state = join(work, 'state');
 mkdirSync(state, { recursive: true });
 for (const shared of ['sources', 'layers']) if (existsSync(join(stateDir(), shared))) symlinkSync(join(stateDir(), shared), join(state, shared));
-// The kernel is not what the probe measures (dist-bench times it): its entries are taken like the sources.
-const hostStages = join(stateDir(), 'stages');
-for (const key of existsSync(hostStages) ? readdirSync(hostStages) : []) {
-  try {
-    if ((JSON.parse(readFileSync(join(hostStages, key, 'meta.json'), 'utf8')) as { kind?: string }).kind === 'kernel') cpSync(join(hostStages, key), join(state, 'stages', key), { recursive: true });
-  } catch { /* not an entry */ }
-}
+// The kernel and GRUB are not what the probe measures (dist-bench times them): their entries are taken like the sources.
+seedStages(stateDir(), state, ['kernel', 'grub']);
 
 interface Event { event: string; stage: string; at: number; readyAt?: number; durationMs?: number; status?: string; hit?: boolean }
 const events: Event[] = [];

@@ -20,6 +20,7 @@ import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import Docker from 'dockerode';
 import { ownerAlive, ownerFromLabels } from '../../pipeline/engine/owner.ts';
+import { entryMeta, seedStages } from '../support/seed-stages.ts';
 
 const repo = resolve(import.meta.dirname, '../..');
 const quick = process.env.CHAOS_QUICK === '1';
@@ -183,21 +184,9 @@ const ORDER = ['tools', 'stage1', 'stage2', 'stage3', 'boot', 'dist-write'];
 // the kills land in the stages listed above, not in one long compile.
 const SEEDED_KINDS = quick ? ['kernel', 'grub'] : [];
 
-function entryMeta(stages: string, key: string): { arch?: string; kind?: string } | undefined {
-  try { return JSON.parse(readFileSync(join(stages, key, 'meta.json'), 'utf8')) as { arch?: string; kind?: string }; } catch { return undefined; }
-}
-
 /** Copies the stage entries of SEEDED_KINDS from one state dir to another; returns how many. */
 function seedEntries(fromState: string, toState: string): number {
-  const from = join(fromState, 'stages');
-  let n = 0;
-  for (const key of existsSync(from) && SEEDED_KINDS.length ? readdirSync(from) : []) {
-    const kind = entryMeta(from, key)?.kind;
-    if (!kind || !SEEDED_KINDS.includes(kind) || existsSync(join(toState, 'stages', key))) continue;
-    cpSync(join(from, key), join(toState, 'stages', key), { recursive: true });
-    n++;
-  }
-  return n;
+  return seedStages(fromState, toState, SEEDED_KINDS);
 }
 
 function reopenWork(t: Target, arch: string) {

@@ -30,12 +30,8 @@ build() { # build <dir> <umask> <TZ> <LANG> <hostname>
   ln -s "$root/node_modules" "$dir/node_modules"
   remove_osforge_images
   if [ -n "${REPRO_SEED_KINDS:-}" ]; then
-    local from=${OSFORGE_STATE_DIR:-$HOME/.cache/osforge}/stages n=0
-    mkdir -p "$dir/.state/stages"
-    for e in "$from"/*/; do
-      kind=$(node -e 'try { console.log(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).kind ?? "") } catch { console.log("") }' "$e/meta.json")
-      case " $REPRO_SEED_KINDS " in *" $kind "*) [ -n "$kind" ] && cp -a "$e" "$dir/.state/stages/" && n=$((n + 1)) ;; esac
-    done
+    # shellcheck disable=SC2086 # the kinds are words
+    n=$("$root/node_modules/.bin/tsx" "$root/test/support/seed-stages.ts" "${OSFORGE_STATE_DIR:-$HOME/.cache/osforge}" "$dir/.state" $REPRO_SEED_KINDS)
     echo "== repro-check: seeded $n stage entries of kinds: $REPRO_SEED_KINDS (reduced form)"
   fi
   echo "== repro-check: cold build in $dir (umask $mask, TZ=$tz, LANG=$lang, hostname $host)"
