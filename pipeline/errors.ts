@@ -25,6 +25,8 @@ export interface ErrorContext {
   logPath?: string;
   logTail?: string[];
   hint?: string;
+  /** A known cause read from the log (stages/failure-hints.ts), with its specific fix. */
+  diagnosis?: { cause: string; fix: string; line: string };
 }
 
 export class OsforgeError extends Error {
@@ -106,7 +108,10 @@ export function formatError(err: unknown, env: NodeJS.ProcessEnv = process.env):
       for (const l of c.logTail) lines.push(`  | ${l}`);
     }
     if (c.logPath) lines.push(`  full log: ${c.logPath}`);
-    if (c.hint) lines.push(`  fix: ${c.hint}`);
+    if (c.diagnosis) {
+      lines.push(`  detected: ${c.diagnosis.cause}`, `    from: ${c.diagnosis.line}`, `  fix: ${c.diagnosis.fix}`);
+      if (c.hint) lines.push(`  see also: ${c.hint}`);
+    } else if (c.hint) lines.push(`  fix: ${c.hint}`);
   } else if (errno) {
     // mkdir -p through a file fails with EEXIST on the file: say what is wrong with it.
     const known = errno.code === 'EEXIST' && errno.syscall === 'mkdir'

@@ -3,6 +3,7 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { OsforgeError } from '../errors.ts';
+import { diagnose } from './failure-hints.ts';
 
 export interface StepLog {
   path: string;
@@ -26,8 +27,11 @@ export function openStepLog(dir: string, name: string, echo?: (line: string) => 
   };
 }
 
+/** A failed step: its log tail, and the known cause the log shows, if any (failure-hints.ts). */
 export function stepFailed(what: string, log: StepLog, ctx: { stage: string; arch?: string; exitCode: number; hint?: string }): OsforgeError {
+  const d = diagnose(log.lines, ctx.exitCode);
   return new OsforgeError('CONTAINER_FAILED', `${what} failed with exit code ${ctx.exitCode}`, {
     stage: ctx.stage, arch: ctx.arch, exitCode: ctx.exitCode, logTail: log.lines.slice(-40), logPath: log.path, hint: ctx.hint,
+    ...(d ? { diagnosis: { cause: d.cause, fix: d.fix, line: d.line } } : {}),
   });
 }
