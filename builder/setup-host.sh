@@ -41,6 +41,9 @@ runs rsync --version || want rsync
 runs git --version || want git
 runs zstd --version || want zstd
 runs xz --version || want xz-utils
+# Upstream signatures of pinned sources: gpgv checks them, gpg turns the repo's armoured keys into a keyring.
+runs gpgv --version || want gpgv
+runs gpg --version || want gpg
 # oss_source.tgz reads the licence texts of .tar.bz2 sources (busybox) with bzip2.
 runs bzip2 --help || want bzip2
 # The boot test (make boot-test): QEMU for both arches and their UEFI firmware.

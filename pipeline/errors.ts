@@ -7,6 +7,7 @@ export type ErrorCode =
   | 'CONFIG_INVALID'
   | 'SOURCE_FETCH'
   | 'SHA256_MISMATCH'
+  | 'SIGNATURE_INVALID'
   | 'IMAGE_BUILD'
   | 'CONTAINER_FAILED'
   | 'TOOLS_CACHE'

@@ -127,7 +127,7 @@ export async function assembleDist(env: StageEnv, graph: StageGraph, deps: Reado
     grub: grubs,
     sources: used.map((s) => {
       const spec = plan.sources[s.name]!;
-      return { name: s.name, version: spec.version, file: s.file, sha256: s.sha256, urls: spec.urls, license: spec.license };
+      return { name: s.name, version: spec.version, file: s.file, sha256: s.sha256, urls: spec.urls, license: spec.license, ...(s.signature ? { signature: s.signature } : {}) };
     }),
     toolsCache: { key: tools.key },
   };

@@ -22,6 +22,8 @@ export interface ManifestSource {
   /** Where it may be fetched from, in order. */
   urls: string[];
   license?: string;
+  /** For a source that pins an upstream signature: 'verified' by the fingerprint, or 'disabled' (BUCKOS_VERIFY_SIGNATURES=0). */
+  signature?: { status: 'verified' | 'disabled'; file: string; fingerprint: string };
 }
 
 export interface ManifestPackage {

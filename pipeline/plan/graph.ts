@@ -40,6 +40,8 @@ export interface GraphOptions {
   formats: string[];
   /** Hash of osforge's own code that shapes dist/ (so a changed writer is not a no-op). */
   pipelineHash: string;
+  /** false under BUCKOS_VERIFY_SIGNATURES=0: the manifest records it, so it is part of the dist key. */
+  verifySignatures?: boolean;
 }
 
 export function node(id: string, inputs: Inputs): StageNode {
@@ -99,6 +101,7 @@ export function stageGraph(plan: Plan, opts: GraphOptions): StageGraph {
     ...[...arches].map(([arch, a]): [string, string] => [`kernel:${arch}`, a.kernel.key]),
     ...[...arches].map(([arch, a]): [string, string] => [`grub:${arch}`, a.grub.key]),
     ...Object.values(plan.sources).map((s): [string, string] => [`source:${s.name}`, sourcePin(s)]),
+    ...(opts.verifySignatures === false ? [['signatures', 'disabled'] as [string, string]] : []),
   ]);
   nodes.push(dist);
   return { base, buildenv, tools, builder, kernelBuild, arches, dist, nodes };

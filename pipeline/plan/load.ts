@@ -49,12 +49,26 @@ export function readTree(dir: string): Record<string, Buffer> {
   return out;
 }
 
+/** A signing key under images/keys/ (the schema keeps the path there): a regular file holding an armoured public key. */
+function readKey(imagesDir: string, rel: string, field: string, file: string): Buffer {
+  const p = join(imagesDir, rel);
+  if (!existsSync(p)) throw invalid(file, `${field}: ${rel} not found in ${imagesDir}`);
+  if (lstatSync(p).isSymbolicLink()) throw invalid(file, `${field}: ${rel} is a symlink; only regular files are read`);
+  const data = readFileSync(p);
+  if (!data.toString('latin1').includes('-----BEGIN PGP PUBLIC KEY BLOCK-----')) throw invalid(file, `${field}: ${rel} is not an armoured OpenPGP public key`);
+  return data;
+}
+
 /** Validates sources.json (see schema.ts) and returns each source with its name. */
 export function validateSources(raw: unknown, file: string): Record<string, SourceSpec> {
   const parsed = parseWith(sourcesSchema, raw, file);
   const out: Record<string, SourceSpec> = {};
   for (const [name, v] of Object.entries(parsed)) {
-    out[name] = { name, version: v.version, file: v.file, sha256: v.sha256, license: v.license, urls: v.urls ?? [], debian: v.debian };
+    const sig = v.signature;
+    out[name] = {
+      name, version: v.version, file: v.file, sha256: v.sha256, license: v.license, urls: v.urls ?? [], debian: v.debian,
+      ...(sig ? { signature: { file: sig.file, urls: sig.urls ?? [], key: sig.key, fingerprint: sig.fingerprint, keyArmored: readKey(dirname(file), sig.key, `${name}.signature.key`, file) } } : {}),
+    };
   }
   return out;
 }

@@ -72,6 +72,11 @@ export const sourcesSchema = plainObject.pipe(z.record(name, z.strictObject({
     comment, package: debianPackage, version: debianVersion, file: fileName, sha256: sha256.optional(),
     suite: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, { error: 'a Debian suite name (e.g. "trixie")' }).optional(),
   }).optional(),
+  signature: z.strictObject({
+    comment, file: fileName, urls: z.array(httpUrl).optional(),
+    key: z.string().regex(/^keys\/[A-Za-z0-9][A-Za-z0-9._+-]*\.asc$/, { error: 'a key file under images/keys/ ("keys/<name>.asc")' }),
+    fingerprint: z.string().regex(/^(?:[0-9A-Fa-f]{4} ?){10}$/, { error: 'a full 40-hex-digit OpenPGP fingerprint' }),
+  }).optional(),
 }).refine((s) => (s.urls?.length ?? 0) > 0 || s.debian !== undefined, { error: 'a fetch location ("urls" or "debian")' })));
 
 export const recipeSchema = z.strictObject({

@@ -26,6 +26,18 @@ export interface SourceSpec {
   license?: string;
   urls: string[];
   debian?: DebianLocation;
+  /** An upstream detached signature, checked with the pinned key (stages/signature.ts). */
+  signature?: SignaturePin;
+}
+
+export interface SignaturePin {
+  /** The signature's file name (Debian's `<orig>.asc`, or upstream's). */
+  file: string;
+  urls: string[];
+  /** images/-relative path of the signer's armoured public key. */
+  key: string;
+  fingerprint: string;
+  keyArmored: Buffer;
 }
 
 export interface PackageRecipe {

@@ -152,6 +152,9 @@ export function buildSbom(m: Manifest, toolVersion = ''): SpdxDocument {
       copyrightText: NOASSERTION,
       supplier: NOASSERTION,
       primaryPackagePurpose: 'SOURCE',
+      ...(src?.signature ? { comment: src.signature.status === 'verified'
+        ? `upstream signature ${src.signature.file} verified: signed by ${src.signature.fingerprint}`
+        : `upstream signature ${src.signature.file} NOT verified (BUCKOS_VERIFY_SIGNATURES=0)` } : {}),
     });
   }
 

@@ -6,6 +6,7 @@ import { loadPlan } from '../plan/load.ts';
 import { paths, repoRoot, stateDir } from '../paths.ts';
 import { buildIdentity, type BuildIdentity } from '../util/git.ts';
 import { provisionBuck2, type Buck2 } from './buck2.ts';
+import { signaturesEnabled } from './signature.ts';
 import { stageGraph, type StageGraph } from '../plan/graph.ts';
 import { BUILD_INPUT_PATHSPECS, buildInputsHash } from '../plan/build-inputs.ts';
 import { outputFormats } from '../outputs/formats.ts';
@@ -23,6 +24,7 @@ export async function distSetup(log: (line: string) => void): Promise<DistSetup>
     formats: Object.keys(outputFormats),
     // osforge's own code and the image definitions (a changed writer must not look like a no-op), never its docs, tests or help.
     pipelineHash: buildInputsHash(repoRoot, { imagesDir: paths.images }),
+    verifySignatures: signaturesEnabled(),
   });
   return { plan, identity, buck2, graph };
 }

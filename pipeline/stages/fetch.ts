@@ -1,7 +1,7 @@
 // The only step with network access. Each source is tried at its upstream
 // URLs first, then at the Debian source archive (apt-get source in a
 // container from the base image), and is verified before it is cached.
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import type { Engine } from '../engine/engine.ts';
 import { runStep } from './step.ts';
 import { OsforgeError } from '../errors.ts';
@@ -10,8 +10,11 @@ import { lookupSource, storeSource, mismatchError } from '../cache/source-cache.
 import { readEntries } from '../util/tar.ts';
 import { sha256 } from '../util/hash.ts';
 import type { StepLog } from './step-log.ts';
+import { signatureMissing, signaturesEnabled, verifySignature, type SignatureCheck } from './signature.ts';
+import { existsSync } from 'node:fs';
+import { sourceCachePath } from '../cache/source-cache.ts';
 
-export interface FetchedSource { name: string; file: string; sha256: string; path: string; from: string }
+export interface FetchedSource { name: string; file: string; sha256: string; path: string; from: string; signature?: SignatureCheck }
 
 /** What a location promises: Debian repacks (+dfsg) carry their own pin. */
 export function debianExpectation(spec: SourceSpec): { file: string; sha256: string } | null {
@@ -24,6 +27,8 @@ export async function fetchSources(opts: {
 }): Promise<Map<string, FetchedSource>> {
   const { specs, cacheRoot, log } = opts;
   const got = new Map<string, FetchedSource>();
+  // Signature files that arrived with a Debian source package (apt-get source fetches the .dsc's every file).
+  const debianSignatures = new Map<string, { data: Buffer; from: string }>();
   const failures = new Map<string, string[]>();
   const note = (name: string, m: string) => { log.write(`${name}: ${m}`); (failures.get(name) ?? failures.set(name, []).get(name)!).push(m); };
 
@@ -67,6 +72,8 @@ export async function fetchSources(opts: {
     if (!wanted.length) return;
     const files = await aptGetSource(opts.engine, opts.baseRef, wanted, wanted.map(request), opts.runId, log);
     for (const spec of wanted) {
+      const sig = spec.signature && files.get(spec.signature.file);
+      if (sig) debianSignatures.set(spec.name, { data: sig, from: `debian source ${request(spec)}` });
       const deb = debianExpectation(spec)!;
       const data = files.get(deb.file);
       const from = `debian source ${request(spec)}`;
@@ -87,7 +94,59 @@ export async function fetchSources(opts: {
       hint: `place the verified file(s) in ${cacheRoot}/<first letter>/ or make a listed location reachable`,
     });
   }
+
+  // Upstream signatures, for the sources that pin one: verified on every run (gpgv takes milliseconds),
+  // cached only once verified. A cached signature that fails is evicted and fetched again once.
+  for (const spec of specs.filter((s) => s.signature)) {
+    const f = got.get(spec.name)!;
+    const sig = spec.signature!;
+    if (!signaturesEnabled()) {
+      log.write(`${spec.name}: signature check DISABLED by BUCKOS_VERIFY_SIGNATURES=0 (${sig.file})`);
+      f.signature = { status: 'disabled', file: sig.file, fingerprint: sig.fingerprint.replace(/\s+/g, '').toUpperCase() };
+      continue;
+    }
+    const cached = sourceCachePath(cacheRoot, sig.file);
+    if (existsSync(cached)) {
+      try {
+        f.signature = await verifySignature(spec, f.path, await readFile(cached));
+        continue;
+      } catch (err) {
+        log.write(`${spec.name}: the cached ${sig.file} does not verify; fetching it again (${(err as Error).message.split('\n')[0]})`);
+        await rm(cached, { force: true });
+      }
+    }
+    const fresh = await fetchSignature(spec);
+    // A Debian step run for the signature re-fetches (and re-verifies) the source too, replacing its entry.
+    const current = got.get(spec.name)!;
+    current.signature = await verifySignature(spec, current.path, fresh.data, fresh.from);
+    await storeSource(cacheRoot, sig.file, fresh.data, sha256(fresh.data), fresh.from);
+    log.write(`${spec.name}: ${sig.file} verified: signed by ${current.signature.fingerprint} (${fresh.from})`);
+  }
   return got;
+
+  /** The signature from its own URLs, the Debian step that already ran, or a Debian step of its own. */
+  async function fetchSignature(spec: SourceSpec): Promise<{ data: Buffer; from: string }> {
+    const sig = spec.signature!;
+    const tried: string[] = [];
+    for (const url of sig.urls) {
+      try {
+        const res = await fetch(url, { signal: AbortSignal.timeout(opts.upstreamTimeoutMs ?? 20_000) });
+        if (res.ok) return { data: Buffer.from(await res.arrayBuffer()), from: url };
+        tried.push(`${url}: HTTP ${res.status}`);
+      } catch (err) {
+        tried.push(`${url}: ${(err as Error).message}`);
+      }
+    }
+    if (!debianSignatures.has(spec.name) && spec.debian) {
+      const before = failures.get(spec.name)?.length ?? 0;
+      await viaDebian([spec], pinnedRevision);
+      if (!debianSignatures.has(spec.name)) await viaDebian([spec], anyRevision);
+      tried.push(...(failures.get(spec.name) ?? []).slice(before));
+    }
+    const deb = debianSignatures.get(spec.name);
+    if (deb) return deb;
+    throw signatureMissing(spec, [...tried, spec.debian ? `debian source ${spec.debian.package}: the package's files did not include ${sig.file}` : 'no location configured']);
+  }
 }
 
 // Turns every `deb` entry of the image's apt config into `deb-src`, adds

@@ -73,5 +73,8 @@ export const planBreaks: PlanBreak[] = [
   { name: 'GRUB source unpinned', break: (d) => editJson(d, 'sources.json', (j) => { delete j.grub; }), error: /sources\.json: "grub": expected the pinned source GRUB is built from, found nothing/ },
   { name: 'kernel source unpinned', break: (d) => editJson(d, 'sources.json', (j) => { delete j.linux; }), error: /sources\.json: "linux": expected the pinned source the kernel is built from/ },
   { name: 'GRUB build script missing', break: (d) => rmSync(join(d, 'grub/build.sh')), error: /grub\/build\.sh: file not found \(the GRUB stage runs it\)/ },
+  { name: 'signing key outside images/keys', break: (d) => editJson(d, 'sources.json', (j) => { j.musl.signature.key = '../../etc/passwd'; }), error: /sources\.json: musl\.signature\.key: expected a key file under images\/keys\/ \("keys\/<name>\.asc"\)/ },
+  { name: 'signing key file missing', break: (d) => rmSync(join(d, 'keys/musl.asc')), error: /sources\.json: musl\.signature\.key: keys\/musl\.asc not found in / },
+  { name: 'signing fingerprint short', break: (d) => editJson(d, 'sources.json', (j) => { j.musl.signature.fingerprint = '3020450F'; }), error: /musl\.signature\.fingerprint: expected a full 40-hex-digit OpenPGP fingerprint/ },
   { name: 'GRUB source sha256 wrong', break: (d) => editJson(d, 'sources.json', (j) => { j.grub.sha256 = 'x'; }), error: /sources\.json: grub\.sha256: expected a sha256/ },
 ];

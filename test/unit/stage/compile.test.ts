@@ -132,6 +132,13 @@ test('every arch has a kernel stage, and every image step of the arch depends on
   }
 });
 
+test('turning signature checks off (BUCKOS_VERIFY_SIGNATURES=0) changes only the dist key: the manifest records it', () => {
+  const before = keys();
+  const after = keys(plan, { ...opts, verifySignatures: false });
+  assert.equal([...after].filter(([id, k]) => before.get(id) !== k).map(([id]) => id), ['dist']);
+  assert.equal(keys(plan, { ...opts, verifySignatures: true }), before);
+});
+
 test('a GRUB build script change rebuilds GRUB, the image steps, oss_source.tgz and dist, nothing else', () => {
   const before = keys();
   const edited: Plan = { ...plan, imageFiles: { ...plan.imageFiles, grub: { ...plan.imageFiles.grub, 'build.sh': Buffer.concat([plan.imageFiles.grub['build.sh']!, Buffer.from('#\n')]) } } };
