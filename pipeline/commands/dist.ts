@@ -21,15 +21,15 @@ function besideLock(dir: string): string {
 export const distCommand: Command = {
   name: 'dist',
   summary: 'build BuckOS for every architecture and write dist/',
-  help: `usage: osforge dist [--verbose] [--plain | --json] [--jobs N] [--explain] [--no-wait]
+  help: `usage: osforge dist [--verbose] [--plain | --json] [--jobs N] [--explain] [--no-wait] [--use PKG:FLAGS]...
 
 Compiles the plan (images/) into a graph of stages: base, buildenv and
 kernel build images, sources, the tools image (or tools-cache/), the builder
-image, per architecture stage1/stage2/stage3, the kernel (from source; arm64
-cross-compiled), the root filesystem, the tarballs and boot image steps,
-and dist/. Each stage runs once its dependencies are done, in an isolated
+image, per architecture stage1/stage2/stage3, the kernel and GRUB (from
+source; arm64 cross-compiled), the root filesystem, the tarballs and boot
+image steps, and dist/. Each stage runs once its dependencies are done, in an isolated
 container, as many at once as the job budget allows (most count as one job;
-the toolchain and kernel compiles take all). dist/ is written atomically.
+the toolchain, kernel and GRUB compiles take all). dist/ is written atomically.
 
 options:
   -v, --verbose   stream container logs (always written to the log dir)
@@ -43,6 +43,11 @@ options:
                   input changed (old -> new) or "no previous entry"
       --no-wait   fail at once (exit 1) when another run holds the state
                   dir, tools-cache/ or dist/, instead of waiting for it
+      --use PKG:FLAGS
+                  USE flags for one package, over the recipe's defaults, the
+                  global "use" of buckos.json and images/package.use:
+                  --use 'zlib:+static,-shared'; repeatable, several packages
+                  separated by spaces; a flag the package lacks is an error
 
 A run locks its state dir, tools-cache/ and dist/; a second run on the same
 ones waits and names the holder. On start it removes the containers and
@@ -70,7 +75,10 @@ environment:
   SOURCE_DATE_EPOCH=<secs>   override the time used for artifacts (default: the
                              last commit that touched a build input)
   DOCKER_HOST                engine to use (default: local socket)`,
-  options: { verbose: { type: 'boolean', short: 'v' }, plain: { type: 'boolean' }, json: { type: 'boolean' }, jobs: { type: 'string', short: 'j' }, explain: { type: 'boolean' }, 'no-wait': { type: 'boolean' } },
+  options: {
+    verbose: { type: 'boolean', short: 'v' }, plain: { type: 'boolean' }, json: { type: 'boolean' }, jobs: { type: 'string', short: 'j' }, explain: { type: 'boolean' },
+    'no-wait': { type: 'boolean' }, use: { type: 'string', multiple: true },
+  },
   async run(values) {
     // No silent success: if the event loop empties before the run settled
     // (an engine call that can never answer), this is a failure, not exit 0.
@@ -129,7 +137,7 @@ async function runLocked(values: Values): Promise<void> {
 }
 
 async function build(values: Values, runId: string): Promise<void> {
-  const { plan, identity, buck2, graph } = await distSetup((l) => (values.json ? process.stderr : process.stdout).write(`${l}\n`));
+  const { plan, identity, buck2, graph } = await distSetup((l) => (values.json ? process.stderr : process.stdout).write(`${l}\n`), { use: values.use as string[] | undefined });
   const engine = new DockerEngine();
   // Best effort: with no engine here a no-op still succeeds, and a real build fails at its engine check.
   const reaped = await engine.ping(3000).then(() => engine.reapOrphans(), () => null);

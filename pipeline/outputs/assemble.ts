@@ -97,7 +97,10 @@ export async function assembleDist(env: StageEnv, graph: StageGraph, deps: Reado
     toolchains[arch] = { triple: s1.triple, libc: 'musl', libcVersion: s1.libcVersion, compiler: s1.compiler, cflags: s1.cflags };
     for (const recipe of plan.packages) {
       const p = depValue<PackageValue>(deps, nodes.packages.get(recipe.name)!.id).meta;
-      packages.push({ name: p.name, version: p.version, arch, license: recipe.license, key: p.key, deps: recipe.deps, sources: p.sources, outputSha256: p.outputSha256! });
+      packages.push({
+        name: p.name, version: p.version, arch, license: recipe.license, key: p.key, deps: recipe.deps, sources: p.sources, outputSha256: p.outputSha256!,
+        ...(recipe.use ? { use: { iuse: recipe.use.iuse, enabled: recipe.use.enabled } } : {}),
+      });
     }
   }
   const oss = depValue<FileValue>(deps, 'oss-source');

@@ -37,6 +37,8 @@ export interface ManifestPackage {
   sources: { file: string; sha256: string }[];
   /** sha256 of the package's output tar.gz in the stage store. */
   outputSha256: string;
+  /** The effective USE flags, for a recipe that declares any (plan/use.ts). */
+  use?: { iuse: string[]; enabled: string[] };
 }
 
 /**

@@ -83,6 +83,8 @@ export function stageGraph(plan: Plan, opts: GraphOptions): StageGraph {
         ...fileInputs('file:', recipe.files),
         ...recipe.sources.map((s): [string, string] => [`source:${s}`, sourcePin(plan.sources[s]!)]),
         ...recipe.deps.map((d): [string, string] => [`dep:${d}`, packages.get(d)!.key]),
+        // Only for recipes with flags, so a recipe without any keeps its key.
+        ...(recipe.use ? [['use', recipe.use.enabled.join(' ') || '(none)'] as [string, string]] : []),
       ];
       const n = node(`stage2/${arch}/${recipe.name}`, inputs);
       packages.set(recipe.name, n);

@@ -4,6 +4,7 @@ import { dirname, join, relative } from 'node:path';
 import { OsforgeError } from '../errors.ts';
 import { ARCHES, type Arch, type PackageRecipe, type Plan, type SourceSpec } from './types.ts';
 import { KERNEL_SOURCE } from '../stages/kernel.ts';
+import { effectiveUse, parsePackageUse, parseToken, parseUseArg, useConfigure, useDeps, type UseInputs, type UseOverride, type UseSpec } from './use.ts';
 import { GRUB_SOURCE } from '../stages/grub.ts';
 import { buckosSchema, builderSchema, lockSchema, parseWith, recipeSchema, sourcesSchema } from './schema.ts';
 
@@ -106,7 +107,20 @@ export function orderPackages(recipes: PackageRecipe[], fileOf: (name: string) =
   return ordered;
 }
 
-export function loadPlan(imagesDir: string): Plan {
+/** Global USE, images/package.use (optional) and --use, in that order of precedence. */
+function loadUseInputs(imagesDir: string, global: string[], cli: string[], configFile: string): UseInputs {
+  const perPackage = new Map<string, UseOverride[]>();
+  const add = (m: Map<string, UseOverride>) => { for (const [pkg, o] of m) perPackage.set(pkg, [...(perPackage.get(pkg) ?? []), o]); };
+  const packageUse = join(imagesDir, 'package.use');
+  if (existsSync(packageUse)) add(parsePackageUse(readFileSync(packageUse, 'utf8'), packageUse));
+  for (const arg of cli) add(parseUseArg(arg));
+  return { global: global.map((t) => parseToken(t, `${configFile}: use`)), perPackage };
+}
+
+/** What the command line adds to the plan: --use overrides (plan/use.ts). */
+export interface PlanOptions { use?: string[] }
+
+export function loadPlan(imagesDir: string, options: PlanOptions = {}): Plan {
   const configFile = join(imagesDir, 'buckos.json');
   // Whole-file validation first: package names are checked before any recipe path is built from them.
   const config = parseWith(buckosSchema, readJson(configFile), configFile);
@@ -124,6 +138,7 @@ export function loadPlan(imagesDir: string): Plan {
 
   const recipeFile = (name: string) => join(imagesDir, 'packages', name, 'recipe.json');
   const recipes: PackageRecipe[] = [];
+  const useInputs = loadUseInputs(imagesDir, config.use ?? [], options.use ?? [], configFile);
   for (const [i, name] of config.packages.entries()) {
     const file = recipeFile(name);
     const dir = dirname(file);
@@ -134,7 +149,19 @@ export function loadPlan(imagesDir: string): Plan {
       if (!sources[s]) throw invalid(file, `sources[${j}]: expected a source defined in sources.json, found ${JSON.stringify(s)}`);
     }
     if (!existsSync(join(dir, 'build.sh'))) throw invalid(file, 'missing build.sh beside it');
-    recipes.push({ name, version: r.version, license: r.license, sources: r.sources ?? [], deps: r.deps ?? [], files: readTree(dir) });
+    const useSpec: UseSpec = { iuse: r.iuse ?? [], defaults: r.use_defaults ?? [], deps: r.use_deps ?? {}, configure: r.use_configure ?? {}, requiredUse: r.required_use };
+    const enabled = effectiveUse(name, useSpec, useInputs);
+    const deps = [...new Set([...(r.deps ?? []), ...useDeps(useSpec, enabled)])];
+    recipes.push({
+      name, version: r.version, license: r.license, sources: r.sources ?? [], deps, files: readTree(dir),
+      ...(useSpec.iuse.length ? { use: { iuse: useSpec.iuse, enabled, configure: useConfigure(useSpec, enabled) } } : {}),
+    });
+  }
+  // --use and package.use may only name packages of the plan.
+  for (const [pkg, overrides] of useInputs.perPackage) {
+    if (!recipes.some((r) => r.name === pkg)) {
+      throw new OsforgeError('CONFIG_INVALID', `${overrides[0]!.from}: USE flags for ${JSON.stringify(pkg)}, which is not in buckos.json "packages"`, { hint: `one of: ${recipes.map((r) => r.name).join(', ')}` });
+    }
   }
   for (const r of recipes) for (const [j, d] of r.deps.entries()) if (!recipes.some((x) => x.name === d)) {
     throw invalid(recipeFile(r.name), `deps[${j}]: depends on ${JSON.stringify(d)}, which is not in buckos.json "packages"`);

@@ -20,6 +20,7 @@ const name = z.string().regex(NAME_RE, { error: `a name matching ${NAME_RE.sourc
 const sha256 = z.string().regex(SHA256_RE, { error: 'a sha256 (64 lowercase hex digits)' });
 const version = z.string().regex(VERSION_RE, { error: `a plain version string matching ${VERSION_RE.source}` });
 const debianPackage = z.string().regex(DEBIAN_PKG_RE, { error: 'a Debian package name' });
+const useFlag = z.string().regex(/^[a-z0-9][a-z0-9_+-]*$/, { error: 'a USE flag name' });
 const debianVersion = z.string().regex(DEBIAN_VERSION_RE, { error: 'a Debian version' });
 const fileName = z.string().regex(FILE_NAME_RE, { error: 'a plain file name (no "/", not starting with ".")' });
 const httpUrl = z.string().refine((u) => URL.canParse(u) && /^https?:$/.test(new URL(u).protocol), { error: 'an http(s) URL' });
@@ -51,6 +52,8 @@ export const buckosSchema = z.strictObject({
   }),
   toolchain: z.strictObject({ comment, libc: z.literal('musl').optional(), source: name.optional() }).optional(),
   packages: unique(name, 'each package').min(1, { error: 'at least one package' }),
+  /** Global USE flags (ssl, +ssl, -ssl): a package lacking a flag ignores it. */
+  use: z.array(z.string().regex(/^[+-]?[a-z0-9][a-z0-9_+-]*$/, { error: 'a USE flag (ssl, +ssl or -ssl)' })).optional(),
   buck2: z.strictObject({
     comment,
     version: z.string().min(1, { error: 'a Buck2 release name' }),
@@ -86,6 +89,20 @@ export const recipeSchema = z.strictObject({
   license: z.string().optional(),
   sources: unique(name, 'each source').optional(),
   deps: unique(name, 'each dependency').optional(),
+  iuse: unique(useFlag, 'each flag').optional(),
+  use_defaults: unique(useFlag, 'each flag').optional(),
+  use_deps: z.record(useFlag, unique(name, 'each dependency')).optional(),
+  use_configure: z.record(z.string().regex(/^-?[a-z0-9][a-z0-9_+-]*$/, { error: 'a flag or -flag' }), z.array(z.string())).optional(),
+  required_use: z.string().min(1).optional(),
+}).superRefine((r, ctx) => {
+  // Every flag a recipe mentions must be one it declares: a typo would otherwise silently never apply.
+  const iuse = new Set(r.iuse ?? []);
+  const check = (flag: string, path: PropertyKey[]) => {
+    if (!iuse.has(flag)) ctx.addIssue({ code: 'custom', path, message: `a flag listed in iuse (${[...iuse].join(', ') || 'iuse is empty'})`, input: flag });
+  };
+  (r.use_defaults ?? []).forEach((f, i) => check(f, ['use_defaults', i]));
+  for (const f of Object.keys(r.use_deps ?? {})) check(f, ['use_deps', f]);
+  for (const f of Object.keys(r.use_configure ?? {})) check(f.replace(/^-/, ''), ['use_configure', f]);
 });
 
 export const builderSchema = z.strictObject({

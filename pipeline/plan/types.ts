@@ -48,6 +48,8 @@ export interface PackageRecipe {
   deps: string[];
   /** Recipe files (build.sh and data) as path → content; part of the cache key. */
   files: Record<string, Buffer>;
+  /** USE flags (plan/use.ts), when the recipe declares any: its iuse, the effective flags and the configure arguments they select. */
+  use?: { iuse: string[]; enabled: string[]; configure: string[] };
 }
 
 export interface BaseSpec {

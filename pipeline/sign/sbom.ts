@@ -227,7 +227,7 @@ export function buildSbom(m: Manifest, toolVersion = ''): SpdxDocument {
     const id = component({
       idBase: `SPDXRef-Package-${p.arch}-${idPart(p.name)}-${idPart(p.version)}`, salt: p.key, name: p.name, version: p.version, arch: p.arch, license: p.license,
       sources: p.sources, checksum: p.outputSha256,
-      comment: `arch: ${p.arch}; checksum is of the package output archive; stage key ${p.key}`,
+      comment: `arch: ${p.arch}; ${p.use ? `USE flags: ${p.use.enabled.join(' ') || '(none)'} of ${p.use.iuse.join(' ')}; ` : ''}checksum is of the package output archive; stage key ${p.key}`,
     });
     pkgIds.set(p, id);
     if (p.name === m.toolchains[p.arch]?.libc) of(p.arch).libc = id;

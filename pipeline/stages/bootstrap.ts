@@ -97,7 +97,7 @@ export interface PackageMeta extends StageMeta {
 }
 
 /** Looks a package up in a binary mirror by its stage key; returns verified bytes or null. */
-export type BinaryLookup = (pkg: { name: string; version: string; arch: Arch; key: string; compiler: string }) => Promise<{ data: Buffer; signerKeyId: string } | null>;
+export type BinaryLookup = (pkg: { name: string; version: string; arch: Arch; key: string; compiler: string; useFlags: string[] }) => Promise<{ data: Buffer; signerKeyId: string } | null>;
 
 /** A finished stage2 package: its key and its output.tar.gz in the stage store. */
 export interface BuiltPackage { key: string; path: string }
@@ -114,7 +114,9 @@ function stage2Step(ctx: ArchContext, recipe: PackageRecipe, log: StepLog, work:
     ...srcs.map((s): StreamEntry => ({ path: `src/${s.name}/${s.file}`, type: 'file', mode: 0o644, data: { file: s.path } })),
   ];
   return {
-    engine: ctx.engine, image: ctx.builderRef, env: buildEnv(ctx), runId: ctx.runId, stage: `stage2:${recipe.name}`, arch: ctx.arch, log,
+    engine: ctx.engine, image: ctx.builderRef, runId: ctx.runId, stage: `stage2:${recipe.name}`, arch: ctx.arch, log,
+    // USE: the enabled flags; USE_CONFIGURE: the configure arguments they select (recipe "use_configure").
+    env: { ...buildEnv(ctx), USE: recipe.use?.enabled.join(' ') ?? '', USE_CONFIGURE: recipe.use?.configure.join(' ') ?? '' },
     onStart: ctx.onContainerStart, cmd: ['sh', '-c', 'mkdir -p /out /deps /src && exec sh /recipe/build.sh'],
     inputs: [{ dir: '/', tar: () => packStream(inputs, ctx.innerEpoch) }],
     outputFiles: [{ path: '/out', file: join(work, 'out.tar') }],
@@ -152,10 +154,10 @@ export async function stage2Package(
     const result = await ctx.store.getOrBuild<PackageMeta>(key, async () => {
       const meta = {
         key, kind: 'package', name: recipe.name, version: recipe.version, arch: ctx.arch, deps: deps.map((d) => d.key),
-        sources: srcs.map((s) => ({ file: s.file, sha256: s.sha256 })), compiler, useFlags: [] as string[],
+        sources: srcs.map((s) => ({ file: s.file, sha256: s.sha256 })), compiler, useFlags: recipe.use?.enabled ?? [],
       };
       // A verified binary is byte-for-byte the output a build would store, so dist/ is identical either way.
-      const binary = await binaryLookup?.({ name: recipe.name, version: recipe.version, arch: ctx.arch, key, compiler });
+      const binary = await binaryLookup?.({ name: recipe.name, version: recipe.version, arch: ctx.arch, key, compiler, useFlags: recipe.use?.enabled ?? [] });
       if (binary) {
         openStepLog(ctx.logDir, `${ctx.arch}-stage2-${recipe.name}`, ctx.echo)
           .write(`using verified binary package for ${recipe.name} ${recipe.version} (${ctx.arch}), signed by ${binary.signerKeyId}; build skipped`);

@@ -2,7 +2,7 @@
 // the stage graph, all without starting a container. Not in commands/: it
 // shapes the dist key, so it is a build input (plan/build-inputs.ts).
 import { join } from 'node:path';
-import { loadPlan } from '../plan/load.ts';
+import { loadPlan, type PlanOptions } from '../plan/load.ts';
 import { paths, repoRoot, stateDir } from '../paths.ts';
 import { buildIdentity, type BuildIdentity } from '../util/git.ts';
 import { provisionBuck2, type Buck2 } from './buck2.ts';
@@ -14,9 +14,9 @@ import type { Plan } from '../plan/types.ts';
 
 export interface DistSetup { plan: Plan; identity: BuildIdentity; buck2: Buck2 | null; graph: StageGraph }
 
-export async function distSetup(log: (line: string) => void): Promise<DistSetup> {
+export async function distSetup(log: (line: string) => void, options: PlanOptions = {}): Promise<DistSetup> {
   // First, before Buck2, git or any engine: a broken plan fails here with the file and field named.
-  const plan = loadPlan(paths.images);
+  const plan = loadPlan(paths.images, options);
   const identity = buildIdentity(repoRoot, BUILD_INPUT_PATHSPECS);
   const buck2 = await provisionBuck2(plan.buck2, paths.toolsCache(), log);
   const graph = stageGraph(plan, {

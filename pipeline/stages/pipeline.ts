@@ -87,7 +87,7 @@ export async function runDist(opts: DistOptions): Promise<DistResult> {
   const binaryLookup: BinaryLookup | undefined = mirror ? async (p) => {
     const data = await fetchVerifiedBinary({
       mirrorUrl: mirror.url, publicKey: mirror.publicKey, name: p.name, version: p.version, arch: p.arch,
-      configHash: configHash({ arch: p.arch, compiler: p.compiler, useFlags: [], depGraphHash: p.key }),
+      configHash: configHash({ arch: p.arch, compiler: p.compiler, useFlags: p.useFlags, depGraphHash: p.key }),
       log: (m) => mainLog.write(`[binary-mirror] ${m}`),
     });
     return data && { data, signerKeyId: mirror.keyId };

@@ -1,8 +1,9 @@
 #!/bin/sh
 # util-linux, static against musl: libblkid, libuuid, libmount, libsmartcols
 # and libfdisk (headers and static archives for other packages), plus mount,
-# umount, blkid, lsblk and fdisk/sfdisk (fdisks=check: cfdisk, which needs
-# ncurses, drops out instead of failing configure). Everything else is off,
+# umount, blkid, lsblk and, with USE fdisk, fdisk/sfdisk ($USE_CONFIGURE:
+# --enable-fdisks=check, so cfdisk, which needs ncurses, drops out instead of
+# failing configure; -fdisk gives --disable-fdisks). Everything else is off,
 # and nothing needs systemd, udev, ncurses, readline, python or gettext.
 set -eu
 mkdir -p /build && cd /build
@@ -14,7 +15,7 @@ tar -xf /src/util-linux/* --strip-components=1
   --disable-shared --enable-static \
   --disable-all-programs \
   --enable-libuuid --enable-libblkid --enable-libmount --enable-libsmartcols --enable-libfdisk \
-  --enable-mount --enable-blkid --enable-lsblk --enable-fdisks=check \
+  --enable-mount --enable-blkid --enable-lsblk $USE_CONFIGURE \
   --disable-nls --disable-asciidoc --disable-poman --disable-bash-completion --disable-liblastlog2 \
   --disable-makeinstall-chown --disable-makeinstall-setuid \
   --without-systemd --without-udev --without-ncursesw --without-ncurses --without-tinfo \
@@ -27,4 +28,6 @@ make -s -j"$JOBS" LDFLAGS="-all-static"
 make -s install DESTDIR="$OUT" LDFLAGS="-all-static" >/dev/null
 rm -rf "$OUT/usr/share/man" "$OUT/usr/share/doc" "$OUT/usr/share/bash-completion"
 find "$OUT" -name '*.la' -delete
-for p in bin/mount bin/umount sbin/blkid bin/lsblk sbin/fdisk; do file "$OUT/$p"; done
+progs="bin/mount bin/umount sbin/blkid bin/lsblk"
+case " $USE " in *" fdisk "*) progs="$progs sbin/fdisk sbin/sfdisk" ;; esac
+for p in $progs; do file "$OUT/$p"; done
