@@ -70,6 +70,10 @@ environment:
   BUCK2_SHA256=<sha256>      override the pinned Buck2 sha256
   OSFORGE_DEBIAN_MIRROR=<url> Debian archive (default: the host's apt config)
   OSFORGE_IMAGES=<dir>       the plan: buckos.json, recipes, pins (default ./images)
+  OSFORGE_PATCHES=<dir>      your patches, <dir>/<package>/*.patch, applied after
+                             the package's own (default images/patches)
+  BUCKOS_VERIFY_SIGNATURES=0 skip the upstream signature checks of sources that
+                             pin one (manifest.json records that they were skipped)
   OSFORGE_STATE_DIR=<dir>    sources, stage cache and logs (default ~/.cache/osforge)
   OSFORGE_DIST=<dir>         output directory (default ./dist)
   SOURCE_DATE_EPOCH=<secs>   override the time used for artifacts (default: the

@@ -51,7 +51,9 @@ export function legalComponents(plan: Plan): LegalComponent[] {
   };
   const out: LegalComponent[] = [fromSource(plan.toolchainSource, plan.imageFiles.tools)];
   for (const p of plan.packages) {
-    out.push({ name: p.name, version: p.version, ...(p.license ? { license: p.license } : {}), sources: [...p.sources], files: p.files });
+    // The user's patches (plan/patches.ts) ship beside the recipe's own: they are part of what was built.
+    const userPatches = Object.fromEntries(p.patches.filter((x) => x.name.startsWith('user:')).map((x) => [`user-patches/${x.name.slice('user:'.length)}`, x.data]));
+    out.push({ name: p.name, version: p.version, ...(p.license ? { license: p.license } : {}), sources: [...p.sources], files: { ...p.files, ...userPatches } });
   }
   out.push(fromSource(KERNEL_SOURCE, prefixed('config/', plan.imageFiles.kernelConfig)));
   out.push(fromSource(GRUB_SOURCE, plan.imageFiles.grub));

@@ -7,6 +7,7 @@ import { baseInputHash } from '../stages/base.ts';
 import { HELLO_C, STAGE1_SCRIPT } from '../stages/stage1-program.ts';
 import { kernelKey, KERNEL_SOURCE } from '../stages/kernel.ts';
 import type { Fragment } from '../stages/kernel-config.ts';
+import { APPLY_PATCHES_SCRIPT } from './patches.ts';
 import { grubKey, GRUB_SOURCE, type GrubInputs } from '../stages/grub.ts';
 import { OsforgeError } from '../errors.ts';
 
@@ -85,6 +86,9 @@ export function stageGraph(plan: Plan, opts: GraphOptions): StageGraph {
         ...recipe.deps.map((d): [string, string] => [`dep:${d}`, packages.get(d)!.key]),
         // Only for recipes with flags, so a recipe without any keeps its key.
         ...(recipe.use ? [['use', recipe.use.enabled.join(' ') || '(none)'] as [string, string]] : []),
+        // Each patch by name and content, in order; the applying script only where there are patches.
+        ...recipe.patches.map((p, i): [string, string] => [`patch:${i}:${p.name}`, sha256(p.data)]),
+        ...(recipe.patches.length ? [['patch-script', sha256(APPLY_PATCHES_SCRIPT)] as [string, string]] : []),
       ];
       const n = node(`stage2/${arch}/${recipe.name}`, inputs);
       packages.set(recipe.name, n);

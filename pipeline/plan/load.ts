@@ -4,6 +4,7 @@ import { dirname, join, relative } from 'node:path';
 import { OsforgeError } from '../errors.ts';
 import { ARCHES, type Arch, type PackageRecipe, type Plan, type SourceSpec } from './types.ts';
 import { KERNEL_SOURCE } from '../stages/kernel.ts';
+import { packagePatches } from './patches.ts';
 import { effectiveUse, parsePackageUse, parseToken, parseUseArg, useConfigure, useDeps, type UseInputs, type UseOverride, type UseSpec } from './use.ts';
 import { GRUB_SOURCE } from '../stages/grub.ts';
 import { buckosSchema, builderSchema, lockSchema, parseWith, recipeSchema, sourcesSchema } from './schema.ts';
@@ -118,7 +119,7 @@ function loadUseInputs(imagesDir: string, global: string[], cli: string[], confi
 }
 
 /** What the command line adds to the plan: --use overrides (plan/use.ts). */
-export interface PlanOptions { use?: string[] }
+export interface PlanOptions { use?: string[]; /** The user's patches, <dir>/<pkg>/*.patch (default images/patches). */ patchesDir?: string }
 
 export function loadPlan(imagesDir: string, options: PlanOptions = {}): Plan {
   const configFile = join(imagesDir, 'buckos.json');
@@ -152,8 +153,10 @@ export function loadPlan(imagesDir: string, options: PlanOptions = {}): Plan {
     const useSpec: UseSpec = { iuse: r.iuse ?? [], defaults: r.use_defaults ?? [], deps: r.use_deps ?? {}, configure: r.use_configure ?? {}, requiredUse: r.required_use };
     const enabled = effectiveUse(name, useSpec, useInputs);
     const deps = [...new Set([...(r.deps ?? []), ...useDeps(useSpec, enabled)])];
+    const files = readTree(dir);
+    const patches = packagePatches({ pkg: name, files, enabledFlags: enabled, iuse: useSpec.iuse, userDir: options.patchesDir ?? join(imagesDir, 'patches'), recipeFile: file });
     recipes.push({
-      name, version: r.version, license: r.license, sources: r.sources ?? [], deps, files: readTree(dir),
+      name, version: r.version, license: r.license, sources: r.sources ?? [], deps, files, patches,
       ...(useSpec.iuse.length ? { use: { iuse: useSpec.iuse, enabled, configure: useConfigure(useSpec, enabled) } } : {}),
     });
   }

@@ -50,6 +50,8 @@ export interface PackageRecipe {
   files: Record<string, Buffer>;
   /** USE flags (plan/use.ts), when the recipe declares any: its iuse, the effective flags and the configure arguments they select. */
   use?: { iuse: string[]; enabled: string[]; configure: string[] };
+  /** Patches in application order (plan/patches.ts): package, USE flag, user. */
+  patches: { name: string; data: Buffer }[];
 }
 
 export interface BaseSpec {

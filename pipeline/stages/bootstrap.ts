@@ -7,6 +7,7 @@ import type { Engine } from '../engine/engine.ts';
 import { dockerArchive } from '../engine/docker-archive.ts';
 import { OsforgeError } from '../errors.ts';
 import { ARCH_INFO, type Arch, type PackageRecipe, type Plan } from '../plan/types.ts';
+import { APPLY_PATCHES_SCRIPT } from '../plan/patches.ts';
 import type { StageStore, StageMeta } from '../cache/stage-store.ts';
 import type { StageNode } from '../plan/graph.ts';
 import { HELLO_C, STAGE1_SCRIPT } from './stage1-program.ts';
@@ -112,11 +113,16 @@ function stage2Step(ctx: ArchContext, recipe: PackageRecipe, log: StepLog, work:
     { path: 'deps', type: 'directory', mode: 0o755 }, { path: 'src', type: 'directory', mode: 0o755 },
     ...Object.entries(recipe.files).map(([path, data]): StreamEntry => ({ path: `recipe/${path}`, type: 'file', mode: path.endsWith('.sh') ? 0o755 : 0o644, data })),
     ...srcs.map((s): StreamEntry => ({ path: `src/${s.name}/${s.file}`, type: 'file', mode: 0o644, data: { file: s.path } })),
+    // Patches in order, with the script build.sh runs as "$APPLY_PATCHES" <dir> (plan/patches.ts).
+    { path: 'osforge/apply-patches', type: 'file', mode: 0o755, data: Buffer.from(APPLY_PATCHES_SCRIPT) },
+    ...(recipe.patches.length ? [{ path: 'patches/series', type: 'file' as const, mode: 0o644,
+      data: Buffer.from(recipe.patches.map((p, i) => `${String(i).padStart(4, '0')}.patch ${p.name}\n`).join('')) }] : []),
+    ...recipe.patches.map((p, i): StreamEntry => ({ path: `patches/${String(i).padStart(4, '0')}.patch`, type: 'file', mode: 0o644, data: p.data })),
   ];
   return {
     engine: ctx.engine, image: ctx.builderRef, runId: ctx.runId, stage: `stage2:${recipe.name}`, arch: ctx.arch, log,
     // USE: the enabled flags; USE_CONFIGURE: the configure arguments they select (recipe "use_configure").
-    env: { ...buildEnv(ctx), USE: recipe.use?.enabled.join(' ') ?? '', USE_CONFIGURE: recipe.use?.configure.join(' ') ?? '' },
+    env: { ...buildEnv(ctx), PACKAGE: recipe.name, USE: recipe.use?.enabled.join(' ') ?? '', USE_CONFIGURE: recipe.use?.configure.join(' ') ?? '', APPLY_PATCHES: '/osforge/apply-patches' },
     onStart: ctx.onContainerStart, cmd: ['sh', '-c', 'mkdir -p /out /deps /src && exec sh /recipe/build.sh'],
     inputs: [{ dir: '/', tar: () => packStream(inputs, ctx.innerEpoch) }],
     outputFiles: [{ path: '/out', file: join(work, 'out.tar') }],

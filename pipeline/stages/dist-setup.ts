@@ -16,7 +16,7 @@ export interface DistSetup { plan: Plan; identity: BuildIdentity; buck2: Buck2 |
 
 export async function distSetup(log: (line: string) => void, options: PlanOptions = {}): Promise<DistSetup> {
   // First, before Buck2, git or any engine: a broken plan fails here with the file and field named.
-  const plan = loadPlan(paths.images, options);
+  const plan = loadPlan(paths.images, { ...(process.env.OSFORGE_PATCHES ? { patchesDir: process.env.OSFORGE_PATCHES } : {}), ...options });
   const identity = buildIdentity(repoRoot, BUILD_INPUT_PATHSPECS);
   const buck2 = await provisionBuck2(plan.buck2, paths.toolsCache(), log);
   const graph = stageGraph(plan, {

@@ -27,6 +27,13 @@ const q = (s: string | undefined) => JSON.stringify(s ?? '');
 
 export const FAILURE_HINTS: readonly Hint[] = [
   {
+    // plan/patches.ts's script names the patch and the package; its rejected hunks follow in the log.
+    id: 'patch-rejected',
+    pattern: /osforge: patch (\S+) does not apply to (\S+)/,
+    cause: (m) => `patch ${m[1]} does not apply to package ${m[2]} (its rejected hunks are in the log above)`,
+    fix: (m) => `refresh ${m[1]} against this version of ${m[2]} (or drop it if upstream already has the change)`,
+  },
+  {
     id: 'oom-kill',
     pattern: /(Killed signal terminated program (\S+)|virtual memory exhausted|out of memory allocating|Cannot allocate memory)/,
     cause: (m) => `the compiler was killed for lack of memory (${m[2] ?? m[1]})`,

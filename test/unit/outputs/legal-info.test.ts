@@ -52,8 +52,8 @@ function plan(kernel: Record<string, Buffer> = kernelConfig): Plan {
   return {
     name: 'buckos', version: '0.1.0', arches: ['amd64', 'arm64'], sources, toolchainSource: 'musl',
     packages: [
-      { name: 'baselayout', version: '0.1.0', license: 'Apache-2.0', sources: [], deps: [], files: { 'recipe.json': Buffer.from('{}\n'), 'build.sh': Buffer.from('true\n'), 'files/etc/hostname': Buffer.from('buckos\n') } },
-      { name: 'zlib', version: '1.3.1', license: 'Zlib', sources: ['zlib'], deps: [], files: { 'recipe.json': Buffer.from('{"name":"zlib"}\n'), 'build.sh': Buffer.from('make\n') } },
+      { name: 'baselayout', version: '0.1.0', license: 'Apache-2.0', sources: [], deps: [], patches: [], files: { 'recipe.json': Buffer.from('{}\n'), 'build.sh': Buffer.from('true\n'), 'files/etc/hostname': Buffer.from('buckos\n') } },
+      { name: 'zlib', version: '1.3.1', license: 'Zlib', sources: ['zlib'], deps: [], patches: [{ name: 'user:zlib/cve.patch', data: Buffer.from('--- a\n') }], files: { 'recipe.json': Buffer.from('{"name":"zlib"}\n'), 'build.sh': Buffer.from('make\n') } },
     ],
     imageFiles: { tools: { 'build-musl.sh': Buffer.from('#!/bin/sh\n./configure\n') }, builder: {}, kernelConfig: kernel, grub: { 'build.sh': Buffer.from('./configure\n') } },
   } as unknown as Plan;
@@ -83,7 +83,7 @@ test('the layout: archives, build inputs, licence texts per component; README, m
     'linux-6.12.107/linux_6.12.107.orig.tar.xz',
     'manifest.csv',
     'musl-1.2.3/build/build-musl.sh', 'musl-1.2.3/licenses/COPYRIGHT', 'musl-1.2.3/musl-1.2.3.tar.gz',
-    'zlib-1.3.1/build/build.sh', 'zlib-1.3.1/build/recipe.json', 'zlib-1.3.1/licenses/LICENSE', 'zlib-1.3.1/zlib-1.3.1.tar.bz2',
+    'zlib-1.3.1/build/build.sh', 'zlib-1.3.1/build/recipe.json', 'zlib-1.3.1/build/user-patches/zlib/cve.patch', 'zlib-1.3.1/licenses/LICENSE', 'zlib-1.3.1/zlib-1.3.1.tar.bz2',
   ]);
   const get = (p: string) => entries.find((e) => e.path === p)!.data!;
   assert.is(get('linux-6.12.107/licenses/LICENSES/preferred/GPL-2.0').toString(), 'GPL text\n');

@@ -7,7 +7,7 @@ import type { PackageRecipe } from '../../../pipeline/plan/types.ts';
 import { OsforgeError } from '../../../pipeline/errors.ts';
 import { copyImages, editJson, planBreaks, repoImages } from './images-copy.ts';
 
-const recipe = (name: string, deps: string[] = []): PackageRecipe => ({ name, version: '1', sources: [], deps, files: {} });
+const recipe = (name: string, deps: string[] = []): PackageRecipe => ({ name, version: '1', sources: [], deps, files: {}, patches: [] });
 
 function loadError(images: string): OsforgeError {
   try {
