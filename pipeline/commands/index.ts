@@ -3,6 +3,7 @@ import { distCommand } from './dist.ts';
 import { cleanToolsCacheCommand } from './clean-tools-cache.ts';
 import { explainCommand } from './explain.ts';
 import { cacheCommand } from './cache.ts';
+import { queryCommand } from './query.ts';
 import { lockCommand } from './lock.ts';
 import { packageCommand } from './package.ts';
 import { uploadCommand } from './upload.ts';
@@ -17,6 +18,7 @@ import { changelogCommand } from '../release/changelog-command.ts';
 export const commands: readonly Command[] = [
   distCommand,
   explainCommand,
+  queryCommand,
   cacheCommand,
   lockCommand,
   cleanToolsCacheCommand,
