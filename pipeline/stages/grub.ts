@@ -5,11 +5,10 @@
 // one normalised tar (sorted, fixed owner and mtime) of bin/grub-mkimage and
 // lib/grub/<platform>/: the image steps unpack it and run that grub-mkimage,
 // so no Debian GRUB binary reaches an image.
-import { createReadStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { createWriteStream } from 'node:fs';
 import type { Engine } from '../engine/engine.ts';
 import type { StageEntry, StageMeta, StageStore } from '../cache/stage-store.ts';
 import { archInfo } from '../plan/arch.ts';
