@@ -44,6 +44,8 @@ runs xz --version || want xz-utils
 # Upstream signatures of pinned sources: gpgv checks them, gpg turns the repo's armoured keys into a keyring.
 runs gpgv --version || want gpgv
 runs gpg --version || want gpg
+# The signature unit tests sign with throwaway keys: gpg needs its agent for secret keys.
+runs gpg-agent --version || want gpg-agent
 # Recipes' patches are applied in the builder image; the unit tests run the same script here.
 runs patch --version || want patch
 # oss_source.tgz reads the licence texts of .tar.bz2 sources (busybox) with bzip2.
