@@ -3,8 +3,10 @@
 # installs, under /out: lib/grub/<platform>/ (modules, kernel.img, boot
 # images) and bin/grub-mkimage, the host tool the image steps run. One build
 # directory per platform; non-x86 platforms are cross-compiled (TARGET_CC),
-# never emulated. Unpacked to a fixed path, so -ffile-prefix-map and every
-# recorded path are the same wherever it runs.
+# never emulated. Unpacked to a fixed path, so every recorded path (the
+# target code's __FILE__ strings) is the same wherever it runs. TARGET_CFLAGS
+# is left to GRUB's configure: setting it drops the flags configure adds for
+# i386-pc (no code alignment), and that i386-pc core hung at "Booting from DVD/CD".
 set -eu
 umask 022
 mkdir -p /build/grub /out/bin /out/lib/grub
@@ -27,7 +29,7 @@ for platform in $PLATFORMS; do
     --disable-nls --disable-werror --disable-grub-mkfont --disable-grub-themes --disable-grub-mount \
     --disable-device-mapper --disable-libzfs --disable-liblzma --disable-efiemu \
     ${cross:+TARGET_CC=${cross}gcc TARGET_OBJCOPY=${cross}objcopy TARGET_STRIP=${cross}strip TARGET_NM=${cross}nm TARGET_RANLIB=${cross}ranlib} \
-    CFLAGS="-O2 -ffile-prefix-map=/build=." TARGET_CFLAGS="-Os -ffile-prefix-map=/build=." > configure.log 2>&1 \
+    CFLAGS="-O2 -ffile-prefix-map=/build=." > configure.log 2>&1 \
     || { tail -40 configure.log; exit 1; }
   echo "== GRUB $platform: make -j$JOBS"
   make -s -j"$JOBS" > make.log 2>&1 || { tail -60 make.log; exit 1; }
