@@ -17,13 +17,13 @@ import { paths } from '../../pipeline/paths.ts';
 import { bootCases, type BootCase } from './qemu.ts';
 
 const dist = resolve(process.env.OSFORGE_BOOT_DIST ?? paths.dist());
-const manifest = JSON.parse(readFileSync(join(dist, 'manifest.json'), 'utf8')) as { name: string; version: string };
+const manifest = JSON.parse(readFileSync(join(dist, 'manifest.json'), 'utf8')) as { name: string; version: string; grub?: { version: string }[] };
 const TIMEOUT_MS = Number(process.env.BOOT_TIMEOUT_S ?? 600) * 1000;
 const logDir = join(paths.logs(), `boot-test-${Date.now()}`);
 mkdirSync(logDir, { recursive: true });
 const timings: string[] = [];
 
-interface BootResult { marker: boolean; exitCode: number | null; seconds: number; markerSeconds: number | null; shell: boolean; log: string; smoke: Map<string, string> }
+interface BootResult { marker: boolean; exitCode: number | null; seconds: number; markerSeconds: number | null; shell: boolean; log: string; smoke: Map<string, string>; grubBanner: string | null }
 
 /** The guest's "SMOKE ok|FAIL <check>: detail" lines, by check. */
 function smokeLines(out: string): Map<string, string> {
@@ -57,7 +57,8 @@ function boot(c: BootCase, mode: 'test' | 'plain'): Promise<BootResult> {
       const file = join(logDir, `${c.name.replace(/[^A-Za-z0-9]+/g, '-')}-${mode}.log`);
       writeFileSync(file, out);
       done({ marker: markerAt !== null, exitCode: code, seconds: (Date.now() - started) / 1000,
-        markerSeconds: markerAt === null ? null : (markerAt - started) / 1000, shell, log: file, smoke: smokeLines(out) });
+        markerSeconds: markerAt === null ? null : (markerAt - started) / 1000, shell, log: file, smoke: smokeLines(out),
+        grubBanner: /GNU GRUB +version (\S+)/.exec(out)?.[1] ?? null });
     });
   });
 }
@@ -87,6 +88,10 @@ for (const mode of modes) {
       assert.ok(r.marker, `no "BUCKOS-BOOT-OK ${c.arch} ${manifest.version}" within ${TIMEOUT_MS / 1000} s; serial log: ${r.log}`);
       assert.is(r.exitCode, 0, `QEMU did not exit cleanly (guest should power off); serial log: ${r.log}`);
       if (mode === 'plain') assert.ok(r.shell, `the default entry reached the marker but no working shell on the console; serial log: ${r.log}`);
+      // A plain boot shows GRUB's menu on the serial console: its banner names the GRUB that booted, which must be the one built from source.
+      if (mode === 'plain' && manifest.grub?.length) {
+        assert.is(r.grubBanner, manifest.grub[0]!.version, `the GRUB menu says version ${r.grubBanner ?? '(no banner)'}, not ${manifest.grub[0]!.version} (the GRUB stage's); serial log: ${r.log}`);
+      }
     });
   }
 }
