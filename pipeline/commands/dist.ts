@@ -1,3 +1,4 @@
+import { profileList } from '../plan/profiles.ts';
 import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -22,6 +23,7 @@ export const distCommand: Command = {
   name: 'dist',
   summary: 'build BuckOS for every architecture and write dist/',
   help: `usage: osforge dist [--verbose] [--plain | --json] [--jobs N] [--explain] [--no-wait] [--use PKG:FLAGS]...
+                   [--profile NAME[,NAME]...]
 
 Compiles the plan (images/) into a graph of stages: base, buildenv and
 kernel build images, sources, the tools image (or tools-cache/), the builder
@@ -48,6 +50,11 @@ options:
                   global "use" of buckos.json and images/package.use:
                   --use 'zlib:+static,-shared'; repeatable, several packages
                   separated by spaces; a flag the package lacks is an error
+      --profile NAME[,NAME]...
+                  build these profiles' image sets (images/profiles/NAME/)
+                  instead of what buckos.json selects; each set's artifacts
+                  are named <name>-NAME-<version>-<arch>-...; packages the
+                  sets build alike are built once; repeatable
 
 A run locks its state dir, tools-cache/ and dist/; a second run on the same
 ones waits and names the holder. On start it removes the containers and
@@ -81,7 +88,7 @@ environment:
   DOCKER_HOST                engine to use (default: local socket)`,
   options: {
     verbose: { type: 'boolean', short: 'v' }, plain: { type: 'boolean' }, json: { type: 'boolean' }, jobs: { type: 'string', short: 'j' }, explain: { type: 'boolean' },
-    'no-wait': { type: 'boolean' }, use: { type: 'string', multiple: true },
+    'no-wait': { type: 'boolean' }, use: { type: 'string', multiple: true }, profile: { type: 'string', multiple: true },
   },
   async run(values) {
     // No silent success: if the event loop empties before the run settled
@@ -141,7 +148,7 @@ async function runLocked(values: Values): Promise<void> {
 }
 
 async function build(values: Values, runId: string): Promise<void> {
-  const { plan, identity, buck2, graph } = await distSetup((l) => (values.json ? process.stderr : process.stdout).write(`${l}\n`), { use: values.use as string[] | undefined });
+  const { plan, identity, buck2, graph } = await distSetup((l) => (values.json ? process.stderr : process.stdout).write(`${l}\n`), { use: values.use as string[] | undefined, profiles: profileList(values.profile) });
   const engine = new DockerEngine();
   // Best effort: with no engine here a no-op still succeeds, and a real build fails at its engine check.
   const reaped = await engine.ping(3000).then(() => engine.reapOrphans(), () => null);

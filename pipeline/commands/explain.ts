@@ -1,3 +1,4 @@
+import { profileList } from '../plan/profiles.ts';
 import type { Command } from './types.ts';
 import { cpus } from 'node:os';
 import { paths } from '../paths.ts';
@@ -11,7 +12,7 @@ import { distSetup, stateRoot } from '../stages/dist-setup.ts';
 export const explainCommand: Command = {
   name: 'explain',
   summary: 'say, for every stage, whether `dist` would hit its cache, and why not',
-  help: `usage: osforge explain [--use PKG:FLAGS]...
+  help: `usage: osforge explain [--use PKG:FLAGS]... [--profile NAME]...
 
 Computes every stage's cache key from the plan (nothing is built or run) and
 prints "hit" or "miss" for each; for a miss it names each input that changed
@@ -20,10 +21,11 @@ These are the stages \`dist\` runs, boot image steps and dist/ included.
 Image stages are looked up in the Docker engine when one answers.
 The plan is read from images/ (or $OSFORGE_IMAGES) and validated first.
 --use takes the same USE overrides as \`osforge dist --use\`, so a changed
-flag shows as the changed "use" input of that package and its dependents.`,
-  options: { use: { type: 'string', multiple: true } },
+flag shows as the changed "use" input of that package and its dependents;
+--profile explains a build of those profiles (as \`osforge dist --profile\`).`,
+  options: { use: { type: 'string', multiple: true }, profile: { type: 'string', multiple: true } },
   async run(values) {
-    const { plan, graph, identity } = await distSetup(() => undefined, { use: values.use as string[] | undefined });
+    const { plan, graph, identity } = await distSetup(() => undefined, { use: values.use as string[] | undefined, profiles: profileList(values.profile) });
     const roots = stateRoot();
     const journal = new Journal(roots.journal);
     const engine = new DockerEngine();

@@ -12,6 +12,7 @@ import { classifyDist, readStamp, refreshedStamp, saveStamp, stampPath, writeSta
 import { refreshRecordedIdentity } from './dist-identity.ts';
 import type { BuildIdentity } from '../util/git.ts';
 import { outputFormats } from './formats.ts';
+import { setArtifactName, setIdSuffix } from '../plan/image-sets.ts';
 import { imageSteps } from './images/formats.ts';
 import { bootArtifacts, stepContext, type BuiltGrub, type BuiltKernel } from './images/index.ts';
 import { KERNEL_FILES } from '../stages/kernel-files.ts';
@@ -80,7 +81,7 @@ export async function assembleDist(env: StageEnv, graph: StageGraph, deps: Reado
   const grubs: ManifestGrub[] = [];
   for (const arch of plan.arches) {
     const nodes = graph.arches.get(arch)!;
-    for (const [format, f] of Object.entries(outputFormats)) {
+    for (const [format, f] of Object.entries(outputFormats).filter(([, f]) => f.from === 'tools')) {
       const file = depValue<FileValue>(deps, `format/${arch}/${format}`);
       artifacts.push({ path: f.fileName(plan.name, plan.version, arch), arch, kind: f.kind, file: file.path, sha256: file.sha256 });
     }
@@ -88,16 +89,27 @@ export async function assembleDist(env: StageEnv, graph: StageGraph, deps: Reado
     kernels.push(await kernelRecord(plan, arch, kernel, artifacts));
     const grub = depValue<BuiltGrub>(deps, nodes.grub.id);
     grubs.push(await grubRecord(plan, arch, grub));
-    const ctx = stepContext({
-      name: plan.name, version: plan.version, arch, grub, kernel, rootfs: depValue<RootfsValue>(deps, `rootfs/${arch}`),
-      imager: depValue<Imager>(deps, 'imager'), outputs: new Map(Object.keys(imageSteps).map((s) => [s, depValue<string>(deps, `image/${arch}/${s}`)])),
-    });
-    artifacts.push(...await bootArtifacts(ctx));
+    for (const set of plan.imageSets) {
+      const sfx = setIdSuffix(set);
+      const name = setArtifactName(plan, set);
+      // A profile's artifacts say which profile they are (the SBOM's CONTAINS reads it).
+      const tag = (a: PendingArtifact): PendingArtifact => (set.profile ? { ...a, extra: { ...(a.extra ?? {}), profile: set.profile } } : a);
+      for (const [format, f] of Object.entries(outputFormats).filter(([, f]) => f.from === 'rootfs')) {
+        const file = depValue<FileValue>(deps, `format/${arch}${sfx}/${format}`);
+        artifacts.push(tag({ path: f.fileName(name, plan.version, arch), arch, kind: f.kind, file: file.path, sha256: file.sha256 }));
+      }
+      const ctx = stepContext({
+        name, version: plan.version, arch, grub, kernel, rootfs: depValue<RootfsValue>(deps, `rootfs/${arch}${sfx}`),
+        imager: depValue<Imager>(deps, 'imager'), outputs: new Map(Object.keys(imageSteps).map((s) => [s, depValue<string>(deps, `image/${arch}${sfx}/${s}`)])),
+      });
+      artifacts.push(...(await bootArtifacts(ctx, set.profile)).map(tag));
+    }
     const s1 = depValue<Stage1Value>(deps, nodes.stage1.id).meta;
     toolchains[arch] = { triple: s1.triple, libc: 'musl', libcVersion: s1.libcVersion, compiler: s1.compiler, cflags: s1.cflags };
     for (const recipe of plan.packages) {
-      const p = depValue<PackageValue>(deps, nodes.packages.get(recipe.name)!.id).meta;
+      const p = depValue<PackageValue>(deps, nodes.packages.get(recipe.id)!.id).meta;
       packages.push({
+        ...(recipe.id !== recipe.name ? { id: recipe.id } : {}), ...(recipe.slot !== '0' ? { slot: recipe.slot } : {}),
         name: p.name, version: p.version, arch, license: recipe.license, key: p.key, deps: recipe.deps, sources: p.sources, outputSha256: p.outputSha256!,
         ...(recipe.use ? { use: { iuse: recipe.use.iuse, enabled: recipe.use.enabled } } : {}),
       });
@@ -126,6 +138,7 @@ export async function assembleDist(env: StageEnv, graph: StageGraph, deps: Reado
     buck2: env.buck2 ? { version: env.buck2.version, sha256: env.buck2.sha256 } : null,
     toolchains,
     packages,
+    imageSets: plan.imageSets.map((set) => ({ profile: set.profile, name: setArtifactName(plan, set), packages: set.packages })),
     kernels,
     grub: grubs,
     sources: used.map((s) => {

@@ -50,22 +50,28 @@ export function legalComponents(plan: Plan): LegalComponent[] {
     return { name: s.name, version: s.version, ...(s.license ? { license: s.license } : {}), sources: [name], files };
   };
   const out: LegalComponent[] = [fromSource(plan.toolchainSource, plan.imageFiles.tools)];
+  const packages = new Map<string, LegalComponent>();
   for (const p of plan.packages) {
-    // The user's patches (plan/patches.ts) ship beside the recipe's own: they are part of what was built.
-    const userPatches = Object.fromEntries(p.patches.filter((x) => x.name.startsWith('user:')).map((x) => [`user-patches/${x.name.slice('user:'.length)}`, x.data]));
-    out.push({ name: p.name, version: p.version, ...(p.license ? { license: p.license } : {}), sources: [...p.sources], files: { ...p.files, ...userPatches } });
+    // The user's and profiles' patches (plan/patches.ts) ship beside the recipe's own: they are part of what was built.
+    const extra = Object.fromEntries(p.patches.filter((x) => /^(user|profile):/.test(x.name))
+      .map((x) => [x.name.startsWith('user:') ? `user-patches/${x.name.slice('user:'.length)}` : `profile-patches/${x.name.slice('profile:'.length).replace(':', '/')}`, x.data]));
+    // Instances of one version (a profile's variant) are one component; two slots are two.
+    const at = `${p.name}-${p.version}`;
+    const prev = packages.get(at);
+    if (prev) { Object.assign(prev.files, extra); continue; }
+    packages.set(at, { name: p.name, version: p.version, ...(p.license ? { license: p.license } : {}), sources: [...p.sources], files: { ...p.files, ...extra } });
   }
+  out.push(...packages.values());
   out.push(fromSource(KERNEL_SOURCE, prefixed('config/', plan.imageFiles.kernelConfig)));
   out.push(fromSource(GRUB_SOURCE, plan.imageFiles.grub));
-  const names = new Set<string>();
-  for (const c of out) {
-    if (names.has(c.name)) {
+  const fixed = new Set([plan.toolchainSource, KERNEL_SOURCE, GRUB_SOURCE]);
+  for (const c of packages.values()) {
+    if (fixed.has(c.name)) {
       throw new OsforgeError('CONFIG_INVALID', `package ${JSON.stringify(c.name)} has the name of the toolchain, kernel or GRUB component`,
         { hint: 'rename the package in images/buckos.json and its directory' });
     }
-    names.add(c.name);
   }
-  return out.sort((a, b) => cmp(a.name, b.name));
+  return out.sort((a, b) => cmp(a.name, b.name) || cmp(a.version, b.version));
 }
 
 /** Every sources.json name the components ship. */
@@ -77,8 +83,10 @@ export function legalSources(components: readonly LegalComponent[]): string[] {
 export function legalInfoInputs(plan: Plan, components: readonly LegalComponent[], sourceDateEpoch: string): [string, string][] {
   const inputs: [string, string][] = [['layout', LAYOUT], ['source-date-epoch', sourceDateEpoch], ['distribution', `${plan.name} ${plan.version}`]];
   for (const c of components) {
-    inputs.push([`component:${c.name}`, `${c.version} ${c.license ?? ''} ${c.sources.join(',')}`]);
-    for (const p of Object.keys(c.files).sort(cmp)) inputs.push([`file:${c.name}/${p}`, sha256(c.files[p]!)]);
+    // A package with two slots has two components: the version tells them apart.
+    const at = components.filter((o) => o.name === c.name).length > 1 ? `${c.name}-${c.version}` : c.name;
+    inputs.push([`component:${at}`, `${c.version} ${c.license ?? ''} ${c.sources.join(',')}`]);
+    for (const p of Object.keys(c.files).sort(cmp)) inputs.push([`file:${at}/${p}`, sha256(c.files[p]!)]);
   }
   for (const s of legalSources(components)) inputs.push([`source:${s}`, sourcePin(plan.sources[s]!)]);
   return inputs;

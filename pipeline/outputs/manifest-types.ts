@@ -27,6 +27,10 @@ export interface ManifestSource {
 }
 
 export interface ManifestPackage {
+  /** The instance id (plan/resolve.ts), when it is not the name: name:slot, or <id>+<profile>. */
+  id?: string;
+  /** The slot, when not the default "0". */
+  slot?: string;
   name: string;
   version: string;
   arch: Arch;
@@ -102,6 +106,8 @@ export interface Manifest {
   buck2: { version: string; sha256: string } | null;
   toolchains: Record<string, { triple: string; libc: string; libcVersion: string; compiler: string; cflags: string[] }>;
   packages: ManifestPackage[];
+  /** The images dist/ holds: the default set (profile null) and/or profiles, each with its package instance ids. */
+  imageSets?: { profile: string | null; name: string; packages: string[] }[];
   /** Per arch. Every boot image (kernel, initramfs, iso, raw, qcow2) of an arch ships its kernel. */
   kernels?: ManifestKernel[];
   /** Per arch. iso, raw and qcow2 images of an arch ship its GRUB. */

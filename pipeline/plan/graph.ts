@@ -20,6 +20,7 @@ export interface StageNode {
   inputs: Inputs;
 }
 
+/** `packages` is keyed by instance id (PackageRecipe.id). */
 export interface ArchNodes { stage1: StageNode; packages: Map<string, StageNode>; stage3: StageNode; kernel: StageNode; grub: StageNode }
 
 export interface StageGraph {
@@ -84,14 +85,16 @@ export function stageGraph(plan: Plan, opts: GraphOptions): StageGraph {
         ...fileInputs('file:', recipe.files),
         ...recipe.sources.map((s): [string, string] => [`source:${s}`, sourcePin(plan.sources[s]!)]),
         ...recipe.deps.map((d): [string, string] => [`dep:${d}`, packages.get(d)!.key]),
+        // Only for a slotted instance, so an unslotted recipe keeps its key.
+        ...(recipe.slot !== '0' ? [['slot', recipe.slot] as [string, string]] : []),
         // Only for recipes with flags, so a recipe without any keeps its key.
         ...(recipe.use ? [['use', recipe.use.enabled.join(' ') || '(none)'] as [string, string]] : []),
         // Each patch by name and content, in order; the applying script only where there are patches.
         ...recipe.patches.map((p, i): [string, string] => [`patch:${i}:${p.name}`, sha256(p.data)]),
         ...(recipe.patches.length ? [['patch-script', sha256(APPLY_PATCHES_SCRIPT)] as [string, string]] : []),
       ];
-      const n = node(`stage2/${arch}/${recipe.name}`, inputs);
-      packages.set(recipe.name, n);
+      const n = node(`stage2/${arch}/${recipe.id}`, inputs);
+      packages.set(recipe.id, n);
       nodes.push(n);
     }
     const stage3 = node(`stage3/${arch}`, [['stage1', stage1.key], ...[...packages].map(([name, n]): [string, string] => [`package:${name}`, n.key])]);
@@ -108,6 +111,8 @@ export function stageGraph(plan: Plan, opts: GraphOptions): StageGraph {
     ...[...arches].map(([arch, a]): [string, string] => [`grub:${arch}`, a.grub.key]),
     ...Object.values(plan.sources).map((s): [string, string] => [`source:${s.name}`, sourcePin(s)]),
     ...(opts.verifySignatures === false ? [['signatures', 'disabled'] as [string, string]] : []),
+    // Which images dist/ holds; only named when profiles are in play, so the default dist key stays put.
+    ...(plan.imageSets.some((s) => s.profile !== null) ? [['image-sets', plan.imageSets.map((s) => `${s.profile ?? '(default)'}=${s.packages.join(',')}`).join(' ')] as [string, string]] : []),
   ]);
   nodes.push(dist);
   return { base, buildenv, tools, builder, kernelBuild, arches, dist, nodes };

@@ -2,10 +2,14 @@
 import { existsSync, lstatSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { OsforgeError } from '../errors.ts';
-import { ARCHES, type Arch, type PackageRecipe, type Plan, type SourceSpec } from './types.ts';
+import { ARCHES, type Arch, type ImageSet, type PackageRecipe, type Plan, type SourceSpec } from './types.ts';
 import { KERNEL_SOURCE } from '../stages/kernel.ts';
 import { packagePatches } from './patches.ts';
-import { effectiveUse, parsePackageUse, parseToken, parseUseArg, useConfigure, useDeps, type UseInputs, type UseOverride, type UseSpec } from './use.ts';
+import { effectiveUse, parsePackageUse, parseToken, parseUseArg, useConfigure, type UseInputs, type UseOverride, type UseSpec } from './use.ts';
+import { mismatch, parseAtom, type Atom } from './atoms.ts';
+import { CandidateIndex, instanceId, pickCandidate, type MaskEntry } from './resolve.ts';
+import { loadMaskFile, Profiles, type ImageSetSpec } from './profiles.ts';
+import { sha256 } from '../util/hash.ts';
 import { GRUB_SOURCE } from '../stages/grub.ts';
 import { buckosSchema, builderSchema, lockSchema, parseWith, recipeSchema, sourcesSchema } from './schema.ts';
 
@@ -79,32 +83,32 @@ export function validateSources(raw: unknown, file: string): Record<string, Sour
  * Orders packages so every dependency comes first; rejects unknown deps and
  * cycles. `fileOf` names the recipe file of a package, so the error can too.
  */
-export function orderPackages(recipes: PackageRecipe[], fileOf: (name: string) => string = (n) => `packages/${n}/recipe.json`): PackageRecipe[] {
-  const byName = new Map(recipes.map((r) => [r.name, r]));
+export function orderPackages(recipes: PackageRecipe[], fileOf: (id: string) => string = (n) => `packages/${n}/recipe.json`): PackageRecipe[] {
+  const byName = new Map(recipes.map((r) => [r.id, r]));
   const ordered: PackageRecipe[] = [];
   const state = new Map<string, 'visiting' | 'done'>();
   const visit = (r: PackageRecipe, chain: string[]) => {
-    if (state.get(r.name) === 'done') return;
-    if (state.get(r.name) === 'visiting') {
-      const loop = chain.slice(chain.indexOf(r.name));
-      throw new OsforgeError('CONFIG_INVALID', `package dependency cycle: ${[...loop, r.name].join(' -> ')} (in ${loop.map(fileOf).join(', ')})`, {
+    if (state.get(r.id) === 'done') return;
+    if (state.get(r.id) === 'visiting') {
+      const loop = chain.slice(chain.indexOf(r.id));
+      throw new OsforgeError('CONFIG_INVALID', `package dependency cycle: ${[...loop, r.id].join(' -> ')} (in ${loop.map(fileOf).join(', ')})`, {
         hint: `remove one of these "deps" entries so the packages can be built in order`,
       });
     }
-    state.set(r.name, 'visiting');
+    state.set(r.id, 'visiting');
     for (const d of r.deps) {
       const dep = byName.get(d);
       if (!dep) {
-        throw new OsforgeError('CONFIG_INVALID', `${fileOf(r.name)}: deps: package ${r.name} depends on unknown package ${JSON.stringify(d)}`, {
-          hint: `add ${d} to "packages" in buckos.json, or remove it from "deps"`,
+        throw new OsforgeError('CONFIG_INVALID', `${fileOf(r.id)}: deps: package ${r.id} depends on unknown package ${JSON.stringify(d)}`, {
+          hint: `add a recipe for ${d}, or remove it from "deps"`,
         });
       }
-      visit(dep, [...chain, r.name]);
+      visit(dep, [...chain, r.id]);
     }
-    state.set(r.name, 'done');
+    state.set(r.id, 'done');
     ordered.push(r);
   };
-  for (const r of [...recipes].sort((a, b) => (a.name < b.name ? -1 : 1))) visit(r, []);
+  for (const r of [...recipes].sort((a, b) => (a.id < b.id ? -1 : 1))) visit(r, []);
   return ordered;
 }
 
@@ -118,8 +122,96 @@ function loadUseInputs(imagesDir: string, global: string[], cli: string[], confi
   return { global: global.map((t) => parseToken(t, `${configFile}: use`)), perPackage };
 }
 
-/** What the command line adds to the plan: --use overrides (plan/use.ts). */
-export interface PlanOptions { use?: string[]; /** The user's patches, <dir>/<pkg>/*.patch (default images/patches). */ patchesDir?: string }
+/** What the command line adds to the plan: --use overrides (plan/use.ts), --profile. */
+export interface PlanOptions {
+  use?: string[];
+  /** The user's patches, <dir>/<pkg>/*.patch (default images/patches). */
+  patchesDir?: string;
+  /** Build these profiles' image sets instead of what buckos.json selects. */
+  profiles?: string[];
+}
+
+type Recipe = ReturnType<typeof recipeSchema.parse>;
+
+/**
+ * Resolves every image set (buckos.json's default set and profiles, or the
+ * --profile selection) into package instances, and merges them: a package
+ * that two sets build alike is one instance (one stage, built once); one that
+ * a profile builds differently (its USE, mask or patches) becomes
+ * "<id>+<profile>".
+ */
+function resolveImageSets(imagesDir: string, config: ReturnType<typeof buckosSchema.parse>, sources: Record<string, SourceSpec>, useInputs: UseInputs, options: PlanOptions, configFile: string) {
+  const profiles = new Profiles(imagesDir);
+  const specs: ImageSetSpec[] = options.profiles?.length
+    ? options.profiles.map((p) => profiles.load(p))
+    : [
+      ...(config.packages ? [{ profile: null, roots: profiles.expand(config.packages, `${configFile}: packages`), use: [], mask: [], patchDirs: [] }] : []),
+      ...(config.profiles ?? []).map((p) => profiles.load(p)),
+    ];
+  const globalMask = loadMaskFile(imagesDir);
+  const index = new CandidateIndex<Recipe>(imagesDir, (file) => parseWith(recipeSchema, readJson(file), file));
+  const merged = new Map<string, { recipe: PackageRecipe; signature: string; file: string }>();
+  const imageSets: ImageSet[] = [];
+  for (const spec of specs) {
+    const local = resolveSet(imagesDir, spec, index, sources, { ...useInputs, global: [...useInputs.global, ...spec.use.map((t) => parseToken(t, `profile ${spec.profile}: use`))] }, [...globalMask, ...spec.mask], options);
+    const renamed = new Map<string, string>();
+    for (const { recipe, file } of orderPackages(local.map((l) => l.recipe), (id) => local.find((l) => l.recipe.id === id)?.file ?? id).map((r) => local.find((l) => l.recipe.id === r.id)!)) {
+      const deps = recipe.deps.map((d) => renamed.get(d)!);
+      const signature = JSON.stringify([recipe.version, recipe.files && Object.entries(recipe.files).map(([p, b]) => [p, sha256(b)]), recipe.use?.enabled, recipe.patches.map((p) => [p.name, sha256(p.data)]), deps]);
+      let id = recipe.id;
+      if (merged.has(id) && merged.get(id)!.signature !== signature) id = `${recipe.id}+${spec.profile ?? 'default'}`;
+      if (!merged.has(id)) merged.set(id, { recipe: { ...recipe, id, deps }, signature, file });
+      renamed.set(recipe.id, id);
+    }
+    imageSets.push({ profile: spec.profile, packages: [...renamed.values()] });
+  }
+  const files = new Map([...merged].map(([id, m]) => [id, m.file]));
+  const packages = orderPackages([...merged.values()].map((m) => m.recipe), (id) => files.get(id) ?? id);
+  // Each set lists its packages in the global build order.
+  for (const set of imageSets) set.packages = packages.map((p) => p.id).filter((id) => set.packages.includes(id));
+  return { packages, imageSets };
+}
+
+/** One image set's instances, keyed by set-local ids (name or name:slot), deps resolved. */
+function resolveSet(imagesDir: string, spec: ImageSetSpec, index: CandidateIndex<Recipe>, sources: Record<string, SourceSpec>, useInputs: UseInputs, mask: MaskEntry[], options: PlanOptions) {
+  const chosen = new Map<string, { version: string; slot: string; wantedBy: string; recipe?: PackageRecipe; file: string }>();
+  const visit = (atom: Atom, from: string): string => {
+    const c = pickCandidate(atom, index.get(atom.name, from), mask, from);
+    const id = instanceId(c.name, c.slot);
+    const prev = chosen.get(id);
+    if (prev) {
+      if (prev.version === c.version || !mismatch(atom, prev.version, prev.slot)) return id;
+      throw new OsforgeError('CONFIG_INVALID', `slot conflict: ${from} wants "${atom.text}" (${c.version}) but ${prev.wantedBy} already chose ${c.name} ${prev.version} in slot ${c.slot}`, {
+        hint: `make both accept one version, or give the versions different slots ("slot" in their recipe.json)${spec.profile ? ` (profile ${spec.profile})` : ''}`,
+      });
+    }
+    chosen.set(id, { version: c.version, slot: c.slot, wantedBy: `${from} ("${atom.text}")`, file: c.file });
+    const r = c.recipe;
+    for (const [j, s] of (r.sources ?? []).entries()) {
+      if (!sources[s]) throw invalid(c.file, `sources[${j}]: expected a source defined in sources.json, found ${JSON.stringify(s)}`);
+    }
+    if (!existsSync(join(c.dir, 'build.sh'))) throw invalid(c.file, 'missing build.sh beside it');
+    const useSpec: UseSpec = { iuse: r.iuse ?? [], defaults: r.use_defaults ?? [], deps: r.use_deps ?? {}, configure: r.use_configure ?? {}, requiredUse: r.required_use };
+    const enabled = effectiveUse(c.name, useSpec, useInputs);
+    const depAtoms = [
+      ...(r.deps ?? []).map((d, j) => ({ atom: parseAtom(d, `${c.file}: deps[${j}]`), from: `${c.file}: deps[${j}]` })),
+      ...enabled.flatMap((f) => (useSpec.deps[f] ?? []).map((d, j) => ({ atom: parseAtom(d, `${c.file}: use_deps.${f}[${j}]`), from: `${c.file}: use_deps.${f}[${j}]` }))),
+    ];
+    const deps = [...new Set(depAtoms.map((d) => visit(d.atom, d.from)))];
+    const files = readTree(c.dir);
+    const patches = packagePatches({
+      pkg: c.name, files, enabledFlags: enabled, iuse: useSpec.iuse, userDir: options.patchesDir ?? join(imagesDir, 'patches'), recipeFile: c.file,
+      profileDirs: spec.patchDirs, recipeLabel: relative(imagesDir, c.dir),
+    });
+    chosen.get(id)!.recipe = {
+      id, name: c.name, version: c.version, slot: c.slot, license: r.license, sources: r.sources ?? [], deps, files, patches,
+      ...(useSpec.iuse.length ? { use: { iuse: useSpec.iuse, enabled, configure: useConfigure(useSpec, enabled) } } : {}),
+    };
+    return id;
+  };
+  for (const root of spec.roots) visit(root.atom, root.from);
+  return [...chosen.values()].map((c) => ({ recipe: c.recipe!, file: c.file }));
+}
 
 export function loadPlan(imagesDir: string, options: PlanOptions = {}): Plan {
   const configFile = join(imagesDir, 'buckos.json');
@@ -137,37 +229,13 @@ export function loadPlan(imagesDir: string, options: PlanOptions = {}): Plan {
   }
   if (!existsSync(join(imagesDir, 'grub', 'build.sh'))) throw invalid(join(imagesDir, 'grub', 'build.sh'), 'file not found (the GRUB stage runs it)');
 
-  const recipeFile = (name: string) => join(imagesDir, 'packages', name, 'recipe.json');
-  const recipes: PackageRecipe[] = [];
   const useInputs = loadUseInputs(imagesDir, config.use ?? [], options.use ?? [], configFile);
-  for (const [i, name] of config.packages.entries()) {
-    const file = recipeFile(name);
-    const dir = dirname(file);
-    if (!existsSync(file)) throw invalid(configFile, `packages[${i}]: package ${JSON.stringify(name)} has no ${relative(imagesDir, file)}`);
-    const r = parseWith(recipeSchema, readJson(file), file);
-    if (r.name !== name) throw invalid(file, `name: expected ${JSON.stringify(name)} (the directory name), found ${JSON.stringify(r.name)}`);
-    for (const [j, s] of (r.sources ?? []).entries()) {
-      if (!sources[s]) throw invalid(file, `sources[${j}]: expected a source defined in sources.json, found ${JSON.stringify(s)}`);
-    }
-    if (!existsSync(join(dir, 'build.sh'))) throw invalid(file, 'missing build.sh beside it');
-    const useSpec: UseSpec = { iuse: r.iuse ?? [], defaults: r.use_defaults ?? [], deps: r.use_deps ?? {}, configure: r.use_configure ?? {}, requiredUse: r.required_use };
-    const enabled = effectiveUse(name, useSpec, useInputs);
-    const deps = [...new Set([...(r.deps ?? []), ...useDeps(useSpec, enabled)])];
-    const files = readTree(dir);
-    const patches = packagePatches({ pkg: name, files, enabledFlags: enabled, iuse: useSpec.iuse, userDir: options.patchesDir ?? join(imagesDir, 'patches'), recipeFile: file });
-    recipes.push({
-      name, version: r.version, license: r.license, sources: r.sources ?? [], deps, files, patches,
-      ...(useSpec.iuse.length ? { use: { iuse: useSpec.iuse, enabled, configure: useConfigure(useSpec, enabled) } } : {}),
-    });
-  }
+  const { packages, imageSets } = resolveImageSets(imagesDir, config, sources, useInputs, options, configFile);
   // --use and package.use may only name packages of the plan.
   for (const [pkg, overrides] of useInputs.perPackage) {
-    if (!recipes.some((r) => r.name === pkg)) {
-      throw new OsforgeError('CONFIG_INVALID', `${overrides[0]!.from}: USE flags for ${JSON.stringify(pkg)}, which is not in buckos.json "packages"`, { hint: `one of: ${recipes.map((r) => r.name).join(', ')}` });
+    if (!packages.some((r) => r.name === pkg)) {
+      throw new OsforgeError('CONFIG_INVALID', `${overrides[0]!.from}: USE flags for ${JSON.stringify(pkg)}, which is not in the plan`, { hint: `one of: ${[...new Set(packages.map((r) => r.name))].join(', ')}` });
     }
-  }
-  for (const r of recipes) for (const [j, d] of r.deps.entries()) if (!recipes.some((x) => x.name === d)) {
-    throw invalid(recipeFile(r.name), `deps[${j}]: depends on ${JSON.stringify(d)}, which is not in buckos.json "packages"`);
   }
 
   const base = config.base;
@@ -193,7 +261,8 @@ export function loadPlan(imagesDir: string, options: PlanOptions = {}): Plan {
     ...(kernelBuild ? { kernelBuild: { ...baseSpec, name: 'kernel-build', include: kernelBuild.include, pins: lock?.images?.['kernel-build'] ?? {}, pull: {} } } : {}),
     sources,
     toolchainSource,
-    packages: orderPackages(recipes, recipeFile),
+    packages,
+    imageSets,
     buck2: { version: buck2?.version ?? '', asset: buck2?.asset ?? '', url: buck2?.url ?? '', sha256: buck2?.sha256 ?? null },
     imageFiles: { tools: readTree(join(imagesDir, 'tools')), builder: readTree(join(imagesDir, 'builder')), kernelConfig: readTree(join(imagesDir, 'kernel', 'config')), grub: readTree(join(imagesDir, 'grub')) },
   });

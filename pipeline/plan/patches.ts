@@ -1,7 +1,8 @@
 // Patches of a package, in the order they apply (seed 001, "Patch System"):
 //   1. the package's own:  images/packages/<pkg>/patches/*.patch
-//   2. its USE flags':      images/packages/<pkg>/patches/use/<flag>/*.patch (enabled flags, iuse order)
-//   3. the user's:          <patches dir>/<pkg>/*.patch (images/patches/, or OSFORGE_PATCHES)
+//   2. the profile's:       images/profiles/<profile>/patches/<pkg>/*.patch (inherited profiles first)
+//   3. its USE flags':      images/packages/<pkg>/patches/use/<flag>/*.patch (enabled flags, iuse order)
+//   4. the user's:          <patches dir>/<pkg>/*.patch (images/patches/, or OSFORGE_PATCHES)
 // Each is a named input of the package's stage key, so adding, removing or
 // editing one rebuilds exactly that package and its dependents. The build
 // script applies them with "$APPLY_PATCHES" <dir> after unpacking; a plan that
@@ -36,23 +37,33 @@ while read -r file name; do
 done < "$P/series"
 `;
 
+/** <dir>/<pkg>/*.patch, as plain files, named <label>:<pkg>/<file>. */
+function dirPatches(root: string, pkg: string, label: string): Patch[] {
+  const dir = join(root, pkg);
+  const out: Patch[] = [];
+  if (!existsSync(dir)) return out;
+  for (const f of sorted(readdirSync(dir).filter(isPatch))) {
+    const p = join(dir, f);
+    if (!lstatSync(p).isFile()) throw new OsforgeError('CONFIG_INVALID', `${p}: not a regular file (a symlink or directory); patches are read as plain files`, { hint: `replace ${p} with a copy of the patch` });
+    out.push({ name: `${label}:${pkg}/${f}`, data: readFileSync(p) });
+  }
+  return out;
+}
+
 export function packagePatches(o: {
   pkg: string; files: Record<string, Buffer>; enabledFlags: readonly string[]; iuse: readonly string[]; userDir: string; recipeFile: string;
+  /** The profile's patch directories, inherited first. */
+  profileDirs?: { dir: string; label: string }[];
+  /** How the package's own files are named (packages/<pkg>, or packages/<pkg>/<version>). */
+  recipeLabel?: string;
 }): Patch[] {
+  const ownLabel = o.recipeLabel ?? `packages/${o.pkg}`;
   const own = sorted(Object.keys(o.files).filter((p) => /^patches\/[^/]+$/.test(p) && isPatch(p)))
-    .map((p) => ({ name: `packages/${o.pkg}/${p}`, data: o.files[p]! }));
+    .map((p) => ({ name: `${ownLabel}/${p}`, data: o.files[p]! }));
+  const profile = (o.profileDirs ?? []).flatMap((d) => dirPatches(d.dir, o.pkg, d.label));
   const use = o.iuse.filter((f) => o.enabledFlags.includes(f)).flatMap((flag) => sorted(Object.keys(o.files).filter((p) => p.startsWith(`patches/use/${flag}/`) && isPatch(p)))
-    .map((p) => ({ name: `packages/${o.pkg}/${p}`, data: o.files[p]! })));
-  const dir = join(o.userDir, o.pkg);
-  const user: Patch[] = [];
-  if (existsSync(dir)) {
-    for (const f of sorted(readdirSync(dir).filter(isPatch))) {
-      const p = join(dir, f);
-      if (!lstatSync(p).isFile()) throw new OsforgeError('CONFIG_INVALID', `${p}: not a regular file (a symlink or directory); patches are read as plain files`, { hint: `replace ${p} with a copy of the patch` });
-      user.push({ name: `user:${o.pkg}/${f}`, data: readFileSync(p) });
-    }
-  }
-  const all = [...own, ...use, ...user];
+    .map((p) => ({ name: `${ownLabel}/${p}`, data: o.files[p]! })));
+  const all = [...own, ...profile, ...use, ...dirPatches(o.userDir, o.pkg, 'user')];
   const buildSh = o.files['build.sh']?.toString('utf8') ?? '';
   if (all.length && !buildSh.includes('$APPLY_PATCHES')) {
     throw new OsforgeError('CONFIG_INVALID', `${o.recipeFile}: package ${JSON.stringify(o.pkg)} has ${all.length} patch(es) (${all.map((p) => p.name).join(', ')}) but its build.sh never runs "$APPLY_PATCHES"`, {

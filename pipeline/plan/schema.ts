@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { OsforgeError } from '../errors.ts';
 import { ARCHES } from './types.ts';
+import { ATOM_SYNTAX, isAtom } from './atoms.ts';
 
 /** Package and source names: they become directory and cache-key parts, so no "/", no "..", no leading dot. */
 export const NAME_RE = /^[a-z0-9][a-z0-9+._-]*$/;
@@ -25,6 +26,12 @@ const debianVersion = z.string().regex(DEBIAN_VERSION_RE, { error: 'a Debian ver
 const fileName = z.string().regex(FILE_NAME_RE, { error: 'a plain file name (no "/", not starting with ".")' });
 const httpUrl = z.string().refine((u) => URL.canParse(u) && /^https?:$/.test(new URL(u).protocol), { error: 'an http(s) URL' });
 const arch = z.enum(ARCHES as [string, ...string[]]);
+const plainObject = z.custom<object>((v) => v !== null && typeof v === 'object' && !Array.isArray(v), { error: 'an object' });
+/** A package atom (plan/atoms.ts): name[:slot] [op version]... */
+const atom = z.string().refine(isAtom, { error: `a package atom, ${ATOM_SYNTAX}` });
+/** An atom or a package set, "@name" (images/sets.json). */
+const atomOrSet = z.string().refine((s) => isAtom(s) || /^@[a-z0-9][a-z0-9_-]*$/.test(s), { error: `a package atom or @set (${ATOM_SYNTAX})` });
+const globalUse = z.array(z.string().regex(/^[+-]?[a-z0-9][a-z0-9_+-]*$/, { error: 'a USE flag (ssl, +ssl or -ssl)' }));
 
 /** No two entries alike: a package listed twice would be built twice under one key. */
 function unique<T extends z.ZodType<string>>(item: T, what: string) {
@@ -51,9 +58,12 @@ export const buckosSchema = z.strictObject({
     pull: z.partialRecord(arch, z.string().regex(/^[^\s@]+@sha256:[0-9a-f]{64}$/, { error: 'a pinned image reference name@sha256:<digest>' })).optional(),
   }),
   toolchain: z.strictObject({ comment, libc: z.literal('musl').optional(), source: name.optional() }).optional(),
-  packages: unique(name, 'each package').min(1, { error: 'at least one package' }),
+  /** The default image set: atoms and @sets. */
+  packages: unique(atomOrSet, 'each package').min(1, { error: 'at least one package' }).optional(),
+  /** Profiles (images/profiles/<name>/) built by default, each an image set named after it. */
+  profiles: unique(name, 'each profile').min(1, { error: 'at least one profile' }).optional(),
   /** Global USE flags (ssl, +ssl, -ssl): a package lacking a flag ignores it. */
-  use: z.array(z.string().regex(/^[+-]?[a-z0-9][a-z0-9_+-]*$/, { error: 'a USE flag (ssl, +ssl or -ssl)' })).optional(),
+  use: globalUse.optional(),
   buck2: z.strictObject({
     comment,
     version: z.string().min(1, { error: 'a Buck2 release name' }),
@@ -61,9 +71,21 @@ export const buckosSchema = z.strictObject({
     url: httpUrl,
     sha256: sha256.nullable(),
   }).optional(),
+}).refine((c) => c.packages !== undefined || c.profiles !== undefined, { error: '"packages" (the default image set) or "profiles"', path: ['packages'] });
+
+/** images/profiles/<name>/profile.json: an image set. Sets compose: inherited + packages - remove. */
+export const profileSchema = z.strictObject({
+  comment,
+  inherits: unique(name, 'each profile').optional(),
+  packages: unique(atomOrSet, 'each package').optional(),
+  remove: unique(name, 'each package').optional(),
+  use: globalUse.optional(),
+  mask: unique(atom, 'each atom').optional(),
 });
 
-const plainObject = z.custom<object>((v) => v !== null && typeof v === 'object' && !Array.isArray(v), { error: 'an object' });
+/** images/sets.json: set name → atoms and @sets. */
+export const setsSchema = plainObject.pipe(z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, { error: 'a set name' }), unique(atomOrSet, 'each entry')));
+
 export const sourcesSchema = plainObject.pipe(z.record(name, z.strictObject({
   comment,
   version: z.string().min(1, { error: 'a non-empty version' }),
@@ -88,10 +110,12 @@ export const recipeSchema = z.strictObject({
   version,
   license: z.string().optional(),
   sources: unique(name, 'each source').optional(),
-  deps: unique(name, 'each dependency').optional(),
+  /** Versions of one package in different slots build side by side. */
+  slot: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.+_-]*$/, { error: 'a slot name (e.g. "1")' }).optional(),
+  deps: unique(atom, 'each dependency').optional(),
   iuse: unique(useFlag, 'each flag').optional(),
   use_defaults: unique(useFlag, 'each flag').optional(),
-  use_deps: z.record(useFlag, unique(name, 'each dependency')).optional(),
+  use_deps: z.record(useFlag, unique(atom, 'each dependency')).optional(),
   use_configure: z.record(z.string().regex(/^-?[a-z0-9][a-z0-9_+-]*$/, { error: 'a flag or -flag' }), z.array(z.string())).optional(),
   required_use: z.string().min(1).optional(),
 }).superRefine((r, ctx) => {

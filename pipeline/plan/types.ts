@@ -41,10 +41,19 @@ export interface SignaturePin {
 }
 
 export interface PackageRecipe {
+  /**
+   * The instance's id, unique in the plan: the name, or name:slot for a
+   * slotted version (plan/resolve.ts), plus "+<profile>" when a profile
+   * builds the package differently from the set before it. Stage ids use it.
+   */
+  id: string;
   name: string;
   version: string;
+  /** "0" unless the recipe declares one. */
+  slot: string;
   license?: string;
   sources: string[];
+  /** Instance ids of the resolved dependencies. */
   deps: string[];
   /** Recipe files (build.sh and data) as path → content; part of the cache key. */
   files: Record<string, Buffer>;
@@ -52,6 +61,13 @@ export interface PackageRecipe {
   use?: { iuse: string[]; enabled: string[]; configure: string[] };
   /** Patches in application order (plan/patches.ts): package, USE flag, user. */
   patches: { name: string; data: Buffer }[];
+}
+
+export interface ImageSet {
+  /** null: buckos.json's "packages" (artifacts named <name>-<version>-...); else the profile (<name>-<profile>-<version>-...). */
+  profile: string | null;
+  /** Instance ids of the set's packages and everything they depend on, in dependency order. */
+  packages: string[];
 }
 
 export interface BaseSpec {
@@ -85,8 +101,10 @@ export interface Plan {
   kernelBuild?: BaseSpec;
   sources: Record<string, SourceSpec>;
   toolchainSource: string;
-  /** Packages in dependency order (deps first). */
+  /** Every package instance of every image set, in dependency order (deps first). */
   packages: PackageRecipe[];
+  /** The images to make: buckos.json's default set and/or profiles (plan/profiles.ts). */
+  imageSets: ImageSet[];
   buck2: Buck2Spec;
   /** Files that define the tools and builder images: path → content. */
   imageFiles: { tools: Record<string, Buffer>; builder: Record<string, Buffer>; kernelConfig: Record<string, Buffer>; grub: Record<string, Buffer> };

@@ -81,7 +81,7 @@ const CONTENTS: Readonly<Record<string, { kernel?: true; grub?: true; libc?: tru
 };
 
 /** One per (arch, component): what the artifacts of that arch contain. */
-interface ArchComponents { kernel?: string; grub?: string; libc?: string; packages: string[] }
+interface ArchComponents { kernel?: string; grub?: string; libc?: string; packages: string[]; /** Package instance id (manifest id ?? name) → SPDX id. */ byInstance: Map<string, string> }
 
 export function buildSbom(m: Manifest, toolVersion = ''): SpdxDocument {
   const used = new Set<string>();
@@ -193,7 +193,7 @@ export function buildSbom(m: Manifest, toolVersion = ''): SpdxDocument {
     return id;
   };
   const perArch = new Map<Arch, ArchComponents>();
-  const of = (arch: Arch) => perArch.get(arch) ?? perArch.set(arch, { packages: [] }).get(arch)!;
+  const of = (arch: Arch) => perArch.get(arch) ?? perArch.set(arch, { packages: [], byInstance: new Map() }).get(arch)!;
 
   for (const k of kernels) {
     of(k.arch).kernel = component({
@@ -227,19 +227,24 @@ export function buildSbom(m: Manifest, toolVersion = ''): SpdxDocument {
     const id = component({
       idBase: `SPDXRef-Package-${p.arch}-${idPart(p.name)}-${idPart(p.version)}`, salt: p.key, name: p.name, version: p.version, arch: p.arch, license: p.license,
       sources: p.sources, checksum: p.outputSha256,
-      comment: `arch: ${p.arch}; ${p.use ? `USE flags: ${p.use.enabled.join(' ') || '(none)'} of ${p.use.iuse.join(' ')}; ` : ''}checksum is of the package output archive; stage key ${p.key}`,
+      comment: `arch: ${p.arch}; ${p.id ? `instance ${p.id}; ` : ''}${p.use ? `USE flags: ${p.use.enabled.join(' ') || '(none)'} of ${p.use.iuse.join(' ')}; ` : ''}checksum is of the package output archive; stage key ${p.key}`,
     });
     pkgIds.set(p, id);
     if (p.name === m.toolchains[p.arch]?.libc) of(p.arch).libc = id;
-    else of(p.arch).packages.push(id);
+    else { of(p.arch).packages.push(id); of(p.arch).byInstance.set(p.id ?? p.name, id); }
   }
   for (const p of pkgs) {
     for (const dep of [...p.deps].sort(cmp)) {
-      const target = pkgs.find((q) => q.arch === p.arch && (q.name === dep || q.key === dep));
+      const target = pkgs.find((q) => q.arch === p.arch && ((q.id ?? q.name) === dep || q.key === dep));
       if (target) rel(pkgIds.get(p)!, 'DEPENDS_ON', pkgIds.get(target)!);
     }
   }
 
+  // An image of an image set ships that set's packages (manifest imageSets); older manifests have one set, all of them.
+  const setPackages = (a: ManifestArtifact, have: ArchComponents): string[] => {
+    const set = m.imageSets?.find((s) => s.profile === ((a.profile as string | undefined) ?? null));
+    return set ? set.packages.map((i) => have.byInstance.get(i)).filter((x): x is string => x !== undefined) : have.packages;
+  };
   // What each artifact ships, by its kind and arch.
   for (const a of artifacts) {
     const wants = CONTENTS[a.kind];
@@ -250,7 +255,7 @@ export function buildSbom(m: Manifest, toolVersion = ''): SpdxDocument {
       ...(wants.kernel && have.kernel ? [have.kernel] : []),
       ...(wants.grub && have.grub ? [have.grub] : []),
       ...(wants.libc && have.libc ? [have.libc] : []),
-      ...(wants.packages ? have.packages : []),
+      ...(wants.packages ? setPackages(a, have) : []),
     ];
     for (const c of contained) rel(id, 'CONTAINS', c);
   }

@@ -20,6 +20,7 @@ import { chain, gzipStream, mergeLayers } from '../util/tar-stream.ts';
 import { legalComponents, legalInfoArchive, legalInfoInputs, legalSources } from '../outputs/legal-info.ts';
 import { outputFormats } from '../outputs/formats.ts';
 import { imageSteps } from '../outputs/images/formats.ts';
+import { setArtifactName, setIdSuffix } from '../plan/image-sets.ts';
 import { imageStep, stepContext, type BuiltGrub, type BuiltKernel } from '../outputs/images/index.ts';
 import { buildKernel, KERNEL_SOURCE } from '../stages/kernel.ts';
 import { buildGrub, GRUB_SOURCE } from '../stages/grub.ts';
@@ -178,10 +179,10 @@ export function compile(plan: Plan, graph: StageGraph, budget: number): Compiled
       },
     });
     for (const recipe of plan.packages) {
-      const n = nodes.packages.get(recipe.name)!;
+      const n = nodes.packages.get(recipe.id)!;
       const depIds = recipe.deps.map((d) => nodes.packages.get(d)!.id);
       add({
-        ...fromNode(n), deps: [nodes.stage1.id, graph.builder.id, sources.id, ...depIds], title: `stage2 ${arch}: ${recipe.name} ${recipe.version}`, cost: 60,
+        ...fromNode(n), deps: [nodes.stage1.id, graph.builder.id, sources.id, ...depIds], title: `stage2 ${arch}: ${recipe.id} ${recipe.version}`, cost: 60,
         present: async (p) => p.store.has(n.key),
         // The builder and the sources are all a stage2 container needs to start; the packages it depends on come later.
         hold: (env, done) => (done.has(graph.builder.id) && done.has(sources.id) && !env.store.has(n.key) && !env.binaryLookup
@@ -194,12 +195,12 @@ export function compile(plan: Plan, graph: StageGraph, budget: number): Compiled
             env.takeHeld(n.id) as Promise<HeldStage2 | undefined> | undefined);
           const signer = r.meta.signerKeyId;
           return result({ meta: r.meta, path: r.path, key: n.key } satisfies PackageValue, r.hit,
-            `stage2 ${arch}: ${recipe.name} ${recipe.version}${cached(r.hit)}${signer ? ` [binary mirror, signed by ${signer}]` : ''}`, await sizeOf(r.path));
+            `stage2 ${arch}: ${recipe.id} ${recipe.version}${cached(r.hit)}${signer ? ` [binary mirror, signed by ${signer}]` : ''}`, await sizeOf(r.path));
         },
       });
     }
-    const pkgIds = plan.packages.map((p) => nodes.packages.get(p.name)!.id);
-    const packagesOf = (deps: ReadonlyMap<string, StageResult>) => pkgIds.map((id) => depValue<PackageValue>(deps, id));
+    const pkgIds = plan.packages.map((p) => nodes.packages.get(p.id)!.id);
+    const packagesOf = (deps: ReadonlyMap<string, StageResult>, ids = pkgIds) => ids.map((id) => depValue<PackageValue>(deps, id));
     add({
       ...fromNode(nodes.stage3), deps: [nodes.stage1.id, graph.builder.id, sources.id, ...pkgIds], title: `stage3 ${arch}: self-hosting check`, cost: 20,
       present: async (p) => p.store.has(nodes.stage3.key),
@@ -208,41 +209,6 @@ export function compile(plan: Plan, graph: StageGraph, budget: number): Compiled
         return result(r.meta, r.hit, `stage3 ${arch}: ${r.meta.uname} rootfs runs${cached(r.hit)}`);
       },
     });
-
-    // The merged root filesystem, stored gzipped: it is the rootfs artifact, and the image steps' input.
-    const rootfs = node(`rootfs/${arch}`, [['arch', arch], ['source-date-epoch', sde], ...plan.packages.map((p): [string, string] => [`package:${p.name}`, nodes.packages.get(p.name)!.key])]);
-    add({
-      ...fromNode(rootfs), deps: pkgIds, title: `rootfs ${arch}`, cost: 10,
-      present: async (p) => p.store.has(rootfs.key),
-      run: async (env, deps) => {
-        // The image steps need the uncompressed size up front (a tar header), so it is counted on the way in.
-        let tarSize = 0;
-        const count = new PassThrough();
-        count.on('data', (c: Buffer) => { tarSize += c.length; });
-        const e = await env.store.getOrBuild(rootfs.key, () => env.store.put({ key: rootfs.key, kind: 'rootfs', arch },
-          chain(mergeLayers(packagesOf(deps).map((p) => p.path), Number(sde)), count, gzipStream()), () => ({ tarSize })));
-        return result({ path: e.path, tarSize: e.meta.tarSize as number, key: rootfs.key } satisfies RootfsValue, e.hit, `rootfs ${arch}${cached(e.hit)}`, await sizeOf(e.path));
-      },
-    });
-
-    for (const [format, f] of Object.entries(outputFormats)) {
-      const from = f.from === 'rootfs' ? rootfs : graph.tools;
-      const fn = node(`format/${arch}/${format}`, [['format', format], ['source-date-epoch', sde], [f.from, from.key], ['arch', arch]]);
-      add({
-        ...fromNode(fn), deps: [from.id], title: `${arch}: ${format}`, cost: 5,
-        present: async (p) => f.from === 'rootfs' ? p.store.has(rootfs.key) : p.store.has(fn.key),
-        run: async (env, deps) => {
-          if (f.from === 'rootfs') {
-            const r = depValue<RootfsValue>(deps, rootfs.id);
-            const e = (await env.store.get(r.key))!;
-            return result({ path: e.path, sha256: e.meta.outputSha256! } satisfies FileValue, true, `${arch}: ${format} (the rootfs entry)`, await sizeOf(e.path));
-          }
-          const e = await env.store.getOrBuild(fn.key, async () => env.store.put({ key: fn.key, kind: format, arch },
-            await f.build({ arch, sourceDateEpoch: Number(sde), toolchain: await toolsCacheFiles(env.toolsCacheRoot, `opt/osforge/${arch}`) })));
-          return result({ path: e.path, sha256: e.meta.outputSha256! } satisfies FileValue, e.hit, `${arch}: ${format}${cached(e.hit)}`, await sizeOf(e.path));
-        },
-      });
-    }
 
     // The kernel takes every core it is given (make -j), so it weighs the whole budget.
     // Its store entry is under kernelKey() itself (the node's one input), as the standalone kernel build uses.
@@ -275,27 +241,80 @@ export function compile(plan: Plan, graph: StageGraph, budget: number): Compiled
         return result({ dir: r.path, meta: r.meta } satisfies BuiltGrub, r.hit, `GRUB ${arch}: ${r.meta.version} (${r.meta.platforms.join(', ')})${cached(r.hit)}`, await sizeOf(r.path));
       },
     });
-    const stepNodes = new Map<string, StageNode>();
-    for (const [step, spec] of Object.entries(imageSteps)) {
-      // node() keys by the id's first segment, so the step and arch must be inputs: iso and raw share everything else.
-      const sn = node(`image/${arch}/${step}`, [
-        ['step', step], ['arch', arch],
-        ['imager', imager.key], ['scripts', scriptsKey], ['rootfs', rootfs.key], ['grub', nodes.grub.key], ['kernel', nodes.kernel.key], ['name', plan.name], ['version', plan.version],
-        ['source-date-epoch', sde], ...spec.needs.map((n): [string, string] => [`step:${n}`, stepNodes.get(n)!.key]),
-      ]);
-      stepNodes.set(step, sn);
+    // Formats made from the toolchain: one per arch, whatever the image sets.
+    for (const format of Object.keys(outputFormats).filter((f) => outputFormats[f]!.from === 'tools')) {
+      const f = outputFormats[format]!;
+      const fn = node(`format/${arch}/${format}`, [['format', format], ['source-date-epoch', sde], ['tools', graph.tools.key], ['arch', arch]]);
       add({
-        ...fromNode(sn), deps: [rootfs.id, nodes.grub.id, nodes.kernel.id, imager.id, ...spec.needs.map((n) => `image/${arch}/${n}`)], title: `image ${arch}: ${step}`, cost: 60,
-        present: async (p) => p.store.has(sn.key),
-        run: async (env, deps) => {
-          const ctx = stepContext({
-            name: plan.name, version: plan.version, arch, grub: depValue<BuiltGrub>(deps, nodes.grub.id), kernel: depValue<BuiltKernel>(deps, nodes.kernel.id), rootfs: depValue<RootfsValue>(deps, rootfs.id),
-            imager: depValue<Imager>(deps, imager.id), outputs: new Map(spec.needs.map((n) => [n, depValue<string>(deps, `image/${arch}/${n}`)])),
-          });
-          const e = await imageStep({ store: env.store, key: sn.key, engine: env.engine, imager: depValue<Imager>(deps, imager.id), step, ctx, runId: env.runId, logDir: env.logDir, sourceDateEpoch: Number(sde) });
-          return result(e.path, e.hit, `image ${arch}: ${step}${cached(e.hit)}`, await sizeOf(e.path));
+        ...fromNode(fn), deps: [graph.tools.id], title: `${arch}: ${format}`, cost: 5,
+        present: async (p) => p.store.has(fn.key),
+        run: async (env) => {
+          const e = await env.store.getOrBuild(fn.key, async () => env.store.put({ key: fn.key, kind: format, arch },
+            await f.build({ arch, sourceDateEpoch: Number(sde), toolchain: await toolsCacheFiles(env.toolsCacheRoot, `opt/osforge/${arch}`) })));
+          return result({ path: e.path, sha256: e.meta.outputSha256! } satisfies FileValue, e.hit, `${arch}: ${format}${cached(e.hit)}`, await sizeOf(e.path));
         },
       });
+    }
+
+    for (const set of plan.imageSets) {
+      // One rootfs and one set of images per image set; the packages they share are one stage each.
+      const sfx = setIdSuffix(set);
+      const label = set.profile ? ` (${set.profile})` : '';
+      const setName = setArtifactName(plan, set);
+      const setPkgIds = set.packages.map((id) => nodes.packages.get(id)!.id);
+      // The merged root filesystem, stored gzipped: it is the rootfs artifact, and the image steps' input.
+      const rootfs = node(`rootfs/${arch}${sfx}`, [
+        ['arch', arch], ['source-date-epoch', sde], ...set.packages.map((id): [string, string] => [`package:${id}`, nodes.packages.get(id)!.key]),
+        // Only for a profile, so the default set keeps its key (and two profiles alike still differ).
+        ...(set.profile ? [['profile', set.profile] as [string, string]] : []),
+      ]);
+      add({
+        ...fromNode(rootfs), deps: setPkgIds, title: `rootfs ${arch}${label}`, cost: 10,
+        present: async (p) => p.store.has(rootfs.key),
+        run: async (env, deps) => {
+          // The image steps need the uncompressed size up front (a tar header), so it is counted on the way in.
+          let tarSize = 0;
+          const count = new PassThrough();
+          count.on('data', (c: Buffer) => { tarSize += c.length; });
+          const e = await env.store.getOrBuild(rootfs.key, () => env.store.put({ key: rootfs.key, kind: 'rootfs', arch },
+            chain(mergeLayers(packagesOf(deps, setPkgIds).map((p) => p.path), Number(sde)), count, gzipStream()), () => ({ tarSize })));
+          return result({ path: e.path, tarSize: e.meta.tarSize as number, key: rootfs.key } satisfies RootfsValue, e.hit, `rootfs ${arch}${label}${cached(e.hit)}`, await sizeOf(e.path));
+        },
+      });
+      for (const format of Object.keys(outputFormats).filter((f) => outputFormats[f]!.from === 'rootfs')) {
+        const fn = node(`format/${arch}${sfx}/${format}`, [['format', format], ['source-date-epoch', sde], ['rootfs', rootfs.key], ['arch', arch]]);
+        add({
+          ...fromNode(fn), deps: [rootfs.id], title: `${arch}${label}: ${format}`, cost: 5,
+          present: async (p) => p.store.has(rootfs.key),
+          run: async (env, deps) => {
+            const e = (await env.store.get(depValue<RootfsValue>(deps, rootfs.id).key))!;
+            return result({ path: e.path, sha256: e.meta.outputSha256! } satisfies FileValue, true, `${arch}${label}: ${format} (the rootfs entry)`, await sizeOf(e.path));
+          },
+        });
+      }
+
+      const stepNodes = new Map<string, StageNode>();
+      for (const [step, spec] of Object.entries(imageSteps)) {
+        // node() keys by the id's first segment, so the step and arch must be inputs: iso and raw share everything else.
+        const sn = node(`image/${arch}${sfx}/${step}`, [
+          ['step', step], ['arch', arch],
+          ['imager', imager.key], ['scripts', scriptsKey], ['rootfs', rootfs.key], ['grub', nodes.grub.key], ['kernel', nodes.kernel.key], ['name', setName], ['version', plan.version],
+          ['source-date-epoch', sde], ...spec.needs.map((n): [string, string] => [`step:${n}`, stepNodes.get(n)!.key]),
+        ]);
+        stepNodes.set(step, sn);
+        add({
+          ...fromNode(sn), deps: [rootfs.id, nodes.grub.id, nodes.kernel.id, imager.id, ...spec.needs.map((n) => `image/${arch}${sfx}/${n}`)], title: `image ${arch}${label}: ${step}`, cost: 60,
+          present: async (p) => p.store.has(sn.key),
+          run: async (env, deps) => {
+            const ctx = stepContext({
+              name: setName, version: plan.version, arch, grub: depValue<BuiltGrub>(deps, nodes.grub.id), kernel: depValue<BuiltKernel>(deps, nodes.kernel.id), rootfs: depValue<RootfsValue>(deps, rootfs.id),
+              imager: depValue<Imager>(deps, imager.id), outputs: new Map(spec.needs.map((n) => [n, depValue<string>(deps, `image/${arch}${sfx}/${n}`)])),
+            });
+            const e = await imageStep({ store: env.store, key: sn.key, engine: env.engine, imager: depValue<Imager>(deps, imager.id), step, ctx, runId: env.runId, logDir: env.logDir, sourceDateEpoch: Number(sde) });
+            return result(e.path, e.hit, `image ${arch}${label}: ${step}${cached(e.hit)}`, await sizeOf(e.path));
+          },
+        });
+      }
     }
   }
 

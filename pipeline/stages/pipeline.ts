@@ -168,7 +168,7 @@ export async function runDist(opts: DistOptions): Promise<DistResult> {
   const packageOrigins: PackageOrigin[] = [];
   for (const arch of plan.arches) {
     for (const recipe of plan.packages) {
-      const r = results.get(graph.arches.get(arch)!.packages.get(recipe.name)!.id);
+      const r = results.get(graph.arches.get(arch)!.packages.get(recipe.id)!.id);
       if (!r) continue;
       const signer = (r.value as PackageValue).meta.signerKeyId;
       packageOrigins.push({ arch, name: recipe.name, version: recipe.version, origin: signer ? 'mirror' : 'built', ...(signer ? { signerKeyId: signer } : {}), cached: r.hit });

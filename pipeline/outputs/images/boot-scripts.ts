@@ -41,8 +41,9 @@ fi
 `;
 }
 
-export function qemuScriptName(arch: Arch, format: DiskFormat): string {
-  return `run-qemu-${arch}-${format}.sh`;
+/** `profile` names a profile's image set (plan/image-sets.ts); the default set's scripts keep the plain names. */
+export function qemuScriptName(arch: Arch, format: DiskFormat, profile: string | null = null): string {
+  return `run-qemu-${profile ? `${profile}-` : ''}${arch}-${format}.sh`;
 }
 
 /** The drive arguments for one image file (shell syntax, "$here/<file>"). */
@@ -79,8 +80,8 @@ export function qemuScript(arch: Arch, format: DiskFormat, file: string): string
   return lines.join('');
 }
 
-export function cloudHypervisorScriptName(arch: Arch): string {
-  return `run-cloud-hypervisor-${arch}.sh`;
+export function cloudHypervisorScriptName(arch: Arch, profile: string | null = null): string {
+  return `run-cloud-hypervisor-${profile ? `${profile}-` : ''}${arch}.sh`;
 }
 
 /**

@@ -53,7 +53,8 @@ export async function imageStep(o: {
 }
 
 /** The boot artifacts of one arch, as files in the image steps' entries, plus their boot scripts. */
-export async function bootArtifacts(c: StepContext): Promise<PendingArtifact[]> {
+/** `profile` names the image set's scripts apart (null: the default set). */
+export async function bootArtifacts(c: StepContext, profile: string | null = null): Promise<PendingArtifact[]> {
   const { arch, name, version } = c;
   const k = c.kernel.meta;
   const kernelFacts = { version: k.version, release: k.release, source: k.source, fragments: k.fragments, built: 'from source (stages/kernel.ts)' };
@@ -69,7 +70,7 @@ export async function bootArtifacts(c: StepContext): Promise<PendingArtifact[]> 
   }
   for (const format of ['iso', 'raw', 'qcow2'] as DiskFormat[]) {
     const image = bootFormats[format]!.fileName(name, version, arch);
-    artifacts.push({ path: qemuScriptName(arch, format), arch, kind: 'boot-script', mode: 0o755, data: Buffer.from(qemuScript(arch, format, image)), extra: { boots: image, with: 'qemu' } });
+    artifacts.push({ path: qemuScriptName(arch, format, profile), arch, kind: 'boot-script', mode: 0o755, data: Buffer.from(qemuScript(arch, format, image)), extra: { boots: image, with: 'qemu' } });
   }
   const ch = {
     kernel: bootFormats[archInfo(arch).directBootFormat]!.fileName(name, version, arch),
@@ -77,7 +78,7 @@ export async function bootArtifacts(c: StepContext): Promise<PendingArtifact[]> 
     raw: bootFormats.raw!.fileName(name, version, arch),
   };
   artifacts.push({
-    path: cloudHypervisorScriptName(arch), arch, kind: 'boot-script', mode: 0o755,
+    path: cloudHypervisorScriptName(arch, profile), arch, kind: 'boot-script', mode: 0o755,
     data: Buffer.from(cloudHypervisorScript(arch, ch, imageIds(name, version, arch, 'raw').imageId)), extra: { boots: ch.raw, with: 'cloud-hypervisor (direct kernel boot)' },
   });
   return artifacts;

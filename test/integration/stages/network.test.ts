@@ -38,7 +38,7 @@ function ctx(ref: string, network: 'none' | 'bridge'): ArchContext {
   };
 }
 
-const recipe: PackageRecipe = { name: 'netprobe', version: '1', sources: [], deps: [], files: { 'build.sh': Buffer.from(reachNetwork) }, patches: [] };
+const recipe: PackageRecipe = { id: 'netprobe', name: 'netprobe', version: '1', slot: '0', sources: [], deps: [], files: { 'build.sh': Buffer.from(reachNetwork) }, patches: [] };
 
 t('a recipe that reaches for the network fails in stage2, naming stage, arch and log', async () => {
   const { ref } = await base('amd64');

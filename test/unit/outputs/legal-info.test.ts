@@ -52,7 +52,7 @@ function plan(kernel: Record<string, Buffer> = kernelConfig): Plan {
   return {
     name: 'buckos', version: '0.1.0', arches: ['amd64', 'arm64'], sources, toolchainSource: 'musl',
     packages: [
-      { name: 'baselayout', version: '0.1.0', license: 'Apache-2.0', sources: [], deps: [], patches: [], files: { 'recipe.json': Buffer.from('{}\n'), 'build.sh': Buffer.from('true\n'), 'files/etc/hostname': Buffer.from('buckos\n') } },
+      { id: 'baselayout', name: 'baselayout', version: '0.1.0', slot: '0', license: 'Apache-2.0', sources: [], deps: [], patches: [], files: { 'recipe.json': Buffer.from('{}\n'), 'build.sh': Buffer.from('true\n'), 'files/etc/hostname': Buffer.from('buckos\n') } },
       { name: 'zlib', version: '1.3.1', license: 'Zlib', sources: ['zlib'], deps: [], patches: [{ name: 'user:zlib/cve.patch', data: Buffer.from('--- a\n') }], files: { 'recipe.json': Buffer.from('{"name":"zlib"}\n'), 'build.sh': Buffer.from('make\n') } },
     ],
     imageFiles: { tools: { 'build-musl.sh': Buffer.from('#!/bin/sh\n./configure\n') }, builder: {}, kernelConfig: kernel, grub: { 'build.sh': Buffer.from('./configure\n') } },

@@ -7,7 +7,7 @@ import type { PackageRecipe } from '../../../pipeline/plan/types.ts';
 import { OsforgeError } from '../../../pipeline/errors.ts';
 import { copyImages, editJson, planBreaks, repoImages } from './images-copy.ts';
 
-const recipe = (name: string, deps: string[] = []): PackageRecipe => ({ name, version: '1', sources: [], deps, files: {}, patches: [] });
+const recipe = (name: string, deps: string[] = []): PackageRecipe => ({ id: name, name, version: '1', slot: '0', sources: [], deps, files: {}, patches: [] });
 
 function loadError(images: string): OsforgeError {
   try {
@@ -66,7 +66,7 @@ test('a "../" package name is refused before any path is built from it', () => {
     writeFileSync(join(planted, 'recipe.json'), '{"name":"../../x","version":"1"}');
     writeFileSync(join(planted, 'build.sh'), '');
     editJson(c.images, 'buckos.json', (j) => { j.packages = ['../../x']; });
-    assert.match(loadError(c.images).message, /packages\[0\]: expected a name matching/);
+    assert.match(loadError(c.images).message, /packages\[0\]: expected a package atom or @set/);
   } finally {
     c.remove();
   }

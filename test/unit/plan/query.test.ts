@@ -15,7 +15,7 @@ test('deps and rdeps of the real plan, with USE flags as resolved', () => {
 });
 
 test('a diamond shows a package met twice once, then "(see above)"', () => {
-  const r = (name: string, deps: string[]): PackageRecipe => ({ name, version: '1', sources: [], deps, files: {}, patches: [] });
+  const r = (name: string, deps: string[]): PackageRecipe => ({ id: name, name, version: '1', slot: '0', sources: [], deps, files: {}, patches: [] });
   const plan = { packages: [r('libc', []), r('a', ['libc']), r('b', ['libc']), r('app', ['a', 'b'])] } as unknown as Plan;
   assert.is(queryTree(plan, 'app', 'deps'), 'app 1\n├─ a 1\n│  └─ libc 1\n└─ b 1\n   └─ libc 1 (see above)\n');
   assert.is(queryTree(plan, 'libc', 'rdeps'), 'libc 1\n├─ a 1\n│  └─ app 1\n└─ b 1\n   └─ app 1 (see above)\n');

@@ -100,7 +100,7 @@ test('package.use and buckos.json "use" in a tree: unknown packages and flags ar
     writeFileSync(join(c.images, 'package.use'), '# local\nutil-linux -fdisk\n');
     assert.equal(loadPlan(c.images).packages.find((p) => p.name === 'util-linux')!.use!.enabled, []);
     writeFileSync(join(c.images, 'package.use'), 'no-such-pkg foo\n');
-    assert.throws(() => loadPlan(c.images), /package\.use:1: USE flags for "no-such-pkg", which is not in buckos\.json "packages"/);
+    assert.throws(() => loadPlan(c.images), /package\.use:1: USE flags for "no-such-pkg", which is not in the plan/);
     rmSync(join(c.images, 'package.use'));
     editJson(c.images, 'buckos.json', (j) => { j.use = ['-fdisk']; });
     assert.equal(loadPlan(c.images).packages.find((p) => p.name === 'util-linux')!.use!.enabled, []);
