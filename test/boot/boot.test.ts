@@ -17,7 +17,14 @@ import { paths } from '../../pipeline/paths.ts';
 import { bootCases, type BootCase } from './qemu.ts';
 
 const dist = resolve(process.env.OSFORGE_BOOT_DIST ?? paths.dist());
-const manifest = JSON.parse(readFileSync(join(dist, 'manifest.json'), 'utf8')) as { name: string; version: string; grub?: { version: string }[] };
+const manifest = JSON.parse(readFileSync(join(dist, 'manifest.json'), 'utf8')) as {
+  name: string; version: string; grub?: { version: string }[]; packages: { name: string; id?: string }[];
+  imageSets?: { profile: string | null; name: string; packages: string[] }[];
+};
+// Every image set's images (a dist/ of `--profile minimal,server` has two); older manifests have one, with every package.
+const nameOf = new Map(manifest.packages.map((p) => [p.id ?? p.name, p.name]));
+const sets = manifest.imageSets ?? [{ profile: null, name: manifest.name, packages: manifest.packages.map((p) => p.name) }];
+const casesFor = (opts: { test: boolean }) => sets.flatMap((s) => bootCases(dist, s.name, manifest.version, opts, s.packages.map((id) => nameOf.get(id) ?? id), s.profile ? `${s.profile}: ` : ''));
 const TIMEOUT_MS = Number(process.env.BOOT_TIMEOUT_S ?? 600) * 1000;
 const logDir = join(paths.logs(), `boot-test-${Date.now()}`);
 mkdirSync(logDir, { recursive: true });
@@ -25,9 +32,9 @@ const timings: string[] = [];
 
 interface BootResult { marker: boolean; exitCode: number | null; seconds: number; markerSeconds: number | null; shell: boolean; log: string; smoke: Map<string, string>; grubBanner: string | null }
 
-/** The guest's "SMOKE ok|FAIL <check>: detail" lines, by check. */
+/** The guest's "SMOKE ok|skip|FAIL <check>: detail" lines, by check. */
 function smokeLines(out: string): Map<string, string> {
-  return new Map([...out.replace(/\r/g, '').matchAll(/^SMOKE (ok|FAIL) ([a-z0-9-]+): (.*)$/gm)].map((m) => [m[2]!, `${m[1]} ${m[3]}`]));
+  return new Map([...out.replace(/\r/g, '').matchAll(/^SMOKE (ok|skip|FAIL) ([a-z0-9-]+): (.*)$/gm)].map((m) => [m[2]!, `${m[1]} ${m[3]}`]));
 }
 
 function boot(c: BootCase, mode: 'test' | 'plain'): Promise<BootResult> {
@@ -64,14 +71,14 @@ function boot(c: BootCase, mode: 'test' | 'plain'): Promise<BootResult> {
 }
 
 test.before(() => {
-  for (const c of bootCases(dist, manifest.name, manifest.version, { test: true })) {
+  for (const c of casesFor({ test: true })) {
     if (!existsSync(c.image)) throw new Error(`${c.image} is missing: run make dist first (or set OSFORGE_BOOT_DIST)`);
   }
 });
 
 const modes = (process.env.BOOT_MODES ?? 'test,plain').split(',') as ('test' | 'plain')[];
 for (const mode of modes) {
-  for (const c of bootCases(dist, manifest.name, manifest.version, { test: mode === 'test' })) {
+  for (const c of casesFor({ test: mode === 'test' })) {
     test(`${c.name} [${mode}]`, async () => {
       process.stdout.write(`\n  booting ${c.name} [${mode}]: ${c.argv.join(' ')}\n`);
       const r = await boot(c, mode);

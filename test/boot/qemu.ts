@@ -11,8 +11,11 @@ import { archInfo } from '../../pipeline/plan/arch.ts';
 
 export interface BootCase { name: string; arch: Arch; image: string; argv: string[]; /** The in-guest smoke checks that apply (rcS's smoke script). */ smoke: string[] }
 
-const SMOKE_ALL = ['kernel', 'util-linux', 'network'];
-const SMOKE_EXT4 = [...SMOKE_ALL, 'e2fsck'];
+/** The smoke checks an image must pass, from the packages its set holds (a minimal profile has no util-linux, e2fsprogs or sshd). */
+export function smokeChecks(packages: readonly string[], ext4: boolean): string[] {
+  const has = (p: string) => packages.includes(p);
+  return ['kernel', 'network', ...(has('util-linux') ? ['util-linux'] : []), ...(ext4 && has('e2fsprogs') ? ['e2fsck'] : []), ...(has('dropbear') ? ['sshd'] : [])];
+}
 
 /** The first UEFI firmware file of the arch's table entry that exists here. */
 export function firmware(arch: Arch): string {
@@ -22,14 +25,17 @@ export function firmware(arch: Arch): string {
   return found;
 }
 
-export function bootCases(dist: string, name: string, version: string, opts: { test: boolean; memory?: number; cpus?: number }): BootCase[] {
+/** `packages`: the package names of the image set whose images `name` names (manifest imageSets). */
+export function bootCases(dist: string, name: string, version: string, opts: { test: boolean; memory?: number; cpus?: number }, packages: readonly string[], label = ''): BootCase[] {
+  const SMOKE_ALL = smokeChecks(packages, false);
+  const SMOKE_EXT4 = smokeChecks(packages, true);
   const img = (arch: Arch, ext: string) => join(dist, `${name}-${version}-${arch}.${ext}`);
   const common = ['-m', String(opts.memory ?? 1024), '-smp', String(opts.cpus ?? 2), '-nographic', '-no-reboot', '-accel', 'tcg', '-nic', 'user,model=virtio-net-pci',
     ...(opts.test ? ['-smbios', `type=11,value=${TEST_OEM_STRING}`] : [])];
   const x86 = ['qemu-system-x86_64', ...common];
   const arm = ['qemu-system-aarch64', '-machine', 'virt', '-cpu', 'cortex-a57', ...common];
   const disk = (f: string) => ['-drive', `if=virtio,format=raw,file=${f}`, '-snapshot'];
-  return [
+  const cases: BootCase[] = [
     { name: 'amd64 ISO, BIOS (SeaBIOS)', arch: 'amd64', image: img('amd64', 'iso'), smoke: SMOKE_ALL, argv: [...x86, '-cdrom', img('amd64', 'iso')] },
     { name: 'amd64 ISO, UEFI (OVMF)', arch: 'amd64', image: img('amd64', 'iso'), smoke: SMOKE_ALL, argv: [...x86, '-bios', firmware('amd64'), '-cdrom', img('amd64', 'iso')] },
     { name: 'amd64 raw, UEFI (OVMF)', arch: 'amd64', image: img('amd64', 'raw'), smoke: SMOKE_EXT4, argv: [...x86, '-bios', firmware('amd64'), ...disk(img('amd64', 'raw'))] },
@@ -40,4 +46,5 @@ export function bootCases(dist: string, name: string, version: string, opts: { t
     },
     { name: 'arm64 raw, UEFI (AAVMF)', arch: 'arm64', image: img('arm64', 'raw'), smoke: SMOKE_EXT4, argv: [...arm, '-bios', firmware('arm64'), ...disk(img('arm64', 'raw'))] },
   ];
+  return cases.map((c) => ({ ...c, name: `${label}${c.name}` }));
 }
