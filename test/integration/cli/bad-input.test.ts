@@ -121,6 +121,8 @@ cases.push(
   { name: 'query: unknown package', args: () => ['query', 'deps', 'nope'], code: 2, error: /no package "nope" in the plan/ },
   { name: 'query: --use names a flag the package lacks', args: () => ['query', 'rdeps', 'zlib', '--use', 'zlib:+ssl'], code: 1, error: /--use: package "zlib" has no USE flag "ssl" \(its iuse: none\)/ },
   { name: 'dist: --use without a package', args: () => ['dist', '--use', '+fdisk'], code: 2, error: /--use "\+fdisk": expected <package>:<flags>/ },
+  { name: 'dist: --profile names no profile', args: () => ['dist', '--profile', 'minimal,nope'], code: 1, error: /profile "nope": no images\/profiles\/nope\/profile\.json/ },
+  { name: 'query: --profile with a path', args: () => ['query', 'deps', 'busybox', '--profile', '../x'], code: 2, error: /--profile "\.\.\/x": not a profile name/ },
   { name: 'cache: no action', args: () => ['cache'], code: 2, error: /unknown cache action ""/ },
   { name: 'cache: unknown action', args: () => ['cache', 'prune'], code: 2, error: /unknown cache action "prune"/ },
   { name: 'cache: bad size', args: () => ['cache', 'gc', '--max-size', 'lots'], code: 2, error: /--max-size "lots" is not a size/ },
