@@ -5,13 +5,14 @@
 // the static binary it stores is then run on this host. It shows that USE
 // on/off changes the binary, the stage key and the seed-000 config hash; that
 // a user patch changes the binary; and that a stale patch stops the build
-// naming the patch, the package and the rejected hunk.
+// naming the patch, the package and the rejected hunk; and that two slots of
+// one library build in one tree, each dependent compiled against its own.
 // It needs the builder image `make dist` builds: without it the suite says so
 // and skips, unless OSFORGE_REQUIRE_BUILDER=1 (CI, after its cold dist).
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LABEL_RUN } from '../../../pipeline/engine/engine.ts';
@@ -112,6 +113,51 @@ t('a user patch changes the binary; a stale one stops the build naming patch, pa
     assert.match(text, /\| -  puts\("good morning"\);/, 'the rejected hunk is in the log tail');
   } finally {
     rmSync(join(userPatches, 'hello'), { recursive: true, force: true });
+  }
+});
+
+// Two slots of one library in one tree: libgreet 1.0 (slot 1) and 2.0 (slot 2)
+// install their headers side by side; greet-old wants libgreet:1 and
+// greet-new wants "libgreet >=2". Each is built against its own slot from /deps.
+const lib = (v: string) => ({ 'recipe.json': JSON.stringify({ name: 'libgreet', version: v, slot: v.split('.')[0], license: 'MIT' }),
+  'build.sh': `#!/bin/sh\nset -eu\nd="$OUT/usr/include/greet-${v.split('.')[0]}"\nmkdir -p "$d"\nprintf '#define GREET "libgreet ${v}"\\n' > "$d/greet.h"\n` });
+const app = (name: string, dep: string, slot: string) => ({ 'recipe.json': JSON.stringify({ name, version: '1', license: 'MIT', deps: [dep] }),
+  'main.c': '#include <stdio.h>\n#include "greet.h"\nint main(void) { puts(GREET); return 0; }\n',
+  'build.sh': `#!/bin/sh\nset -eu\nmkdir -p /build "$OUT/usr/bin"\n$CC -static -O2 -I/deps/usr/include/greet-${slot} -o "$OUT/usr/bin/${name}" /recipe/main.c\n` });
+const tree: Record<string, Record<string, string>> = {
+  'libgreet/1.0': lib('1.0'), 'libgreet/2.0': lib('2.0'), 'greet-old': app('greet-old', 'libgreet:1', '1'), 'greet-new': app('greet-new', 'libgreet >=2', '2'),
+};
+for (const [dir, files] of Object.entries(tree)) {
+  mkdirSync(join(c.images, 'packages', dir), { recursive: true });
+  for (const [f, text] of Object.entries(files)) writeFileSync(join(c.images, 'packages', dir, f), text);
+}
+
+t('two slots of one library are built in one tree, each dependent against its own', async () => {
+  if (!available) return;
+  editJson(c.images, 'buckos.json', (j) => { j.packages.push('greet-old', 'greet-new'); });
+  try {
+    const plan = loadPlan(c.images, { patchesDir: userPatches });
+    const nodes = stageGraph(plan, opts).arches.get('amd64')!.packages;
+    const store = new StageStore(join(work, 'stages'));
+    const built = new Map<string, { key: string; path: string }>();
+    for (const id of ['libgreet:1', 'libgreet:2', 'greet-old', 'greet-new']) {
+      const recipe = plan.packages.find((p) => p.id === id)!;
+      const n = nodes.get(id)!;
+      const r = await stage2Package({
+        engine, plan, arch: 'amd64', builderRef, sources: new Map(), store, runId, logDir: join(work, 'logs'), innerEpoch: 1700000000, jobs: 1,
+      }, recipe, n, recipe.deps.map((d) => built.get(d)!), 'gcc test');
+      built.set(id, { key: n.key, path: r.path });
+    }
+    const out = join(work, 'slots');
+    mkdirSync(out, { recursive: true });
+    for (const id of built.keys()) execFileSync('tar', ['-xzf', built.get(id)!.path, '-C', out]);
+    // Both slots' files coexist in one root, and each program was compiled against its slot.
+    assert.ok(readFileSync(join(out, 'usr/include/greet-1/greet.h'), 'utf8').includes('libgreet 1.0'));
+    assert.ok(readFileSync(join(out, 'usr/include/greet-2/greet.h'), 'utf8').includes('libgreet 2.0'));
+    assert.is(execFileSync(join(out, 'usr/bin/greet-old'), { encoding: 'utf8' }).trim(), 'libgreet 1.0');
+    assert.is(execFileSync(join(out, 'usr/bin/greet-new'), { encoding: 'utf8' }).trim(), 'libgreet 2.0');
+  } finally {
+    editJson(c.images, 'buckos.json', (j) => { j.packages = j.packages.filter((p: string) => !p.startsWith('greet-')); });
   }
 });
 
