@@ -13,6 +13,8 @@ export interface Explanation {
   /** Why it missed: changed inputs, or a sentence. Empty for a hit. */
   changes: Change[];
   reason: string;
+  /** The engine it ran on, when the run used builders (engine/placement.ts). */
+  engine?: string;
 }
 
 export class Journal {
@@ -60,8 +62,9 @@ export function explain(n: StageNode, present: boolean, journal: Journal): Expla
 const short = (v: string | null) => (v === null ? '(none)' : /^[0-9a-f]{64}$/.test(v) ? v.slice(0, 12) : v);
 
 export function formatExplanation(e: Explanation): string {
-  if (e.status === 'hit') return `hit   ${e.id}`;
-  const lines = [`miss  ${e.id}: ${e.reason}`];
+  const on = e.engine ? ` [on ${e.engine}]` : '';
+  if (e.status === 'hit') return `hit   ${e.id}${on}`;
+  const lines = [`miss  ${e.id}${on}: ${e.reason}`];
   for (const c of e.changes) lines.push(`        ${c.name}: ${short(c.old)} -> ${short(c.new)}`);
   return lines.join('\n');
 }

@@ -1,5 +1,9 @@
 import { profileList } from '../plan/profiles.ts';
 import { randomBytes } from 'node:crypto';
+import Docker from 'dockerode';
+import { buildersFrom, resolveEndpoint } from '../engine/builders.ts';
+import { EnginePool, type Builder } from '../engine/placement.ts';
+import { currentOwner } from '../engine/owner.ts';
 import { existsSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Command } from './types.ts';
@@ -23,7 +27,7 @@ export const distCommand: Command = {
   name: 'dist',
   summary: 'build BuckOS for every architecture and write dist/',
   help: `usage: osforge dist [--verbose] [--plain | --json] [--jobs N] [--explain] [--no-wait] [--use PKG:FLAGS]...
-                   [--profile NAME[,NAME]...]
+                   [--profile NAME[,NAME]...] [--builders linux/ARCH=ENDPOINT,...]
 
 Compiles the plan (images/) into a graph of stages: base, buildenv and
 kernel build images, sources, the tools image (or tools-cache/), the builder
@@ -55,6 +59,16 @@ options:
                   instead of what buckos.json selects; each set's artifacts
                   are named <name>-NAME-<version>-<arch>-...; packages the
                   sets build alike are built once; repeatable
+      --builders linux/ARCH=ENDPOINT[;jobs=N][;ca=F;cert=F;key=F][;insecure],...
+                  run each arch's stage1/stage2/stage3 on that Docker engine
+                  (also $OSFORGE_BUILDERS): ENDPOINT is local, a docker
+                  context name, unix://PATH, ssh://USER@HOST or
+                  tcp://HOST:PORT with ca/cert/key (mutual TLS, verified;
+                  plain tcp only with ;insecure, warned every run); jobs=N
+                  stages at once there (default 1). An arch without a builder
+                  runs locally (binfmt). The builder image is shipped as a
+                  docker-archive when the engine lacks it; a builder that
+                  dies mid-step is dropped and its stage reruns locally
 
 A run locks its state dir, tools-cache/ and dist/; a second run on the same
 ones waits and names the holder. On start it removes the containers and
@@ -77,6 +91,8 @@ environment:
   BUCK2_SHA256=<sha256>      override the pinned Buck2 sha256
   OSFORGE_DEBIAN_MIRROR=<url> Debian archive (default: the host's apt config)
   OSFORGE_IMAGES=<dir>       the plan: buckos.json, recipes, pins (default ./images)
+  OSFORGE_BUILDERS=<spec>    as --builders
+  OSFORGE_SSH_KEY=<file>     private key for ssh:// builders (else $SSH_AUTH_SOCK)
   OSFORGE_PATCHES=<dir>      your patches, <dir>/<package>/*.patch, applied after
                              the package's own (default images/patches)
   BUCKOS_VERIFY_SIGNATURES=0 skip the upstream signature checks of sources that
@@ -89,6 +105,7 @@ environment:
   options: {
     verbose: { type: 'boolean', short: 'v' }, plain: { type: 'boolean' }, json: { type: 'boolean' }, jobs: { type: 'string', short: 'j' }, explain: { type: 'boolean' },
     'no-wait': { type: 'boolean' }, use: { type: 'string', multiple: true }, profile: { type: 'string', multiple: true },
+    builders: { type: 'string' },
   },
   async run(values) {
     // No silent success: if the event loop empties before the run settled
@@ -147,9 +164,34 @@ async function runLocked(values: Values): Promise<void> {
   }
 }
 
+/**
+ * The run's engines: the local one, and a Docker engine per builder
+ * (engine/builders.ts). Each builder must answer before anything starts;
+ * an insecure one is named on every run.
+ */
+async function builderPool(local: DockerEngine, cli: string | undefined, note: (line: string) => void): Promise<EnginePool> {
+  const builders: Builder[] = [];
+  for (const spec of buildersFrom(cli)) {
+    const r = resolveEndpoint(spec);
+    if (r.insecure) note(`WARNING: builder linux/${spec.platform} at ${spec.endpoint} is plain tcp without TLS (;insecure): anyone who can reach it controls your build`);
+    const engine = r.options ? new DockerEngine(new Docker(r.options as Docker.DockerOptions), currentOwner(), r.name) : local;
+    try {
+      await engine.ping(10_000);
+    } catch (err) {
+      throw new OsforgeError('ENGINE_UNAVAILABLE', `builder linux/${spec.platform} (${r.name}) does not answer: ${((err as Error).cause as Error | undefined)?.message ?? (err as Error).message}`, {
+        hint: `check the engine and its certificates, or drop linux/${spec.platform} from ${spec.from} to build it locally`,
+      });
+    }
+    builders.push({ platform: spec.platform, name: r.name, engine, jobs: spec.jobs });
+    note(`builder linux/${spec.platform}: ${r.name}, ${spec.jobs} stage(s) at a time`);
+  }
+  return new EnginePool(local, builders, process.arch === 'arm64' ? 'arm64' : 'amd64', note);
+}
+
 async function build(values: Values, runId: string): Promise<void> {
   const { plan, identity, buck2, graph } = await distSetup((l) => (values.json ? process.stderr : process.stdout).write(`${l}\n`), { use: values.use as string[] | undefined, profiles: profileList(values.profile) });
   const engine = new DockerEngine();
+  const pool = await builderPool(engine, values.builders as string | undefined, (l) => process.stderr.write(`dist: ${l}\n`));
   // Best effort: with no engine here a no-op still succeeds, and a real build fails at its engine check.
   const reaped = await engine.ping(3000).then(() => engine.reapOrphans(), () => null);
   if (reaped && (reaped.containers || reaped.images)) {
@@ -170,7 +212,7 @@ async function build(values: Values, runId: string): Promise<void> {
     // No stage starts after this; the running ones lose their containers below.
     stop.abort();
     process.stderr.write(`\n${signal}: removing this run's containers...\n`);
-    engine.shutdown(`${LABEL_RUN}=${runId}`).catch(() => 0).then((n) => {
+    Promise.all(pool.engines().map((e) => e.engine.shutdown(`${LABEL_RUN}=${runId}`).catch(() => 0))).then((counts) => counts.reduce((a, b) => a + b, 0)).then((n) => {
       process.stderr.write(`removed ${n} container(s)\n`);
       process.removeListener('SIGINT', onSignal);
       process.removeListener('SIGTERM', onSignal);
@@ -181,7 +223,7 @@ async function build(values: Values, runId: string): Promise<void> {
   process.on('SIGTERM', onSignal);
   try {
     const result = await runDist({
-      plan, identity, graph, buck2, runId, mode, jobs, verbose: Boolean(values.verbose), engine, signal: stop.signal,
+      plan, identity, graph, buck2, runId, mode, jobs, verbose: Boolean(values.verbose), engine, pool, signal: stop.signal,
       distDir: paths.dist(), toolsCacheRoot: paths.toolsCache(), stateRoot: stateRoot(),
     });
     if (values.explain) for (const e of result.explanations) say(formatExplanation(e));

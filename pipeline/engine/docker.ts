@@ -38,13 +38,17 @@ export class DockerEngine implements Engine {
   private readonly waiters = new Set<() => void>();
   private stopWatch: (() => void) | null = null;
 
-  constructor(docker = new Docker(), owner: Owner = currentOwner()) {
+  private readonly name?: string;
+
+  /** `name`: how a builder engine (builders.ts) is named in messages; the default engine is named by $DOCKER_HOST. */
+  constructor(docker = new Docker(), owner: Owner = currentOwner(), name?: string) {
     this.docker = docker;
     this.owner = owner;
+    this.name = name;
   }
 
   get where(): string {
-    return process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
+    return this.name ?? process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
   }
 
   /** Fails with a clear message when no engine answers (DOCKER_HOST is honoured by dockerode). */
@@ -198,6 +202,10 @@ export class DockerEngine implements Engine {
         }
       });
     })(), 'loading an image');
+  }
+
+  async saveImage(ref: string): Promise<Readable> {
+    return this.guard(this.docker.getImage(ref).get(), `saving image ${ref}`) as Promise<Readable>;
   }
 
   /** Pulls `ref`, giving up after `timeoutMs` (a registry that does not answer quickly counts as absent). */

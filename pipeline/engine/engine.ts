@@ -81,6 +81,8 @@ export interface Engine {
   buildImage(spec: BuildSpec): Promise<string>;
   /** Loads a docker-archive stream. */
   loadImage(archive: Readable): Promise<void>;
+  /** `ref` as a docker-archive stream (to load it into another engine). */
+  saveImage(ref: string): Promise<Readable>;
   pullWithin(ref: string, timeoutMs: number): Promise<boolean>;
   /** Runs one step in a fresh container that cannot outlive osforge; always removed afterwards. */
   run(spec: RunSpec): Promise<RunResult>;

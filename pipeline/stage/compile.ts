@@ -170,7 +170,7 @@ export function compile(plan: Plan, graph: StageGraph, budget: number): Compiled
       onContainerStart: () => env.containerStarted(id),
     });
     add({
-      ...fromNode(nodes.stage1), deps: [graph.builder.id, sources.id], title: `stage1 ${arch}: seed toolchain`, cost: 30,
+      ...fromNode(nodes.stage1), deps: [graph.builder.id, sources.id], title: `stage1 ${arch}: seed toolchain`, cost: 30, placement: arch,
       present: async (p) => p.store.has(nodes.stage1.key),
       run: async (env, deps) => {
         const r = await stage1(archCtx(env, deps, nodes.stage1.id), nodes.stage1);
@@ -182,7 +182,7 @@ export function compile(plan: Plan, graph: StageGraph, budget: number): Compiled
       const n = nodes.packages.get(recipe.id)!;
       const depIds = recipe.deps.map((d) => nodes.packages.get(d)!.id);
       add({
-        ...fromNode(n), deps: [nodes.stage1.id, graph.builder.id, sources.id, ...depIds], title: `stage2 ${arch}: ${recipe.id} ${recipe.version}`, cost: 60,
+        ...fromNode(n), deps: [nodes.stage1.id, graph.builder.id, sources.id, ...depIds], title: `stage2 ${arch}: ${recipe.id} ${recipe.version}`, cost: 60, placement: arch,
         present: async (p) => p.store.has(n.key),
         // The builder and the sources are all a stage2 container needs to start; the packages it depends on come later.
         hold: (env, done) => (done.has(graph.builder.id) && done.has(sources.id) && !env.store.has(n.key) && !env.binaryLookup
@@ -202,7 +202,7 @@ export function compile(plan: Plan, graph: StageGraph, budget: number): Compiled
     const pkgIds = plan.packages.map((p) => nodes.packages.get(p.id)!.id);
     const packagesOf = (deps: ReadonlyMap<string, StageResult>, ids = pkgIds) => ids.map((id) => depValue<PackageValue>(deps, id));
     add({
-      ...fromNode(nodes.stage3), deps: [nodes.stage1.id, graph.builder.id, sources.id, ...pkgIds], title: `stage3 ${arch}: self-hosting check`, cost: 20,
+      ...fromNode(nodes.stage3), deps: [nodes.stage1.id, graph.builder.id, sources.id, ...pkgIds], title: `stage3 ${arch}: self-hosting check`, cost: 20, placement: arch,
       present: async (p) => p.store.has(nodes.stage3.key),
       run: async (env, deps) => {
         const r = await stage3(archCtx(env, deps, nodes.stage3.id), nodes.stage3, packagesOf(deps), depValue<Stage1Value>(deps, nodes.stage1.id).path);

@@ -7,7 +7,7 @@ import type { Engine } from '../engine/engine.ts';
 import type { StageStore } from '../cache/stage-store.ts';
 import type { Journal } from '../cache/journal.ts';
 import type { Inputs } from '../plan/graph.ts';
-import type { Plan } from '../plan/types.ts';
+import type { Arch, Plan } from '../plan/types.ts';
 import type { BuildIdentity } from '../util/git.ts';
 import type { Buck2 } from '../stages/buck2.ts';
 import type { BinaryLookup } from '../stages/bootstrap.ts';
@@ -44,6 +44,8 @@ export interface StageResult {
   title: string;
   /** Bytes of output, when known (the --json event reports it). */
   bytes?: number;
+  /** The engine it ran on, when the run has builders (engine/placement.ts); --json and --explain name it. */
+  engine?: string;
   value: unknown;
 }
 
@@ -58,6 +60,8 @@ export interface BuildStage {
   weight: number;
   /** Expected seconds, for the critical path. */
   cost: number;
+  /** The platform whose builder runs it (engine/placement.ts); unset: always the local engine. */
+  placement?: Arch;
   /** Whether its output exists now (explain, and the warm no-op check); no container starts. */
   present(env: PresenceEnv): Promise<boolean>;
   run(env: StageEnv, deps: ReadonlyMap<string, StageResult>): Promise<StageResult>;

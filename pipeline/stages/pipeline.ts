@@ -23,7 +23,9 @@ import type { BuildIdentity } from '../util/git.ts';
 import { configHash, fetchVerifiedBinary, trustedMirrorForBuild } from '../binpkg/cache-hook.ts';
 import type { BinaryLookup } from './bootstrap.ts';
 import { compile, type PackageValue } from '../stage/compile.ts';
-import type { Held, StageEnv, StageResult } from '../stage/stage.ts';
+import type { BuildStage, Held, StageEnv, StageResult } from '../stage/stage.ts';
+import type { EnginePool } from '../engine/placement.ts';
+import type { BuilderResult } from './builder.ts';
 import { runGraph, type StageEvent } from '../schedule/scheduler.ts';
 import { progressView, type ProgressMode } from '../stage/progress.ts';
 
@@ -41,6 +43,8 @@ export interface DistOptions {
   mode: ProgressMode;
   verbose: boolean;
   engine?: Engine;
+  /** Builders (engine/placement.ts): where each arch's stages run. Default: all on `engine`. */
+  pool?: EnginePool;
   /** Concurrent weight (cores); default: the machine's cores. */
   jobs?: number;
   signal?: AbortSignal;
@@ -77,10 +81,12 @@ export async function runDist(opts: DistOptions): Promise<DistResult> {
   }
 
   const engine = opts.engine ?? new DockerEngine();
+  const pool = opts.pool?.remote ? opts.pool : undefined;
   const mainLog = openStepLog(logDir, 'pipeline');
   await engine.ping();
-  // From here on a dockerd that dies or restarts fails the run within seconds.
+  // From here on a dockerd that dies or restarts fails the run within seconds (a builder's: its stages move to the local engine).
   engine.watch();
+  for (const e of pool?.engines() ?? []) if (e.engine !== engine) e.engine.watch();
   const store = new StageStore(opts.stateRoot.stages, (m) => mainLog.write(m));
   // Only a mirror with a trusted key is used; origins go to report.json, not dist/ (a mirror-fed dist/ must equal a built one).
   const mirror = await trustedMirrorForBuild({ log: (m) => { mainLog.write(`[binary-mirror] ${m}`); process.stderr.write(`${m}\n`); } });
@@ -124,6 +130,8 @@ export async function runDist(opts: DistOptions): Promise<DistResult> {
     for (const s of compiled.stages) {
       if (waiting() >= holdLimit) return;
       if (!s.hold || held.has(s.id) || started.has(s.id) || !s.deps.every((d) => started.has(d))) continue;
+      // Held containers start on the local engine; a stage placed on a builder starts its own there.
+      if (pool && s.placement && pool.placeFor(s.placement).engine !== engine) continue;
       const h = s.hold(env, results);
       if (h) held.set(s.id, h.catch((err: Error) => { mainLog.write(`[${s.id}] could not start its container ahead: ${err.message}`); return undefined; }));
     }
@@ -143,15 +151,38 @@ export async function runDist(opts: DistOptions): Promise<DistResult> {
     view.event(e, stage, r);
   };
 
+  // A stage placed on a builder runs there, within its concurrency, with the builder image shipped first.
+  // A builder that goes away mid-step is dropped for the rest of the run and the stage reruns locally:
+  // its output never reached the store (outputs are stored only after a successful step).
+  const runPlaced = async (s: BuildStage, deps: ReadonlyMap<string, StageResult>): Promise<StageResult> => {
+    if (!pool) return s.run(env, deps);
+    const p = s.placement ? pool.placeFor(s.placement) : { engine, name: 'local', native: true };
+    if (p.engine === engine) return { ...(await s.run(env, deps)), engine: 'local' };
+    try {
+      return await pool.within(p, async () => {
+        const builder = results.get(graph.builder.id)?.value as BuilderResult | undefined;
+        if (builder && s.deps.includes(graph.builder.id)) await pool.ensureImage(p, builder.ref);
+        return { ...(await s.run({ ...env, engine: p.engine }, deps)), engine: p.name };
+      });
+    } catch (err) {
+      if (!(err instanceof OsforgeError && err.code === 'ENGINE_UNAVAILABLE') || !p.engine.isGone) throw err;
+      pool.markDown(p.name, err.message);
+      const line = `builder ${p.name} went away during ${s.id} (${err.message.split('\n')[0]}); it is dropped for this run and ${s.id} reruns on the local engine`;
+      mainLog.write(line);
+      process.stderr.write(`${line}\n`);
+      return { ...(await s.run(env, deps)), engine: `local (after ${p.name} went away)` };
+    }
+  };
+
   let run;
   try {
     view.start();
     run = await runGraph(compiled.stages.map((s) => ({
       id: s.id, deps: s.deps, weight: s.weight, cost: s.cost,
       run: async ({ deps }) => {
-        const r = await s.run(env, deps as ReadonlyMap<string, StageResult>);
+        const r = await runPlaced(s, deps as ReadonlyMap<string, StageResult>);
         results.set(s.id, r);
-        explanations.push(explain(s, r.hit, journal));
+        explanations.push({ ...explain(s, r.hit, journal), ...(r.engine ? { engine: r.engine } : {}) });
         await journal.record(s);
         return r;
       },
@@ -162,6 +193,11 @@ export async function runDist(opts: DistOptions): Promise<DistResult> {
     opts.signal?.removeEventListener('abort', onOuterAbort);
     engine.unwatch();
     await engine.removeByLabel(`${LABEL_RUN}=${opts.runId}`).catch(() => 0);
+    for (const e of pool?.engines() ?? []) {
+      if (e.engine === engine) continue;
+      e.engine.unwatch();
+      if (!e.engine.isGone) await e.engine.removeByLabel(`${LABEL_RUN}=${opts.runId}`).catch(() => 0);
+    }
   }
 
   const tools = results.get(graph.tools.id)?.value as ToolsResult | undefined;

@@ -123,6 +123,8 @@ cases.push(
   { name: 'dist: --use without a package', args: () => ['dist', '--use', '+fdisk'], code: 2, error: /--use "\+fdisk": expected <package>:<flags>/ },
   { name: 'dist: --profile names no profile', args: () => ['dist', '--profile', 'minimal,nope'], code: 1, error: /profile "nope": no images\/profiles\/nope\/profile\.json/ },
   { name: 'query: --profile with a path', args: () => ['query', 'deps', 'busybox', '--profile', '../x'], code: 2, error: /--profile "\.\.\/x": not a profile name/ },
+  { name: 'dist: --builders without a platform', args: () => ['dist', '--builders', 'arm64=box'], code: 2, error: /--builders: "arm64=box" is not linux\/<arch>=<endpoint>/ },
+  { name: 'dist: --builders plain tcp', args: () => ['dist', '--builders', 'linux/arm64=tcp://127.0.0.1:1'], code: 2, error: /tcp:\/\/127\.0\.0\.1:1 is plain tcp without TLS/ },
   { name: 'cache: no action', args: () => ['cache'], code: 2, error: /unknown cache action ""/ },
   { name: 'cache: unknown action', args: () => ['cache', 'prune'], code: 2, error: /unknown cache action "prune"/ },
   { name: 'cache: bad size', args: () => ['cache', 'gc', '--max-size', 'lots'], code: 2, error: /--max-size "lots" is not a size/ },

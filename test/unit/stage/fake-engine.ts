@@ -2,6 +2,7 @@
 // container "runs" for a set time on a fake clock-free timer, exits with the
 // code the test chose for its stage, and the engine records what ran when,
 // how many ran at once, and refuses new containers after shutdown.
+import { Readable } from 'node:stream';
 import type { Engine, ImageInfo, PreparedStep, Reaped, RunResult, RunSpec } from '../../../pipeline/engine/engine.ts';
 import { LABEL_STAGE } from '../../../pipeline/engine/engine.ts';
 import { OsforgeError } from '../../../pipeline/errors.ts';
@@ -65,6 +66,7 @@ export class FakeEngine implements Engine {
   async removeImage(): Promise<void> {}
   async buildImage(): Promise<string> { return 'sha256:fake'; }
   async loadImage(): Promise<void> {}
+  async saveImage(): Promise<Readable> { return Readable.from([]); }
   async pullWithin(): Promise<boolean> { return false; }
   async exportPath(): Promise<Buffer> { return Buffer.alloc(0); }
   async removeByLabel(): Promise<number> { return 0; }
