@@ -1,0 +1,172 @@
+// Builders over mutual TLS against a second dockerd of the test's own
+// (tls-engine.ts), reached through a Docker context as LinuxKit names its
+// builders:
+//  1. a client without a certificate, with one from another CA, or over plain
+//     http is refused, and one that does not trust the server's CA refuses it;
+//  2. `dist --builders linux/amd64=local,linux/arm64=<context>` runs the arm64
+//     stages it has to build there (the --json events name the engine) and
+//     writes a dist/ byte-identical to a one-engine build;
+//  3. killing that engine mid-step drops it: the stage reruns locally, the run
+//     succeeds, and dist/ is still identical (nothing from it was stored).
+// Tests 2 and 3 reuse the machine's stage store (hard-linked into a temp state
+// dir, minus the arm64 entries they rebuild), so they need a finished
+// `make dist`: they skip without one unless OSFORGE_REQUIRE_BUILDER=1 (CI).
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import Docker from 'dockerode';
+import { startTlsEngine, type TlsEngine } from './tls-engine.ts';
+import { parseBuilders, resolveEndpoint } from '../../../pipeline/engine/builders.ts';
+import { DockerEngine } from '../../../pipeline/engine/docker.ts';
+import { stateDir } from '../../../pipeline/paths.ts';
+import { entryMeta } from '../../support/seed-stages.ts';
+
+const t = suite('builders: a second engine over mutual TLS');
+const root = resolve(import.meta.dirname, '../../..');
+const bin = join(root, 'pipeline/bin/osforge.js');
+const work = mkdtempSync(join(tmpdir(), 'osforge-builders-'));
+const dockerConfig = join(work, 'docker-config');
+const context = `osforge-test-${process.pid}`;
+let e2: TlsEngine | undefined;
+
+t.before(async () => {
+  e2 = await startTlsEngine();
+  mkdirSync(dockerConfig);
+  execFileSync('docker', ['context', 'create', context, '--docker', `host=tcp://127.0.0.1:${e2.port},ca=${e2.certs.ca},cert=${e2.certs.cert},key=${e2.certs.key}`], { env: { ...process.env, DOCKER_CONFIG: dockerConfig }, stdio: 'ignore' });
+});
+t.after(async () => {
+  await e2?.stop();
+  rmSync(work, { recursive: true, force: true });
+});
+
+async function refused(d: Docker): Promise<string> {
+  try {
+    await d.ping();
+  } catch (err) {
+    return (err as Error).message;
+  }
+  throw new Error('the engine answered a client it should have refused');
+}
+
+t('only a client with a certificate from the engine\'s CA gets in, and only to a server its CA vouches for', async () => {
+  assert.is(String(await e2!.client({ cert: e2!.certs.cert, key: e2!.certs.key }).ping()), 'OK');
+  assert.ok(await refused(e2!.client()), 'no client certificate');
+  assert.ok(await refused(e2!.client({ cert: e2!.foreign.cert, key: e2!.foreign.key })), 'a certificate from another CA');
+  assert.ok(await refused(e2!.client({ plain: true })), 'plain http');
+  assert.match(await refused(e2!.client({ cert: e2!.certs.cert, key: e2!.certs.key, ca: e2!.foreign.ca })), /certificate/i);
+  // osforge's own path: the context as `docker context create` wrote it.
+  const spec = parseBuilders(`linux/arm64=${context}`, 'test')[0]!;
+  const before = process.env.DOCKER_CONFIG;
+  process.env.DOCKER_CONFIG = dockerConfig;
+  try {
+    const r = resolveEndpoint(spec);
+    await new DockerEngine(new Docker(r.options as Docker.DockerOptions), undefined, r.name).ping(10_000);
+    assert.throws(() => resolveEndpoint(parseBuilders(`linux/arm64=tcp://127.0.0.1:${e2!.port}`, '--builders')[0]!), /plain tcp without TLS/);
+  } finally {
+    if (before === undefined) delete process.env.DOCKER_CONFIG; else process.env.DOCKER_CONFIG = before;
+  }
+});
+
+// ---- dist across two engines -----------------------------------------------------
+
+const required = process.env.OSFORGE_REQUIRE_BUILDER === '1';
+interface Run { code: number | null; events: { event: string; stage: string; hit?: boolean; engine?: string; status?: string }[]; stderr: string }
+
+/** A state dir whose stage entries are hard links to the machine's (entries are never written in place), minus `drop`. */
+function linkedState(name: string, drop: (meta: { arch?: string; kind?: string; name?: string }) => boolean): string {
+  const state = join(work, name);
+  const from = stateDir();
+  mkdirSync(join(state, 'stages'), { recursive: true });
+  for (const sub of ['sources', 'layers']) if (existsSync(join(from, sub))) execFileSync('cp', ['-al', join(from, sub), join(state, sub)]);
+  for (const key of readdirSync(join(from, 'stages'))) {
+    const meta = entryMeta(join(from, 'stages'), key) as { arch?: string; kind?: string; name?: string } | undefined;
+    if (!meta || drop(meta)) continue;
+    execFileSync('cp', ['-al', join(from, 'stages', key), join(state, 'stages', key)]);
+  }
+  return state;
+}
+
+function dist(state: string, out: string, builders?: string, onEvent?: (e: Run['events'][number]) => void): Promise<Run> {
+  return new Promise((done) => {
+    const args = [bin, 'dist', '--json', ...(builders ? ['--builders', builders] : [])];
+    const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, OSFORGE_STATE_DIR: state, OSFORGE_DIST: out, DOCKER_CONFIG: dockerConfig, CI: 'true' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const events: Run['events'] = [];
+    let stderr = '';
+    let buf = '';
+    child.stdout.on('data', (b: Buffer) => {
+      buf += b.toString();
+      const lines = buf.split('\n');
+      buf = lines.pop()!;
+      for (const l of lines) if (l.startsWith('{')) { const e = JSON.parse(l); events.push(e); onEvent?.(e); }
+    });
+    child.stderr.on('data', (b: Buffer) => { stderr += b.toString(); });
+    child.on('close', (code) => done({ code, events, stderr }));
+  });
+}
+
+const sums = (dir: string) => readFileSync(join(dir, 'SHA256SUMS'), 'utf8');
+const ended = (r: Run, stage: string) => r.events.find((e) => e.event === 'end' && e.stage === stage);
+/** The arm64 entries the remote engine must rebuild: stage1, three packages, stage3 and the rootfs. */
+const REBUILT = ['zlib', 'baselayout', 'init-scripts'];
+let reference: string | undefined;
+
+async function referenceDist(): Promise<string | undefined> {
+  if (reference) return reference;
+  const hasBuild = existsSync(join(stateDir(), 'stages')) && readdirSync(join(stateDir(), 'stages')).some((k) => entryMeta(join(stateDir(), 'stages'), k)?.kind === 'kernel');
+  if (!hasBuild) {
+    if (required) throw new Error('no finished build in the stage store: run make dist first');
+    console.log('builders: the dist tests skipped (no finished make dist in the stage store; OSFORGE_REQUIRE_BUILDER=1 makes this fail)');
+    return undefined;
+  }
+  const out = join(work, 'dist-local');
+  const r = await dist(linkedState('state-ref', () => false), out);
+  assert.is(r.code, 0, `the one-engine reference dist failed:\n${r.stderr.slice(-3000)}`);
+  const misses = r.events.filter((e) => e.event === 'end' && e.hit === false && !/^(dist|format\/|imager)/.test(e.stage)).map((e) => e.stage);
+  if (misses.length > 6) console.log(`builders: the reference dist rebuilt ${misses.length} stages (the store was not current)`);
+  reference = out;
+  return out;
+}
+
+const dropArm64 = (pkgs: string[]) => (m: { arch?: string; kind?: string; name?: string }) => m.arch === 'arm64'
+  && (m.kind === 'stage1' || m.kind === 'stage3' || m.kind === 'rootfs' || (m.kind === 'package' && pkgs.includes(m.name ?? '')));
+
+t('arm64 stages run on the TLS engine, named in the events, and dist/ is byte-identical to a one-engine build', async () => {
+  const ref = await referenceDist();
+  if (!ref) return;
+  const out = join(work, 'dist-two');
+  const r = await dist(linkedState('state-two', dropArm64(REBUILT)), out, `linux/amd64=local,linux/arm64=${context};jobs=2`);
+  assert.is(r.code, 0, `the two-engine dist failed:\n${r.stderr.slice(-3000)}`);
+  const remote = new RegExp(`^${context} \\(tcp://127\\.0\\.0\\.1:${e2!.port}\\)$`);
+  for (const stage of ['stage1/arm64', ...REBUILT.map((p) => `stage2/arm64/${p}`), 'stage3/arm64']) {
+    const e = ended(r, stage);
+    assert.ok(e && e.hit === false, `${stage} was not rebuilt`);
+    assert.match(e!.engine ?? '', remote, `${stage} ran on ${e!.engine}`);
+  }
+  assert.is(ended(r, 'stage2/amd64/zlib')?.engine, 'local');
+  assert.match(r.stderr, /builder linux\/arm64: osforge-test-\d+ \(tcp:\/\/127\.0\.0\.1:\d+\), 2 stage\(s\) at a time/);
+  assert.is(sums(out), sums(ref), 'dist/ differs from the one-engine build');
+  assert.is(readFileSync(join(out, 'manifest.json'), 'utf8'), readFileSync(join(ref, 'manifest.json'), 'utf8'));
+  // Nothing of the run is left on the builder.
+  assert.equal(await e2!.client({ cert: e2!.certs.cert, key: e2!.certs.key }).listContainers({ all: true }), []);
+});
+
+t('a builder killed mid-step is dropped: the stage reruns locally, the run succeeds, nothing from it is stored', async () => {
+  const ref = await referenceDist();
+  if (!ref) return;
+  const out = join(work, 'dist-killed');
+  let killed = false;
+  const r = await dist(linkedState('state-killed', dropArm64(['util-linux', ...REBUILT])), out, `linux/arm64=${context};jobs=2`, (e) => {
+    // util-linux compiles for a while on the builder: kill the engine a few seconds into it.
+    if (!killed && e.event === 'container' && e.stage === 'stage2/arm64/util-linux') { killed = true; setTimeout(() => e2!.kill(), 3000); }
+  });
+  assert.ok(killed, 'util-linux never started on the builder');
+  assert.is(r.code, 0, `the run did not survive its builder:\n${r.stderr.slice(-3000)}`);
+  assert.match(r.stderr, /builder osforge-test-\d+ \(tcp:\/\/127\.0\.0\.1:\d+\) went away during stage2\/arm64\/util-linux .*reruns on the local engine/);
+  assert.match(ended(r, 'stage2/arm64/util-linux')?.engine ?? '', /^local \(after osforge-test-\d+/);
+  assert.is(sums(out), sums(ref), 'dist/ differs after the builder died');
+});
+
+t.run();
