@@ -58,6 +58,9 @@ first_file /usr/share/ovmf/OVMF.fd /usr/share/OVMF/OVMF.fd || want ovmf
 first_file /usr/share/qemu-efi-aarch64/QEMU_EFI.fd /usr/share/AAVMF/QEMU_EFI.fd || want qemu-efi-aarch64
 # SeaBIOS is what qemu-system-x86 boots the ISO with; recommends are skipped.
 first_file /usr/share/seabios/bios-256k.bin /usr/share/qemu/bios-256k.bin || want seabios
+# The builders (ssh://) and upload (scp, rsync) tests start an sshd of their own on 127.0.0.1.
+[ -x /usr/sbin/sshd ] || want openssh-server
+runs ssh -V || want openssh-client
 # Workflow validation and test helpers run through node/npm (checked below).
 
 if [ ${#need_pkgs[@]} -gt 0 ]; then

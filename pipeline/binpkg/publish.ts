@@ -121,7 +121,19 @@ async function sameBytes(a: string, b: string): Promise<boolean> {
   }
 }
 
-function run(cmd: string, args: readonly string[], capture = false): Promise<string> {
+/**
+ * $OSFORGE_SSH_CONFIG: an ssh_config file for ssh, scp and rsync's ssh (port,
+ * identity, known hosts of a mirror) without touching ~/.ssh/config.
+ */
+export function withSshConfig(cmd: string, args: readonly string[], config = process.env.OSFORGE_SSH_CONFIG): string[] {
+  if (!config) return [...args];
+  if (cmd === 'ssh' || cmd === 'scp') return ['-F', config, ...args];
+  if (cmd === 'rsync') return ['-e', `ssh -F '${config.replace(/'/g, `'\\''`)}'`, ...args];
+  return [...args];
+}
+
+function run(cmd: string, argv: readonly string[], capture = false): Promise<string> {
+  const args = withSshConfig(cmd, argv);
   return new Promise((resolvePromise, reject) => {
     const child = spawn(cmd, args, { stdio: ['inherit', capture ? 'pipe' : 'inherit', 'inherit'] });
     const chunks: Buffer[] = [];
@@ -187,12 +199,17 @@ export interface UploadPlan {
   index: MirrorIndex;
 }
 
-async function remoteIndex(dest: Extract<Destination, { kind: 'remote' }>): Promise<MirrorIndex | null> {
-  const marker = '__OSFORGE_NO_INDEX__';
-  const p = `${dest.path}/index.json`;
+/** A small file of a remote mirror (index.json, its .sig), or null when it has none. */
+async function remoteText(dest: Extract<Destination, { kind: 'remote' }>, file: string): Promise<string | null> {
+  const marker = '__OSFORGE_NO_FILE__';
+  const p = `${dest.path}/${file}`;
   const text = await run('ssh', ['--', dest.host, `if [ -f ${p} ]; then cat ${p}; else echo ${marker}; fi`], true);
-  if (text.trim() === marker) return null;
-  return parseIndex(text, `${dest.host}:${p}`);
+  return text.trim() === marker ? null : text;
+}
+
+async function remoteIndex(dest: Extract<Destination, { kind: 'remote' }>): Promise<MirrorIndex | null> {
+  const text = await remoteText(dest, 'index.json');
+  return text === null ? null : parseIndex(text, `${dest.host}:${dest.path}/index.json`);
 }
 
 /** What is on the mirror now: a local mirror is scanned (its files are the truth), a remote one is read through its index. */
@@ -292,7 +309,14 @@ export async function upload(o: UploadOptions): Promise<UploadPlan> {
     }
     const indexText = serializeIndex(plan.index);
     await writeFile(join(stage, 'index.json'), indexText);
-    if (o.signKey) await writeFile(join(stage, 'index.json.sig'), signBlob(Buffer.from(indexText), o.signKey));
+    const indexSig = o.signKey ? signBlob(Buffer.from(indexText), o.signKey) : undefined;
+    if (indexSig) await writeFile(join(stage, 'index.json.sig'), indexSig);
+    // A remote mirror that has every package and this very index (and signature) is current: copy nothing, rewrite nothing.
+    if (dest.kind === 'remote' && plan.added.length === 0 && await remoteText(dest, 'index.json') === indexText
+      && (!indexSig || await remoteText(dest, 'index.json.sig') === indexSig.toString())) {
+      o.log(`${where} is up to date (${plan.index.total} packages); nothing uploaded`);
+      return plan;
+    }
     const sortedLetters = [...letters].sort();
 
     if (dest.kind === 'local' && !o.useRsync) {

@@ -142,6 +142,34 @@ export class StageStore {
     }
   }
 
+  /** A fresh temp dir beside the entries (same filesystem, so an import is one rename; gc removes a dead run's). */
+  tempDir(): string {
+    return join(this.root, `import.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`);
+  }
+
+  /**
+   * Moves a complete entry unpacked in `dir` (from tempDir()) into the store,
+   * after checking it is the entry of `key` and every file matches its
+   * recorded sha256. Returns the problem instead when it is not; `dir` is
+   * removed either way.
+   */
+  async importDir(key: string, dir: string): Promise<string | null> {
+    try {
+      const meta = JSON.parse(await readFile(join(dir, 'meta.json'), 'utf8')) as StageMeta;
+      const problem = meta.key !== key ? `it is the entry of ${String(meta.key).slice(0, 12)}` : await this.verify(dir, meta);
+      if (problem) return problem;
+      fsyncTree(dir);
+      if (this.has(key)) return null;
+      await rename(dir, this.dir(key));
+      fsyncParent(this.dir(key));
+      return null;
+    } catch (err) {
+      return `unreadable (${(err as Error).message})`;
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
   /**
    * Trims the store to `maxBytes`, least recently used first. Leftover temp
    * dirs of dead runs are removed too. Returns what was removed.

@@ -4,6 +4,7 @@ import Docker from 'dockerode';
 import { buildersFrom, resolveEndpoint } from '../engine/builders.ts';
 import { EnginePool, type Builder } from '../engine/placement.ts';
 import { currentOwner } from '../engine/owner.ts';
+import { sharedCacheFrom } from '../cache/shared-cache.ts';
 import { existsSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Command } from './types.ts';
@@ -69,6 +70,10 @@ options:
                   runs locally (binfmt). The builder image is shipped as a
                   docker-archive when the engine lacks it; a builder that
                   dies mid-step is dropped and its stage reruns locally
+      --shared-cache DIR|URL
+                  pull stage entries from this shared cache before building
+                  them, and push what it lacks (also $OSFORGE_SHARED_CACHE);
+                  entries must be signed: see OSFORGE_SHARED_CACHE_PUBKEY
 
 A run locks its state dir, tools-cache/ and dist/; a second run on the same
 ones waits and names the holder. On start it removes the containers and
@@ -92,7 +97,15 @@ environment:
   OSFORGE_DEBIAN_MIRROR=<url> Debian archive (default: the host's apt config)
   OSFORGE_IMAGES=<dir>       the plan: buckos.json, recipes, pins (default ./images)
   OSFORGE_BUILDERS=<spec>    as --builders
+  OSFORGE_SHARED_CACHE_PUBKEY=<file>  cosign public key shared-cache entries
+                             must verify with (required with a shared cache);
+                             an unsigned or wrongly signed entry is ignored
+  OSFORGE_SHARED_CACHE_KEY=<file>  cosign private key to sign pushed entries
+                             with (password: COSIGN_PASSWORD); without it,
+                             nothing is pushed
   OSFORGE_SSH_KEY=<file>     private key for ssh:// builders (else $SSH_AUTH_SOCK)
+  OSFORGE_SSH_KNOWN_HOSTS=<file>  known_hosts an ssh:// builder's host key must
+                             be in (default ~/.ssh/known_hosts)
   OSFORGE_PATCHES=<dir>      your patches, <dir>/<package>/*.patch, applied after
                              the package's own (default images/patches)
   BUCKOS_VERIFY_SIGNATURES=0 skip the upstream signature checks of sources that
@@ -105,7 +118,7 @@ environment:
   options: {
     verbose: { type: 'boolean', short: 'v' }, plain: { type: 'boolean' }, json: { type: 'boolean' }, jobs: { type: 'string', short: 'j' }, explain: { type: 'boolean' },
     'no-wait': { type: 'boolean' }, use: { type: 'string', multiple: true }, profile: { type: 'string', multiple: true },
-    builders: { type: 'string' },
+    builders: { type: 'string' }, 'shared-cache': { type: 'string' },
   },
   async run(values) {
     // No silent success: if the event loop empties before the run settled
@@ -179,7 +192,9 @@ async function builderPool(local: DockerEngine, cli: string | undefined, note: (
       await engine.ping(10_000);
     } catch (err) {
       throw new OsforgeError('ENGINE_UNAVAILABLE', `builder linux/${spec.platform} (${r.name}) does not answer: ${((err as Error).cause as Error | undefined)?.message ?? (err as Error).message}`, {
-        hint: `check the engine and its certificates, or drop linux/${spec.platform} from ${spec.from} to build it locally`,
+        hint: spec.endpoint.startsWith('ssh://')
+          ? `check that ssh reaches it with that key and that its host key is in ${process.env.OSFORGE_SSH_KNOWN_HOSTS ?? '~/.ssh/known_hosts'} (ssh-keyscan), or drop linux/${spec.platform} from ${spec.from}`
+          : `check the engine and its certificates, or drop linux/${spec.platform} from ${spec.from} to build it locally`,
       });
     }
     builders.push({ platform: spec.platform, name: r.name, engine, jobs: spec.jobs });
@@ -192,6 +207,7 @@ async function build(values: Values, runId: string): Promise<void> {
   const { plan, identity, buck2, graph } = await distSetup((l) => (values.json ? process.stderr : process.stdout).write(`${l}\n`), { use: values.use as string[] | undefined, profiles: profileList(values.profile) });
   const engine = new DockerEngine();
   const pool = await builderPool(engine, values.builders as string | undefined, (l) => process.stderr.write(`dist: ${l}\n`));
+  const shared = await sharedCacheFrom(values['shared-cache'] as string | undefined, (l) => process.stderr.write(`dist: ${l}\n`));
   // Best effort: with no engine here a no-op still succeeds, and a real build fails at its engine check.
   const reaped = await engine.ping(3000).then(() => engine.reapOrphans(), () => null);
   if (reaped && (reaped.containers || reaped.images)) {
@@ -223,7 +239,7 @@ async function build(values: Values, runId: string): Promise<void> {
   process.on('SIGTERM', onSignal);
   try {
     const result = await runDist({
-      plan, identity, graph, buck2, runId, mode, jobs, verbose: Boolean(values.verbose), engine, pool, signal: stop.signal,
+      plan, identity, graph, buck2, runId, mode, jobs, verbose: Boolean(values.verbose), engine, pool, signal: stop.signal, shared,
       distDir: paths.dist(), toolsCacheRoot: paths.toolsCache(), stateRoot: stateRoot(),
     });
     if (values.explain) for (const e of result.explanations) say(formatExplanation(e));

@@ -29,6 +29,8 @@ index example shows another form; its naming rules are followed).
 
 DEST is a local directory, or user@host:/path (scp + ssh; with --use-rsync,
 rsync over ssh). With --use-rsync a local DEST is written by rsync too.
+$OSFORGE_SSH_CONFIG names an ssh_config file (port, identity, known hosts)
+that ssh, scp and rsync use instead of ~/.ssh/config.
 
 options:
   -s, --source DIR           directory with the packages (required)

@@ -12,7 +12,7 @@
 // ca/cert/key (mutual TLS) and insecure (plain tcp, warned about every run).
 // TLS is only used verified: the server's certificate against the CA, with
 // our client certificate. Pure parsing here; resolveEndpoint reads files.
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -114,17 +114,22 @@ export function resolveEndpoint(spec: BuilderSpec): ResolvedEndpoint {
   switch (url.protocol) {
     case 'unix:':
       return { name, options: { socketPath: url.pathname }, insecure: false };
-    case 'ssh:':
+    case 'ssh:': {
+      const port = url.port ? Number(url.port) : 22;
+      const knownHosts = process.env.OSFORGE_SSH_KNOWN_HOSTS ?? join(homedir(), '.ssh', 'known_hosts');
       return {
         name, insecure: false,
         options: {
-          protocol: 'ssh', host: url.hostname, port: url.port ? Number(url.port) : 22, username: decodeURIComponent(url.username || process.env.USER || 'root'),
+          protocol: 'ssh', host: url.hostname, port, username: decodeURIComponent(url.username || process.env.USER || 'root'),
           sshOptions: {
             ...(process.env.SSH_AUTH_SOCK ? { agent: process.env.SSH_AUTH_SOCK } : {}),
-            ...(process.env.OSFORGE_SSH_KEY ? { privateKey: readFileSync(process.env.OSFORGE_SSH_KEY) } : {}),
+            ...(process.env.OSFORGE_SSH_KEY ? { privateKey: read(process.env.OSFORGE_SSH_KEY, 'ssh private key ($OSFORGE_SSH_KEY)', spec) } : {}),
+            // ssh2 accepts any host key unless told otherwise: the host must be in known_hosts, as OpenSSH would insist.
+            hostVerifier: knownHostVerifier(url.hostname, port, knownHosts),
           },
         },
       };
+    }
     case 'tcp:': {
       const port = url.port ? Number(url.port) : 2376;
       if (tls) return { name, options: { protocol: 'https', host: url.hostname, port, ca: tls.ca, cert: tls.cert, key: tls.key }, insecure: false };
@@ -138,6 +143,27 @@ export function resolveEndpoint(spec: BuilderSpec): ResolvedEndpoint {
     default:
       throw usage(spec.from, `linux/${spec.platform}: unsupported endpoint ${JSON.stringify(host)} (local, a context name, unix://, ssh:// or tcp://)`);
   }
+}
+
+/** known_hosts names: "host" on port 22, "[host]:port" otherwise; hashed entries (|1|salt|hmac) too. */
+function hostMatches(pattern: string, name: string): boolean {
+  const hashed = /^\|1\|([^|]+)\|(.+)$/.exec(pattern);
+  if (hashed) return createHmac('sha1', Buffer.from(hashed[1]!, 'base64')).update(name).digest('base64') === hashed[2];
+  return pattern.split(',').includes(name);
+}
+
+/** ssh2's hostVerifier: the server's key must be one known_hosts lists for this host and port. */
+export function knownHostVerifier(host: string, port: number, file: string): (key: Buffer) => boolean {
+  const name = port === 22 ? host : `[${host}]:${port}`;
+  return (key: Buffer) => {
+    let text = '';
+    try { text = readFileSync(file, 'utf8'); } catch { return false; }
+    const offered = key.toString('base64');
+    return text.split('\n').some((line) => {
+      const f = line.trim().split(/\s+/);
+      return f.length >= 3 && !line.startsWith('#') && hostMatches(f[0]!, name) && f[2] === offered;
+    });
+  };
 }
 
 /** The builders a run uses: --builders, else $OSFORGE_BUILDERS; none means everything runs on the local engine. */

@@ -153,7 +153,7 @@ export function compile(plan: Plan, graph: StageGraph, budget: number): Compiled
   const scriptsKey = keyOf(Object.entries(imagerFiles()).filter(([p]) => p !== 'Dockerfile').sort(([a], [b]) => (a < b ? -1 : 1)).map(([p, c]) => `${p}:${sha256(c)}`));
   const oss = node('oss-source', legalInfoInputs(plan, legal, sde));
   add({
-    ...fromNode(oss), deps: [sources.id], title: 'oss_source.tgz', cost: 10,
+    ...fromNode(oss), deps: [sources.id], title: 'oss_source.tgz', cost: 10, storeKey: oss.key,
     present: async (p) => p.store.has(oss.key),
     run: async (env, deps) => {
       const e = await env.store.getOrBuild(oss.key, async () => env.store.put({ key: oss.key, kind: 'oss-source' },
@@ -170,7 +170,7 @@ export function compile(plan: Plan, graph: StageGraph, budget: number): Compiled
       onContainerStart: () => env.containerStarted(id),
     });
     add({
-      ...fromNode(nodes.stage1), deps: [graph.builder.id, sources.id], title: `stage1 ${arch}: seed toolchain`, cost: 30, placement: arch,
+      ...fromNode(nodes.stage1), deps: [graph.builder.id, sources.id], title: `stage1 ${arch}: seed toolchain`, cost: 30, placement: arch, storeKey: nodes.stage1.key,
       present: async (p) => p.store.has(nodes.stage1.key),
       run: async (env, deps) => {
         const r = await stage1(archCtx(env, deps, nodes.stage1.id), nodes.stage1);
@@ -182,7 +182,7 @@ export function compile(plan: Plan, graph: StageGraph, budget: number): Compiled
       const n = nodes.packages.get(recipe.id)!;
       const depIds = recipe.deps.map((d) => nodes.packages.get(d)!.id);
       add({
-        ...fromNode(n), deps: [nodes.stage1.id, graph.builder.id, sources.id, ...depIds], title: `stage2 ${arch}: ${recipe.id} ${recipe.version}`, cost: 60, placement: arch,
+        ...fromNode(n), deps: [nodes.stage1.id, graph.builder.id, sources.id, ...depIds], title: `stage2 ${arch}: ${recipe.id} ${recipe.version}`, cost: 60, placement: arch, storeKey: n.key,
         present: async (p) => p.store.has(n.key),
         // The builder and the sources are all a stage2 container needs to start; the packages it depends on come later.
         hold: (env, done) => (done.has(graph.builder.id) && done.has(sources.id) && !env.store.has(n.key) && !env.binaryLookup
@@ -202,7 +202,7 @@ export function compile(plan: Plan, graph: StageGraph, budget: number): Compiled
     const pkgIds = plan.packages.map((p) => nodes.packages.get(p.id)!.id);
     const packagesOf = (deps: ReadonlyMap<string, StageResult>, ids = pkgIds) => ids.map((id) => depValue<PackageValue>(deps, id));
     add({
-      ...fromNode(nodes.stage3), deps: [nodes.stage1.id, graph.builder.id, sources.id, ...pkgIds], title: `stage3 ${arch}: self-hosting check`, cost: 20, placement: arch,
+      ...fromNode(nodes.stage3), deps: [nodes.stage1.id, graph.builder.id, sources.id, ...pkgIds], title: `stage3 ${arch}: self-hosting check`, cost: 20, placement: arch, storeKey: nodes.stage3.key,
       present: async (p) => p.store.has(nodes.stage3.key),
       run: async (env, deps) => {
         const r = await stage3(archCtx(env, deps, nodes.stage3.id), nodes.stage3, packagesOf(deps), depValue<Stage1Value>(deps, nodes.stage1.id).path);
@@ -214,7 +214,7 @@ export function compile(plan: Plan, graph: StageGraph, budget: number): Compiled
     // Its store entry is under kernelKey() itself (the node's one input), as the standalone kernel build uses.
     const kernelEntry = nodes.kernel.inputs[0]![1];
     add({
-      ...fromNode(nodes.kernel), deps: [graph.kernelBuild.id, sources.id], title: `kernel ${arch}`, weight: budget, cost: 400,
+      ...fromNode(nodes.kernel), deps: [graph.kernelBuild.id, sources.id], title: `kernel ${arch}`, weight: budget, cost: 400, storeKey: kernelEntry,
       present: async (p) => p.store.has(kernelEntry),
       run: async (env, deps) => {
         const image = depValue<ResolvedBase>(deps, graph.kernelBuild.id);
@@ -231,7 +231,7 @@ export function compile(plan: Plan, graph: StageGraph, budget: number): Compiled
     const gi = grubInputs(plan, arch);
     const grubEntry = nodes.grub.inputs[0]![1];
     add({
-      ...fromNode(nodes.grub), deps: [graph.kernelBuild.id, sources.id], title: `GRUB ${arch}`, weight: budget, cost: 200,
+      ...fromNode(nodes.grub), deps: [graph.kernelBuild.id, sources.id], title: `GRUB ${arch}`, weight: budget, cost: 200, storeKey: grubEntry,
       present: async (p) => p.store.has(grubEntry),
       run: async (env, deps) => {
         const r = await buildGrub({
@@ -246,7 +246,7 @@ export function compile(plan: Plan, graph: StageGraph, budget: number): Compiled
       const f = outputFormats[format]!;
       const fn = node(`format/${arch}/${format}`, [['format', format], ['source-date-epoch', sde], ['tools', graph.tools.key], ['arch', arch]]);
       add({
-        ...fromNode(fn), deps: [graph.tools.id], title: `${arch}: ${format}`, cost: 5,
+        ...fromNode(fn), deps: [graph.tools.id], title: `${arch}: ${format}`, cost: 5, storeKey: fn.key,
         present: async (p) => p.store.has(fn.key),
         run: async (env) => {
           const e = await env.store.getOrBuild(fn.key, async () => env.store.put({ key: fn.key, kind: format, arch },
@@ -269,7 +269,7 @@ export function compile(plan: Plan, graph: StageGraph, budget: number): Compiled
         ...(set.profile ? [['profile', set.profile] as [string, string]] : []),
       ]);
       add({
-        ...fromNode(rootfs), deps: setPkgIds, title: `rootfs ${arch}${label}`, cost: 10,
+        ...fromNode(rootfs), deps: setPkgIds, title: `rootfs ${arch}${label}`, cost: 10, storeKey: rootfs.key,
         present: async (p) => p.store.has(rootfs.key),
         run: async (env, deps) => {
           // The image steps need the uncompressed size up front (a tar header), so it is counted on the way in.
@@ -303,7 +303,7 @@ export function compile(plan: Plan, graph: StageGraph, budget: number): Compiled
         ]);
         stepNodes.set(step, sn);
         add({
-          ...fromNode(sn), deps: [rootfs.id, nodes.grub.id, nodes.kernel.id, imager.id, ...spec.needs.map((n) => `image/${arch}${sfx}/${n}`)], title: `image ${arch}${label}: ${step}`, cost: 60,
+          ...fromNode(sn), deps: [rootfs.id, nodes.grub.id, nodes.kernel.id, imager.id, ...spec.needs.map((n) => `image/${arch}${sfx}/${n}`)], title: `image ${arch}${label}: ${step}`, cost: 60, storeKey: sn.key,
           present: async (p) => p.store.has(sn.key),
           run: async (env, deps) => {
             const ctx = stepContext({

@@ -38,7 +38,7 @@ export function jsonView(out: (line: string) => void): ProgressView {
       else if (e.type === 'end') {
         out(JSON.stringify({
           event: 'end', stage: e.id, key: stage.key, at, status: e.status, durationMs: Math.round(e.durationMs),
-          ...(r ? { hit: r.hit, ...(r.bytes !== undefined ? { bytes: r.bytes } : {}), ...(r.engine ? { engine: r.engine } : {}) } : {}),
+          ...(r ? { hit: r.hit, ...(r.bytes !== undefined ? { bytes: r.bytes } : {}), ...(r.engine ? { engine: r.engine } : {}), ...(r.shared ? { sharedCache: 'pulled' } : {}) } : {}),
           ...(e.status === 'failed' ? { error: (e.error as Error)?.message ?? String(e.error) } : {}),
         }));
       } else out(JSON.stringify({ event: 'skip', stage: e.id, key: stage.key, at, because: e.because }));

@@ -46,6 +46,8 @@ export interface StageResult {
   bytes?: number;
   /** The engine it ran on, when the run has builders (engine/placement.ts); --json and --explain name it. */
   engine?: string;
+  /** Its store entry came from the shared cache (cache/shared-cache.ts) this run. */
+  shared?: boolean;
   value: unknown;
 }
 
@@ -62,6 +64,8 @@ export interface BuildStage {
   cost: number;
   /** The platform whose builder runs it (engine/placement.ts); unset: always the local engine. */
   placement?: Arch;
+  /** The stage store entry it writes, for one that writes one: the shared cache (cache/shared-cache.ts) pulls and pushes it. */
+  storeKey?: string;
   /** Whether its output exists now (explain, and the warm no-op check); no container starts. */
   present(env: PresenceEnv): Promise<boolean>;
   run(env: StageEnv, deps: ReadonlyMap<string, StageResult>): Promise<StageResult>;

@@ -25,6 +25,7 @@ import type { BinaryLookup } from './bootstrap.ts';
 import { compile, type PackageValue } from '../stage/compile.ts';
 import type { BuildStage, Held, StageEnv, StageResult } from '../stage/stage.ts';
 import type { EnginePool } from '../engine/placement.ts';
+import type { SharedCache } from '../cache/shared-cache.ts';
 import type { BuilderResult } from './builder.ts';
 import { runGraph, type StageEvent } from '../schedule/scheduler.ts';
 import { progressView, type ProgressMode } from '../stage/progress.ts';
@@ -45,6 +46,8 @@ export interface DistOptions {
   engine?: Engine;
   /** Builders (engine/placement.ts): where each arch's stages run. Default: all on `engine`. */
   pool?: EnginePool;
+  /** A shared stage cache to pull entries from before building and push them to after (cache/shared-cache.ts). */
+  shared?: SharedCache;
   /** Concurrent weight (cores); default: the machine's cores. */
   jobs?: number;
   signal?: AbortSignal;
@@ -180,7 +183,11 @@ export async function runDist(opts: DistOptions): Promise<DistResult> {
     run = await runGraph(compiled.stages.map((s) => ({
       id: s.id, deps: s.deps, weight: s.weight, cost: s.cost,
       run: async ({ deps }) => {
-        const r = await runPlaced(s, deps as ReadonlyMap<string, StageResult>);
+        // A verified shared-cache entry lands in the store first, so the stage finds it there (a hit).
+        const shared = opts.shared && s.storeKey && !store.has(s.storeKey) ? await opts.shared.pull(store, s.storeKey, s.id) : false;
+        const ran = await runPlaced(s, deps as ReadonlyMap<string, StageResult>);
+        const r = shared ? { ...ran, shared: true } : ran;
+        if (opts.shared?.canPush && s.storeKey) await opts.shared.push(store, s.storeKey, s.id);
         results.set(s.id, r);
         explanations.push({ ...explain(s, r.hit, journal), ...(r.engine ? { engine: r.engine } : {}) });
         await journal.record(s);

@@ -7,14 +7,18 @@
 //     stages it has to build there (the --json events name the engine) and
 //     writes a dist/ byte-identical to a one-engine build;
 //  3. killing that engine mid-step drops it: the stage reruns locally, the run
-//     succeeds, and dist/ is still identical (nothing from it was stored).
+//     succeeds, and dist/ is still identical (nothing from it was stored);
+//  4. with a shared stage cache (a directory), a run pushes signed entries; a
+//     run with an empty stage store pulls them and builds nothing, and an
+//     entry tampered with in the cache is refused with a warning and rebuilt.
 // Tests 2 and 3 reuse the machine's stage store (hard-linked into a temp state
 // dir, minus the arm64 entries they rebuild), so they need a finished
 // `make dist`: they skip without one unless OSFORGE_REQUIRE_BUILDER=1 (CI).
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { encodePrivateKey, encodePublicKey, generateKeyPair } from '../../../pipeline/sign/keys.ts';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import Docker from 'dockerode';
@@ -73,7 +77,7 @@ t('only a client with a certificate from the engine\'s CA gets in, and only to a
 // ---- dist across two engines -----------------------------------------------------
 
 const required = process.env.OSFORGE_REQUIRE_BUILDER === '1';
-interface Run { code: number | null; events: { event: string; stage: string; hit?: boolean; engine?: string; status?: string }[]; stderr: string }
+interface Run { code: number | null; events: { event: string; stage: string; key: string; hit?: boolean; engine?: string; status?: string; sharedCache?: string }[]; stderr: string }
 
 /** A state dir whose stage entries are hard links to the machine's (entries are never written in place), minus `drop`. */
 function linkedState(name: string, drop: (meta: { arch?: string; kind?: string; name?: string }) => boolean): string {
@@ -89,10 +93,10 @@ function linkedState(name: string, drop: (meta: { arch?: string; kind?: string; 
   return state;
 }
 
-function dist(state: string, out: string, builders?: string, onEvent?: (e: Run['events'][number]) => void): Promise<Run> {
+function dist(state: string, out: string, builders?: string, onEvent?: (e: Run['events'][number]) => void, env: Record<string, string> = {}): Promise<Run> {
   return new Promise((done) => {
     const args = [bin, 'dist', '--json', ...(builders ? ['--builders', builders] : [])];
-    const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, OSFORGE_STATE_DIR: state, OSFORGE_DIST: out, DOCKER_CONFIG: dockerConfig, CI: 'true' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, OSFORGE_STATE_DIR: state, OSFORGE_DIST: out, DOCKER_CONFIG: dockerConfig, CI: 'true', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     const events: Run['events'] = [];
     let stderr = '';
     let buf = '';
@@ -167,6 +171,56 @@ t('a builder killed mid-step is dropped: the stage reruns locally, the run succe
   assert.match(r.stderr, /builder osforge-test-\d+ \(tcp:\/\/127\.0\.0\.1:\d+\) went away during stage2\/arm64\/util-linux .*reruns on the local engine/);
   assert.match(ended(r, 'stage2/arm64/util-linux')?.engine ?? '', /^local \(after osforge-test-\d+/);
   assert.is(sums(out), sums(ref), 'dist/ differs after the builder died');
+});
+
+// ---- the shared stage cache -----------------------------------------------------------
+
+/** Stages that write a store entry (compile.ts storeKey): what a shared cache carries. */
+const STORED = /^(stage1|stage2|stage3|kernel|grub|rootfs|image|oss-source)\/|^oss-source$|^format\/[^/]+\/toolchain-tar$/;
+
+t('a shared cache: one run pushes signed entries, an empty store pulls them and builds nothing, a tampered entry is refused', async () => {
+  const ref = await referenceDist();
+  if (!ref) return;
+  const cache = join(work, 'shared');
+  const keys = generateKeyPair();
+  const password = 'shared-cache-test';
+  writeFileSync(join(work, 'cache.key'), await encodePrivateKey(keys.privateKey, password));
+  writeFileSync(join(work, 'cache.pub'), encodePublicKey(keys.publicKey));
+  const verifyOnly = { OSFORGE_SHARED_CACHE: cache, OSFORGE_SHARED_CACHE_PUBKEY: join(work, 'cache.pub') };
+  const pushing = { ...verifyOnly, OSFORGE_SHARED_CACHE_KEY: join(work, 'cache.key'), COSIGN_PASSWORD: password };
+
+  const first = await dist(linkedState('state-push', () => false), join(work, 'dist-push'), undefined, undefined, pushing);
+  assert.is(first.code, 0, `the pushing run failed:\n${first.stderr.slice(-3000)}`);
+  const stored = first.events.filter((e) => e.event === 'end' && STORED.test(e.stage));
+  assert.ok(stored.length > 20, `only ${stored.length} stored stages ran`);
+  // The kernel and GRUB entries live under their own key (a node input), not the event's; the pulling run below shows they were pushed.
+  for (const e of stored.filter((x) => !/^(kernel|grub)\//.test(x.stage))) {
+    const rel = join(cache, e.key.slice(0, 2), `${e.key}.tar`);
+    assert.ok(existsSync(rel) && existsSync(`${rel}.sig`), `${e.stage} was not pushed`);
+  }
+
+  // An empty stage store (the source cache stays: it is not the stage cache): everything comes from the shared cache.
+  const empty = (name: string) => { const st = join(work, name); mkdirSync(join(st, 'stages'), { recursive: true }); for (const sub of ['sources', 'layers']) if (existsSync(join(stateDir(), sub))) execFileSync('cp', ['-al', join(stateDir(), sub), join(st, sub)]); return st; };
+  const second = await dist(empty('state-pull'), join(work, 'dist-pull'), undefined, undefined, verifyOnly);
+  assert.is(second.code, 0, `the pulling run failed:\n${second.stderr.slice(-3000)}`);
+  const rebuilt = second.events.filter((e) => e.event === 'end' && STORED.test(e.stage) && e.hit === false).map((e) => e.stage);
+  assert.equal(rebuilt, [], `rebuilt although the first run built them: ${rebuilt.join(', ')}`);
+  assert.ok(second.events.filter((e) => e.sharedCache === 'pulled').length >= stored.length - 2, 'entries were not pulled');
+  assert.is(sums(join(work, 'dist-pull')), sums(ref));
+
+  // One byte of zlib's (amd64) entry changed in the cache: refused with a warning, built, and dist/ is still the same.
+  const zlib = first.events.find((e) => e.event === 'end' && e.stage === 'stage2/amd64/zlib')!;
+  const tarPath = join(cache, zlib.key.slice(0, 2), `${zlib.key}.tar`);
+  const bytes = readFileSync(tarPath);
+  const at = bytes.length - 2048;
+  bytes.writeUInt8(bytes.readUInt8(at) ^ 0x01, at);
+  writeFileSync(tarPath, bytes);
+  const third = await dist(empty('state-tampered'), join(work, 'dist-tampered'), undefined, undefined, verifyOnly);
+  assert.is(third.code, 0, `the run after tampering failed:\n${third.stderr.slice(-3000)}`);
+  assert.match(third.stderr, new RegExp(`warning: shared cache entry ${zlib.key.slice(0, 12)} for stage2/amd64/zlib is not signed by the shared cache's key \\(tampered, or signed by another key\\); ignored, building it`));
+  assert.is(ended(third, 'stage2/amd64/zlib')?.hit, false);
+  assert.is(ended(third, 'stage2/amd64/busybox')?.sharedCache, 'pulled');
+  assert.is(sums(join(work, 'dist-tampered')), sums(ref));
 });
 
 t.run();
