@@ -34,6 +34,7 @@ bench: setup
 	node_modules/.bin/tsx test/bench/scheduler-bench.ts
 	node_modules/.bin/tsx test/bench/dist-bench.ts
 	node_modules/.bin/tsx test/bench/scale-probe.ts
+	node_modules/.bin/tsx test/bench/builders-bench.ts
 
 # Fault injection (issue 11): SIGKILLs over a cold build, concurrent runs, a
 # dockerd stopped mid-stage2, full disks, one-byte corruptions, all on a

@@ -16,21 +16,18 @@
 // `make dist`: they skip without one unless OSFORGE_REQUIRE_BUILDER=1 (CI).
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { encodePrivateKey, encodePublicKey, generateKeyPair } from '../../../pipeline/sign/keys.ts';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import Docker from 'dockerode';
 import { startTlsEngine, type TlsEngine } from './tls-engine.ts';
 import { parseBuilders, resolveEndpoint } from '../../../pipeline/engine/builders.ts';
 import { DockerEngine } from '../../../pipeline/engine/docker.ts';
-import { stateDir } from '../../../pipeline/paths.ts';
-import { entryMeta } from '../../support/seed-stages.ts';
+import { linkedState as linkState, machineHasBuild, runDistCli, type DistEvent, type DistRun, type EntryMetaInfo } from '../../support/dist-run.ts';
 
 const t = suite('builders: a second engine over mutual TLS');
-const root = resolve(import.meta.dirname, '../../..');
-const bin = join(root, 'pipeline/bin/osforge.js');
 const work = mkdtempSync(join(tmpdir(), 'osforge-builders-'));
 const dockerConfig = join(work, 'docker-config');
 const context = `osforge-test-${process.pid}`;
@@ -77,39 +74,13 @@ t('only a client with a certificate from the engine\'s CA gets in, and only to a
 // ---- dist across two engines -----------------------------------------------------
 
 const required = process.env.OSFORGE_REQUIRE_BUILDER === '1';
-interface Run { code: number | null; events: { event: string; stage: string; key: string; hit?: boolean; engine?: string; status?: string; sharedCache?: string }[]; stderr: string }
+type Run = DistRun;
 
-/** A state dir whose stage entries are hard links to the machine's (entries are never written in place), minus `drop`. */
-function linkedState(name: string, drop: (meta: { arch?: string; kind?: string; name?: string }) => boolean): string {
-  const state = join(work, name);
-  const from = stateDir();
-  mkdirSync(join(state, 'stages'), { recursive: true });
-  for (const sub of ['sources', 'layers']) if (existsSync(join(from, sub))) execFileSync('cp', ['-al', join(from, sub), join(state, sub)]);
-  for (const key of readdirSync(join(from, 'stages'))) {
-    const meta = entryMeta(join(from, 'stages'), key) as { arch?: string; kind?: string; name?: string } | undefined;
-    if (!meta || drop(meta)) continue;
-    execFileSync('cp', ['-al', join(from, 'stages', key), join(state, 'stages', key)]);
-  }
-  return state;
-}
+/** A state dir whose stage entries are hard links to the machine's, minus `drop`. */
+const linkedState = (name: string, drop: (meta: EntryMetaInfo) => boolean) => linkState(join(work, name), drop);
 
-function dist(state: string, out: string, builders?: string, onEvent?: (e: Run['events'][number]) => void, env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((done) => {
-    const args = [bin, 'dist', '--json', ...(builders ? ['--builders', builders] : [])];
-    const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, OSFORGE_STATE_DIR: state, OSFORGE_DIST: out, DOCKER_CONFIG: dockerConfig, CI: 'true', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    const events: Run['events'] = [];
-    let stderr = '';
-    let buf = '';
-    child.stdout.on('data', (b: Buffer) => {
-      buf += b.toString();
-      const lines = buf.split('\n');
-      buf = lines.pop()!;
-      for (const l of lines) if (l.startsWith('{')) { const e = JSON.parse(l); events.push(e); onEvent?.(e); }
-    });
-    child.stderr.on('data', (b: Buffer) => { stderr += b.toString(); });
-    child.on('close', (code) => done({ code, events, stderr }));
-  });
-}
+const dist = (state: string, out: string, builders?: string, onEvent?: (e: DistEvent) => void, env: Record<string, string> = {}) =>
+  runDistCli({ state, out, args: builders ? ['--builders', builders] : [], env: { DOCKER_CONFIG: dockerConfig, ...env }, onEvent });
 
 const sums = (dir: string) => readFileSync(join(dir, 'SHA256SUMS'), 'utf8');
 const ended = (r: Run, stage: string) => r.events.find((e) => e.event === 'end' && e.stage === stage);
@@ -119,8 +90,7 @@ let reference: string | undefined;
 
 async function referenceDist(): Promise<string | undefined> {
   if (reference) return reference;
-  const hasBuild = existsSync(join(stateDir(), 'stages')) && readdirSync(join(stateDir(), 'stages')).some((k) => entryMeta(join(stateDir(), 'stages'), k)?.kind === 'kernel');
-  if (!hasBuild) {
+  if (!machineHasBuild()) {
     if (required) throw new Error('no finished build in the stage store: run make dist first');
     console.log('builders: the dist tests skipped (no finished make dist in the stage store; OSFORGE_REQUIRE_BUILDER=1 makes this fail)');
     return undefined;
@@ -200,7 +170,7 @@ t('a shared cache: one run pushes signed entries, an empty store pulls them and 
   }
 
   // An empty stage store (the source cache stays: it is not the stage cache): everything comes from the shared cache.
-  const empty = (name: string) => { const st = join(work, name); mkdirSync(join(st, 'stages'), { recursive: true }); for (const sub of ['sources', 'layers']) if (existsSync(join(stateDir(), sub))) execFileSync('cp', ['-al', join(stateDir(), sub), join(st, sub)]); return st; };
+  const empty = (name: string) => linkedState(name, () => true);
   const second = await dist(empty('state-pull'), join(work, 'dist-pull'), undefined, undefined, verifyOnly);
   assert.is(second.code, 0, `the pulling run failed:\n${second.stderr.slice(-3000)}`);
   const rebuilt = second.events.filter((e) => e.event === 'end' && STORED.test(e.stage) && e.hit === false).map((e) => e.stage);
