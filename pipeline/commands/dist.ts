@@ -62,7 +62,8 @@ options:
                   sets build alike are built once; repeatable
       --builders linux/ARCH=ENDPOINT[;jobs=N][;ca=F;cert=F;key=F][;insecure],...
                   run each arch's stage1/stage2/stage3 on that Docker engine
-                  (also $OSFORGE_BUILDERS): ENDPOINT is local, a docker
+                  (also $OSFORGE_BUILDERS, or .buckconfig [buckos] builders):
+                  ENDPOINT is local, a docker
                   context name, unix://PATH, ssh://USER@HOST or
                   tcp://HOST:PORT with ca/cert/key (mutual TLS, verified;
                   plain tcp only with ;insecure, warned every run); jobs=N

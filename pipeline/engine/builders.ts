@@ -1,6 +1,6 @@
 // Builders: which Docker engine runs each platform's stages (LinuxKit's
 // `--builders linux/arm64=<context>`). From --builders, $OSFORGE_BUILDERS or
-// the "builders" list of osforge.json, as
+// `builders =` in .buckconfig's [buckos] section, as
 //   linux/amd64=local,linux/arm64=arm-box;jobs=2
 // where an endpoint is
 //   local                       the engine osforge uses anyway ($DOCKER_HOST or the socket)
@@ -18,6 +18,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { OsforgeError } from '../errors.ts';
 import { ARCHES, type Arch } from '../plan/types.ts';
+import { parseIni } from '../binpkg/buckconfig.ts';
 
 export interface BuilderSpec {
   platform: Arch;
@@ -166,9 +167,15 @@ export function knownHostVerifier(host: string, port: number, file: string): (ke
   };
 }
 
-/** The builders a run uses: --builders, else $OSFORGE_BUILDERS; none means everything runs on the local engine. */
-export function buildersFrom(cli: string | undefined): BuilderSpec[] {
+/**
+ * The builders a run uses: --builders, else $OSFORGE_BUILDERS, else
+ * `builders = ...` in the [buckos] section of ./.buckconfig (where the binary
+ * mirror is configured too); none means everything runs on the local engine.
+ */
+export function buildersFrom(cli: string | undefined, configPath = '.buckconfig'): BuilderSpec[] {
   if (cli) return parseBuilders(cli, '--builders');
   if (process.env.OSFORGE_BUILDERS) return parseBuilders(process.env.OSFORGE_BUILDERS, '$OSFORGE_BUILDERS');
-  return [];
+  if (!existsSync(configPath)) return [];
+  const value = parseIni(readFileSync(configPath, 'utf8')).get('buckos')?.get('builders');
+  return value ? parseBuilders(value, `${configPath} [buckos] builders`) : [];
 }

@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseBuilders, resolveEndpoint } from '../../../pipeline/engine/builders.ts';
+import { buildersFrom, parseBuilders, resolveEndpoint } from '../../../pipeline/engine/builders.ts';
 import { EnginePool } from '../../../pipeline/engine/placement.ts';
 import { FakeEngine } from '../stage/fake-engine.ts';
 
@@ -78,6 +78,26 @@ test('placement: the platform\'s builder, within its jobs; else local with one n
   pool.markDown('arm', 'its event stream closed');
   assert.is(pool.placeFor('arm64').engine, local);
   assert.equal(notes, ['builder arm is down (its event stream closed); its platform\'s stages run on the local engine', 'no builder for linux/arm64: its stages run on the local engine through binfmt (QEMU)']);
+});
+
+test('builders come from --builders, else $OSFORGE_BUILDERS, else .buckconfig [buckos] builders', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'osforge-buckconfig-'));
+  const saved = process.env.OSFORGE_BUILDERS;
+  try {
+    delete process.env.OSFORGE_BUILDERS;
+    const cfg = join(dir, '.buckconfig');
+    writeFileSync(cfg, '[buckos]\n# the arm box\nbuilders = linux/arm64=arm-box;jobs=4\n');
+    assert.equal(buildersFrom(undefined, cfg).map((b) => [b.platform, b.endpoint, b.jobs, b.from]), [['arm64', 'arm-box', 4, `${cfg} [buckos] builders`]]);
+    process.env.OSFORGE_BUILDERS = 'linux/arm64=local';
+    assert.is(buildersFrom(undefined, cfg)[0]!.endpoint, 'local');
+    assert.is(buildersFrom('linux/amd64=local', cfg)[0]!.platform, 'amd64');
+    assert.equal(buildersFrom(undefined, join(dir, 'none')).length, 1);
+    delete process.env.OSFORGE_BUILDERS;
+    assert.equal(buildersFrom(undefined, join(dir, 'none')), []);
+  } finally {
+    if (saved === undefined) delete process.env.OSFORGE_BUILDERS; else process.env.OSFORGE_BUILDERS = saved;
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test.run();
