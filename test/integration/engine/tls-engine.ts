@@ -70,6 +70,8 @@ export async function startTlsEngine(): Promise<TlsEngine> {
     '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'x'), '--pidfile', join(dir, 'pid'), '-H', `unix://${join(dir, 'sock')}`,
     '-H', `tcp://127.0.0.1:${port}`, '--tlsverify', '--tlscacert', theCa.cert, '--tlscert', server.cert, '--tlskey', server.key,
     `--bridge=${bridge}`, '--iptables=false', '--ip-masq=false',
+    // As the chaos engine does: its own containerd namespaces, so nothing it does can touch the host engine's containers.
+    '--containerd-namespace', 'osftls', '--containerd-plugins-namespace', 'osftls-plugins',
   ], { stdio: ['ignore', 'ignore', 'pipe'], detached: false });
   let log = '';
   child.stderr!.on('data', (b: Buffer) => { log += b.toString(); });
