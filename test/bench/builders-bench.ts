@@ -42,8 +42,14 @@ try {
   console.log(`  | one engine | ${one.seconds.toFixed(1)} | ${rebuilt(one)} | 0 |`);
   console.log(`  | two engines (arm64 over TLS) | ${two.seconds.toFixed(1)} | ${rebuilt(two)} | ${remote} |`);
   console.log(`  two / one: ${(two.seconds / one.seconds).toFixed(2)}x; dist/ identical: ${same ? 'yes' : 'NO'}`);
-  if (!same) process.exitCode = 1;
+  if (!same) {
+    const lines = (f: string) => new Set(readFileSync(f, 'utf8').split('\n'));
+    const a = lines(join(work, 'dist-one', 'SHA256SUMS'));
+    const b = lines(join(work, 'dist-two', 'SHA256SUMS'));
+    console.log(`  differing: ${[...a].filter((l) => !b.has(l)).map((l) => l.split(/\s+/)[1]).join(', ')}`);
+    process.exitCode = 1;
+  }
 } finally {
   await e2.stop();
-  rmSync(work, { recursive: true, force: true });
+  if (process.env.BENCH_KEEP) console.log(`kept ${work}`); else rmSync(work, { recursive: true, force: true });
 }

@@ -3,10 +3,10 @@
 // and the files a client needs (known_hosts, an ssh_config). The test stops it.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../../support/free-port.ts';
 
 export interface Sshd {
   port: number;
@@ -17,14 +17,6 @@ export interface Sshd {
   /** An ssh_config for ssh, scp and rsync ($OSFORGE_SSH_CONFIG). */
   config: string;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address() as { port: number }; s.close(() => resolve(port)); });
-    s.on('error', reject);
-  });
 }
 
 const answers = (port: number) => new Promise<boolean>((resolve) => {

@@ -7,8 +7,8 @@
 // host's engine's bridge, in the shared network namespace.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { freePort } from '../../support/free-port.ts';
 import Docker from 'dockerode';
 
 export interface TlsEngine {
@@ -22,14 +22,6 @@ export interface TlsEngine {
   /** SIGKILL, as a machine that dies would. */
   kill(): void;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address() as { port: number }; s.close(() => resolve(port)); });
-    s.on('error', reject);
-  });
 }
 
 function ca(dir: string, name: string): { cert: string; key: string } {
