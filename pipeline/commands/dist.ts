@@ -29,6 +29,7 @@ export const distCommand: Command = {
   summary: 'build BuckOS for every architecture and write dist/',
   help: `usage: osforge dist [--verbose] [--plain | --json] [--jobs N] [--explain] [--no-wait] [--use PKG:FLAGS]...
                    [--profile NAME[,NAME]...] [--builders linux/ARCH=ENDPOINT,...]
+                   [--shared-cache DIR|URL]
 
 Compiles the plan (images/) into a graph of stages: base, buildenv and
 kernel build images, sources, the tools image (or tools-cache/), the builder
