@@ -168,7 +168,7 @@ export async function sharedCacheFrom(cli: string | undefined, log: (line: strin
     });
   }
   const verifyKey = await loadVerifyKey(env.OSFORGE_SHARED_CACHE_PUBKEY);
-  const signKey = env.OSFORGE_SHARED_CACHE_KEY ? (await loadSigningKey({ path: env.OSFORGE_SHARED_CACHE_KEY, from: 'COSIGN_KEY' }, env)).privateKey : undefined;
+  const signKey = env.OSFORGE_SHARED_CACHE_KEY ? (await loadSigningKey({ path: env.OSFORGE_SHARED_CACHE_KEY, from: 'OSFORGE_SHARED_CACHE_KEY' }, env)).privateKey : undefined;
   if (!/^https?:\/\//.test(location)) await mkdir(location, { recursive: true });
   return new SharedCache({ location, verifyKey, signKey, log });
 }

@@ -5,6 +5,8 @@ import { buildersFrom, resolveEndpoint } from '../engine/builders.ts';
 import { EnginePool, type Builder } from '../engine/placement.ts';
 import { currentOwner } from '../engine/owner.ts';
 import { sharedCacheFrom } from '../cache/shared-cache.ts';
+import { hostArch } from '../binpkg/naming.ts';
+import type { Arch } from '../plan/types.ts';
 import { existsSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Command } from './types.ts';
@@ -202,7 +204,7 @@ async function builderPool(local: DockerEngine, cli: string | undefined, note: (
     builders.push({ platform: spec.platform, name: r.name, engine, jobs: spec.jobs });
     note(`builder linux/${spec.platform}: ${r.name}, ${spec.jobs} stage(s) at a time`);
   }
-  return new EnginePool(local, builders, process.arch === 'arm64' ? 'arm64' : 'amd64', note);
+  return new EnginePool(local, builders, hostArch() as Arch, note);
 }
 
 async function build(values: Values, runId: string): Promise<void> {

@@ -12,26 +12,10 @@ import { loadMaskFile, Profiles, type ImageSetSpec } from './profiles.ts';
 import { sha256 } from '../util/hash.ts';
 import { GRUB_SOURCE } from '../stages/grub.ts';
 import { buckosSchema, builderSchema, lockSchema, parseWith, recipeSchema, sourcesSchema } from './schema.ts';
+import { readJson } from './read-json.ts';
 
 function invalid(file: string, message: string): OsforgeError {
   return new OsforgeError('CONFIG_INVALID', `${file}: ${message}`, { hint: `edit ${file}` });
-}
-
-function readJson(file: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new OsforgeError('CONFIG_INVALID', `${file}: ${code === 'ENOENT' ? 'file not found' : `cannot read (${code ?? (err as Error).message})`}`, {
-      hint: 'restore it (git checkout images/), or point $OSFORGE_IMAGES at a complete images directory',
-    });
-  }
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw invalid(file, `not valid JSON (${(err as Error).message.split('\n')[0]})`);
-  }
 }
 
 /**
@@ -154,10 +138,12 @@ function resolveImageSets(imagesDir: string, config: ReturnType<typeof buckosSch
   const imageSets: ImageSet[] = [];
   for (const spec of specs) {
     const local = resolveSet(imagesDir, spec, index, sources, { ...useInputs, global: [...useInputs.global, ...spec.use.map((t) => parseToken(t, `profile ${spec.profile}: use`))] }, [...globalMask, ...spec.mask], options);
+    const fileOf = new Map(local.map((l) => [l.recipe.id, l.file]));
     const renamed = new Map<string, string>();
-    for (const { recipe, file } of orderPackages(local.map((l) => l.recipe), (id) => local.find((l) => l.recipe.id === id)?.file ?? id).map((r) => local.find((l) => l.recipe.id === r.id)!)) {
+    for (const recipe of orderPackages(local.map((l) => l.recipe), (id) => fileOf.get(id) ?? id)) {
+      const file = fileOf.get(recipe.id)!;
       const deps = recipe.deps.map((d) => renamed.get(d)!);
-      const signature = JSON.stringify([recipe.version, recipe.files && Object.entries(recipe.files).map(([p, b]) => [p, sha256(b)]), recipe.use?.enabled, recipe.patches.map((p) => [p.name, sha256(p.data)]), deps]);
+      const signature = JSON.stringify([recipe.version, Object.entries(recipe.files).map(([p, b]) => [p, sha256(b)]), recipe.use?.enabled, recipe.patches.map((p) => [p.name, sha256(p.data)]), deps]);
       let id = recipe.id;
       if (merged.has(id) && merged.get(id)!.signature !== signature) id = `${recipe.id}+${spec.profile ?? 'default'}`;
       if (!merged.has(id)) merged.set(id, { recipe: { ...recipe, id, deps }, signature, file });

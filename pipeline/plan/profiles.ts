@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { OsforgeError } from '../errors.ts';
 import { parseAtom, type Atom } from './atoms.ts';
 import { parseMaskFile, type MaskEntry } from './resolve.ts';
-import { parseWith, profileSchema, setsSchema } from './schema.ts';
+import { NAME_RE, parseWith, profileSchema, setsSchema } from './schema.ts';
+import { readJson } from './read-json.ts';
 
 /** What resolving one image set needs. `profile` is null for buckos.json's default set. */
 export interface ImageSetSpec {
@@ -21,15 +22,6 @@ export interface ImageSetSpec {
   mask: MaskEntry[];
   /** Profile patch directories (<dir>/<pkg>/*.patch), inherited first. */
   patchDirs: { dir: string; label: string }[];
-}
-
-function readJsonFile(file: string, what: string): unknown {
-  if (!existsSync(file)) throw new OsforgeError('CONFIG_INVALID', `${file}: file not found (${what})`, { hint: `create ${file}, or remove the reference to it` });
-  try {
-    return JSON.parse(readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new OsforgeError('CONFIG_INVALID', `${file}: not valid JSON (${(err as Error).message.split('\n')[0]})`, { hint: `edit ${file}` });
-  }
 }
 
 export class Profiles {
@@ -52,7 +44,7 @@ export class Profiles {
       const at = `${from}[${i}]`;
       if (!e.startsWith('@')) { out.push({ atom: parseAtom(e, at), from: at }); return; }
       const set = e.slice(1);
-      this.sets ??= parseWith(setsSchema, readJsonFile(this.setsFile(), `it defines @${set}`), this.setsFile()) as Record<string, string[]>;
+      this.sets ??= parseWith(setsSchema, readJson(this.setsFile(), { why: `it defines @${set}`, hint: `create ${this.setsFile()}, or remove the reference to it` }), this.setsFile()) as Record<string, string[]>;
       const body = this.sets[set];
       if (!body) throw new OsforgeError('CONFIG_INVALID', `${at}: unknown package set @${set}`, { hint: `define it in ${this.setsFile()}; sets there: ${Object.keys(this.sets).map((s) => `@${s}`).join(', ') || 'none'}` });
       if (chain.includes(set)) throw new OsforgeError('CONFIG_INVALID', `${this.setsFile()}: package set cycle: ${[...chain, set].map((s) => `@${s}`).join(' -> ')}`, { hint: 'remove one of these @set references' });
@@ -65,12 +57,12 @@ export class Profiles {
   load(name: string, chain: string[] = []): ImageSetSpec {
     const dir = join(this.imagesDir, 'profiles', name);
     const file = join(dir, 'profile.json');
-    if (!/^[a-z0-9][a-z0-9+._-]*$/.test(name) || !existsSync(file)) {
+    if (!NAME_RE.test(name) || !existsSync(file)) {
       throw new OsforgeError('CONFIG_INVALID', `profile ${JSON.stringify(name)}: no images/profiles/${name}/profile.json`, { hint: `one of: ${this.names().join(', ') || '(none: add images/profiles/<name>/profile.json)'}` });
     }
     if (lstatSync(dir).isSymbolicLink()) throw new OsforgeError('CONFIG_INVALID', `${dir}: is a symlink; only regular files and directories are read`, { hint: `replace ${dir} with a copy` });
     if (chain.includes(name)) throw new OsforgeError('CONFIG_INVALID', `${file}: profile inheritance cycle: ${[...chain, name].join(' -> ')}`, { hint: 'remove one of these "inherits" entries' });
-    const p = parseWith(profileSchema, readJsonFile(file, `profile ${name}`), file);
+    const p = parseWith(profileSchema, readJson(file, { why: `profile ${name}`, hint: `create ${file}, or remove the reference to it` }), file);
     const parents = (p.inherits ?? []).map((n) => this.load(n, [...chain, name]));
     const removed = new Set(p.remove ?? []);
     const roots = [...parents.flatMap((x) => x.roots), ...this.expand(p.packages ?? [], `${file}: packages`)];
@@ -100,7 +92,7 @@ export function loadMaskFile(imagesDir: string): MaskEntry[] {
 export function profileList(values: unknown): string[] | undefined {
   const list = ((values as string[] | undefined) ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
   for (const p of list) {
-    if (!/^[a-z0-9][a-z0-9+._-]*$/.test(p)) throw new OsforgeError('USAGE', `--profile ${JSON.stringify(p)}: not a profile name`, { hint: 'name a directory of images/profiles/, e.g. --profile server' });
+    if (!NAME_RE.test(p)) throw new OsforgeError('USAGE', `--profile ${JSON.stringify(p)}: not a profile name`, { hint: 'name a directory of images/profiles/, e.g. --profile server' });
   }
   return list.length ? [...new Set(list)] : undefined;
 }

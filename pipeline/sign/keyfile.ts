@@ -16,7 +16,7 @@ export const DEFAULT_PUBLIC_KEY = 'cosign.pub';
 export interface KeyLocation {
   path: string;
   /** How it was chosen, for messages. */
-  from: '--key' | typeof KEY_ENV | 'default';
+  from: '--key' | typeof KEY_ENV | 'default' | 'OSFORGE_SHARED_CACHE_KEY';
 }
 
 /** --key, then $COSIGN_KEY, then ./cosign.key if it exists; null when none is configured. */
