@@ -16,7 +16,7 @@ import { parseJsonBounded } from '../util/json-bounded.ts';
 import { readRegularFile } from '../util/regular-file.ts';
 import { decodeSigFile, encodeSigFile } from '../sign/blob.ts';
 import type { StageMeta, StageStore } from './stage-store.ts';
-import { fsyncParent, fsyncTree, mapDiskFull } from './durable.ts';
+import { fsyncParent, fsyncPath, fsyncTree, mapDiskFull } from './durable.ts';
 import { normalizeEntryPath, normalizeMode, packEntries, readEntries, type TarEntry } from '../util/tar.ts';
 import type { StreamEntry } from '../util/tar-stream.ts';
 
@@ -110,6 +110,39 @@ export async function validateToolsCache(cacheRoot: string, key: string, trust: 
     }
   }
   return { ok: true, index };
+}
+
+/**
+ * Signs the index of a cache this machine's stage store vouches for (never a
+ * restored one it cannot vouch for: signing would launder a forgery), writing
+ * index.json.sig by temp file and rename. Returns the index signed.
+ */
+export async function signToolsCache(cacheRoot: string, store: StageStore, signKey: KeyObject): Promise<ToolsIndex> {
+  const indexPath = join(toolchainDir(cacheRoot), 'index.json');
+  if (!existsSync(indexPath)) {
+    throw new OsforgeError('TOOLS_CACHE', `not signing ${toolchainDir(cacheRoot)}: ${indexPath} does not exist`, { hint: 'run `osforge dist` first: it writes the tools cache' });
+  }
+  // The index names its own tools key; the store's record for that key is what vouches for it (the verifier checks the key against its inputs).
+  const claimed = (parseJsonBounded((await readRegularFile(indexPath, 'tools-cache index', MAX_TOOLS_INDEX_BYTES)).toString('utf8'), indexPath) as Partial<ToolsIndex> | null)?.key;
+  const v = await validateToolsCache(cacheRoot, typeof claimed === 'string' ? claimed : '', { store });
+  if (!v.ok) {
+    throw new OsforgeError('TOOLS_CACHE', `not signing ${toolchainDir(cacheRoot)}: ${v.reason}`, {
+      hint: 'sign only a tools cache this machine built (run `osforge dist` first); a restored cache is verified with OSFORGE_TOOLS_CACHE_PUBKEY, not re-signed',
+    });
+  }
+  const indexBytes = await readRegularFile(indexPath, 'tools-cache index', MAX_TOOLS_INDEX_BYTES);
+  const signature = cryptoSign('sha256', indexBytes, { key: signKey, dsaEncoding: 'der' });
+  const sigPath = `${indexPath}.sig`;
+  const tmp = `${sigPath}.tmp-${process.pid}`;
+  try {
+    await writeFile(tmp, encodeSigFile(signature));
+    fsyncPath(tmp);
+    await rename(tmp, sigPath);
+    fsyncParent(sigPath);
+  } finally {
+    await rm(tmp, { force: true });
+  }
+  return v.index;
 }
 
 /**

@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile, unlink, readFile, symlink, rename } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash, sign } from 'node:crypto';
-import { validateToolsCache, writeToolsCache, toolchainDir, toolsCacheRecordKey, type ToolsCacheTrust, type Validation } from '../../../pipeline/cache/tools-cache.ts';
+import { signToolsCache, validateToolsCache, writeToolsCache, toolchainDir, toolsCacheRecordKey, type ToolsCacheTrust, type Validation } from '../../../pipeline/cache/tools-cache.ts';
 import { StageStore } from '../../../pipeline/cache/stage-store.ts';
 import { generateKeyPair } from '../../../pipeline/sign/keys.ts';
 import type { TarEntry } from '../../../pipeline/util/tar.ts';
@@ -157,6 +157,24 @@ test('the index is read bounded: a symlinked or too deeply nested index.json is 
   await unlink(join(dir, 'index.json'));
   await writeFile(join(dir, 'index.json'), '['.repeat(100000) + ']'.repeat(100000));
   assert.match(reasonOf(await validateToolsCache(root, 'k1', own(root))), /nests deeper than 64 levels/);
+  await rm(root, { recursive: true });
+});
+
+test('sign-tools-cache signs only what this machine wrote: a forged cache is refused, never laundered', async () => {
+  const cacheKey = generateKeyPair();
+  const root = await fresh();
+  const index = await signToolsCache(root, own(root).store, cacheKey.privateKey);
+  assert.is(index.key, 'k1');
+  assert.ok((await validateToolsCache(root, 'k1', await elsewhere({ verifyKey: cacheKey.publicKey }))).ok, 'the signed cache is a hit elsewhere');
+  await forge(root);
+  await unlink(join(toolchainDir(root), 'index.json.sig'));
+  try {
+    await signToolsCache(root, own(root).store, cacheKey.privateKey);
+    assert.unreachable('signed a forged cache');
+  } catch (err) {
+    assert.match((err as Error).message, /^not signing .*toolchain: .*is not trusted: it differs from the index this machine wrote/);
+  }
+  assert.not.ok((await validateToolsCache(root, 'k1', await elsewhere({ verifyKey: cacheKey.publicKey }))).ok, 'and the forgery is not trusted elsewhere');
   await rm(root, { recursive: true });
 });
 
