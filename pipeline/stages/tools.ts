@@ -23,6 +23,7 @@ import type { Plan } from '../plan/types.ts';
 import type { FetchedSource } from './fetch.ts';
 import { readSource } from './fetch.ts';
 import { stateTempDir } from './temp.ts';
+import { wrapError } from '../errors.ts';
 
 export interface ToolsResult { ref: string; id: string; key: string; hit: boolean; reason: string }
 
@@ -48,12 +49,10 @@ export async function toolsCacheTrust(store: StageStore, opts: { sign: boolean }
   const priv = env[TOOLS_CACHE_KEY_ENV];
   if (!pub && !(opts.sign && priv)) return { store };
   const { loadSigningKey, loadVerifyKey } = await import('../sign/keyfile.ts');
-  return {
-    store,
-    verifyKey: pub ? await loadVerifyKey(pub) : undefined,
-    // keyfile.ts's `from` names the variable in messages; its union does not list this one yet.
-    signKey: opts.sign && priv ? (await loadSigningKey({ path: priv, from: TOOLS_CACHE_KEY_ENV as 'OSFORGE_SHARED_CACHE_KEY' }, env)).privateKey : undefined,
-  };
+  const verifyKey = pub ? await loadVerifyKey(pub).catch((err: unknown) => { throw wrapError(err, TOOLS_CACHE_PUBKEY_ENV); }) : undefined;
+  // keyfile.ts's `from` names the variable in messages; its union does not list this one yet.
+  const signKey = opts.sign && priv ? (await loadSigningKey({ path: priv, from: TOOLS_CACHE_KEY_ENV as 'OSFORGE_SHARED_CACHE_KEY' }, env)).privateKey : undefined;
+  return { store, verifyKey, signKey };
 }
 
 /** The arches the seed toolchain is compiled for, each one resumable step. */

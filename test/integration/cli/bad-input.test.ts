@@ -134,6 +134,7 @@ cases.push(
   { name: 'clean-tools-cache: $OSFORGE_TOOLS_CACHE is the current directory', setup: (ctx) => { ctx.env.OSFORGE_TOOLS_CACHE = '.'; writeFileSync(join(ctx.cwd, 'keep'), ''); },
     args: () => ['clean-tools-cache'], code: 2, error: /refusing to delete \S+: it is or contains the current directory/ },
   { name: 'clean-tools-cache: $OSFORGE_TOOLS_CACHE is /', setup: (ctx) => { ctx.env.OSFORGE_TOOLS_CACHE = '/'; }, args: () => ['clean-tools-cache'], code: 2, error: /refusing to delete \/: it is or contains/ },
+  { name: 'dist: $OSFORGE_TOOLS_CACHE_PUBKEY names no file', setup: (ctx) => { ctx.env.OSFORGE_TOOLS_CACHE_PUBKEY = join(ctx.cwd, 'none.pub'); }, args: () => ['dist', '--plain'], code: 1, error: /OSFORGE_TOOLS_CACHE_PUBKEY: cannot read public key \S+none\.pub: ENOENT/ },
   { name: 'sign-tools-cache: no key', args: () => ['sign-tools-cache'], code: 2, error: /sign-tools-cache: no signing key/ },
   { name: 'sign-tools-cache: a cache this machine did not write (a restored or forged one) is not signed',
     setup: (ctx) => {
