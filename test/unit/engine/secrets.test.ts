@@ -12,6 +12,8 @@ import { writeKeyPair } from '../../../pipeline/sign/keyfile.ts';
 import { generateKeyPair } from '../../../pipeline/sign/keys.ts';
 import { packEntries } from '../../../pipeline/util/tar.ts';
 import { OsforgeError } from '../../../pipeline/errors.ts';
+import { holdStep, runStep } from '../../../pipeline/stages/step.ts';
+import type { Engine, RunSpec } from '../../../pipeline/engine/engine.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'osforge-secrets-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -54,6 +56,30 @@ test('withoutSigningSecrets drops every key variable and keeps the rest', () => 
   for (const name of SIGNING_SECRET_ENV) assert.is(out[name], undefined, name);
   assert.is(out.LANG, 'C');
   assert.is(out.PATH, '/usr/bin');
+});
+
+test('the step funnel (stages/step.ts) builds specs from the step alone, never from the process environment', async () => {
+  // A recording engine: the only fake here, for the pure spec-building logic.
+  const specs: RunSpec[] = [];
+  const fake = {
+    run: async (spec: RunSpec) => { specs.push(spec); return { exitCode: 0, log: [], outputs: new Map() }; },
+    prepare: async (spec: RunSpec) => { specs.push(spec); return { go: async () => ({ exitCode: 0, log: [], outputs: new Map() }), discard: async () => undefined }; },
+  } as unknown as Engine;
+  const saved = { ...process.env };
+  Object.assign(process.env, env, { OSFORGE_SSH_KEY: key.privatePath });
+  try {
+    const step = { engine: fake, image: 'img', cmd: ['true'], env: { JOBS: '2' }, runId: 'r', stage: 'stage2:zlib', log: { path: '/dev/null', write: () => undefined, lines: [] } };
+    await runStep(step);
+    await holdStep(step);
+  } finally {
+    for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+    Object.assign(process.env, saved);
+  }
+  assert.is(specs.length, 2);
+  for (const spec of specs) {
+    assert.equal(spec.env, { JOBS: '2' });
+    assert.is(signingSecretIn(spec, env), null);
+  }
 });
 
 test.run();
