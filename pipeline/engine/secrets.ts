@@ -7,6 +7,7 @@
 // key's bytes. Host tools that run package scripts (mmdebstrap) get the
 // environment without those variables.
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { OsforgeError } from '../errors.ts';
 import type { StepInput } from './engine.ts';
 
@@ -15,6 +16,7 @@ export const SIGNING_SECRET_ENV = ['COSIGN_KEY', 'COSIGN_PASSWORD', 'OSFORGE_SHA
 const PASSWORD_ENV = 'COSIGN_PASSWORD';
 /** A private key file is a few hundred bytes; anything larger is not one and is not read. */
 const MAX_KEY_BYTES = 64 * 1024;
+const MIN_PASSWORD_MATCH = 8;
 
 /** `env` without the signing-secret variables (for a host process that runs untrusted scripts). */
 export function withoutSigningSecrets(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
@@ -44,11 +46,13 @@ export function signingSecretIn(spec: { env?: Record<string, string>; inputs?: S
   for (const secret of SIGNING_SECRET_ENV) {
     const value = env[secret];
     if (!value) continue;
-    for (const [name, v] of vars) {
-      if (secret === PASSWORD_ENV ? v === value : v.includes(value)) return `its environment variable ${name} carries $${secret}`;
+    // A key path as any step would see it (absolute); a password only when long enough not to equal an ordinary value ("2", "amd64") by chance.
+    const needle = secret === PASSWORD_ENV ? (value.length >= MIN_PASSWORD_MATCH ? value : null) : resolve(value);
+    for (const [name, v] of needle === null ? [] : vars) {
+      if (secret === PASSWORD_ENV ? v === needle : v.includes(needle!)) return `its environment variable ${name} carries $${secret}`;
     }
     if (secret === PASSWORD_ENV) continue;
-    const marker = keyBytes(value);
+    const marker = keyBytes(resolve(value));
     if (!marker) continue;
     for (const input of spec.inputs ?? []) {
       // Streamed inputs are made on demand from files osforge chose (sources, stage outputs); only in-memory tars can be searched here.

@@ -38,6 +38,8 @@ test('a key variable in a container environment is refused by name', () => {
 test('a key path or the password under another name is refused by value', () => {
   assert.match(signingSecretIn({ env: { KEYFILE: `--key=${key.privatePath}` } }, env) ?? '', /KEYFILE carries \$COSIGN_KEY/);
   assert.match(signingSecretIn({ env: { PW: password } }, env) ?? '', /PW carries \$COSIGN_PASSWORD/);
+  // An ordinary short value is not taken for a short password; the variable itself is still refused by name.
+  assert.is(signingSecretIn({ env: { JOBS: '2' } }, { ...env, COSIGN_PASSWORD: '2' }), null);
   // Only the configured values count: the same names are harmless when nothing is configured.
   assert.is(signingSecretIn({ env: { PW: password, KEYFILE: key.privatePath } }, { PATH: '/usr/bin' }), null);
 });
