@@ -23,7 +23,8 @@ import type { StreamEntry } from '../util/tar-stream.ts';
 export interface ToolsIndexFile { path: string; type: 'file' | 'symlink' | 'directory'; sha256?: string; linkname?: string; mode?: number }
 export interface ToolsIndex { key: string; files: ToolsIndexFile[] }
 
-export type Validation = { ok: true; index: ToolsIndex } | { ok: false; reason: string };
+/** `untrusted`: the cache is there and intact for its key, but nobody vouches for it (a possible forgery, not just stale). */
+export type Validation = { ok: true; index: ToolsIndex } | { ok: false; reason: string; untrusted?: true };
 
 export function toolchainDir(cacheRoot: string): string {
   return join(cacheRoot, 'toolchain');
@@ -91,7 +92,7 @@ export async function validateToolsCache(cacheRoot: string, key: string, trust: 
   if (index === null || typeof index !== 'object') return { ok: false, reason: `${indexPath} is not a tools index` };
   if (index.key !== key) return { ok: false, reason: `tools inputs changed (cached key ${String(index.key).slice(0, 12)}, wanted ${key.slice(0, 12)})` };
   const untrusted = await untrustedBecause(dir, key, indexBytes, trust);
-  if (untrusted) return { ok: false, reason: `${indexPath} is not trusted: it ${untrusted}` };
+  if (untrusted) return { ok: false, reason: `${indexPath} is not trusted: it ${untrusted}`, untrusted: true };
   if (!Array.isArray(index.files) || index.files.length === 0) return { ok: false, reason: `${indexPath} lists no files` };
   for (const f of index.files) {
     let rel: string;

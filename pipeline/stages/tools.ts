@@ -6,6 +6,9 @@
 // the buildenv image), each stored in the stage store like a stage output:
 // a run killed mid-compile loses only the arch in flight, and the step's
 // container dies with the run (no all-or-nothing `docker build`).
+// A cache is used only when someone vouches for it (this machine's stage
+// store, or a configured cache key: toolsCacheTrust); a restored cache nobody
+// vouches for is rebuilt with a warning, since it may be a forgery.
 import { writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Engine } from '../engine/engine.ts';
@@ -83,7 +86,7 @@ export async function ensureTools(opts: ToolsOptions): Promise<ToolsResult> {
     }
     reason = opts.env.ciRestored ? `TOOLS_CACHE_HIT=true but the restored cache is invalid: ${v.reason}` : v.reason;
     // A cache that is there but refused is worth a warning of its own: it may be a forgery, not just stale.
-    if (/ is not trusted: /.test(v.reason)) log(`warning: tools cache refused: ${reason}; rebuilding it`);
+    if (v.untrusted) log(`warning: tools cache refused: ${reason}; rebuilding it`);
   }
   log(`tools cache miss: ${reason}; compiling the toolchain from source`);
   const entries: TarEntry[] = [{ path: 'opt/osforge', type: 'directory', mode: 0o755 }];
