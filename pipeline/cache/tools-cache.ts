@@ -194,8 +194,7 @@ async function writeToolsCacheIn(tmp: string, final: string, key: string, entrie
   return index;
 }
 
-/** The cached tree as tar entries, optionally only below `under` (e.g. "opt/osforge/amd64"). */
-/** The cached toolchain's entries, with file data left on disk (streamed by packStream). */
+/** The cached toolchain's entries, optionally only below `under` (e.g. "opt/osforge/amd64"), with file data left on disk (streamed by packStream). */
 export async function toolsCacheFiles(cacheRoot: string, under?: string): Promise<StreamEntry[]> {
   const dir = toolchainDir(cacheRoot);
   const indexPath = join(dir, 'index.json');
@@ -210,6 +209,22 @@ export async function toolsCacheFiles(cacheRoot: string, under?: string): Promis
   return out;
 }
 
+/**
+ * The same, file data read into memory and checked against the index once
+ * more: the tools and builder layers are made from these bytes, so a file
+ * swapped after validation fails here instead of entering the image.
+ */
 export async function toolsCacheEntries(cacheRoot: string, under?: string): Promise<TarEntry[]> {
-  return Promise.all((await toolsCacheFiles(cacheRoot, under)).map(async ({ data, ...e }) => (data ? { ...e, data: await readFile((data as { file: string }).file) } : e) as TarEntry));
+  const indexPath = join(toolchainDir(cacheRoot), 'index.json');
+  const index = parseJsonBounded((await readRegularFile(indexPath, 'tools-cache index', MAX_TOOLS_INDEX_BYTES)).toString('utf8'), indexPath) as ToolsIndex;
+  const want = new Map(index.files.map((f) => [f.path, f.sha256]));
+  return Promise.all((await toolsCacheFiles(cacheRoot, under)).map(async ({ data, ...e }) => {
+    if (!data) return e as TarEntry;
+    const file = (data as { file: string }).file;
+    const bytes = await readFile(file);
+    if (sha256(bytes) !== want.get(e.path)) {
+      throw new OsforgeError('TOOLS_CACHE', `${file} changed after tools-cache/ was validated`, { hint: 'something is writing to tools-cache/ during the run; stop it, or run `osforge clean-tools-cache` and build again' });
+    }
+    return { ...e, data: bytes } as TarEntry;
+  }));
 }

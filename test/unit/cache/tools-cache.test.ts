@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile, unlink, readFile, symlink, rename } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash, sign } from 'node:crypto';
-import { signToolsCache, validateToolsCache, writeToolsCache, toolchainDir, toolsCacheRecordKey, type ToolsCacheTrust, type Validation } from '../../../pipeline/cache/tools-cache.ts';
+import { signToolsCache, toolsCacheEntries, validateToolsCache, writeToolsCache, toolchainDir, toolsCacheRecordKey, type ToolsCacheTrust, type Validation } from '../../../pipeline/cache/tools-cache.ts';
 import { StageStore } from '../../../pipeline/cache/stage-store.ts';
 import { generateKeyPair } from '../../../pipeline/sign/keys.ts';
 import type { TarEntry } from '../../../pipeline/util/tar.ts';
@@ -175,6 +175,20 @@ test('sign-tools-cache signs only what this machine wrote: a forged cache is ref
     assert.match((err as Error).message, /^not signing .*toolchain: .*is not trusted: it differs from the index this machine wrote/);
   }
   assert.not.ok((await validateToolsCache(root, 'k1', await elsewhere({ verifyKey: cacheKey.publicKey }))).ok, 'and the forgery is not trusted elsewhere');
+  await rm(root, { recursive: true });
+});
+
+test('the layer bytes are checked again as they are read: a file swapped after validation never enters the image', async () => {
+  const root = await fresh();
+  assert.ok((await validateToolsCache(root, 'k1', own(root))).ok);
+  assert.is((await toolsCacheEntries(root)).find((e) => e.path.endsWith('musl-gcc'))!.data!.toString(), '#!/bin/sh\n');
+  await writeFile(join(toolchainDir(root), 'root/opt/osforge/amd64/bin/musl-gcc'), 'swapped');
+  try {
+    await toolsCacheEntries(root);
+    assert.unreachable('read a swapped file');
+  } catch (err) {
+    assert.match((err as Error).message, /musl-gcc changed after tools-cache\/ was validated/);
+  }
   await rm(root, { recursive: true });
 });
 
