@@ -5,7 +5,7 @@
 // but steady download of a large package still finishes, a trickle does not.
 // Each is settable by a flag or an environment variable; flags win.
 import { OsforgeError } from '../errors.ts';
-import { formatLimit } from '../util/http-read.ts';
+import { DEFAULT_HTTP_TIMING, formatLimit } from '../util/http-read.ts';
 
 export interface Limits {
   /** Largest package file accepted (bytes). */
@@ -29,12 +29,8 @@ export const DEFAULT_LIMITS: Limits = {
   maxDownloadBytes: 1024 * MiB,
   maxIndexBytes: 32 * MiB,
   maxUnpackedBytes: 2048 * MiB,
-  idleTimeoutMs: 30_000,
-  // 1 KiB/s over 30 s windows stops a trickle within a minute, far below any real link.
-  minRateBytesPerSec: 1024,
-  rateWindowMs: 30_000,
-  // A 1 GiB package at 1 MB/s takes 17 minutes; 30 minutes leaves room.
-  deadlineMs: 30 * 60_000,
+  // The download times every HTTP read shares (the shared cache's too).
+  ...DEFAULT_HTTP_TIMING,
 };
 
 const FLAGS = {

@@ -11,6 +11,7 @@ import { parseSize } from '../binpkg/limits.ts';
 import { OsforgeError } from '../errors.ts';
 import { printable } from '../util/printable.ts';
 import { readRegularFile, streamRegularFile } from '../util/regular-file.ts';
+import { isPlainRelative } from '../util/safe-name.ts';
 
 export interface ReleaseLimits {
   /** Largest artifact hashed or signed (bytes). */
@@ -53,12 +54,6 @@ export function releaseLimitsFrom(values: Record<string, unknown>, env: NodeJS.P
 /** A read that was refused (a symlink, a FIFO, a device, over the cap, a name outside the release), with why. */
 export class Refused {
   constructor(readonly reason: string) {}
-}
-
-/** True for a plain relative name: no "..", ".", empty segment, backslash or leading "/". */
-export function isPlainRelative(name: string): boolean {
-  return name !== '' && !name.startsWith('/') && !name.includes('\\') && !name.includes('\0')
-    && name.split('/').every((s) => s !== '' && s !== '.' && s !== '..');
 }
 
 function refusal(err: unknown): Refused {

@@ -19,6 +19,15 @@ export interface HttpTiming {
   deadlineMs: number;
 }
 
+export const DEFAULT_HTTP_TIMING: HttpTiming = {
+  idleTimeoutMs: 30_000,
+  // 1 KiB/s over 30 s windows stops a trickle within a minute, far below any real link.
+  minRateBytesPerSec: 1024,
+  rateWindowMs: 30_000,
+  // A 1 GiB package at 1 MB/s takes 17 minutes; 30 minutes leaves room.
+  deadlineMs: 30 * 60_000,
+};
+
 export interface HttpReadOptions {
   /** Refuse bodies (decoded) larger than this. */
   maxBytes: number;
