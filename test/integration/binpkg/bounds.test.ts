@@ -48,8 +48,10 @@ test.before(async () => {
   gzipUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
 });
 test.after(async () => {
-  server.closeAllConnections();
-  await new Promise((r) => server.close(r));
+  if (server) { // absent when the mirror could not be written (a built-in name crashed buildIndex before the fix)
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  }
   await rm(root, { recursive: true, force: true });
 });
 
