@@ -13,6 +13,10 @@ export interface Limits {
   maxUnpackedBytes: number;
   /** Abort a download when no byte arrives for this long (ms). */
   idleTimeoutMs: number;
+  /** Most entries in one package archive: the installer's work and memory grow with it. */
+  maxEntries: number;
+  /** Most components in one archive path (a/b/c is 3). */
+  maxPathDepth: number;
 }
 
 const MiB = 1024 * 1024;
@@ -21,6 +25,9 @@ export const DEFAULT_LIMITS: Limits = {
   maxIndexBytes: 32 * MiB,
   maxUnpackedBytes: 2048 * MiB,
   idleTimeoutMs: 30_000,
+  // Real packages stay far below these (a Linux source tree has ~90k entries, 15 levels).
+  maxEntries: 200_000,
+  maxPathDepth: 128,
 };
 
 const FLAGS = {
@@ -28,6 +35,8 @@ const FLAGS = {
   maxIndexBytes: ['max-index-size', 'OSFORGE_MAX_INDEX_SIZE'],
   maxUnpackedBytes: ['max-unpacked-size', 'OSFORGE_MAX_UNPACKED_SIZE'],
   idleTimeoutMs: ['idle-timeout', 'OSFORGE_IDLE_TIMEOUT'],
+  maxEntries: ['max-entries', 'OSFORGE_MAX_ENTRIES'],
+  maxPathDepth: ['max-path-depth', 'OSFORGE_MAX_PATH_DEPTH'],
 } as const;
 
 export const limitOptions = {
@@ -35,6 +44,8 @@ export const limitOptions = {
   'max-index-size': { type: 'string' },
   'max-unpacked-size': { type: 'string' },
   'idle-timeout': { type: 'string' },
+  'max-entries': { type: 'string' },
+  'max-path-depth': { type: 'string' },
 } as const;
 
 export const LIMITS_HELP = `limits (a flag wins over its environment variable):
@@ -42,6 +53,8 @@ export const LIMITS_HELP = `limits (a flag wins over its environment variable):
       --max-index-size SIZE     largest index.json to read ($OSFORGE_MAX_INDEX_SIZE; default 32M)
       --max-unpacked-size SIZE  largest decompressed package; stops gzip bombs ($OSFORGE_MAX_UNPACKED_SIZE; default 2G)
       --idle-timeout TIME       give up when a download sends nothing for this long ($OSFORGE_IDLE_TIMEOUT; default 30s)
+      --max-entries N           most entries in one package archive ($OSFORGE_MAX_ENTRIES; default 200000)
+      --max-path-depth N        most directory levels in one archive path ($OSFORGE_MAX_PATH_DEPTH; default 128)
   SIZE is bytes or a number with K, M or G (powers of 1024); TIME is seconds or a number with ms, s or m.`;
 
 export function parseSize(text: string, what: string): number {
@@ -51,6 +64,13 @@ export function parseSize(text: string, what: string): number {
   const n = Math.floor(Number(m[1]) * mult);
   if (n <= 0) throw new OsforgeError('USAGE', `invalid size for ${what}: ${JSON.stringify(text)} must be more than 0`);
   return n;
+}
+
+export function parseCount(text: string, what: string): number {
+  if (!/^\s*\d+\s*$/.test(text) || Number(text) <= 0) {
+    throw new OsforgeError('USAGE', `invalid count for ${what}: ${JSON.stringify(text)}`, { hint: 'use a whole number more than 0, e.g. 100000' });
+  }
+  return Number(text);
 }
 
 export function parseDuration(text: string, what: string): number {
@@ -69,7 +89,7 @@ export function limitsFrom(values: Record<string, unknown>, env: NodeJS.ProcessE
     const raw = typeof fromFlag === 'string' ? fromFlag : env[envName];
     if (raw === undefined || raw === '') continue;
     const what = typeof fromFlag === 'string' ? `--${flag}` : `$${envName}`;
-    out[k] = k === 'idleTimeoutMs' ? parseDuration(raw, what) : parseSize(raw, what);
+    out[k] = k === 'idleTimeoutMs' ? parseDuration(raw, what) : k === 'maxEntries' || k === 'maxPathDepth' ? parseCount(raw, what) : parseSize(raw, what);
   }
   return out;
 }
