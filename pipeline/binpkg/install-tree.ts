@@ -26,7 +26,7 @@ import { configProtectFrom, isProtected, nextPendingName } from './config-protec
 import { DEFAULT_LIMITS, type Limits } from './limits.ts';
 import { PrefixResolver, fsError, insidePath, within } from './prefix-paths.ts';
 import { testHook } from './test-hooks.ts';
-import { VDB_DIR, formatContents, type ContentsLine, type InstalledRecord } from './vdb-format.ts';
+import { VDB_DIR, formatContents, parseContents, type ContentsLine, type InstalledRecord } from './vdb-format.ts';
 import { listInstalled, vdbEntryName, type Installed } from './vdb.ts';
 
 export { realPrefixOf } from './prefix-paths.ts';
@@ -177,8 +177,8 @@ async function rollForward(prefix: string, j: InstallJournal, log: (m: string) =
   }
   if (j.previousAside) await rm(join(prefix, j.previousAside), { recursive: true, force: true });
   if (j.removeAfter.length) {
-    const others = (await listInstalled(prefix)).filter((i) => join(prefix, j.vdbFinal) !== i.dir);
-    await removeContents(prefix, j.removeAfter, others, log);
+    // The new version counts too: its files may go through a symlink the previous version owned.
+    await removeContents(prefix, j.removeAfter, await listInstalled(prefix), log);
   }
 }
 
@@ -219,7 +219,7 @@ export async function recover(prefix: string, log: (m: string) => void): Promise
 
 // ---- install ---------------------------------------------------------------
 
-function collisions(o: InstallTreeOptions, paths: PrefixResolver): void {
+function collisions(o: InstallTreeOptions, paths: PrefixResolver, held: ReadonlyMap<string, ContentsLine>): void {
   const owner = new Map<string, string>();
   for (const i of o.others) for (const l of i.contents) if (l.kind !== 'dir') owner.set(l.path, `${i.record.name}-${i.record.version}`);
   const mine = new Set(o.previous?.contents.filter((l) => l.kind !== 'dir').map((l) => l.path) ?? []);
@@ -240,6 +240,7 @@ function collisions(o: InstallTreeOptions, paths: PrefixResolver): void {
     else if (node.kind === 'missing') continue;
     else if (node.kind === 'dir') problems.push(`/${e.path} is a directory in the prefix but not in the package`);
     else if (mine.has(e.path)) continue;
+    else if (e.type === 'symlink' && node.kind === 'symlink' && held.get(e.path)?.kind === 'sym' && node.target === e.linkname) continue; // adopts a held symlink
     else problems.push(`/${e.path} already exists and belongs to no installed package`);
   }
   if (problems.length) {
@@ -355,7 +356,7 @@ export async function installTree(input: InstallTreeOptions): Promise<ContentsLi
     const dest = paths.mustBeInside(e.path, `install ${label} to`);
     if (within(dest, db)) throw new OsforgeError('ARCHIVE_UNSAFE', `refusing archive entry ${JSON.stringify(e.path)}: it lands in the package database ${db}`, { hint: 'the package is malformed or hostile; nothing was installed' });
   }
-  collisions(o, paths);
+  collisions(o, paths, await readHeld(prefix));
   const newPaths = new Set(o.entries.map((e) => e.path));
   const removeAfter = o.previous?.contents.filter((l) => !newPaths.has(l.path)) ?? [];
   for (const l of removeAfter) paths.mustBeInside(l.path, `remove (replacing ${o.previous!.record.name}-${o.previous!.record.version})`);
@@ -483,6 +484,72 @@ export async function installTree(input: InstallTreeOptions): Promise<ContentsLi
 // ---- uninstall -------------------------------------------------------------
 
 /**
+ * Symlinks whose owner left while other packages' files still go through
+ * them, kept in <prefix>/var/db/pkg/.held (CONTENTS format). Recorded by
+ * path: a package reinstalling the same link adopts it.
+ */
+export const HELD_FILE = '.held';
+
+async function readHeld(prefix: string): Promise<Map<string, ContentsLine>> {
+  const path = join(prefix, VDB_DIR, HELD_FILE);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
+    throw fsError(err, `reading ${path}`);
+  }
+  return new Map(parseContents(text, path).filter((l) => l.kind === 'sym').map((l) => [l.path, l]));
+}
+
+async function writeHeld(prefix: string, held: ReadonlyMap<string, ContentsLine>): Promise<void> {
+  const path = join(prefix, VDB_DIR, HELD_FILE);
+  if (held.size === 0) { await rm(path, { force: true }); return; }
+  const tmp = `${path}.${rand()}.tmp`;
+  await writeFile(tmp, formatContents([...held.values()].sort((a, b) => comparePaths(a.path, b.path))), { flag: 'wx' });
+  const fd = openSync(tmp, 'r');
+  try { fsyncSync(fd); } finally { closeSync(fd); }
+  await rename(tmp, path);
+}
+
+/** Every path that some package's recorded paths go through (each line's path and its ancestors) → that package. */
+function pathsUsedBy(pkgs: readonly Installed[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const i of pkgs) {
+    const who = `${i.record.name}-${i.record.version}`;
+    for (const l of i.contents) {
+      // The line itself counts only as a directory: a package's own symlink at that path is not a user of it.
+      if (l.kind === 'dir' && !out.has(l.path)) out.set(l.path, who);
+      for (let k = l.path.lastIndexOf('/'); k > 0; k = l.path.lastIndexOf('/', k - 1)) {
+        const dir = l.path.slice(0, k);
+        if (out.has(dir)) break;
+        out.set(dir, who);
+      }
+    }
+  }
+  return out;
+}
+
+/** Removes held symlinks no package goes through any more (if unchanged), drops adopted ones, and saves the rest. */
+async function releaseHeld(prefix: string, held: Map<string, ContentsLine>, through: ReadonlyMap<string, string>, others: readonly Installed[], paths: PrefixResolver, log: (m: string) => void): Promise<void> {
+  if (held.size === 0 && !lexists(join(prefix, VDB_DIR, HELD_FILE))) return;
+  const owned = new Set<string>();
+  for (const i of others) for (const l of i.contents) if (l.kind === 'sym') owned.add(l.path);
+  for (const [path, l] of [...held]) {
+    if (through.has(path)) continue;
+    held.delete(path);
+    if (owned.has(path) || l.kind !== 'sym') continue; // adopted by a package that ships it again
+    const abs = paths.path(path);
+    const node = abs === null ? null : diskNode(abs);
+    if (node?.kind !== 'symlink' || node.target !== l.target) continue;
+    await unlink(abs!);
+    paths.forget();
+    log(`removed /${path} -> ${l.target}: no installed package goes through it any more`);
+  }
+  await writeHeld(prefix, held);
+}
+
+/**
  * Removes exactly the listed paths: files only if unchanged since install,
  * symlinks only if they still point where they did, directories only if
  * empty and not listed by another installed package. A path whose directory
@@ -491,6 +558,8 @@ export async function installTree(input: InstallTreeOptions): Promise<ContentsLi
 export async function removeContents(prefix: string, lines: readonly ContentsLine[], others: readonly Installed[], log: (m: string) => void): Promise<void> {
   const keepDirs = new Set<string>();
   for (const i of others) for (const l of i.contents) if (l.kind === 'dir') keepDirs.add(l.path);
+  const through = pathsUsedBy(others);
+  const held = await readHeld(prefix);
   const paths = new PrefixResolver(prefix);
   for (const l of lines) {
     if (l.kind === 'dir') continue;
@@ -507,11 +576,19 @@ export async function removeContents(prefix: string, lines: readonly ContentsLin
     } else {
       if (node.kind === 'missing') continue;
       if (node.kind !== 'symlink' || node.target !== l.target) { log(`keeping /${l.path}: no longer the installed symlink`); continue; }
+      const user = through.get(l.path);
+      if (user !== undefined) {
+        // Removing it would cut off another package's files (lib -> usr/lib): the database holds it instead.
+        log(`keeping /${l.path} -> ${l.target}: ${user} has files through it; held in ${VDB_DIR}/${HELD_FILE} until the last such package is uninstalled`);
+        held.set(l.path, l);
+        continue;
+      }
       await unlink(abs);
       paths.forget(); // paths through it resolve differently now
     }
     await testHook('uninstall');
   }
+  await releaseHeld(prefix, held, through, others, paths, log);
   const dirs = lines.filter((l) => l.kind === 'dir').map((l) => l.path).sort((a, b) => comparePaths(b, a));
   for (const d of dirs) {
     if (keepDirs.has(d)) continue;

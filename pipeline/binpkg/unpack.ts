@@ -124,7 +124,8 @@ export interface ExtractedFile { sha256: string; size: number }
  */
 export async function extractFilesTo(data: Buffer | string, caps: number | ArchiveCaps, where: string, tree: string, expected: ReadonlyMap<string, TarEntry>, onFile: () => Promise<void>, verifiedSha256?: string): Promise<Map<string, ExtractedFile>> {
   const out = new Map<string, ExtractedFile>();
-  const read = await walk(data, caps, where, async (header, path, body) => {
+  // Every entry must be in `expected`, which scanPackage capped: a bare size cap adds no count or depth cap here.
+  const read = await walk(data, typeof caps === 'number' ? { maxUnpackedBytes: caps, maxEntries: Infinity, maxPathDepth: Infinity } : caps, where, async (header, path, body) => {
     const type = checkType(header);
     if (path !== '' && expected.get(path)?.type !== type) {
       throw new OsforgeError('ARCHIVE_UNSAFE', `refusing archive entry ${JSON.stringify(path)}: it was not in the checked listing of ${where}`);

@@ -1,4 +1,4 @@
-// Times one install of a deep path or of many entries (tsx test/bench/install-scale.ts deep 60 | many 100000): the numbers behind the archive caps.
+// Times one install (caps from $OSFORGE_MAX_ENTRIES / $OSFORGE_MAX_PATH_DEPTH) of a deep path or of many entries (tsx test/bench/install-scale.ts deep 60 | many 100000): the numbers behind the archive caps.
 // Measures installBinary on a deep path and on many entries.
 import { join } from 'node:path';
 import { rm } from 'node:fs/promises';
@@ -6,6 +6,7 @@ import tarStream from 'tar-stream';
 import { gzipSync } from 'node:zlib';
 const repo = join(import.meta.dirname, "../..");
 const { installBinary } = await import(join(repo, 'pipeline/binpkg/installer.ts'));
+const { limitsFrom } = await import(join(repo, 'pipeline/binpkg/limits.ts'));
 const { writeMirror, tempDir } = await import(join(repo, 'test/fixtures/binpkg/helpers.ts'));
 
 async function tgz(names: { name: string; type: 'file' | 'directory' }[]): Promise<Buffer> {
@@ -29,7 +30,7 @@ await writeMirror(join(root, 'm'), [{ name: 'p', version: '1.0', data }]);
 const t0 = Date.now();
 let outcome = 'installed';
 try {
-  await installBinary({ name: 'p', version: '1.0', arch: 'amd64', mirrorUrl: join(root, 'm'), prefix: join(root, 'prefix'), cacheDir: join(root, 'cache'), downloadOnly: false, log: () => {} });
-} catch (e) { outcome = `refused: ${(e as Error).message.slice(0, 100)}`; }
+  await installBinary({ name: 'p', version: '1.0', arch: 'amd64', mirrorUrl: join(root, 'm'), prefix: join(root, 'prefix'), cacheDir: join(root, 'cache'), downloadOnly: false, limits: limitsFrom({}), log: () => {} });
+} catch (e) { outcome = `refused: ${(e as Error).message.slice(-150)}`; }
 console.log(`${kind} ${n}: ${data.length} bytes gz, ${Date.now() - t0} ms, maxrss ${Math.round(process.resourceUsage().maxRSS / 1024)} MB, ${outcome}`);
 await rm(root, { recursive: true, force: true });
