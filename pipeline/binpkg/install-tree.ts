@@ -15,7 +15,7 @@
 // → rolled back, committed → completed; so the prefix is as it was or fully
 // installed, never in between, and the staging dir is removed either way.
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, lstatSync, openSync, readlinkSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, fsyncSync, lstatSync, mkdirSync, openSync, readlinkSync, renameSync, statSync } from 'node:fs';
 import { chmod, copyFile, link, lstat, mkdir, mkdtemp, readFile, readdir, readlink, rename, rm, rmdir, symlink, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { OsforgeError, wrapError } from '../errors.ts';
@@ -306,7 +306,7 @@ async function protectConfig(o: InstallTreeOptions, paths: PrefixResolver, tree:
 /** Moves a staged path into place; across filesystems, copies to `tmp` beside it and renames. */
 async function place(staged: string, dest: string, tmp: string, mode: number): Promise<void> {
   try {
-    await rename(staged, dest);
+    renameSync(staged, dest); // synchronous: one per file, and a thread-pool round trip each dominated large packages
     return;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
@@ -375,7 +375,7 @@ export async function installTree(input: InstallTreeOptions): Promise<ContentsLi
       const p = join(tree, e.path);
       try {
         if (e.type === 'directory') {
-          await mkdir(p, { recursive: true });
+          mkdirSync(p, { recursive: true });
           contents.push({ kind: 'dir', path: e.path });
         } else if (e.type === 'file') {
           if (o.extractFiles) continue; // streamed below
@@ -450,10 +450,10 @@ export async function installTree(input: InstallTreeOptions): Promise<ContentsLi
       for (const s of steps) {
         const dest = paths.mustBeInside(s.path, 'write');
         if (s.op === 'mkdir') {
-          await mkdir(dest, { mode: s.mode });
-          await chmod(dest, s.mode); // whatever the umask; keeps a sticky bit
+          mkdirSync(dest, { mode: s.mode });
+          chmodSync(dest, s.mode); // whatever the umask; keeps a sticky bit
         } else {
-          if (s.backup) await rename(dest, paths.mustBeInside(s.backup, 'write'));
+          if (s.backup) renameSync(dest, paths.mustBeInside(s.backup, 'write'));
           await place(join(tree, s.path), dest, join(dirname(dest), s.tmp), s.mode);
         }
         await testHook('move');
