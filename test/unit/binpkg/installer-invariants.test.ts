@@ -7,7 +7,7 @@ import { checkArchive, installMode, type DiskNode } from '../../../pipeline/binp
 import { configProtectFrom, isProtected, nextPendingName, parsePending } from '../../../pipeline/binpkg/config-protect.ts';
 import { DEFAULT_LIMITS, limitsFrom } from '../../../pipeline/binpkg/limits.ts';
 import { OsforgeError } from '../../../pipeline/errors.ts';
-import type { TarEntry } from '../../../pipeline/util/tar.ts';
+import { comparePaths, type TarEntry } from '../../../pipeline/util/tar.ts';
 
 const test = suite('binpkg/installer-invariants');
 const file = (path: string): TarEntry => ({ path, type: 'file', mode: 0o644 });
@@ -72,6 +72,18 @@ test('checkArchive asks the disk about each directory once, however deep the arc
   checkArchive(entries, ctx);
   assert.ok(asked.size <= depth, `${asked.size} distinct paths asked`);
   assert.ok([...asked.values()].every((n) => n === 1), 'a path was asked more than once');
+});
+
+test('comparePaths is UTF-8 byte order without encoding each pair (surrogates and U+E000.. included)', () => {
+  const alphabet = ['a', 'b', '/', '.', '\u00e9', '\ud7ff', '\ue000', '\uffff', '\u{1F600}', '\u{10FFFF}'];
+  let seed = 7;
+  const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const word = () => Array.from({ length: Math.floor(rnd() * 5) }, () => alphabet[Math.floor(rnd() * alphabet.length)]).join('');
+  for (let i = 0; i < 5000; i++) {
+    const a = word();
+    const b = rnd() < 0.3 ? a + word() : word();
+    assert.is(Math.sign(comparePaths(a, b)), Math.sign(Buffer.compare(Buffer.from(a), Buffer.from(b))), `${JSON.stringify(a)} vs ${JSON.stringify(b)}`);
+  }
 });
 
 test.run();
