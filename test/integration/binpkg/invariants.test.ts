@@ -80,6 +80,33 @@ test('an edited /etc file survives an upgrade: the new one goes to ._cfg0000_, c
   assert.not.ok(existsSync(join(prefix, 'etc/conf.d/._cfg0000_app')));
 });
 
+test('kill -9 during a protected upgrade: rolled back with the edit and no ._cfg, or completed with the ._cfg pending', async () => {
+  const label = `m${n++}`;
+  const v = async (ver: string) => pkg('conf', ver, [{ name: 'bin/a', data: ver }, { name: 'etc/app.conf', data: `conf ${ver}\n` }, { name: 'lib/z', data: ver }]);
+  await writeMirror(join(root, 'www', label), [await v('1.0'), await v('2.0')]);
+  const args = (prefix: string) => ['install', 'conf', '--version', '2.0', '--mirror-url', `${server.url}/${label}`, '--prefix', prefix, '--arch', 'amd64', '--cache-dir', join(root, 'cache')];
+  for (const [at, expect] of [['move:2', 'before'], ['commit:1', 'after']] as const) {
+    const prefix = join(root, `cfg-kill-${at.replace(':', '-')}`);
+    const one = await cli([...args(prefix).slice(0, 3), '1.0', ...args(prefix).slice(4)]);
+    assert.is(one.code, 0, one.stderr);
+    await writeFile(join(prefix, 'etc/app.conf'), 'mine\n');
+    const before = snapshot(prefix);
+    const killed = await cli(args(prefix), { OSFORGE_TEST_KILL_AT: at });
+    assert.is.not(killed.code, 0, `${at}: not killed`);
+    const next = await cli(['config-update', '--prefix', prefix]);
+    assert.is(next.code, 0, next.stderr);
+    assert.is(readFileSync(join(prefix, 'etc/app.conf'), 'utf8'), 'mine\n', `${at}: the edit was lost`);
+    if (expect === 'before') {
+      assert.equal(snapshot(prefix), before, `${at}: not rolled back`);
+      assert.is(next.stdout, '');
+    } else {
+      assert.is(readFileSync(join(prefix, 'etc/._cfg0000_app.conf'), 'utf8'), 'conf 2.0\n');
+      assert.is(readFileSync(join(prefix, 'lib/z'), 'utf8'), '2.0');
+      assert.is(next.stdout, '/etc/app.conf  /etc/._cfg0000_app.conf  (conf-2.0)\n');
+    }
+  }
+});
+
 test('--discard keeps the edit; uninstall then keeps the edited file and removes the pending one', async () => {
   const prefix = join(root, 'cfg-discard');
   const v = async (ver: string, conf: string) => pkg('conf', ver, [{ name: 'etc/app.conf', data: conf }]);
