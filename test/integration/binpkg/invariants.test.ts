@@ -103,6 +103,12 @@ test('kill -9 during a protected upgrade: rolled back with the edit and no ._cfg
       assert.is(readFileSync(join(prefix, 'etc/._cfg0000_app.conf'), 'utf8'), 'conf 2.0\n');
       assert.is(readFileSync(join(prefix, 'lib/z'), 'utf8'), '2.0');
       assert.is(next.stdout, '/etc/app.conf  /etc/._cfg0000_app.conf  (conf-2.0)\n');
+      // A pending file changed since install is not merged over the user's file.
+      await writeFile(join(prefix, 'etc/._cfg0000_app.conf'), 'tampered\n');
+      const m = await cli(['config-update', '--prefix', prefix, '--merge', 'etc/app.conf']);
+      assert.is(m.code, 1, m.stderr);
+      assert.match(m.stderr, /\/etc\/\._cfg0000_app\.conf changed since it was installed .*; not merged/);
+      assert.is(readFileSync(join(prefix, 'etc/app.conf'), 'utf8'), 'mine\n');
     }
   }
 });
