@@ -15,16 +15,18 @@
 // → rolled back, committed → completed; so the prefix is as it was or fully
 // installed, never in between, and the staging dir is removed either way.
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, lstatSync, openSync, readlinkSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, fsyncSync, lstatSync, mkdirSync, openSync, readlinkSync, renameSync, statSync } from 'node:fs';
 import { chmod, copyFile, link, lstat, mkdir, mkdtemp, readFile, readdir, readlink, rename, rm, rmdir, symlink, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { OsforgeError, wrapError } from '../errors.ts';
-import { sha256 } from '../util/hash.ts';
+import { sha256, sha256File } from '../util/hash.ts';
 import { comparePaths, type TarEntry } from '../util/tar.ts';
-import { checkArchive, type DiskNode } from './archive-policy.ts';
-import { fsError, insidePath, mustBeInside, within } from './prefix-paths.ts';
+import { checkArchive, installMode, type DiskNode } from './archive-policy.ts';
+import { configProtectFrom, isProtected, nextPendingName } from './config-protect.ts';
+import { DEFAULT_LIMITS, type Limits } from './limits.ts';
+import { PrefixResolver, fsError, insidePath, within } from './prefix-paths.ts';
 import { testHook } from './test-hooks.ts';
-import { VDB_DIR, formatContents, type ContentsLine, type InstalledRecord } from './vdb-format.ts';
+import { VDB_DIR, formatContents, parseContents, type ContentsLine, type InstalledRecord } from './vdb-format.ts';
 import { listInstalled, vdbEntryName, type Installed } from './vdb.ts';
 
 export { realPrefixOf } from './prefix-paths.ts';
@@ -43,6 +45,10 @@ export interface InstallTreeOptions {
    * and returns their sha256 and size; then `entries` need no file data.
    */
   extractFiles?: (tree: string, onFile: () => Promise<void>) => Promise<Map<string, { sha256: string; size: number }>>;
+  /** Protected directories, prefix-relative (default: configProtectFrom(), i.e. $OSFORGE_CONFIG_PROTECT or etc). */
+  configProtect?: readonly string[];
+  /** Entry count and path depth caps (default DEFAULT_LIMITS); scanPackage applies them while reading too. */
+  limits?: Pick<Limits, 'maxEntries' | 'maxPathDepth'>;
   log: (msg: string) => void;
 }
 
@@ -171,8 +177,8 @@ async function rollForward(prefix: string, j: InstallJournal, log: (m: string) =
   }
   if (j.previousAside) await rm(join(prefix, j.previousAside), { recursive: true, force: true });
   if (j.removeAfter.length) {
-    const others = (await listInstalled(prefix)).filter((i) => join(prefix, j.vdbFinal) !== i.dir);
-    await removeContents(prefix, j.removeAfter, others, log);
+    // The new version counts too: its files may go through a symlink the previous version owned.
+    await removeContents(prefix, j.removeAfter, await listInstalled(prefix), log);
   }
 }
 
@@ -213,13 +219,13 @@ export async function recover(prefix: string, log: (m: string) => void): Promise
 
 // ---- install ---------------------------------------------------------------
 
-function collisions(o: InstallTreeOptions, prefix: string): void {
+function collisions(o: InstallTreeOptions, paths: PrefixResolver, held: ReadonlyMap<string, ContentsLine>): void {
   const owner = new Map<string, string>();
   for (const i of o.others) for (const l of i.contents) if (l.kind !== 'dir') owner.set(l.path, `${i.record.name}-${i.record.version}`);
   const mine = new Set(o.previous?.contents.filter((l) => l.kind !== 'dir').map((l) => l.path) ?? []);
   const problems: string[] = [];
   for (const e of o.entries) {
-    const abs = insidePath(prefix, e.path);
+    const abs = paths.path(e.path);
     const node = diskNode(abs);
     if (e.type === 'directory') {
       if (node.kind === 'file' || node.kind === 'other') problems.push(`/${e.path} is a file in the prefix but a directory in the package`);
@@ -234,6 +240,7 @@ function collisions(o: InstallTreeOptions, prefix: string): void {
     else if (node.kind === 'missing') continue;
     else if (node.kind === 'dir') problems.push(`/${e.path} is a directory in the prefix but not in the package`);
     else if (mine.has(e.path)) continue;
+    else if (e.type === 'symlink' && node.kind === 'symlink' && held.get(e.path)?.kind === 'sym' && node.target === e.linkname) continue; // adopts a held symlink
     else problems.push(`/${e.path} already exists and belongs to no installed package`);
   }
   if (problems.length) {
@@ -244,10 +251,62 @@ function collisions(o: InstallTreeOptions, prefix: string): void {
 
 const rand = () => randomBytes(4).toString('hex');
 
+/** Entry count and depth caps, again here for callers that did not read the archive with scanPackage. */
+function assertCaps(entries: readonly TarEntry[], caps: Pick<Limits, 'maxEntries' | 'maxPathDepth'>, label: string): void {
+  if (entries.length > caps.maxEntries) {
+    throw new OsforgeError('LIMIT_EXCEEDED', `${label} has ${entries.length} entries, more than the ${caps.maxEntries} limit; refused`,
+      { hint: 'raise --max-entries / $OSFORGE_MAX_ENTRIES if the package is genuine; nothing was installed' });
+  }
+  for (const e of entries) {
+    let depth = 1;
+    for (let i = e.path.indexOf('/'); i >= 0; i = e.path.indexOf('/', i + 1)) depth++;
+    if (depth > caps.maxPathDepth) {
+      throw new OsforgeError('LIMIT_EXCEEDED', `refusing archive entry ${JSON.stringify(`${e.path.slice(0, 80)}...`)} of ${label}: it is more than ${caps.maxPathDepth} directories deep`,
+        { hint: 'raise --max-path-depth / $OSFORGE_MAX_PATH_DEPTH if the package is genuine; nothing was installed' });
+    }
+  }
+}
+
+/**
+ * CONFIG_PROTECT (config-protect.ts): for each protected file the previous
+ * version installed and the user has since edited, either keep the edit
+ * (this version ships the same file: `keep`) or stage the new file as the
+ * next free ._cfgNNNN_<name> (`redirect`, and a CONTENTS line for it).
+ * The file's own CONTENTS line keeps what the package installed.
+ */
+async function protectConfig(o: InstallTreeOptions, paths: PrefixResolver, tree: string, contents: ContentsLine[]): Promise<{ keep: Set<string>; redirect: Map<string, string> }> {
+  const keep = new Set<string>();
+  const redirect = new Map<string, string>();
+  const protect = o.configProtect ?? configProtectFrom();
+  if (!o.previous || protect.length === 0) return { keep, redirect };
+  const before = new Map<string, ContentsLine>();
+  for (const l of o.previous.contents) before.set(l.path, l);
+  const prefixLabel = o.prefix;
+  for (const line of [...contents]) {
+    if (line.kind !== 'obj' || !isProtected(line.path, protect)) continue;
+    const old = before.get(line.path);
+    const abs = paths.path(line.path);
+    if (old?.kind !== 'obj' || abs === null || diskNode(abs).kind !== 'file') continue;
+    const onDisk = await sha256File(abs);
+    if (onDisk === old.sha256 || onDisk === line.sha256) continue; // not edited, or already the new content
+    if (line.sha256 === old.sha256) {
+      keep.add(line.path);
+      o.log(`config file /${line.path} was edited since install; kept (this version does not change it)`);
+      continue;
+    }
+    const pending = nextPendingName(line.path, (rel) => before.has(rel) || redirect.has(rel) || lexists(paths.path(rel) ?? join(o.prefix, rel)));
+    await rename(join(tree, line.path), join(tree, pending));
+    redirect.set(line.path, pending);
+    contents.push({ kind: 'obj', path: pending, sha256: line.sha256, size: line.size });
+    o.log(`config file /${line.path} was edited since install; kept, the new version is /${pending} (merge with \`osforge config-update --prefix ${prefixLabel}\`)`);
+  }
+  return { keep, redirect };
+}
+
 /** Moves a staged path into place; across filesystems, copies to `tmp` beside it and renames. */
 async function place(staged: string, dest: string, tmp: string, mode: number): Promise<void> {
   try {
-    await rename(staged, dest);
+    renameSync(staged, dest); // synchronous: one per file, and a thread-pool round trip each dominated large packages
     return;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
@@ -256,20 +315,26 @@ async function place(staged: string, dest: string, tmp: string, mode: number): P
   if (st.isSymbolicLink()) await symlink(await readlink(staged), tmp);
   else {
     await copyFile(staged, tmp);
-    await chmod(tmp, mode & 0o777);
+    await chmod(tmp, mode);
   }
   await rename(tmp, dest);
   await unlink(staged); // so a rollback sees the step as done
 }
 
-/** Adds directory entries for parents the archive leaves implicit, so every created directory is recorded. */
+/**
+ * Adds directory entries for parents the archive leaves implicit, so every
+ * created directory is recorded. Walks up from each entry only until a
+ * directory already seen: linear in the archive, not in depth^2 per entry.
+ */
 function withParents(entries: readonly TarEntry[]): TarEntry[] {
   const paths = new Set(entries.map((e) => e.path));
+  const seen = new Set<string>();
   const out = [...entries];
   for (const e of entries) {
-    const parts = e.path.split('/');
-    for (let i = 1; i < parts.length; i++) {
-      const dir = parts.slice(0, i).join('/');
+    for (let i = e.path.lastIndexOf('/'); i > 0; i = e.path.lastIndexOf('/', i - 1)) {
+      const dir = e.path.slice(0, i);
+      if (seen.has(dir)) break;
+      seen.add(dir);
       if (!paths.has(dir)) {
         paths.add(dir);
         out.push({ path: dir, type: 'directory', mode: 0o755 });
@@ -283,16 +348,18 @@ export async function installTree(input: InstallTreeOptions): Promise<ContentsLi
   const o = { ...input, entries: withParents(input.entries) };
   const prefix = o.prefix;
   const label = `${o.record.name}-${o.record.version}`;
-  checkArchive(o.entries, { prefix, disk: (rel) => diskNode(insidePath(prefix, rel) ?? join(prefix, rel)) });
+  assertCaps(input.entries, input.limits ?? DEFAULT_LIMITS, label);
+  const paths = new PrefixResolver(prefix);
+  checkArchive(o.entries, { prefix, disk: (rel) => diskNode(paths.path(rel) ?? join(prefix, rel)) });
   const db = join(prefix, VDB_DIR);
   for (const e of o.entries) {
-    const dest = mustBeInside(prefix, e.path, `install ${label} to`);
+    const dest = paths.mustBeInside(e.path, `install ${label} to`);
     if (within(dest, db)) throw new OsforgeError('ARCHIVE_UNSAFE', `refusing archive entry ${JSON.stringify(e.path)}: it lands in the package database ${db}`, { hint: 'the package is malformed or hostile; nothing was installed' });
   }
-  collisions(o, prefix);
+  collisions(o, paths, await readHeld(prefix));
   const newPaths = new Set(o.entries.map((e) => e.path));
   const removeAfter = o.previous?.contents.filter((l) => !newPaths.has(l.path)) ?? [];
-  for (const l of removeAfter) mustBeInside(prefix, l.path, `remove (replacing ${o.previous!.record.name}-${o.previous!.record.version})`);
+  for (const l of removeAfter) paths.mustBeInside(l.path, `remove (replacing ${o.previous!.record.name}-${o.previous!.record.version})`);
 
   const stage = await mkdtemp(join(prefix, STAGING_PREFIX)).catch((err) => { throw fsError(err, `creating a staging directory in ${prefix}`); });
   let journal: InstallJournal | null = null;
@@ -308,14 +375,14 @@ export async function installTree(input: InstallTreeOptions): Promise<ContentsLi
       const p = join(tree, e.path);
       try {
         if (e.type === 'directory') {
-          await mkdir(p, { recursive: true });
+          mkdirSync(p, { recursive: true });
           contents.push({ kind: 'dir', path: e.path });
         } else if (e.type === 'file') {
           if (o.extractFiles) continue; // streamed below
           const data = e.data ?? Buffer.alloc(0);
           await mkdir(dirname(p), { recursive: true });
           await writeFile(p, data, { flag: 'wx' });
-          await chmod(p, e.mode & 0o777);
+          await chmod(p, installMode('file', e.mode));
           dataOf.set(e.path, data);
           contents.push({ kind: 'obj', path: e.path, sha256: sha256(data), size: data.length });
         } else if (e.type === 'symlink') {
@@ -345,6 +412,7 @@ export async function installTree(input: InstallTreeOptions): Promise<ContentsLi
       await link(join(tree, e.linkname!), join(tree, e.path));
       contents.push({ kind: 'obj', path: e.path, ...files.get(e.linkname!)! });
     }
+    const { keep, redirect } = await protectConfig(o, paths, tree, contents);
     contents.sort((a, b) => comparePaths(a.path, b.path));
     const vdbStaged = join(stage, 'vdb');
     await mkdir(vdbStaged);
@@ -354,16 +422,18 @@ export async function installTree(input: InstallTreeOptions): Promise<ContentsLi
     // 3. plan every step and journal it before anything in the prefix moves.
     const steps: Step[] = [];
     for (const e of sorted) {
-      const dest = insidePath(prefix, e.path)!;
       if (e.type === 'directory') {
-        if (!lexists(dest)) steps.push({ op: 'mkdir', path: e.path, mode: e.mode & 0o777 });
+        if (!lexists(paths.path(e.path)!)) steps.push({ op: 'mkdir', path: e.path, mode: installMode('directory', e.mode) });
         continue;
       }
-      const dir = dirname(e.path);
+      if (keep.has(e.path)) continue; // the user's edit stays; this version did not change the file
+      const path = redirect.get(e.path) ?? e.path; // an edited config file: the new one goes beside it
+      const dest = paths.path(path)!;
+      const dir = dirname(path);
       const rel = (n: string) => (dir === '.' ? n : `${dir}/${n}`);
       steps.push({
-        op: 'place', path: e.path, mode: e.mode & 0o777, tmp: `.${basename(e.path)}.osforge-new-${rand()}`,
-        backup: lexists(dest) ? rel(`.${basename(e.path)}.osforge-old-${rand()}`) : undefined,
+        op: 'place', path, mode: installMode(e.type, e.mode), tmp: `.${basename(path)}.osforge-new-${rand()}`,
+        backup: lexists(dest) ? rel(`.${basename(path)}.osforge-old-${rand()}`) : undefined,
       });
     }
     const vdbFinal = `${VDB_DIR}/${vdbEntryName(o.record.name, o.record.version)}`;
@@ -378,13 +448,12 @@ export async function installTree(input: InstallTreeOptions): Promise<ContentsLi
     // 4. move into place; the VDB rename is the commit.
     try {
       for (const s of steps) {
-        const dest = insidePath(prefix, s.path);
-        if (dest === null) throw mustBeInside(prefix, s.path, 'write');
+        const dest = paths.mustBeInside(s.path, 'write');
         if (s.op === 'mkdir') {
-          await mkdir(dest, { mode: s.mode });
-          await chmod(dest, s.mode);
+          mkdirSync(dest, { mode: s.mode });
+          chmodSync(dest, s.mode); // whatever the umask; keeps a sticky bit
         } else {
-          if (s.backup) await rename(dest, insidePath(prefix, s.backup)!);
+          if (s.backup) renameSync(dest, paths.mustBeInside(s.backup, 'write'));
           await place(join(tree, s.path), dest, join(dirname(dest), s.tmp), s.mode);
         }
         await testHook('move');
@@ -415,6 +484,72 @@ export async function installTree(input: InstallTreeOptions): Promise<ContentsLi
 // ---- uninstall -------------------------------------------------------------
 
 /**
+ * Symlinks whose owner left while other packages' files still go through
+ * them, kept in <prefix>/var/db/pkg/.held (CONTENTS format). Recorded by
+ * path: a package reinstalling the same link adopts it.
+ */
+export const HELD_FILE = '.held';
+
+async function readHeld(prefix: string): Promise<Map<string, ContentsLine>> {
+  const path = join(prefix, VDB_DIR, HELD_FILE);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
+    throw fsError(err, `reading ${path}`);
+  }
+  return new Map(parseContents(text, path).filter((l) => l.kind === 'sym').map((l) => [l.path, l]));
+}
+
+async function writeHeld(prefix: string, held: ReadonlyMap<string, ContentsLine>): Promise<void> {
+  const path = join(prefix, VDB_DIR, HELD_FILE);
+  if (held.size === 0) { await rm(path, { force: true }); return; }
+  const tmp = `${path}.${rand()}.tmp`;
+  await writeFile(tmp, formatContents([...held.values()].sort((a, b) => comparePaths(a.path, b.path))), { flag: 'wx' });
+  const fd = openSync(tmp, 'r');
+  try { fsyncSync(fd); } finally { closeSync(fd); }
+  await rename(tmp, path);
+}
+
+/** Every path that some package's recorded paths go through (each line's path and its ancestors) → that package. */
+function pathsUsedBy(pkgs: readonly Installed[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const i of pkgs) {
+    const who = `${i.record.name}-${i.record.version}`;
+    for (const l of i.contents) {
+      // The line itself counts only as a directory: a package's own symlink at that path is not a user of it.
+      if (l.kind === 'dir' && !out.has(l.path)) out.set(l.path, who);
+      for (let k = l.path.lastIndexOf('/'); k > 0; k = l.path.lastIndexOf('/', k - 1)) {
+        const dir = l.path.slice(0, k);
+        if (out.has(dir)) break;
+        out.set(dir, who);
+      }
+    }
+  }
+  return out;
+}
+
+/** Removes held symlinks no package goes through any more (if unchanged), drops adopted ones, and saves the rest. */
+async function releaseHeld(prefix: string, held: Map<string, ContentsLine>, through: ReadonlyMap<string, string>, others: readonly Installed[], paths: PrefixResolver, log: (m: string) => void): Promise<void> {
+  if (held.size === 0 && !lexists(join(prefix, VDB_DIR, HELD_FILE))) return;
+  const owned = new Set<string>();
+  for (const i of others) for (const l of i.contents) if (l.kind === 'sym') owned.add(l.path);
+  for (const [path, l] of [...held]) {
+    if (through.has(path)) continue;
+    held.delete(path);
+    if (owned.has(path) || l.kind !== 'sym') continue; // adopted by a package that ships it again
+    const abs = paths.path(path);
+    const node = abs === null ? null : diskNode(abs);
+    if (node?.kind !== 'symlink' || node.target !== l.target) continue;
+    await unlink(abs!);
+    paths.forget();
+    log(`removed /${path} -> ${l.target}: no installed package goes through it any more`);
+  }
+  await writeHeld(prefix, held);
+}
+
+/**
  * Removes exactly the listed paths: files only if unchanged since install,
  * symlinks only if they still point where they did, directories only if
  * empty and not listed by another installed package. A path whose directory
@@ -423,9 +558,12 @@ export async function installTree(input: InstallTreeOptions): Promise<ContentsLi
 export async function removeContents(prefix: string, lines: readonly ContentsLine[], others: readonly Installed[], log: (m: string) => void): Promise<void> {
   const keepDirs = new Set<string>();
   for (const i of others) for (const l of i.contents) if (l.kind === 'dir') keepDirs.add(l.path);
+  const through = pathsUsedBy(others);
+  const held = await readHeld(prefix);
+  const paths = new PrefixResolver(prefix);
   for (const l of lines) {
     if (l.kind === 'dir') continue;
-    const abs = insidePath(prefix, l.path);
+    const abs = paths.path(l.path);
     if (abs === null) { log(`keeping /${l.path}: its directory leads outside the prefix`); continue; }
     if (within(abs, join(prefix, VDB_DIR))) { log(`keeping /${l.path}: it leads into the package database`); continue; }
     const node = diskNode(abs);
@@ -438,14 +576,23 @@ export async function removeContents(prefix: string, lines: readonly ContentsLin
     } else {
       if (node.kind === 'missing') continue;
       if (node.kind !== 'symlink' || node.target !== l.target) { log(`keeping /${l.path}: no longer the installed symlink`); continue; }
+      const user = through.get(l.path);
+      if (user !== undefined) {
+        // Removing it would cut off another package's files (lib -> usr/lib): the database holds it instead.
+        log(`keeping /${l.path} -> ${l.target}: ${user} has files through it; held in ${VDB_DIR}/${HELD_FILE} until the last such package is uninstalled`);
+        held.set(l.path, l);
+        continue;
+      }
       await unlink(abs);
+      paths.forget(); // paths through it resolve differently now
     }
     await testHook('uninstall');
   }
+  await releaseHeld(prefix, held, through, others, paths, log);
   const dirs = lines.filter((l) => l.kind === 'dir').map((l) => l.path).sort((a, b) => comparePaths(b, a));
   for (const d of dirs) {
     if (keepDirs.has(d)) continue;
-    const abs = insidePath(prefix, d);
+    const abs = paths.path(d);
     if (abs === null || diskNode(abs).kind !== 'dir') continue;
     if ((await readdir(abs)).length === 0) await rmdir(abs);
   }
@@ -466,8 +613,9 @@ async function finishUninstall(prefix: string, j: UninstallJournal, log: (m: str
 export async function uninstallTree(prefix: string, pkg: Installed, others: readonly Installed[], log: (m: string) => void): Promise<void> {
   const label = `${pkg.record.name}-${pkg.record.version}`;
   const db = join(prefix, VDB_DIR);
+  const paths = new PrefixResolver(prefix);
   const outside = pkg.contents.filter((l) => {
-    const abs = insidePath(prefix, l.path);
+    const abs = paths.path(l.path);
     return abs === null || (l.kind !== 'dir' && within(abs, db));
   }).map((l) => `/${l.path}`);
   if (outside.length) {

@@ -103,7 +103,7 @@ export async function installBinary(req: InstallRequest): Promise<InstallResult>
   // Headers only: file contents are streamed into the staging dir later, never held whole.
   const maxUnpacked = (req.limits ?? DEFAULT_LIMITS).maxUnpackedBytes;
   const source = packageSource(got);
-  const entries = await scanPackage(source, maxUnpacked, entry.filename);
+  const entries = await scanPackage(source, req.limits ?? DEFAULT_LIMITS, entry.filename); // entry-count and depth caps too
   const lock = await lockDb(prefix, { command: `osforge install ${entry.name} ${entry.version}`, wait: req.waitForLock ?? true, log: req.log });
   try {
     await recover(prefix, req.log);
@@ -120,6 +120,7 @@ export async function installBinary(req: InstallRequest): Promise<InstallResult>
       previous,
       others: installed.filter((i) => i !== previous),
       extractFiles: (tree, onFile) => extractFilesTo(source, maxUnpacked, entry.filename, tree, new Map(entries.map((e) => [e.path, e])), onFile, got.checksum.sha256),
+      limits: req.limits,
       log: req.log,
     });
     if (previous) req.log(`replaced ${previous.record.name}-${previous.record.version} (config ${previous.record.config_hash})`);

@@ -22,6 +22,10 @@ export interface Limits {
   rateWindowMs: number;
   /** Abort a download that has not finished after this long in all (ms). */
   deadlineMs: number;
+  /** Most entries in one package archive: the installer's work and memory grow with it. */
+  maxEntries: number;
+  /** Most components in one archive path (a/b/c is 3). */
+  maxPathDepth: number;
 }
 
 const MiB = 1024 * 1024;
@@ -31,6 +35,9 @@ export const DEFAULT_LIMITS: Limits = {
   maxUnpackedBytes: 2048 * MiB,
   // The download times every HTTP read shares (the shared cache's too).
   ...DEFAULT_HTTP_TIMING,
+  // Real packages stay far below these (a Linux source tree has ~90k entries, 15 levels).
+  maxEntries: 200_000,
+  maxPathDepth: 128,
 };
 
 const FLAGS = {
@@ -41,10 +48,14 @@ const FLAGS = {
   minRateBytesPerSec: ['min-rate', 'OSFORGE_MIN_RATE'],
   rateWindowMs: ['rate-window', 'OSFORGE_RATE_WINDOW'],
   deadlineMs: ['download-deadline', 'OSFORGE_DOWNLOAD_DEADLINE'],
+  maxEntries: ['max-entries', 'OSFORGE_MAX_ENTRIES'],
+  maxPathDepth: ['max-path-depth', 'OSFORGE_MAX_PATH_DEPTH'],
 } as const;
 
-/** The limits that are times (parsed with parseDuration); the others are sizes. */
+/** The limits that are times (parsed with parseDuration); the others are sizes or counts. */
 const DURATIONS: ReadonlySet<keyof Limits> = new Set(['idleTimeoutMs', 'rateWindowMs', 'deadlineMs']);
+/** The limits that are whole counts (parsed with parseCount). */
+const COUNTS: ReadonlySet<keyof Limits> = new Set(['maxEntries', 'maxPathDepth']);
 
 export const limitOptions = {
   'max-download-size': { type: 'string' },
@@ -54,6 +65,8 @@ export const limitOptions = {
   'min-rate': { type: 'string' },
   'rate-window': { type: 'string' },
   'download-deadline': { type: 'string' },
+  'max-entries': { type: 'string' },
+  'max-path-depth': { type: 'string' },
 } as const;
 
 export const LIMITS_HELP = `limits (a flag wins over its environment variable):
@@ -64,6 +77,8 @@ export const LIMITS_HELP = `limits (a flag wins over its environment variable):
       --min-rate SIZE           give up when a download gets less than SIZE per second over a window ($OSFORGE_MIN_RATE; default 1K)
       --rate-window TIME        the window --min-rate is measured over ($OSFORGE_RATE_WINDOW; default 30s)
       --download-deadline TIME  give up on any one download after this long in all ($OSFORGE_DOWNLOAD_DEADLINE; default 30m)
+      --max-entries N           most entries in one package archive ($OSFORGE_MAX_ENTRIES; default 200000)
+      --max-path-depth N        most directory levels in one archive path ($OSFORGE_MAX_PATH_DEPTH; default 128)
   SIZE is bytes or a number with K, M or G (powers of 1024); TIME is seconds or a number with ms, s or m.`;
 
 export function parseSize(text: string, what: string): number {
@@ -73,6 +88,13 @@ export function parseSize(text: string, what: string): number {
   const n = Math.floor(Number(m[1]) * mult);
   if (n <= 0) throw new OsforgeError('USAGE', `invalid size for ${what}: ${JSON.stringify(text)} must be more than 0`);
   return n;
+}
+
+export function parseCount(text: string, what: string): number {
+  if (!/^\s*\d+\s*$/.test(text) || Number(text) <= 0) {
+    throw new OsforgeError('USAGE', `invalid count for ${what}: ${JSON.stringify(text)}`, { hint: 'use a whole number more than 0, e.g. 100000' });
+  }
+  return Number(text);
 }
 
 export function parseDuration(text: string, what: string): number {
@@ -91,7 +113,7 @@ export function limitsFrom(values: Record<string, unknown>, env: NodeJS.ProcessE
     const raw = typeof fromFlag === 'string' ? fromFlag : env[envName];
     if (raw === undefined || raw === '') continue;
     const what = typeof fromFlag === 'string' ? `--${flag}` : `$${envName}`;
-    out[k] = DURATIONS.has(k) ? parseDuration(raw, what) : parseSize(raw, what);
+    out[k] = DURATIONS.has(k) ? parseDuration(raw, what) : COUNTS.has(k) ? parseCount(raw, what) : parseSize(raw, what);
   }
   return out;
 }

@@ -81,13 +81,93 @@ export function insidePath(realPrefix: string, rel: string): string | null {
   }
 }
 
+/**
+ * insidePath for many paths of one prefix, resolving each directory once
+ * (one lstat, and a realpath only at a symlink) and remembering it, so the
+ * cost is linear in the number of directories: insidePath per entry did a
+ * realpath of every missing ancestor, depth^2 system calls per entry.
+ * Valid while no symlink is added or removed on a resolved path; call
+ * forget() after removing one.
+ */
+export class PrefixResolver {
+  /** Prefix-relative directory → its real absolute path (it may not exist yet), null = outside the prefix. */
+  private readonly dirs = new Map<string, string | null>();
+  /** Directories known not to exist: nothing below them needs a system call. */
+  private readonly missing = new Set<string>();
+
+  constructor(readonly prefix: string) { this.forget(); }
+
+  forget(): void {
+    this.dirs.clear();
+    this.missing.clear();
+    this.dirs.set('', this.prefix);
+  }
+
+  /** Same answer as insidePath(prefix, rel). */
+  path(rel: string): string | null {
+    const parts = rel.split('/').filter((s) => s !== '' && s !== '.');
+    if (parts.length === 0 || parts.includes('..')) return null;
+    const name = parts.pop()!;
+    const dir = this.dir(parts.join('/'));
+    return dir === null ? null : join(dir, name);
+  }
+
+  /** mustBeInside through the cache. */
+  mustBeInside(rel: string, doing: string): string {
+    const p = this.path(rel);
+    if (p === null) throw unsafePath(this.prefix, rel, doing);
+    return p;
+  }
+
+  private dir(rel: string): string | null {
+    const known = this.dirs.get(rel);
+    if (known !== undefined) return known;
+    const pending: string[] = [];
+    for (let p = rel; !this.dirs.has(p); p = p.slice(0, Math.max(0, p.lastIndexOf('/')))) pending.push(p);
+    for (const p of pending.reverse()) {
+      const slash = p.lastIndexOf('/');
+      const parentRel = slash < 0 ? '' : p.slice(0, slash);
+      const parent = this.dirs.get(parentRel)!;
+      this.dirs.set(p, parent === null ? null : this.step(parentRel, parent, p, p.slice(slash + 1)));
+    }
+    return this.dirs.get(rel)!;
+  }
+
+  private step(parentRel: string, parent: string, rel: string, name: string): string | null {
+    const abs = join(parent, name);
+    if (this.missing.has(parentRel)) { this.missing.add(rel); return abs; }
+    let st;
+    try {
+      st = lstatSync(abs);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw fsError(err, `resolving ${abs}`);
+      this.missing.add(rel);
+      return abs; // taken as it will be created
+    }
+    if (!st.isSymbolicLink()) return abs;
+    try {
+      const real = realpathSync(abs);
+      return within(real, this.prefix) ? real : null;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ELOOP') return null;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw fsError(err, `resolving ${abs}`);
+      this.missing.add(rel); // dangling: as insidePath, the name itself is taken
+      return abs;
+    }
+  }
+}
+
+function unsafePath(realPrefix: string, rel: string, doing: string): OsforgeError {
+  return new OsforgeError('PREFIX_UNSAFE', `refusing to ${doing} /${rel}: a directory on its path is a symlink leading outside the prefix ${realPrefix}`,
+    { hint: 'nothing was changed; replace that symlink with a directory or a symlink inside the prefix, then retry' });
+}
+
 /** insidePath or a PREFIX_UNSAFE refusal naming the path and what was being done. */
 export function mustBeInside(realPrefix: string, rel: string, doing: string): string {
   const p = insidePath(realPrefix, rel);
-  if (p === null) {
-    throw new OsforgeError('PREFIX_UNSAFE', `refusing to ${doing} /${rel}: a directory on its path is a symlink leading outside the prefix ${realPrefix}`,
-      { hint: 'nothing was changed; replace that symlink with a directory or a symlink inside the prefix, then retry' });
-  }
+  if (p === null) throw unsafePath(realPrefix, rel, doing);
   return p;
 }
 

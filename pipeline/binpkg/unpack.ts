@@ -8,10 +8,12 @@
 //   extractFilesTo  then streams the regular files into a staging tree,
 //                   hashing each as it is written.
 // Both read the same bytes, so the second pass sees what the first checked;
-// it still refuses any entry the first did not list.
+// it still refuses any entry the first did not list. The entry count and the
+// path depth are capped while reading (limits.ts), so a tiny archive of a
+// million entries or one 10,000-deep path is refused after the first
+// excess header, before anything is held or resolved.
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, statSync } from 'node:fs';
-import { chmod } from 'node:fs/promises';
+import { closeSync, createReadStream, fchmodSync, openSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable, Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -19,14 +21,25 @@ import { createGunzip } from 'node:zlib';
 import tarStream from 'tar-stream';
 import { OsforgeError, wrapError } from '../errors.ts';
 import { normalizeEntryPath, type TarEntry } from '../util/tar.ts';
-import { formatBytes } from './limits.ts';
+import { installMode } from './archive-policy.ts';
+import { DEFAULT_LIMITS, formatBytes, type Limits } from './limits.ts';
+
+/** What reading one archive may cost. */
+export type ArchiveCaps = Pick<Limits, 'maxUnpackedBytes' | 'maxEntries' | 'maxPathDepth'>;
+
+/** A bare number is the unpacked-size cap, with the default entry and depth caps. */
+function capsOf(caps: number | ArchiveCaps): ArchiveCaps {
+  return typeof caps === 'number' ? { ...DEFAULT_LIMITS, maxUnpackedBytes: caps } : caps;
+}
 
 type Header = tarStream.Header;
 type OnEntry = (header: Header, path: string, body: Readable) => Promise<void>;
 
 /** Streams `data` through gunzip (capped) and the tar parser, calling `onEntry` for each entry in order. */
 /** Returns the sha256 of the compressed bytes read, so a file re-read from disk can be checked against what was verified. */
-async function walk(data: Buffer | string, maxUnpackedBytes: number, where: string, onEntry: OnEntry): Promise<string> {
+async function walk(data: Buffer | string, capsIn: number | ArchiveCaps, where: string, onEntry: OnEntry): Promise<string> {
+  const { maxUnpackedBytes, maxEntries, maxPathDepth } = capsOf(capsIn);
+  let entries = 0;
   const compressed = typeof data === 'string' ? statSync(data).size : data.length;
   const bomb = () => new OsforgeError('LIMIT_EXCEEDED', `${where} decompresses to more than the ${formatBytes(maxUnpackedBytes)} limit (${compressed} bytes compressed); refused as a possible gzip bomb`,
     { hint: 'raise --max-unpacked-size / $OSFORGE_MAX_UNPACKED_SIZE if the package is genuine; nothing was installed' });
@@ -46,6 +59,16 @@ async function walk(data: Buffer | string, maxUnpackedBytes: number, where: stri
     let path: string;
     try {
       path = normalizeEntryPath(header.name);
+      if (++entries > maxEntries) {
+        throw new OsforgeError('LIMIT_EXCEEDED', `${where} has more than ${maxEntries} entries; refused`,
+          { hint: 'raise --max-entries / $OSFORGE_MAX_ENTRIES if the package is genuine; nothing was installed' });
+      }
+      let depth = path === '' ? 0 : 1;
+      for (let i = path.indexOf('/'); i >= 0 && depth <= maxPathDepth; i = path.indexOf('/', i + 1)) depth++;
+      if (depth > maxPathDepth) {
+        throw new OsforgeError('LIMIT_EXCEEDED', `refusing archive entry ${JSON.stringify(`${path.slice(0, 80)}...`)} of ${where}: it is more than ${maxPathDepth} directories deep`,
+          { hint: 'raise --max-path-depth / $OSFORGE_MAX_PATH_DEPTH if the package is genuine; nothing was installed' });
+      }
     } catch (err) {
       extract.destroy(err as Error);
       return;
@@ -78,9 +101,9 @@ function checkType(header: Header): TarEntry['type'] {
 }
 
 /** Every entry of the package without file contents (data is undefined), in archive order. */
-export async function scanPackage(data: Buffer | string, maxUnpackedBytes: number, where: string): Promise<TarEntry[]> {
+export async function scanPackage(data: Buffer | string, caps: number | ArchiveCaps, where: string): Promise<TarEntry[]> {
   const out: TarEntry[] = [];
-  await walk(data, maxUnpackedBytes, where, async (header, path, body) => {
+  await walk(data, caps, where, async (header, path, body) => {
     const type = checkType(header);
     body.resume();
     await new Promise<void>((res, rej) => { body.on('end', res); body.on('error', rej); });
@@ -98,9 +121,10 @@ export interface ExtractedFile { sha256: string; size: number }
  * already exist), each created exclusively with its mode; returns each
  * file's sha256 and size. Other entry types are left to the caller.
  */
-export async function extractFilesTo(data: Buffer | string, maxUnpackedBytes: number, where: string, tree: string, expected: ReadonlyMap<string, TarEntry>, onFile: () => Promise<void>, verifiedSha256?: string): Promise<Map<string, ExtractedFile>> {
+export async function extractFilesTo(data: Buffer | string, caps: number | ArchiveCaps, where: string, tree: string, expected: ReadonlyMap<string, TarEntry>, onFile: () => Promise<void>, verifiedSha256?: string): Promise<Map<string, ExtractedFile>> {
   const out = new Map<string, ExtractedFile>();
-  const read = await walk(data, maxUnpackedBytes, where, async (header, path, body) => {
+  // Every entry must be in `expected`, which scanPackage capped: a bare size cap adds no count or depth cap here.
+  const read = await walk(data, typeof caps === 'number' ? { maxUnpackedBytes: caps, maxEntries: Infinity, maxPathDepth: Infinity } : caps, where, async (header, path, body) => {
     const type = checkType(header);
     if (path !== '' && expected.get(path)?.type !== type) {
       throw new OsforgeError('ARCHIVE_UNSAFE', `refusing archive entry ${JSON.stringify(path)}: it was not in the checked listing of ${where}`);
@@ -112,10 +136,21 @@ export async function extractFilesTo(data: Buffer | string, maxUnpackedBytes: nu
     }
     const hash = createHash('sha256');
     let size = 0;
-    const tap = new Transform({ transform(c: Buffer, _e, cb) { hash.update(c); size += c.length; cb(null, c); } });
     const dest = join(tree, path);
-    await pipeline(body, tap, createWriteStream(dest, { flags: 'wx', mode: 0o600 }));
-    await chmod(dest, (header.mode ?? 0o644) & 0o777); // exact mode, whatever the umask
+    // Synchronous writes: most package files are small, and a thread-pool round trip per open, write,
+    // chmod and close was most of the time of a 100,000-file package.
+    const fd = openSync(dest, 'wx', 0o600);
+    try {
+      for await (const c of body) {
+        const chunk = c as Buffer;
+        hash.update(chunk);
+        size += chunk.length;
+        for (let off = 0; off < chunk.length;) off += writeSync(fd, chunk, off);
+      }
+      fchmodSync(fd, installMode('file', header.mode ?? 0o644)); // exact mode, whatever the umask; never o+w
+    } finally {
+      closeSync(fd);
+    }
     out.set(path, { sha256: hash.digest('hex'), size });
     await onFile();
   });

@@ -10,6 +10,7 @@ import { packageCommand } from './package.ts';
 import { uploadCommand } from './upload.ts';
 import { installCommand } from './install.ts';
 import { uninstallCommand } from './uninstall.ts';
+import { configUpdateCommand } from './config-update.ts';
 import { keygenCommand } from './keygen.ts';
 import { signCommand } from './sign.ts';
 import { verifyCommand } from './verify.ts';
@@ -28,6 +29,7 @@ export const commands: readonly Command[] = [
   uploadCommand,
   installCommand,
   uninstallCommand,
+  configUpdateCommand,
   keygenCommand,
   signCommand,
   verifyCommand,

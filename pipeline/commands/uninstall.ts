@@ -16,6 +16,13 @@ kept and reported), then the directories in its record that are now empty
 and not listed by another installed package, then the record itself (and
 var/db/pkg, var/db and var when that leaves them empty).
 
+A symlink it installed that other installed packages' files go through
+(lib -> usr/lib, with another package's files under lib/) is kept, recorded
+in <prefix>/var/db/pkg/.held, and removed when the last such package is
+uninstalled. A config file edited since installation (see \`osforge
+config-update\`) is kept like any changed file; its pending ._cfgNNNN_
+update is removed.
+
 Every recorded path is resolved through the prefix's own symlinks first; if
 any would lead outside the prefix (a directory replaced by a symlink to
 elsewhere), nothing is removed and those paths are reported. A prefix whose

@@ -43,9 +43,17 @@ export function normalizeMode(type: EntryType, mode: number): number {
 
 /** Byte-wise (locale-independent) path order. */
 export function comparePaths(a: string, b: string): number {
-  const ab = Buffer.from(a);
-  const bb = Buffer.from(b);
-  return Buffer.compare(ab, bb);
+  // UTF-8 byte order is code point order; below U+D800 that is UTF-16 code unit order, so compare
+  // in place and encode only when the first difference involves a surrogate or a higher unit.
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const ca = a.charCodeAt(i);
+    const cb = b.charCodeAt(i);
+    if (ca === cb) continue;
+    if (ca < 0xd800 && cb < 0xd800) return ca < cb ? -1 : 1;
+    return Buffer.compare(Buffer.from(a), Buffer.from(b));
+  }
+  return a.length === b.length ? 0 : a.length < b.length ? -1 : 1;
 }
 
 /** An entry without its data: all that its place and header depend on. */
@@ -64,10 +72,13 @@ export function withParents<D>(entries: Iterable<Entry<D>>): Entry<D>[] {
     if (path === '') continue;
     byPath.set(path, { ...e, path });
   }
+  // Up from each path only to the first directory already walked: linear, where rebuilding every ancestor was depth^2 per entry.
+  const walked = new Set<string>();
   for (const path of [...byPath.keys()]) {
-    const parts = path.split('/');
-    for (let i = 1; i < parts.length; i++) {
-      const dir = parts.slice(0, i).join('/');
+    for (let i = path.lastIndexOf('/'); i > 0; i = path.lastIndexOf('/', i - 1)) {
+      const dir = path.slice(0, i);
+      if (walked.has(dir)) break;
+      walked.add(dir);
       if (!byPath.has(dir)) byPath.set(dir, { path: dir, type: 'directory', mode: 0o755 });
     }
   }
