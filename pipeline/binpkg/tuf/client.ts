@@ -151,6 +151,12 @@ export async function openTufMirror(o: { mirror: MirrorReader; stateDir: string;
       updater = new Updater({ metadataDir: work, metadataBaseUrl: METADATA_BASE, fetcher, config: { ...TUF_MAX_LENGTHS, prefixTargetsWithHash: false } });
       await updater.refresh();
     } catch (err) {
+      const over = fetcher.lastError?.code === 'LIMIT_EXCEEDED' && /^\d+\.(snapshot|targets)\.json$/.exec(fetcher.lastErrorName ?? '');
+      if (over) {
+        // Its length was stated by the role above it: a longer file is not the one that role signed.
+        throw new OsforgeError('SIGNATURE_INVALID', `mix-and-match: ${meta.display}/${fetcher.lastErrorName} is longer than the ${over[1] === 'snapshot' ? 'timestamp' : 'snapshot'} metadata states, so it is not the file that was signed; nothing was installed`,
+          { hint: 'the mirror\'s metadata files do not belong together (an upload in progress, or tampering); retry in a minute, or re-publish the mirror' }, { cause: fetcher.lastError });
+      }
       if (fetcher.lastError) throw fetcher.lastError;
       throw describeTufError(err, { mirror: meta.display, work, seen: fetcher.seen, stateDir: o.stateDir });
     }

@@ -17,6 +17,8 @@ export const METADATA_BASE = 'osforge-mirror:/';
 export class MirrorFetcher extends BaseFetcher {
   /** The last osforge error a read raised: tuf-js wraps errors into strings, the caller rethrows this one instead. */
   lastError: OsforgeError | undefined;
+  /** The metadata file that raised lastError. */
+  lastErrorName: string | undefined;
   /** What each metadata file held when it was read, for messages naming versions and dates. */
   readonly seen = new Map<string, Buffer>();
 
@@ -45,7 +47,7 @@ export class MirrorFetcher extends BaseFetcher {
       this.seen.set(name, data);
       return data;
     } catch (err) {
-      if (err instanceof OsforgeError) this.lastError = err;
+      if (err instanceof OsforgeError) { this.lastError = err; this.lastErrorName = name; }
       throw err;
     } finally {
       clearTimeout(timer);
