@@ -88,6 +88,7 @@ async function loadTrustedIndex(mirror: MirrorReader, stateRoot: string, o: { tu
       throw new OsforgeError('SIGNATURE_INVALID', `${where} does not match its TUF target: targets.json version ${tuf.versions.targets} states ${t.length} bytes, sha256 ${t.sha256}; got ${text ? `${text.length} bytes, sha256 ${sha256(text)}` : 'no file'}`,
         { hint: 'the mirror serves another index than it signed (an upload in progress, or tampering); retry in a minute; nothing was installed' });
     }
+    o.log(`index ${where}: signature ok (TUF target of targets.json v${tuf.versions.targets}: ${t.length} bytes, sha256 ${t.sha256.slice(0, 16)}…)`);
     return { root: tuf.root, index: parseIndex(text.toString('utf8'), where), tuf };
   } catch (err) {
     await tuf.dispose();

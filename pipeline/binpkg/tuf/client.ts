@@ -25,7 +25,7 @@ import { readRegularFile } from '../../util/regular-file.ts';
 import { writeFileAtomic } from '../../util/write-atomic.ts';
 import type { MirrorReader } from '../mirror-source.ts';
 import { describeTufError } from './errors.ts';
-import { METADATA_BASE, MirrorFetcher } from './fetcher.ts';
+import { METADATA_BASE, MirrorFetcher, readMetadata } from './fetcher.ts';
 import { tufKey } from './keys.ts';
 import type { TargetDesc } from './repository.ts';
 
@@ -78,9 +78,9 @@ function rootOf(bytes: Buffer, where: string): Metadata<Root> {
 }
 
 /** Where the mirror's TUF metadata is (beside index.json, at the top or under binaries/), or null when it has none. */
-async function locate(mirror: MirrorReader): Promise<MirrorReader | null> {
+async function locate(mirror: MirrorReader, deadlineMs: number): Promise<MirrorReader | null> {
   for (const r of [mirror, mirror.sub('binaries')]) {
-    if (await r.get('timestamp.json', { maxBytes: TUF_MAX_LENGTHS.timestampMaxLength, limitName: 'TUF\'s timestamp limit' })) return r;
+    if (await readMetadata(r, 'timestamp.json', TUF_MAX_LENGTHS.timestampMaxLength, deadlineMs)) return r;
   }
   return null;
 }
@@ -92,7 +92,8 @@ async function locate(mirror: MirrorReader): Promise<MirrorReader | null> {
  */
 export async function openTufMirror(o: { mirror: MirrorReader; stateDir: string; anchor?: TrustAnchor; log: (m: string) => void; deadlineMs?: number }): Promise<TufSession | null> {
   const stored = await readIfFile(join(o.stateDir, 'root.json'), TUF_MAX_LENGTHS.rootMaxLength);
-  const meta = await locate(o.mirror);
+  const deadlineMs = o.deadlineMs ?? DEFAULT_METADATA_DEADLINE_MS;
+  const meta = await locate(o.mirror, deadlineMs);
   if (!meta) {
     if (stored) {
       throw new OsforgeError('SIGNATURE_INVALID', `${o.mirror.display} serves no TUF metadata (timestamp.json), but this prefix already trusts its TUF root (${o.stateDir})`,
@@ -118,7 +119,7 @@ export async function openTufMirror(o: { mirror: MirrorReader; stateDir: string;
     trusted = await readRegularFile(o.anchor.path, `TUF root ${o.anchor.path}`, TUF_MAX_LENGTHS.rootMaxLength);
     how = `pinned root ${o.anchor.path}`;
   } else if (o.anchor) {
-    const text = await meta.get('root.json', { maxBytes: TUF_MAX_LENGTHS.rootMaxLength, limitName: 'TUF\'s root limit' });
+    const text = await readMetadata(meta, 'root.json', TUF_MAX_LENGTHS.rootMaxLength, deadlineMs);
     if (!text) throw new OsforgeError('SIGNATURE_INVALID', `${meta.display} has timestamp.json but no root.json`, { hint: 'the mirror\'s TUF metadata is incomplete; re-publish it' });
     const root = rootOf(text, `${meta.display}/root.json`);
     if (o.anchor.kind === 'key') {
@@ -145,7 +146,7 @@ export async function openTufMirror(o: { mirror: MirrorReader; stateDir: string;
         try { await copyFile(join(o.stateDir, f), join(work, f)); } catch { /* not yet trusted */ }
       }
     }
-    const fetcher = new MirrorFetcher(meta, o.deadlineMs ?? DEFAULT_METADATA_DEADLINE_MS);
+    const fetcher = new MirrorFetcher(meta, deadlineMs);
     let updater: Updater;
     try {
       updater = new Updater({ metadataDir: work, metadataBaseUrl: METADATA_BASE, fetcher, config: { ...TUF_MAX_LENGTHS, prefixTargetsWithHash: false } });

@@ -14,6 +14,22 @@ import type { MirrorReader } from '../mirror-source.ts';
 /** The base URL tuf-js joins metadata names onto; only ever parsed back here, never fetched. */
 export const METADATA_BASE = 'osforge-mirror:/';
 
+/** One metadata file through the reader: capped at `maxLength`, and refused when not complete within `deadlineMs` (slow retrieval). */
+export async function readMetadata(reader: MirrorReader, name: string, maxLength: number, deadlineMs: number): Promise<Buffer | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const read = reader.get(name, { maxBytes: maxLength, limitName: `TUF's ${maxLength}-byte limit for ${name}` });
+  const slow = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new OsforgeError('SOURCE_FETCH', `reading ${reader.display}/${name}: not complete after ${deadlineMs / 1000}s (slow retrieval)`,
+      { hint: 'the mirror is too slow or is stalling on purpose; retry later or use another mirror' })), deadlineMs);
+  });
+  read.catch(() => {}); // after the deadline the read is abandoned; the reader's own idle timeout ends it
+  try {
+    return await Promise.race([read, slow]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export class MirrorFetcher extends BaseFetcher {
   /** The last osforge error a read raised: tuf-js wraps errors into strings, the caller rethrows this one instead. */
   lastError: OsforgeError | undefined;
@@ -33,15 +49,8 @@ export class MirrorFetcher extends BaseFetcher {
 
   override async downloadBytes(url: string, maxLength: number): Promise<Buffer> {
     const name = this.nameOf(url);
-    let timer: NodeJS.Timeout | undefined;
-    const read = this.reader.get(name, { maxBytes: maxLength, limitName: `TUF's ${maxLength}-byte limit for ${name}` });
-    const slow = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new OsforgeError('SOURCE_FETCH', `reading ${this.reader.display}/${name}: not complete after ${this.deadlineMs / 1000}s (slow retrieval)`,
-        { hint: 'the mirror is too slow or is stalling on purpose; retry later or use another mirror' })), this.deadlineMs);
-    });
-    read.catch(() => {}); // after the deadline the read is abandoned; its own idle timeout ends it
     try {
-      const data = await Promise.race([read, slow]);
+      const data = await readMetadata(this.reader, name, maxLength, this.deadlineMs);
       if (data === null) throw new DownloadHTTPError(`${name} not found`, 404);
       assertJsonDepth(data.toString('utf8'), `${this.reader.display}/${name}`);
       this.seen.set(name, data);
@@ -49,8 +58,6 @@ export class MirrorFetcher extends BaseFetcher {
     } catch (err) {
       if (err instanceof OsforgeError) { this.lastError = err; this.lastErrorName = name; }
       throw err;
-    } finally {
-      clearTimeout(timer);
     }
   }
 
