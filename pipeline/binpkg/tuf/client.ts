@@ -86,9 +86,10 @@ async function locate(mirror: MirrorReader, deadlineMs: number): Promise<MirrorR
 }
 
 /**
- * Opens a TUF session, or returns null when neither a trust anchor nor a
- * trusted state asks for TUF and the mirror has no TUF metadata (an
- * unsigned mirror, or one signed the older way with index.json.sig only).
+ * Opens a TUF session, or returns null when the mirror has no TUF metadata
+ * and neither a trusted state nor a pinned root asks for it (an unsigned
+ * mirror, or one signed the older way with index.json.sig only). A TUF
+ * mirror with nothing to trust it by is refused.
  */
 export async function openTufMirror(o: { mirror: MirrorReader; stateDir: string; anchor?: TrustAnchor; log: (m: string) => void; deadlineMs?: number }): Promise<TufSession | null> {
   const stored = await readIfFile(join(o.stateDir, 'root.json'), TUF_MAX_LENGTHS.rootMaxLength);
@@ -134,7 +135,8 @@ export async function openTufMirror(o: { mirror: MirrorReader; stateDir: string;
     }
     trusted = text;
   } else {
-    return null; // TUF metadata but no anchor and no state: the caller refuses or falls back
+    throw new OsforgeError('USAGE', `${meta.display} is a TUF repository, but no root is trusted for it yet`,
+      { hint: 'pin its root with --root root.json (or binary_mirror_root in [buckos] of .buckconfig), give its root key with --key cosign.pub, or accept the root it serves with --trust-on-first-use' });
   }
 
   const work = await mkdtemp(join(tmpdir(), 'osforge-tuf-'));
