@@ -138,6 +138,16 @@ test('freeze: an expired timestamp is refused with its date; --refresh-timestamp
   assert.is((await installBinary(req(url('frozen'), prefix, { tufRoot: pinned }))).action, 'installed');
 });
 
+test('freeze: a mirror that stops re-signing is refused once the timestamp a prefix trusts has expired', async () => {
+  // The timestamp expires 3 s from now: the first install takes it, the mirror then serves the same files for ever.
+  await publish(www('stale'), [hello1], { now: new Date(Date.now() - 3600_000 + 3000), timestampExpiryMs: 3600_000 });
+  const pinned = join(www('stale'), 'root.json');
+  const prefix = join(root, 'p-stale');
+  assert.is((await installBinary(req(url('stale'), prefix, { tufRoot: pinned }))).action, 'installed');
+  await new Promise((r) => setTimeout(r, 3500));
+  await refusedWith(req(url('stale'), prefix, { tufRoot: pinned, version: '1.0' }), /^freeze: timestamp\.json of .* \(version 1\) expired at /);
+});
+
 test('mix-and-match: a snapshot or targets from another publish is refused', async () => {
   await publish(www('mix'), [hello1]);
   await publish(www('mix-other'), [hello2]);
