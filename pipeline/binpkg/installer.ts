@@ -185,7 +185,7 @@ async function installLocated(req: InstallRequest, prefix: string, root: MirrorR
       { hint: 're-upload the package, or regenerate the index with `osforge upload --generate-index-only`' });
   }
   if (entry.size === 0) entry.size = got.size; // found without an index
-  req.log(`verified ${entry.filename}: sha256 ${got.checksum.sha256}, content hash ${got.checksum.contentHash}, metadata ok${got.signed ? ', signatures of package and metadata ok' : ''}${got.fromCache ? ' (from cache)' : ''}`);
+  req.log(`verified ${entry.filename}: sha256 ${got.checksum.sha256}, content hash ${got.checksum.contentHash}, metadata ok${targets ? ', length and sha256 of package and metadata as targets.json states' : got.signed ? ', signatures of package and metadata ok' : ''}${got.fromCache ? ' (from cache)' : ''}`);
   if (req.downloadOnly) {
     await tuf?.commit();
     return { action: 'downloaded', entry, path: got.cachedPath ?? '' };
