@@ -392,7 +392,7 @@ export async function upload(o: UploadOptions): Promise<UploadPlan> {
   }
   if (!o.mirror) throw new OsforgeError('USAGE', '--mirror is required unless --generate-index-only is given');
   const dest = parseDestination(o.mirror);
-  if (!o.signKey && dest.kind === 'local' && await isFile(join(dest.path, 'index.json.sig'))) {
+  if (!o.signKey && dest.kind === 'local' && (await isFile(join(dest.path, 'index.json.sig')) || await isFile(join(dest.path, 'root.json')))) {
     throw new OsforgeError('USAGE', `the mirror ${dest.path} has a signed index (index.json.sig); uploading without --sign-key would leave a signature that no longer matches`,
       { hint: 'pass --sign-key with the mirror\'s cosign private key' });
   }

@@ -124,8 +124,12 @@ export async function openTufMirror(o: { mirror: MirrorReader; stateDir: string;
     if (!text) throw new OsforgeError('SIGNATURE_INVALID', `${meta.display} has timestamp.json but no root.json`, { hint: 'the mirror\'s TUF metadata is incomplete; re-publish it' });
     const root = rootOf(text, `${meta.display}/root.json`);
     if (o.anchor.kind === 'key') {
-      const id = tufKey(o.anchor.key).keyID;
-      if (!root.signed.roles.root?.keyIDs.includes(id) || !root.signatures[id]) {
+      const key = tufKey(o.anchor.key);
+      const id = key.keyID;
+      // Checked with our own copy of the key: a keyid in the served root could map to another key.
+      let signedByKey = Boolean(root.signed.roles.root?.keyIDs.includes(id));
+      try { key.verifySignature(root); } catch { signedByKey = false; }
+      if (!signedByKey) {
         throw new OsforgeError('SIGNATURE_INVALID', `root: ${meta.display}/root.json (version ${root.signed.version}) is not signed by the key ${o.anchor.path} (TUF keyid ${id.slice(0, 16)})`,
           { hint: 'pass the mirror\'s current root key with --key, or pin its root.json with --root' });
       }

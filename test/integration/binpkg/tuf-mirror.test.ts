@@ -4,7 +4,7 @@
 // TUF's attacks (rollback, freeze, mix-and-match, a threshold not met,
 // arbitrary packages, key rotation) each refused with the prefix untouched.
 import { generateKeyPairSync } from 'node:crypto';
-import { cpSync, existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Metadata, MetadataKind } from '@tufjs/models';
@@ -12,7 +12,10 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { installBinary, type InstallRequest } from '../../../pipeline/binpkg/installer.ts';
 import { upload } from '../../../pipeline/binpkg/publish.ts';
-import { tufSigner } from '../../../pipeline/binpkg/tuf/keys.ts';
+import { canonicalize } from '@tufjs/canonical-json';
+import { tufKey, tufSigner } from '../../../pipeline/binpkg/tuf/keys.ts';
+import { signDeterministic } from '../../../pipeline/sign/deterministic-ecdsa.ts';
+import { sha256 } from '../../../pipeline/util/hash.ts';
 import { OsforgeError } from '../../../pipeline/errors.ts';
 import { packageBytes, refusal, serveDir, snapshot, tempDir, writeMirror, type FixturePackage } from '../../fixtures/binpkg/helpers.ts';
 
@@ -95,6 +98,11 @@ test('upload writes and signs TUF metadata beside index.json; install over HTTP 
   const fileR = await installBinary(req(`file://${www('good')}`, join(root, 'p-file'), { tufRoot: pinned }));
   assert.is(fileR.action, 'installed');
 
+  // An upload without the key would leave targets.json naming an old index.json: refused, even if index.json.sig was removed.
+  rmSync(join(www('good'), 'index.json.sig'));
+  const unsignedUpload = await refusal(publish(www('good'), [hello2], { signKey: undefined }));
+  assert.match(unsignedUpload.message, /uploading without --sign-key would leave a signature that no longer matches/);
+  await publish(www('good'), [hello1]); // puts index.json.sig back (it is not a TUF file, so nothing else changes)
   // Re-upload of the same packages: nothing rewritten.
   const before = snapshot(www('good'));
   const mtime = statSync(join(www('good'), 'timestamp.json')).mtimeMs;
@@ -230,7 +238,6 @@ test('key rotation: a new root signed by the old key is accepted; one signed onl
   cpSync(join(www('rot-bad'), 'root.json'), pinnedBad);
   const thief = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   const v1 = JSON.parse(readFileSync(pinnedBad, 'utf8'));
-  const { tufKey } = await import('../../../pipeline/binpkg/tuf/keys.ts');
   const k = tufKey(thief.publicKey);
   v1.signed.version = 2;
   v1.signed.keys = { [k.keyID]: k.toJSON() };
@@ -238,6 +245,35 @@ test('key rotation: a new root signed by the old key is accepted; one signed onl
   writeFileSync(join(www('rot-bad'), '2.root.json'), JSON.stringify(v1));
   resign(join(www('rot-bad'), '2.root.json'), thief.privateKey);
   await refusedWith(req(url('rot-bad'), join(root, 'p-rot-bad'), { tufRoot: pinnedBad }), /^threshold not met: root\.json of .* \(version 2\) carries 0 valid signature\(s\) .* and 1 are required/);
+});
+
+test('--key: a served root that claims the key\'s id for another key is refused', async () => {
+  // The attacker signs a whole mirror with their key, filed under the keyid of the key the user trusts.
+  const attacker = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  await upload({ source: await source('forged', [hello2]), mirror: www('forged'), useRsync: false, generateIndexOnly: false, dryRun: false, signKey: attacker.privateKey, log: () => {} });
+  const trustedId = tufKey(key.publicKey).keyID;
+  const attackerId = tufKey(attacker.publicKey).keyID;
+  const signAs = (file: string) => {
+    const json = JSON.parse(readFileSync(file, 'utf8').replaceAll(attackerId, trustedId));
+    const bytes = Buffer.from(canonicalize(json.signed));
+    json.signatures = [{ keyid: trustedId, sig: signDeterministic(attacker.privateKey, bytes).toString('hex') }];
+    writeFileSync(file, JSON.stringify(json));
+  };
+  for (const f of ['root.json', '1.targets.json']) signAs(join(www('forged'), f));
+  cpSync(join(www('forged'), 'root.json'), join(www('forged'), '1.root.json'));
+  const meta = (f: string) => { const b = readFileSync(join(www('forged'), f)); return { length: b.length, hashes: { sha256: sha256(b) } }; };
+  const snap = JSON.parse(readFileSync(join(www('forged'), '1.snapshot.json'), 'utf8'));
+  snap.signed.meta['targets.json'] = { version: 1, ...meta('1.targets.json') };
+  writeFileSync(join(www('forged'), '1.snapshot.json'), JSON.stringify(snap));
+  signAs(join(www('forged'), '1.snapshot.json'));
+  const ts = JSON.parse(readFileSync(join(www('forged'), 'timestamp.json'), 'utf8'));
+  ts.signed.meta['snapshot.json'] = { version: 1, ...meta('1.snapshot.json') };
+  writeFileSync(join(www('forged'), 'timestamp.json'), JSON.stringify(ts));
+  signAs(join(www('forged'), 'timestamp.json'));
+  // Control: the forged set is self-consistent, so trusting its root on first use installs it.
+  assert.is((await installBinary(req(url('forged'), join(root, 'p-forged-tofu'), { trustOnFirstUse: true }))).entry.version, '2.0');
+  const pub = key.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+  await refusedWith(req(url('forged'), join(root, 'p-forged'), { publicKey: pub }), /^root: .*root\.json \(version 1\) is not signed by the key --key/);
 });
 
 test('downgrades: an unpinned install never goes back a version; --version does, and says so', async () => {
