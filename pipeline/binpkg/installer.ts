@@ -59,7 +59,7 @@ export type InstallResult =
   | { action: 'already-installed'; entry: IndexEntry }
   | { action: 'downloaded'; entry: IndexEntry; path: string };
 
-interface TrustedIndex { root: MirrorReader; index: MirrorIndex; tuf?: TufSession }
+export interface TrustedIndex { root: MirrorReader; index: MirrorIndex; tuf?: TufSession }
 
 function anchorOf(o: { tufRoot?: string; publicKey?: KeyObject | string; trustOnFirstUse?: boolean }): TrustAnchor | undefined {
   if (o.tufRoot) return { kind: 'root-file', path: o.tufRoot };
@@ -72,7 +72,7 @@ function anchorOf(o: { tufRoot?: string; publicKey?: KeyObject | string; trustOn
  * trusted state says so (read up to its signed length, its sha256 checked);
  * otherwise the older way (index.json.sig with --key, or unsigned).
  */
-async function loadTrustedIndex(mirror: MirrorReader, stateRoot: string, o: { tufRoot?: string; publicKey?: KeyObject | string; trustOnFirstUse?: boolean; tufDeadlineMs?: number; log: (m: string) => void }): Promise<TrustedIndex | null> {
+export async function loadTrustedIndex(mirror: MirrorReader, stateRoot: string, o: { tufRoot?: string; publicKey?: KeyObject | string; trustOnFirstUse?: boolean; tufDeadlineMs?: number; log: (m: string) => void }): Promise<TrustedIndex | null> {
   const tuf = await openTufMirror({ mirror, stateDir: join(stateRoot, '.tuf', mirrorStateId(mirror.display)), anchor: anchorOf(o), log: o.log, deadlineMs: o.tufDeadlineMs });
   if (!tuf) {
     const loaded = await loadIndex(mirror, { publicKey: o.publicKey });
@@ -97,7 +97,7 @@ async function loadTrustedIndex(mirror: MirrorReader, stateRoot: string, o: { tu
 }
 
 /** The package and its .sha256 as TUF targets; a file the signed targets do not list is never read. */
-async function packageTargets(tuf: TufSession, entry: IndexEntry): Promise<TufTargets> {
+export async function packageTargets(tuf: TufSession, entry: IndexEntry): Promise<TufTargets> {
   const rel = mirrorPath(entry.name, entry.filename);
   const [file, checksum] = await Promise.all([tuf.target(rel), tuf.target(`${rel}.sha256`)]);
   if (!file || !checksum) {
