@@ -66,6 +66,20 @@ async function readIfFile(path: string, max: number): Promise<Buffer | null> {
   }
 }
 
+/** --root FILE (or binary_mirror_root): a regular file, capped, and a self-signed root. */
+async function readPinnedRoot(path: string): Promise<Buffer> {
+  let bytes: Buffer;
+  try {
+    bytes = await readRegularFile(path, `the pinned TUF root ${path}`, TUF_MAX_LENGTHS.rootMaxLength);
+  } catch (err) {
+    if (err instanceof OsforgeError) throw err;
+    throw new OsforgeError('CONFIG_INVALID', `cannot read the pinned TUF root ${path} (--root or binary_mirror_root): ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      { hint: 'point --root (or [buckos] binary_mirror_root) at the root.json the mirror\'s owner published' }, { cause: err });
+  }
+  rootOf(bytes, path);
+  return bytes;
+}
+
 function rootOf(bytes: Buffer, where: string): Metadata<Root> {
   try {
     const md = Metadata.fromJSON(MetadataKind.Root, JSON.parse(bytes.toString('utf8')));
@@ -113,11 +127,11 @@ export async function openTufMirror(o: { mirror: MirrorReader; stateDir: string;
     how = `trusted state ${o.stateDir}`;
     if (o.anchor?.kind === 'root-file') {
       // A pinned root newer than the stored one is the user's deliberate choice (e.g. a root reissued out of band).
-      const pinned = await readFile(o.anchor.path);
+      const pinned = await readPinnedRoot(o.anchor.path);
       if (rootOf(pinned, o.anchor.path).signed.version > rootOf(stored, `${o.stateDir}/root.json`).signed.version) { trusted = pinned; how = `pinned root ${o.anchor.path}`; }
     }
   } else if (o.anchor?.kind === 'root-file') {
-    trusted = await readRegularFile(o.anchor.path, `TUF root ${o.anchor.path}`, TUF_MAX_LENGTHS.rootMaxLength);
+    trusted = await readPinnedRoot(o.anchor.path);
     how = `pinned root ${o.anchor.path}`;
   } else if (o.anchor) {
     const text = await readMetadata(meta, 'root.json', TUF_MAX_LENGTHS.rootMaxLength, deadlineMs);

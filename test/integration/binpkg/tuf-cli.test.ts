@@ -63,6 +63,17 @@ test('upload --sign-key writes TUF metadata (timestamp expiry settable); install
   assert.match(none.stderr, /--root root\.json .*--key cosign\.pub.*--trust-on-first-use/);
   assert.not.ok(existsSync(join(root, 'p0')));
 
+  // A --root that is missing, or not a TUF root: one line naming it.
+  const missingRoot = await runCli([...base, '--prefix', join(root, 'p0'), '--cache-dir', join(root, 'c0'), '--root', join(root, 'nope.json')]);
+  assert.is(missingRoot.code, 1);
+  assert.equal(oneLine(missingRoot.stderr).length, 1);
+  assert.match(missingRoot.stderr, /error \[CONFIG_INVALID\]: cannot read the pinned TUF root .*nope\.json \(--root or binary_mirror_root\): ENOENT/);
+  const notRoot = await runCli([...base, '--prefix', join(root, 'p0'), '--cache-dir', join(root, 'c0'), '--root', join(mirror(), 'timestamp.json')]);
+  assert.is(notRoot.code, 1);
+  assert.match(notRoot.stderr, /timestamp\.json is not a valid, self-signed TUF root/);
+  assert.not.match(notRoot.stderr, /\n\s+at /, 'no stack trace');
+  assert.not.ok(existsSync(join(root, 'p0')));
+
   const viaRoot = await runCli([...base, '--prefix', join(root, 'p1'), '--cache-dir', join(root, 'c1'), '--root', pinned]);
   assert.is(viaRoot.code, 0, viaRoot.stderr);
   assert.match(viaRoot.stderr, /TUF: .* root v1 \(from pinned root .*pinned-root\.json\)/);
