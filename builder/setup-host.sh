@@ -9,11 +9,55 @@
 #   OSFORGE_SETUP_SKIP_NPM=1   do not run npm ci (the caller manages node_modules)
 #   OSFORGE_SETUP_SKIP=<pkgs>  never install these packages (the fresh-host
 #                              rehearsal uses it to prove setup fails without one)
+#
+# Sourced (`. builder/setup-host.sh`), it only defines its functions: the
+# interrupted-dpkg test runs apt_install in a Debian container that way.
 set -euo pipefail
-cd "$(dirname "$0")/.."
 
 say() { printf 'setup: %s\n' "$*"; }
 die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
+
+# --- apt, surviving an interrupted earlier run ---
+# A Ctrl-C during apt-get leaves dpkg mid-operation: journal entries in
+# updates/, or packages unpacked or half-configured. apt then refuses every
+# install ("dpkg was interrupted, you must manually run 'dpkg --configure -a'"),
+# so each later setup would fail. Setup finishes that work itself, once, and says so.
+DPKG_ADMINDIR=${DPKG_ADMINDIR:-/var/lib/dpkg}
+dpkg_interrupted() {
+  [ -n "$(ls -A "$DPKG_ADMINDIR/updates" 2>/dev/null)" ] || [ -n "$(dpkg --audit 2>/dev/null)" ]
+}
+dpkg_repaired=0
+repair_dpkg() {
+  [ "$dpkg_repaired" = 0 ] || return 1
+  dpkg_repaired=1
+  say "dpkg was interrupted (an earlier apt-get or dpkg run was stopped); running dpkg --configure -a once"
+  DEBIAN_FRONTEND=noninteractive dpkg --configure -a >/dev/null 2>&1 \
+    || die "dpkg --configure -a failed; run it by hand to see why (then apt-get -f install)"
+}
+# apt_install <pkg>...: apt-get update + install; an interrupted dpkg is repaired first, or on apt's own complaint, and the install retried once.
+apt_install() {
+  if dpkg_interrupted; then repair_dpkg; fi
+  apt-get update -qq || die "apt-get update failed; check the host's apt sources (/etc/apt/sources.list*)"
+  local err attempt
+  err=$(mktemp)
+  for attempt in 1 2; do
+    if DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null 2>"$err"; then
+      rm -f "$err"
+      return 0
+    fi
+    if [ "$attempt" = 1 ] && { grep -q 'dpkg was interrupted' "$err" || dpkg_interrupted; } && repair_dpkg; then
+      say "retrying apt-get install $*"
+      continue
+    fi
+    break
+  done
+  sed 's/^/  /' "$err" >&2
+  rm -f "$err"
+  die "apt-get install $* failed; run it by hand to see why"
+}
+
+[[ "${BASH_SOURCE[0]}" == "$0" ]] || return 0
+cd "$(dirname "$0")/.."
 is_root() { [ "$(id -u)" -eq 0 ]; }
 debian_like() { [ -r /etc/debian_version ] && command -v apt-get >/dev/null 2>&1; }
 
@@ -67,9 +111,7 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
   debian_like || die "missing ${need_pkgs[*]} and this is not a Debian/Ubuntu host; install them with your package manager (Debian: apt-get install -y ${need_pkgs[*]})"
   is_root || die "missing ${need_pkgs[*]}; run as root: sudo apt-get install -y ${need_pkgs[*]}"
   say "installing ${need_pkgs[*]}"
-  apt-get update -qq || die "apt-get update failed; check the host's apt sources (/etc/apt/sources.list*)"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null \
-    || die "apt-get install ${need_pkgs[*]} failed; run it by hand to see why"
+  apt_install "${need_pkgs[@]}"
 fi
 
 # --- Docker engine: respect DOCKER_HOST; start a local dockerd only when nothing answers ---

@@ -1,8 +1,11 @@
-// Caps on what a mirror can make osforge download, hold or unpack, and the
-// idle timeout that replaced a total deadline (a slow but steady download of
-// a large package must finish; a mirror that stops sending must not hang).
+// Caps on what a mirror can make osforge download, hold or unpack, and how
+// long a download may take. An idle timeout alone let one byte per timeout
+// keep a download alive for ever, so every HTTP read (pipeline/util/http-read.ts)
+// also needs a minimum rate over each window and a total deadline: a slow
+// but steady download of a large package still finishes, a trickle does not.
 // Each is settable by a flag or an environment variable; flags win.
 import { OsforgeError } from '../errors.ts';
+import { DEFAULT_HTTP_TIMING, formatLimit } from '../util/http-read.ts';
 
 export interface Limits {
   /** Largest package file accepted (bytes). */
@@ -13,6 +16,12 @@ export interface Limits {
   maxUnpackedBytes: number;
   /** Abort a download when no byte arrives for this long (ms). */
   idleTimeoutMs: number;
+  /** Abort a download that receives fewer than this many bytes per second, averaged over each `rateWindowMs`. */
+  minRateBytesPerSec: number;
+  /** The window the minimum rate is measured over (ms). */
+  rateWindowMs: number;
+  /** Abort a download that has not finished after this long in all (ms). */
+  deadlineMs: number;
 }
 
 const MiB = 1024 * 1024;
@@ -20,7 +29,8 @@ export const DEFAULT_LIMITS: Limits = {
   maxDownloadBytes: 1024 * MiB,
   maxIndexBytes: 32 * MiB,
   maxUnpackedBytes: 2048 * MiB,
-  idleTimeoutMs: 30_000,
+  // The download times every HTTP read shares (the shared cache's too).
+  ...DEFAULT_HTTP_TIMING,
 };
 
 const FLAGS = {
@@ -28,13 +38,22 @@ const FLAGS = {
   maxIndexBytes: ['max-index-size', 'OSFORGE_MAX_INDEX_SIZE'],
   maxUnpackedBytes: ['max-unpacked-size', 'OSFORGE_MAX_UNPACKED_SIZE'],
   idleTimeoutMs: ['idle-timeout', 'OSFORGE_IDLE_TIMEOUT'],
+  minRateBytesPerSec: ['min-rate', 'OSFORGE_MIN_RATE'],
+  rateWindowMs: ['rate-window', 'OSFORGE_RATE_WINDOW'],
+  deadlineMs: ['download-deadline', 'OSFORGE_DOWNLOAD_DEADLINE'],
 } as const;
+
+/** The limits that are times (parsed with parseDuration); the others are sizes. */
+const DURATIONS: ReadonlySet<keyof Limits> = new Set(['idleTimeoutMs', 'rateWindowMs', 'deadlineMs']);
 
 export const limitOptions = {
   'max-download-size': { type: 'string' },
   'max-index-size': { type: 'string' },
   'max-unpacked-size': { type: 'string' },
   'idle-timeout': { type: 'string' },
+  'min-rate': { type: 'string' },
+  'rate-window': { type: 'string' },
+  'download-deadline': { type: 'string' },
 } as const;
 
 export const LIMITS_HELP = `limits (a flag wins over its environment variable):
@@ -42,6 +61,9 @@ export const LIMITS_HELP = `limits (a flag wins over its environment variable):
       --max-index-size SIZE     largest index.json to read ($OSFORGE_MAX_INDEX_SIZE; default 32M)
       --max-unpacked-size SIZE  largest decompressed package; stops gzip bombs ($OSFORGE_MAX_UNPACKED_SIZE; default 2G)
       --idle-timeout TIME       give up when a download sends nothing for this long ($OSFORGE_IDLE_TIMEOUT; default 30s)
+      --min-rate SIZE           give up when a download gets less than SIZE per second over a window ($OSFORGE_MIN_RATE; default 1K)
+      --rate-window TIME        the window --min-rate is measured over ($OSFORGE_RATE_WINDOW; default 30s)
+      --download-deadline TIME  give up on any one download after this long in all ($OSFORGE_DOWNLOAD_DEADLINE; default 30m)
   SIZE is bytes or a number with K, M or G (powers of 1024); TIME is seconds or a number with ms, s or m.`;
 
 export function parseSize(text: string, what: string): number {
@@ -69,14 +91,10 @@ export function limitsFrom(values: Record<string, unknown>, env: NodeJS.ProcessE
     const raw = typeof fromFlag === 'string' ? fromFlag : env[envName];
     if (raw === undefined || raw === '') continue;
     const what = typeof fromFlag === 'string' ? `--${flag}` : `$${envName}`;
-    out[k] = k === 'idleTimeoutMs' ? parseDuration(raw, what) : parseSize(raw, what);
+    out[k] = DURATIONS.has(k) ? parseDuration(raw, what) : parseSize(raw, what);
   }
   return out;
 }
 
-export function formatBytes(n: number): string {
-  if (n >= 1024 * MiB && n % (1024 * MiB) === 0) return `${n / (1024 * MiB)}G`;
-  if (n >= MiB && n % MiB === 0) return `${n / MiB}M`;
-  if (n >= 1024 && n % 1024 === 0) return `${n / 1024}K`;
-  return `${n} bytes`;
-}
+/** `32M`, `1G`, `1000 bytes`: a limit the way it is written. */
+export const formatBytes = formatLimit;

@@ -9,7 +9,11 @@
 //
 // Entries are sorted (name, version, arch, config hash) and carry no
 // timestamps, so publishing the same packages twice yields the same bytes.
+// by_name is keyed by names from outside: it is a null-prototype object, so a
+// package named "constructor" or "__proto__" is a name like any other.
 import { OsforgeError } from '../errors.ts';
+import { assertJsonDepth } from '../util/json-bounded.ts';
+import { assertJsonValueCount } from '../util/json-count.ts';
 import { binaryFilename, compareVersions, isArch, isHash8, isName, isSha256, isVersion } from './naming.ts';
 
 export interface IndexEntry {
@@ -45,7 +49,7 @@ export function buildIndex(entries: readonly IndexEntry[]): MirrorIndex {
   const byFile = new Map<string, IndexEntry>();
   for (const e of entries) byFile.set(e.filename, normalizeEntry(e));
   const packages = [...byFile.values()].sort(compareEntries);
-  const by_name: Record<string, ByNameEntry[]> = {};
+  const by_name = Object.create(null) as Record<string, ByNameEntry[]>;
   for (const { name, ...rest } of packages) (by_name[name] ??= []).push(rest);
   return { total: packages.length, packages, by_name };
 }
@@ -62,15 +66,22 @@ export function serializeIndex(index: MirrorIndex): string {
   return JSON.stringify(index, null, 2) + '\n';
 }
 
+/** Index entries have 8 fields: 8 bytes of JSON per value is far below what any real index uses. */
+export const BYTES_PER_INDEX_VALUE = 8;
+export const DEFAULT_MAX_INDEX_VALUES = (32 * 1024 * 1024) / BYTES_PER_INDEX_VALUE;
+
 /**
  * Parses and validates index.json. Every entry is checked, including that its
  * filename is exactly what its name/version/config hash imply: a hostile
- * index must not be able to steer downloads to other paths.
+ * index must not be able to steer downloads to other paths. The nesting depth
+ * and the number of values are checked before JSON.parse allocates anything.
  */
-export function parseIndex(text: string, where: string): MirrorIndex {
-  const fail = (why: string) => new OsforgeError('CONFIG_INVALID', `invalid mirror index ${where}: ${why}`, {
-    hint: 'regenerate it with `osforge upload --generate-index-only --source <mirror dir>`',
-  });
+export function parseIndex(text: string, where: string, maxValues = DEFAULT_MAX_INDEX_VALUES): MirrorIndex {
+  const hint = 'regenerate it with `osforge upload --generate-index-only --source <mirror dir>`';
+  const fail = (why: string) => new OsforgeError('CONFIG_INVALID', `invalid mirror index ${where}: ${why}`, { hint });
+  assertJsonDepth(text, `mirror index ${where}`);
+  assertJsonValueCount(text, `mirror index ${where}`, maxValues,
+    `a real index has about 20 values per package; raise --max-index-size / $OSFORGE_MAX_INDEX_SIZE (it allows one value per ${BYTES_PER_INDEX_VALUE} bytes) if it is genuine`);
   let raw: unknown;
   try {
     raw = JSON.parse(text);

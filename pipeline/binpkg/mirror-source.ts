@@ -1,15 +1,20 @@
 // Reading a binary mirror: http(s)://, file:// or a plain directory path.
 // Every read has a byte cap (a hostile mirror cannot make osforge hold an
-// unbounded body), HTTP reads stream with an idle timeout instead of a total
-// deadline, and a body cut short is an error, never a short file.
+// unbounded body), or the exact length verified metadata states. HTTP reads
+// go through util/http-read.ts (idle timeout, minimum rate, total deadline,
+// gzip decoded under the cap); local reads open regular files only, so a
+// FIFO, a device or a symlink where a file is expected is refused, never
+// followed or waited on. A body cut short is an error, never a short file.
 import { createHash, type KeyObject } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { open, rm, stat } from 'node:fs/promises';
+import { open, rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { OsforgeError } from '../errors.ts';
-import { DEFAULT_LIMITS, formatBytes, type Limits } from './limits.ts';
-import { parseIndex, type MirrorIndex } from './mirror-index.ts';
+import { httpRead, tooLarge } from '../util/http-read.ts';
+import { printable } from '../util/printable.ts';
+import { openRegularFile } from '../util/regular-file.ts';
+import { DEFAULT_LIMITS, type Limits } from './limits.ts';
+import { BYTES_PER_INDEX_VALUE, parseIndex, type MirrorIndex } from './mirror-index.ts';
 import { verifyBlobSignature } from './signature.ts';
 
 export interface GetOptions {
@@ -17,6 +22,12 @@ export interface GetOptions {
   maxBytes?: number;
   /** The flag or variable that raises `maxBytes`, for the message. */
   limitName?: string;
+  /**
+   * The body must be exactly this many bytes (the size a verified index
+   * states): a longer one is refused at byte exactBytes+1, a shorter one is
+   * cut short. Takes the place of `maxBytes`.
+   */
+  exactBytes?: number;
 }
 
 export interface MirrorReader {
@@ -30,6 +41,11 @@ export interface MirrorReader {
   /** A reader for a sub-directory. */
   sub(dir: string): MirrorReader;
 }
+
+/** Largest index.json.sig accepted: a base64 DER ECDSA signature is under 100 bytes. */
+export const MAX_SIGNATURE_BYTES = 64 * 1024;
+
+const DOWNLOAD_LIMIT_NAME = '--max-download-size / $OSFORGE_MAX_DOWNLOAD_SIZE';
 
 export function openMirror(url: string, limits: Limits = DEFAULT_LIMITS): MirrorReader {
   if (/^https?:\/\//i.test(url)) return httpMirror(url.replace(/\/+$/, ''), limits);
@@ -56,84 +72,18 @@ function checkRel(rel: string): void {
   }
 }
 
-function tooLarge(where: string, size: number | string, max: number, limitName: string): OsforgeError {
-  return new OsforgeError('LIMIT_EXCEEDED', `${where} is larger than the ${formatBytes(max)} limit (${typeof size === 'number' ? `${size} bytes` : size})`,
-    { hint: `raise the limit with ${limitName} if the file is genuine; otherwise the mirror is broken or hostile` });
-}
-
-class IdleTimeout extends Error {}
-
-/** Where a body goes, chunk by chunk. */
-interface Sink {
-  write(chunk: Uint8Array): Promise<void> | void;
+/** The cap and the name of what raises it, for one read. */
+function capOf(o: GetOptions, limits: Limits): { max: number; limitName: string } {
+  return { max: o.exactBytes ?? o.maxBytes ?? limits.maxDownloadBytes, limitName: o.limitName ?? DOWNLOAD_LIMIT_NAME };
 }
 
 function httpMirror(base: string, limits: Limits): MirrorReader {
   /** Streams one URL into `sink(declaredLength)`; false on 404/410. */
-  const fetchInto = async (rel: string, o: GetOptions, sink: (declared: number) => Sink): Promise<boolean> => {
+  const fetchInto = (rel: string, o: GetOptions, sink: Parameters<typeof httpRead>[2]): Promise<boolean> => {
     checkRel(rel);
-    const max = o.maxBytes ?? limits.maxDownloadBytes;
-    const limitName = o.limitName ?? '--max-download-size / $OSFORGE_MAX_DOWNLOAD_SIZE';
+    const { max, limitName } = capOf(o, limits);
     const url = `${base}/${rel.split('/').map(encodeURIComponent).join('/')}`;
-    const ac = new AbortController();
-    let timer: NodeJS.Timeout | undefined;
-    const arm = () => {
-      clearTimeout(timer);
-      timer = setTimeout(() => ac.abort(new IdleTimeout()), limits.idleTimeoutMs);
-    };
-    const idle = () => new OsforgeError('SOURCE_FETCH', `downloading ${url}: no data for ${limits.idleTimeoutMs / 1000}s (idle timeout)`,
-      { hint: 'the mirror stalled; retry, or raise --idle-timeout / $OSFORGE_IDLE_TIMEOUT on a slow link' });
-    arm();
-    try {
-      let res: Response;
-      try {
-        res = await fetch(url, { signal: ac.signal, redirect: 'follow' });
-      } catch (err) {
-        if (ac.signal.reason instanceof IdleTimeout) throw idle();
-        const cause = (err as Error & { cause?: Error }).cause?.message;
-        throw new OsforgeError('SOURCE_FETCH', `downloading ${url}: ${(err as Error).message}${cause ? ` (${cause})` : ''}`, { hint: 'check the mirror URL and your network' }, { cause: err });
-      }
-      if (res.status === 404 || res.status === 410) {
-        await res.body?.cancel().catch(() => {});
-        return false;
-      }
-      if (!res.ok) {
-        await res.body?.cancel().catch(() => {});
-        throw new OsforgeError('SOURCE_FETCH', `downloading ${url}: HTTP ${res.status} ${res.statusText}`, { hint: 'check the mirror URL; the server refused the request' });
-      }
-      const declared = Number(res.headers.get('content-length') ?? NaN);
-      if (declared > max) {
-        await res.body?.cancel().catch(() => {});
-        throw tooLarge(url, `${declared} bytes declared`, max, limitName);
-      }
-      const out = sink(declared);
-      let total = 0;
-      try {
-        for await (const c of res.body ?? []) {
-          arm();
-          const chunk = c as Uint8Array;
-          if (total + chunk.length > max || (Number.isFinite(declared) && total + chunk.length > declared)) {
-            ac.abort();
-            throw tooLarge(url, `more than ${total + chunk.length} bytes sent`, max, limitName);
-          }
-          await out.write(chunk);
-          total += chunk.length;
-        }
-      } catch (err) {
-        if (err instanceof OsforgeError) throw err;
-        if (ac.signal.reason instanceof IdleTimeout) throw idle();
-        if ((err as NodeJS.ErrnoException).syscall) throw err; // the sink's own (disk) error
-        throw new OsforgeError('SOURCE_FETCH', `downloading ${url}: the body was cut short after ${total}${Number.isFinite(declared) ? ` of ${declared}` : ''} bytes (${(err as Error).message})`,
-          { hint: 'the connection dropped or the mirror is truncating files; retry, or check the mirror' }, { cause: err });
-      }
-      if (Number.isFinite(declared) && total !== declared) {
-        throw new OsforgeError('SOURCE_FETCH', `downloading ${url}: the body was cut short after ${total} of ${declared} bytes`,
-          { hint: 'the connection dropped or the mirror is truncating files; retry, or check the mirror' });
-      }
-      return true;
-    } finally {
-      clearTimeout(timer);
-    }
+    return httpRead(url, { maxBytes: max, limitName, timing: limits, exactBytes: o.exactBytes }, sink);
   };
   return {
     display: base,
@@ -172,63 +122,72 @@ function httpMirror(base: string, limits: Limits): MirrorReader {
   };
 }
 
+/** Opens a mirror file: null when absent; refused when it is no regular file, over the cap, or not the exact size. */
+async function openMirrorFile(path: string, o: GetOptions, limits: Limits) {
+  const { max, limitName } = capOf(o, limits);
+  let opened;
+  try {
+    opened = await openRegularFile(path, `mirror file ${printable(path)}`, Number.MAX_SAFE_INTEGER);
+  } catch (err) {
+    if (err instanceof OsforgeError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return null;
+    throw new OsforgeError('SOURCE_FETCH', `reading ${printable(path)}: ${code ?? (err as Error).message}`, { hint: 'check the mirror directory and its permissions' }, { cause: err });
+  }
+  const fail = async (e: OsforgeError) => { await opened.handle.close(); throw e; };
+  if (opened.size > max) return fail(tooLarge(printable(path), opened.size, max, limitName));
+  if (o.exactBytes !== undefined && opened.size !== o.exactBytes) {
+    return fail(new OsforgeError('SOURCE_FETCH', `reading ${printable(path)}: the file is ${opened.size} bytes, but the verified size is ${o.exactBytes}`,
+      { hint: 'the mirror holds a different file than the signed metadata names; re-upload the package' }));
+  }
+  return opened;
+}
+
 function localMirror(root: string, limits: Limits): MirrorReader {
   return {
     display: root,
     limits,
     async get(rel, o = {}) {
       checkRel(rel);
-      const path = `${root}/${rel}`;
-      const max = o.maxBytes ?? limits.maxDownloadBytes;
+      const opened = await openMirrorFile(`${root}/${rel}`, o, limits);
+      if (!opened) return null;
       try {
-        const st = await stat(path);
-        if (!st.isFile()) return null;
-        if (st.size > max) throw tooLarge(path, st.size, max, o.limitName ?? '--max-download-size / $OSFORGE_MAX_DOWNLOAD_SIZE');
-        const fh = await open(path, 'r');
-        try {
-          // Read at most max+1 bytes, in case the file grows after stat().
-          const buf = Buffer.alloc(st.size);
-          const { bytesRead } = await fh.read(buf, 0, st.size, 0);
-          return buf.subarray(0, bytesRead);
-        } finally {
-          await fh.close();
+        // Reads at most the size checked, even if the file grows meanwhile.
+        const buf = Buffer.alloc(opened.size);
+        let off = 0;
+        while (off < opened.size) {
+          const { bytesRead } = await opened.handle.read(buf, off, opened.size - off, off);
+          if (bytesRead === 0) break;
+          off += bytesRead;
         }
-      } catch (err) {
-        if (err instanceof OsforgeError) throw err;
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT' || code === 'ENOTDIR') return null;
-        throw new OsforgeError('SOURCE_FETCH', `reading ${path}: ${code ?? (err as Error).message}`, { hint: 'check the mirror directory and its permissions' }, { cause: err });
+        return buf.subarray(0, off);
+      } finally {
+        await opened.handle.close();
       }
     },
     async getToFile(rel, dest, o = {}) {
       checkRel(rel);
-      const path = `${root}/${rel}`;
-      const max = o.maxBytes ?? limits.maxDownloadBytes;
+      const opened = await openMirrorFile(`${root}/${rel}`, o, limits);
+      if (!opened) return null;
       let size = 0;
       const hash = createHash('sha256');
-      let st;
-      try {
-        st = await stat(path);
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT' || code === 'ENOTDIR') return null;
-        throw new OsforgeError('SOURCE_FETCH', `reading ${path}: ${code ?? (err as Error).message}`, { hint: 'check the mirror directory and its permissions' }, { cause: err });
-      }
-      if (!st.isFile()) return null;
-      if (st.size > max) throw tooLarge(path, st.size, max, o.limitName ?? '--max-download-size / $OSFORGE_MAX_DOWNLOAD_SIZE');
-      const fh = await open(dest, 'wx', 0o644);
       let ok = false;
+      let fh;
       try {
-        for await (const c of createReadStream(path)) {
-          size += (c as Buffer).length;
-          if (size > max) throw tooLarge(path, `more than ${size} bytes`, max, o.limitName ?? '--max-download-size / $OSFORGE_MAX_DOWNLOAD_SIZE');
-          hash.update(c as Buffer);
-          await fh.write(c as Buffer);
+        fh = await open(dest, 'wx', 0o644);
+        const buf = Buffer.allocUnsafe(1024 * 1024);
+        while (size < opened.size) {
+          const { bytesRead } = await opened.handle.read(buf, 0, Math.min(buf.length, opened.size - size), size);
+          if (bytesRead === 0) break;
+          hash.update(buf.subarray(0, bytesRead));
+          await fh.write(buf.subarray(0, bytesRead));
+          size += bytesRead;
         }
         ok = true;
         return { size, sha256: hash.digest('hex') };
       } finally {
-        await fh.close();
+        await opened.handle.close();
+        await fh?.close();
         if (!ok) await rm(dest, { force: true });
       }
     },
@@ -260,7 +219,7 @@ export async function loadIndex(mirror: MirrorReader, opts: { publicKey?: KeyObj
     if (!text) continue;
     let signed = false;
     if (opts.publicKey) {
-      const sig = await root.get('index.json.sig', { maxBytes: 64 * 1024 });
+      const sig = await root.get('index.json.sig', { maxBytes: MAX_SIGNATURE_BYTES, limitName: 'nothing (a signature is under 100 bytes)' });
       if (!sig) {
         throw new OsforgeError('SHA256_MISMATCH', `${where} is not signed (no index.json.sig) but a public key was given`,
           { hint: 'publish the index with `osforge upload --sign-key cosign.key`, or drop the key to use an unsigned mirror' });
@@ -271,7 +230,7 @@ export async function loadIndex(mirror: MirrorReader, opts: { publicKey?: KeyObj
       }
       signed = true;
     }
-    return { index: parseIndex(text.toString('utf8'), where), root, signed };
+    return { index: parseIndex(text.toString('utf8'), where, Math.max(1, Math.floor(root.limits.maxIndexBytes / BYTES_PER_INDEX_VALUE))), root, signed };
   }
   return null;
 }

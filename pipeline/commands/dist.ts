@@ -89,6 +89,11 @@ dist/ files unchanged) it only checks, starts no container and rewrites nothing.
 environment:
   SKIP_TOOLS_CACHE=1         rebuild the tools image from source (never a no-op)
   TOOLS_CACHE_HIT=true       CI restored tools-cache/; used only if it validates
+  OSFORGE_TOOLS_CACHE_PUBKEY=<file>  cosign public key a tools-cache/ this
+                             machine did not write must be signed by
+                             (index.json.sig); else it is rebuilt
+  OSFORGE_TOOLS_CACHE_KEY=<file>  cosign private key to sign the tools-cache/
+                             this run writes (password: COSIGN_PASSWORD)
   BINARY_MIRROR=<url>        look stage2 packages up in this binary mirror
                              before building them (also [buckos] binary_mirror
                              with prefer_binaries = true in .buckconfig); used

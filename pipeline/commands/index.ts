@@ -1,6 +1,7 @@
 import type { Command } from './types.ts';
 import { distCommand } from './dist.ts';
 import { cleanToolsCacheCommand } from './clean-tools-cache.ts';
+import { signToolsCacheCommand } from './sign-tools-cache.ts';
 import { explainCommand } from './explain.ts';
 import { cacheCommand } from './cache.ts';
 import { queryCommand } from './query.ts';
@@ -22,6 +23,7 @@ export const commands: readonly Command[] = [
   cacheCommand,
   lockCommand,
   cleanToolsCacheCommand,
+  signToolsCacheCommand,
   packageCommand,
   uploadCommand,
   installCommand,

@@ -3,6 +3,7 @@ import { OsforgeError } from '../errors.ts';
 import { paths, repoRoot } from '../paths.ts';
 import { DEFAULT_PRIVATE_KEY, KEY_ENV, loadSigningKey, locateSigningKey } from '../sign/keyfile.ts';
 import { PASSWORD_ENV } from '../sign/password.ts';
+import { RELEASE_LIMITS_HELP, releaseLimitOptions, releaseLimitsFrom } from '../sign/release-reads.ts';
 import { BUILDER_ID_ENV, checkSignable, signDist } from '../sign/sign-dist.ts';
 import { assertRepoDir } from '../release/changelog-command.ts';
 import type { Command } from './types.ts';
@@ -11,6 +12,7 @@ export const signCommand: Command = {
   name: 'sign',
   summary: 'sign dist/ and write SBOM, SLSA provenance and release notes',
   help: `usage: osforge sign [dist] [--key <path>] [--require-key] [--no-release-notes] [--repo <dir>]
+                   [--max-artifact-size SIZE] [--max-metadata-size SIZE]
 
 Signs a built release directory (default: dist/, or $OSFORGE_DIST). First it
 checks that every artifact matches manifest.json, SHA256SUMS and its .sha256
@@ -36,19 +38,23 @@ options:
   --no-release-notes  do not write (or sign) RELEASE_NOTES.md
   --repo <dir>        git checkout the release was built from, for release
                       notes and config digests (default: the osforge checkout)
+Only regular files the directory holds are read (a symlink, FIFO or device is refused), each under a size cap:
+${RELEASE_LIMITS_HELP}
   -h, --help          show this help`,
   options: {
     key: { type: 'string' },
     'require-key': { type: 'boolean' },
     'no-release-notes': { type: 'boolean' },
     repo: { type: 'string' },
+    ...releaseLimitOptions,
   },
   positionals: true,
   async run(values, positionals) {
     if (positionals.length > 1) throw new OsforgeError('USAGE', `sign takes one release directory, got ${positionals.length}`);
     const dist = positionals[0] ? resolve(positionals[0]) : paths.dist();
     // A bad dist/ is refused first: before a password prompt, and even when no key is configured.
-    await checkSignable(dist);
+    const limits = releaseLimitsFrom(values);
+    await checkSignable(dist, limits);
     const loc = locateSigningKey(values.key as string | undefined);
     if (!loc) {
       const why = `no key configured (no --key, no $${KEY_ENV}, no ./${DEFAULT_PRIVATE_KEY})`;
@@ -71,6 +77,7 @@ options:
       releaseNotes: values['no-release-notes'] !== true,
       builderId: process.env[BUILDER_ID_ENV] || undefined,
       log: (line) => process.stdout.write(line + '\n'),
+      limits,
     });
     process.stdout.write(`signed ${signed.length} files in ${dist} with ${loc.path}\n`);
     return 0;

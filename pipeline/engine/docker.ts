@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { OsforgeError } from '../errors.ts';
 import { LABEL_ROOTFS, LABEL_RUN, LABEL_STAGE, type BuildSpec, type Engine, type ImageInfo, type PreparedStep, type Reaped, type RunResult, type RunSpec } from './engine.ts';
 import { currentOwner, ownerAlive, ownerFromLabels, ownerLabels, type Owner } from './owner.ts';
+import { assertNoSigningSecret } from './secrets.ts';
 
 export { LABEL_ROOTFS, LABEL_RUN, LABEL_STAGE };
 export type { BuildSpec, Engine, ImageInfo, Reaped, RunResult, RunSpec };
@@ -160,6 +161,7 @@ export class DockerEngine implements Engine {
   }
 
   private async buildImageUnguarded(spec: BuildSpec): Promise<string> {
+    assertNoSigningSecret({ env: spec.buildArgs, inputs: Buffer.isBuffer(spec.context) ? [{ dir: 'the build context', tar: spec.context }] : [] }, `building image ${spec.tag}`);
     const stream = await this.docker.buildImage(spec.context as unknown as NodeJS.ReadableStream, {
       t: spec.tag,
       labels: spec.labels,
@@ -244,6 +246,8 @@ export class DockerEngine implements Engine {
   async prepare(spec: RunSpec): Promise<PreparedStep> {
     const what = `running ${spec.labels[LABEL_STAGE] ?? 'a step'}${spec.labels['osforge.arch'] ? ` (${spec.labels['osforge.arch']})` : ''}`;
     if (this.closed) throw new OsforgeError('INTERRUPTED', 'interrupted: not starting another container');
+    // The one place containers are made: no bind mounts exist in a spec, and no key may come in by env or input.
+    assertNoSigningSecret(spec, what);
     const container = await this.guard(this.docker.createContainer({
       Image: spec.image,
       Entrypoint: ['/bin/sh', '-c', STEP_WRAPPER, 'osforge-step'],

@@ -60,7 +60,8 @@ export const ARCH_TABLE: Readonly<Record<Arch, ArchInfo>> = {
 
 /** Facts about `arch`; an arch the table lacks fails loudly, naming the table. */
 export function archInfo(arch: string): ArchInfo {
-  const info = (ARCH_TABLE as Record<string, ArchInfo | undefined>)[arch];
+  // Own keys only: "constructor" is not an arch.
+  const info = Object.hasOwn(ARCH_TABLE, arch) ? (ARCH_TABLE as Record<string, ArchInfo>)[arch] : undefined;
   if (!info) throw new Error(`unknown arch ${JSON.stringify(arch)}: pipeline/plan/arch.ts knows ${Object.keys(ARCH_TABLE).join(', ')}`);
   return info;
 }

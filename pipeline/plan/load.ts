@@ -5,7 +5,7 @@ import { OsforgeError } from '../errors.ts';
 import { ARCHES, type Arch, type ImageSet, type PackageRecipe, type Plan, type SourceSpec } from './types.ts';
 import { KERNEL_SOURCE } from '../stages/kernel.ts';
 import { packagePatches } from './patches.ts';
-import { effectiveUse, parsePackageUse, parseToken, parseUseArg, useConfigure, type UseInputs, type UseOverride, type UseSpec } from './use.ts';
+import { effectiveUse, ownEntry, parsePackageUse, parseToken, parseUseArg, useConfigure, type UseInputs, type UseOverride, type UseSpec } from './use.ts';
 import { mismatch, parseAtom, type Atom } from './atoms.ts';
 import { CandidateIndex, instanceId, pickCandidate, type MaskEntry } from './resolve.ts';
 import { loadMaskFile, Profiles, type ImageSetSpec } from './profiles.ts';
@@ -24,7 +24,8 @@ function invalid(file: string, message: string): OsforgeError {
  * could pull in files from outside the checkout.
  */
 export function readTree(dir: string): Record<string, Buffer> {
-  const out: Record<string, Buffer> = {};
+  // Null prototype: a file named "__proto__" is a key like any other, not a silent prototype swap that drops it from the key.
+  const out: Record<string, Buffer> = Object.create(null);
   if (!existsSync(dir)) throw new OsforgeError('CONFIG_INVALID', `${dir}: directory not found`, { hint: 'restore it (git checkout), or point $OSFORGE_IMAGES at a complete images directory' });
   const walk = (d: string) => {
     for (const name of readdirSync(d).sort()) {
@@ -52,7 +53,8 @@ function readKey(imagesDir: string, rel: string, field: string, file: string): B
 /** Validates sources.json (see schema.ts) and returns each source with its name. */
 export function validateSources(raw: unknown, file: string): Record<string, SourceSpec> {
   const parsed = parseWith(sourcesSchema, raw, file);
-  const out: Record<string, SourceSpec> = {};
+  // Null prototype: `sources[name]` for a name like "constructor" must find nothing unless sources.json defines it.
+  const out: Record<string, SourceSpec> = Object.create(null);
   for (const [name, v] of Object.entries(parsed)) {
     const sig = v.signature;
     out[name] = {
@@ -178,10 +180,11 @@ function resolveSet(imagesDir: string, spec: ImageSetSpec, index: CandidateIndex
     }
     if (!existsSync(join(c.dir, 'build.sh'))) throw invalid(c.file, 'missing build.sh beside it');
     const useSpec: UseSpec = { iuse: r.iuse ?? [], defaults: r.use_defaults ?? [], deps: r.use_deps ?? {}, configure: r.use_configure ?? {}, requiredUse: r.required_use };
+    const flagDeps = (f: string) => ownEntry(useSpec.deps, f) ?? [];
     const enabled = effectiveUse(c.name, useSpec, useInputs);
     const depAtoms = [
       ...(r.deps ?? []).map((d, j) => ({ atom: parseAtom(d, `${c.file}: deps[${j}]`), from: `${c.file}: deps[${j}]` })),
-      ...enabled.flatMap((f) => (useSpec.deps[f] ?? []).map((d, j) => ({ atom: parseAtom(d, `${c.file}: use_deps.${f}[${j}]`), from: `${c.file}: use_deps.${f}[${j}]` }))),
+      ...enabled.flatMap((f) => flagDeps(f).map((d, j) => ({ atom: parseAtom(d, `${c.file}: use_deps.${f}[${j}]`), from: `${c.file}: use_deps.${f}[${j}]` }))),
     ];
     const deps = [...new Set(depAtoms.map((d) => visit(d.atom, d.from)))];
     const files = readTree(c.dir);

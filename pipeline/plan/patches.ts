@@ -8,7 +8,7 @@
 // script applies them with "$APPLY_PATCHES" <dir> after unpacking; a plan that
 // has patches for a package whose build.sh never calls it is refused, so no
 // patch is silently ignored.
-import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OsforgeError } from '../errors.ts';
 
@@ -41,7 +41,14 @@ done < "$P/series"
 function dirPatches(root: string, pkg: string, label: string): Patch[] {
   const dir = join(root, pkg);
   const out: Patch[] = [];
-  if (!existsSync(dir)) return out;
+  const st = lstatSync(dir, { throwIfNoEntry: false });
+  if (!st) return out;
+  // lstat, not stat: a symlinked <pkg> directory would feed the build patches from wherever it points, unseen in the tree.
+  if (!st.isDirectory()) {
+    throw new OsforgeError('CONFIG_INVALID', `${dir}: not a directory (${st.isSymbolicLink() ? 'a symlink' : 'a file'}); a package's patch directory is read only as a plain directory`, {
+      hint: `replace ${dir} with a directory holding copies of the patches`,
+    });
+  }
   for (const f of sorted(readdirSync(dir).filter(isPatch))) {
     const p = join(dir, f);
     if (!lstatSync(p).isFile()) throw new OsforgeError('CONFIG_INVALID', `${p}: not a regular file (a symlink or directory); patches are read as plain files`, { hint: `replace ${p} with a copy of the patch` });

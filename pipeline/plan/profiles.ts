@@ -25,7 +25,8 @@ export interface ImageSetSpec {
 }
 
 export class Profiles {
-  private sets?: Record<string, string[]>;
+  /** sets.json as a Map: a set named "constructor" (or an unknown @constructor) must not meet Object.prototype. */
+  private sets?: Map<string, string[]>;
   constructor(private readonly imagesDir: string) {}
 
   /** The available profile names, for errors and --help. */
@@ -44,9 +45,9 @@ export class Profiles {
       const at = `${from}[${i}]`;
       if (!e.startsWith('@')) { out.push({ atom: parseAtom(e, at), from: at }); return; }
       const set = e.slice(1);
-      this.sets ??= parseWith(setsSchema, readJson(this.setsFile(), { why: `it defines @${set}`, hint: `create ${this.setsFile()}, or remove the reference to it` }), this.setsFile()) as Record<string, string[]>;
-      const body = this.sets[set];
-      if (!body) throw new OsforgeError('CONFIG_INVALID', `${at}: unknown package set @${set}`, { hint: `define it in ${this.setsFile()}; sets there: ${Object.keys(this.sets).map((s) => `@${s}`).join(', ') || 'none'}` });
+      this.sets ??= new Map(Object.entries(parseWith(setsSchema, readJson(this.setsFile(), { why: `it defines @${set}`, hint: `create ${this.setsFile()}, or remove the reference to it` }), this.setsFile()) as Record<string, string[]>));
+      const body = this.sets.get(set);
+      if (!body) throw new OsforgeError('CONFIG_INVALID', `${at}: unknown package set @${set}`, { hint: `define it in ${this.setsFile()}; sets there: ${[...this.sets.keys()].map((s) => `@${s}`).join(', ') || 'none'}` });
       if (chain.includes(set)) throw new OsforgeError('CONFIG_INVALID', `${this.setsFile()}: package set cycle: ${[...chain, set].map((s) => `@${s}`).join(' -> ')}`, { hint: 'remove one of these @set references' });
       out.push(...this.expand(body, `${this.setsFile()}: ${set}`, [...chain, set]));
     });

@@ -87,14 +87,23 @@ export function effectiveUse(pkg: string, spec: UseSpec, inputs: UseInputs): str
   return enabled;
 }
 
+/**
+ * `record[key]` only when the record itself has it: a flag named
+ * "constructor" must not find Object.prototype.constructor in a recipe's
+ * use_deps or use_configure (a parsed JSON object has the usual prototype).
+ */
+export function ownEntry<T>(record: Readonly<Record<string, T>>, key: string): T | undefined {
+  return Object.hasOwn(record, key) ? record[key] : undefined;
+}
+
 /** The configure arguments the flags select: "flag" entries when on, "-flag" entries when off, in iuse order. */
 export function useConfigure(spec: UseSpec, enabled: readonly string[]): string[] {
-  return spec.iuse.flatMap((f) => spec.configure[enabled.includes(f) ? f : `-${f}`] ?? []);
+  return spec.iuse.flatMap((f) => ownEntry(spec.configure, enabled.includes(f) ? f : `-${f}`) ?? []);
 }
 
 /** The deps the enabled flags add. */
 export function useDeps(spec: UseSpec, enabled: readonly string[]): string[] {
-  return enabled.flatMap((f) => spec.deps[f] ?? []);
+  return enabled.flatMap((f) => ownEntry(spec.deps, f) ?? []);
 }
 
 // ---- REQUIRED_USE -------------------------------------------------------------

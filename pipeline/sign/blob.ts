@@ -1,9 +1,12 @@
 // Blob signatures as `cosign sign-blob --key` writes them: ECDSA P-256 over
 // SHA-256 of the file, DER-encoded, stored base64 (no newline) in <file>.sig,
 // and the same signature in a sigstore bundle v0.3 (<file>.sigstore.json)
-// with messageDigest and the key hint. Files are streamed, never loaded whole.
+// with messageDigest and the key hint. Files are streamed, never loaded whole,
+// and opened as regular files only (a symlink or a FIFO is refused, never
+// followed or waited on), up to a size cap.
 import { createHash, createSign, createVerify, type KeyObject } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { assertJsonDepth } from '../util/json-bounded.ts';
+import { streamRegularFile } from '../util/regular-file.ts';
 import { bundleFromJSON, bundleToJSON, assertBundleLatest, toMessageSignatureBundle, BUNDLE_V03_MEDIA_TYPE, type SerializedBundle } from '@sigstore/bundle';
 import { publicKeyHint } from './keys.ts';
 
@@ -14,10 +17,10 @@ export interface BlobSignature {
   digest: Buffer;
 }
 
-export async function signFile(privateKey: KeyObject, path: string): Promise<BlobSignature> {
+export async function signFile(privateKey: KeyObject, path: string, maxBytes = Number.MAX_SAFE_INTEGER): Promise<BlobSignature> {
   const signer = createSign('sha256');
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) {
+  for await (const chunk of (await streamRegularFile(path, path, maxBytes)).stream) {
     signer.update(chunk as Buffer);
     hash.update(chunk as Buffer);
   }
@@ -28,9 +31,9 @@ export async function signFile(privateKey: KeyObject, path: string): Promise<Blo
  * Verifies several candidate signatures over one file in a single read
  * (the .sig and the bundle's copy); returns one verdict per signature.
  */
-export async function verifyFile(publicKey: KeyObject, path: string, signatures: readonly Uint8Array[]): Promise<boolean[]> {
+export async function verifyFile(publicKey: KeyObject, path: string, signatures: readonly Uint8Array[], maxBytes = Number.MAX_SAFE_INTEGER): Promise<boolean[]> {
   const verifiers = signatures.map(() => createVerify('sha256'));
-  for await (const chunk of createReadStream(path)) for (const v of verifiers) v.update(chunk as Buffer);
+  for await (const chunk of (await streamRegularFile(path, path, maxBytes)).stream) for (const v of verifiers) v.update(chunk as Buffer);
   return verifiers.map((v, i) => {
     try {
       return v.verify({ key: publicKey, dsaEncoding: 'der' }, signatures[i]!);
@@ -69,6 +72,7 @@ export interface ParsedMessageBundle {
 /** Parses and shape-checks a bundle; it must be v0.3 with a messageSignature over SHA2_256 and a public-key hint. */
 export function parseMessageBundle(text: string): ParsedMessageBundle {
   let json: unknown;
+  assertJsonDepth(text, 'sigstore bundle'); // it comes from the release being verified
   try {
     json = JSON.parse(text);
   } catch {

@@ -20,7 +20,7 @@ const quote = (s: string) => s.replace(/[^A-Za-z0-9._-]/g, (c) => `\\${c}`);
 
 /** `cpe:2.3:<part>:<vendor>:<product>:<version>:*:*:*:*:*:*:*`, or undefined for a name the table does not know. */
 export function cpe23(name: string, version: string): string | undefined {
-  const p = CPE_PRODUCTS[name];
+  const p = Object.hasOwn(CPE_PRODUCTS, name) ? CPE_PRODUCTS[name] : undefined; // "constructor" names no CPE, not Object's
   return p && `cpe:2.3:${p.part}:${p.vendor}:${p.product}:${quote(version)}:*:*:*:*:*:*:*`;
 }
 

@@ -1,6 +1,7 @@
 // DSSE envelopes (github.com/secure-systems-lab/dsse, protocol.md): the
 // signature covers PAE(payloadType, payload), never the raw payload.
 import { verify, type KeyObject } from 'node:crypto';
+import { assertJsonDepth } from '../util/json-bounded.ts';
 import { signDeterministic } from './deterministic-ecdsa.ts';
 
 export interface DsseSignature { keyid: string; sig: string }
@@ -33,6 +34,7 @@ export function signEnvelope(privateKey: KeyObject, payloadType: string, payload
 
 export function parseEnvelope(text: string): DsseEnvelope {
   let e: unknown;
+  assertJsonDepth(text, 'DSSE envelope'); // it comes from the release being verified
   try {
     e = JSON.parse(text);
   } catch {

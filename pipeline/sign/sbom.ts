@@ -247,7 +247,7 @@ export function buildSbom(m: Manifest, toolVersion = ''): SpdxDocument {
   };
   // What each artifact ships, by its kind and arch.
   for (const a of artifacts) {
-    const wants = CONTENTS[a.kind];
+    const wants = Object.hasOwn(CONTENTS, a.kind) ? CONTENTS[a.kind] : undefined; // a kind "constructor" is no built-in's
     const have = a.arch === 'any' ? undefined : perArch.get(a.arch);
     if (!wants || !have) continue;
     const id = artifactIds.get(a)!;

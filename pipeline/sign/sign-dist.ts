@@ -18,7 +18,9 @@ import {
 import { assertReleaseDir, listFiles } from './dist-files.ts';
 import type { Manifest } from '../outputs/manifest-types.ts';
 import { buildSbom, encodeSbom } from './sbom.ts';
-import { checkIntegrity } from './verify-dist.ts';
+import { checkIntegrity, releaseFiles } from './verify-dist.ts';
+import { DEFAULT_RELEASE_LIMITS, Refused, type ReleaseLimits } from './release-reads.ts';
+import { printable } from '../util/printable.ts';
 import { writeFileAtomic } from '../util/write-atomic.ts';
 
 /** Repo files that configure the pipeline; those present are recorded in the provenance. */
@@ -35,6 +37,7 @@ export interface SignDistOptions {
   releaseNotes: boolean;
   builderId?: string;
   log?: (line: string) => void;
+  limits?: ReleaseLimits;
 }
 
 async function repoFiles(repo: string, names: readonly string[]): Promise<FileDigest[]> {
@@ -63,26 +66,26 @@ export async function strayFiles(dist: string, m: Manifest): Promise<string[]> {
  * manifest parses, no stray files, and every artifact matches. Cheap and
  * key-free, so the CLI runs it before asking for a password.
  */
-export async function checkSignable(dist: string): Promise<Manifest> {
+export async function checkSignable(dist: string, limits: ReleaseLimits = DEFAULT_RELEASE_LIMITS): Promise<Manifest> {
   await assertReleaseDir(dist);
-  const manifest = await readManifest(dist);
+  const manifest = await readManifest(dist, limits);
 
   // A signature over a directory vouches for all of it: files the build did not
   // record would either be left unsigned (and fail verify) or look endorsed.
   const strays = await strayFiles(dist, manifest);
   if (strays.length) {
-    const shown = strays.slice(0, 5).join(', ') + (strays.length > 5 ? ` and ${strays.length - 5} more` : '');
+    const shown = strays.slice(0, 5).map((f) => printable(f)).join(', ') + (strays.length > 5 ? ` and ${strays.length - 5} more` : '');
     throw new OsforgeError('CONFIG_INVALID', `refusing to sign ${dist}: ${strays.length} file(s) not listed in manifest.json: ${shown}`, {
       stage: 'sign',
       hint: 'remove them, or rebuild with `osforge dist` so that manifest.json lists everything in the release directory',
     });
   }
 
-  const broken = (await checkIntegrity(dist, manifest)).filter((r) => !r.ok);
+  const broken = (await checkIntegrity(dist, manifest, await releaseFiles(dist, limits))).filter((r) => !r.ok);
   if (broken.length) {
     throw new OsforgeError('SHA256_MISMATCH', `${dist} is not consistent with its manifest and checksums; refusing to sign it`, {
       stage: 'sign',
-      logTail: broken.map((r) => `${r.file}: ${r.detail}`),
+      logTail: broken.map((r) => printable(`${r.file}: ${r.detail}`, 1000)),
       hint: 'rebuild with `osforge dist`; never sign files that do not match what the build recorded',
     });
   }
@@ -92,7 +95,8 @@ export async function checkSignable(dist: string): Promise<Manifest> {
 export async function signDist(opts: SignDistOptions): Promise<string[]> {
   const log = opts.log ?? (() => {});
   const { dist } = opts;
-  const manifest = await checkSignable(dist);
+  const limits = opts.limits ?? DEFAULT_RELEASE_LIMITS;
+  const manifest = await checkSignable(dist, limits);
 
   const generated: string[] = [];
   if (opts.releaseNotes) {
@@ -128,8 +132,16 @@ export async function signDist(opts: SignDistOptions): Promise<string[]> {
   log(`wrote ${SBOM_FILE}`);
 
   const files = [...new Set([...requiredSignedFiles(manifest), ...generated])].sort();
+  // Listed again: the generated files are new. Only listed regular files are hashed.
+  const release = await releaseFiles(dist, limits);
   const subjects: FileDigest[] = [];
-  for (const path of files) subjects.push({ path, sha256: await sha256File(join(dist, path)) });
+  for (const path of files) {
+    const got = await release.digest(path);
+    if (got === null || got instanceof Refused) {
+      throw new OsforgeError('ARCHIVE_UNSAFE', `refusing to sign ${printable(path)}: ${got === null ? 'it is missing' : got.reason}`, { stage: 'sign', hint: 'rebuild with `osforge dist`' });
+    }
+    subjects.push({ path, sha256: got.sha256 });
+  }
 
   const [lockFile] = await repoFiles(opts.repo, LOCK_FILES);
   const statement = buildStatement({
@@ -144,7 +156,7 @@ export async function signDist(opts: SignDistOptions): Promise<string[]> {
   log(`wrote ${PROVENANCE_FILE} (${subjects.length} subjects)`);
 
   for (const path of files) {
-    const sig = await signFile(opts.keyPair.privateKey, join(dist, path));
+    const sig = await signFile(opts.keyPair.privateKey, join(dist, path), limits.maxArtifactBytes);
     await writeFileAtomic(join(dist, sigPath(path)), encodeSigFile(sig.signature));
     await writeFileAtomic(join(dist, bundlePath(path)), encodeBundle(messageSignatureBundle(sig, opts.keyPair.publicKey)));
     log(`signed ${path}`);

@@ -10,7 +10,7 @@ import { node, sourcePin, type StageGraph, type StageNode } from '../plan/graph.
 import { keyOf, sha256 } from '../util/hash.ts';
 import { baseRef, resolveBase, type ResolvedBase } from '../stages/base.ts';
 import { fetchSources, debianExpectation, type FetchedSource } from '../stages/fetch.ts';
-import { ensureTools, toolsEnv } from '../stages/tools.ts';
+import { ensureTools, toolsCacheTrust, toolsEnv } from '../stages/tools.ts';
 import { ensureBuilder, type BuilderResult } from '../stages/builder.ts';
 import { dropHeld, holdStage2, stage1, stage2Package, stage3, type ArchContext, type HeldStage2, type PackageMeta, type Stage1Meta } from '../stages/bootstrap.ts';
 import { openStepLog } from '../stages/step-log.ts';
@@ -115,12 +115,13 @@ export function compile(plan: Plan, graph: StageGraph, budget: number): Compiled
 
   add({
     ...fromNode(graph.tools), deps: [graph.buildenv.id, sources.id], title: 'Tools image', weight: budget, cost: 600,
-    present: async (p) => !toolsEnv().skip && validateToolsCache(p.toolsCacheRoot, graph.tools.key).ok,
+    present: async (p) => !toolsEnv().skip && (await validateToolsCache(p.toolsCacheRoot, graph.tools.key, await toolsCacheTrust(p.store, { sign: false }))).ok,
     run: async (env, deps) => {
       const t = await ensureTools({
         engine: env.engine, plan, key: graph.tools.key, buildenvRef: depValue<ResolvedBase>(deps, graph.buildenv.id).ref,
         musl: fetched(deps).get(plan.toolchainSource)!, cacheRoot: env.toolsCacheRoot, sourceDateEpoch: plan.base.sourceDateEpoch,
         env: toolsEnv(), log: (l) => env.progress(graph.tools.id, l), store: env.store, runId: env.runId, logDir: env.logDir,
+        trust: await toolsCacheTrust(env.store, { sign: true }),
       });
       return result(t, t.hit, t.hit ? `Tools image: tools cache hit (${t.key.slice(0, 12)})` : `Tools image: compiled from source (${t.reason})`);
     },

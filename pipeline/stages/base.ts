@@ -13,6 +13,7 @@ import { OsforgeError } from '../errors.ts';
 import { diskFullError } from '../cache/durable.ts';
 import type { Engine } from '../engine/engine.ts';
 import { dockerArchive } from '../engine/docker-archive.ts';
+import { withoutSigningSecrets } from '../engine/secrets.ts';
 import { keyOf, sha256File } from '../util/hash.ts';
 import type { Arch, BaseSpec } from '../plan/types.ts';
 import { hostDebianMirror } from './host-apt.ts';
@@ -110,7 +111,8 @@ export async function mmdebstrap(spec: BaseSpec, arch: Arch, out: string, log: (
   log(`mmdebstrap --variant=${spec.variant} --arch=${arch} (${include.length} packages${unpinned ? '' : spec.pins[arch] ? ', locked' : ''}) ${spec.suite}`);
   try {
     // TMPDIR: mmdebstrap's own chroot dir must be litter the next run can find.
-    await runTool('mmdebstrap', args, { ...process.env, SOURCE_DATE_EPOCH: String(spec.sourceDateEpoch), LC_ALL: 'C.UTF-8', ...(tmp ? { TMPDIR: tmp } : {}) }, log);
+    // Without signing secrets: mmdebstrap runs the packages' maintainer scripts with this environment.
+    await runTool('mmdebstrap', args, { ...withoutSigningSecrets(process.env), SOURCE_DATE_EPOCH: String(spec.sourceDateEpoch), LC_ALL: 'C.UTF-8', ...(tmp ? { TMPDIR: tmp } : {}) }, log);
   } catch (err) {
     const tail = (err as OsforgeError).context?.logTail ?? [];
     const gone = tail.map((l) => /Version '([^']+)' for '([^']+)' was not found/.exec(l)).filter(Boolean).map((m) => `${m![2]}=${m![1]}`);

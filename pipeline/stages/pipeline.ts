@@ -12,7 +12,7 @@ import { OsforgeError, wrapError } from '../errors.ts';
 import type { Plan } from '../plan/types.ts';
 import { StageStore } from '../cache/stage-store.ts';
 import { validateToolsCache } from '../cache/tools-cache.ts';
-import { toolsEnv, type ToolsResult } from './tools.ts';
+import { toolsCacheTrust, toolsEnv, type ToolsResult } from './tools.ts';
 import type { Buck2 } from './buck2.ts';
 import { openStepLog } from './step-log.ts';
 import { Journal, explain, type Explanation } from '../cache/journal.ts';
@@ -73,7 +73,7 @@ export async function runDist(opts: DistOptions): Promise<DistResult> {
 
   // A no-op still proves the tools cache valid; a forced tools rebuild or a
   // broken cache must really rebuild, so neither is ever a no-op.
-  if (!toolsEnv().skip && validateToolsCache(opts.toolsCacheRoot, graph.tools.key).ok) {
+  if (!toolsEnv().skip && (await validateToolsCache(opts.toolsCacheRoot, graph.tools.key, await toolsCacheTrust(new StageStore(opts.stateRoot.stages), { sign: false }))).ok) {
     const state = await distState(opts);
     if (state.kind !== 'stale') {
       const explanations = compiled.stages.map((s) => explain(s, true, journal));

@@ -6,6 +6,9 @@
 // the buildenv image), each stored in the stage store like a stage output:
 // a run killed mid-compile loses only the arch in flight, and the step's
 // container dies with the run (no all-or-nothing `docker build`).
+// A cache is used only when someone vouches for it (this machine's stage
+// store, or a configured cache key: toolsCacheTrust); a restored cache nobody
+// vouches for is rebuilt with a warning, since it may be a forgery.
 import { writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Engine } from '../engine/engine.ts';
@@ -18,11 +21,12 @@ import { openStepLog } from './step-log.ts';
 import { dockerArchive } from '../engine/docker-archive.ts';
 import { sha256 } from '../util/hash.ts';
 import { packEntries, readEntries } from '../util/tar.ts';
-import { toolsCacheEntries, validateToolsCache, writeToolsCache, toolchainDir } from '../cache/tools-cache.ts';
+import { toolsCacheEntries, validateToolsCache, writeToolsCache, toolchainDir, type ToolsCacheTrust } from '../cache/tools-cache.ts';
 import type { Plan } from '../plan/types.ts';
 import type { FetchedSource } from './fetch.ts';
 import { readSource } from './fetch.ts';
 import { stateTempDir } from './temp.ts';
+import { wrapError } from '../errors.ts';
 
 export interface ToolsResult { ref: string; id: string; key: string; hit: boolean; reason: string }
 
@@ -30,6 +34,28 @@ export interface ToolsEnv { skip: boolean; ciRestored: boolean }
 
 export function toolsEnv(env = process.env): ToolsEnv {
   return { skip: env.SKIP_TOOLS_CACHE === '1' || env.SKIP_TOOLS_CACHE === 'true', ciRestored: env.TOOLS_CACHE_HIT === 'true' };
+}
+
+export const TOOLS_CACHE_PUBKEY_ENV = 'OSFORGE_TOOLS_CACHE_PUBKEY';
+export const TOOLS_CACHE_KEY_ENV = 'OSFORGE_TOOLS_CACHE_KEY';
+
+/**
+ * Who vouches for tools-cache/: the stage store always (what this machine
+ * wrote), $OSFORGE_TOOLS_CACHE_PUBKEY when set (a cache signed elsewhere,
+ * e.g. restored by CI), and $OSFORGE_TOOLS_CACHE_KEY (password from
+ * $COSIGN_PASSWORD) to sign what is written, loaded only when `sign`: a
+ * presence check never needs the password. The keys stay in this process:
+ * no stage container ever sees them.
+ */
+export async function toolsCacheTrust(store: StageStore, opts: { sign: boolean }, env: NodeJS.ProcessEnv = process.env): Promise<ToolsCacheTrust> {
+  const pub = env[TOOLS_CACHE_PUBKEY_ENV];
+  const priv = env[TOOLS_CACHE_KEY_ENV];
+  if (!pub && !(opts.sign && priv)) return { store };
+  const { loadSigningKey, loadVerifyKey } = await import('../sign/keyfile.ts');
+  const verifyKey = pub ? await loadVerifyKey(pub).catch((err: unknown) => { throw wrapError(err, TOOLS_CACHE_PUBKEY_ENV); }) : undefined;
+  // keyfile.ts's `from` names the variable in messages; its union does not list this one yet.
+  const signKey = opts.sign && priv ? (await loadSigningKey({ path: priv, from: TOOLS_CACHE_KEY_ENV as 'OSFORGE_SHARED_CACHE_KEY' }, env)).privateKey : undefined;
+  return { store, verifyKey, signKey };
 }
 
 /** The arches the seed toolchain is compiled for, each one resumable step. */
@@ -40,6 +66,8 @@ export interface ToolsOptions {
   sourceDateEpoch: number; env: ToolsEnv; log: (l: string) => void;
   /** Where finished per-arch steps are kept; a rerun after a kill resumes from them. */
   store: StageStore; runId: string; logDir: string;
+  /** Who vouches for tools-cache/ (toolsCacheTrust); a cache nobody vouches for is rebuilt. */
+  trust: ToolsCacheTrust;
 }
 
 export async function ensureTools(opts: ToolsOptions): Promise<ToolsResult> {
@@ -50,13 +78,15 @@ export async function ensureTools(opts: ToolsOptions): Promise<ToolsResult> {
   if (opts.env.skip) {
     reason = 'SKIP_TOOLS_CACHE=1 forces a rebuild';
   } else {
-    const v = validateToolsCache(opts.cacheRoot, key);
+    const v = await validateToolsCache(opts.cacheRoot, key, opts.trust);
     if (v.ok) {
       log(`tools cache hit (${key.slice(0, 12)}${opts.env.ciRestored ? ', restored by CI and validated' : ''})`);
       const id = await loadToolsImage(engine, opts.cacheRoot, ref, key, opts.sourceDateEpoch);
       return { ref, id, key, hit: true, reason: 'valid cache' };
     }
     reason = opts.env.ciRestored ? `TOOLS_CACHE_HIT=true but the restored cache is invalid: ${v.reason}` : v.reason;
+    // A cache that is there but refused is worth a warning of its own: it may be a forgery, not just stale.
+    if (v.untrusted) log(`warning: tools cache refused: ${reason}; rebuilding it`);
   }
   log(`tools cache miss: ${reason}; compiling the toolchain from source`);
   const entries: TarEntry[] = [{ path: 'opt/osforge', type: 'directory', mode: 0o755 }];
@@ -64,8 +94,8 @@ export async function ensureTools(opts: ToolsOptions): Promise<ToolsResult> {
     const tree = await compileStep(opts, arch);
     entries.push(...tree.map((e) => ({ ...e, path: `opt/osforge/${e.path}` })));
   }
-  const index = await writeToolsCache(opts.cacheRoot, key, entries);
-  log(`tools cache written: ${index.files.length} entries in ${toolchainDir(opts.cacheRoot)}`);
+  const index = await writeToolsCache(opts.cacheRoot, key, entries, opts.trust);
+  log(`tools cache written: ${index.files.length} entries in ${toolchainDir(opts.cacheRoot)}${opts.trust.signKey ? ', index.json signed' : ''}`);
   const id = await loadToolsImage(engine, opts.cacheRoot, ref, key, opts.sourceDateEpoch);
   return { ref, id, key, hit: false, reason };
 }

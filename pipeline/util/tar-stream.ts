@@ -12,6 +12,7 @@ import tarFs from 'tar-fs';
 import tarStream from 'tar-stream';
 import { fsyncParent, fsyncPath, mapDiskFull } from '../cache/durable.ts';
 import { OsforgeError, wrapError } from '../errors.ts';
+import { printable } from './printable.ts';
 import { appendEntry, comparePaths, entryHeader, GZIP_OPTIONS, headerEntry, withParents, type Entry, type EntryMeta } from './tar.ts';
 import { tempPathFor } from './write-atomic.ts';
 
@@ -206,23 +207,53 @@ export async function writeHashed(source: Readable, path: string, ...transforms:
   });
 }
 
+/** Caps for extractSafe: an archive from outside cannot make extraction do unbounded work. */
+export interface ExtractLimits {
+  /** Most entries (files, directories, links) accepted. */
+  maxEntries: number;
+  /** Most path components in one entry name. */
+  maxDepth: number;
+  /** Refuse symlinks and hardlinks too: only regular files and directories (a stage-store entry has nothing else). */
+  filesAndDirsOnly: boolean;
+}
+
+export const DEFAULT_EXTRACT_LIMITS: ExtractLimits = { maxEntries: 1_000_000, maxDepth: 64, filesAndDirsOnly: false };
+
 /**
  * Extracts a tar into `dir` with tar-fs, which already refuses writing
  * through a symlinked parent, hardlinks leaving `dir` and unknown types, and
  * replaces (never follows) a symlink where a file goes. Added here: "..",
  * absolute names and devices are refused (tar-fs would clamp or skip them),
  * and so is a directory entry on a symlink (tar-fs would chmod its target).
- * Symlinks may point anywhere: a rootfs has absolute ones. umask 022 so the
- * modes do not depend on the caller's umask (as in tools-cache.ts).
+ * Symlinks may point anywhere: a rootfs has absolute ones, unless
+ * `filesAndDirsOnly`. umask 022 so the modes do not depend on the caller's
+ * umask (as in tools-cache.ts). The entry count and each name's depth are
+ * capped before the entry is looked at further: tar-fs checks every parent
+ * of every entry, so work is entries x depth, linear once depth is bounded.
  */
-export async function extractSafe(source: Readable, dir: string): Promise<void> {
+export async function extractSafe(source: Readable, dir: string, limits: Partial<ExtractLimits> = {}): Promise<void> {
+  const { maxEntries, maxDepth, filesAndDirsOnly } = { ...DEFAULT_EXTRACT_LIMITS, ...limits };
   const extract = tarStream.extract();
   // Refusing destroys the parser, which errors the current entry too; the parser's error is the one reported.
   extract.on('entry', (_header, body) => body.on('error', () => {}));
   await mkdir(dir, { recursive: true });
+  let entries = 0;
   const ignore = (_name: string, header?: tarFs.Headers): boolean => {
     try {
+      const name = header?.name ?? '';
+      if (++entries > maxEntries) {
+        throw new OsforgeError('LIMIT_EXCEEDED', `refusing archive: more than ${maxEntries} entries`, { hint: 'the archive is not what osforge writes: check where it came from' });
+      }
+      let depth = 1;
+      for (let i = name.indexOf('/'); i !== -1 && i < name.length - 1; i = name.indexOf('/', i + 1)) depth++;
+      if (depth > maxDepth) {
+        throw new OsforgeError('LIMIT_EXCEEDED', `refusing archive entry ${JSON.stringify(printable(name.slice(0, 120)))}...: more than ${maxDepth} path components`,
+          { hint: 'the archive is not what osforge writes: check where it came from' });
+      }
       const e = headerEntry(header as unknown as tarStream.Header, '');
+      if (filesAndDirsOnly && e.type !== 'file' && e.type !== 'directory') {
+        throw new OsforgeError('ARCHIVE_UNSAFE', `refusing archive entry ${JSON.stringify(printable(e.path))}: a ${e.type === 'link' ? 'hardlink' : e.type}, where only files and directories belong`);
+      }
       if (e.type === 'directory' && e.path !== '' && lstatSync(join(dir, e.path), { throwIfNoEntry: false })?.isSymbolicLink()) {
         throw new OsforgeError('ARCHIVE_UNSAFE', `refusing archive entry ${JSON.stringify(e.path)}: a directory over a symlink`);
       }

@@ -52,7 +52,7 @@ const state = join(work, 'state');
 mkdirSync(state, { recursive: true });
 for (const shared of ['sources', 'layers']) if (existsSync(join(stateDir(), shared))) symlinkSync(join(stateDir(), shared), join(state, shared));
 // The kernel and GRUB are not what the probe measures (dist-bench times them): their entries are taken like the sources.
-seedStages(stateDir(), state, ['kernel', 'grub']);
+seedStages(stateDir(), state, ['kernel', 'grub', 'tools-cache-index']);
 
 interface Event { event: string; stage: string; at: number; readyAt?: number; durationMs?: number; status?: string; hit?: boolean }
 const events: Event[] = [];

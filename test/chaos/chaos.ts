@@ -182,7 +182,8 @@ const ORDER = ['tools', 'stage1', 'stage2', 'stage3', 'boot', 'dist-write'];
 // The kernel and GRUB compiles take minutes each and are ordinary steps of
 // the funnel the other stages test; quick mode (CI) seeds their entries so
 // the kills land in the stages listed above, not in one long compile.
-const SEEDED_KINDS = quick ? ['kernel', 'grub'] : [];
+// tools-cache-index: the record that vouches for the seeded tools-cache/ (cache/tools-cache.ts), without which it is rebuilt.
+const SEEDED_KINDS = quick ? ['kernel', 'grub', 'tools-cache-index'] : [];
 
 /** Copies the stage entries of SEEDED_KINDS from one state dir to another; returns how many. */
 function seedEntries(fromState: string, toState: string): number {

@@ -134,6 +134,16 @@ cases.push(
   { name: 'clean-tools-cache: $OSFORGE_TOOLS_CACHE is the current directory', setup: (ctx) => { ctx.env.OSFORGE_TOOLS_CACHE = '.'; writeFileSync(join(ctx.cwd, 'keep'), ''); },
     args: () => ['clean-tools-cache'], code: 2, error: /refusing to delete \S+: it is or contains the current directory/ },
   { name: 'clean-tools-cache: $OSFORGE_TOOLS_CACHE is /', setup: (ctx) => { ctx.env.OSFORGE_TOOLS_CACHE = '/'; }, args: () => ['clean-tools-cache'], code: 2, error: /refusing to delete \/: it is or contains/ },
+  { name: 'dist: $OSFORGE_TOOLS_CACHE_PUBKEY names no file', setup: (ctx) => { ctx.env.OSFORGE_TOOLS_CACHE_PUBKEY = join(ctx.cwd, 'none.pub'); }, args: () => ['dist', '--plain'], code: 1, error: /OSFORGE_TOOLS_CACHE_PUBKEY: cannot read public key \S+none\.pub: ENOENT/ },
+  { name: 'sign-tools-cache: no key', args: () => ['sign-tools-cache'], code: 2, error: /sign-tools-cache: no signing key/ },
+  { name: 'sign-tools-cache: a cache this machine did not write (a restored or forged one) is not signed',
+    setup: (ctx) => {
+      mkdirSync(join(ctx.cwd, 'tools-cache', 'toolchain', 'root'), { recursive: true });
+      writeFileSync(join(ctx.cwd, 'tools-cache', 'toolchain', 'index.json'), JSON.stringify({ key: 'k'.repeat(64), files: [{ path: 'x', type: 'directory' }] }));
+      mkdirSync(join(ctx.cwd, 'tools-cache', 'toolchain', 'root', 'x'));
+      ctx.env.COSIGN_PASSWORD = 'hello';
+    },
+    args: () => ['sign-tools-cache', '--key', join(root, 'test/fixtures/cosign/cosign-label-n32768.key')], code: 1, error: /not signing \S+toolchain: \S+index\.json is not trusted: it was not written by this machine/ },
   { name: 'package: --upload without --mirror-url', args: () => ['package', '--upload'], code: [1, 2], error: /--mirror-url/ },
   { name: 'package: manifest missing', args: (ctx) => ['package', '--manifest', join(ctx.cwd, 'none', 'manifest.json')], code: [1, 2], error: /none\/manifest\.json/ },
   { name: 'package: missing value', args: () => ['package', '--output-dir'], code: 2, error: /--output-dir/ },

@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { DEFAULT_LIMITS, formatBytes, limitsFrom, parseDuration, parseSize } from '../../../pipeline/binpkg/limits.ts';
+import { DEFAULT_LIMITS, formatBytes, LIMITS_HELP, limitsFrom, parseDuration, parseSize } from '../../../pipeline/binpkg/limits.ts';
 import { OsforgeError } from '../../../pipeline/errors.ts';
 
 const test = suite('binpkg/limits');
@@ -42,6 +42,17 @@ test('a flag wins over its environment variable, which wins over the default', (
   assert.is(l.idleTimeoutMs, 500);
   assert.is(l.maxDownloadBytes, DEFAULT_LIMITS.maxDownloadBytes);
   usage(() => limitsFrom({}, { OSFORGE_MAX_DOWNLOAD_SIZE: 'x' }), /\$OSFORGE_MAX_DOWNLOAD_SIZE/);
+});
+
+test('the download times: --min-rate is a size per second, --rate-window and --download-deadline are times', () => {
+  const l = limitsFrom({ 'min-rate': '4K', 'download-deadline': '10m' }, { OSFORGE_RATE_WINDOW: '5s', OSFORGE_MIN_RATE: '1' });
+  assert.is(l.minRateBytesPerSec, 4096);
+  assert.is(l.rateWindowMs, 5000);
+  assert.is(l.deadlineMs, 600_000);
+  assert.is(DEFAULT_LIMITS.deadlineMs, 30 * 60_000);
+  usage(() => limitsFrom({ 'download-deadline': 'never' }), /invalid time for --download-deadline: "never"/);
+  usage(() => limitsFrom({}, { OSFORGE_MIN_RATE: 'fast' }), /invalid size for \$OSFORGE_MIN_RATE: "fast"/);
+  for (const flag of ['--min-rate', '--rate-window', '--download-deadline', 'OSFORGE_DOWNLOAD_DEADLINE']) assert.ok(LIMITS_HELP.includes(flag), flag);
 });
 
 test('formatBytes says the limit the way it is written', () => {

@@ -48,6 +48,31 @@ test('a symlinked user patch is refused', () => {
   assert.throws(() => packagePatches({ pkg: 'hello', files: { 'build.sh': buildSh }, enabledFlags: [], iuse: [], userDir: user, recipeFile: 'r' }), /evil\.patch: not a regular file/);
 });
 
+test('a symlinked $OSFORGE_PATCHES/<pkg> directory is refused, naming it, and no patch is read through it', () => {
+  const user = join(work, 'user-dirlink');
+  const elsewhere = join(work, 'elsewhere');
+  mkdirSync(user, { recursive: true });
+  mkdirSync(elsewhere, { recursive: true });
+  writeFileSync(join(elsewhere, 'evil.patch'), greeting('evil'));
+  symlinkSync(elsewhere, join(user, 'hello'));
+  const run = () => packagePatches({ pkg: 'hello', files: { 'build.sh': buildSh }, enabledFlags: [], iuse: [], userDir: user, recipeFile: 'r' });
+  assert.throws(run, (err: Error) => err.message.includes(`${join(user, 'hello')}: not a directory (a symlink)`) && !err.message.includes('\n'));
+  // The same through the plan, as `OSFORGE_PATCHES=<dir> osforge dist` loads it, and for a profile's patches/<pkg>.
+  const c = copyImages();
+  try {
+    symlinkSync(elsewhere, join(user, 'zlib'));
+    assert.throws(() => loadPlan(c.images, { patchesDir: user }), /zlib: not a directory \(a symlink\)/);
+    mkdirSync(join(c.images, 'patches'), { recursive: true });
+    symlinkSync(elsewhere, join(c.images, 'patches', 'zlib'));
+    assert.throws(() => loadPlan(c.images), /patches\/zlib: not a directory \(a symlink\)/);
+  } finally { c.remove(); }
+  // A plain file where the directory belongs is refused too, not silently skipped.
+  const fileUser = join(work, 'user-file');
+  mkdirSync(fileUser, { recursive: true });
+  writeFileSync(join(fileUser, 'hello'), greeting('x'));
+  assert.throws(() => packagePatches({ pkg: 'hello', files: { 'build.sh': buildSh }, enabledFlags: [], iuse: [], userDir: fileUser, recipeFile: 'r' }), /hello: not a directory \(a file\)/);
+});
+
 test('a user patch is a named key input: adding, editing or removing it rebuilds that package and its dependents only', () => {
   const c = copyImages();
   try {

@@ -54,4 +54,19 @@ test('a restored cache sets TOOLS_CACHE_HIT, build.sh builds, signing uses COSIG
   assert.is(upload?.with?.path, 'dist/');
 });
 
+test('a restored tools-cache/ is verified with a public key in the build; a fresh one is signed after it; the build holds no private key', () => {
+  const cache = steps.find((s) => s.uses?.startsWith('actions/cache@'))!;
+  const buildAt = steps.findIndex((s) => s.run?.includes('builder/build.sh'));
+  const build = steps[buildAt]!;
+  assert.match(build.run!, /OSFORGE_TOOLS_CACHE_PUBKEY=/);
+  assert.match(build.run!, /--preserve-env=[^ ]*OSFORGE_TOOLS_CACHE_PUBKEY/);
+  assert.not.match(JSON.stringify(build), /secrets\./, 'the build step sees no secret');
+  const signAt = steps.findIndex((s) => s.run?.includes('osforge sign-tools-cache'));
+  assert.ok(signAt > buildAt, 'signed after the build');
+  const sign = steps[signAt]!;
+  assert.is(sign.if, `steps.${cache.id}.outputs.cache-hit != 'true'`);
+  assert.match(sign.env?.TOOLS_CACHE_PRIVATE_KEY ?? '', /secrets\.OSFORGE_TOOLS_CACHE_KEY/);
+  assert.match(sign.run!, /rm -f "\$key"/);
+});
+
 test.run();
