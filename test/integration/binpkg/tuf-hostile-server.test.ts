@@ -2,7 +2,8 @@
 // 127.0.0.1 that serves a genuine signed mirror but misbehaves on one file:
 // it keeps sending past the end (endless data), or sends one byte a second
 // (slow retrieval). Each read stops at the length the verified metadata
-// states (or tuf-js's cap for timestamp.json), or at the deadline.
+// states (or tuf-js's cap for timestamp.json), at the metadata deadline, or
+// (a package) at the reader's minimum rate.
 import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -11,6 +12,7 @@ import { join, normalize } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { installBinary, type InstallRequest } from '../../../pipeline/binpkg/installer.ts';
+import { DEFAULT_LIMITS } from '../../../pipeline/binpkg/limits.ts';
 import { upload } from '../../../pipeline/binpkg/publish.ts';
 import { packageBytes, refusal, tempDir, writeMirror } from '../../fixtures/binpkg/helpers.ts';
 
@@ -116,6 +118,16 @@ test('slow retrieval: one byte a second fails within the deadline', async () => 
   const err = await refusal(installBinary(req('slow', { tufDeadlineMs: 3000 })));
   const took = Date.now() - started;
   assert.match(err.message, /timestamp\.json: not complete after 3s \(slow retrieval\)/);
+  assert.ok(took < 8000, `took ${took} ms`);
+});
+
+test('slow retrieval: a package sent one byte a second stops at the minimum rate', async () => {
+  hostile.clear();
+  hostile.set(pkgPath(), 'slow');
+  const started = Date.now();
+  const err = await refusal(installBinary(req('slow-pkg', { limits: { ...DEFAULT_LIMITS, minRateBytesPerSec: 100, rateWindowMs: 2000 } })));
+  const took = Date.now() - started;
+  assert.match(err.message, /below the minimum rate/);
   assert.ok(took < 8000, `took ${took} ms`);
 });
 
