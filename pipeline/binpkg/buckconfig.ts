@@ -17,6 +17,8 @@ export interface BinaryMirrorSetting {
   preferBinaries: boolean;
   /** `[buckos] binary_mirror_key`, resolved against the config file's directory; null when unset. */
   binaryMirrorKey?: string | null;
+  /** `[buckos] binary_mirror_root`: the mirror's pinned TUF root.json, resolved like the key; null when unset. */
+  binaryMirrorRoot?: string | null;
   /** The file read, or null when it does not exist. */
   configPath: string | null;
 }
@@ -55,8 +57,10 @@ export async function readBinaryMirrorSetting(configPath = '.buckconfig'): Promi
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { binaryMirror: null, preferBinaries: false, configPath: null };
     throw err;
   }
-  const key = parseIni(text).get('buckos')?.get('binary_mirror_key') || null;
-  return { ...binaryMirrorFromIni(text), configPath: path, ...(key ? { binaryMirrorKey: resolve(dirname(path), key) } : {}) };
+  const b = parseIni(text).get('buckos');
+  const key = b?.get('binary_mirror_key') || null;
+  const root = b?.get('binary_mirror_root') || null;
+  return { ...binaryMirrorFromIni(text), configPath: path, ...(key ? { binaryMirrorKey: resolve(dirname(path), key) } : {}), ...(root ? { binaryMirrorRoot: resolve(dirname(path), root) } : {}) };
 }
 
 /**

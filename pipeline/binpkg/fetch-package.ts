@@ -4,6 +4,9 @@
 // package is streamed to disk (a temp name beside its cache path, hashed on
 // the way), verified there and only then renamed into the cache: it is
 // never held whole in memory. Without one, it is read into memory (capped).
+// From a TUF mirror, the .sha256 and the package are TUF targets: each is
+// read only up to the length the verified targets metadata states and must
+// have its sha256; the cosign .sig files are then not needed.
 import { randomBytes, type KeyObject } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { rename, rm, rmdir } from 'node:fs/promises';
@@ -11,13 +14,22 @@ import { dirname, join } from 'node:path';
 import { OsforgeError } from '../errors.ts';
 import { decodeSigFile, verifyFile } from '../sign/blob.ts';
 import { writeFileAtomic } from '../util/write-atomic.ts';
-import { sha256File } from '../util/hash.ts';
+import { sha256, sha256File } from '../util/hash.ts';
 import type { ChecksumFile } from './checksum-file.ts';
 import { binaryFilename, mirrorPath } from './naming.ts';
 import type { MirrorReader } from './mirror-source.ts';
 import { mkdirs } from './prefix-paths.ts';
 import { toPublicKey, verifyBlobSignature } from './signature.ts';
 import { verifyPackage, type Expected } from './verify.ts';
+import type { TargetDesc } from './tuf/repository.ts';
+
+/** The TUF targets of a package and of its .sha256 (lengths and hashes from verified targets metadata). */
+export interface TufTargets { file: TargetDesc; checksum: TargetDesc }
+
+function notTarget(where: string, what: string, t: TargetDesc, actual: { length: number; sha256: string }, arch: string): OsforgeError {
+  return new OsforgeError('SIGNATURE_INVALID', `${where}: ${what} does not match its TUF target: targets.json states ${t.length} bytes, sha256 ${t.sha256}; got ${actual.length} bytes, sha256 ${actual.sha256}`,
+    { arch, hint: 'the mirror serves other bytes than it signed (tampering, or an upload in progress); nothing was installed; retry, or re-publish the package' });
+}
 
 export interface FetchedPackage {
   /** The verified bytes, when no cache dir was given. */
@@ -60,12 +72,18 @@ async function fileSignatureOk(path: string, sigText: string, key: KeyObject | s
  * With `publicKey`, an unsigned package is refused; without it, a signed
  * package is refused too, since its signature could not be checked.
  */
-export async function fetchPackage(root: MirrorReader, want: Expected, opts: { cacheDir?: string; publicKey?: KeyObject | string }): Promise<FetchedPackage | null> {
+export async function fetchPackage(root: MirrorReader, want: Expected, opts: { cacheDir?: string; publicKey?: KeyObject | string; tuf?: TufTargets }): Promise<FetchedPackage | null> {
   const filename = binaryFilename(want.name, want.version, want.configHash);
   const rel = mirrorPath(want.name, filename);
   const where = `${root.display}/${rel}`;
-  const checksumBuf = await root.get(`${rel}.sha256`, { maxBytes: 64 * 1024 });
+  const tuf = opts.tuf;
+  const tufLimit = 'the length targets.json states';
+  const checksumBuf = await root.get(`${rel}.sha256`, tuf ? { maxBytes: tuf.checksum.length, limitName: tufLimit } : { maxBytes: 64 * 1024 });
   if (!checksumBuf) return null;
+  if (tuf && (checksumBuf.length !== tuf.checksum.length || sha256(checksumBuf) !== tuf.checksum.sha256)) {
+    throw notTarget(`${where}.sha256`, 'the metadata file', tuf.checksum, { length: checksumBuf.length, sha256: sha256(checksumBuf) }, want.arch);
+  }
+  const fileOpts = tuf ? { maxBytes: tuf.file.length, limitName: tufLimit } : {};
   const checksumText = checksumBuf.toString('utf8');
   const missing = () => new OsforgeError('SOURCE_FETCH', `${where}.sha256 exists but ${where} does not`, { arch: want.arch, hint: 're-upload the package; the mirror is incomplete' });
   const cacheError = (err: unknown, path: string) => new OsforgeError('HOST_SETUP', `writing the download cache ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
@@ -96,7 +114,7 @@ export async function fetchPackage(root: MirrorReader, want: Expected, opts: { c
       } catch (err) {
         throw cacheError(err, dirname(part));
       }
-      const got = await root.getToFile(rel, part).catch(async (err: unknown) => {
+      const got = await root.getToFile(rel, part, fileOpts).catch(async (err: unknown) => {
         await pruneDirs(dirname(part));
         throw err instanceof OsforgeError ? err : cacheError(err, part);
       });
@@ -108,20 +126,26 @@ export async function fetchPackage(root: MirrorReader, want: Expected, opts: { c
       actual = got;
     }
   } else {
-    data = (await root.get(rel)) ?? undefined;
+    data = (await root.get(rel, fileOpts)) ?? undefined;
     if (!data) throw missing();
     actual = { sha256: '', size: data.length };
   }
 
   try {
+    if (tuf && !fromCache) {
+      const got = data ? { length: data.length, sha256: sha256(data) } : { length: actual.size, sha256: actual.sha256 };
+      if (got.length !== tuf.file.length || got.sha256 !== tuf.file.sha256) throw notTarget(where, 'the package', tuf.file, got, want.arch);
+    }
     const checksum = verifyPackage(data ?? { sha256: actual.sha256 }, checksumText, want, where);
-    const sigBuf = await root.get(`${rel}.sig`, { maxBytes: 64 * 1024 });
-    const metaSigBuf = await root.get(`${rel}.sha256.sig`, { maxBytes: 64 * 1024 });
+    if (tuf && checksum.sha256 !== tuf.file.sha256) throw notTarget(where, 'the package', tuf.file, { length: tuf.file.length, sha256: checksum.sha256 }, want.arch);
+    // TUF already authenticated both files; the cosign signatures are for clients without TUF.
+    const sigBuf = tuf ? null : await root.get(`${rel}.sig`, { maxBytes: 64 * 1024 });
+    const metaSigBuf = tuf ? null : await root.get(`${rel}.sha256.sig`, { maxBytes: 64 * 1024 });
     if ((sigBuf || metaSigBuf) && !opts.publicKey) {
       throw new OsforgeError('USAGE', `${filename} is signed (${where}.${sigBuf ? 'sig' : 'sha256.sig'}) but no public key was given to verify it`,
         { arch: want.arch, hint: 'pass the cosign public key with --key cosign.pub' });
     }
-    if (opts.publicKey) {
+    if (opts.publicKey && !tuf) {
       // Both signatures are required: the bytes, and the metadata that says which package the bytes are.
       for (const [what, sig] of [['.sig', sigBuf], ['.sha256.sig', metaSigBuf]] as const) {
         if (!sig) {
@@ -149,7 +173,7 @@ export async function fetchPackage(root: MirrorReader, want: Expected, opts: { c
       }
     }
     const size = data ? data.length : actual.size || statSync(cachedPath!).size;
-    return { data, cachedPath: data ? undefined : cachedPath, size, checksum, signed: sigBuf !== null, fromCache };
+    return { data, cachedPath: data ? undefined : cachedPath, size, checksum, signed: sigBuf !== null || Boolean(tuf), fromCache };
   } finally {
     if (file && file !== cachedPath) {
       // A download that failed verification leaves nothing behind, not even the directories made for it.

@@ -6,7 +6,10 @@
 // Nothing is published uninspected: every package is verified against its
 // .sha256 and unpacked (with the decompression cap) through the archive
 // policy. With a signing key, index.json.sig is written beside the index and
-// every package must carry its .sig and .sha256.sig.
+// every package must carry its .sig and .sha256.sig, and the mirror becomes
+// a TUF repository: root, targets, snapshot and timestamp metadata are
+// signed beside index.json (tuf/repository.ts) and go up after it,
+// timestamp.json last.
 import { spawn } from 'node:child_process';
 import type { KeyObject } from 'node:crypto';
 import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
@@ -23,6 +26,7 @@ import { writeFileAtomic } from '../util/write-atomic.ts';
 import { parseChecksumFile } from './checksum-file.ts';
 import { buildIndex, parseIndex, serializeIndex, type IndexEntry, type MirrorIndex } from './mirror-index.ts';
 import { BIN_SUFFIX, binaryFilename, letterDir, mirrorPath } from './naming.ts';
+import { DEFAULT_TIMESTAMP_EXPIRY_MS, publishMetadata, readMirrorMetadata, refreshTimestamp, type PublishOutput, type TargetDesc } from './tuf/repository.ts';
 
 export interface ScannedPackage {
   entry: IndexEntry;
@@ -157,15 +161,17 @@ function run(cmd: string, argv: readonly string[], capture = false): Promise<str
  * The commands that copy a staged tree to the destination, index.json last
  * (pure, so tests can check them). `letters` are the staged letter dirs.
  */
-export function transferCommands(dest: Destination, stage: string, letters: readonly string[], useRsync: boolean, signedIndex = false): string[][] {
+export function transferCommands(dest: Destination, stage: string, letters: readonly string[], useRsync: boolean, signedIndex = false, tufFiles: readonly string[] = []): string[][] {
   const target = dest.kind === 'remote' ? `${dest.host}:${dest.path}` : dest.path;
   const cmds: string[][] = [];
   if (dest.kind === 'remote') cmds.push(['ssh', '--', dest.host, `mkdir -p ${[dest.path, ...letters.map((l) => `${dest.path}/${l}`)].join(' ')}`]);
   if (useRsync) {
     // rsync writes each file under a temporary name and renames it, so index.json is replaced atomically.
-    cmds.push(['rsync', '-rt', '--checksum', '--exclude=/index.json', '--exclude=/index.json.sig', `${stage}/`, `${target}/`]);
+    cmds.push(['rsync', '-rt', '--checksum', '--exclude=/index.json', '--exclude=/index.json.sig', ...tufFiles.map((f) => `--exclude=/${f}`), `${stage}/`, `${target}/`]);
     if (signedIndex) cmds.push(['rsync', '-t', '--checksum', `${stage}/index.json.sig`, `${target}/index.json.sig`]);
     cmds.push(['rsync', '-t', '--checksum', `${stage}/index.json`, `${target}/index.json`]);
+    // TUF metadata after the files it describes, in order: root, targets, snapshot, timestamp.
+    for (const f of tufFiles) cmds.push(['rsync', '-t', '--checksum', `${stage}/${f}`, `${target}/${f}`]);
   } else {
     if (dest.kind !== 'remote') throw new Error('local copies do not use scp');
     for (const l of letters) cmds.push(['scp', '-p', '-r', `${stage}/${l}`, `${target}/`]);
@@ -175,6 +181,10 @@ export function transferCommands(dest: Destination, stage: string, letters: read
     }
     cmds.push(['scp', '-p', `${stage}/index.json`, `${target}/index.json.osforge-tmp`]);
     cmds.push(['ssh', '--', dest.host, `mv -f ${dest.path}/index.json.osforge-tmp ${dest.path}/index.json`]);
+    for (const f of tufFiles) {
+      cmds.push(['scp', '-p', `${stage}/${f}`, `${target}/${f}.osforge-tmp`]);
+      cmds.push(['ssh', '--', dest.host, `mv -f ${dest.path}/${f}.osforge-tmp ${dest.path}/${f}`]);
+    }
   }
   return cmds;
 }
@@ -189,6 +199,14 @@ export interface UploadOptions {
   dryRun: boolean;
   /** Cosign private key: signs index.json (index.json.sig); packages must then be signed too. */
   signKey?: KeyObject;
+  /** Rotate the TUF root to this key (signed by --sign-key and by it); later uploads sign with it. */
+  newRootKey?: KeyObject;
+  /** How long timestamp.json stays valid (default 7 days). */
+  timestampExpiryMs?: number;
+  /** Only re-sign timestamp.json with a new version and expiry (a cron job's `upload --refresh-timestamp`). */
+  refreshTimestamp?: boolean;
+  /** The signing time (tests); default now. */
+  now?: Date;
   limits?: Limits;
   log: (msg: string) => void;
 }
@@ -242,6 +260,98 @@ export function planUpload(existing: readonly IndexEntry[], scanned: readonly Sc
   return { added, unchanged, index: buildIndex([...existing, ...scanned.map((s) => s.entry)]) };
 }
 
+/** Reads a metadata file of the mirror, or null. */
+function mirrorFileReader(dest: Destination): (name: string) => Promise<string | null> {
+  if (dest.kind === 'remote') return (name) => remoteText(dest, name);
+  return async (name) => {
+    try {
+      return await readFile(join(dest.path, name), 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+  };
+}
+
+/**
+ * The TUF targets of a mirror: index.json, and every package with its
+ * .sha256 (what install reads), each with its length and sha256. A .sha256
+ * the upload does not carry is read from the mirror, or taken from the
+ * previous targets.
+ */
+async function tufTargets(index: MirrorIndex, indexText: string, scanned: readonly ScannedPackage[], dest: Destination, old: Map<string, TargetDesc>): Promise<Map<string, TargetDesc>> {
+  const out = new Map<string, TargetDesc>();
+  const desc = (b: Buffer): TargetDesc => ({ length: b.length, sha256: sha256(b) });
+  out.set('index.json', desc(Buffer.from(indexText)));
+  const local = new Map(scanned.map((s) => [s.entry.filename, s.path]));
+  const read = mirrorFileReader(dest);
+  for (const e of index.packages) {
+    const rel = mirrorPath(e.name, e.filename);
+    out.set(rel, { length: e.size, sha256: e.sha256 });
+    const src = local.get(e.filename);
+    const sumRel = `${rel}.sha256`;
+    const previous = old.get(sumRel);
+    if (src) out.set(sumRel, desc(await readFile(`${src}.sha256`)));
+    else if (previous) out.set(sumRel, previous);
+    else {
+      const text = await read(sumRel);
+      if (text === null) throw new OsforgeError('CONFIG_INVALID', `the mirror's index lists ${e.filename} but ${sumRel} is missing`, { hint: 're-upload that package with its .sha256' });
+      out.set(sumRel, desc(Buffer.from(text)));
+    }
+  }
+  return out;
+}
+
+async function signTuf(o: UploadOptions, dest: Destination, index: MirrorIndex, indexText: string, scanned: readonly ScannedPackage[]): Promise<PublishOutput> {
+  const where = dest.kind === 'remote' ? `${dest.host}:${dest.path}` : dest.path;
+  const existing = await readMirrorMetadata(mirrorFileReader(dest), where);
+  const old = new Map(Object.entries(existing?.metadata.targets.signed.targets ?? {}).map(([p, t]) => [p, { length: t.length, sha256: t.hashes.sha256 ?? '' }]));
+  return publishMetadata({
+    existing: existing?.metadata ?? null, targets: await tufTargets(index, indexText, scanned, dest, old), signKey: o.signKey!, newRootKey: o.newRootKey,
+    timestampExpiryMs: o.timestampExpiryMs ?? DEFAULT_TIMESTAMP_EXPIRY_MS, now: o.now ?? new Date(),
+  });
+}
+
+function describeTuf(t: PublishOutput): string {
+  const v = t.versions;
+  return `TUF metadata: root v${v.root}, targets v${v.targets}, snapshot v${v.snapshot}, timestamp v${v.timestamp}`;
+}
+
+/** `upload --refresh-timestamp`: a new timestamp.json (version + 1, new expiry) over the same snapshot; nothing else changes. */
+async function refreshMirrorTimestamp(o: UploadOptions): Promise<UploadPlan> {
+  if (!o.signKey) throw new OsforgeError('USAGE', '--refresh-timestamp needs --sign-key (the mirror\'s timestamp key)');
+  if (!o.mirror) throw new OsforgeError('USAGE', '--refresh-timestamp needs --mirror DEST');
+  const dest = parseDestination(o.mirror);
+  const where = dest.kind === 'remote' ? `${dest.host}:${dest.path}` : dest.path;
+  const existing = await readMirrorMetadata(mirrorFileReader(dest), where);
+  if (!existing) throw new OsforgeError('USAGE', `${where} has no TUF metadata (root.json) to refresh`, { hint: 'publish it first with `osforge upload --source DIR --mirror DEST --sign-key KEY`' });
+  const out = refreshTimestamp(existing.metadata, existing.snapshotText, { signKey: o.signKey, timestampExpiryMs: o.timestampExpiryMs ?? DEFAULT_TIMESTAMP_EXPIRY_MS, now: o.now ?? new Date() });
+  const text = out.files[0]![1];
+  const expires = (JSON.parse(text) as { signed: { expires: string } }).signed.expires;
+  if (o.dryRun) {
+    o.log(`dry run: would write ${where}/timestamp.json version ${out.versions.timestamp}, expiring ${expires}; nothing was written`);
+  } else if (dest.kind === 'local') {
+    await writeFileAtomic(join(dest.path, 'timestamp.json'), text);
+  } else {
+    if (o.stagingDir) await mkdir(o.stagingDir, { recursive: true });
+    const stage = await mkdtemp(join(o.stagingDir ?? tmpdir(), 'osforge-upload-'));
+    try {
+      await writeFile(join(stage, 'timestamp.json'), text);
+      const target = `${dest.host}:${dest.path}`;
+      const cmds = o.useRsync ? [['rsync', '-t', '--checksum', `${stage}/timestamp.json`, `${target}/timestamp.json`]]
+        : [['scp', '-p', `${stage}/timestamp.json`, `${target}/timestamp.json.osforge-tmp`], ['ssh', '--', dest.host, `mv -f ${dest.path}/timestamp.json.osforge-tmp ${dest.path}/timestamp.json`]];
+      for (const cmd of cmds) {
+        o.log(`$ ${cmd.join(' ')}`);
+        await run(cmd[0]!, cmd.slice(1));
+      }
+    } finally {
+      await rm(stage, { recursive: true, force: true });
+    }
+  }
+  if (!o.dryRun) o.log(`refreshed ${where}/timestamp.json: version ${out.versions.timestamp}, expires ${expires}`);
+  return { added: [], unchanged: [], index: { total: 0, packages: [], by_name: {} } };
+}
+
 async function isFile(p: string): Promise<boolean> {
   try {
     return (await stat(p)).isFile();
@@ -251,6 +361,8 @@ async function isFile(p: string): Promise<boolean> {
 }
 
 export async function upload(o: UploadOptions): Promise<UploadPlan> {
+  if (o.newRootKey && !o.signKey) throw new OsforgeError('USAGE', '--new-root-key needs --sign-key (the current root key signs the new root)');
+  if (o.refreshTimestamp) return refreshMirrorTimestamp(o);
   const scanned = await scanPackages(o.source, { inspect: true, limits: o.limits });
   if (o.signKey) {
     const unsigned = scanned.filter((s) => !s.hasSig || !s.hasMetaSig).map((s) => s.entry.filename);
@@ -272,13 +384,15 @@ export async function upload(o: UploadOptions): Promise<UploadPlan> {
       if (o.signKey) await writeFileAtomic(`${path}.sig`, signBlob(Buffer.from(text), o.signKey));
       else await rm(`${path}.sig`, { force: true }); // a stale signature would make every key-holding client refuse the new index
       await writeFileAtomic(path, text);
-      o.log(`wrote ${path}${o.signKey ? ' and index.json.sig' : ''} (${index.total} packages)`);
+      const tuf = o.signKey ? await signTuf(o, { kind: 'local', path: resolve(o.source) }, index, text, scanned) : undefined;
+      for (const [name, t] of tuf?.files ?? []) await writeFileAtomic(join(resolve(o.source), name), t);
+      o.log(`wrote ${path}${o.signKey ? ` and index.json.sig; ${describeTuf(tuf!)}` : ''} (${index.total} packages)`);
     }
     return { added: [], unchanged: scanned, index };
   }
   if (!o.mirror) throw new OsforgeError('USAGE', '--mirror is required unless --generate-index-only is given');
   const dest = parseDestination(o.mirror);
-  if (!o.signKey && dest.kind === 'local' && await isFile(join(dest.path, 'index.json.sig'))) {
+  if (!o.signKey && dest.kind === 'local' && (await isFile(join(dest.path, 'index.json.sig')) || await isFile(join(dest.path, 'root.json')))) {
     throw new OsforgeError('USAGE', `the mirror ${dest.path} has a signed index (index.json.sig); uploading without --sign-key would leave a signature that no longer matches`,
       { hint: 'pass --sign-key with the mirror\'s cosign private key' });
   }
@@ -287,7 +401,7 @@ export async function upload(o: UploadOptions): Promise<UploadPlan> {
   for (const s of plan.added) o.log(`${o.dryRun ? 'would upload' : 'upload'} ${mirrorPath(s.entry.name, s.entry.filename)} (${s.entry.arch}, ${s.entry.size} bytes)`);
   for (const s of plan.unchanged) o.log(`unchanged ${mirrorPath(s.entry.name, s.entry.filename)}`);
   if (o.dryRun) {
-    o.log(`dry run: would write ${where}/index.json (${plan.index.total} packages) via ${o.useRsync ? 'rsync' : dest.kind === 'remote' ? 'scp' : 'local copy'}; nothing was written`);
+    o.log(`dry run: would write ${where}/index.json (${plan.index.total} packages)${o.signKey ? ' and sign its TUF metadata' : ''} via ${o.useRsync ? 'rsync' : dest.kind === 'remote' ? 'scp' : 'local copy'}; nothing was written`);
     return plan;
   }
 
@@ -311,8 +425,11 @@ export async function upload(o: UploadOptions): Promise<UploadPlan> {
     await writeFile(join(stage, 'index.json'), indexText);
     const indexSig = o.signKey ? signBlob(Buffer.from(indexText), o.signKey) : undefined;
     if (indexSig) await writeFile(join(stage, 'index.json.sig'), indexSig);
-    // A remote mirror that has every package and this very index (and signature) is current: copy nothing, rewrite nothing.
-    if (dest.kind === 'remote' && plan.added.length === 0 && await remoteText(dest, 'index.json') === indexText
+    const tuf = o.signKey ? await signTuf(o, dest, plan.index, indexText, scanned) : undefined;
+    for (const [name, text] of tuf?.files ?? []) await writeFile(join(stage, name), text);
+    const tufNames = (tuf?.files ?? []).map(([name]) => name);
+    // A remote mirror that has every package and this very index (and signature and TUF metadata) is current: copy nothing, rewrite nothing.
+    if (dest.kind === 'remote' && plan.added.length === 0 && tufNames.length === 0 && await remoteText(dest, 'index.json') === indexText
       && (!indexSig || await remoteText(dest, 'index.json.sig') === indexSig.toString())) {
       o.log(`${where} is up to date (${plan.index.total} packages); nothing uploaded`);
       return plan;
@@ -333,14 +450,16 @@ export async function upload(o: UploadOptions): Promise<UploadPlan> {
       const indexPath = join(dest.path, 'index.json');
       if (o.signKey && !(await sameBytes(join(stage, 'index.json.sig'), `${indexPath}.sig`))) await writeFileAtomic(`${indexPath}.sig`, await readFile(join(stage, 'index.json.sig')));
       if (!(await sameBytes(join(stage, 'index.json'), indexPath))) await writeFileAtomic(indexPath, indexText);
+      for (const [name, text] of tuf?.files ?? []) await writeFileAtomic(join(dest.path, name), text);
     } else {
       if (dest.kind === 'local') await mkdir(dest.path, { recursive: true });
-      for (const cmd of transferCommands(dest, stage, sortedLetters, o.useRsync, Boolean(o.signKey))) {
+      for (const cmd of transferCommands(dest, stage, sortedLetters, o.useRsync, Boolean(o.signKey), tufNames)) {
         o.log(`$ ${cmd.join(' ')}`);
         await run(cmd[0]!, cmd.slice(1));
       }
     }
-    o.log(`published ${plan.added.length} new, ${plan.unchanged.length} unchanged; ${where}/index.json lists ${plan.index.total} packages`);
+    o.log(`published ${plan.added.length} new, ${plan.unchanged.length} unchanged; ${where}/index.json lists ${plan.index.total} packages`
+      + (tuf ? `; ${describeTuf(tuf)}${tufNames.length ? '' : ' (unchanged)'}` : ''));
     return plan;
   } finally {
     await rm(stage, { recursive: true, force: true });

@@ -9,6 +9,9 @@
 //      hash exists precisely to keep incompatible builds apart;
 //   5. --file-hash, if given, must match the package file's hash.
 // Every failure lists what is available, as the seed's troubleshooting asks.
+// Downgrades: an install without --version never replaces a newer installed
+// version (a mirror serving an old index must not roll a prefix back); with
+// --version it does, and says so.
 import { OsforgeError } from '../errors.ts';
 import { compareVersions } from './naming.ts';
 import type { IndexEntry } from './mirror-index.ts';
@@ -94,6 +97,19 @@ export function selectPackage(all: readonly IndexEntry[], c: Criteria, mirror: s
   const entry = candidates[0]!;
   if (c.configHash === undefined) explanation.push(`config hash ${entry.config_hash}: the only ${c.arch} configuration of that version`);
   return { entry, explanation };
+}
+
+/**
+ * Throws when installing `entry` over `installed` would go back a version and
+ * no --version asked for it; returns true when it is a requested downgrade.
+ */
+export function refuseDowngrade(installed: { name: string; version: string } | undefined, entry: IndexEntry, requestedVersion: string | undefined, mirror: string): boolean {
+  if (!installed || compareVersions(entry.version, installed.version) >= 0) return false;
+  if (requestedVersion === undefined) {
+    throw new OsforgeError('SOURCE_FETCH', `refusing to downgrade ${entry.name} from ${installed.version} (installed) to ${entry.version}, the newest ${entry.arch} build on ${mirror}: an install without --version never downgrades`,
+      { arch: entry.arch, hint: `the mirror may be stale or rolled back; if you do mean to go back, pass --version ${entry.version}` });
+  }
+  return true;
 }
 
 function notFound(message: string, available: string): OsforgeError {

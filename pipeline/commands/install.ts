@@ -22,6 +22,27 @@ match exactly (without it, the version must have a single configuration for
 the arch, otherwise the candidates are listed and nothing is installed);
 --file-hash, if given, must match. The choice and its reasons are printed.
 
+Trust, for a mirror published with \`osforge upload --sign-key\` (a TUF
+repository: root.json, timestamp.json, N.snapshot.json, N.targets.json
+beside index.json): the TUF client workflow (tuf-js) runs from a trusted
+root: the one this prefix already trusts (<prefix>/var/db/pkg/.tuf/<id>/,
+kept from the last successful install; the cache dir's .tuf/ for
+--download-only and --list), else --root FILE (or "binary_mirror_root" in
+[buckos] of the --config file), else the mirror's root.json if it is signed
+by --key, else, with --trust-on-first-use only, the mirror's root.json as it
+is. It refuses, naming the role, versions or dates: rollback (older metadata
+than already trusted), freeze (an expired timestamp), mix-and-match (a
+snapshot or targets that are not the ones the newer role states), metadata
+without a threshold of valid signatures, and a new root not signed by the
+trusted one. index.json, the package and its .sha256 are then read only as
+TUF targets, each up to its signed length and checked against its sha256; a
+file the targets do not list is never read. A prefix that trusts a TUF root
+refuses a mirror that stops serving TUF metadata.
+
+Downgrades: without --version, an installed newer version is never replaced
+by an older one (refused, naming both); with --version the downgrade is done
+and printed as one.
+
 Verification, before anything is written to the prefix: the sha256 of the
 file against its .sha256, the .sha256 metadata (file name, Package, Version,
 Config Hash, Content Hash, Target arch) against the selection, and the sha256
@@ -69,7 +90,10 @@ options:
   -d, --download-only       download and verify into the cache dir; do not install
   -l, --list                list the builds of <package> on the mirror
       --cache-dir DIR       download cache (default: ~/.cache/buckos-binaries)
-      --key FILE            cosign public key (PEM): require and verify index.json.sig, <file>.sig and <file>.sha256.sig
+      --key FILE            cosign public key (PEM): on a TUF mirror, the key the mirror's root.json must be signed by;
+                            on an older mirror, require and verify index.json.sig, <file>.sig and <file>.sha256.sig
+      --root FILE           the mirror's TUF root.json to trust (pinned; default: [buckos] binary_mirror_root)
+      --trust-on-first-use  with no pinned root, no --key and nothing trusted yet: trust the mirror's root.json as served
       --no-wait             fail at once if another command holds the prefix's database lock
   -h, --help                show this help
 
@@ -96,6 +120,8 @@ export const installCommand: Command = {
     'cache-dir': { type: 'string' },
     key: { type: 'string' },
     'no-wait': { type: 'boolean' },
+    root: { type: 'string' },
+    'trust-on-first-use': { type: 'boolean' },
     ...limitOptions,
   },
   run(values, positionals) {
@@ -117,6 +143,8 @@ async function runInstall(values: Record<string, unknown>, positionals: string[]
     if (fileHash !== undefined && !isHash8(fileHash)) throw new OsforgeError('USAGE', `invalid file hash ${JSON.stringify(fileHash)}: 8 lower-case hex digits`);
 
     let mirrorUrl = str('mirror-url') ?? process.env.BINARY_MIRROR;
+    const tufRoot = str('root') ?? (await readBinaryMirrorSetting(str('config') ?? '.buckconfig')).binaryMirrorRoot ?? undefined;
+    const trustOnFirstUse = Boolean(values['trust-on-first-use']);
     if (!mirrorUrl) {
       const setting = await readBinaryMirrorSetting(str('config') ?? '.buckconfig');
       mirrorUrl = setting.binaryMirror ?? undefined;
@@ -129,8 +157,9 @@ async function runInstall(values: Record<string, unknown>, positionals: string[]
     let publicKey: KeyObject | undefined;
     const keyPath = str('key');
     if (keyPath) publicKey = await loadVerifyKey(keyPath);
+    const cacheDir = str('cache-dir') ?? join(homedir(), '.cache', 'buckos-binaries');
     if (values.list) {
-      const { mirror, entries, otherNames } = await listAvailable(mirrorUrl, name, { limits, publicKey });
+      const { mirror, entries, otherNames } = await listAvailable(mirrorUrl, name, { limits, publicKey, tufRoot, trustOnFirstUse, cacheDir, log });
       if (!entries.length) {
         throw new OsforgeError('SOURCE_FETCH', `package ${JSON.stringify(name)} is not on ${mirror}; available: ${otherNames.length ? otherNames.join(', ') : '(no packages)'}`);
       }
@@ -143,12 +172,13 @@ async function runInstall(values: Record<string, unknown>, positionals: string[]
     const prefix = str('prefix') ?? '/usr';
     const result = await installBinary({
       name, arch, version: str('version'), configHash: str('config-hash'), fileHash,
-      mirrorUrl, prefix, cacheDir: str('cache-dir') ?? join(homedir(), '.cache', 'buckos-binaries'),
-      downloadOnly: Boolean(values['download-only']), publicKey, log, limits, waitForLock: !values['no-wait'],
+      mirrorUrl, prefix, cacheDir,
+      downloadOnly: Boolean(values['download-only']), publicKey, log, limits, waitForLock: !values['no-wait'], tufRoot, trustOnFirstUse,
     });
     const what = describeEntry(result.entry);
     if (result.action === 'downloaded') process.stdout.write(`downloaded ${what} to ${result.path}\n`);
     else if (result.action === 'already-installed') process.stdout.write(`already installed: ${what} in ${prefix}\n`);
+    else if (result.action === 'downgraded') process.stdout.write(`downgraded ${name} from ${result.from} to ${what} into ${prefix} (${result.files} files), as --version asked\n`);
     else process.stdout.write(`${result.action} ${what} into ${prefix} (${result.files} files)\n`);
     return 0;
   }

@@ -61,6 +61,28 @@ test('transfer commands put index.json last and replace it atomically', () => {
   ]);
 });
 
+test('TUF metadata goes up after index.json, in the order given (timestamp.json last), each replaced atomically', () => {
+  const tuf = ['2.targets.json', '2.snapshot.json', 'timestamp.json'];
+  const scp = transferCommands({ kind: 'remote', host: 'user@host', path: '/srv/m' }, '/tmp/st', ['b'], false, true, tuf);
+  assert.equal(scp.slice(-6), [
+    ['scp', '-p', '/tmp/st/2.targets.json', 'user@host:/srv/m/2.targets.json.osforge-tmp'],
+    ['ssh', '--', 'user@host', 'mv -f /srv/m/2.targets.json.osforge-tmp /srv/m/2.targets.json'],
+    ['scp', '-p', '/tmp/st/2.snapshot.json', 'user@host:/srv/m/2.snapshot.json.osforge-tmp'],
+    ['ssh', '--', 'user@host', 'mv -f /srv/m/2.snapshot.json.osforge-tmp /srv/m/2.snapshot.json'],
+    ['scp', '-p', '/tmp/st/timestamp.json', 'user@host:/srv/m/timestamp.json.osforge-tmp'],
+    ['ssh', '--', 'user@host', 'mv -f /srv/m/timestamp.json.osforge-tmp /srv/m/timestamp.json'],
+  ]);
+  const rsync = transferCommands({ kind: 'remote', host: 'user@host', path: '/srv/m' }, '/tmp/st', ['b'], true, true, tuf);
+  assert.equal(rsync.slice(1), [
+    ['rsync', '-rt', '--checksum', '--exclude=/index.json', '--exclude=/index.json.sig', '--exclude=/2.targets.json', '--exclude=/2.snapshot.json', '--exclude=/timestamp.json', '/tmp/st/', 'user@host:/srv/m/'],
+    ['rsync', '-t', '--checksum', '/tmp/st/index.json.sig', 'user@host:/srv/m/index.json.sig'],
+    ['rsync', '-t', '--checksum', '/tmp/st/index.json', 'user@host:/srv/m/index.json'],
+    ['rsync', '-t', '--checksum', '/tmp/st/2.targets.json', 'user@host:/srv/m/2.targets.json'],
+    ['rsync', '-t', '--checksum', '/tmp/st/2.snapshot.json', 'user@host:/srv/m/2.snapshot.json'],
+    ['rsync', '-t', '--checksum', '/tmp/st/timestamp.json', 'user@host:/srv/m/timestamp.json'],
+  ]);
+});
+
 test('re-uploading identical files is a no-op; a different file under a published name is refused', () => {
   const entry = (sha: string): IndexEntry => ({ name: 'bash', version: '5.3', arch: 'amd64', config_hash: 'a1b2c3d4', file_hash: sha.slice(0, 8), filename: 'bash-5.3-a1b2c3d4-bin.tar.gz', size: 1, sha256: sha });
   const scanned = (sha: string): ScannedPackage => ({ entry: entry(sha), path: '/x', hasSig: false });

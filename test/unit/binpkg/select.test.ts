@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { IndexEntry } from '../../../pipeline/binpkg/mirror-index.ts';
-import { selectPackage } from '../../../pipeline/binpkg/select.ts';
+import { refuseDowngrade, selectPackage } from '../../../pipeline/binpkg/select.ts';
 import { OsforgeError } from '../../../pipeline/errors.ts';
 
 const test = suite('binpkg/select');
@@ -60,6 +60,18 @@ test('not found lists what is available', () => {
   assert.match(err(() => selectPackage(all, { name: 'bash', arch: 'amd64', version: '4.0' }, 'm')).message, /available versions: 5\.2, 5\.3/);
   const cfg = err(() => selectPackage(all, { name: 'bash', arch: 'amd64', version: '5.3', configHash: 'deadbeef' }, 'm'));
   assert.match(cfg.message, /config hash mismatch.*expected config deadbeef; available: a1b2c3d4, e5f6a7b8/);
+});
+
+test('downgrades: refused without --version, allowed and flagged with it; upgrades and reinstalls pass', () => {
+  const old = e('bash', '5.2', '22222222');
+  const installed = { name: 'bash', version: '5.3' };
+  const d = err(() => refuseDowngrade(installed, old, undefined, 'm'));
+  assert.match(d.message, /^refusing to downgrade bash from 5\.3 \(installed\) to 5\.2, the newest amd64 build on m: an install without --version never downgrades$/);
+  assert.match(String(d.context.hint), /--version 5\.2/);
+  assert.is(refuseDowngrade(installed, old, '5.2', 'm'), true);
+  assert.is(refuseDowngrade({ name: 'bash', version: '5.2' }, e('bash', '5.3', 'a1b2c3d4'), undefined, 'm'), false);
+  assert.is(refuseDowngrade({ name: 'bash', version: '5.3' }, e('bash', '5.3', 'a1b2c3d4'), undefined, 'm'), false);
+  assert.is(refuseDowngrade(undefined, old, undefined, 'm'), false);
 });
 
 test.run();
