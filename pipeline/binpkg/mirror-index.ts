@@ -12,8 +12,7 @@
 // by_name is keyed by names from outside: it is a null-prototype object, so a
 // package named "constructor" or "__proto__" is a name like any other.
 import { OsforgeError } from '../errors.ts';
-import { assertJsonDepth } from '../util/json-bounded.ts';
-import { assertJsonValueCount } from '../util/json-count.ts';
+import { assertJsonValueCount } from '../util/json-bounded.ts';
 import { binaryFilename, compareVersions, isArch, isHash8, isName, isSha256, isVersion } from './naming.ts';
 
 export interface IndexEntry {
@@ -79,7 +78,6 @@ export const DEFAULT_MAX_INDEX_VALUES = (32 * 1024 * 1024) / BYTES_PER_INDEX_VAL
 export function parseIndex(text: string, where: string, maxValues = DEFAULT_MAX_INDEX_VALUES): MirrorIndex {
   const hint = 'regenerate it with `osforge upload --generate-index-only --source <mirror dir>`';
   const fail = (why: string) => new OsforgeError('CONFIG_INVALID', `invalid mirror index ${where}: ${why}`, { hint });
-  assertJsonDepth(text, `mirror index ${where}`);
   assertJsonValueCount(text, `mirror index ${where}`, maxValues,
     `a real index has about 20 values per package; raise --max-index-size / $OSFORGE_MAX_INDEX_SIZE (it allows one value per ${BYTES_PER_INDEX_VALUE} bytes) if it is genuine`);
   let raw: unknown;
