@@ -11,7 +11,7 @@ import { join, relative } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { sha256File } from '../util/hash.ts';
-import { fsyncParent, fsyncTree, mapDiskFull } from './durable.ts';
+import { fsyncParent, fsyncTree, mapDiskFull } from '../util/durable.ts';
 
 export interface StageMeta {
   key: string;

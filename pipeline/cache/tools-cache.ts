@@ -9,7 +9,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tarFs from 'tar-fs';
 import { sha256 } from '../util/hash.ts';
-import { fsyncParent, fsyncTree, mapDiskFull } from './durable.ts';
+import { fsyncParent, fsyncTree, mapDiskFull } from '../util/durable.ts';
 import { normalizeEntryPath, normalizeMode, packEntries, readEntries, type TarEntry } from '../util/tar.ts';
 import type { StreamEntry } from '../util/tar-stream.ts';
 

@@ -17,7 +17,7 @@ import { formatExplanation } from '../cache/journal.ts';
 import { distSetup, stateRoot } from '../stages/dist-setup.ts';
 import { acquireLocks } from '../cache/run-lock.ts';
 import { removeLitter } from '../cache/litter.ts';
-import { diskFullError, fsyncStats } from '../cache/durable.ts';
+import { diskFullError, fsyncStats } from '../util/durable.ts';
 import { OsforgeError } from '../errors.ts';
 import { distTmpRoot } from '../outputs/dist-writer.ts';
 

@@ -21,7 +21,7 @@ import { KERNEL_SOURCE } from '../stages/kernel.ts';
 import { GRUB_SOURCE, GRUB_TAR } from '../stages/grub.ts';
 import { join } from 'node:path';
 import { describe, writeDist, type PendingArtifact } from './dist-writer.ts';
-import type { Manifest, ManifestGrub, ManifestKernel, ManifestPackage } from './manifest-types.ts';
+import type { Manifest, ManifestGrub, ManifestKernel, ManifestPackage } from '../model/manifest.ts';
 import { depValue, type StageEnv, type StageResult } from '../stage/stage.ts';
 import type { FileValue, PackageValue, RootfsValue, Stage1Value } from '../stage/compile.ts';
 

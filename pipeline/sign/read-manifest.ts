@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { join } from 'node:path';
 import { OsforgeError } from '../errors.ts';
-import type { Manifest } from '../outputs/manifest-types.ts';
+import type { Manifest } from '../model/manifest.ts';
 import { MANIFEST_FILE } from './release-files.ts';
 import { parseWith } from '../plan/schema.ts';
 
@@ -44,6 +44,6 @@ export async function readManifest(dist: string): Promise<Manifest> {
   // Only the fields signing reads are checked (the build may add more); their
   // shape is enforced so a damaged manifest is an error naming the field, not a
   // TypeError from the SBOM writer.
-  parseWith(manifestSchema, m, path, 'manifest.json must follow pipeline/outputs/manifest-types.ts; rebuild with `osforge dist`');
+  parseWith(manifestSchema, m, path, 'manifest.json must follow pipeline/model/manifest.ts; rebuild with `osforge dist`');
   return m as Manifest;
 }

@@ -6,8 +6,8 @@
 // kernel, GRUB, musl and every stage2 package with purl and CPE (cpe.ts);
 // CONTAINS says which of those each artifact ships (CONTENTS, by kind).
 import { createHash } from 'node:crypto';
-import type { Arch } from '../engine/docker-archive.ts';
-import type { Manifest, ManifestArtifact, ManifestPackage, ManifestSource } from '../outputs/manifest-types.ts';
+import type { Arch } from '../model/arch.ts';
+import type { Manifest, ManifestArtifact, ManifestPackage, ManifestSource } from '../model/manifest.ts';
 import { cpe23, genericPurl } from './cpe.ts';
 
 const NOASSERTION = 'NOASSERTION';

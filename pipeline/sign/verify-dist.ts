@@ -7,7 +7,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { toDSSEBundle } from '@sigstore/bundle';
 import { toSignedEntity, Verifier, type TrustMaterial } from '@sigstore/verify';
-import type { Manifest } from '../outputs/manifest-types.ts';
+import type { Manifest } from '../model/manifest.ts';
 import { sha256File } from '../util/hash.ts';
 import { decodeSigFile, parseMessageBundle, verifyFile } from './blob.ts';
 import { parseSidecar, parseSums } from './checksums.ts';

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import type { Plan } from '../plan/types.ts';
-import { archInfo } from '../plan/arch.ts';
+import { archInfo } from '../model/arch.ts';
 import { node, sourcePin, type StageGraph, type StageNode } from '../plan/graph.ts';
 import { keyOf, sha256 } from '../util/hash.ts';
 import { baseRef, resolveBase, type ResolvedBase } from '../stages/base.ts';

@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OsforgeError } from '../errors.ts';
-import { diskFullError } from '../cache/durable.ts';
+import { diskFullError } from '../util/durable.ts';
 import type { Engine } from '../engine/engine.ts';
 import { dockerArchive } from '../engine/docker-archive.ts';
 import { keyOf, sha256File } from '../util/hash.ts';

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import type { Engine } from '../engine/engine.ts';
 import { dockerArchive } from '../engine/docker-archive.ts';
 import { OsforgeError } from '../errors.ts';
-import { ARCH_INFO, type Arch, type PackageRecipe, type Plan } from '../plan/types.ts';
+import type { Arch, PackageRecipe, Plan } from '../plan/types.ts';
+import { archInfo } from '../model/arch.ts';
 import { APPLY_PATCHES_SCRIPT } from '../plan/patches.ts';
 import type { StageStore, StageMeta } from '../cache/stage-store.ts';
 import type { StageNode } from '../plan/graph.ts';
@@ -38,7 +39,7 @@ export interface ArchContext {
 }
 
 export function buildEnv(ctx: ArchContext): Record<string, string> {
-  const info = ARCH_INFO[ctx.arch];
+  const info = archInfo(ctx.arch);
   return {
     ARCH: ctx.arch,
     KARCH: info.kernelArch,
@@ -84,7 +85,7 @@ export async function stage1(ctx: ArchContext, node: StageNode) {
     const output = gzip(await packEntries(entries.filter((e) => e.path === 'hello'), ctx.innerEpoch));
     return ctx.store.put<Stage1Meta>({
       key, kind: 'stage1', arch: ctx.arch, compiler: `gcc ${facts.compiler}`, libcVersion: facts.libcVersion,
-      triple: ARCH_INFO[ctx.arch].muslTriple, cflags: ['-static', '-O2', '-ffile-prefix-map=/build=.'],
+      triple: archInfo(ctx.arch).muslTriple, cflags: ['-static', '-O2', '-ffile-prefix-map=/build=.'],
     }, output);
   });
 }
@@ -214,7 +215,7 @@ export async function stage3(ctx: ArchContext, node: StageNode, packages: readon
       const layer = await writeHashed(mergeLayers([...packages.map((p) => p.path), selftest], ctx.innerEpoch), layerPath);
       const { stream } = await dockerArchive([{ path: layerPath, digest: layer.sha256 }], ref, { arch: ctx.arch, createdEpoch: ctx.innerEpoch });
       await ctx.engine.loadImage(stream);
-      const want = ARCH_INFO[ctx.arch].uname;
+      const want = archInfo(ctx.arch).uname;
       const res = await archStep(ctx, 'stage3', log, {
         image: ref,
         cmd: ['/bin/sh', '-c', 'echo "uname=$(uname -m)"; busybox echo applets-ok; ls /bin | wc -l; /opt/osforge-selftest/hello'],

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Engine } from '../engine/engine.ts';
 import type { StageEntry, StageMeta, StageStore } from '../cache/stage-store.ts';
-import { archInfo } from '../plan/arch.ts';
+import { archInfo } from '../model/arch.ts';
 import type { Arch } from '../plan/types.ts';
 import { keyOf, sha256 } from '../util/hash.ts';
 import { spoolTar } from '../util/tar-files.ts';

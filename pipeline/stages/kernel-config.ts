@@ -3,7 +3,7 @@
 // .config. Kconfig drops a request whose dependencies are unmet without an
 // error (merge_config.sh only warns), so this check is what makes a fragment
 // a promise rather than a wish. Pure.
-import { archInfo } from '../plan/arch.ts';
+import { archInfo } from '../model/arch.ts';
 
 /** A fragment file: its path under images/kernel/config/ and its text. */
 export interface Fragment { path: string; text: string }

@@ -11,7 +11,7 @@ import { copyFile, mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import type { Engine } from '../engine/engine.ts';
 import type { StageEntry, StageMeta, StageStore } from '../cache/stage-store.ts';
-import { archInfo } from '../plan/arch.ts';
+import { archInfo } from '../model/arch.ts';
 import type { Arch } from '../plan/types.ts';
 import { keyOf, sha256 } from '../util/hash.ts';
 import { readEntries } from '../util/tar.ts';

@@ -18,7 +18,7 @@ import { openStepLog } from './step-log.ts';
 import { Journal, explain, type Explanation } from '../cache/journal.ts';
 import type { StageGraph } from '../plan/graph.ts';
 import { distState, refreshDistIdentity } from '../outputs/assemble.ts';
-import type { Manifest, PackageOrigin } from '../outputs/manifest-types.ts';
+import type { Manifest, PackageOrigin } from '../model/manifest.ts';
 import type { BuildIdentity } from '../util/git.ts';
 import { configHash, fetchVerifiedBinary, trustedMirrorForBuild } from '../binpkg/cache-hook.ts';
 import type { BinaryLookup } from './bootstrap.ts';

@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import type { Engine } from '../engine/engine.ts';
 import { runStep } from './step.ts';
 import { readOutput, type StageStore, type StageMeta } from '../cache/stage-store.ts';
-import { ARCH_INFO, type Arch } from '../plan/types.ts';
+import type { Arch } from '../plan/types.ts';
+import { archInfo } from '../model/arch.ts';
 import { keyOf } from '../util/hash.ts';
 import { gunzip, gzip, type TarEntry } from '../util/tar.ts';
 import { openStepLog } from './step-log.ts';
@@ -90,7 +91,7 @@ async function compileStep(opts: ToolsOptions, arch: Arch): Promise<TarEntry[]> 
     const res = await runStep({
       engine: opts.engine, image: opts.buildenvRef, inputs: [{ dir: '/', tar: inputs }], outputs: [`/opt/osforge/${arch}`],
       // Arguments, not environment: the image's environment stays exactly what the compile always saw.
-      cmd: ['sh', '-c', 'echo "$4  /src/$3" | sha256sum -c - && sh /tools/build-musl.sh "$1" "$2" "/src/$3"', 'tools', arch, ARCH_INFO[arch].gnuTriple, opts.musl.file, opts.musl.sha256],
+      cmd: ['sh', '-c', 'echo "$4  /src/$3" | sha256sum -c - && sh /tools/build-musl.sh "$1" "$2" "/src/$3"', 'tools', arch, archInfo(arch).gnuTriple, opts.musl.file, opts.musl.sha256],
       runId: opts.runId, stage: `tools:${arch}`, arch, log: { ...log, write: (l: string) => { log.write(l); opts.log(l); } }, hint: 'fix images/tools/build-musl.sh',
     });
     const tree = await readEntries(res.outputs.get(`/opt/osforge/${arch}`)!);

@@ -18,7 +18,7 @@ import { stageGraph } from '../../pipeline/plan/graph.ts';
 import { distSetup, stateRoot } from '../../pipeline/stages/dist-setup.ts';
 import type { Plan } from '../../pipeline/plan/types.ts';
 import { outputFormats } from '../../pipeline/outputs/formats.ts';
-import { fsyncStats } from '../../pipeline/cache/durable.ts';
+import { fsyncStats } from '../../pipeline/util/durable.ts';
 
 // Both arches run containers at once, so "time in containers" is the wall
 // time during which at least one container or image build was running.

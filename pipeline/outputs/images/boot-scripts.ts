@@ -7,7 +7,7 @@
 // udhcpc gets a lease from QEMU); QEMU_NIC overrides it, QEMU_NIC=none drops it.
 import type { Arch } from '../../plan/types.ts';
 import { kernelCmdline } from './kernel-args.ts';
-import { archInfo, type ArchInfo } from '../../plan/arch.ts';
+import { archInfo, type ArchInfo } from '../../model/arch.ts';
 
 export type DiskFormat = 'iso' | 'raw' | 'qcow2';
 

@@ -2,7 +2,7 @@
 // which imager script builds it, from what, and what the manifest records.
 // Every script runs in the imager image with --network=none.
 import type { Arch } from '../../plan/types.ts';
-import { ARCH_TABLE, archInfo } from '../../plan/arch.ts';
+import { ARCH_TABLE, archInfo } from '../../model/arch.ts';
 import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';

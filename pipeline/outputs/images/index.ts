@@ -6,7 +6,7 @@
 import { rm } from 'node:fs/promises';
 import type { Engine } from '../../engine/engine.ts';
 import type { Arch } from '../../plan/types.ts';
-import { archInfo } from '../../plan/arch.ts';
+import { archInfo } from '../../model/arch.ts';
 import type { StageStore, StageMeta, StageEntry } from '../../cache/stage-store.ts';
 import { openStepLog } from '../../stages/step-log.ts';
 import { stateTempDir } from '../../stages/temp.ts';

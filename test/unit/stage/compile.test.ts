@@ -101,7 +101,7 @@ test('a new SOURCE_DATE_EPOCH rebuilds only what embeds it, never a package', ()
 
 test('an unknown arch fails at plan time, naming the arch table', () => {
   const bad = { ...plan, arches: [...plan.arches, 'riscv64' as never] };
-  assert.throws(() => build(bad, opts), /unknown arch "riscv64": pipeline\/plan\/arch\.ts knows amd64, arm64/);
+  assert.throws(() => build(bad, opts), /unknown arch "riscv64": pipeline\/model\/arch\.ts knows amd64, arm64/);
 });
 
 test('weights: the toolchain, kernel and GRUB compiles take the whole budget, other stages one core', () => {

@@ -2,8 +2,11 @@
 // `Architecture`, mkosi's `architecture.py`): names in every vocabulary,
 // kernel and boot facts, QEMU and firmware. Adding an arch is one entry here;
 // code asks `archInfo(arch)` and never spells `arch === 'amd64' ? … : …`,
-// which would silently treat a third arch as arm64.
-import type { Arch } from '../engine/docker-archive.ts';
+// which would silently treat a third arch as arm64. A leaf (model/): every
+// layer may read it, it imports nothing of osforge's.
+
+/** The arches the table below knows; adding one is an entry there (the union follows). */
+export type Arch = 'amd64' | 'arm64';
 
 export interface ArchInfo {
   /** Debian's name, also the OCI `architecture`. */
@@ -58,9 +61,48 @@ export const ARCH_TABLE: Readonly<Record<Arch, ArchInfo>> = {
   },
 };
 
+/** Every arch the table knows, in table order (the only list). */
+export const ARCHES = Object.keys(ARCH_TABLE) as readonly Arch[];
+
 /** Facts about `arch`; an arch the table lacks fails loudly, naming the table. */
 export function archInfo(arch: string): ArchInfo {
-  const info = (ARCH_TABLE as Record<string, ArchInfo | undefined>)[arch];
-  if (!info) throw new Error(`unknown arch ${JSON.stringify(arch)}: pipeline/plan/arch.ts knows ${Object.keys(ARCH_TABLE).join(', ')}`);
+  const info = Object.hasOwn(ARCH_TABLE, arch) ? ARCH_TABLE[arch as Arch] : undefined;
+  if (!info) throw new Error(`unknown arch ${JSON.stringify(arch)}: pipeline/model/arch.ts knows ${ARCHES.join(', ')}`);
   return info;
+}
+
+/** Node's `process.arch` names → the table's (mkosi's `Architecture.native()`); an unknown one fails loudly. */
+const NODE_ARCH: Readonly<Record<string, Arch>> = { x64: 'amd64', arm64: 'arm64' };
+
+/** The arch this host (and its local engine) runs natively: the host and build arch. */
+export function hostArch(nodeArch: string = process.arch): Arch {
+  const arch = Object.hasOwn(NODE_ARCH, nodeArch) ? NODE_ARCH[nodeArch] : undefined;
+  if (!arch) throw new Error(`unknown host arch ${JSON.stringify(nodeArch)}: pipeline/model/arch.ts maps ${Object.keys(NODE_ARCH).join(', ')}`);
+  return arch;
+}
+
+/** The arches the seed toolchain targets (stage1): every arch of the plan, checked against the table. */
+export function toolchainArches(arches: readonly string[]): Arch[] {
+  return arches.map((a) => archInfo(a).debian);
+}
+
+/** The QEMU system emulator that boots `arch` (mkosi's `to_qemu`). */
+export const toQemu = (arch: string): string => archInfo(arch).qemu.system;
+/** The removable-media EFI boot file name of `arch` (mkosi's `to_efi`). */
+export const toEfi = (arch: string): string => archInfo(arch).efi.bootFile;
+
+/**
+ * The per-arch environment a shell script may source instead of a `case` of
+ * its own (`eval "$(…)"` or a file written beside it): one NAME=value per line,
+ * values single-quoted for sh.
+ */
+export function archShellEnv(arch: string): string {
+  const a = archInfo(arch);
+  const vars: [string, string][] = [
+    ['ARCH', a.debian], ['UNAME_M', a.uname], ['GNU_TRIPLE', a.gnuTriple], ['MUSL_TRIPLE', a.muslTriple],
+    ['KERNEL_ARCH', a.kernelArch], ['KERNEL_IMAGE', a.kernelImage.path], ['EFI_BOOT_FILE', a.efi.bootFile],
+    ['GRUB_EFI_PLATFORM', a.efi.grubPlatform], ['GRUB_BIOS_PLATFORM', a.biosGrubPlatform ?? ''],
+    ['SERIAL_CONSOLE', a.serialConsole], ['GPT_ROOT_TYPE', a.gptRootType], ['QEMU_SYSTEM', a.qemu.system],
+  ];
+  return vars.map(([k, v]) => `${k}='${v.replace(/'/g, `'\\''`)}'\n`).join('');
 }

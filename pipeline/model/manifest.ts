@@ -1,6 +1,7 @@
 // The shape of dist/manifest.json. Later stages (signing, SBOM, provenance,
-// binary packages) read this instead of re-deriving build facts.
-import type { Arch } from '../engine/docker-archive.ts';
+// binary packages) read this instead of re-deriving build facts. A leaf
+// (model/): outputs/ writes it, sign/ and binpkg/ read it.
+import type { Arch } from './arch.ts';
 
 export interface ManifestArtifact {
   /** File name relative to dist/. */
