@@ -5,9 +5,10 @@ import { paths } from '../paths.ts';
 import { DockerEngine } from '../engine/docker.ts';
 import { StageStore } from '../cache/stage-store.ts';
 import { Journal, explain, formatExplanation } from '../cache/journal.ts';
-import { compile } from '../stage/compile.ts';
-import type { PresenceEnv } from '../stage/stage.ts';
-import { distSetup, stateRoot } from '../stages/dist-setup.ts';
+import { compile } from '../graph/compile.ts';
+import { imagerFiles } from '../steps/imager.ts';
+import type { PresenceEnv } from '../graph/stage.ts';
+import { distSetup, stateRoot } from '../app/dist-setup.ts';
 
 export const explainCommand: Command = {
   name: 'explain',
@@ -35,7 +36,7 @@ flag shows as the changed "use" input of that package and its dependents;
       imageExists: async (ref) => engineUp && (await engine.inspectImage(ref)) !== null,
     };
     // The same stages `dist` would run, each asked whether its output exists: nothing is built or started.
-    const { stages } = compile(plan, graph, cpus().length);
+    const { stages } = compile(plan, graph, cpus().length, imagerFiles());
     let misses = 0;
     for (const s of stages) {
       const e = explain(s, await s.present(presence), journal);

@@ -12,7 +12,7 @@ import { uninstallCommand } from './uninstall.ts';
 import { keygenCommand } from './keygen.ts';
 import { signCommand } from './sign.ts';
 import { verifyCommand } from './verify.ts';
-import { changelogCommand } from '../release/changelog-command.ts';
+import { changelogCommand } from './changelog.ts';
 
 /** Every subcommand, in the order `osforge --help` lists them. */
 export const commands: readonly Command[] = [

@@ -4,7 +4,7 @@ import { paths, repoRoot } from '../paths.ts';
 import { DEFAULT_PRIVATE_KEY, KEY_ENV, loadSigningKey, locateSigningKey } from '../sign/keyfile.ts';
 import { PASSWORD_ENV } from '../sign/password.ts';
 import { BUILDER_ID_ENV, checkSignable, signDist } from '../sign/sign-dist.ts';
-import { assertRepoDir } from '../release/changelog-command.ts';
+import { assertRepoDir } from './changelog.ts';
 import type { Command } from './types.ts';
 
 export const signCommand: Command = {

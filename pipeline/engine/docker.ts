@@ -6,7 +6,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { OsforgeError } from '../errors.ts';
 import { LABEL_ROOTFS, LABEL_RUN, LABEL_STAGE, type BuildSpec, type Engine, type ImageInfo, type PreparedStep, type Reaped, type RunResult, type RunSpec } from './engine.ts';
-import { currentOwner, ownerAlive, ownerFromLabels, ownerLabels, type Owner } from './owner.ts';
+import { currentOwner, ownerAlive, ownerFromLabels, ownerLabels, type Owner } from '../util/owner.ts';
 
 export { LABEL_ROOTFS, LABEL_RUN, LABEL_STAGE };
 export type { BuildSpec, Engine, ImageInfo, Reaped, RunResult, RunSpec };

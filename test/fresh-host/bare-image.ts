@@ -7,7 +7,7 @@
 import { DockerEngine } from '../../pipeline/engine/docker.ts';
 import { loadPlan } from '../../pipeline/plan/load.ts';
 import { paths } from '../../pipeline/paths.ts';
-import { resolveBase } from '../../pipeline/stages/base.ts';
+import { resolveBase } from '../../pipeline/steps/base.ts';
 
 const plan = loadPlan(paths.images);
 const engine = new DockerEngine();

@@ -3,15 +3,15 @@
 import { DockerEngine } from '../../pipeline/engine/docker.ts';
 import { loadPlan } from '../../pipeline/plan/load.ts';
 import { paths } from '../../pipeline/paths.ts';
-import { resolveBase, type ResolvedBase } from '../../pipeline/stages/base.ts';
+import { resolveBase, type ResolvedBase } from '../../pipeline/steps/base.ts';
 import type { Arch } from '../../pipeline/plan/types.ts';
 import { join } from 'node:path';
 import { StageStore } from '../../pipeline/cache/stage-store.ts';
-import { grubInputs } from '../../pipeline/plan/graph.ts';
-import { fetchSources } from '../../pipeline/stages/fetch.ts';
-import { buildGrub, grubKey, GRUB_SOURCE } from '../../pipeline/stages/grub.ts';
-import { openStepLog } from '../../pipeline/stages/step-log.ts';
-import type { BuiltGrub } from '../../pipeline/outputs/images/index.ts';
+import { grubInputs } from '../../pipeline/graph/keys.ts';
+import { fetchSources } from '../../pipeline/steps/fetch.ts';
+import { buildGrub, grubKey } from '../../pipeline/steps/grub.ts';
+import { GRUB_SOURCE, type BuiltGrub } from '../../pipeline/model/step-outputs.ts';
+import { openStepLog } from '../../pipeline/steps/step-log.ts';
 
 export const engine = new DockerEngine();
 export const plan = loadPlan(paths.images);

@@ -10,9 +10,7 @@ import { createGunzip } from 'node:zlib';
 import { chain, type StreamEntry } from '../../util/tar-stream.ts';
 import { grubConfig } from './grub-config.ts';
 import { imageIds } from './ids.ts';
-import type { KernelMeta } from '../../stages/kernel.ts';
-import { GRUB_TAR, type GrubMeta } from '../../stages/grub.ts';
-import { KERNEL_FILES } from '../../stages/kernel-files.ts';
+import { GRUB_TAR, KERNEL_FILES, type GrubMeta, type KernelMeta } from '../../model/step-outputs.ts';
 
 /**
  * What every step can draw on, all on disk: the kernel and GRUB stages' outputs, the rootfs

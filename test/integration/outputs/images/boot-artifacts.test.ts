@@ -9,7 +9,7 @@ import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DockerEngine } from '../../../../pipeline/engine/docker.ts';
-import { buildBootArtifacts } from '../../../../pipeline/outputs/images/index.ts';
+import { buildBootArtifacts } from '../../../../pipeline/steps/image-step.ts';
 import { describe } from '../../../../pipeline/outputs/dist-writer.ts';
 import { StageStore } from '../../../../pipeline/cache/stage-store.ts';
 import { gzip, packEntries, type TarEntry } from '../../../../pipeline/util/tar.ts';

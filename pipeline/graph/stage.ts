@@ -1,0 +1,91 @@
+// A stage is one value: its id, what it depends on, the named inputs its key
+// is made of, how heavy it is, how to tell whether its output already
+// exists, and how to produce that output from its dependencies' outputs.
+// compile.ts makes every stage of a build from the plan alone; run.ts hands
+// them to the scheduler. Nothing else lists stages.
+import type { Engine } from '../engine/engine.ts';
+import type { StageStore } from '../cache/stage-store.ts';
+import type { Journal } from '../cache/journal.ts';
+import type { Inputs } from './keys.ts';
+import type { Arch, Plan } from '../plan/types.ts';
+import type { BuildIdentity } from '../util/git.ts';
+import type { Buck2 } from '../steps/buck2.ts';
+import type { BinaryLookup } from '../steps/bootstrap.ts';
+
+/** Where a run keeps things, and what it may use. */
+export interface StageEnv {
+  plan: Plan;
+  identity: BuildIdentity;
+  buck2: Buck2 | null;
+  engine: Engine;
+  store: StageStore;
+  journal: Journal;
+  runId: string;
+  logDir: string;
+  distDir: string;
+  toolsCacheRoot: string;
+  stateRoot: { sources: string; stages: string; logs: string; journal: string; stamps: string; layers: string };
+  binaryLookup?: BinaryLookup;
+  /** Container logs echoed to stdout (--verbose --plain). */
+  echo?: (line: string) => void;
+  /** One progress line of a running stage (shown under its title, always logged). */
+  progress: (id: string, line: string) => void;
+  /** A stage's build container has started. */
+  containerStarted: (id: string) => void;
+  /** The container hold() started for stage `id`, if any; taken once. */
+  takeHeld: (id: string) => Promise<Held | undefined> | undefined;
+}
+
+/** What a finished stage hands its dependents and the progress view. */
+export interface StageResult {
+  /** Taken from a cache (store, engine image, tools-cache) rather than built. */
+  hit: boolean;
+  /** The title once done, e.g. "zlib 1.3.1 [cached]". */
+  title: string;
+  /** Bytes of output, when known (the --json event reports it). */
+  bytes?: number;
+  /** The engine it ran on, when the run has builders (engine/placement.ts); --json and --explain name it. */
+  engine?: string;
+  /** Its store entry came from the shared cache (cache/shared-cache.ts) this run. */
+  shared?: boolean;
+  value: unknown;
+}
+
+export interface BuildStage {
+  id: string;
+  deps: string[];
+  inputs: Inputs;
+  key: string;
+  /** Title while waiting and running. */
+  title: string;
+  /** Cores it occupies in the scheduler's budget. */
+  weight: number;
+  /** Expected seconds, for the critical path. */
+  cost: number;
+  /** The platform whose builder runs it (engine/placement.ts); unset: always the local engine. */
+  placement?: Arch;
+  /** The stage store entry it writes, for one that writes one: the shared cache (cache/shared-cache.ts) pulls and pushes it. */
+  storeKey?: string;
+  /** Whether its output exists now (explain, and the warm no-op check); no container starts. */
+  present(env: PresenceEnv): Promise<boolean>;
+  run(env: StageEnv, deps: ReadonlyMap<string, StageResult>): Promise<StageResult>;
+  /**
+   * Starts the stage's container ahead, once every dependency has started
+   * (the run hands `done`, the outputs finished so far): run() then only adds
+   * what the dependencies produce. undefined when it cannot yet.
+   */
+  hold?(env: StageEnv, done: ReadonlyMap<string, StageResult>): Promise<Held> | undefined;
+}
+
+/** A container started ahead by hold(); drop() removes it when the stage does not run. */
+export interface Held { drop(): Promise<void> }
+
+/** What a presence check may look at: the store, the engine's images, the caches on disk. */
+export type PresenceEnv = Pick<StageEnv, 'plan' | 'identity' | 'store' | 'distDir' | 'toolsCacheRoot' | 'stateRoot'> & { imageExists: (ref: string) => Promise<boolean> };
+
+/** A dependency's value, typed by the caller (compile.ts knows which stage made it). */
+export function depValue<T>(deps: ReadonlyMap<string, StageResult>, id: string): T {
+  const r = deps.get(id);
+  if (!r) throw new Error(`internal: stage output ${id} is missing`);
+  return r.value as T;
+}
