@@ -6,8 +6,11 @@ OSFORGE := node_modules/.bin/osforge
 
 .PHONY: setup dist release test test-unit test-integration boot-test bench repro-check fresh-host-check lock typecheck clean-tools-cache clean chaos
 
+# builder/setup.sh runs setup-host.sh once and stamps what it checked; a
+# repeat run checks only that the engine answers, then rebuilds the compiled
+# bin if a source changed. OSFORGE_SETUP_FULL=1 runs every check again.
 setup:
-	@builder/setup-host.sh
+	@builder/setup.sh
 
 dist: setup
 	$(OSFORGE) dist $(DIST_FLAGS)

@@ -4,7 +4,10 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 
-export const repoRoot = resolve(import.meta.dirname, '..');
+// The compiled bin runs this module from node_modules/.cache/osforge-build/pipeline/
+// (pipeline/bin/build.mjs): the checkout is three levels above that copy.
+const BUILD_COPY = /[/\\]node_modules[/\\]\.cache[/\\]osforge-build[/\\]pipeline$/;
+export const repoRoot = BUILD_COPY.test(import.meta.dirname) ? resolve(import.meta.dirname, '../../../..') : resolve(import.meta.dirname, '..');
 
 export function stateDir(): string {
   if (process.env.OSFORGE_STATE_DIR) return resolve(process.env.OSFORGE_STATE_DIR);

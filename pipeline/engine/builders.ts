@@ -17,7 +17,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { OsforgeError } from '../errors.ts';
-import { ARCHES, type Arch } from '../plan/types.ts';
+import { ARCHES, type Arch } from '../model/arch.ts';
 import { parseIni } from '../binpkg/buckconfig.ts';
 
 export interface BuilderSpec {

@@ -3,7 +3,7 @@
 // formats live in images/formats.ts. compile.ts turns each entry into a
 // stage per arch; nothing else lists formats.
 import type { Readable } from 'node:stream';
-import type { Arch } from '../plan/types.ts';
+import type { Arch } from '../model/arch.ts';
 import { chain, gzipStream, packStream, type StreamEntry } from '../util/tar-stream.ts';
 
 export interface ArchOutputInput {

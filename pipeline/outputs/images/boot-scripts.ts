@@ -5,7 +5,7 @@
 // and CPUS overrides, and uses KVM when /dev/kvm works (QEMU_ACCEL=tcg|kvm forces).
 // QEMU guests get a virtio-net NIC on QEMU's user-mode network (the guest's
 // udhcpc gets a lease from QEMU); QEMU_NIC overrides it, QEMU_NIC=none drops it.
-import type { Arch } from '../../plan/types.ts';
+import type { Arch } from '../../model/arch.ts';
 import { kernelCmdline } from './kernel-args.ts';
 import { archInfo, type ArchInfo } from '../../model/arch.ts';
 

@@ -1,7 +1,7 @@
 // The boot image formats, one small entry each (LinuxKit's outFuns model):
 // which imager script builds it, from what, and what the manifest records.
 // Every script runs in the imager image with --network=none.
-import type { Arch } from '../../plan/types.ts';
+import type { Arch } from '../../model/arch.ts';
 import { ARCH_TABLE, archInfo } from '../../model/arch.ts';
 import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';

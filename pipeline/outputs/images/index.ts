@@ -2,7 +2,7 @@
 // raw GPT disk, qcow2 and their boot scripts, read from the image steps'
 // store entries (steps/image-step.ts runs them). Pure apart from reading
 // those files: nothing here starts a container or holds an image in memory.
-import type { Arch } from '../../plan/types.ts';
+import type { Arch } from '../../model/arch.ts';
 import { archInfo } from '../../model/arch.ts';
 import type { PendingArtifact } from '../dist-writer.ts';
 import { bootFormats, out, type StepContext } from './formats.ts';

@@ -1,6 +1,6 @@
 // Kernel command lines and QEMU invocations shared by GRUB menus, the dist/
 // boot scripts and the boot test, so all three agree on consoles and devices.
-import type { Arch } from '../../plan/types.ts';
+import type { Arch } from '../../model/arch.ts';
 import { ARCH_TABLE, archInfo } from '../../model/arch.ts';
 
 /** The serial console each arch's QEMU/Cloud Hypervisor machine exposes. */
