@@ -1,5 +1,5 @@
-// The Docker implementation of `Engine` (engine.ts), and the only module
-// that imports dockerode.
+// The Docker implementation of `Engine` (engine.ts). It and connect.ts (which
+// creates the client it wraps) are the only modules that import dockerode.
 import Docker from 'dockerode';
 import { createWriteStream } from 'node:fs';
 import { PassThrough, type Readable } from 'node:stream';
@@ -41,7 +41,7 @@ export class DockerEngine implements Engine {
   private readonly name?: string;
 
   /** `name`: how a builder engine (builders.ts) is named in messages; the default engine is named by $DOCKER_HOST. */
-  constructor(docker = new Docker(), owner: Owner = currentOwner(), name?: string) {
+  constructor(docker: Docker, owner: Owner = currentOwner(), name?: string) {
     this.docker = docker;
     this.owner = owner;
     this.name = name;

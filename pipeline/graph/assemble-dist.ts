@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { describe, writeDist, type PendingArtifact } from '../outputs/dist-writer.ts';
 import type { Manifest, ManifestGrub, ManifestKernel, ManifestPackage } from '../model/manifest.ts';
 import { depValue, type StageEnv, type StageResult } from './stage.ts';
-import type { PackageValue, Stage1Value } from './compile.ts';
+import type { PackageValue, Stage1Value } from './values.ts';
 
 /**
  * The warm no-op check: 'current' when dist/ was written for this dist key

@@ -12,7 +12,7 @@ import { baseRef, resolveBase, type ResolvedBase } from '../steps/base.ts';
 import { fetchSources, debianExpectation, type FetchedSource } from '../steps/fetch.ts';
 import { ensureTools, toolsEnv } from '../steps/tools.ts';
 import { ensureBuilder, type BuilderResult } from '../steps/builder.ts';
-import { dropHeld, holdStage2, stage1, stage2Package, stage3, type ArchContext, type HeldStage2, type PackageMeta, type Stage1Meta } from '../steps/bootstrap.ts';
+import { dropHeld, holdStage2, stage1, stage2Package, stage3, type ArchContext, type HeldStage2 } from '../steps/bootstrap.ts';
 import { openStepLog } from '../steps/step-log.ts';
 import { validateToolsCache, toolsCacheFiles } from '../cache/tools-cache.ts';
 import { sourceCachePath } from '../cache/source-cache.ts';
@@ -30,6 +30,7 @@ import { grubInputs, kernelInputs } from './keys.ts';
 import { ensureImager } from '../steps/imager.ts';
 import { distState, assembleDist } from './assemble-dist.ts';
 import { depValue, type BuildStage, type StageEnv, type StageResult } from './stage.ts';
+import type { PackageValue, Stage1Value } from './values.ts';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -38,9 +39,7 @@ export interface Compiled {
   byId: Map<string, BuildStage>;
 }
 
-export type { FileValue, RootfsValue };
-export interface PackageValue { meta: PackageMeta; path: string; key: string }
-export interface Stage1Value { meta: Stage1Meta; path: string }
+export type { FileValue, RootfsValue, PackageValue, Stage1Value };
 
 const result = (value: unknown, hit: boolean, title: string, bytes?: number): StageResult => ({ value, hit, title, bytes });
 const cached = (hit: boolean) => (hit ? ' [cached]' : '');

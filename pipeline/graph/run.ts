@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
-import { DockerEngine } from '../engine/docker.ts';
+import { connectEngine } from '../engine/connect.ts';
 import type { Engine } from '../engine/engine.ts';
 import { LABEL_RUN } from '../engine/engine.ts';
 import { OsforgeError, wrapError } from '../errors.ts';
@@ -84,7 +84,7 @@ export async function runDist(opts: DistOptions): Promise<DistResult> {
     }
   }
 
-  const engine = opts.engine ?? new DockerEngine();
+  const engine = opts.engine ?? connectEngine();
   const pool = opts.pool?.remote ? opts.pool : undefined;
   const mainLog = openStepLog(logDir, 'pipeline');
   await engine.ping();

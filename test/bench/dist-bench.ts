@@ -7,6 +7,7 @@
 // inputs, not build work; everything else (tools, stages, kernels, boot
 // images, dist) starts empty. The cold run also reports the kernel and GRUB
 // stages per arch.
+import Docker from 'dockerode';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -57,7 +58,7 @@ async function once(label: string, plan: Plan) {
     buck2Sha256: setup.buck2?.sha256 ?? null,
     sourceDateEpoch: setup.identity.sourceDateEpoch, formats: Object.keys(outputFormats), pipelineHash: setup.graph.dist.inputs.find(([n]) => n === 'pipeline')![1],
   });
-  const engine = new TimedEngine();
+  const engine = new TimedEngine(new Docker());
   const fsyncBefore = fsyncStats.ms;
   const t = performance.now();
   const r = await runDist({
