@@ -12,7 +12,7 @@ import { refreshRecordedIdentity } from '../outputs/dist-identity.ts';
 import type { BuildIdentity } from '../util/git.ts';
 import { outputFormats } from '../outputs/formats.ts';
 import { setArtifactName, setIdSuffix } from '../plan/image-sets.ts';
-import { imageSteps } from '../outputs/images/formats.ts';
+import { imageSteps } from '../outputs/images/steps.ts';
 import { bootArtifacts, stepContext } from '../outputs/images/index.ts';
 import { GRUB_SOURCE, GRUB_TAR, KERNEL_FILES, KERNEL_SOURCE, type BuiltGrub, type BuiltKernel, type FileValue, type Imager, type RootfsValue } from '../model/step-outputs.ts';
 import { sha256, sha256File } from '../util/hash.ts';

@@ -19,7 +19,7 @@ import { sourceCachePath } from '../cache/source-cache.ts';
 import { chain, gzipStream, mergeLayers } from '../util/tar-stream.ts';
 import { legalComponents, legalInfoArchive, legalInfoInputs, legalSources } from '../outputs/legal-info.ts';
 import { outputFormats } from '../outputs/formats.ts';
-import { imageSteps } from '../outputs/images/formats.ts';
+import { imageSteps } from '../outputs/images/steps.ts';
 import { setArtifactName, setIdSuffix } from '../plan/image-sets.ts';
 import { stepContext } from '../outputs/images/index.ts';
 import { imageStep } from '../steps/image-step.ts';

@@ -1,4 +1,4 @@
-// One imager step (outputs/images/formats.ts names them) as a stage store
+// One imager step (outputs/images/steps.ts names them) as a stage store
 // directory entry: its scripts and inputs go in under /in, its /out is the
 // entry. Kernel and GRUB come from their own stages (built from source);
 // every step runs in the imager with no network.
@@ -8,7 +8,7 @@ import type { Arch } from '../model/arch.ts';
 import type { StageStore, StageMeta, StageEntry } from '../cache/stage-store.ts';
 import type { BuiltGrub, BuiltKernel } from '../model/step-outputs.ts';
 import type { PendingArtifact } from '../outputs/dist-writer.ts';
-import { imageSteps, type StepContext } from '../outputs/images/formats.ts';
+import { imageSteps, type StepContext } from '../outputs/images/steps.ts';
 import { bootArtifacts, stepContext } from '../outputs/images/index.ts';
 import { keyOf } from '../util/hash.ts';
 import { openStepLog } from './step-log.ts';

@@ -24,7 +24,7 @@ export const RULES: Readonly<Record<string, readonly string[]>> = {
   graph: ['steps', 'outputs', 'plan', 'engine', 'cache', 'binpkg', 'model', 'util', 'errors', 'paths', 'settings'],
   steps: ['engine', 'host', 'outputs', 'plan', 'cache', 'model', 'util', 'errors', 'paths', 'settings'],
   binpkg: ['sign', 'plan', 'cache', 'model', 'util', 'errors', 'paths', 'settings'],
-  sign: ['release', 'plan', 'model', 'util', 'errors', 'paths', 'settings'],
+  sign: ['release', 'outputs', 'plan', 'model', 'util', 'errors', 'paths', 'settings'],
   release: ['util', 'errors', 'paths', 'settings'],
   outputs: ['plan', 'model', 'util', 'errors', 'paths', 'settings'],
   plan: ['model', 'util', 'errors', 'paths', 'settings'],

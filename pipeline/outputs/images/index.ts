@@ -5,8 +5,9 @@
 import type { Arch } from '../../model/arch.ts';
 import { archInfo } from '../../model/arch.ts';
 import type { PendingArtifact } from '../dist-writer.ts';
-import { bootFormats, out, type StepContext } from './formats.ts';
-import { cloudHypervisorScript, cloudHypervisorScriptName, qemuScript, qemuScriptName, type DiskFormat } from './boot-scripts.ts';
+import { out, type StepContext } from './steps.ts';
+import { bootFormats, diskFormats } from '../formats.ts';
+import { cloudHypervisorScript, cloudHypervisorScriptName, qemuScript, qemuScriptName } from './boot-scripts.ts';
 import { imageIds } from './ids.ts';
 import type { BuiltGrub, BuiltKernel, Imager } from '../../model/step-outputs.ts';
 
@@ -26,14 +27,14 @@ export async function bootArtifacts(c: StepContext, profile: string | null = nul
   const g = c.grub.meta;
   const grubFacts = { version: g.version, platforms: g.platforms, source: g.source, built: 'from source (stages/grub.ts)' };
   const artifacts: PendingArtifact[] = [];
-  for (const [format, f] of Object.entries(bootFormats).filter(([, f]) => f.arches.includes(arch))) {
-    const [step, output] = f.from;
+  for (const f of Object.values(bootFormats).filter((f) => f.arches.includes(arch))) {
+    const [step, output] = f.step;
     artifacts.push({
       path: f.fileName(name, version, arch), arch, kind: f.kind, file: out(c, step, output),
-      extra: { ...(await f.extra(c)), kernel: kernelFacts, ...(['iso', 'raw', 'qcow2'].includes(format) ? { grub: grubFacts } : {}) },
+      extra: { ...(await f.extra(c)), kernel: kernelFacts, ...(f.disk ? { grub: grubFacts } : {}) },
     });
   }
-  for (const format of ['iso', 'raw', 'qcow2'] as DiskFormat[]) {
+  for (const format of diskFormats) {
     const image = bootFormats[format]!.fileName(name, version, arch);
     artifacts.push({ path: qemuScriptName(arch, format, profile), arch, kind: 'boot-script', mode: 0o755, data: Buffer.from(qemuScript(arch, format, image)), extra: { boots: image, with: 'qemu' } });
   }

@@ -8,8 +8,8 @@ import { stageGraph, type GraphOptions } from '../../../pipeline/graph/keys.ts';
 import type { Plan } from '../../../pipeline/plan/types.ts';
 import { compile } from '../../../pipeline/graph/compile.ts';
 import { validateGraph } from '../../../pipeline/graph/scheduler.ts';
-import { bootFormats, imageSteps } from '../../../pipeline/outputs/images/formats.ts';
-import { outputFormats } from '../../../pipeline/outputs/formats.ts';
+import { imageSteps } from '../../../pipeline/outputs/images/steps.ts';
+import { bootFormats, outputFormats } from '../../../pipeline/outputs/formats.ts';
 import { imagerFiles } from '../../../pipeline/steps/imager.ts';
 
 const plan = loadPlan(join(import.meta.dirname, '../../../images'));
@@ -63,7 +63,7 @@ test('stage2 dependencies are the recipe deps, so independent packages are ready
 
 test('image steps follow the format table: each boot format comes from a step that exists, steps depend on their needs', () => {
   const c = build();
-  for (const [format, f] of Object.entries(bootFormats)) assert.ok(imageSteps[f.from[0]], `${format} comes from unknown step ${f.from[0]}`);
+  for (const [format, f] of Object.entries(bootFormats)) assert.ok(imageSteps[f.step[0]], `${format} comes from unknown step ${f.step[0]}`);
   for (const arch of plan.arches) {
     for (const [step, spec] of Object.entries(imageSteps)) {
       const deps = c.byId.get(`image/${arch}/${step}`)!.deps;

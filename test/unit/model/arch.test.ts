@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
 import { ARCH_TABLE, archInfo, archShellEnv, hostArch, toEfi, toQemu, toolchainArches } from '../../../pipeline/model/arch.ts';
 import { qemuScript } from '../../../pipeline/outputs/images/boot-scripts.ts';
-import { bootFormats } from '../../../pipeline/outputs/images/formats.ts';
+import { bootFormats } from '../../../pipeline/outputs/formats.ts';
 
 test('an arch the table lacks fails loudly, naming the table', () => {
   assert.throws(() => archInfo('riscv64'), /unknown arch "riscv64": pipeline\/model\/arch\.ts knows amd64, arm64/);

@@ -1,10 +1,10 @@
-// The boot image formats, one small entry each (LinuxKit's outFuns model):
-// which imager script builds it, from what, and what the manifest records.
+// The imager steps (prepare, iso, raw, qcow2): which script of
+// images/imager/scripts each runs, what it needs, its inputs and environment.
+// The artifacts cut from their outputs are entries of outputs/formats.ts.
 // Every script runs in the imager image with --network=none.
 import type { Arch } from '../../model/arch.ts';
-import { ARCH_TABLE, archInfo } from '../../model/arch.ts';
+import { archInfo } from '../../model/arch.ts';
 import { createReadStream } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { chain, type StreamEntry } from '../../util/tar-stream.ts';
@@ -73,64 +73,8 @@ export const imageSteps: Record<string, ImageStep> = {
   qcow2: { script: 'qcow2.sh', needs: ['raw'], inputs: (c) => [onDisk('image.raw', out(c, 'raw', 'image.raw'))], env: () => ({}) },
 };
 
-export interface BootFormat {
-  kind: string;
-  arches: Arch[];
-  fileName(name: string, version: string, arch: Arch): string;
-  /** The step and the file in its /out that is the artifact. */
-  from: [step: string, output: string];
-  extra(c: StepContext): Promise<Record<string, unknown>>;
-}
-
-const ALL = Object.keys(ARCH_TABLE) as Arch[];
-
-export const bootFormats: Record<string, BootFormat> = {
-  kernel: {
-    kind: 'kernel', arches: ALL, from: ['prepare', 'kernel'],
-    fileName: (n, v, a) => `${n}-${v}-${a}-kernel`,
-    extra: async (c) => ({ format: archInfo(c.arch).kernelImage.describe }),
-  },
-  vmlinux: {
-    kind: 'kernel-elf', arches: ALL.filter((a) => archInfo(a).directBootFormat === 'vmlinux'), from: ['prepare', 'vmlinux'],
-    fileName: (n, v, a) => `${n}-${v}-${a}-vmlinux`,
-    extra: async () => ({ format: 'ELF vmlinux (PVH entry) from the kernel build, for Cloud Hypervisor direct boot' }),
-  },
-  initramfs: {
-    kind: 'initramfs', arches: ALL, from: ['prepare', 'initramfs.cpio.gz'],
-    fileName: (n, v, a) => `${n}-${v}-${a}-initramfs.cpio.gz`,
-    extra: async () => ({ format: 'cpio newc, gzip -n', init: 'busybox (/init finds the root by buckos.root=<image id>, else runs from the initramfs)',
-      modules: 'none: the drivers that find the root are built into the kernel' }),
-  },
-  iso: {
-    kind: 'iso', arches: ALL, from: ['iso', 'image.iso'],
-    fileName: (n, v, a) => `${n}-${v}-${a}.iso`,
-    extra: async (c) => ({ format: 'iso9660 hybrid (Rock Ridge, El Torito, GPT with appended ESP)', root: 'iso9660 (read-only)',
-      bootModes: [...(archInfo(c.arch).biosGrubPlatform ? [`bios (El Torito, GRUB ${archInfo(c.arch).biosGrubPlatform})`, 'bios (MBR, hybrid disk)'] : []), 'uefi (El Torito EFI / ESP)'],
-      ...ids(c, 'iso') }),
-  },
-  raw: {
-    kind: 'raw', arches: ALL, from: ['raw', 'image.raw'],
-    fileName: (n, v, a) => `${n}-${v}-${a}.raw`,
-    extra: async (c) => {
-      const layout = JSON.parse(await readFile(out(c, 'raw', 'layout.json'), 'utf8')) as { espMiB: number; rootMiB: number; diskMiB: number };
-      const i = imageIds(c.name, c.version, c.arch, 'raw');
-      return { format: 'raw GPT disk (sparse)', bootModes: ['uefi'], partitionTable: 'gpt', diskGuid: i.diskGuid,
-        partitions: [
-          { number: 1, name: 'EFI system', filesystem: 'vfat', sizeMiB: layout.espMiB, uuid: i.espGuid, fatVolumeId: i.fatId },
-          { number: 2, name: 'buckos-root', filesystem: 'ext4', sizeMiB: layout.rootMiB, uuid: i.rootGuid, fsUuid: i.fsUuid },
-        ],
-        diskMiB: layout.diskMiB, dataBytes: await nonZeroBytes(out(c, 'raw', 'image.raw')), ...ids(c, 'raw') };
-    },
-  },
-  qcow2: {
-    kind: 'qcow2', arches: ALL, from: ['qcow2', 'image.qcow2'],
-    fileName: (n, v, a) => `${n}-${v}-${a}.qcow2`,
-    extra: async (c) => ({ format: 'qcow2 (zlib-compressed clusters)', convertedFrom: bootFormats.raw!.fileName(c.name, c.version, c.arch),
-      virtualSize: (await stat(out(c, 'raw', 'image.raw'))).size, bootModes: ['uefi'], ...ids(c, 'raw') }),
-  },
-};
-
-function ids(c: StepContext, format: string): Record<string, unknown> {
+/** The image identity facts every bootable image's manifest entry carries. */
+export function ids(c: StepContext, format: string): Record<string, unknown> {
   const i = imageIds(c.name, c.version, c.arch, format);
   return { imageId: i.imageId, kernelCmdline: `buckos.root=${i.imageId}`, bootConfig: 'GRUB: default entry boots to a shell; the test entry (osforge.test=1) is chosen when SMBIOS OEM string osforge.test=1 is present' };
 }
