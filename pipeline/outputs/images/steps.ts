@@ -85,7 +85,7 @@ export async function nonZeroBytes(path: string, block = 4096): Promise<number> 
   let carry: Buffer = Buffer.alloc(0);
   const count = (buf: Buffer) => { if (buf.some((b) => b !== 0)) n += buf.length; };
   for await (const chunk of createReadStream(path, { highWaterMark: block * 64 }) as AsyncIterable<Buffer>) {
-    let data = carry.length ? Buffer.concat([carry, chunk]) : chunk;
+    const data = carry.length ? Buffer.concat([carry, chunk]) : chunk;
     const whole = data.length - (data.length % block);
     for (let off = 0; off < whole; off += block) count(data.subarray(off, off + block));
     carry = data.subarray(whole);
