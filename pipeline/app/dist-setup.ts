@@ -11,12 +11,13 @@ import { stageGraph, type StageGraph } from '../graph/keys.ts';
 import { BUILD_INPUT_PATHSPECS, buildInputsHash } from '../plan/build-inputs.ts';
 import { outputFormats } from '../outputs/formats.ts';
 import type { Plan } from '../plan/types.ts';
+import { settings } from '../settings.ts';
 
 export interface DistSetup { plan: Plan; identity: BuildIdentity; buck2: Buck2 | null; graph: StageGraph }
 
 export async function distSetup(log: (line: string) => void, options: PlanOptions = {}): Promise<DistSetup> {
   // First, before Buck2, git or any engine: a broken plan fails here with the file and field named.
-  const plan = loadPlan(paths.images, { ...(process.env.OSFORGE_PATCHES ? { patchesDir: process.env.OSFORGE_PATCHES } : {}), ...options });
+  const plan = loadPlan(paths.images, { ...(settings().patches ? { patchesDir: settings().patches } : {}), ...options });
   const identity = buildIdentity(repoRoot, BUILD_INPUT_PATHSPECS);
   const buck2 = await provisionBuck2(plan.buck2, paths.toolsCache(), log);
   const graph = stageGraph(plan, {

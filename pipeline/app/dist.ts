@@ -16,6 +16,7 @@ import { runDist, type DistOptions, type DistResult } from '../graph/run.ts';
 import type { Plan } from '../plan/types.ts';
 import type { StageGraph } from '../graph/keys.ts';
 import { distSetup, stateRoot } from './dist-setup.ts';
+import { settings } from '../settings.ts';
 
 export interface DistRun {
   plan: Plan;
@@ -42,7 +43,7 @@ async function builderPool(local: DockerEngine, cli: string | undefined, note: (
     } catch (err) {
       throw new OsforgeError('ENGINE_UNAVAILABLE', `builder linux/${spec.platform} (${r.name}) does not answer: ${((err as Error).cause as Error | undefined)?.message ?? (err as Error).message}`, {
         hint: spec.endpoint.startsWith('ssh://')
-          ? `check that ssh reaches it with that key and that its host key is in ${process.env.OSFORGE_SSH_KNOWN_HOSTS ?? '~/.ssh/known_hosts'} (ssh-keyscan), or drop linux/${spec.platform} from ${spec.from}`
+          ? `check that ssh reaches it with that key and that its host key is in ${settings().builders.sshKnownHosts ?? '~/.ssh/known_hosts'} (ssh-keyscan), or drop linux/${spec.platform} from ${spec.from}`
           : `check the engine and its certificates, or drop linux/${spec.platform} from ${spec.from} to build it locally`,
       });
     }

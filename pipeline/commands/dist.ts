@@ -13,6 +13,7 @@ import { diskFullError, fsyncStats } from '../util/durable.ts';
 import { OsforgeError } from '../errors.ts';
 import { distTmpRoot } from '../outputs/dist-writer.ts';
 import { openDistRun } from '../app/dist.ts';
+import { settings } from '../settings.ts';
 
 /** Where the lock of a dir that is replaced or removed wholesale lives: beside it, in .osforge-tmp/. */
 function besideLock(dir: string): string {
@@ -181,7 +182,7 @@ async function build(values: Values, runId: string): Promise<void> {
     setupLog: (l) => (values.json ? process.stderr : process.stdout).write(`${l}\n`), note: (l) => process.stderr.write(`dist: ${l}\n`),
   });
   const { plan, graph } = run;
-  const mode = values.json ? 'json' : values.plain || !process.stdout.isTTY || process.env.CI === 'true' ? 'plain' : 'tree';
+  const mode = values.json ? 'json' : values.plain || !process.stdout.isTTY || settings().ci ? 'plain' : 'tree';
   const jobs = parseJobs(values.jobs);
   // With --json, stdout carries only events.
   const say = (l: string) => (mode === 'json' ? process.stderr : process.stdout).write(`${l}\n`);

@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { OsforgeError } from '../errors.ts';
 import { LABEL_ROOTFS, LABEL_RUN, LABEL_STAGE, type BuildSpec, type Engine, type ImageInfo, type PreparedStep, type Reaped, type RunResult, type RunSpec } from './engine.ts';
 import { currentOwner, ownerAlive, ownerFromLabels, ownerLabels, type Owner } from '../util/owner.ts';
+import { settings } from '../settings.ts';
 
 export { LABEL_ROOTFS, LABEL_RUN, LABEL_STAGE };
 export type { BuildSpec, Engine, ImageInfo, Reaped, RunResult, RunSpec };
@@ -48,7 +49,7 @@ export class DockerEngine implements Engine {
   }
 
   get where(): string {
-    return this.name ?? process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
+    return this.name ?? settings().dockerHost ?? 'unix:///var/run/docker.sock';
   }
 
   /** Fails with a clear message when no engine answers (DOCKER_HOST is honoured by dockerode). */

@@ -8,14 +8,16 @@ import { spawnSync } from 'node:child_process';
 import { OsforgeError } from '../errors.ts';
 import { sha256 } from '../util/hash.ts';
 import type { Buck2Spec } from '../plan/types.ts';
+import { settings } from '../settings.ts';
 
 export interface Buck2 { version: string; sha256: string; binary: Buffer; from: string }
 
 export async function provisionBuck2(spec: Buck2Spec, toolsCacheRoot: string, log: (l: string) => void, env = process.env): Promise<Buck2 | null> {
-  const expected = env.BUCK2_SHA256 || spec.sha256;
-  const local = env.BUCK2_BINARY ? [env.BUCK2_BINARY] : [join(toolsCacheRoot, 'buck2')];
-  if (env.BUCK2_BINARY && !existsSync(env.BUCK2_BINARY)) {
-    throw new OsforgeError('BUCK2', `BUCK2_BINARY=${env.BUCK2_BINARY} does not exist`, { hint: 'point BUCK2_BINARY at a buck2 executable, or unset it' });
+  const { binary, sha256: pinned } = settings(env).buck2;
+  const expected = pinned || spec.sha256;
+  const local = binary ? [binary] : [join(toolsCacheRoot, 'buck2')];
+  if (binary && !existsSync(binary)) {
+    throw new OsforgeError('BUCK2', `BUCK2_BINARY=${binary} does not exist`, { hint: 'point BUCK2_BINARY at a buck2 executable, or unset it' });
   }
   for (const file of local) {
     if (!existsSync(file)) continue;

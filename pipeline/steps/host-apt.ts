@@ -3,6 +3,7 @@
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { OsforgeError } from '../errors.ts';
+import { settings } from '../settings.ts';
 
 /** Parses one-line (.list) and deb822 (.sources) apt files into (uri, suites) pairs of `deb` entries. */
 export function parseAptSources(text: string, deb822: boolean): { uri: string; suites: string[] }[] {
@@ -36,7 +37,8 @@ export function findMirror(entries: { uri: string; suites: string[] }[], suite: 
 }
 
 export function hostDebianMirror(suite: string, aptDir = '/etc/apt'): string {
-  if (process.env.OSFORGE_DEBIAN_MIRROR) return process.env.OSFORGE_DEBIAN_MIRROR;
+  const fromSettings = settings().debianMirror;
+  if (fromSettings) return fromSettings;
   const entries: { uri: string; suites: string[] }[] = [];
   const main = join(aptDir, 'sources.list');
   if (existsSync(main)) entries.push(...parseAptSources(readFileSync(main, 'utf8'), false));

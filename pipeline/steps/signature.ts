@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import { OsforgeError } from '../errors.ts';
 import type { SourceSpec } from '../plan/types.ts';
 import { stateTempDir } from './temp.ts';
+import { settings } from '../settings.ts';
 
 const run = promisify(execFile);
 
@@ -24,7 +25,7 @@ export interface SignatureCheck {
 }
 
 export function signaturesEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
-  return env.BUCKOS_VERIFY_SIGNATURES !== '0';
+  return settings(env).verifySignatures;
 }
 
 /** What a signature file holds: ASCII-armoured or binary OpenPGP, or something else (an HTML error page, say). */
