@@ -3,10 +3,6 @@
 // dist/ atomically. The no-op check lives here too: dist/ is current when it
 // was written for this dist key and its files are unchanged.
 import type { StageGraph } from './keys.ts';
-import type { ResolvedBase } from '../steps/base.ts';
-import type { FetchedSource } from '../steps/fetch.ts';
-import type { ToolsResult } from '../steps/tools.ts';
-import type { BuilderResult } from '../steps/builder.ts';
 import { classifyDist, readStamp, refreshedStamp, saveStamp, stampPath, writeStamp, type DistIdentity, type DistState } from '../cache/dist-stamp.ts';
 import { refreshRecordedIdentity } from '../outputs/dist-identity.ts';
 import type { BuildIdentity } from '../util/git.ts';
@@ -14,13 +10,13 @@ import { outputFormats } from '../outputs/formats.ts';
 import { setArtifactName, setIdSuffix } from '../plan/image-sets.ts';
 import { imageSteps } from '../outputs/images/steps.ts';
 import { bootArtifacts, stepContext } from '../outputs/images/index.ts';
-import { GRUB_SOURCE, GRUB_TAR, KERNEL_FILES, KERNEL_SOURCE, type BuiltGrub, type BuiltKernel, type FileValue, type Imager, type RootfsValue } from '../model/step-outputs.ts';
+import { GRUB_SOURCE, GRUB_TAR, KERNEL_FILES, KERNEL_SOURCE, type BuiltGrub, type BuiltKernel } from '../model/step-outputs.ts';
 import { sha256, sha256File } from '../util/hash.ts';
 import { join } from 'node:path';
 import { describe, writeDist, type PendingArtifact } from '../outputs/dist-writer.ts';
 import type { Manifest, ManifestGrub, ManifestKernel, ManifestPackage } from '../model/manifest.ts';
-import { depValue, type StageEnv, type StageResult } from './stage.ts';
-import type { PackageValue, Stage1Value } from './values.ts';
+import type { Outputs, StageEnv } from './stage.ts';
+import type { DistRefs } from './values.ts';
 
 /**
  * The warm no-op check: 'current' when dist/ was written for this dist key
@@ -69,7 +65,7 @@ async function grubRecord(plan: StageEnv['plan'], arch: ManifestGrub['arch'], gr
   };
 }
 
-export async function assembleDist(env: StageEnv, graph: StageGraph, deps: ReadonlyMap<string, StageResult>): Promise<Manifest> {
+export async function assembleDist(env: StageEnv, graph: StageGraph, refs: DistRefs, deps: Outputs): Promise<Manifest> {
   const { plan, identity } = env;
   const artifacts: PendingArtifact[] = [];
   const packages: ManifestPackage[] = [];
@@ -77,34 +73,34 @@ export async function assembleDist(env: StageEnv, graph: StageGraph, deps: Reado
   const kernels: ManifestKernel[] = [];
   const grubs: ManifestGrub[] = [];
   for (const arch of plan.arches) {
-    const nodes = graph.arches.get(arch)!;
+    const a = refs.arches.get(arch)!;
     for (const [format, f] of Object.entries(outputFormats).filter(([, f]) => f.from === 'tools')) {
-      const file = depValue<FileValue>(deps, `format/${arch}/${format}`);
+      const file = deps.get(a.toolFormats.get(format)!);
       artifacts.push({ path: f.fileName(plan.name, plan.version, arch), arch, kind: f.kind, file: file.path, sha256: file.sha256 });
     }
-    const kernel = depValue<BuiltKernel>(deps, nodes.kernel.id);
+    const kernel = deps.get(a.kernel);
     kernels.push(await kernelRecord(plan, arch, kernel, artifacts));
-    const grub = depValue<BuiltGrub>(deps, nodes.grub.id);
+    const grub = deps.get(a.grub);
     grubs.push(await grubRecord(plan, arch, grub));
     for (const set of plan.imageSets) {
-      const sfx = setIdSuffix(set);
+      const setRefs = a.sets.get(setIdSuffix(set))!;
       const name = setArtifactName(plan, set);
       // A profile's artifacts say which profile they are (the SBOM's CONTAINS reads it).
       const tag = (a: PendingArtifact): PendingArtifact => (set.profile ? { ...a, extra: { ...(a.extra ?? {}), profile: set.profile } } : a);
       for (const [format, f] of Object.entries(outputFormats).filter(([, f]) => f.from === 'rootfs')) {
-        const file = depValue<FileValue>(deps, `format/${arch}${sfx}/${format}`);
+        const file = deps.get(setRefs.formats.get(format)!);
         artifacts.push(tag({ path: f.fileName(name, plan.version, arch), arch, kind: f.kind, file: file.path, sha256: file.sha256 }));
       }
       const ctx = stepContext({
-        name, version: plan.version, arch, grub, kernel, rootfs: depValue<RootfsValue>(deps, `rootfs/${arch}${sfx}`),
-        imager: depValue<Imager>(deps, 'imager'), outputs: new Map(Object.keys(imageSteps).map((s) => [s, depValue<string>(deps, `image/${arch}${sfx}/${s}`)])),
+        name, version: plan.version, arch, grub, kernel, rootfs: deps.get(setRefs.rootfs),
+        imager: deps.get(refs.imager), outputs: new Map(Object.keys(imageSteps).map((s) => [s, deps.get(setRefs.steps.get(s)!)])),
       });
       artifacts.push(...(await bootArtifacts(ctx, set.profile)).map(tag));
     }
-    const s1 = depValue<Stage1Value>(deps, nodes.stage1.id).meta;
+    const s1 = deps.get(a.stage1).meta;
     toolchains[arch] = { triple: s1.triple, libc: 'musl', libcVersion: s1.libcVersion, compiler: s1.compiler, cflags: s1.cflags };
     for (const recipe of plan.packages) {
-      const p = depValue<PackageValue>(deps, nodes.packages.get(recipe.id)!.id).meta;
+      const p = deps.get(a.packages.get(recipe.id)!).meta;
       packages.push({
         ...(recipe.id !== recipe.name ? { id: recipe.id } : {}), ...(recipe.slot !== '0' ? { slot: recipe.slot } : {}),
         name: p.name, version: p.version, arch, license: recipe.license, key: p.key, deps: recipe.deps, sources: p.sources, outputSha256: p.outputSha256!,
@@ -112,13 +108,13 @@ export async function assembleDist(env: StageEnv, graph: StageGraph, deps: Reado
       });
     }
   }
-  const oss = depValue<FileValue>(deps, 'oss-source');
+  const oss = deps.get(refs.oss);
   artifacts.push({ path: 'oss_source.tgz', arch: 'any', kind: 'oss-source', file: oss.path, sha256: oss.sha256 });
-  const used = [...depValue<Map<string, FetchedSource>>(deps, 'sources').values()];
-  const base = depValue<ResolvedBase>(deps, graph.base.id);
-  const buildenv = depValue<ResolvedBase>(deps, graph.buildenv.id);
-  const tools = depValue<ToolsResult>(deps, graph.tools.id);
-  const builder = depValue<BuilderResult>(deps, graph.builder.id);
+  const used = [...deps.get(refs.sources).values()];
+  const base = deps.get(refs.base);
+  const buildenv = deps.get(refs.buildenv);
+  const tools = deps.get(refs.tools);
+  const builder = deps.get(refs.builder);
   const manifest: Manifest = {
     name: plan.name,
     version: plan.version,

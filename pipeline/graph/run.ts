@@ -12,7 +12,7 @@ import { OsforgeError, wrapError } from '../errors.ts';
 import type { Plan } from '../plan/types.ts';
 import { StageStore } from '../cache/stage-store.ts';
 import { validateToolsCache } from '../cache/tools-cache.ts';
-import { toolsEnv, type ToolsResult } from '../steps/tools.ts';
+import { toolsEnv } from '../steps/tools.ts';
 import type { Buck2 } from '../steps/buck2.ts';
 import { openStepLog } from '../steps/step-log.ts';
 import { Journal, explain, type Explanation } from '../cache/journal.ts';
@@ -22,12 +22,11 @@ import type { Manifest, PackageOrigin } from '../model/manifest.ts';
 import type { BuildIdentity } from '../util/git.ts';
 import { configHash, fetchVerifiedBinary, trustedMirrorForBuild } from '../binpkg/cache-hook.ts';
 import type { BinaryLookup } from '../steps/bootstrap.ts';
-import { compile, type PackageValue } from './compile.ts';
+import { compile } from './compile.ts';
 import { imagerFiles } from '../steps/imager.ts';
-import type { BuildStage, Held, StageEnv, StageResult } from './stage.ts';
+import { Outputs, type BuildStage, type Held, type StageEnv, type StageResult } from './stage.ts';
 import type { EnginePool } from '../engine/placement.ts';
 import type { SharedCache } from '../cache/shared-cache.ts';
-import type { BuilderResult } from '../steps/builder.ts';
 import { runGraph, type StageEvent } from './scheduler.ts';
 import { progressView, type ProgressMode } from './progress.ts';
 
@@ -105,6 +104,9 @@ export async function runDist(opts: DistOptions): Promise<DistResult> {
 
   const view = progressView(compiled.stages, opts.mode, { verbose: opts.verbose });
   const results = new Map<string, StageResult>();
+  // A live view: hold() and the report read what has finished so far.
+  const outputs = new Outputs(results);
+  const { refs } = compiled;
   // Containers started ahead (BuildStage.hold), each taken by its stage or dropped.
   const held = new Map<string, Promise<Held | undefined>>();
   const started = new Set<string>();
@@ -136,7 +138,7 @@ export async function runDist(opts: DistOptions): Promise<DistResult> {
       if (!s.hold || held.has(s.id) || started.has(s.id) || !s.deps.every((d) => started.has(d))) continue;
       // Held containers start on the local engine; a stage placed on a builder starts its own there.
       if (pool && s.placement && pool.placeFor(s.placement).engine !== engine) continue;
-      const h = s.hold(env, results);
+      const h = s.hold(env, outputs);
       if (h) held.set(s.id, h.catch((err: Error) => { mainLog.write(`[${s.id}] could not start its container ahead: ${err.message}`); return undefined; }));
     }
   };
@@ -159,14 +161,14 @@ export async function runDist(opts: DistOptions): Promise<DistResult> {
   // A builder that goes away mid-step is dropped for the rest of the run and the stage reruns locally:
   // its output never reached the store (outputs are stored only after a successful step).
   const runPlaced = async (s: BuildStage, deps: ReadonlyMap<string, StageResult>): Promise<StageResult> => {
-    if (!pool) return s.run(env, deps);
+    if (!pool) return s.run(env, new Outputs(deps));
     const p = s.placement ? pool.placeFor(s.placement) : { engine, name: 'local', native: true };
-    if (p.engine === engine) return { ...(await s.run(env, deps)), engine: 'local' };
+    if (p.engine === engine) return { ...(await s.run(env, new Outputs(deps))), engine: 'local' };
     try {
       return await pool.within(p, async () => {
-        const builder = results.get(graph.builder.id)?.value as BuilderResult | undefined;
+        const builder = outputs.maybe(refs.builder);
         if (builder && s.deps.includes(graph.builder.id)) await pool.ensureImage(p, builder.ref);
-        return { ...(await s.run({ ...env, engine: p.engine }, deps)), engine: p.name };
+        return { ...(await s.run({ ...env, engine: p.engine }, new Outputs(deps))), engine: p.name };
       });
     } catch (err) {
       if (!(err instanceof OsforgeError && err.code === 'ENGINE_UNAVAILABLE') || !p.engine.isGone) throw err;
@@ -174,19 +176,19 @@ export async function runDist(opts: DistOptions): Promise<DistResult> {
       const line = `builder ${p.name} went away during ${s.id} (${err.message.split('\n')[0]}); it is dropped for this run and ${s.id} reruns on the local engine`;
       mainLog.write(line);
       process.stderr.write(`${line}\n`);
-      return { ...(await s.run(env, deps)), engine: `local (after ${p.name} went away)` };
+      return { ...(await s.run(env, new Outputs(deps))), engine: `local (after ${p.name} went away)` };
     }
   };
 
   let run;
   try {
     view.start();
-    run = await runGraph(compiled.stages.map((s) => ({
+    run = await runGraph<StageResult>(compiled.stages.map((s) => ({
       id: s.id, deps: s.deps, weight: s.weight, cost: s.cost,
       run: async ({ deps }) => {
         // A verified shared-cache entry lands in the store first, so the stage finds it there (a hit).
         const shared = opts.shared && s.storeKey && !store.has(s.storeKey) ? await opts.shared.pull(store, s.storeKey, s.id) : false;
-        const ran = await runPlaced(s, deps as ReadonlyMap<string, StageResult>);
+        const ran = await runPlaced(s, deps);
         const r = shared ? { ...ran, shared: true } : ran;
         if (opts.shared?.canPush && s.storeKey) await opts.shared.push(store, s.storeKey, s.id);
         results.set(s.id, r);
@@ -208,13 +210,14 @@ export async function runDist(opts: DistOptions): Promise<DistResult> {
     }
   }
 
-  const tools = results.get(graph.tools.id)?.value as ToolsResult | undefined;
+  const tools = outputs.maybe(refs.tools);
   const packageOrigins: PackageOrigin[] = [];
   for (const arch of plan.arches) {
     for (const recipe of plan.packages) {
-      const r = results.get(graph.arches.get(arch)!.packages.get(recipe.id)!.id);
+      const ref = refs.arches.get(arch)!.packages.get(recipe.id)!;
+      const r = results.get(ref.id);
       if (!r) continue;
-      const signer = (r.value as PackageValue).meta.signerKeyId;
+      const signer = outputs.get(ref).meta.signerKeyId;
       packageOrigins.push({ arch, name: recipe.name, version: recipe.version, origin: signer ? 'mirror' : 'built', ...(signer ? { signerKeyId: signer } : {}), cached: r.hit });
     }
   }
@@ -240,6 +243,6 @@ export async function runDist(opts: DistOptions): Promise<DistResult> {
     if (err instanceof OsforgeError && err.code === 'ENGINE_UNAVAILABLE') throw wrapError(err, `stage "${first.id}"`, { stage: err.context.stage ?? first.id });
     throw err;
   }
-  const manifest = results.get(graph.dist.id)!.value as Manifest;
+  const manifest = outputs.get(compiled.dist);
   return { manifest, upToDate: false, toolsHit: tools?.hit ?? false, logDir, explanations };
 }

@@ -2,7 +2,9 @@
 // is made of, how heavy it is, how to tell whether its output already
 // exists, and how to produce that output from its dependencies' outputs.
 // compile.ts makes every stage of a build from the plan alone; run.ts hands
-// them to the scheduler. Nothing else lists stages.
+// them to the scheduler. Nothing else lists stages. A stage's output is read
+// through the typed reference compile.ts got when it added that stage, so a
+// dependency's value has its type without a cast at the reader.
 import type { Engine } from '../engine/engine.ts';
 import type { StageStore } from '../cache/stage-store.ts';
 import type { Journal } from '../cache/journal.ts';
@@ -37,7 +39,7 @@ export interface StageEnv {
 }
 
 /** What a finished stage hands its dependents and the progress view. */
-export interface StageResult {
+export interface StageResult<V = unknown> {
   /** Taken from a cache (store, engine image, tools-cache) rather than built. */
   hit: boolean;
   /** The title once done, e.g. "zlib 1.3.1 [cached]". */
@@ -48,7 +50,29 @@ export interface StageResult {
   engine?: string;
   /** Its store entry came from the shared cache (cache/shared-cache.ts) this run. */
   shared?: boolean;
-  value: unknown;
+  value: V;
+}
+
+/** A typed reference to a stage's output: made only by compile.ts's add() for a stage whose run returns a V. */
+export interface Ref<V> { readonly id: string; /** Phantom: carries V, never set. */ readonly _value?: V }
+
+/** The outputs of finished stages, read through references. */
+export class Outputs {
+  constructor(private readonly results: ReadonlyMap<string, StageResult>) {}
+  /** The output of a finished dependency. */
+  get<V>(ref: Ref<V>): V {
+    const r = this.results.get(ref.id);
+    if (!r) throw new Error(`internal: stage output ${ref.id} is missing`);
+    // The one cast: a Ref<V> is only handed out by add() for a stage whose run returns StageResult<V>.
+    return r.value as V;
+  }
+  /** The output when that stage finished, else undefined. */
+  maybe<V>(ref: Ref<V>): V | undefined {
+    return this.results.has(ref.id) ? this.get(ref) : undefined;
+  }
+  has(ref: Ref<unknown>): boolean {
+    return this.results.has(ref.id);
+  }
 }
 
 export interface BuildStage {
@@ -68,13 +92,13 @@ export interface BuildStage {
   storeKey?: string;
   /** Whether its output exists now (explain, and the warm no-op check); no container starts. */
   present(env: PresenceEnv): Promise<boolean>;
-  run(env: StageEnv, deps: ReadonlyMap<string, StageResult>): Promise<StageResult>;
+  run(env: StageEnv, deps: Outputs): Promise<StageResult>;
   /**
    * Starts the stage's container ahead, once every dependency has started
    * (the run hands `done`, the outputs finished so far): run() then only adds
    * what the dependencies produce. undefined when it cannot yet.
    */
-  hold?(env: StageEnv, done: ReadonlyMap<string, StageResult>): Promise<Held> | undefined;
+  hold?(env: StageEnv, done: Outputs): Promise<Held> | undefined;
 }
 
 /** A container started ahead by hold(); drop() removes it when the stage does not run. */
@@ -82,10 +106,3 @@ export interface Held { drop(): Promise<void> }
 
 /** What a presence check may look at: the store, the engine's images, the caches on disk. */
 export type PresenceEnv = Pick<StageEnv, 'plan' | 'identity' | 'store' | 'distDir' | 'toolsCacheRoot' | 'stateRoot'> & { imageExists: (ref: string) => Promise<boolean> };
-
-/** A dependency's value, typed by the caller (compile.ts knows which stage made it). */
-export function depValue<T>(deps: ReadonlyMap<string, StageResult>, id: string): T {
-  const r = deps.get(id);
-  if (!r) throw new Error(`internal: stage output ${id} is missing`);
-  return r.value as T;
-}
