@@ -42,6 +42,7 @@ boot-test: setup
 	node_modules/.bin/tsx test/run.ts boot
 
 bench: setup
+	node_modules/.bin/tsx test/bench/startup-bench.ts
 	node_modules/.bin/tsx test/bench/scheduler-bench.ts
 	node_modules/.bin/tsx test/bench/dist-bench.ts
 	node_modules/.bin/tsx test/bench/scale-probe.ts
