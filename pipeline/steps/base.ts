@@ -5,7 +5,6 @@
 // Debian archive (package versions from images/lock.json when locked),
 // loaded as a docker-archive carrying the right architecture. mmdebstrap
 // with a fixed SOURCE_DATE_EPOCH is reproducible, so the image ID is too.
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -17,6 +16,7 @@ import { keyOf, sha256File } from '../util/hash.ts';
 import type { Arch, BaseSpec } from '../plan/types.ts';
 import { hostDebianMirror } from './host-apt.ts';
 import { stateTempDir } from './temp.ts';
+import { runHost } from '../host/run.ts';
 
 export interface ResolvedBase {
   ref: string;
@@ -110,7 +110,10 @@ export async function mmdebstrap(spec: BaseSpec, arch: Arch, out: string, log: (
   log(`mmdebstrap --variant=${spec.variant} --arch=${arch} (${include.length} packages${unpinned ? '' : spec.pins[arch] ? ', locked' : ''}) ${spec.suite}`);
   try {
     // TMPDIR: mmdebstrap's own chroot dir must be litter the next run can find.
-    await runTool('mmdebstrap', args, { ...process.env, SOURCE_DATE_EPOCH: String(spec.sourceDateEpoch), LC_ALL: 'C.UTF-8', ...(tmp ? { TMPDIR: tmp } : {}) }, log);
+    await runHost('mmdebstrap', args, {
+      env: { ...process.env, SOURCE_DATE_EPOCH: String(spec.sourceDateEpoch), LC_ALL: 'C.UTF-8', ...(tmp ? { TMPDIR: tmp } : {}) }, log,
+      failure: { code: 'IMAGE_BUILD', stage: 'base', hint: (tail) => (tail.some((l) => /arch-test/.test(l)) ? 'install arch-test (apt-get install -y arch-test, or run make setup)' : undefined) },
+    });
   } catch (err) {
     const tail = (err as OsforgeError).context?.logTail ?? [];
     const gone = tail.map((l) => /Version '([^']+)' for '([^']+)' was not found/.exec(l)).filter(Boolean).map((m) => `${m![2]}=${m![1]}`);
@@ -123,29 +126,3 @@ export async function mmdebstrap(spec: BaseSpec, arch: Arch, out: string, log: (
   }
 }
 
-function runTool(cmd: string, args: string[], env: NodeJS.ProcessEnv, log: (l: string) => void): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const tail: string[] = [];
-    const onData = (b: Buffer) => {
-      for (const l of b.toString().split('\n')) if (l) { tail.push(l); if (tail.length > 40) tail.shift(); log(l); }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.on('error', (err) => reject(new OsforgeError('HOST_SETUP', `cannot run ${cmd}: ${err.message}`, {
-      hint: `install it: apt-get install -y ${cmd} (or run make setup)`,
-    })));
-    child.on('close', (code) => code === 0 ? resolve() : reject(new OsforgeError('IMAGE_BUILD', `${cmd} exited with ${code}${toolReason(tail)}`, {
-      stage: 'base', exitCode: code ?? -1, logTail: tail,
-      ...(tail.some((l) => /arch-test/.test(l)) ? { hint: 'install arch-test (apt-get install -y arch-test, or run make setup)' } : {}),
-    })));
-  });
-}
-
-/** The line that says why a host tool failed (apt/mmdebstrap's `E:` lines), for the one-line message. */
-export function toolReason(tail: readonly string[]): string {
-  // The first E: line is the cause; later ones ("mmdebstrap failed to run") only repeat that it failed.
-  const errors = tail.filter((l) => /^(E:|error:)/i.test(l.trim()));
-  const reason = errors[0] ?? tail.at(-1);
-  return reason ? `: ${reason.trim()}` : '';
-}

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { toolReason } from '../../../pipeline/steps/base.ts';
+import { toolReason } from '../../../pipeline/host/run.ts';
 
 test('the first E: line is the reason (later ones only say it failed)', () => {
   const tail = ['I: automatically chose mode: root', 'E: install arch-test for foreign architecture support', 'E: mmdebstrap failed to run'];
