@@ -6,11 +6,11 @@ import { node, sourcePin, type Inputs, type StageNode } from '../model/stage-key
 
 export { node, sourcePin, type Inputs, type StageNode };
 import type { Arch, Plan } from '../plan/types.ts';
-import { baseInputHash } from '../steps/base.ts';
+import { baseInputHash, includeFor } from '../steps/base.ts';
 import { HELLO_C, STAGE1_SCRIPT } from '../steps/stage1-program.ts';
 import { kernelKey } from '../steps/kernel.ts';
 import { GRUB_SOURCE, KERNEL_SOURCE } from '../model/step-outputs.ts';
-import type { Fragment } from '../steps/kernel-config.ts';
+import { fragmentsFor, type Fragment } from '../steps/kernel-config.ts';
 import { APPLY_PATCHES_SCRIPT } from '../plan/patches.ts';
 import { grubKey, type GrubInputs } from '../steps/grub.ts';
 import { OsforgeError } from '../errors.ts';
@@ -54,13 +54,24 @@ export function stageGraph(plan: Plan, opts: GraphOptions): StageGraph {
   const tools = node('tools', [['buildenv', buildenv.key], [`source:${musl.name}`, sourcePin(musl)], ...fileInputs('file:', plan.imageFiles.tools)]);
   const builder = node('builder', [['buildenv', buildenv.key], ['tools', tools.key], ['buck2', opts.buck2Sha256 ?? 'none'], ...fileInputs('file:', plan.imageFiles.builder)]);
   const kb = kernelInputs(plan);
-  const kernelBuild = node('kernel-build/amd64', [['rootfs-input', kb.imageKey]]);
+  // Named beside the one hash, so explain says which package pin or setting changed (the image's own key stays baseInputHash).
+  const kernelBuild = node('kernel-build/amd64', [['rootfs-input', kb.imageKey], ...baseNamedInputs(plan.kernelBuild!, 'amd64')]);
   const nodes: StageNode[] = [base, buildenv, tools, builder, kernelBuild];
   const arches = new Map<Arch, ArchNodes>();
   for (const arch of plan.arches) {
-    const kernel = node(`kernel/${arch}`, [['kernel', kernelKey({ ...kb, arch })]]);
+    // The first input is the kernel's store entry key (kernelKey); the rest name what it is made of, so explain can say which fragment changed.
+    const kernel = node(`kernel/${arch}`, [
+      ['kernel', kernelKey({ ...kb, arch })], [`source:${KERNEL_SOURCE}`, `${kb.source.file}:${kb.source.sha256}`],
+      ...fragmentsFor(kb.fragments, arch).map((f): [string, string] => [`fragment:${f.path}`, sha256(f.text)]),
+      ['build-image', kb.imageKey], ['source-date-epoch', String(kb.sourceDateEpoch)],
+    ]);
     nodes.push(kernel);
-    const grub = node(`grub/${arch}`, [['grub', grubKey(grubInputs(plan, arch))]]);
+    // As the kernel: the entry key (grubKey) first, then what it is made of.
+    const gi = grubInputs(plan, arch);
+    const grub = node(`grub/${arch}`, [
+      ['grub', grubKey(gi)], [`source:${GRUB_SOURCE}`, `${gi.source.file}:${gi.source.sha256}`], ['script:images/grub/build.sh', sha256(gi.script)],
+      ['build-image', gi.imageKey], ['source-date-epoch', String(gi.sourceDateEpoch)],
+    ]);
     nodes.push(grub);
     const stage1 = node(`stage1/${arch}`, [
       ['arch', arch], ['builder', builder.key], ['program', sha256(HELLO_C)], ['script', sha256(STAGE1_SCRIPT)], ['musl', musl.version],
@@ -104,6 +115,11 @@ export function stageGraph(plan: Plan, opts: GraphOptions): StageGraph {
   ]);
   nodes.push(dist);
   return { base, buildenv, tools, builder, kernelBuild, arches, dist, nodes };
+}
+
+/** A Debian root's inputs by name (baseInputHash hashes the same facts into one value). */
+function baseNamedInputs(spec: Plan['base'], arch: Arch): Inputs {
+  return [['suite', spec.suite], ['variant', spec.variant], ...includeFor(spec, arch).map((p): [string, string] => [`include:${p.split('=')[0]}`, p])];
 }
 
 /** What every arch's kernel key shares: the source pin, the fragments, the build image and the (plan's fixed) epoch. */
