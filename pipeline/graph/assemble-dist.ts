@@ -3,7 +3,7 @@
 // dist/ atomically. The no-op check lives here too: dist/ is current when it
 // was written for this dist key and its files are unchanged.
 import type { StageGraph } from './keys.ts';
-import { classifyDist, readStamp, refreshedStamp, saveStamp, stampPath, writeStamp, type DistIdentity, type DistState } from '../cache/dist-stamp.ts';
+import { classifyDist, readStamp, refreshedStamp, restat, saveStamp, stampPath, writeStamp, type DistIdentity, type DistState } from '../cache/dist-stamp.ts';
 import { refreshRecordedIdentity } from '../outputs/dist-identity.ts';
 import type { BuildIdentity } from '../util/git.ts';
 import { outputFormats } from '../outputs/formats.ts';
@@ -35,7 +35,7 @@ function distIdentity(graph: StageGraph, identity: BuildIdentity): DistIdentity 
 export async function refreshDistIdentity(opts: { graph: StageGraph; identity: BuildIdentity; distDir: string; stateRoot: { stamps: string } }): Promise<string> {
   const path = stampPath(opts.stateRoot.stamps, opts.distDir);
   const r = await refreshRecordedIdentity(opts.distDir, { commit: opts.identity.commit, dirty: opts.identity.dirty });
-  await saveStamp(path, refreshedStamp(readStamp(path)!, distIdentity(opts.graph, opts.identity), r.rewritten));
+  await saveStamp(path, await restat(refreshedStamp(readStamp(path)!, distIdentity(opts.graph, opts.identity), r.rewritten), opts.distDir));
   return r.message;
 }
 
