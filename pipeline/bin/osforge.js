@@ -16,6 +16,8 @@ const built = join(root, BUILD_DIR, 'pipeline/cli.js');
 const fresh = process.env.OSFORGE_NO_BUILD !== '1' && existsSync(stampFile) && existsSync(built)
   && readFileSync(stampFile, 'utf8').trim() === sourceHash(root);
 if (fresh) {
+  // OSFORGE_DEBUG=1 prints stack traces: through the build's source maps they name the .ts sources, as under tsx.
+  if (process.env.OSFORGE_DEBUG === '1') process.setSourceMapsEnabled(true);
   await import(pathToFileURL(built).href);
 } else {
   const { register } = await import('tsx/esm/api');
