@@ -4,10 +4,13 @@
 SHELL := /bin/bash
 OSFORGE := node_modules/.bin/osforge
 
-.PHONY: setup dist release test test-unit test-integration boot-test bench repro-check fresh-host-check lock typecheck clean-tools-cache clean chaos
+.PHONY: setup dist release test lint format test-unit test-integration boot-test bench repro-check fresh-host-check lock typecheck clean-tools-cache clean chaos
 
+# builder/setup.sh runs setup-host.sh once and stamps what it checked; a
+# repeat run checks only that the engine answers, then rebuilds the compiled
+# bin if a source changed. OSFORGE_SETUP_FULL=1 runs every check again.
 setup:
-	@builder/setup-host.sh
+	@builder/setup.sh
 
 dist: setup
 	$(OSFORGE) dist $(DIST_FLAGS)
@@ -16,9 +19,17 @@ dist: setup
 release: dist
 	$(OSFORGE) sign --require-key dist
 
-test: setup
+test: setup lint
 	node_modules/.bin/tsc --noEmit
 	node_modules/.bin/tsx test/run.ts
+
+# ESLint (builder/lint/eslint.config.js) and Prettier's check (options in package.json).
+lint:
+	npm run --silent lint
+
+# Rewrites pipeline/, test/ and builder/lint/ in Prettier's style.
+format:
+	npm run --silent format
 
 test-unit:
 	node_modules/.bin/tsx test/run.ts unit
@@ -31,6 +42,7 @@ boot-test: setup
 	node_modules/.bin/tsx test/run.ts boot
 
 bench: setup
+	node_modules/.bin/tsx test/bench/startup-bench.ts
 	node_modules/.bin/tsx test/bench/scheduler-bench.ts
 	node_modules/.bin/tsx test/bench/dist-bench.ts
 	node_modules/.bin/tsx test/bench/scale-probe.ts

@@ -39,12 +39,13 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(usage() + '\n');
     return name ? 0 : 2;
   }
-  const command = commands.find((c) => c.name === name);
-  if (!command) {
+  const entry = commands.find((c) => c.name === name);
+  if (!entry) {
     return report(new OsforgeError('USAGE', `unknown command ${JSON.stringify(name)}`, {
       hint: `the commands are: ${commands.map((c) => c.name).join(', ')} (\`osforge --help\` describes them)`,
     }));
   }
+  const command = await entry.load();
   let parsed;
   try {
     parsed = parseArgs({

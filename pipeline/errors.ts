@@ -1,5 +1,6 @@
 // One error type for everything the user can see. `code` is stable (scripts
 // and tests match on it); the context fields say where it happened.
+import { settings } from './settings.ts';
 
 export type ErrorCode =
   | 'HOST_SETUP'
@@ -94,8 +95,9 @@ function debugTrace(err: unknown): string[] {
  * ask for the trace.
  */
 export function formatError(err: unknown, env: NodeJS.ProcessEnv = process.env): string {
+  // The caller may hand in another environment (tests); settings() parses whichever it is.
   const lines: string[] = [];
-  const debug = env.OSFORGE_DEBUG === '1';
+  const debug = settings(env).debug;
   const errno = errnoOf(err);
   if (err instanceof OsforgeError) {
     const c = err.context;

@@ -3,23 +3,28 @@
 // `git clean` never costs a rebuild and logs never land in dist/.
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { settings } from './settings.ts';
 
-export const repoRoot = resolve(import.meta.dirname, '..');
+// The compiled bin runs this module from node_modules/.cache/osforge-build/pipeline/
+// (pipeline/bin/build.mjs): the checkout is three levels above that copy.
+const BUILD_COPY = /[/\\]node_modules[/\\]\.cache[/\\]osforge-build[/\\]pipeline$/;
+export const repoRoot = BUILD_COPY.test(import.meta.dirname) ? resolve(import.meta.dirname, '../../../..') : resolve(import.meta.dirname, '..');
 
 export function stateDir(): string {
-  if (process.env.OSFORGE_STATE_DIR) return resolve(process.env.OSFORGE_STATE_DIR);
-  const xdg = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
+  const s = settings();
+  if (s.stateDir) return resolve(s.stateDir);
+  const xdg = s.xdgCacheHome || join(homedir(), '.cache');
   return join(xdg, 'osforge');
 }
 
 export const paths = {
   /** The plan's inputs; $OSFORGE_IMAGES points at another copy (tests, forks of the image set). */
   get images(): string {
-    return resolve(process.env.OSFORGE_IMAGES || join(repoRoot, 'images'));
+    return resolve(settings().images || join(repoRoot, 'images'));
   },
   // `||`, not `??`: an empty variable means unset; resolve('') would be the current directory.
-  toolsCache: () => resolve(process.env.OSFORGE_TOOLS_CACHE || join(repoRoot, 'tools-cache')),
-  dist: () => resolve(process.env.OSFORGE_DIST || join(repoRoot, 'dist')),
+  toolsCache: () => resolve(settings().toolsCache || join(repoRoot, 'tools-cache')),
+  dist: () => resolve(settings().dist || join(repoRoot, 'dist')),
   /** Verified upstream sources, laid out by first letter: sources/m/musl-1.2.3.tar.gz. */
   sources: () => join(stateDir(), 'sources'),
   /** Content-addressed stage outputs: stages/<key>/. */

@@ -4,8 +4,10 @@
 // also needs a minimum rate over each window and a total deadline: a slow
 // but steady download of a large package still finishes, a trickle does not.
 // Each is settable by a flag or an environment variable; flags win.
-import { OsforgeError } from '../errors.ts';
+import { parseCount, parseDuration, parseSize } from '../util/units.ts';
 import { DEFAULT_HTTP_TIMING, formatLimit } from '../util/http-read.ts';
+
+export { parseCount, parseDuration, parseSize };
 
 export interface Limits {
   /** Largest package file accepted (bytes). */
@@ -80,30 +82,6 @@ export const LIMITS_HELP = `limits (a flag wins over its environment variable):
       --max-entries N           most entries in one package archive ($OSFORGE_MAX_ENTRIES; default 200000)
       --max-path-depth N        most directory levels in one archive path ($OSFORGE_MAX_PATH_DEPTH; default 128)
   SIZE is bytes or a number with K, M or G (powers of 1024); TIME is seconds or a number with ms, s or m.`;
-
-export function parseSize(text: string, what: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmg]?)i?b?\s*$/i.exec(text);
-  if (!m) throw new OsforgeError('USAGE', `invalid size for ${what}: ${JSON.stringify(text)}`, { hint: 'use bytes or a number with K, M or G, e.g. 512M' });
-  const mult = { '': 1, k: 1024, m: MiB, g: 1024 * MiB }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g'];
-  const n = Math.floor(Number(m[1]) * mult);
-  if (n <= 0) throw new OsforgeError('USAGE', `invalid size for ${what}: ${JSON.stringify(text)} must be more than 0`);
-  return n;
-}
-
-export function parseCount(text: string, what: string): number {
-  if (!/^\s*\d+\s*$/.test(text) || Number(text) <= 0) {
-    throw new OsforgeError('USAGE', `invalid count for ${what}: ${JSON.stringify(text)}`, { hint: 'use a whole number more than 0, e.g. 100000' });
-  }
-  return Number(text);
-}
-
-export function parseDuration(text: string, what: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*$/i.exec(text);
-  if (!m) throw new OsforgeError('USAGE', `invalid time for ${what}: ${JSON.stringify(text)}`, { hint: 'use seconds or a number with ms, s or m, e.g. 30s' });
-  const ms = Math.round(Number(m[1]) * ({ ms: 1, s: 1000, m: 60_000 }[(m[2] ?? 's').toLowerCase() as 'ms' | 's' | 'm']));
-  if (ms <= 0) throw new OsforgeError('USAGE', `invalid time for ${what}: ${JSON.stringify(text)} must be more than 0`);
-  return ms;
-}
 
 /** Limits from parsed flags (`values`) and the environment, over the defaults. */
 export function limitsFrom(values: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): Limits {

@@ -6,7 +6,7 @@ import type { KeyObject } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OsforgeError } from '../errors.ts';
-import type { Manifest, ManifestPackage } from '../outputs/manifest-types.ts';
+import type { Manifest, ManifestPackage } from '../model/manifest.ts';
 import { sha256 } from '../util/hash.ts';
 import { writeFileAtomic } from '../util/write-atomic.ts';
 import { formatChecksumFile } from './checksum-file.ts';

@@ -2,7 +2,11 @@
 // sha256 of every file written, so a warm no-op run can prove dist/ is
 // current without starting anything, and tell a commit that changed no
 // build input (only manifest.json needs rewriting) from one that did.
-import { existsSync, readFileSync } from 'node:fs';
+// Each digest is kept with the file's stat (inode, size, mtime and ctime in
+// ns) taken around the hashing; a warm check re-hashes only a file whose stat
+// differs, as git's index does. ctime cannot be set from user space, so any
+// write since (even one that restores mtime) makes the file hashed again.
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { writeFileAtomic } from '../util/write-atomic.ts';
 import { join, resolve } from 'node:path';
@@ -13,7 +17,29 @@ import { sha256, sha256File } from '../util/hash.ts';
  * kept apart in `commit` and `dirty`. A stamp without them is older and its
  * `key` includes the commit.
  */
-export interface DistStamp { key: string; commit?: string; dirty?: boolean; files: Record<string, string> }
+export interface DistStamp {
+  key: string; commit?: string; dirty?: boolean; files: Record<string, string>;
+  /** Per file, its stat when its digest was taken (absent: hash it). */
+  stats?: Record<string, string>;
+}
+
+/** inode:size:mtimeNs:ctimeNs, or null when the file cannot be stat'ed. */
+function statOf(path: string): string | null {
+  try {
+    const st = statSync(path, { bigint: true });
+    return `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+  } catch {
+    return null;
+  }
+}
+
+/** The digest of `path` and its stat, recorded only when nothing wrote the file while it was hashed. */
+async function digestWithStat(path: string): Promise<{ digest: string; stat: string | null }> {
+  const before = statOf(path);
+  const digest = await sha256File(path);
+  const after = statOf(path);
+  return { digest, stat: before !== null && before === after ? after : null };
+}
 
 /** What a run wants dist/ to hold: artifacts for `key`, recording `commit` and `dirty`. */
 export interface DistIdentity { key: string; commit: string; dirty: boolean }
@@ -42,6 +68,8 @@ export async function distMismatch(distDir: string, stamp: DistStamp): Promise<s
   for (const [name, digest] of Object.entries(stamp.files)) {
     const p = join(distDir, name);
     if (!existsSync(p)) return `${name} is missing`;
+    const recorded = stamp.stats?.[name];
+    if (recorded !== undefined && statOf(p) === recorded) continue;
     if ((await sha256File(p)) !== digest) return `${name} changed since it was written`;
   }
   return null;
@@ -63,8 +91,28 @@ export async function classifyDist(stamp: DistStamp | null, want: DistIdentity, 
  */
 export async function writeStamp(path: string, id: string | DistIdentity, distDir: string): Promise<void> {
   const files: Record<string, string> = {};
-  for (const name of (await readdir(distDir)).sort()) files[name] = await sha256File(join(distDir, name));
-  await saveStamp(path, { ...(typeof id === 'string' ? { key: id } : id), files });
+  const stats: Record<string, string> = {};
+  for (const name of (await readdir(distDir)).sort()) {
+    const d = await digestWithStat(join(distDir, name));
+    files[name] = d.digest;
+    if (d.stat) stats[name] = d.stat;
+  }
+  await saveStamp(path, { ...(typeof id === 'string' ? { key: id } : id), files, stats });
+}
+
+/**
+ * The stats of a stamp's files as they are now, for each whose content still
+ * has the recorded digest (after a refresh relinked them, which changes ctime).
+ */
+export async function restat(stamp: DistStamp, distDir: string): Promise<DistStamp> {
+  const stats: Record<string, string> = {};
+  for (const [name, digest] of Object.entries(stamp.files)) {
+    const p = join(distDir, name);
+    if (!existsSync(p)) continue;
+    const d = await digestWithStat(p);
+    if (d.digest === digest && d.stat) stats[name] = d.stat;
+  }
+  return { ...stamp, stats };
 }
 
 /**
@@ -74,6 +122,7 @@ export async function writeStamp(path: string, id: string | DistIdentity, distDi
  * build wrote, and `osforge sign` may replace the others at will.
  */
 export function refreshedStamp(old: DistStamp, id: DistIdentity, rewritten: Record<string, string>): DistStamp {
+  // Stats are dropped: relinking changed every file's ctime (restat() records them again).
   return { ...id, files: { ...old.files, ...rewritten } };
 }
 

@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../util/write-atomic.ts';
 import { join } from 'node:path';
-import type { Inputs, StageNode } from '../plan/graph.ts';
+import type { Inputs, StageNode } from '../model/stage-key.ts';
 
 export interface Change { name: string; old: string | null; new: string | null }
 

@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { OsforgeError } from '../errors.ts';
-import { currentOwner, ownerAlive, type Owner } from '../engine/owner.ts';
+import { currentOwner, ownerAlive, type Owner } from '../util/owner.ts';
 
 export interface Holder extends Owner { startedAt: string; command: string; runId: string }
 

@@ -28,6 +28,7 @@ import { parseJsonBounded } from '../util/json-bounded.ts';
 import { printable } from '../util/printable.ts';
 import { openRegularFile, readRegularFile } from '../util/regular-file.ts';
 import { isPlainRelative } from '../util/safe-name.ts';
+import { parseCount, parseDuration, parseSize } from '../util/units.ts';
 import { extractSafe, packStream, type StreamEntry } from '../util/tar-stream.ts';
 import type { StageStore } from './stage-store.ts';
 
@@ -275,19 +276,17 @@ export async function sharedCacheFrom(cli: string | undefined, log: (line: strin
  * $OSFORGE_MIN_RATE, $OSFORGE_RATE_WINDOW, $OSFORGE_DOWNLOAD_DEADLINE).
  */
 export async function sharedCacheLimitsFrom(env: NodeJS.ProcessEnv = process.env): Promise<SharedCacheLimits> {
-  const { limitsFrom, parseSize } = await import('../binpkg/limits.ts');
-  const count = (name: string, fallback: number): number => {
-    const raw = env[name];
-    if (raw === undefined || raw === '') return fallback;
-    if (!/^\s*\d+\s*$/.test(raw) || Number(raw) <= 0) throw new OsforgeError('USAGE', `invalid count for $${name}: ${JSON.stringify(raw)}`, { hint: 'use a whole number above 0' });
-    return Number(raw);
-  };
-  const { idleTimeoutMs, minRateBytesPerSec, rateWindowMs, deadlineMs } = limitsFrom({}, env);
+  const count = (name: string, fallback: number): number => (env[name] ? parseCount(env[name], `$${name}`) : fallback);
+  const time = (name: string, fallback: number): number => (env[name] ? parseDuration(env[name], `$${name}`) : fallback);
+  const t = DEFAULT_HTTP_TIMING;
+  const minRate = env.OSFORGE_MIN_RATE ? parseSize(env.OSFORGE_MIN_RATE, '$OSFORGE_MIN_RATE') : t.minRateBytesPerSec;
+  const timing = { idleTimeoutMs: time('OSFORGE_IDLE_TIMEOUT', t.idleTimeoutMs), minRateBytesPerSec: minRate,
+    rateWindowMs: time('OSFORGE_RATE_WINDOW', t.rateWindowMs), deadlineMs: time('OSFORGE_DOWNLOAD_DEADLINE', t.deadlineMs) };
   const d = DEFAULT_SHARED_CACHE_LIMITS;
   return {
     maxEntryBytes: env.OSFORGE_SHARED_CACHE_MAX_SIZE ? parseSize(env.OSFORGE_SHARED_CACHE_MAX_SIZE, '$OSFORGE_SHARED_CACHE_MAX_SIZE') : d.maxEntryBytes,
     maxEntries: count('OSFORGE_SHARED_CACHE_MAX_ENTRIES', d.maxEntries),
     maxDepth: count('OSFORGE_SHARED_CACHE_MAX_DEPTH', d.maxDepth),
-    timing: { idleTimeoutMs, minRateBytesPerSec, rateWindowMs, deadlineMs },
+    timing,
   };
 }

@@ -3,7 +3,7 @@
 // renamed only after their sha256 matched, so a killed fetch leaves nothing.
 import { existsSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { fsyncParent, fsyncPath, mapDiskFull } from './durable.ts';
+import { fsyncParent, fsyncPath, mapDiskFull } from '../util/durable.ts';
 import { join } from 'node:path';
 import { sha256File, sha256 } from '../util/hash.ts';
 import { OsforgeError } from '../errors.ts';

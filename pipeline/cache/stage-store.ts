@@ -11,21 +11,11 @@ import { join, relative } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { sha256File } from '../util/hash.ts';
-import { fsyncParent, fsyncTree, mapDiskFull } from './durable.ts';
+import { fsyncParent, fsyncTree, mapDiskFull } from '../util/durable.ts';
 
-export interface StageMeta {
-  key: string;
-  kind: string;
-  /** sha256 of output.tar.gz, for file entries. */
-  outputSha256?: string;
-  /** sha256 of every file under out/, for directory entries. */
-  files?: Record<string, string>;
-  [field: string]: unknown;
-}
-
-/** A verified entry: `path` is output.tar.gz, or the out/ directory. */
-export interface StageEntry<M extends StageMeta> { meta: M; path: string }
-
+// The entry types are the step-output contract (model/step-outputs.ts).
+export type { StageEntry, StageMeta } from '../model/step-outputs.ts';
+import type { StageEntry, StageMeta } from '../model/step-outputs.ts';
 /** Reads a (small) file entry's output into memory. */
 export function readOutput(entry: StageEntry<StageMeta>): Promise<Buffer> {
   return readFile(entry.path);

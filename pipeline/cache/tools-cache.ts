@@ -16,9 +16,14 @@ import { parseJsonBounded } from '../util/json-bounded.ts';
 import { readRegularFile } from '../util/regular-file.ts';
 import { decodeSigFile, encodeSigFile } from '../sign/blob.ts';
 import type { StageMeta, StageStore } from './stage-store.ts';
-import { fsyncParent, fsyncPath, fsyncTree, mapDiskFull } from './durable.ts';
+import { fsyncParent, fsyncPath, fsyncTree, mapDiskFull } from '../util/durable.ts';
 import { normalizeEntryPath, normalizeMode, packEntries, readEntries, type TarEntry } from '../util/tar.ts';
 import type { StreamEntry } from '../util/tar-stream.ts';
+
+
+/** The variables naming the keys that sign (private) and authenticate (public) a tools-cache/. */
+export const TOOLS_CACHE_PUBKEY_ENV = 'OSFORGE_TOOLS_CACHE_PUBKEY';
+export const TOOLS_CACHE_KEY_ENV = 'OSFORGE_TOOLS_CACHE_KEY';
 
 export interface ToolsIndexFile { path: string; type: 'file' | 'symlink' | 'directory'; sha256?: string; linkname?: string; mode?: number }
 export interface ToolsIndex { key: string; files: ToolsIndexFile[] }

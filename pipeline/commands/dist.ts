@@ -1,25 +1,19 @@
+// `osforge dist`: parses its flags, takes the run's locks, removes what dead
+// runs left, hands the build to app/dist.ts, handles ^C and prints the summary.
 import { profileList } from '../plan/profiles.ts';
 import { randomBytes } from 'node:crypto';
-import Docker from 'dockerode';
-import { buildersFrom, resolveEndpoint } from '../engine/builders.ts';
-import { EnginePool, type Builder } from '../engine/placement.ts';
-import { currentOwner } from '../engine/owner.ts';
-import { sharedCacheFrom } from '../cache/shared-cache.ts';
-import { hostArch } from '../binpkg/naming.ts';
-import type { Arch } from '../plan/types.ts';
 import { existsSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Command } from './types.ts';
 import { paths, stateDir } from '../paths.ts';
-import { DockerEngine, LABEL_RUN } from '../engine/docker.ts';
-import { runDist } from '../stages/pipeline.ts';
 import { formatExplanation } from '../cache/journal.ts';
-import { distSetup, stateRoot } from '../stages/dist-setup.ts';
 import { acquireLocks } from '../cache/run-lock.ts';
 import { removeLitter } from '../cache/litter.ts';
-import { diskFullError, fsyncStats } from '../cache/durable.ts';
+import { diskFullError, fsyncStats } from '../util/durable.ts';
 import { OsforgeError } from '../errors.ts';
 import { distTmpRoot } from '../outputs/dist-writer.ts';
+import { openDistRun } from '../app/dist.ts';
+import { settings } from '../settings.ts';
 
 /** Where the lock of a dir that is replaced or removed wholesale lives: beside it, in .osforge-tmp/. */
 function besideLock(dir: string): string {
@@ -186,43 +180,14 @@ async function runLocked(values: Values): Promise<void> {
   }
 }
 
-/**
- * The run's engines: the local one, and a Docker engine per builder
- * (engine/builders.ts). Each builder must answer before anything starts;
- * an insecure one is named on every run.
- */
-async function builderPool(local: DockerEngine, cli: string | undefined, note: (line: string) => void): Promise<EnginePool> {
-  const builders: Builder[] = [];
-  for (const spec of buildersFrom(cli)) {
-    const r = resolveEndpoint(spec);
-    if (r.insecure) note(`WARNING: builder linux/${spec.platform} at ${spec.endpoint} is plain tcp without TLS (;insecure): anyone who can reach it controls your build`);
-    const engine = r.options ? new DockerEngine(new Docker(r.options as Docker.DockerOptions), currentOwner(), r.name) : local;
-    try {
-      await engine.ping(10_000);
-    } catch (err) {
-      throw new OsforgeError('ENGINE_UNAVAILABLE', `builder linux/${spec.platform} (${r.name}) does not answer: ${((err as Error).cause as Error | undefined)?.message ?? (err as Error).message}`, {
-        hint: spec.endpoint.startsWith('ssh://')
-          ? `check that ssh reaches it with that key and that its host key is in ${process.env.OSFORGE_SSH_KNOWN_HOSTS ?? '~/.ssh/known_hosts'} (ssh-keyscan), or drop linux/${spec.platform} from ${spec.from}`
-          : `check the engine and its certificates, or drop linux/${spec.platform} from ${spec.from} to build it locally`,
-      });
-    }
-    builders.push({ platform: spec.platform, name: r.name, engine, jobs: spec.jobs });
-    note(`builder linux/${spec.platform}: ${r.name}, ${spec.jobs} stage(s) at a time`);
-  }
-  return new EnginePool(local, builders, hostArch() as Arch, note);
-}
-
 async function build(values: Values, runId: string): Promise<void> {
-  const { plan, identity, buck2, graph } = await distSetup((l) => (values.json ? process.stderr : process.stdout).write(`${l}\n`), { use: values.use as string[] | undefined, profiles: profileList(values.profile) });
-  const engine = new DockerEngine();
-  const pool = await builderPool(engine, values.builders as string | undefined, (l) => process.stderr.write(`dist: ${l}\n`));
-  const shared = await sharedCacheFrom(values['shared-cache'] as string | undefined, (l) => process.stderr.write(`dist: ${l}\n`));
-  // Best effort: with no engine here a no-op still succeeds, and a real build fails at its engine check.
-  const reaped = await engine.ping(3000).then(() => engine.reapOrphans(), () => null);
-  if (reaped && (reaped.containers || reaped.images)) {
-    process.stderr.write(`dist: removed ${reaped.containers} container(s) and ${reaped.images} dangling build image(s) left by dead runs\n`);
-  }
-  const mode = values.json ? 'json' : values.plain || !process.stdout.isTTY || process.env.CI === 'true' ? 'plain' : 'tree';
+  const run = await openDistRun({
+    use: values.use as string[] | undefined, profiles: profileList(values.profile), builders: values.builders as string | undefined,
+    sharedCache: values['shared-cache'] as string | undefined, runId,
+    setupLog: (l) => (values.json ? process.stderr : process.stdout).write(`${l}\n`), note: (l) => process.stderr.write(`dist: ${l}\n`),
+  });
+  const { plan, graph } = run;
+  const mode = values.json ? 'json' : values.plain || !process.stdout.isTTY || settings().ci ? 'plain' : 'tree';
   const jobs = parseJobs(values.jobs);
   // With --json, stdout carries only events.
   const say = (l: string) => (mode === 'json' ? process.stderr : process.stdout).write(`${l}\n`);
@@ -237,7 +202,7 @@ async function build(values: Values, runId: string): Promise<void> {
     // No stage starts after this; the running ones lose their containers below.
     stop.abort();
     process.stderr.write(`\n${signal}: removing this run's containers...\n`);
-    Promise.all(pool.engines().map((e) => e.engine.shutdown(`${LABEL_RUN}=${runId}`).catch(() => 0))).then((counts) => counts.reduce((a, b) => a + b, 0)).then((n) => {
+    run.shutdown().then((n) => {
       process.stderr.write(`removed ${n} container(s)\n`);
       process.removeListener('SIGINT', onSignal);
       process.removeListener('SIGTERM', onSignal);
@@ -247,10 +212,7 @@ async function build(values: Values, runId: string): Promise<void> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    const result = await runDist({
-      plan, identity, graph, buck2, runId, mode, jobs, verbose: Boolean(values.verbose), engine, pool, signal: stop.signal, shared,
-      distDir: paths.dist(), toolsCacheRoot: paths.toolsCache(), stateRoot: stateRoot(),
-    });
+    const result = await run.build({ mode, jobs, verbose: Boolean(values.verbose), signal: stop.signal });
     if (values.explain) for (const e of result.explanations) say(formatExplanation(e));
     if (result.upToDate || !result.manifest) {
       say(`dist: tools cache hit (${graph.tools.key.slice(0, 12)}, validated); nothing compiled`);

@@ -1,13 +1,8 @@
+// `osforge explain`: parses its flags, asks app/explain.ts, prints one line per stage.
 import { profileList } from '../plan/profiles.ts';
 import type { Command } from './types.ts';
-import { cpus } from 'node:os';
-import { paths } from '../paths.ts';
-import { DockerEngine } from '../engine/docker.ts';
-import { StageStore } from '../cache/stage-store.ts';
-import { Journal, explain, formatExplanation } from '../cache/journal.ts';
-import { compile } from '../stage/compile.ts';
-import type { PresenceEnv } from '../stage/stage.ts';
-import { distSetup, stateRoot } from '../stages/dist-setup.ts';
+import { formatExplanation } from '../cache/journal.ts';
+import { explainDist } from '../app/explain.ts';
 
 export const explainCommand: Command = {
   name: 'explain',
@@ -25,24 +20,13 @@ flag shows as the changed "use" input of that package and its dependents;
 --profile explains a build of those profiles (as \`osforge dist --profile\`).`,
   options: { use: { type: 'string', multiple: true }, profile: { type: 'string', multiple: true } },
   async run(values) {
-    const { plan, graph, identity } = await distSetup(() => undefined, { use: values.use as string[] | undefined, profiles: profileList(values.profile) });
-    const roots = stateRoot();
-    const journal = new Journal(roots.journal);
-    const engine = new DockerEngine();
-    const engineUp = await engine.ping().then(() => true, () => false);
-    const presence: PresenceEnv = {
-      plan, identity, store: new StageStore(roots.stages), distDir: paths.dist(), toolsCacheRoot: paths.toolsCache(), stateRoot: roots,
-      imageExists: async (ref) => engineUp && (await engine.inspectImage(ref)) !== null,
-    };
-    // The same stages `dist` would run, each asked whether its output exists: nothing is built or started.
-    const { stages } = compile(plan, graph, cpus().length);
+    const { explanations, engineUp } = await explainDist({ use: values.use as string[] | undefined, profiles: profileList(values.profile) });
     let misses = 0;
-    for (const s of stages) {
-      const e = explain(s, await s.present(presence), journal);
+    for (const e of explanations) {
       if (e.status === 'miss') misses++;
       process.stdout.write(formatExplanation(e) + '\n');
     }
     if (!engineUp) process.stdout.write('(no Docker engine answered: image stages are reported as misses)\n');
-    process.stdout.write(`${stages.length - misses} hit, ${misses} miss\n`);
+    process.stdout.write(`${explanations.length - misses} hit, ${misses} miss\n`);
   },
 };

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { Command } from './types.ts';
 import { loadPlan } from '../plan/load.ts';
 import { paths } from '../paths.ts';
-import { lockImage } from '../stages/lock.ts';
+import { lockImage } from '../steps/lock.ts';
 import { writeFileAtomic } from '../util/write-atomic.ts';
 
 export const lockCommand: Command = {

@@ -4,6 +4,7 @@ import { OsforgeError } from '../errors.ts';
 import { loadPlan } from '../plan/load.ts';
 import { paths } from '../paths.ts';
 import { queryTree } from '../plan/query.ts';
+import { settings } from '../settings.ts';
 
 export const queryCommand: Command = {
   name: 'query',
@@ -26,7 +27,7 @@ built or run.`,
     if ((what !== 'deps' && what !== 'rdeps') || !pkg || rest.length) {
       throw new OsforgeError('USAGE', `expected "query deps <package>" or "query rdeps <package>", got ${JSON.stringify(positionals.join(' '))}`, { hint: 'osforge query deps util-linux' });
     }
-    const plan = loadPlan(paths.images, { use: values.use as string[] | undefined, profiles: profileList(values.profile), ...(process.env.OSFORGE_PATCHES ? { patchesDir: process.env.OSFORGE_PATCHES } : {}) });
+    const plan = loadPlan(paths.images, { use: values.use as string[] | undefined, profiles: profileList(values.profile), ...(settings().patches ? { patchesDir: settings().patches } : {}) });
     process.stdout.write(queryTree(plan, pkg, what));
   },
 };

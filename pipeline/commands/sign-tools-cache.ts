@@ -7,7 +7,7 @@ import { OsforgeError } from '../errors.ts';
 import { paths } from '../paths.ts';
 import { StageStore } from '../cache/stage-store.ts';
 import { signToolsCache, toolchainDir } from '../cache/tools-cache.ts';
-import { TOOLS_CACHE_KEY_ENV } from '../stages/tools.ts';
+import { TOOLS_CACHE_KEY_ENV } from '../cache/tools-cache.ts';
 import type { Command } from './types.ts';
 
 export const signToolsCacheCommand: Command = {

@@ -5,7 +5,7 @@ import { DEFAULT_PRIVATE_KEY, KEY_ENV, loadSigningKey, locateSigningKey } from '
 import { PASSWORD_ENV } from '../sign/password.ts';
 import { RELEASE_LIMITS_HELP, releaseLimitOptions, releaseLimitsFrom } from '../sign/release-reads.ts';
 import { BUILDER_ID_ENV, checkSignable, signDist } from '../sign/sign-dist.ts';
-import { assertRepoDir } from '../release/changelog-command.ts';
+import { assertRepoDir } from './changelog.ts';
 import type { Command } from './types.ts';
 
 export const signCommand: Command = {

@@ -17,8 +17,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { OsforgeError } from '../errors.ts';
-import { ARCHES, type Arch } from '../plan/types.ts';
+import { ARCHES, type Arch } from '../model/arch.ts';
 import { parseIni } from '../binpkg/buckconfig.ts';
+import { settings } from '../settings.ts';
 
 export interface BuilderSpec {
   platform: Arch;
@@ -77,7 +78,7 @@ const read = (file: string, what: string, spec: BuilderSpec) => {
 
 /** A Docker CLI context: its endpoint and, when it has them, its TLS files (~/.docker/contexts). */
 function contextEndpoint(name: string, spec: BuilderSpec): { host: string; skipVerify: boolean; tls?: { ca: Buffer; cert: Buffer; key: Buffer } } {
-  const root = join(process.env.DOCKER_CONFIG ?? join(homedir(), '.docker'), 'contexts');
+  const root = join(settings().builders.dockerConfig ?? join(homedir(), '.docker'), 'contexts');
   const id = createHash('sha256').update(name).digest('hex');
   const metaFile = join(root, 'meta', id, 'meta.json');
   if (!existsSync(metaFile)) {
@@ -117,14 +118,15 @@ export function resolveEndpoint(spec: BuilderSpec): ResolvedEndpoint {
       return { name, options: { socketPath: url.pathname }, insecure: false };
     case 'ssh:': {
       const port = url.port ? Number(url.port) : 22;
-      const knownHosts = process.env.OSFORGE_SSH_KNOWN_HOSTS ?? join(homedir(), '.ssh', 'known_hosts');
+      const b = settings().builders;
+      const knownHosts = b.sshKnownHosts ?? join(homedir(), '.ssh', 'known_hosts');
       return {
         name, insecure: false,
         options: {
-          protocol: 'ssh', host: url.hostname, port, username: decodeURIComponent(url.username || process.env.USER || 'root'),
+          protocol: 'ssh', host: url.hostname, port, username: decodeURIComponent(url.username || b.user || 'root'),
           sshOptions: {
-            ...(process.env.SSH_AUTH_SOCK ? { agent: process.env.SSH_AUTH_SOCK } : {}),
-            ...(process.env.OSFORGE_SSH_KEY ? { privateKey: read(process.env.OSFORGE_SSH_KEY, 'ssh private key ($OSFORGE_SSH_KEY)', spec) } : {}),
+            ...(b.sshAuthSock ? { agent: b.sshAuthSock } : {}),
+            ...(b.sshKey ? { privateKey: read(b.sshKey, 'ssh private key ($OSFORGE_SSH_KEY)', spec) } : {}),
             // ssh2 accepts any host key unless told otherwise: the host must be in known_hosts, as OpenSSH would insist.
             hostVerifier: knownHostVerifier(url.hostname, port, knownHosts),
           },
@@ -174,7 +176,8 @@ export function knownHostVerifier(host: string, port: number, file: string): (ke
  */
 export function buildersFrom(cli: string | undefined, configPath = '.buckconfig'): BuilderSpec[] {
   if (cli) return parseBuilders(cli, '--builders');
-  if (process.env.OSFORGE_BUILDERS) return parseBuilders(process.env.OSFORGE_BUILDERS, '$OSFORGE_BUILDERS');
+  const spec = settings().builders.spec;
+  if (spec) return parseBuilders(spec, '$OSFORGE_BUILDERS');
   if (!existsSync(configPath)) return [];
   const value = parseIni(readFileSync(configPath, 'utf8')).get('buckos')?.get('builders');
   return value ? parseBuilders(value, `${configPath} [buckos] builders`) : [];

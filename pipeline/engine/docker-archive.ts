@@ -7,9 +7,9 @@ import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import tarStream from 'tar-stream';
 import { sha256 } from '../util/hash.ts';
-import { archInfo } from '../plan/arch.ts';
+import { archInfo, type Arch } from '../model/arch.ts';
 
-export type Arch = 'amd64' | 'arm64';
+export type { Arch };
 
 export interface ImageConfigInput {
   arch: Arch;

@@ -1,13 +1,14 @@
-// The Docker implementation of `Engine` (engine.ts), and the only module
-// that imports dockerode.
+// The Docker implementation of `Engine` (engine.ts). It and connect.ts (which
+// creates the client it wraps) are the only modules that import dockerode.
 import Docker from 'dockerode';
 import { createWriteStream } from 'node:fs';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { OsforgeError } from '../errors.ts';
 import { LABEL_ROOTFS, LABEL_RUN, LABEL_STAGE, type BuildSpec, type Engine, type ImageInfo, type PreparedStep, type Reaped, type RunResult, type RunSpec } from './engine.ts';
-import { currentOwner, ownerAlive, ownerFromLabels, ownerLabels, type Owner } from './owner.ts';
+import { currentOwner, ownerAlive, ownerFromLabels, ownerLabels, type Owner } from '../util/owner.ts';
 import { assertNoSigningSecret } from './secrets.ts';
+import { settings } from '../settings.ts';
 
 export { LABEL_ROOTFS, LABEL_RUN, LABEL_STAGE };
 export type { BuildSpec, Engine, ImageInfo, Reaped, RunResult, RunSpec };
@@ -42,14 +43,14 @@ export class DockerEngine implements Engine {
   private readonly name?: string;
 
   /** `name`: how a builder engine (builders.ts) is named in messages; the default engine is named by $DOCKER_HOST. */
-  constructor(docker = new Docker(), owner: Owner = currentOwner(), name?: string) {
+  constructor(docker: Docker, owner: Owner = currentOwner(), name?: string) {
     this.docker = docker;
     this.owner = owner;
     this.name = name;
   }
 
   get where(): string {
-    return this.name ?? process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
+    return this.name ?? settings().dockerHost ?? 'unix:///var/run/docker.sock';
   }
 
   /** Fails with a clear message when no engine answers (DOCKER_HOST is honoured by dockerode). */

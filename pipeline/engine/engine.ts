@@ -3,8 +3,8 @@
 // the scheduler's tests run on a fake engine and the Docker implementation
 // (docker.ts) is the only module that knows dockerode.
 import type { Readable } from 'node:stream';
-import type { Arch } from '../plan/types.ts';
-import type { Owner } from './owner.ts';
+import type { Arch } from '../model/arch.ts';
+import type { Owner } from '../util/owner.ts';
 
 export const LABEL_RUN = 'osforge.run';
 export const LABEL_STAGE = 'osforge.stage';

@@ -7,7 +7,7 @@
 // remote engine that lacks that image ID as a docker-archive (no registry).
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { Engine } from './engine.ts';
-import type { Arch } from '../plan/types.ts';
+import type { Arch } from '../model/arch.ts';
 import { OsforgeError } from '../errors.ts';
 
 export interface Builder { platform: Arch; name: string; engine: Engine; jobs: number }

@@ -8,10 +8,10 @@ import { readdir, readFile, link, lstat, chmod, writeFile, mkdir } from 'node:fs
 import { join } from 'node:path';
 import { OsforgeError } from '../errors.ts';
 import { sha256 } from '../util/hash.ts';
-import { mapDiskFull } from '../cache/durable.ts';
+import { mapDiskFull } from '../util/durable.ts';
 import { COMMIT_BOUND_FILES, MANIFEST_FILE, SUMS_FILE } from '../sign/release-files.ts';
 import { manifestJson, replaceDist } from './dist-writer.ts';
-import type { Manifest } from './manifest-types.ts';
+import type { Manifest } from '../model/manifest.ts';
 
 export interface RecordedIdentity { commit: string; dirty: boolean }
 

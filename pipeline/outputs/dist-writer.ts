@@ -8,8 +8,8 @@ import { promisify } from 'node:util';
 import { chmod, mkdir, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { sha256, sha256File } from '../util/hash.ts';
-import { fsyncParent, fsyncTree, mapDiskFull } from '../cache/durable.ts';
-import type { Manifest, ManifestArtifact } from './manifest-types.ts';
+import { fsyncParent, fsyncTree, mapDiskFull } from '../util/durable.ts';
+import type { Manifest, ManifestArtifact } from '../model/manifest.ts';
 
 /**
  * An artifact to publish: in memory (`data`) or, for large images, a file on

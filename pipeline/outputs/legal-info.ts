@@ -17,9 +17,8 @@
 // it), so the stage key names every input; the archive is streamed from disk.
 import type { Readable } from 'node:stream';
 import { OsforgeError } from '../errors.ts';
-import { sourcePin } from '../plan/graph.ts';
-import { KERNEL_SOURCE } from '../stages/kernel.ts';
-import { GRUB_SOURCE } from '../stages/grub.ts';
+import { sourcePin } from '../model/stage-key.ts';
+import { GRUB_SOURCE, KERNEL_SOURCE } from '../model/step-outputs.ts';
 import type { Plan, SourceSpec } from '../plan/types.ts';
 import { sha256 } from '../util/hash.ts';
 import { licenseTexts } from '../util/license-files.ts';

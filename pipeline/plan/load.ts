@@ -3,14 +3,13 @@ import { existsSync, lstatSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { OsforgeError } from '../errors.ts';
 import { ARCHES, type Arch, type ImageSet, type PackageRecipe, type Plan, type SourceSpec } from './types.ts';
-import { KERNEL_SOURCE } from '../stages/kernel.ts';
+import { GRUB_SOURCE, KERNEL_SOURCE } from '../model/step-outputs.ts';
 import { packagePatches } from './patches.ts';
 import { effectiveUse, ownEntry, parsePackageUse, parseToken, parseUseArg, useConfigure, type UseInputs, type UseOverride, type UseSpec } from './use.ts';
 import { mismatch, parseAtom, type Atom } from './atoms.ts';
 import { CandidateIndex, instanceId, pickCandidate, type MaskEntry } from './resolve.ts';
 import { loadMaskFile, Profiles, type ImageSetSpec } from './profiles.ts';
 import { sha256 } from '../util/hash.ts';
-import { GRUB_SOURCE } from '../stages/grub.ts';
 import { buckosSchema, builderSchema, lockSchema, parseWith, recipeSchema, sourcesSchema } from './schema.ts';
 import { readJson } from './read-json.ts';
 

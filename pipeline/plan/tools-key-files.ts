@@ -2,7 +2,7 @@
 // tools-cache/ under a hash of exactly these files (`hashFiles(...)` in
 // .github/workflows/release.yml); a unit test holds the two together, and an
 // input added to the tools key without a file here fails that test.
-import type { StageNode } from './graph.ts';
+import type { StageNode } from '../model/stage-key.ts';
 
 /** Tools-key input name (or `prefix:`) → the repo files (or `dir/**`) it is derived from. */
 const FILES_OF_INPUT: [match: RegExp, files: string[]][] = [

@@ -1,12 +1,7 @@
-import type { Arch } from '../engine/docker-archive.ts';
-import { ARCH_TABLE, type ArchInfo } from './arch.ts';
+import type { Arch } from '../model/arch.ts';
 
-export type { Arch };
-/** Every arch the table knows (pipeline/plan/arch.ts is the only list). */
-export const ARCHES = Object.keys(ARCH_TABLE) as readonly Arch[];
-
-/** Per-arch facts the recipes and the toolchain need (the arch table's entries). */
-export const ARCH_INFO: Readonly<Record<Arch, ArchInfo>> = ARCH_TABLE;
+// The arch vocabulary lives in model/arch.ts (the only list); re-exported for the plan's readers.
+export { ARCHES, type Arch } from '../model/arch.ts';
 
 export interface DebianLocation {
   package: string;

@@ -2,7 +2,7 @@
 // https://github.com/in-toto/attestation/blob/main/spec/v1/statement.md).
 // Pure: everything comes from the manifest and the caller's file digests, so
 // identical inputs give byte-identical JSON (no timestamps, no invocation id).
-import type { Manifest } from '../outputs/manifest-types.ts';
+import type { Manifest } from '../model/manifest.ts';
 
 export const STATEMENT_TYPE = 'https://in-toto.io/Statement/v1';
 export const SLSA_PROVENANCE_V1 = 'https://slsa.dev/provenance/v1';

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { join } from 'node:path';
 import { OsforgeError } from '../errors.ts';
-import type { Manifest } from '../outputs/manifest-types.ts';
+import type { Manifest } from '../model/manifest.ts';
 import { MANIFEST_FILE } from './release-files.ts';
 import { DEFAULT_RELEASE_LIMITS, type ReleaseLimits } from './release-reads.ts';
 import { parseJsonBounded } from '../util/json-bounded.ts';
@@ -47,6 +47,6 @@ export async function readManifest(dist: string, limits: ReleaseLimits = DEFAULT
   // Only the fields signing reads are checked (the build may add more); their
   // shape is enforced so a damaged manifest is an error naming the field, not a
   // TypeError from the SBOM writer.
-  parseWith(manifestSchema, m, path, 'manifest.json must follow pipeline/outputs/manifest-types.ts; rebuild with `osforge dist`');
+  parseWith(manifestSchema, m, path, 'manifest.json must follow pipeline/model/manifest.ts; rebuild with `osforge dist`');
   return m as Manifest;
 }

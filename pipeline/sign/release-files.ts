@@ -2,7 +2,7 @@
 // files get signed. Pure.
 import { isAbsolute, normalize, sep } from 'node:path';
 import { OsforgeError } from '../errors.ts';
-import type { Manifest } from '../outputs/manifest-types.ts';
+import type { Manifest } from '../model/manifest.ts';
 
 export const MANIFEST_FILE = 'manifest.json';
 export const SUMS_FILE = 'SHA256SUMS';

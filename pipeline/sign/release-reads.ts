@@ -7,7 +7,7 @@
 // never followed or waited on, and no file outside the release can be hashed.
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { parseSize } from '../binpkg/limits.ts';
+import { parseSize } from '../util/units.ts';
 import { OsforgeError } from '../errors.ts';
 import { printable } from '../util/printable.ts';
 import { readRegularFile, streamRegularFile } from '../util/regular-file.ts';

@@ -4,11 +4,12 @@
 // document itself, and every list is sorted, so equal manifests give equal bytes.
 // Packages: each artifact (DESCRIBES), each source archive, and per arch the
 // kernel, GRUB, musl and every stage2 package with purl and CPE (cpe.ts);
-// CONTAINS says which of those each artifact ships (CONTENTS, by kind).
+// CONTAINS says which of those each artifact ships (the format table's `contains`, by kind).
 import { createHash } from 'node:crypto';
-import type { Arch } from '../engine/docker-archive.ts';
-import type { Manifest, ManifestArtifact, ManifestPackage, ManifestSource } from '../outputs/manifest-types.ts';
+import type { Arch } from '../model/arch.ts';
+import type { Manifest, ManifestArtifact, ManifestPackage, ManifestSource } from '../model/manifest.ts';
 import { cpe23, genericPurl } from './cpe.ts';
+import { contentsOf } from '../outputs/formats.ts';
 
 const NOASSERTION = 'NOASSERTION';
 
@@ -63,22 +64,7 @@ export function spdxDate(epochSeconds: number): string {
   return new Date(epochSeconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-/**
- * What an artifact of each kind ships, for its CONTAINS relationships. The
- * initramfs holds the userland (no modules: the kernel has every driver built
- * in); the toolchain holds musl (libc.a, headers). Other kinds (oss-source,
- * kernel .config, ...) contain none.
- */
-const CONTENTS: Readonly<Record<string, { kernel?: true; grub?: true; libc?: true; packages?: true }>> = {
-  rootfs: { libc: true, packages: true },
-  toolchain: { libc: true },
-  kernel: { kernel: true },
-  'kernel-elf': { kernel: true },
-  initramfs: { libc: true, packages: true },
-  iso: { kernel: true, grub: true, libc: true, packages: true },
-  raw: { kernel: true, grub: true, libc: true, packages: true },
-  qcow2: { kernel: true, grub: true, libc: true, packages: true },
-};
+// What an artifact of each kind ships comes from the format table (outputs/formats.ts `contains`).
 
 /** One per (arch, component): what the artifacts of that arch contain. */
 interface ArchComponents { kernel?: string; grub?: string; libc?: string; packages: string[]; /** Package instance id (manifest id ?? name) → SPDX id. */ byInstance: Map<string, string> }
@@ -247,7 +233,7 @@ export function buildSbom(m: Manifest, toolVersion = ''): SpdxDocument {
   };
   // What each artifact ships, by its kind and arch.
   for (const a of artifacts) {
-    const wants = Object.hasOwn(CONTENTS, a.kind) ? CONTENTS[a.kind] : undefined; // a kind "constructor" is no built-in's
+    const wants = contentsOf(a.kind);
     const have = a.arch === 'any' ? undefined : perArch.get(a.arch);
     if (!wants || !have) continue;
     const id = artifactIds.get(a)!;

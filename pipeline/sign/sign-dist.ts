@@ -16,7 +16,7 @@ import {
   bundlePath, CHECKSUM_SUFFIX, GENERATED_SIGNED_FILES, PROVENANCE_FILE, RELEASE_NOTES_FILE, requiredSignedFiles, SBOM_FILE, sigPath,
 } from './release-files.ts';
 import { assertReleaseDir, listFiles } from './dist-files.ts';
-import type { Manifest } from '../outputs/manifest-types.ts';
+import type { Manifest } from '../model/manifest.ts';
 import { buildSbom, encodeSbom } from './sbom.ts';
 import { checkIntegrity, releaseFiles } from './verify-dist.ts';
 import { DEFAULT_RELEASE_LIMITS, Refused, type ReleaseLimits } from './release-reads.ts';

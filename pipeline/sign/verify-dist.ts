@@ -8,7 +8,7 @@ import type { KeyObject } from 'node:crypto';
 import { join } from 'node:path';
 import { toDSSEBundle } from '@sigstore/bundle';
 import { toSignedEntity, Verifier, type TrustMaterial } from '@sigstore/verify';
-import type { Manifest } from '../outputs/manifest-types.ts';
+import type { Manifest } from '../model/manifest.ts';
 import { parseJsonBounded } from '../util/json-bounded.ts';
 import { decodeSigFile, parseMessageBundle, verifyFile } from './blob.ts';
 import { parseSidecar, parseSums } from './checksums.ts';

@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { OsforgeError } from '../errors.ts';
+import { settings } from '../settings.ts';
 
 export interface BuildIdentity {
   /** HEAD, which manifest.json records. */
@@ -52,9 +53,10 @@ export function buildIdentity(cwd: string, inputs: readonly string[], env = proc
   } catch {
     // Not a git checkout (e.g. a source tarball): SOURCE_DATE_EPOCH must be given.
   }
-  if (env.SOURCE_DATE_EPOCH) {
-    const v = Number(env.SOURCE_DATE_EPOCH);
-    if (!Number.isInteger(v) || v < 0) throw new OsforgeError('USAGE', `SOURCE_DATE_EPOCH=${env.SOURCE_DATE_EPOCH} is not a non-negative integer`);
+  const pinnedEpoch = settings(env).sourceDateEpoch;
+  if (pinnedEpoch) {
+    const v = Number(pinnedEpoch);
+    if (!Number.isInteger(v) || v < 0) throw new OsforgeError('USAGE', `SOURCE_DATE_EPOCH=${pinnedEpoch} is not a non-negative integer`);
     return { commit, inputsCommit, dirty, sourceDateEpoch: v };
   }
   if (shallow) {

@@ -10,7 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import tarFs from 'tar-fs';
 import tarStream from 'tar-stream';
-import { fsyncParent, fsyncPath, mapDiskFull } from '../cache/durable.ts';
+import { fsyncParent, fsyncPath, mapDiskFull } from './durable.ts';
 import { OsforgeError, wrapError } from '../errors.ts';
 import { printable } from './printable.ts';
 import { appendEntry, comparePaths, entryHeader, GZIP_OPTIONS, headerEntry, withParents, type Entry, type EntryMeta } from './tar.ts';

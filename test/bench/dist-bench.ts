@@ -7,18 +7,19 @@
 // inputs, not build work; everything else (tools, stages, kernels, boot
 // images, dist) starts empty. The cold run also reports the kernel and GRUB
 // stages per arch.
+import Docker from 'dockerode';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DockerEngine, type RunSpec, type BuildSpec } from '../../pipeline/engine/docker.ts';
 import { paths } from '../../pipeline/paths.ts';
-import { runDist } from '../../pipeline/stages/pipeline.ts';
-import { stageGraph } from '../../pipeline/plan/graph.ts';
-import { distSetup, stateRoot } from '../../pipeline/stages/dist-setup.ts';
+import { runDist } from '../../pipeline/graph/run.ts';
+import { stageGraph } from '../../pipeline/graph/keys.ts';
+import { distSetup, stateRoot } from '../../pipeline/app/dist-setup.ts';
 import type { Plan } from '../../pipeline/plan/types.ts';
 import { outputFormats } from '../../pipeline/outputs/formats.ts';
-import { fsyncStats } from '../../pipeline/cache/durable.ts';
+import { fsyncStats } from '../../pipeline/util/durable.ts';
 
 // Both arches run containers at once, so "time in containers" is the wall
 // time during which at least one container or image build was running.
@@ -57,7 +58,7 @@ async function once(label: string, plan: Plan) {
     buck2Sha256: setup.buck2?.sha256 ?? null,
     sourceDateEpoch: setup.identity.sourceDateEpoch, formats: Object.keys(outputFormats), pipelineHash: setup.graph.dist.inputs.find(([n]) => n === 'pipeline')![1],
   });
-  const engine = new TimedEngine();
+  const engine = new TimedEngine(new Docker());
   const fsyncBefore = fsyncStats.ms;
   const t = performance.now();
   const r = await runDist({

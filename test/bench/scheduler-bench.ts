@@ -2,7 +2,7 @@
 // three earlier ones) on a budget of 2, every stage an instant no-op, so all
 // the time measured is the scheduler's own. Also reports how long a ready
 // stage waits from its last dependency's end to its start.
-import { runGraph, type Stage, type StageEvent } from '../../pipeline/schedule/scheduler.ts';
+import { runGraph, type Stage, type StageEvent } from '../../pipeline/graph/scheduler.ts';
 
 export async function schedulerBench(n = 500): Promise<{ stages: number; wallMs: number; medianReadyToStartMs: number; p99ReadyToStartMs: number }> {
   let x = 42;

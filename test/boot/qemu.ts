@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Arch } from '../../pipeline/plan/types.ts';
 import { TEST_OEM_STRING } from '../../pipeline/outputs/images/kernel-args.ts';
-import { archInfo } from '../../pipeline/plan/arch.ts';
+import { archInfo } from '../../pipeline/model/arch.ts';
 
 export interface BootCase { name: string; arch: Arch; image: string; argv: string[]; /** The in-guest smoke checks that apply (rcS's smoke script). */ smoke: string[] }
 

@@ -19,7 +19,7 @@ import { existsSync, lstatSync, readlinkSync, readdirSync, readFileSync, writeFi
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import Docker from 'dockerode';
-import { ownerAlive, ownerFromLabels } from '../../pipeline/engine/owner.ts';
+import { ownerAlive, ownerFromLabels } from '../../pipeline/util/owner.ts';
 import { entryMeta, seedStages } from '../support/seed-stages.ts';
 
 const repo = resolve(import.meta.dirname, '../..');
@@ -44,7 +44,7 @@ function log(m: string) { process.stdout.write(`[chaos ${((Date.now() - started)
 
 interface Run { child: ChildProcess; out: string[]; exited: Promise<number>; phase: () => string; startedAt: number }
 
-// Plain progress lines (pipeline/stage/progress.ts): "[started] <stage title>".
+// Plain progress lines (pipeline/graph/progress.ts): "[started] <stage title>".
 const PHASES: [RegExp, string][] = [
   [/^\[started\] Tools image|compiling musl/, 'tools'],
   [/^\[started\] stage1/, 'stage1'],

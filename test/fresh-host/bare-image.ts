@@ -4,13 +4,13 @@
 // only what a new machine of our kind has before setup: make, git and CA
 // certificates; Node and the Docker client are bind-mounted from the host,
 // since the machine kind ships them.
-import { DockerEngine } from '../../pipeline/engine/docker.ts';
 import { loadPlan } from '../../pipeline/plan/load.ts';
 import { paths } from '../../pipeline/paths.ts';
-import { resolveBase } from '../../pipeline/stages/base.ts';
+import { resolveBase } from '../../pipeline/steps/base.ts';
+import { connectEngine } from '../../pipeline/engine/connect.ts';
 
 const plan = loadPlan(paths.images);
-const engine = new DockerEngine();
+const engine = connectEngine();
 await engine.ping();
 const spec = {
   name: 'fresh-host', suite: plan.base.suite, variant: 'minbase',

@@ -1,19 +1,19 @@
 // Shared set-up for integration tests: the real engine, the real base
 // images (resolved the way `dist` does) and a run label for cleanup.
-import { DockerEngine } from '../../pipeline/engine/docker.ts';
 import { loadPlan } from '../../pipeline/plan/load.ts';
 import { paths } from '../../pipeline/paths.ts';
-import { resolveBase, type ResolvedBase } from '../../pipeline/stages/base.ts';
+import { resolveBase, type ResolvedBase } from '../../pipeline/steps/base.ts';
 import type { Arch } from '../../pipeline/plan/types.ts';
 import { join } from 'node:path';
 import { StageStore } from '../../pipeline/cache/stage-store.ts';
-import { grubInputs } from '../../pipeline/plan/graph.ts';
-import { fetchSources } from '../../pipeline/stages/fetch.ts';
-import { buildGrub, grubKey, GRUB_SOURCE } from '../../pipeline/stages/grub.ts';
-import { openStepLog } from '../../pipeline/stages/step-log.ts';
-import type { BuiltGrub } from '../../pipeline/outputs/images/index.ts';
+import { grubInputs } from '../../pipeline/graph/keys.ts';
+import { fetchSources } from '../../pipeline/steps/fetch.ts';
+import { buildGrub, grubKey } from '../../pipeline/steps/grub.ts';
+import { GRUB_SOURCE, type BuiltGrub } from '../../pipeline/model/step-outputs.ts';
+import { openStepLog } from '../../pipeline/steps/step-log.ts';
+import { connectEngine } from '../../pipeline/engine/connect.ts';
 
-export const engine = new DockerEngine();
+export const engine = connectEngine();
 export const plan = loadPlan(paths.images);
 export const runId = `test-${process.pid}`;
 

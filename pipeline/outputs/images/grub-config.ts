@@ -4,7 +4,7 @@
 // string `osforge.test=1` (QEMU: -smbios type=11,value=osforge.test=1), so a
 // plain `qemu-system-* -cdrom x.iso` boots normally and the boot test needs no
 // keystrokes, no fw_cfg parsing and no separate image.
-import type { Arch } from '../../plan/types.ts';
+import type { Arch } from '../../model/arch.ts';
 import { TEST_OEM_STRING, kernelCmdline } from './kernel-args.ts';
 
 export interface GrubConfigInput { name: string; version: string; arch: Arch; imageId: string; timeoutSeconds?: number }

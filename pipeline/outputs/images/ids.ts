@@ -1,7 +1,7 @@
 // Fixed identifiers for one image, derived from a hash of name, version, arch
 // and format (never random), so two builds of the same release are identical
 // and two different images never share a root id.
-import type { Arch } from '../../plan/types.ts';
+import type { Arch } from '../../model/arch.ts';
 import { keyOf } from '../../util/hash.ts';
 
 export interface ImageIds {

@@ -1,7 +1,7 @@
 // Kernel command lines and QEMU invocations shared by GRUB menus, the dist/
 // boot scripts and the boot test, so all three agree on consoles and devices.
-import type { Arch } from '../../plan/types.ts';
-import { ARCH_TABLE, archInfo } from '../../plan/arch.ts';
+import type { Arch } from '../../model/arch.ts';
+import { ARCH_TABLE, archInfo } from '../../model/arch.ts';
 
 /** The serial console each arch's QEMU/Cloud Hypervisor machine exposes. */
 export const SERIAL_CONSOLE = Object.fromEntries(Object.values(ARCH_TABLE).map((a) => [a.debian, a.serialConsole])) as Record<Arch, string>;

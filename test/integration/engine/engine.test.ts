@@ -4,6 +4,7 @@ import Docker from 'dockerode';
 import { DockerEngine, LABEL_RUN } from '../../../pipeline/engine/docker.ts';
 import { engine, base, runId } from '../fixtures.ts';
 import { packEntries } from '../../../pipeline/util/tar.ts';
+import { connectEngine } from '../../../pipeline/engine/connect.ts';
 
 const t = suite('engine (real Docker)');
 
@@ -80,7 +81,7 @@ t('removeByLabel removes leftovers (as after Ctrl-C)', async () => {
 
 t('after shutdown (Ctrl-C) no new container is started and the run containers are gone', async () => {
   const { ref } = await base('amd64');
-  const local = new DockerEngine();
+  const local = connectEngine();
   const label = `${runId}-shutdown`;
   await local.docker.createContainer({ Image: ref, Cmd: ['true'], Labels: { [LABEL_RUN]: label } });
   assert.is(await local.shutdown(`${LABEL_RUN}=${label}`), 1);

@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { LABEL_RUN } from '../../../pipeline/engine/docker.ts';
-import { LABEL_OWNER_BOOT, LABEL_OWNER_PID, LABEL_OWNER_START, bootId, currentOwner, ownerLabels } from '../../../pipeline/engine/owner.ts';
+import { LABEL_OWNER_BOOT, LABEL_OWNER_PID, LABEL_OWNER_START, bootId, currentOwner, ownerLabels } from '../../../pipeline/util/owner.ts';
 import { repoRoot } from '../../../pipeline/paths.ts';
 import { engine, base, runId } from '../fixtures.ts';
 

@@ -12,7 +12,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type Docker from 'dockerode';
-import { ensureTools, toolsCacheTrust } from '../../../pipeline/stages/tools.ts';
+import { ensureTools, toolsCacheTrust } from '../../../pipeline/steps/tools.ts';
 import { StageStore } from '../../../pipeline/cache/stage-store.ts';
 import { toolchainDir } from '../../../pipeline/cache/tools-cache.ts';
 import { LABEL_RUN } from '../../../pipeline/engine/engine.ts';

@@ -1,5 +1,5 @@
 // Builds a small but real release directory in a temp dir: two artifacts,
-// manifest.json following pipeline/outputs/manifest-types.ts, SHA256SUMS and
+// manifest.json following pipeline/model/manifest.ts, SHA256SUMS and
 // .sha256 sidecars; plus a temp git repo with conventional commits to build
 // release notes from. Shared by the integration tests (not a test itself).
 import { execFileSync } from 'node:child_process';
@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Manifest } from '../../../pipeline/outputs/manifest-types.ts';
+import type { Manifest } from '../../../pipeline/model/manifest.ts';
 import { makeManifest } from '../../unit/sign/fixture-manifest.ts';
 
 const sha = (b: string | Buffer) => createHash('sha256').update(b).digest('hex');

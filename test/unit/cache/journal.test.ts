@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Journal, diffInputs, explain, formatExplanation } from '../../../pipeline/cache/journal.ts';
-import { node } from '../../../pipeline/plan/graph.ts';
+import { node } from '../../../pipeline/graph/keys.ts';
 
 test('diffInputs reports changed, added and removed inputs', () => {
   assert.equal(diffInputs([['a', '1'], ['b', '2']], [['a', '1'], ['b', '3'], ['c', '4']]), [

@@ -5,7 +5,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { acquireLock, acquireLocks, readHolder } from '../../../pipeline/cache/run-lock.ts';
-import { bootId } from '../../../pipeline/engine/owner.ts';
+import { bootId } from '../../../pipeline/util/owner.ts';
 
 const t = suite('run locks');
 let dir: string;

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lookupSource, sourceCachePath, storeSource } from '../../../pipeline/cache/source-cache.ts';
 import { sha256 } from '../../../pipeline/util/hash.ts';
-import { debianExpectation } from '../../../pipeline/stages/fetch.ts';
+import { debianExpectation } from '../../../pipeline/steps/fetch.ts';
 
 test('sources are laid out by first letter and verified on lookup', async () => {
   const root = await mkdtemp(join(tmpdir(), 'osforge-src-'));

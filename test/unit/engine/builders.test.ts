@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildersFrom, parseBuilders, resolveEndpoint } from '../../../pipeline/engine/builders.ts';
 import { EnginePool } from '../../../pipeline/engine/placement.ts';
-import { FakeEngine } from '../stage/fake-engine.ts';
+import { FakeEngine } from '../graph/fake-engine.ts';
 
 test('builder specs parse: platforms, endpoints, jobs, mutual TLS files, insecure', () => {
   const b = parseBuilders('linux/amd64=local, linux/arm64=tcp://10.0.0.5:2376;ca=/c/ca.pem;cert=/c/cert.pem;key=/c/key.pem;jobs=3', '--builders');

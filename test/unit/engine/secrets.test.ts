@@ -12,7 +12,7 @@ import { writeKeyPair } from '../../../pipeline/sign/keyfile.ts';
 import { generateKeyPair } from '../../../pipeline/sign/keys.ts';
 import { packEntries } from '../../../pipeline/util/tar.ts';
 import { OsforgeError } from '../../../pipeline/errors.ts';
-import { holdStep, runStep } from '../../../pipeline/stages/step.ts';
+import { holdStep, runStep } from '../../../pipeline/steps/step.ts';
 import type { Engine, RunSpec } from '../../../pipeline/engine/engine.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'osforge-secrets-'));
@@ -60,7 +60,7 @@ test('withoutSigningSecrets drops every key variable and keeps the rest', () => 
   assert.is(out.PATH, '/usr/bin');
 });
 
-test('the step funnel (stages/step.ts) builds specs from the step alone, never from the process environment', async () => {
+test('the step funnel (steps/step.ts) builds specs from the step alone, never from the process environment', async () => {
   // A recording engine: the only fake here, for the pure spec-building logic.
   const specs: RunSpec[] = [];
   const fake = {

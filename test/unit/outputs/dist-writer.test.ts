@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sha256sums, writeDist } from '../../../pipeline/outputs/dist-writer.ts';
-import type { Manifest } from '../../../pipeline/outputs/manifest-types.ts';
+import type { Manifest } from '../../../pipeline/model/manifest.ts';
 
 const manifest = { name: 'buckos', version: '0', artifacts: [] } as unknown as Manifest;
 

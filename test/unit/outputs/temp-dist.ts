@@ -5,7 +5,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, writeDist, type PendingArtifact } from '../../../pipeline/outputs/dist-writer.ts';
-import type { Manifest } from '../../../pipeline/outputs/manifest-types.ts';
+import type { Manifest } from '../../../pipeline/model/manifest.ts';
 import { makeManifest } from '../sign/fixture-manifest.ts';
 
 export const artifacts: PendingArtifact[] = [

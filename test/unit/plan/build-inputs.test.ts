@@ -115,7 +115,7 @@ test('every module `osforge dist` runs, apart from its CLI entry, is a build inp
     todo.push(...runtimeImports(f));
   }
   const reached = [...seen].map((f) => relative(repoRoot, f));
-  assert.ok(reached.includes('pipeline/stages/dist-setup.ts') && reached.includes('pipeline/outputs/dist-writer.ts'));
+  assert.ok(reached.includes('pipeline/app/dist-setup.ts') && reached.includes('pipeline/outputs/dist-writer.ts'));
   assert.equal(reached.filter((f) => !isBuildInput(f)), []);
 });
 
@@ -124,7 +124,7 @@ test('in this repo: docs, tests, CI, the Makefile and help texts are not inputs'
   for (const f of ['README.md', 'CHANGELOG.md', 'Makefile', '.ci/run', 'builder/setup-host.sh', 'pipeline/cli.ts', 'pipeline/commands/dist.ts', 'test/run.ts']) {
     assert.not.ok(isBuildInput(f), `${f} should not be a build input`);
   }
-  for (const f of ['package-lock.json', 'tsconfig.json', 'images/grub/build.sh', 'pipeline/stages/dist-setup.ts', 'pipeline/outputs/dist-writer.ts']) {
+  for (const f of ['package-lock.json', 'tsconfig.json', 'images/grub/build.sh', 'pipeline/app/dist-setup.ts', 'pipeline/outputs/dist-writer.ts']) {
     assert.ok(isBuildInput(f), `${f} should be a build input`);
   }
 });

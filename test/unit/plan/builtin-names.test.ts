@@ -10,7 +10,7 @@ import * as assert from 'uvu/assert';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadPlan, type PlanOptions } from '../../../pipeline/plan/load.ts';
-import { stageGraph } from '../../../pipeline/plan/graph.ts';
+import { stageGraph } from '../../../pipeline/graph/keys.ts';
 import { OsforgeError } from '../../../pipeline/errors.ts';
 import type { Plan } from '../../../pipeline/plan/types.ts';
 import { copyImages, editJson } from './images-copy.ts';

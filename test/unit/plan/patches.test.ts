@@ -12,8 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { APPLY_PATCHES_SCRIPT, packagePatches } from '../../../pipeline/plan/patches.ts';
 import { loadPlan } from '../../../pipeline/plan/load.ts';
-import { stageGraph, type GraphOptions } from '../../../pipeline/plan/graph.ts';
-import { diagnose } from '../../../pipeline/stages/failure-hints.ts';
+import { stageGraph, type GraphOptions } from '../../../pipeline/graph/keys.ts';
+import { diagnose } from '../../../pipeline/steps/failure-hints.ts';
 import { copyImages } from './images-copy.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'osforge-patches-'));

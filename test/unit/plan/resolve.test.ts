@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compareVersions, parseAtom, pessimisticBound, satisfies } from '../../../pipeline/plan/atoms.ts';
 import { loadPlan } from '../../../pipeline/plan/load.ts';
-import { stageGraph } from '../../../pipeline/plan/graph.ts';
+import { stageGraph } from '../../../pipeline/graph/keys.ts';
 import { queryTree } from '../../../pipeline/plan/query.ts';
 import { copyImages, editJson } from './images-copy.ts';
 

@@ -8,7 +8,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { effectiveUse, parsePackageUse, parseRequiredUse, parseUseArg, unmetRequiredUse, useConfigure, useDeps, type UseInputs, type UseSpec } from '../../../pipeline/plan/use.ts';
 import { loadPlan } from '../../../pipeline/plan/load.ts';
-import { stageGraph, type GraphOptions } from '../../../pipeline/plan/graph.ts';
+import { stageGraph, type GraphOptions } from '../../../pipeline/graph/keys.ts';
 import { configHash } from '../../../pipeline/binpkg/config-hash.ts';
 import { copyImages, editJson, repoImages } from './images-copy.ts';
 

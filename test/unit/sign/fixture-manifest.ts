@@ -1,7 +1,7 @@
-// A manifest.json value following pipeline/outputs/manifest-types.ts, with
+// A manifest.json value following pipeline/model/manifest.ts, with
 // two arches, shared sources and a dependency; used by unit and integration tests.
 import { createHash } from 'node:crypto';
-import type { Manifest } from '../../../pipeline/outputs/manifest-types.ts';
+import type { Manifest } from '../../../pipeline/model/manifest.ts';
 
 const sha = (b: string | Buffer) => createHash('sha256').update(b).digest('hex');
 

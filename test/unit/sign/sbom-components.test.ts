@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { createHash } from 'node:crypto';
 import { buildSbom, encodeSbom, type SpdxDocument } from '../../../pipeline/sign/sbom.ts';
 import { cpe23 } from '../../../pipeline/sign/cpe.ts';
-import type { Manifest, ManifestArtifact } from '../../../pipeline/outputs/manifest-types.ts';
+import type { Manifest, ManifestArtifact } from '../../../pipeline/model/manifest.ts';
 import { makeManifest } from './fixture-manifest.ts';
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');

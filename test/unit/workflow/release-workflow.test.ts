@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { validateWorkflow } from '@action-validator/core';
 import { loadPlan } from '../../../pipeline/plan/load.ts';
-import { stageGraph } from '../../../pipeline/plan/graph.ts';
+import { stageGraph } from '../../../pipeline/graph/keys.ts';
 import { toolsKeyFiles } from '../../../pipeline/plan/tools-key-files.ts';
 import { paths, repoRoot } from '../../../pipeline/paths.ts';
 

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cloudHypervisorScript, qemuScript } from '../../../../pipeline/outputs/images/boot-scripts.ts';
-import { nonZeroBytes } from '../../../../pipeline/outputs/images/formats.ts';
+import { nonZeroBytes } from '../../../../pipeline/outputs/images/steps.ts';
 
 const syntaxOk = (s: string) => execFileSync('sh', ['-n'], { input: s });
 

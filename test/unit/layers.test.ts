@@ -1,0 +1,177 @@
+// The layout, enforced: every import under pipeline/ (type-only ones too)
+// must follow the layer rules below, and no module may reach itself through
+// its imports. A layout that is not checked decays; this is the check. The
+// same rules are written in README.md's "Layout" section.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import ts from 'typescript';
+import { readFileSync, readdirSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+
+const root = resolve(import.meta.dirname, '../../pipeline');
+
+/**
+ * Which layers each layer may import (besides itself). A layer is a folder
+ * under pipeline/, or a top-level module (cli, paths, settings, errors).
+ * Downward only: cli → commands → app → graph → steps → engine, with plan,
+ * outputs, cache and the leaves (model, util, errors) below them.
+ */
+export const RULES: Readonly<Record<string, readonly string[]>> = {
+  bin: ['cli'],
+  cli: ['commands', 'errors', 'settings'],
+  commands: ['app', 'plan', 'binpkg', 'sign', 'release', 'outputs', 'cache', 'model', 'util', 'errors', 'paths', 'settings'],
+  app: ['graph', 'steps', 'plan', 'outputs', 'engine', 'cache', 'binpkg', 'sign', 'model', 'util', 'errors', 'paths', 'settings'],
+  graph: ['steps', 'outputs', 'plan', 'engine', 'cache', 'binpkg', 'model', 'util', 'errors', 'paths', 'settings'],
+  steps: ['engine', 'host', 'outputs', 'plan', 'cache', 'model', 'util', 'errors', 'paths', 'settings'],
+  binpkg: ['sign', 'plan', 'cache', 'model', 'util', 'errors', 'paths', 'settings'],
+  sign: ['release', 'outputs', 'plan', 'model', 'util', 'errors', 'paths', 'settings'],
+  release: ['util', 'errors', 'paths', 'settings'],
+  outputs: ['plan', 'model', 'util', 'errors', 'paths', 'settings'],
+  plan: ['model', 'util', 'errors', 'paths', 'settings'],
+  engine: ['host', 'model', 'util', 'errors', 'settings'],
+  host: ['util', 'errors', 'settings'],
+  cache: ['model', 'util', 'errors', 'paths', 'settings'],
+  model: ['util', 'errors'],
+  util: ['errors', 'settings'],
+  paths: ['settings'],
+  settings: [],
+  errors: ['settings'],
+};
+
+/**
+ * Edges the rules do not allow yet, each with its reason; in files another
+ * change owns (issue 22), so they are named here rather than moved under it.
+ * The test fails when one of them disappears, so the list only shrinks.
+ */
+export const EXCEPTIONS: Readonly<Record<string, string>> = {
+  'cache/shared-cache.ts -> sign/blob.ts': 'shared-cache entries are cosign-signed; the signing helpers move below cache/ with issue 22',
+  'cache/shared-cache.ts -> sign/keyfile.ts': 'as above: the key files of a signed shared cache',
+  'cache/tools-cache.ts -> sign/blob.ts': 'a tools-cache/ from another machine is trusted only with its cosign signature (index.json.sig), as a shared-cache entry',
+  'steps/tools.ts -> sign/keyfile.ts': 'the tools-cache signing and verifying keys ($OSFORGE_TOOLS_CACHE_KEY / _PUBKEY) are cosign key files',
+  'engine/builders.ts -> binpkg/buckconfig.ts': 'the .buckconfig INI parser lives in binpkg/; it belongs in util/',
+  'outputs/dist-identity.ts -> sign/release-files.ts': 'the names of the commit-bound dist/ files belong in model/',
+  'commands/lock.ts -> steps/lock.ts': 'osforge lock runs its step directly; it wants an app/ root like dist',
+};
+
+const layerOf = (file: string): string => {
+  const [first, ...rest] = relative(root, file).split('/');
+  return rest.length ? first! : first!.replace(/\.(ts|js|mjs)$/, '');
+};
+
+function sources(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) return sources(p);
+    return /\.(ts|mjs|js)$/.test(e.name) && !e.name.endsWith('.d.mts') ? [p] : [];
+  });
+}
+
+/** Every relative import of every module (ts.preProcessFile: static, dynamic and type-only ones). */
+function importGraph(): Map<string, string[]> {
+  const graph = new Map<string, string[]>();
+  for (const file of sources(root)) {
+    const info = ts.preProcessFile(readFileSync(file, 'utf8'), true, true);
+    graph.set(file, info.importedFiles.filter((i) => i.fileName.startsWith('.')).map((i) => resolve(dirname(file), i.fileName)));
+  }
+  return graph;
+}
+
+/** Strongly connected components with more than one module, or a module importing itself (Tarjan). */
+export function cycles(graph: Map<string, string[]>): string[][] {
+  let index = 0;
+  const idx = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const on = new Set<string>();
+  const found: string[][] = [];
+  const visit = (v: string) => {
+    idx.set(v, index); low.set(v, index); index++;
+    stack.push(v); on.add(v);
+    for (const w of graph.get(v) ?? []) {
+      if (!graph.has(w)) continue;
+      if (!idx.has(w)) { visit(w); low.set(v, Math.min(low.get(v)!, low.get(w)!)); } else if (on.has(w)) low.set(v, Math.min(low.get(v)!, idx.get(w)!));
+    }
+    if (low.get(v) === idx.get(v)) {
+      const scc: string[] = [];
+      let w: string;
+      do { w = stack.pop()!; on.delete(w); scc.push(w); } while (w !== v);
+      if (scc.length > 1 || (graph.get(v) ?? []).includes(v)) found.push(scc.sort());
+    }
+  };
+  for (const v of graph.keys()) if (!idx.has(v)) visit(v);
+  return found;
+}
+
+/** Edges between layers that RULES does not allow and EXCEPTIONS does not name. */
+export function violations(graph: Map<string, string[]>): { bad: string[]; unusedExceptions: string[] } {
+  const bad: string[] = [];
+  const used = new Set<string>();
+  for (const [file, targets] of graph) {
+    const from = layerOf(file);
+    for (const t of targets) {
+      const to = layerOf(t);
+      if (from === to) continue;
+      const edge = `${relative(root, file)} -> ${relative(root, t)}`;
+      if (!(from in RULES)) { bad.push(`${edge} (layer "${from}" has no rule)`); continue; }
+      if (RULES[from]!.includes(to)) continue;
+      if (edge in EXCEPTIONS) { used.add(edge); continue; }
+      bad.push(`${edge} (${from} may not import ${to})`);
+    }
+  }
+  return { bad, unusedExceptions: Object.keys(EXCEPTIONS).filter((e) => !used.has(e)) };
+}
+
+test('every import under pipeline/ follows the layer rules', () => {
+  const { bad, unusedExceptions } = violations(importGraph());
+  assert.equal(bad, [], `edges the rules do not allow:\n  ${bad.join('\n  ')}`);
+  assert.equal(unusedExceptions, [], 'an exception that no longer happens must be removed from EXCEPTIONS');
+});
+
+test('no import circle under pipeline/', () => {
+  const found = cycles(importGraph()).map((c) => c.map((f) => relative(root, f)));
+  assert.equal(found, [], `import circles:\n  ${found.map((c) => c.join(' <-> ')).join('\n  ')}`);
+});
+
+/**
+ * Files that still read variables themselves, owned by another change (issue 22)
+ * or, for the bin, run before any module loads. The test fails when one stops, so the list only shrinks.
+ */
+export const ENV_READERS: Readonly<Record<string, string>> = {
+  'bin/osforge.js': 'OSFORGE_NO_BUILD decides which code runs, before settings.ts can load',
+  'binpkg/buckconfig.ts': 'BINARY_MIRROR, BINARY_MIRROR_KEY (issue 22 owns binpkg/)',
+  'binpkg/cli-guard.ts': 'OSFORGE_DEBUG (issue 22 owns binpkg/)',
+  'binpkg/config-protect.ts': 'OSFORGE_CONFIG_PROTECT (issue 22 owns binpkg/)',
+  'binpkg/limits.ts': 'OSFORGE_BINPKG_* limits (issue 22 owns binpkg/)',
+  'binpkg/publish.ts': 'OSFORGE_SSH_CONFIG (issue 22 owns binpkg/)',
+  'binpkg/test-hooks.ts': 'test-only hooks (issue 22 owns binpkg/)',
+  'cache/shared-cache.ts': 'OSFORGE_SHARED_CACHE* (issue 22 owns it)',
+  'commands/install.ts': 'BINARY_MIRROR (issue 22 owns it)',
+  'commands/sign.ts': 'signing key variables (issue 22 owns it)',
+  'commands/sign-tools-cache.ts': 'OSFORGE_TOOLS_CACHE_KEY, the default --key (issue 22)',
+  'engine/secrets.ts': 'the values of every signing-secret variable, to refuse a step that would carry one (issue 22)',
+  'sign/release-reads.ts': 'OSFORGE_MAX_ARTIFACT_SIZE, OSFORGE_MAX_METADATA_SIZE (issue 22 owns sign/)',
+  'sign/keyfile.ts': 'COSIGN_* (issue 22 owns sign/)',
+  'sign/password.ts': 'COSIGN_PASSWORD (issue 22 owns sign/)',
+  'steps/tools.ts': 'SKIP_TOOLS_CACHE, TOOLS_CACHE_HIT (issue 22 owns it)',
+};
+
+test('environment variables are read in settings.ts only (named reads: process.env.X, env.X, env[...])', () => {
+  const readers = sources(root).map((f) => relative(root, f)).filter((f) => f !== 'settings.ts')
+    .filter((f) => /\b(?:process\.)?env\s*\[|\b(?:process\.)?env\.[A-Z][A-Z0-9_]+/.test(readFileSync(join(root, f), 'utf8')));
+  assert.equal(readers.filter((f) => !(f in ENV_READERS)), [], 'read it through settings() (pipeline/settings.ts) instead');
+  assert.equal(Object.keys(ENV_READERS).filter((f) => !readers.includes(f)), [], 'a file that no longer reads the environment must leave ENV_READERS');
+});
+
+test('every layer named in a rule exists as a rule of its own (no typo that allows nothing)', () => {
+  for (const [layer, deps] of Object.entries(RULES)) for (const d of deps) assert.ok(d in RULES, `${layer} names unknown layer ${d}`);
+});
+
+// The checks themselves must be able to fail: an upward edge and a circle in a made-up graph.
+test('the checks catch an upward edge and a circle', () => {
+  const p = (f: string) => join(root, f);
+  const g = new Map([[p('util/a.ts'), [p('graph/b.ts')]], [p('graph/b.ts'), [p('util/a.ts')]], [p('plan/c.ts'), [p('steps/d.ts')]], [p('steps/d.ts'), []]]);
+  assert.equal(violations(g).bad, ['util/a.ts -> graph/b.ts (util may not import graph)', 'plan/c.ts -> steps/d.ts (plan may not import steps)']);
+  assert.equal(cycles(g).map((c) => c.map((f) => relative(root, f))), [['graph/b.ts', 'util/a.ts']]);
+});
+
+test.run();
