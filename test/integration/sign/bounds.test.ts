@@ -145,6 +145,7 @@ test('size caps: --max-artifact-size and $OSFORGE_MAX_METADATA_SIZE refuse what 
   const esc = await osforge(['verify', dist, '--key', pubPath]);
   assert.is(esc.code, 1);
   assert.match(esc.out, /FAIL {2}evil\\x1b\[2J\\x1b\]0;owned\\x07name/);
+  // eslint-disable-next-line no-control-regex -- the test asserts that no control character is left
   assert.not.ok(/\x1b|\x07/.test(esc.out + esc.err), 'a control character reached the terminal');
   const help = await osforge(['verify', '--help']);
   for (const s of ['--max-artifact-size', '--max-metadata-size', 'OSFORGE_MAX_ARTIFACT_SIZE', 'OSFORGE_MAX_METADATA_SIZE']) assert.ok(help.out.includes(s), s);

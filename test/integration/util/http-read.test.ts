@@ -136,6 +136,7 @@ test('Content-Encoding: gzip is decoded, and the cap is on the decoded size', as
 
 test('a reason phrase with escape sequences is printed escaped', async () => {
   const e = await refused(read('', {}, `${rawBase}/x`), 'SOURCE_FETCH', /HTTP 503 Busy \\x1b\]0;pwned\\x07\\x1b\[2J now$/, 3000);
+  // eslint-disable-next-line no-control-regex -- the test asserts that no control character is left
   assert.not.ok(/[\x00-\x1f\x7f]/.test(e.message), 'a control character reached the message');
 });
 

@@ -28,6 +28,7 @@ test('each attack is named, with versions or dates, and a fix', () => {
 
 test('remote text in a message is escaped', () => {
   const e = describeTufError(new Error('weird \u001b[31m thing'), ctx());
+  // eslint-disable-next-line no-control-regex -- the test asserts that no control character is left
   assert.not.match(e.message, /\u001b/);
   assert.match(e.message, /\\x1b\[31m/);
 });
