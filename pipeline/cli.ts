@@ -41,9 +41,11 @@ export async function main(argv: string[]): Promise<number> {
   }
   const entry = commands.find((c) => c.name === name);
   if (!entry) {
-    return report(new OsforgeError('USAGE', `unknown command ${JSON.stringify(name)}`, {
-      hint: `the commands are: ${commands.map((c) => c.name).join(', ')} (\`osforge --help\` describes them)`,
-    }));
+    return report(
+      new OsforgeError('USAGE', `unknown command ${JSON.stringify(name)}`, {
+        hint: `the commands are: ${commands.map((c) => c.name).join(', ')} (\`osforge --help\` describes them)`,
+      }),
+    );
   }
   const command = await entry.load();
   let parsed;
@@ -78,6 +80,10 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 main(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code; },
-  (err: unknown) => { process.exitCode = report(err); },
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.exitCode = report(err);
+  },
 );

@@ -16,7 +16,10 @@ export type ErrorCode =
   | 'ARCHIVE_UNSAFE'
   | 'USAGE'
   | 'INTERRUPTED'
-  | 'PREFIX_UNSAFE' | 'LOCKED' | 'LIMIT_EXCEEDED' | 'DISK_FULL';
+  | 'PREFIX_UNSAFE'
+  | 'LOCKED'
+  | 'LIMIT_EXCEEDED'
+  | 'DISK_FULL';
 
 export interface ErrorContext {
   stage?: string;
@@ -103,8 +106,12 @@ export function formatError(err: unknown, env: NodeJS.ProcessEnv = process.env):
     const c = err.context;
     lines.push('');
     lines[0] = `error [${err.code}]: ${firstLine(err.message, lines)}`;
-    const where = [c.stage && `stage=${c.stage}`, c.arch && `arch=${c.arch}`, c.image && `image=${c.image}`,
-      c.exitCode !== undefined && `exit=${c.exitCode}`].filter(Boolean);
+    const where = [
+      c.stage && `stage=${c.stage}`,
+      c.arch && `arch=${c.arch}`,
+      c.image && `image=${c.image}`,
+      c.exitCode !== undefined && `exit=${c.exitCode}`,
+    ].filter(Boolean);
     if (where.length) lines.push(`  at ${where.join(' ')}`);
     if (c.logTail?.length) {
       lines.push(`  last ${c.logTail.length} log lines:`);
@@ -117,9 +124,10 @@ export function formatError(err: unknown, env: NodeJS.ProcessEnv = process.env):
     } else if (c.hint) lines.push(`  fix: ${c.hint}`);
   } else if (errno) {
     // mkdir -p through a file fails with EEXIST on the file: say what is wrong with it.
-    const known = errno.code === 'EEXIST' && errno.syscall === 'mkdir'
-      ? { what: 'exists and is not a directory', fix: 'remove or rename that file, or choose another path' }
-      : ERRNO[errno.code!];
+    const known =
+      errno.code === 'EEXIST' && errno.syscall === 'mkdir'
+        ? { what: 'exists and is not a directory', fix: 'remove or rename that file, or choose another path' }
+        : ERRNO[errno.code!];
     const path = errno.path ?? '';
     const target = errno.dest ? `${path} -> ${errno.dest}` : path;
     const what = known ? `${known.what}: ${target || `(${errno.syscall ?? 'system call'})`}` : firstLine(errno.message, []);

@@ -56,8 +56,12 @@ export function settings(env: NodeJS.ProcessEnv = process.env): Settings {
     sourceDateEpoch: env.SOURCE_DATE_EPOCH,
     buck2: { binary: env.BUCK2_BINARY, sha256: env.BUCK2_SHA256 },
     builders: {
-      spec: env.OSFORGE_BUILDERS, sshKey: env.OSFORGE_SSH_KEY, sshKnownHosts: env.OSFORGE_SSH_KNOWN_HOSTS,
-      sshAuthSock: env.SSH_AUTH_SOCK, user: env.USER, dockerConfig: env.DOCKER_CONFIG,
+      spec: env.OSFORGE_BUILDERS,
+      sshKey: env.OSFORGE_SSH_KEY,
+      sshKnownHosts: env.OSFORGE_SSH_KNOWN_HOSTS,
+      sshAuthSock: env.SSH_AUTH_SOCK,
+      user: env.USER,
+      dockerConfig: env.DOCKER_CONFIG,
     },
     dockerHost: env.DOCKER_HOST,
   };

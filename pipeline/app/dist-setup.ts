@@ -13,7 +13,12 @@ import { outputFormats } from '../outputs/formats.ts';
 import type { Plan } from '../plan/types.ts';
 import { settings } from '../settings.ts';
 
-export interface DistSetup { plan: Plan; identity: BuildIdentity; buck2: Buck2 | null; graph: StageGraph }
+export interface DistSetup {
+  plan: Plan;
+  identity: BuildIdentity;
+  buck2: Buck2 | null;
+  graph: StageGraph;
+}
 
 export async function distSetup(log: (line: string) => void, options: PlanOptions = {}): Promise<DistSetup> {
   // First, before Buck2, git or any engine: a broken plan fails here with the file and field named.
@@ -21,7 +26,8 @@ export async function distSetup(log: (line: string) => void, options: PlanOption
   const identity = buildIdentity(repoRoot, BUILD_INPUT_PATHSPECS);
   const buck2 = await provisionBuck2(plan.buck2, paths.toolsCache(), log);
   const graph = stageGraph(plan, {
-    buck2Sha256: buck2?.sha256 ?? null, sourceDateEpoch: identity.sourceDateEpoch,
+    buck2Sha256: buck2?.sha256 ?? null,
+    sourceDateEpoch: identity.sourceDateEpoch,
     formats: Object.keys(outputFormats),
     // osforge's own code and the image definitions (a changed writer must not look like a no-op), never its docs, tests or help.
     pipelineHash: buildInputsHash(repoRoot, { imagesDir: paths.images }),
@@ -32,7 +38,11 @@ export async function distSetup(log: (line: string) => void, options: PlanOption
 
 export function stateRoot() {
   return {
-    sources: paths.sources(), stages: paths.stages(), logs: paths.logs(),
-    journal: join(stateDir(), 'journal'), stamps: join(stateDir(), 'dist-stamps'), layers: join(stateDir(), 'layers'),
+    sources: paths.sources(),
+    stages: paths.stages(),
+    logs: paths.logs(),
+    journal: join(stateDir(), 'journal'),
+    stamps: join(stateDir(), 'dist-stamps'),
+    layers: join(stateDir(), 'layers'),
   };
 }

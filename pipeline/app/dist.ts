@@ -36,16 +36,21 @@ async function builderPool(local: DockerEngine, cli: string | undefined, note: (
   const builders: Builder[] = [];
   for (const spec of buildersFrom(cli)) {
     const r = resolveEndpoint(spec);
-    if (r.insecure) note(`WARNING: builder linux/${spec.platform} at ${spec.endpoint} is plain tcp without TLS (;insecure): anyone who can reach it controls your build`);
+    if (r.insecure)
+      note(`WARNING: builder linux/${spec.platform} at ${spec.endpoint} is plain tcp without TLS (;insecure): anyone who can reach it controls your build`);
     const engine = r.options ? connectEngine({ options: r.options, name: r.name }) : local;
     try {
       await engine.ping(10_000);
     } catch (err) {
-      throw new OsforgeError('ENGINE_UNAVAILABLE', `builder linux/${spec.platform} (${r.name}) does not answer: ${((err as Error).cause as Error | undefined)?.message ?? (err as Error).message}`, {
-        hint: spec.endpoint.startsWith('ssh://')
-          ? `check that ssh reaches it with that key and that its host key is in ${settings().builders.sshKnownHosts ?? '~/.ssh/known_hosts'} (ssh-keyscan), or drop linux/${spec.platform} from ${spec.from}`
-          : `check the engine and its certificates, or drop linux/${spec.platform} from ${spec.from} to build it locally`,
-      });
+      throw new OsforgeError(
+        'ENGINE_UNAVAILABLE',
+        `builder linux/${spec.platform} (${r.name}) does not answer: ${((err as Error).cause as Error | undefined)?.message ?? (err as Error).message}`,
+        {
+          hint: spec.endpoint.startsWith('ssh://')
+            ? `check that ssh reaches it with that key and that its host key is in ${settings().builders.sshKnownHosts ?? '~/.ssh/known_hosts'} (ssh-keyscan), or drop linux/${spec.platform} from ${spec.from}`
+            : `check the engine and its certificates, or drop linux/${spec.platform} from ${spec.from} to build it locally`,
+        },
+      );
     }
     builders.push({ platform: spec.platform, name: r.name, engine, jobs: spec.jobs });
     note(`builder linux/${spec.platform}: ${r.name}, ${spec.jobs} stage(s) at a time`);
@@ -55,25 +60,46 @@ async function builderPool(local: DockerEngine, cli: string | undefined, note: (
 
 /** Prepares one `dist` run: everything up to the first stage, nothing started yet. */
 export async function openDistRun(o: {
-  use?: string[]; profiles?: string[]; builders?: string; sharedCache?: string; runId: string;
+  use?: string[];
+  profiles?: string[];
+  builders?: string;
+  sharedCache?: string;
+  runId: string;
   /** dist-setup's lines (Buck2, signatures); `note`: warnings and builder lines. */
-  setupLog: (line: string) => void; note: (line: string) => void;
+  setupLog: (line: string) => void;
+  note: (line: string) => void;
 }): Promise<DistRun> {
   const { plan, identity, buck2, graph } = await distSetup(o.setupLog, { use: o.use, profiles: o.profiles });
   const engine = connectEngine();
   const pool = await builderPool(engine, o.builders, o.note);
   const shared = await sharedCacheFrom(o.sharedCache, o.note);
   // Best effort: with no engine here a no-op still succeeds, and a real build fails at its engine check.
-  const reaped = await engine.ping(3000).then(() => engine.reapOrphans(), () => null);
+  const reaped = await engine.ping(3000).then(
+    () => engine.reapOrphans(),
+    () => null,
+  );
   if (reaped && (reaped.containers || reaped.images)) {
     o.note(`removed ${reaped.containers} container(s) and ${reaped.images} dangling build image(s) left by dead runs`);
   }
   return {
-    plan, graph,
-    build: (b) => runDist({
-      plan, identity, graph, buck2, runId: o.runId, ...b, engine, pool, shared,
-      distDir: paths.dist(), toolsCacheRoot: paths.toolsCache(), stateRoot: stateRoot(),
-    }),
-    shutdown: () => Promise.all(pool.engines().map((e) => e.engine.shutdown(`${LABEL_RUN}=${o.runId}`).catch(() => 0))).then((counts) => counts.reduce((a, b) => a + b, 0)),
+    plan,
+    graph,
+    build: (b) =>
+      runDist({
+        plan,
+        identity,
+        graph,
+        buck2,
+        runId: o.runId,
+        ...b,
+        engine,
+        pool,
+        shared,
+        distDir: paths.dist(),
+        toolsCacheRoot: paths.toolsCache(),
+        stateRoot: stateRoot(),
+      }),
+    shutdown: () =>
+      Promise.all(pool.engines().map((e) => e.engine.shutdown(`${LABEL_RUN}=${o.runId}`).catch(() => 0))).then((counts) => counts.reduce((a, b) => a + b, 0)),
   };
 }

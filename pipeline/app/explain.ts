@@ -12,16 +12,27 @@ import { imagerFiles } from '../steps/imager.ts';
 import type { PresenceEnv } from '../graph/stage.ts';
 import { distSetup, stateRoot } from './dist-setup.ts';
 
-export interface ExplainResult { explanations: Explanation[]; engineUp: boolean }
+export interface ExplainResult {
+  explanations: Explanation[];
+  engineUp: boolean;
+}
 
 export async function explainDist(o: { use?: string[]; profiles?: string[] }): Promise<ExplainResult> {
   const { plan, graph, identity } = await distSetup(() => undefined, { use: o.use, profiles: o.profiles });
   const roots = stateRoot();
   const journal = new Journal(roots.journal);
   const engine = connectEngine();
-  const engineUp = await engine.ping().then(() => true, () => false);
+  const engineUp = await engine.ping().then(
+    () => true,
+    () => false,
+  );
   const presence: PresenceEnv = {
-    plan, identity, store: new StageStore(roots.stages), distDir: paths.dist(), toolsCacheRoot: paths.toolsCache(), stateRoot: roots,
+    plan,
+    identity,
+    store: new StageStore(roots.stages),
+    distDir: paths.dist(),
+    toolsCacheRoot: paths.toolsCache(),
+    stateRoot: roots,
     imageExists: async (ref) => engineUp && (await engine.inspectImage(ref)) !== null,
   };
   // The same stages `dist` would run, each asked whether its output exists: nothing is built or started.

@@ -13,8 +13,7 @@ import { BUILD_DIR, sourceHash } from './source-hash.mjs';
 const root = resolve(import.meta.dirname, '../..');
 const stampFile = join(root, BUILD_DIR, 'stamp');
 const built = join(root, BUILD_DIR, 'pipeline/cli.js');
-const fresh = process.env.OSFORGE_NO_BUILD !== '1' && existsSync(stampFile) && existsSync(built)
-  && readFileSync(stampFile, 'utf8').trim() === sourceHash(root);
+const fresh = process.env.OSFORGE_NO_BUILD !== '1' && existsSync(stampFile) && existsSync(built) && readFileSync(stampFile, 'utf8').trim() === sourceHash(root);
 if (fresh) {
   // OSFORGE_DEBUG=1 prints stack traces: through the build's source maps they name the .ts sources, as under tsx.
   if (process.env.OSFORGE_DEBUG === '1') process.setSourceMapsEnabled(true);

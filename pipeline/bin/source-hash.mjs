@@ -22,6 +22,9 @@ export function sourceHash(root) {
   walk(join(root, 'pipeline'));
   files.push(join(root, 'tsconfig.json'));
   files.sort();
-  for (const f of files) h.update(`${relative(root, f)}\0`).update(readFileSync(f)).update('\0');
+  for (const f of files)
+    h.update(`${relative(root, f)}\0`)
+      .update(readFileSync(f))
+      .update('\0');
   return h.digest('hex');
 }

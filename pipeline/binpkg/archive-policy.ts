@@ -19,12 +19,7 @@ import type { TarEntry } from '../util/tar.ts';
 import { VDB_DIR } from './vdb-format.ts';
 
 /** What is at a prefix-relative path on disk, without following a final symlink. */
-export type DiskNode =
-  | { kind: 'missing' }
-  | { kind: 'dir' }
-  | { kind: 'file' }
-  | { kind: 'other' }
-  | { kind: 'symlink'; target: string };
+export type DiskNode = { kind: 'missing' } | { kind: 'dir' } | { kind: 'file' } | { kind: 'other' } | { kind: 'symlink'; target: string };
 
 export interface PolicyContext {
   /** Real absolute path of the prefix (no trailing slash, "/" for the root). */
@@ -53,8 +48,9 @@ export function installMode(type: TarEntry['type'], mode: number): number {
 }
 
 function refuse(path: string, why: string): OsforgeError {
-  return new OsforgeError('ARCHIVE_UNSAFE', `refusing archive entry ${JSON.stringify(path)}: ${why}`,
-    { hint: 'the package is malformed or hostile; nothing was installed' });
+  return new OsforgeError('ARCHIVE_UNSAFE', `refusing archive entry ${JSON.stringify(path)}: ${why}`, {
+    hint: 'the package is malformed or hostile; nothing was installed',
+  });
 }
 
 /** Splits an absolute host path into components relative to `prefix`, or null when it lies outside. */
@@ -93,11 +89,15 @@ export function checkArchive(entries: readonly TarEntry[], ctx: PolicyContext): 
     }
     const reserved = e.path.split('/').find((c) => c.startsWith(RESERVED_PREFIX) || CONFIG_PENDING_RE.test(c));
     if (reserved !== undefined) {
-      throw refuse(e.path, `${JSON.stringify(reserved)} is a reserved name (${RESERVED_PREFIX}* is the installer's own staging and backup files, ._cfgNNNN_* its pending config updates)`);
+      throw refuse(
+        e.path,
+        `${JSON.stringify(reserved)} is a reserved name (${RESERVED_PREFIX}* is the installer's own staging and backup files, ._cfgNNNN_* its pending config updates)`,
+      );
     }
     if (e.path === VDB_DIR || e.path.startsWith(`${VDB_DIR}/`)) throw refuse(e.path, `${VDB_DIR} is the package database`);
     // var and var/db may only be plain directories: a link there would move the database.
-    if (VDB_DIR.startsWith(`${e.path}/`) && e.type !== 'directory') throw refuse(e.path, `${VDB_DIR} is the package database; ${e.path} must be a directory, not a ${e.type}`);
+    if (VDB_DIR.startsWith(`${e.path}/`) && e.type !== 'directory')
+      throw refuse(e.path, `${VDB_DIR} is the package database; ${e.path} must be a directory, not a ${e.type}`);
     if (byPath.has(e.path)) throw refuse(e.path, 'duplicate path');
     byPath.set(e.path, e);
   }
@@ -179,7 +179,12 @@ export function checkArchive(entries: readonly TarEntry[], ctx: PolicyContext): 
     for (const parent of unchecked.reverse()) {
       const a = byPath.get(parent);
       if (a && a.type !== 'directory') {
-        throw refuse(e.path, a.type === 'symlink' ? `it lies below ${JSON.stringify(parent)}, a symlink in the same archive` : `its parent ${JSON.stringify(parent)} is not a directory`);
+        throw refuse(
+          e.path,
+          a.type === 'symlink'
+            ? `it lies below ${JSON.stringify(parent)}, a symlink in the same archive`
+            : `its parent ${JSON.stringify(parent)} is not a directory`,
+        );
       }
       checkedDirs.add(parent);
     }
@@ -189,13 +194,16 @@ export function checkArchive(entries: readonly TarEntry[], ctx: PolicyContext): 
       throw refuse(e.path, `its directory leads outside the prefix through a symlink already in ${ctx.prefix}`);
     }
     const lands = [...resolvedParent, parts[parts.length - 1]!].join('/');
-    if (lands === VDB_DIR || lands.startsWith(`${VDB_DIR}/`) || VDB_DIR.startsWith(`${lands}/`) && e.type !== 'directory') {
+    if (lands === VDB_DIR || lands.startsWith(`${VDB_DIR}/`) || (VDB_DIR.startsWith(`${lands}/`) && e.type !== 'directory')) {
       throw refuse(e.path, `it lands on ${lands} through a symlink; ${VDB_DIR} is the package database`);
     }
     if (e.type === 'symlink') {
       const target = e.linkname ?? '';
       if (target === '') throw refuse(e.path, 'symlink without a target');
-      const resolved = target.startsWith('/') ? (relativeToPrefix(target, ctx.prefix) === null ? null : resolve(relativeToPrefix(target, ctx.prefix)!))
+      const resolved = target.startsWith('/')
+        ? relativeToPrefix(target, ctx.prefix) === null
+          ? null
+          : resolve(relativeToPrefix(target, ctx.prefix)!)
         : resolve(target.split('/'), resolvedParent);
       if (resolved === null) throw refuse(e.path, `symlink to ${JSON.stringify(target)} points outside the prefix ${ctx.prefix}`);
     }

@@ -31,7 +31,10 @@ export function parseIni(text: string): Map<string, Map<string, string>> {
     const line = raw.trim();
     if (line === '' || line.startsWith('#') || line.startsWith(';')) continue;
     const s = /^\[\s*([^\]]+?)\s*\]$/.exec(line);
-    if (s) { section = s[1]!; continue; }
+    if (s) {
+      section = s[1]!;
+      continue;
+    }
     const kv = /^([^=]+?)\s*=\s*(.*)$/.exec(line);
     if (!kv) continue;
     if (!out.has(section)) out.set(section, new Map());
@@ -60,7 +63,12 @@ export async function readBinaryMirrorSetting(configPath = '.buckconfig'): Promi
   const b = parseIni(text).get('buckos');
   const key = b?.get('binary_mirror_key') || null;
   const root = b?.get('binary_mirror_root') || null;
-  return { ...binaryMirrorFromIni(text), configPath: path, ...(key ? { binaryMirrorKey: resolve(dirname(path), key) } : {}), ...(root ? { binaryMirrorRoot: resolve(dirname(path), root) } : {}) };
+  return {
+    ...binaryMirrorFromIni(text),
+    configPath: path,
+    ...(key ? { binaryMirrorKey: resolve(dirname(path), key) } : {}),
+    ...(root ? { binaryMirrorRoot: resolve(dirname(path), root) } : {}),
+  };
 }
 
 /**
@@ -94,15 +102,21 @@ export async function trustedMirrorForBuild(opts: { env?: NodeJS.ProcessEnv; con
   if (!url) return null;
   const keyPath = env.BINARY_MIRROR_KEY || (await readBinaryMirrorSetting(opts.configPath)).binaryMirrorKey || null;
   if (!keyPath) {
-    opts.log(`binary mirror ${url} ignored: no key is set (set BINARY_MIRROR_KEY=<cosign.pub> or binary_mirror_key in [buckos] of .buckconfig); building from source`);
+    opts.log(
+      `binary mirror ${url} ignored: no key is set (set BINARY_MIRROR_KEY=<cosign.pub> or binary_mirror_key in [buckos] of .buckconfig); building from source`,
+    );
     return null;
   }
   let publicKey: KeyObject;
   try {
     publicKey = await loadVerifyKey(keyPath);
   } catch (err) {
-    throw new OsforgeError('CONFIG_INVALID', `binary mirror key ${keyPath}: ${(err as Error).message}`,
-      { hint: 'point BINARY_MIRROR_KEY (or binary_mirror_key) at the mirror\'s cosign public key, or unset the mirror' }, { cause: err });
+    throw new OsforgeError(
+      'CONFIG_INVALID',
+      `binary mirror key ${keyPath}: ${(err as Error).message}`,
+      { hint: "point BINARY_MIRROR_KEY (or binary_mirror_key) at the mirror's cosign public key, or unset the mirror" },
+      { cause: err },
+    );
   }
   return { url, publicKey, keyPath, keyId: keyId(publicKey) };
 }

@@ -76,7 +76,9 @@ export async function fetchVerifiedBinary(opts: FetchVerifiedBinaryOptions): Pro
     // Refuse archives that are not clean relative trees (devices, absolute paths, "..", links out, bombs).
     const source = packageSource(got);
     checkArchive(await scanPackage(source, limits.maxUnpackedBytes, filename), { prefix: '/', disk: () => ({ kind: 'missing' }) });
-    log(`binary mirror: using verified ${filename} (sha256 ${got.checksum.sha256}, ${tuf ? `TUF targets v${loaded!.tuf!.versions.targets}: length and sha256 of package and metadata ok` : 'signatures of package and metadata ok'}${got.fromCache ? ', from cache' : ''})`);
+    log(
+      `binary mirror: using verified ${filename} (sha256 ${got.checksum.sha256}, ${tuf ? `TUF targets v${loaded!.tuf!.versions.targets}: length and sha256 of package and metadata ok` : 'signatures of package and metadata ok'}${got.fromCache ? ', from cache' : ''})`,
+    );
     if (opts.cacheDir) await loaded?.tuf?.commit();
     // The stage store keeps the bytes (capped by --max-download-size); it takes a Buffer.
     return typeof source === 'string' ? await readFile(source) : source;

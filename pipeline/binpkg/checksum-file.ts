@@ -43,9 +43,10 @@ export function formatChecksumFile(c: ChecksumFile): string {
 
 /** Parses and validates a .sha256 file; `where` names it in errors. Unknown "# Key:" lines are ignored. */
 export function parseChecksumFile(text: string, where: string): ChecksumFile {
-  const fail = (why: string) => new OsforgeError('CONFIG_INVALID', `malformed checksum file ${where}: ${why}`, {
-    hint: 'regenerate it with `osforge package`; line 1 must be "<sha256>  <filename>" followed by "# Key: value" lines',
-  });
+  const fail = (why: string) =>
+    new OsforgeError('CONFIG_INVALID', `malformed checksum file ${where}: ${why}`, {
+      hint: 'regenerate it with `osforge package`; line 1 must be "<sha256>  <filename>" followed by "# Key: value" lines',
+    });
   const lines = text.split('\n').map((l) => l.replace(/\r$/, ''));
   const first = /^([0-9a-f]{64}) [ *](\S+)$/.exec(lines[0] ?? '');
   if (!first) throw fail('line 1 is not "<sha256>  <filename>"');
@@ -66,9 +67,13 @@ export function parseChecksumFile(text: string, where: string): ChecksumFile {
   const t = /^\/\/stage2\/([^:/]+):(.+)$/.exec(target);
   if (!t) throw fail(`Target ${JSON.stringify(target)} is not //stage2/<arch>:<package>`);
   const c: ChecksumFile = {
-    sha256: first[1]!, filename: first[2]!,
-    configHash: get('Config Hash'), contentHash: get('Content Hash'),
-    name: get('Package'), version: get('Version'), arch: t[1]!,
+    sha256: first[1]!,
+    filename: first[2]!,
+    configHash: get('Config Hash'),
+    contentHash: get('Content Hash'),
+    name: get('Package'),
+    version: get('Version'),
+    arch: t[1]!,
   };
   if (t[2] !== c.name) throw fail(`Target names package ${JSON.stringify(t[2])} but Package is ${JSON.stringify(c.name)}`);
   if (!isHash8(c.configHash)) throw fail(`Config Hash ${JSON.stringify(c.configHash)} is not 8 hex digits`);

@@ -12,8 +12,12 @@ export async function guarded<T>(doing: string, fn: () => Promise<T>): Promise<T
     const e = err as NodeJS.ErrnoException;
     if (process.env.OSFORGE_DEBUG === '1') process.stderr.write(`${e.stack ?? String(err)}\n`);
     const msg = (e.message ?? String(err)).split('\n')[0] ?? '';
-    throw new OsforgeError('HOST_SETUP', `${doing}: ${e.code ? `${e.code}: ` : ''}${msg}${e.path && !msg.includes(e.path) ? ` (${e.path})` : ''}`,
-      { hint: 'check the paths and permissions named above; rerun with OSFORGE_DEBUG=1 for details' }, { cause: err });
+    throw new OsforgeError(
+      'HOST_SETUP',
+      `${doing}: ${e.code ? `${e.code}: ` : ''}${msg}${e.path && !msg.includes(e.path) ? ` (${e.path})` : ''}`,
+      { hint: 'check the paths and permissions named above; rerun with OSFORGE_DEBUG=1 for details' },
+      { cause: err },
+    );
   }
 }
 
@@ -28,6 +32,7 @@ export function refuseTogether(values: Record<string, unknown>, a: string, other
 export function nonEmpty(values: Record<string, unknown>, flag: string): string | undefined {
   const v = values[flag];
   if (v === undefined) return undefined;
-  if (typeof v !== 'string' || v.trim() === '') throw new OsforgeError('USAGE', `--${flag} is empty`, { hint: `give --${flag} a value, or leave the flag out` });
+  if (typeof v !== 'string' || v.trim() === '')
+    throw new OsforgeError('USAGE', `--${flag} is empty`, { hint: `give --${flag} a value, or leave the flag out` });
   return v;
 }

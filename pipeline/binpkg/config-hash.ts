@@ -28,13 +28,7 @@ export function configHash(input: ConfigHashInput): string {
     throw new OsforgeError('CONFIG_INVALID', 'config hash needs arch, compiler and dependency-graph hash', { arch: input.arch });
   }
   const use = [...new Set(input.useFlags)].sort().join(' ');
-  return keyOf([
-    'buckos-binpkg-config/1',
-    `platform=${input.arch}`,
-    `compiler=${input.compiler}`,
-    `use=${use}`,
-    `deps=${input.depGraphHash}`,
-  ]).slice(0, 8);
+  return keyOf(['buckos-binpkg-config/1', `platform=${input.arch}`, `compiler=${input.compiler}`, `use=${use}`, `deps=${input.depGraphHash}`]).slice(0, 8);
 }
 
 /** First 8 hex digits of sha256 of the package file (the .tar.gz bytes). */

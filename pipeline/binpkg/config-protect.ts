@@ -26,14 +26,18 @@ export const DEFAULT_CONFIG_PROTECT: readonly string[] = ['etc'];
 export function configProtectFrom(env: NodeJS.ProcessEnv = process.env): string[] {
   const raw = env.OSFORGE_CONFIG_PROTECT;
   if (raw === undefined) return [...DEFAULT_CONFIG_PROTECT];
-  return raw.split(/\s+/).filter(Boolean).map((d) => {
-    const rel = d.replace(/^\/+/, '').replace(/\/+$/, '');
-    if (rel === '' || rel.split('/').some((c) => c === '..' || c === '.' || c === '')) {
-      throw new OsforgeError('USAGE', `invalid directory ${JSON.stringify(d)} in $OSFORGE_CONFIG_PROTECT`,
-        { hint: 'give prefix-relative directories separated by spaces, e.g. "/etc /usr/share/config"' });
-    }
-    return rel;
-  });
+  return raw
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((d) => {
+      const rel = d.replace(/^\/+/, '').replace(/\/+$/, '');
+      if (rel === '' || rel.split('/').some((c) => c === '..' || c === '.' || c === '')) {
+        throw new OsforgeError('USAGE', `invalid directory ${JSON.stringify(d)} in $OSFORGE_CONFIG_PROTECT`, {
+          hint: 'give prefix-relative directories separated by spaces, e.g. "/etc /usr/share/config"',
+        });
+      }
+      return rel;
+    });
 }
 
 export function isProtected(path: string, protect: readonly string[]): boolean {
@@ -103,10 +107,18 @@ async function rewriteContents(pkg: Installed, lines: readonly ContentsLine[]): 
   const tmp = `${path}.${process.pid}.tmp`;
   await writeFile(tmp, formatContents(lines), { flag: 'w' });
   const fd = openSync(tmp, 'r');
-  try { fsyncSync(fd); } finally { closeSync(fd); }
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
   await rename(tmp, path);
   const dfd = openSync(dirname(path), 'r');
-  try { fsyncSync(dfd); } finally { closeSync(dfd); }
+  try {
+    fsyncSync(dfd);
+  } finally {
+    closeSync(dfd);
+  }
 }
 
 /**
@@ -120,8 +132,11 @@ export async function resolvePending(prefix: string, target: string, action: 'me
   const all = await listPending(prefix);
   const found = all.find((p) => p.target === rel);
   if (!found) {
-    throw new OsforgeError('USAGE', `no pending config update for /${rel} in ${prefix}; pending: ${all.length ? all.map((p) => `/${p.target}`).join(', ') : '(none)'}`,
-      { hint: 'list them with `osforge config-update --prefix P`' });
+    throw new OsforgeError(
+      'USAGE',
+      `no pending config update for /${rel} in ${prefix}; pending: ${all.length ? all.map((p) => `/${p.target}`).join(', ') : '(none)'}`,
+      { hint: 'list them with `osforge config-update --prefix P`' },
+    );
   }
   const paths = new PrefixResolver(prefix);
   const where = (r: string) => paths.mustBeInside(r, action === 'merge' ? 'merge a config update into' : 'discard a config update of');
@@ -134,13 +149,17 @@ export async function resolvePending(prefix: string, target: string, action: 'me
       const line = found.owner.contents.find((l) => l.path === newest);
       const now = await sha256File(src);
       if (line?.kind === 'obj' && now !== line.sha256) {
-        throw new OsforgeError('PREFIX_UNSAFE', `/${newest} changed since it was installed (sha256 ${now}, installed ${line.sha256}); not merged`,
-          { hint: `look at it, then move it over /${found.target} by hand or run --discard ${found.target}` });
+        throw new OsforgeError('PREFIX_UNSAFE', `/${newest} changed since it was installed (sha256 ${now}, installed ${line.sha256}); not merged`, {
+          hint: `look at it, then move it over /${found.target} by hand or run --discard ${found.target}`,
+        });
       }
       await rename(src, dest);
       merged = { kind: 'obj', path: found.target, sha256: now, size: line?.kind === 'obj' ? line.size : 0 };
     }
-    for (const p of action === 'merge' ? found.pending.slice(0, -1) : found.pending) await unlink(where(p)).catch((err: NodeJS.ErrnoException) => { if (err.code !== 'ENOENT') throw err; });
+    for (const p of action === 'merge' ? found.pending.slice(0, -1) : found.pending)
+      await unlink(where(p)).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw err;
+      });
   } catch (err) {
     throw fsError(err, `${action === 'merge' ? 'merging' : 'discarding'} the config update of /${found.target}`);
   }

@@ -107,7 +107,9 @@ function takeOver(path: string, seen: string): boolean {
   if (!createExclusive(guard, String(process.pid))) {
     try {
       if (Date.now() - statSync(guard).mtimeMs > PARTIAL_LOCK_STALE_MS) unlinkSync(guard);
-    } catch { /* gone meanwhile */ }
+    } catch {
+      /* gone meanwhile */
+    }
     return false;
   }
   try {
@@ -115,7 +117,11 @@ function takeOver(path: string, seen: string): boolean {
     unlinkSync(path);
     return true;
   } finally {
-    try { unlinkSync(guard); } catch { /* already gone */ }
+    try {
+      unlinkSync(guard);
+    } catch {
+      /* already gone */
+    }
   }
 }
 
@@ -131,7 +137,13 @@ export async function lockDb(realPrefix: string, o: LockOptions): Promise<DbLock
   assertDbLocation(realPrefix);
   const dir = join(realPrefix, VDB_DIR);
   const path = join(dir, '.lock');
-  const me: LockHolder = { pid: process.pid, bootId: bootId(), startTime: processStartTime(process.pid) ?? '', command: o.command, since: new Date().toISOString() };
+  const me: LockHolder = {
+    pid: process.pid,
+    bootId: bootId(),
+    startTime: processStartTime(process.pid) ?? '',
+    command: o.command,
+    since: new Date().toISOString(),
+  };
   const text = JSON.stringify(me) + '\n';
   let firstCreated: string | undefined;
   let announced = false;
@@ -154,7 +166,11 @@ export async function lockDb(realPrefix: string, o: LockOptions): Promise<DbLock
     if (holder) stale = staleReason(holder);
     else {
       let age = 0;
-      try { age = Date.now() - statSync(path).mtimeMs; } catch { continue; }
+      try {
+        age = Date.now() - statSync(path).mtimeMs;
+      } catch {
+        continue;
+      }
       stale = age > PARTIAL_LOCK_STALE_MS ? 'it is unreadable and old' : null;
     }
     if (stale !== null) {
@@ -163,8 +179,9 @@ export async function lockDb(realPrefix: string, o: LockOptions): Promise<DbLock
     }
     const who = holder ? describeHolder(holder) : 'a process that is still writing it';
     if (!o.wait) {
-      throw new OsforgeError('LOCKED', `the package database of ${realPrefix} is locked by ${who}`,
-        { hint: `wait for it to finish, or run without --no-wait to wait; if that process is hung, stop it (kill ${holder?.pid ?? '<pid>'})` });
+      throw new OsforgeError('LOCKED', `the package database of ${realPrefix} is locked by ${who}`, {
+        hint: `wait for it to finish, or run without --no-wait to wait; if that process is hung, stop it (kill ${holder?.pid ?? '<pid>'})`,
+      });
     }
     if (!announced) {
       o.log(`waiting for the package database lock ${path}, held by ${who}`);
@@ -177,7 +194,11 @@ export async function lockDb(realPrefix: string, o: LockOptions): Promise<DbLock
     path,
     async release(r = {}) {
       if (readSafe(path) === text) {
-        try { unlinkSync(path); } catch { /* gone */ }
+        try {
+          unlinkSync(path);
+        } catch {
+          /* gone */
+        }
       }
       // Remove empty directories: those this lock created, or (uninstall) the whole empty database.
       const created = firstCreated ? dirname(firstCreated) : dir;

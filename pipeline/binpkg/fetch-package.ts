@@ -24,11 +24,20 @@ import { verifyPackage, type Expected } from './verify.ts';
 import type { TargetDesc } from './tuf/repository.ts';
 
 /** The TUF targets of a package and of its .sha256 (lengths and hashes from verified targets metadata). */
-export interface TufTargets { file: TargetDesc; checksum: TargetDesc }
+export interface TufTargets {
+  file: TargetDesc;
+  checksum: TargetDesc;
+}
 
 function notTarget(where: string, what: string, t: TargetDesc, actual: { length: number; sha256: string }, arch: string): OsforgeError {
-  return new OsforgeError('SIGNATURE_INVALID', `${where}: ${what} does not match its TUF target: targets.json states ${t.length} bytes, sha256 ${t.sha256}; got ${actual.length} bytes, sha256 ${actual.sha256}`,
-    { arch, hint: 'the mirror serves other bytes than it signed (tampering, or an upload in progress); nothing was installed; retry, or re-publish the package' });
+  return new OsforgeError(
+    'SIGNATURE_INVALID',
+    `${where}: ${what} does not match its TUF target: targets.json states ${t.length} bytes, sha256 ${t.sha256}; got ${actual.length} bytes, sha256 ${actual.sha256}`,
+    {
+      arch,
+      hint: 'the mirror serves other bytes than it signed (tampering, or an upload in progress); nothing was installed; retry, or re-publish the package',
+    },
+  );
 }
 
 export interface FetchedPackage {
@@ -72,7 +81,11 @@ async function fileSignatureOk(path: string, sigText: string, key: KeyObject | s
  * With `publicKey`, an unsigned package is refused; without it, a signed
  * package is refused too, since its signature could not be checked.
  */
-export async function fetchPackage(root: MirrorReader, want: Expected, opts: { cacheDir?: string; publicKey?: KeyObject | string; tuf?: TufTargets }): Promise<FetchedPackage | null> {
+export async function fetchPackage(
+  root: MirrorReader,
+  want: Expected,
+  opts: { cacheDir?: string; publicKey?: KeyObject | string; tuf?: TufTargets },
+): Promise<FetchedPackage | null> {
   const filename = binaryFilename(want.name, want.version, want.configHash);
   const rel = mirrorPath(want.name, filename);
   const where = `${root.display}/${rel}`;
@@ -85,9 +98,18 @@ export async function fetchPackage(root: MirrorReader, want: Expected, opts: { c
   }
   const fileOpts = tuf ? { maxBytes: tuf.file.length, limitName: tufLimit } : {};
   const checksumText = checksumBuf.toString('utf8');
-  const missing = () => new OsforgeError('SOURCE_FETCH', `${where}.sha256 exists but ${where} does not`, { arch: want.arch, hint: 're-upload the package; the mirror is incomplete' });
-  const cacheError = (err: unknown, path: string) => new OsforgeError('HOST_SETUP', `writing the download cache ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-    { arch: want.arch, hint: 'choose a writable --cache-dir' }, { cause: err });
+  const missing = () =>
+    new OsforgeError('SOURCE_FETCH', `${where}.sha256 exists but ${where} does not`, {
+      arch: want.arch,
+      hint: 're-upload the package; the mirror is incomplete',
+    });
+  const cacheError = (err: unknown, path: string) =>
+    new OsforgeError(
+      'HOST_SETUP',
+      `writing the download cache ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      { arch: want.arch, hint: 'choose a writable --cache-dir' },
+      { cause: err },
+    );
 
   let data: Buffer | undefined;
   let file: string | undefined; // the bytes on disk: the cache entry, or the temp download beside it
@@ -97,7 +119,11 @@ export async function fetchPackage(root: MirrorReader, want: Expected, opts: { c
   const cachedPath = opts.cacheDir ? join(opts.cacheDir, rel) : undefined;
   const pruneDirs = async (from: string) => {
     for (let d = from; createdDir && d.startsWith(createdDir); d = dirname(d)) {
-      try { await rmdir(d); } catch { break; }
+      try {
+        await rmdir(d);
+      } catch {
+        break;
+      }
     }
   };
   if (cachedPath) {
@@ -137,26 +163,41 @@ export async function fetchPackage(root: MirrorReader, want: Expected, opts: { c
       if (got.length !== tuf.file.length || got.sha256 !== tuf.file.sha256) throw notTarget(where, 'the package', tuf.file, got, want.arch);
     }
     const checksum = verifyPackage(data ?? { sha256: actual.sha256 }, checksumText, want, where);
-    if (tuf && checksum.sha256 !== tuf.file.sha256) throw notTarget(where, 'the package', tuf.file, { length: tuf.file.length, sha256: checksum.sha256 }, want.arch);
+    if (tuf && checksum.sha256 !== tuf.file.sha256)
+      throw notTarget(where, 'the package', tuf.file, { length: tuf.file.length, sha256: checksum.sha256 }, want.arch);
     // TUF already authenticated both files; the cosign signatures are for clients without TUF.
     const sigBuf = tuf ? null : await root.get(`${rel}.sig`, { maxBytes: 64 * 1024 });
     const metaSigBuf = tuf ? null : await root.get(`${rel}.sha256.sig`, { maxBytes: 64 * 1024 });
     if ((sigBuf || metaSigBuf) && !opts.publicKey) {
-      throw new OsforgeError('USAGE', `${filename} is signed (${where}.${sigBuf ? 'sig' : 'sha256.sig'}) but no public key was given to verify it`,
-        { arch: want.arch, hint: 'pass the cosign public key with --key cosign.pub' });
+      throw new OsforgeError('USAGE', `${filename} is signed (${where}.${sigBuf ? 'sig' : 'sha256.sig'}) but no public key was given to verify it`, {
+        arch: want.arch,
+        hint: 'pass the cosign public key with --key cosign.pub',
+      });
     }
     if (opts.publicKey && !tuf) {
       // Both signatures are required: the bytes, and the metadata that says which package the bytes are.
-      for (const [what, sig] of [['.sig', sigBuf], ['.sha256.sig', metaSigBuf]] as const) {
+      for (const [what, sig] of [
+        ['.sig', sigBuf],
+        ['.sha256.sig', metaSigBuf],
+      ] as const) {
         if (!sig) {
-          throw new OsforgeError('SHA256_MISMATCH', `${filename} has no signature ${where}${what} but a public key was given`,
-            { arch: want.arch, hint: 'the package was published unsigned; sign it with `osforge package --sign-key` and re-upload, or drop --key' });
+          throw new OsforgeError('SHA256_MISMATCH', `${filename} has no signature ${where}${what} but a public key was given`, {
+            arch: want.arch,
+            hint: 'the package was published unsigned; sign it with `osforge package --sign-key` and re-upload, or drop --key',
+          });
         }
-        const ok = what === '.sha256.sig' ? verifyBlobSignature(checksumBuf, sig.toString('utf8'), opts.publicKey)
-          : data ? verifyBlobSignature(data, sig.toString('utf8'), opts.publicKey) : await fileSignatureOk(file!, sig.toString('utf8'), opts.publicKey);
+        const ok =
+          what === '.sha256.sig'
+            ? verifyBlobSignature(checksumBuf, sig.toString('utf8'), opts.publicKey)
+            : data
+              ? verifyBlobSignature(data, sig.toString('utf8'), opts.publicKey)
+              : await fileSignatureOk(file!, sig.toString('utf8'), opts.publicKey);
         if (!ok) {
-          throw new OsforgeError('SHA256_MISMATCH', `signature verification failed for ${filename}: ${where}${what} does not match ${what === '.sig' ? 'the package' : 'its .sha256 metadata'} for the given public key`,
-            { arch: want.arch, hint: 'the package or its metadata was altered or relabelled, or it was signed with a different key' });
+          throw new OsforgeError(
+            'SHA256_MISMATCH',
+            `signature verification failed for ${filename}: ${where}${what} does not match ${what === '.sig' ? 'the package' : 'its .sha256 metadata'} for the given public key`,
+            { arch: want.arch, hint: 'the package or its metadata was altered or relabelled, or it was signed with a different key' },
+          );
         }
       }
     }

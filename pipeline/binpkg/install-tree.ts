@@ -55,12 +55,13 @@ export interface InstallTreeOptions {
 export const JOURNAL_FILE = `${VDB_DIR}/.journal`;
 export const STAGING_PREFIX = '.osforge-staging-';
 
-type Step =
-  | { op: 'mkdir'; path: string; mode: number }
-  | { op: 'place'; path: string; mode: number; backup?: string; tmp: string };
+type Step = { op: 'mkdir'; path: string; mode: number } | { op: 'place'; path: string; mode: number; backup?: string; tmp: string };
 
 interface InstallJournal {
-  v: 1; kind: 'install'; pkg: string; sha256: string;
+  v: 1;
+  kind: 'install';
+  pkg: string;
+  sha256: string;
   /** Staging dir name (at the prefix root). */
   stage: string;
   steps: Step[];
@@ -71,7 +72,13 @@ interface InstallJournal {
   removeAfter: ContentsLine[];
 }
 
-interface UninstallJournal { v: 1; kind: 'uninstall'; pkg: string; vdbDir: string; contents: ContentsLine[] }
+interface UninstallJournal {
+  v: 1;
+  kind: 'uninstall';
+  pkg: string;
+  vdbDir: string;
+  contents: ContentsLine[];
+}
 
 type Journal = InstallJournal | UninstallJournal;
 
@@ -101,10 +108,18 @@ async function writeJournal(prefix: string, j: Journal): Promise<void> {
   const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
   await writeFile(tmp, JSON.stringify(j) + '\n', { flag: 'wx' });
   const fd = openSync(tmp, 'r');
-  try { fsyncSync(fd); } finally { closeSync(fd); }
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
   await rename(tmp, path);
   const dfd = openSync(dirname(path), 'r');
-  try { fsyncSync(dfd); } finally { closeSync(dfd); }
+  try {
+    fsyncSync(dfd);
+  } finally {
+    closeSync(dfd);
+  }
 }
 
 async function readJournal(prefix: string): Promise<Journal | null> {
@@ -121,17 +136,21 @@ async function readJournal(prefix: string): Promise<Journal | null> {
     // Recovery renames and deletes what the journal names: every name must be a plain path of the kind it claims.
     const plain = (p: unknown) => typeof p === 'string' && p !== '' && !p.startsWith('/') && !p.split('/').some((c) => c === '..' || c === '.' || c === '');
     const record = (p: unknown) => plain(p) && /^var\/db\/pkg\/[^/]+$/.test(p as string);
-    const ok = j.kind === 'uninstall'
-      ? record(j.vdbDir) && j.contents.every((l) => plain(l.path))
-      : new RegExp(`^${STAGING_PREFIX.replaceAll('.', '\\.')}[A-Za-z0-9]+$`).test(j.stage) && record(j.vdbFinal)
-        && (j.previousDir === undefined || record(j.previousDir)) && (j.previousAside === undefined || record(j.previousAside))
-        && j.steps.every((st) => plain(st.path) && (st.op === 'mkdir' || ((st.backup === undefined || plain(st.backup)) && !st.tmp.includes('/'))))
-        && j.removeAfter.every((l) => plain(l.path));
+    const ok =
+      j.kind === 'uninstall'
+        ? record(j.vdbDir) && j.contents.every((l) => plain(l.path))
+        : new RegExp(`^${STAGING_PREFIX.replaceAll('.', '\\.')}[A-Za-z0-9]+$`).test(j.stage) &&
+          record(j.vdbFinal) &&
+          (j.previousDir === undefined || record(j.previousDir)) &&
+          (j.previousAside === undefined || record(j.previousAside)) &&
+          j.steps.every((st) => plain(st.path) && (st.op === 'mkdir' || ((st.backup === undefined || plain(st.backup)) && !st.tmp.includes('/')))) &&
+          j.removeAfter.every((l) => plain(l.path));
     if (!ok) throw new Error('it names paths outside the prefix or the database');
     return j;
   } catch (err) {
-    throw new OsforgeError('PREFIX_UNSAFE', `the install journal ${join(prefix, JOURNAL_FILE)} is corrupt (${(err as Error).message})`,
-      { hint: 'an interrupted command cannot be undone automatically; inspect the prefix, then delete the journal' });
+    throw new OsforgeError('PREFIX_UNSAFE', `the install journal ${join(prefix, JOURNAL_FILE)} is corrupt (${(err as Error).message})`, {
+      hint: 'an interrupted command cannot be undone automatically; inspect the prefix, then delete the journal',
+    });
   }
 }
 
@@ -149,7 +168,10 @@ async function rollBack(prefix: string, j: InstallJournal, log: (m: string) => v
   const problems: string[] = [];
   for (const s of [...j.steps].reverse()) {
     const dest = insidePath(prefix, s.path);
-    if (dest === null) { problems.push(`/${s.path} now leads outside the prefix; left alone`); continue; }
+    if (dest === null) {
+      problems.push(`/${s.path} now leads outside the prefix; left alone`);
+      continue;
+    }
     try {
       if (s.op === 'mkdir') {
         if (diskNode(dest).kind === 'dir' && (await readdir(dest)).length === 0) await rmdir(dest);
@@ -231,7 +253,11 @@ function collisions(o: InstallTreeOptions, paths: PrefixResolver, held: Readonly
       if (node.kind === 'file' || node.kind === 'other') problems.push(`/${e.path} is a file in the prefix but a directory in the package`);
       if (node.kind === 'symlink') {
         let isDir = false;
-        try { isDir = statSync(abs!).isDirectory(); } catch { /* dangling */ }
+        try {
+          isDir = statSync(abs!).isDirectory();
+        } catch {
+          /* dangling */
+        }
         if (!isDir) problems.push(`/${e.path} is a symlink to a non-directory in the prefix but a directory in the package`);
       }
       continue;
@@ -240,12 +266,16 @@ function collisions(o: InstallTreeOptions, paths: PrefixResolver, held: Readonly
     else if (node.kind === 'missing') continue;
     else if (node.kind === 'dir') problems.push(`/${e.path} is a directory in the prefix but not in the package`);
     else if (mine.has(e.path)) continue;
-    else if (e.type === 'symlink' && node.kind === 'symlink' && held.get(e.path)?.kind === 'sym' && node.target === e.linkname) continue; // adopts a held symlink
+    else if (e.type === 'symlink' && node.kind === 'symlink' && held.get(e.path)?.kind === 'sym' && node.target === e.linkname)
+      continue; // adopts a held symlink
     else problems.push(`/${e.path} already exists and belongs to no installed package`);
   }
   if (problems.length) {
-    throw new OsforgeError('ARCHIVE_UNSAFE', `installing ${o.record.name}-${o.record.version} would overwrite files it does not own: ${problems.slice(0, 10).join('; ')}${problems.length > 10 ? `; and ${problems.length - 10} more` : ''}`,
-      { hint: 'uninstall the package owning them (`osforge uninstall <pkg>`) or remove the files, then retry; nothing was installed' });
+    throw new OsforgeError(
+      'ARCHIVE_UNSAFE',
+      `installing ${o.record.name}-${o.record.version} would overwrite files it does not own: ${problems.slice(0, 10).join('; ')}${problems.length > 10 ? `; and ${problems.length - 10} more` : ''}`,
+      { hint: 'uninstall the package owning them (`osforge uninstall <pkg>`) or remove the files, then retry; nothing was installed' },
+    );
   }
 }
 
@@ -254,15 +284,19 @@ const rand = () => randomBytes(4).toString('hex');
 /** Entry count and depth caps, again here for callers that did not read the archive with scanPackage. */
 function assertCaps(entries: readonly TarEntry[], caps: Pick<Limits, 'maxEntries' | 'maxPathDepth'>, label: string): void {
   if (entries.length > caps.maxEntries) {
-    throw new OsforgeError('LIMIT_EXCEEDED', `${label} has ${entries.length} entries, more than the ${caps.maxEntries} limit; refused`,
-      { hint: 'raise --max-entries / $OSFORGE_MAX_ENTRIES if the package is genuine; nothing was installed' });
+    throw new OsforgeError('LIMIT_EXCEEDED', `${label} has ${entries.length} entries, more than the ${caps.maxEntries} limit; refused`, {
+      hint: 'raise --max-entries / $OSFORGE_MAX_ENTRIES if the package is genuine; nothing was installed',
+    });
   }
   for (const e of entries) {
     let depth = 1;
     for (let i = e.path.indexOf('/'); i >= 0; i = e.path.indexOf('/', i + 1)) depth++;
     if (depth > caps.maxPathDepth) {
-      throw new OsforgeError('LIMIT_EXCEEDED', `refusing archive entry ${JSON.stringify(`${e.path.slice(0, 80)}...`)} of ${label}: it is more than ${caps.maxPathDepth} directories deep`,
-        { hint: 'raise --max-path-depth / $OSFORGE_MAX_PATH_DEPTH if the package is genuine; nothing was installed' });
+      throw new OsforgeError(
+        'LIMIT_EXCEEDED',
+        `refusing archive entry ${JSON.stringify(`${e.path.slice(0, 80)}...`)} of ${label}: it is more than ${caps.maxPathDepth} directories deep`,
+        { hint: 'raise --max-path-depth / $OSFORGE_MAX_PATH_DEPTH if the package is genuine; nothing was installed' },
+      );
     }
   }
 }
@@ -274,7 +308,12 @@ function assertCaps(entries: readonly TarEntry[], caps: Pick<Limits, 'maxEntries
  * next free ._cfgNNNN_<name> (`redirect`, and a CONTENTS line for it).
  * The file's own CONTENTS line keeps what the package installed.
  */
-async function protectConfig(o: InstallTreeOptions, paths: PrefixResolver, tree: string, contents: ContentsLine[]): Promise<{ keep: Set<string>; redirect: Map<string, string> }> {
+async function protectConfig(
+  o: InstallTreeOptions,
+  paths: PrefixResolver,
+  tree: string,
+  contents: ContentsLine[],
+): Promise<{ keep: Set<string>; redirect: Map<string, string> }> {
   const keep = new Set<string>();
   const redirect = new Map<string, string>();
   const protect = o.configProtect ?? configProtectFrom();
@@ -298,7 +337,9 @@ async function protectConfig(o: InstallTreeOptions, paths: PrefixResolver, tree:
     await rename(join(tree, line.path), join(tree, pending));
     redirect.set(line.path, pending);
     contents.push({ kind: 'obj', path: pending, sha256: line.sha256, size: line.size });
-    o.log(`config file /${line.path} was edited since install; kept, the new version is /${pending} (merge with \`osforge config-update --prefix ${prefixLabel}\`)`);
+    o.log(
+      `config file /${line.path} was edited since install; kept, the new version is /${pending} (merge with \`osforge config-update --prefix ${prefixLabel}\`)`,
+    );
   }
   return { keep, redirect };
 }
@@ -354,14 +395,19 @@ export async function installTree(input: InstallTreeOptions): Promise<ContentsLi
   const db = join(prefix, VDB_DIR);
   for (const e of o.entries) {
     const dest = paths.mustBeInside(e.path, `install ${label} to`);
-    if (within(dest, db)) throw new OsforgeError('ARCHIVE_UNSAFE', `refusing archive entry ${JSON.stringify(e.path)}: it lands in the package database ${db}`, { hint: 'the package is malformed or hostile; nothing was installed' });
+    if (within(dest, db))
+      throw new OsforgeError('ARCHIVE_UNSAFE', `refusing archive entry ${JSON.stringify(e.path)}: it lands in the package database ${db}`, {
+        hint: 'the package is malformed or hostile; nothing was installed',
+      });
   }
   collisions(o, paths, await readHeld(prefix));
   const newPaths = new Set(o.entries.map((e) => e.path));
   const removeAfter = o.previous?.contents.filter((l) => !newPaths.has(l.path)) ?? [];
   for (const l of removeAfter) paths.mustBeInside(l.path, `remove (replacing ${o.previous!.record.name}-${o.previous!.record.version})`);
 
-  const stage = await mkdtemp(join(prefix, STAGING_PREFIX)).catch((err) => { throw fsError(err, `creating a staging directory in ${prefix}`); });
+  const stage = await mkdtemp(join(prefix, STAGING_PREFIX)).catch((err) => {
+    throw fsError(err, `creating a staging directory in ${prefix}`);
+  });
   let journal: InstallJournal | null = null;
   let committed = false;
   try {
@@ -432,13 +478,23 @@ export async function installTree(input: InstallTreeOptions): Promise<ContentsLi
       const dir = dirname(path);
       const rel = (n: string) => (dir === '.' ? n : `${dir}/${n}`);
       steps.push({
-        op: 'place', path, mode: installMode(e.type, e.mode), tmp: `.${basename(path)}.osforge-new-${rand()}`,
+        op: 'place',
+        path,
+        mode: installMode(e.type, e.mode),
+        tmp: `.${basename(path)}.osforge-new-${rand()}`,
         backup: lexists(dest) ? rel(`.${basename(path)}.osforge-old-${rand()}`) : undefined,
       });
     }
     const vdbFinal = `${VDB_DIR}/${vdbEntryName(o.record.name, o.record.version)}`;
     journal = {
-      v: 1, kind: 'install', pkg: label, sha256: o.record.sha256, stage: basename(stage), steps, vdbFinal, removeAfter,
+      v: 1,
+      kind: 'install',
+      pkg: label,
+      sha256: o.record.sha256,
+      stage: basename(stage),
+      steps,
+      vdbFinal,
+      removeAfter,
       previousDir: o.previous ? `${VDB_DIR}/${basename(o.previous.dir)}` : undefined,
       previousAside: o.previous ? `${VDB_DIR}/.replaced-${rand()}` : undefined,
     };
@@ -499,16 +555,27 @@ async function readHeld(prefix: string): Promise<Map<string, ContentsLine>> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
     throw fsError(err, `reading ${path}`);
   }
-  return new Map(parseContents(text, path).filter((l) => l.kind === 'sym').map((l) => [l.path, l]));
+  return new Map(
+    parseContents(text, path)
+      .filter((l) => l.kind === 'sym')
+      .map((l) => [l.path, l]),
+  );
 }
 
 async function writeHeld(prefix: string, held: ReadonlyMap<string, ContentsLine>): Promise<void> {
   const path = join(prefix, VDB_DIR, HELD_FILE);
-  if (held.size === 0) { await rm(path, { force: true }); return; }
+  if (held.size === 0) {
+    await rm(path, { force: true });
+    return;
+  }
   const tmp = `${path}.${rand()}.tmp`;
   await writeFile(tmp, formatContents([...held.values()].sort((a, b) => comparePaths(a.path, b.path))), { flag: 'wx' });
   const fd = openSync(tmp, 'r');
-  try { fsyncSync(fd); } finally { closeSync(fd); }
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
   await rename(tmp, path);
 }
 
@@ -531,7 +598,14 @@ function pathsUsedBy(pkgs: readonly Installed[]): Map<string, string> {
 }
 
 /** Removes held symlinks no package goes through any more (if unchanged), drops adopted ones, and saves the rest. */
-async function releaseHeld(prefix: string, held: Map<string, ContentsLine>, through: ReadonlyMap<string, string>, others: readonly Installed[], paths: PrefixResolver, log: (m: string) => void): Promise<void> {
+async function releaseHeld(
+  prefix: string,
+  held: Map<string, ContentsLine>,
+  through: ReadonlyMap<string, string>,
+  others: readonly Installed[],
+  paths: PrefixResolver,
+  log: (m: string) => void,
+): Promise<void> {
   if (held.size === 0 && !lexists(join(prefix, VDB_DIR, HELD_FILE))) return;
   const owned = new Set<string>();
   for (const i of others) for (const l of i.contents) if (l.kind === 'sym') owned.add(l.path);
@@ -564,18 +638,33 @@ export async function removeContents(prefix: string, lines: readonly ContentsLin
   for (const l of lines) {
     if (l.kind === 'dir') continue;
     const abs = paths.path(l.path);
-    if (abs === null) { log(`keeping /${l.path}: its directory leads outside the prefix`); continue; }
-    if (within(abs, join(prefix, VDB_DIR))) { log(`keeping /${l.path}: it leads into the package database`); continue; }
+    if (abs === null) {
+      log(`keeping /${l.path}: its directory leads outside the prefix`);
+      continue;
+    }
+    if (within(abs, join(prefix, VDB_DIR))) {
+      log(`keeping /${l.path}: it leads into the package database`);
+      continue;
+    }
     const node = diskNode(abs);
     if (l.kind === 'obj') {
       if (node.kind === 'missing') continue;
-      if (node.kind !== 'file') { log(`keeping /${l.path}: no longer a regular file`); continue; }
+      if (node.kind !== 'file') {
+        log(`keeping /${l.path}: no longer a regular file`);
+        continue;
+      }
       const now = sha256(await readFile(abs));
-      if (now !== l.sha256) { log(`keeping /${l.path}: modified since install (sha256 ${now}, installed ${l.sha256})`); continue; }
+      if (now !== l.sha256) {
+        log(`keeping /${l.path}: modified since install (sha256 ${now}, installed ${l.sha256})`);
+        continue;
+      }
       await unlink(abs);
     } else {
       if (node.kind === 'missing') continue;
-      if (node.kind !== 'symlink' || node.target !== l.target) { log(`keeping /${l.path}: no longer the installed symlink`); continue; }
+      if (node.kind !== 'symlink' || node.target !== l.target) {
+        log(`keeping /${l.path}: no longer the installed symlink`);
+        continue;
+      }
       const user = through.get(l.path);
       if (user !== undefined) {
         // Removing it would cut off another package's files (lib -> usr/lib): the database holds it instead.
@@ -589,7 +678,10 @@ export async function removeContents(prefix: string, lines: readonly ContentsLin
     await testHook('uninstall');
   }
   await releaseHeld(prefix, held, through, others, paths, log);
-  const dirs = lines.filter((l) => l.kind === 'dir').map((l) => l.path).sort((a, b) => comparePaths(b, a));
+  const dirs = lines
+    .filter((l) => l.kind === 'dir')
+    .map((l) => l.path)
+    .sort((a, b) => comparePaths(b, a));
   for (const d of dirs) {
     if (keepDirs.has(d)) continue;
     const abs = paths.path(d);
@@ -614,13 +706,18 @@ export async function uninstallTree(prefix: string, pkg: Installed, others: read
   const label = `${pkg.record.name}-${pkg.record.version}`;
   const db = join(prefix, VDB_DIR);
   const paths = new PrefixResolver(prefix);
-  const outside = pkg.contents.filter((l) => {
-    const abs = paths.path(l.path);
-    return abs === null || (l.kind !== 'dir' && within(abs, db));
-  }).map((l) => `/${l.path}`);
+  const outside = pkg.contents
+    .filter((l) => {
+      const abs = paths.path(l.path);
+      return abs === null || (l.kind !== 'dir' && within(abs, db));
+    })
+    .map((l) => `/${l.path}`);
   if (outside.length) {
-    throw new OsforgeError('PREFIX_UNSAFE', `refusing to uninstall ${label}: ${outside.length} recorded path(s) lead outside the prefix ${prefix} (or into its database) through a symlinked directory: ${outside.slice(0, 5).join(', ')}${outside.length > 5 ? ', ...' : ''}`,
-      { hint: 'nothing was removed; replace the symlink with a directory inside the prefix (or remove those files by hand), then retry' });
+    throw new OsforgeError(
+      'PREFIX_UNSAFE',
+      `refusing to uninstall ${label}: ${outside.length} recorded path(s) lead outside the prefix ${prefix} (or into its database) through a symlinked directory: ${outside.slice(0, 5).join(', ')}${outside.length > 5 ? ', ...' : ''}`,
+      { hint: 'nothing was removed; replace the symlink with a directory inside the prefix (or remove those files by hand), then retry' },
+    );
   }
   const vdbDir = `${VDB_DIR}/${basename(pkg.dir)}`;
   if (join(prefix, vdbDir) !== pkg.dir) throw new OsforgeError('PREFIX_UNSAFE', `the database entry ${pkg.dir} is not inside ${join(prefix, VDB_DIR)}`);

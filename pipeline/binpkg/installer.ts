@@ -59,7 +59,11 @@ export type InstallResult =
   | { action: 'already-installed'; entry: IndexEntry }
   | { action: 'downloaded'; entry: IndexEntry; path: string };
 
-export interface TrustedIndex { root: MirrorReader; index: MirrorIndex; tuf?: TufSession }
+export interface TrustedIndex {
+  root: MirrorReader;
+  index: MirrorIndex;
+  tuf?: TufSession;
+}
 
 function anchorOf(o: { tufRoot?: string; publicKey?: KeyObject | string; trustOnFirstUse?: boolean }): TrustAnchor | undefined {
   if (o.tufRoot) return { kind: 'root-file', path: o.tufRoot };
@@ -72,8 +76,18 @@ function anchorOf(o: { tufRoot?: string; publicKey?: KeyObject | string; trustOn
  * trusted state says so (read up to its signed length, its sha256 checked);
  * otherwise the older way (index.json.sig with --key, or unsigned).
  */
-export async function loadTrustedIndex(mirror: MirrorReader, stateRoot: string, o: { tufRoot?: string; publicKey?: KeyObject | string; trustOnFirstUse?: boolean; tufDeadlineMs?: number; log: (m: string) => void }): Promise<TrustedIndex | null> {
-  const tuf = await openTufMirror({ mirror, stateDir: join(stateRoot, '.tuf', mirrorStateId(mirror.display)), anchor: anchorOf(o), log: o.log, deadlineMs: o.tufDeadlineMs });
+export async function loadTrustedIndex(
+  mirror: MirrorReader,
+  stateRoot: string,
+  o: { tufRoot?: string; publicKey?: KeyObject | string; trustOnFirstUse?: boolean; tufDeadlineMs?: number; log: (m: string) => void },
+): Promise<TrustedIndex | null> {
+  const tuf = await openTufMirror({
+    mirror,
+    stateDir: join(stateRoot, '.tuf', mirrorStateId(mirror.display)),
+    anchor: anchorOf(o),
+    log: o.log,
+    deadlineMs: o.tufDeadlineMs,
+  });
   if (!tuf) {
     const loaded = await loadIndex(mirror, { publicKey: o.publicKey });
     if (loaded?.signed) o.log(`index ${loaded.root.display}/index.json: signature ok`);
@@ -82,11 +96,17 @@ export async function loadTrustedIndex(mirror: MirrorReader, stateRoot: string, 
   try {
     const where = `${tuf.root.display}/index.json`;
     const t = await tuf.target('index.json');
-    if (!t) throw new OsforgeError('SIGNATURE_INVALID', `targets.json of ${tuf.root.display} (version ${tuf.versions.targets}) does not list index.json`, { hint: 're-publish the mirror with `osforge upload --sign-key`' });
+    if (!t)
+      throw new OsforgeError('SIGNATURE_INVALID', `targets.json of ${tuf.root.display} (version ${tuf.versions.targets}) does not list index.json`, {
+        hint: 're-publish the mirror with `osforge upload --sign-key`',
+      });
     const text = await tuf.root.get('index.json', { maxBytes: t.length, limitName: 'the length targets.json states' });
     if (!text || text.length !== t.length || sha256(text) !== t.sha256) {
-      throw new OsforgeError('SIGNATURE_INVALID', `${where} does not match its TUF target: targets.json version ${tuf.versions.targets} states ${t.length} bytes, sha256 ${t.sha256}; got ${text ? `${text.length} bytes, sha256 ${sha256(text)}` : 'no file'}`,
-        { hint: 'the mirror serves another index than it signed (an upload in progress, or tampering); retry in a minute; nothing was installed' });
+      throw new OsforgeError(
+        'SIGNATURE_INVALID',
+        `${where} does not match its TUF target: targets.json version ${tuf.versions.targets} states ${t.length} bytes, sha256 ${t.sha256}; got ${text ? `${text.length} bytes, sha256 ${sha256(text)}` : 'no file'}`,
+        { hint: 'the mirror serves another index than it signed (an upload in progress, or tampering); retry in a minute; nothing was installed' },
+      );
     }
     o.log(`index ${where}: signature ok (TUF target of targets.json v${tuf.versions.targets}: ${t.length} bytes, sha256 ${t.sha256.slice(0, 16)}…)`);
     return { root: tuf.root, index: parseIndex(text.toString('utf8'), where), tuf };
@@ -101,12 +121,18 @@ export async function packageTargets(tuf: TufSession, entry: IndexEntry): Promis
   const rel = mirrorPath(entry.name, entry.filename);
   const [file, checksum] = await Promise.all([tuf.target(rel), tuf.target(`${rel}.sha256`)]);
   if (!file || !checksum) {
-    throw new OsforgeError('SIGNATURE_INVALID', `${rel}${file ? '.sha256' : ''} is not a TUF target of ${tuf.root.display} (targets.json version ${tuf.versions.targets}); refusing a file the mirror did not sign`,
-      { hint: 'the index names a package the targets do not (tampering, or a broken upload); nothing was installed; re-publish the package' });
+    throw new OsforgeError(
+      'SIGNATURE_INVALID',
+      `${rel}${file ? '.sha256' : ''} is not a TUF target of ${tuf.root.display} (targets.json version ${tuf.versions.targets}); refusing a file the mirror did not sign`,
+      { hint: 'the index names a package the targets do not (tampering, or a broken upload); nothing was installed; re-publish the package' },
+    );
   }
   if (file.length !== entry.size || file.sha256 !== entry.sha256) {
-    throw new OsforgeError('SIGNATURE_INVALID', `index.json and targets.json of ${tuf.root.display} disagree on ${rel}: index says ${entry.size} bytes, sha256 ${entry.sha256}; targets ${file.length} bytes, sha256 ${file.sha256}`,
-      { hint: 're-publish the mirror with `osforge upload --sign-key`' });
+    throw new OsforgeError(
+      'SIGNATURE_INVALID',
+      `index.json and targets.json of ${tuf.root.display} disagree on ${rel}: index says ${entry.size} bytes, sha256 ${entry.sha256}; targets ${file.length} bytes, sha256 ${file.sha256}`,
+      { hint: 're-publish the mirror with `osforge upload --sign-key`' },
+    );
   }
   return { file, checksum };
 }
@@ -127,18 +153,23 @@ async function locate(req: InstallRequest, stateRoot: string): Promise<{ root: M
     }
   }
   if (req.publicKey) {
-    throw new OsforgeError('SHA256_MISMATCH', `${mirror.display} has no index.json, and a key-holding client needs a signed index`,
-      { hint: 'publish a signed index with `osforge upload --sign-key cosign.key`' });
+    throw new OsforgeError('SHA256_MISMATCH', `${mirror.display} has no index.json, and a key-holding client needs a signed index`, {
+      hint: 'publish a signed index with `osforge upload --sign-key cosign.key`',
+    });
   }
   if (!req.version || !req.configHash) {
-    throw new OsforgeError('SOURCE_FETCH', `${mirror.display} has no index.json, so ${req.name} can only be found with both --version and --config-hash`,
-      { hint: 'publish an index with `osforge upload --generate-index-only --source <mirror dir>`, or pass --version and --config-hash' });
+    throw new OsforgeError('SOURCE_FETCH', `${mirror.display} has no index.json, so ${req.name} can only be found with both --version and --config-hash`, {
+      hint: 'publish an index with `osforge upload --generate-index-only --source <mirror dir>`, or pass --version and --config-hash',
+    });
   }
   const filename = binaryFilename(req.name, req.version, req.configHash);
   const text = await mirror.get(`${mirrorPath(req.name, filename)}.sha256`, { maxBytes: 64 * 1024 });
   if (!text) {
-    throw new OsforgeError('SOURCE_FETCH', `${req.name} ${req.version} with config hash ${req.configHash} is not on ${mirror.display} (no index.json, and ${mirrorPath(req.name, filename)} is missing)`,
-      { hint: 'list what the mirror has with `osforge install <package> --list` once it has an index.json' });
+    throw new OsforgeError(
+      'SOURCE_FETCH',
+      `${req.name} ${req.version} with config hash ${req.configHash} is not on ${mirror.display} (no index.json, and ${mirrorPath(req.name, filename)} is missing)`,
+      { hint: 'list what the mirror has with `osforge install <package> --list` once it has an index.json' },
+    );
   }
   const sha = /^([0-9a-f]{64}) /.exec(text.toString('utf8'))?.[1] ?? '';
   req.log(`no index.json on ${mirror.display}; using ${mirrorPath(req.name, filename)}`);
@@ -161,7 +192,9 @@ export async function installBinary(req: InstallRequest): Promise<InstallResult>
 
 async function installLocated(req: InstallRequest, prefix: string, root: MirrorReader, entry: IndexEntry, tuf: TufSession | undefined): Promise<InstallResult> {
   if (req.fileHash && entry.file_hash !== req.fileHash) {
-    throw new OsforgeError('SHA256_MISMATCH', `file hash mismatch for ${entry.filename}: expected ${req.fileHash}, mirror has ${entry.file_hash}`, { arch: req.arch });
+    throw new OsforgeError('SHA256_MISMATCH', `file hash mismatch for ${entry.filename}: expected ${req.fileHash}, mirror has ${entry.file_hash}`, {
+      arch: req.arch,
+    });
   }
   const targets = tuf ? await packageTargets(tuf, entry) : undefined;
 
@@ -174,18 +207,29 @@ async function installLocated(req: InstallRequest, prefix: string, root: MirrorR
     return false;
   };
   if (!req.downloadOnly) {
-    if (await alreadyIn()) { await tuf?.commit(); return { action: 'already-installed', entry }; } // a read-only look; decided again under the lock
+    if (await alreadyIn()) {
+      await tuf?.commit();
+      return { action: 'already-installed', entry };
+    } // a read-only look; decided again under the lock
     refuseDowngrade((await listInstalled(prefix)).find((i) => i.record.name === entry.name)?.record, entry, req.version, root.display);
   }
 
-  const got = await fetchPackage(root, { name: entry.name, version: entry.version, configHash: entry.config_hash, arch: entry.arch, sha256: entry.sha256 || undefined },
-    { cacheDir: req.cacheDir, publicKey: req.publicKey, tuf: targets });
+  const got = await fetchPackage(
+    root,
+    { name: entry.name, version: entry.version, configHash: entry.config_hash, arch: entry.arch, sha256: entry.sha256 || undefined },
+    { cacheDir: req.cacheDir, publicKey: req.publicKey, tuf: targets },
+  );
   if (!got) {
-    throw new OsforgeError('SOURCE_FETCH', `the index of ${root.display} lists ${entry.filename} but ${mirrorPath(entry.name, entry.filename)}.sha256 is missing`,
-      { hint: 're-upload the package, or regenerate the index with `osforge upload --generate-index-only`' });
+    throw new OsforgeError(
+      'SOURCE_FETCH',
+      `the index of ${root.display} lists ${entry.filename} but ${mirrorPath(entry.name, entry.filename)}.sha256 is missing`,
+      { hint: 're-upload the package, or regenerate the index with `osforge upload --generate-index-only`' },
+    );
   }
   if (entry.size === 0) entry.size = got.size; // found without an index
-  req.log(`verified ${entry.filename}: sha256 ${got.checksum.sha256}, content hash ${got.checksum.contentHash}, metadata ok${targets ? ', length and sha256 of package and metadata as targets.json states' : got.signed ? ', signatures of package and metadata ok' : ''}${got.fromCache ? ' (from cache)' : ''}`);
+  req.log(
+    `verified ${entry.filename}: sha256 ${got.checksum.sha256}, content hash ${got.checksum.contentHash}, metadata ok${targets ? ', length and sha256 of package and metadata as targets.json states' : got.signed ? ', signatures of package and metadata ok' : ''}${got.fromCache ? ' (from cache)' : ''}`,
+  );
   if (req.downloadOnly) {
     await tuf?.commit();
     return { action: 'downloaded', entry, path: got.cachedPath ?? '' };
@@ -198,7 +242,10 @@ async function installLocated(req: InstallRequest, prefix: string, root: MirrorR
   const lock = await lockDb(prefix, { command: `osforge install ${entry.name} ${entry.version}`, wait: req.waitForLock ?? true, log: req.log });
   try {
     await recover(prefix, req.log);
-    if (await alreadyIn()) { await tuf?.commit(); return { action: 'already-installed', entry }; }
+    if (await alreadyIn()) {
+      await tuf?.commit();
+      return { action: 'already-installed', entry };
+    }
     const installed = await listInstalled(prefix);
     const previous = installed.find((i) => i.record.name === entry.name);
     const downgrade = refuseDowngrade(previous?.record, entry, req.version, root.display); // again: another command may have upgraded meanwhile
@@ -206,12 +253,18 @@ async function installLocated(req: InstallRequest, prefix: string, root: MirrorR
       prefix,
       entries,
       record: {
-        name: entry.name, version: entry.version, arch: entry.arch, config_hash: entry.config_hash,
-        file_hash: got.checksum.contentHash, sha256: got.checksum.sha256, filename: entry.filename,
+        name: entry.name,
+        version: entry.version,
+        arch: entry.arch,
+        config_hash: entry.config_hash,
+        file_hash: got.checksum.contentHash,
+        sha256: got.checksum.sha256,
+        filename: entry.filename,
       },
       previous,
       others: installed.filter((i) => i !== previous),
-      extractFiles: (tree, onFile) => extractFilesTo(source, maxUnpacked, entry.filename, tree, new Map(entries.map((e) => [e.path, e])), onFile, got.checksum.sha256),
+      extractFiles: (tree, onFile) =>
+        extractFilesTo(source, maxUnpacked, entry.filename, tree, new Map(entries.map((e) => [e.path, e])), onFile, got.checksum.sha256),
       limits: req.limits,
       log: req.log,
     });
@@ -226,7 +279,11 @@ async function installLocated(req: InstallRequest, prefix: string, root: MirrorR
 }
 
 /** `--list`: every build of `name` on the mirror, newest first; not found lists the package names there. */
-export async function listAvailable(mirrorUrl: string, name: string, opts: { limits?: Limits; publicKey?: KeyObject | string; tufRoot?: string; trustOnFirstUse?: boolean; cacheDir?: string; log?: (m: string) => void } = {}): Promise<{ mirror: string; entries: IndexEntry[]; otherNames: string[] }> {
+export async function listAvailable(
+  mirrorUrl: string,
+  name: string,
+  opts: { limits?: Limits; publicKey?: KeyObject | string; tufRoot?: string; trustOnFirstUse?: boolean; cacheDir?: string; log?: (m: string) => void } = {},
+): Promise<{ mirror: string; entries: IndexEntry[]; otherNames: string[] }> {
   const log = opts.log ?? (() => {});
   // Without a cache dir nothing is kept: a fresh private directory stands in for the trusted state.
   const scratch = opts.cacheDir ? undefined : await mkdtemp(join(tmpdir(), 'osforge-list-'));
@@ -241,10 +298,12 @@ export async function listAvailable(mirrorUrl: string, name: string, opts: { lim
     if (scratch) await rm(scratch, { recursive: true, force: true });
   }
   if (!loaded) {
-    throw new OsforgeError('SOURCE_FETCH', `${mirrorUrl} has no index.json (looked for index.json and binaries/index.json)`,
-      { hint: 'generate one with `osforge upload --generate-index-only --source <mirror dir>`' });
+    throw new OsforgeError('SOURCE_FETCH', `${mirrorUrl} has no index.json (looked for index.json and binaries/index.json)`, {
+      hint: 'generate one with `osforge upload --generate-index-only --source <mirror dir>`',
+    });
   }
-  const entries = loaded.index.packages.filter((e) => e.name === name)
+  const entries = loaded.index.packages
+    .filter((e) => e.name === name)
     .sort((a, b) => compareVersions(b.version, a.version) || (a.arch < b.arch ? -1 : a.arch > b.arch ? 1 : 0));
   const otherNames = entries.length ? [] : Object.keys(loaded.index.by_name).sort();
   return { mirror: loaded.root.display, entries, otherNames };

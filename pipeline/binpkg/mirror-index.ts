@@ -37,10 +37,12 @@ export interface MirrorIndex {
 }
 
 export function compareEntries(a: IndexEntry, b: IndexEntry): number {
-  return (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
-    || compareVersions(a.version, b.version)
-    || (a.arch < b.arch ? -1 : a.arch > b.arch ? 1 : 0)
-    || (a.config_hash < b.config_hash ? -1 : a.config_hash > b.config_hash ? 1 : 0);
+  return (
+    (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) ||
+    compareVersions(a.version, b.version) ||
+    (a.arch < b.arch ? -1 : a.arch > b.arch ? 1 : 0) ||
+    (a.config_hash < b.config_hash ? -1 : a.config_hash > b.config_hash ? 1 : 0)
+  );
 }
 
 /** Builds an index; a later entry with the same filename replaces an earlier one. */
@@ -56,8 +58,14 @@ export function buildIndex(entries: readonly IndexEntry[]): MirrorIndex {
 function normalizeEntry(e: IndexEntry): IndexEntry {
   // Fixed key order so the JSON is byte-stable.
   return {
-    name: e.name, version: e.version, arch: e.arch, config_hash: e.config_hash,
-    file_hash: e.file_hash, filename: e.filename, size: e.size, sha256: e.sha256,
+    name: e.name,
+    version: e.version,
+    arch: e.arch,
+    config_hash: e.config_hash,
+    file_hash: e.file_hash,
+    filename: e.filename,
+    size: e.size,
+    sha256: e.sha256,
   };
 }
 
@@ -78,8 +86,12 @@ export const DEFAULT_MAX_INDEX_VALUES = (32 * 1024 * 1024) / BYTES_PER_INDEX_VAL
 export function parseIndex(text: string, where: string, maxValues = DEFAULT_MAX_INDEX_VALUES): MirrorIndex {
   const hint = 'regenerate it with `osforge upload --generate-index-only --source <mirror dir>`';
   const fail = (why: string) => new OsforgeError('CONFIG_INVALID', `invalid mirror index ${where}: ${why}`, { hint });
-  assertJsonValueCount(text, `mirror index ${where}`, maxValues,
-    `a real index has about 20 values per package; raise --max-index-size / $OSFORGE_MAX_INDEX_SIZE (it allows one value per ${BYTES_PER_INDEX_VALUE} bytes) if it is genuine`);
+  assertJsonValueCount(
+    text,
+    `mirror index ${where}`,
+    maxValues,
+    `a real index has about 20 values per package; raise --max-index-size / $OSFORGE_MAX_INDEX_SIZE (it allows one value per ${BYTES_PER_INDEX_VALUE} bytes) if it is genuine`,
+  );
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -90,17 +102,27 @@ export function parseIndex(text: string, where: string, maxValues = DEFAULT_MAX_
     throw fail('no "packages" array');
   }
   const entries: IndexEntry[] = [];
-  for (const [i, p] of ((raw as { packages: unknown[] }).packages).entries()) {
+  for (const [i, p] of (raw as { packages: unknown[] }).packages.entries()) {
     const e = p as Partial<IndexEntry>;
-    const ok = typeof e === 'object' && e !== null
-      && typeof e.name === 'string' && isName(e.name)
-      && typeof e.version === 'string' && isVersion(e.version)
-      && typeof e.arch === 'string' && isArch(e.arch)
-      && typeof e.config_hash === 'string' && isHash8(e.config_hash)
-      && typeof e.file_hash === 'string' && isHash8(e.file_hash)
-      && typeof e.sha256 === 'string' && isSha256(e.sha256)
-      && typeof e.size === 'number' && Number.isSafeInteger(e.size) && e.size >= 0
-      && typeof e.filename === 'string';
+    const ok =
+      typeof e === 'object' &&
+      e !== null &&
+      typeof e.name === 'string' &&
+      isName(e.name) &&
+      typeof e.version === 'string' &&
+      isVersion(e.version) &&
+      typeof e.arch === 'string' &&
+      isArch(e.arch) &&
+      typeof e.config_hash === 'string' &&
+      isHash8(e.config_hash) &&
+      typeof e.file_hash === 'string' &&
+      isHash8(e.file_hash) &&
+      typeof e.sha256 === 'string' &&
+      isSha256(e.sha256) &&
+      typeof e.size === 'number' &&
+      Number.isSafeInteger(e.size) &&
+      e.size >= 0 &&
+      typeof e.filename === 'string';
     if (!ok) throw fail(`packages[${i}] lacks or has a malformed name/version/arch/config_hash/file_hash/filename/size/sha256`);
     const expected = binaryFilename(e.name!, e.version!, e.config_hash!);
     if (e.filename !== expected) throw fail(`packages[${i}] filename ${JSON.stringify(e.filename)} should be ${JSON.stringify(expected)}`);

@@ -54,8 +54,9 @@ export function openMirror(url: string, limits: Limits = DEFAULT_LIMITS): Mirror
     try {
       path = fileURLToPath(url);
     } catch (err) {
-      throw new OsforgeError('USAGE', `unsupported mirror URL ${JSON.stringify(url)}: ${(err as Error).message}`,
-        { hint: 'a file:// URL must name a local path with three slashes (file:///srv/mirror); use http(s):// for another host' });
+      throw new OsforgeError('USAGE', `unsupported mirror URL ${JSON.stringify(url)}: ${(err as Error).message}`, {
+        hint: 'a file:// URL must name a local path with three slashes (file:///srv/mirror); use http(s):// for another host',
+      });
     }
     return localMirror(path, limits);
   }
@@ -95,7 +96,14 @@ function httpMirror(base: string, limits: Limits): MirrorReader {
       // With a declared length the body goes straight into one buffer (no second copy at the end).
       const found = await fetchInto(rel, o, (declared) => {
         into = Number.isFinite(declared) ? Buffer.allocUnsafe(declared) : null;
-        return { write: (c) => { if (into) { into.set(c, at); at += c.length; } else chunks.push(Buffer.from(c)); } };
+        return {
+          write: (c) => {
+            if (into) {
+              into.set(c, at);
+              at += c.length;
+            } else chunks.push(Buffer.from(c));
+          },
+        };
       });
       if (!found) return null;
       return into ?? Buffer.concat(chunks);
@@ -106,7 +114,13 @@ function httpMirror(base: string, limits: Limits): MirrorReader {
       const fh = await open(dest, 'wx', 0o644);
       let ok = false;
       try {
-        const found = await fetchInto(rel, o, () => ({ write: async (c) => { hash.update(c); size += c.length; await fh.write(c); } }));
+        const found = await fetchInto(rel, o, () => ({
+          write: async (c) => {
+            hash.update(c);
+            size += c.length;
+            await fh.write(c);
+          },
+        }));
         if (!found) return null;
         ok = true;
         return { size, sha256: hash.digest('hex') };
@@ -132,13 +146,24 @@ async function openMirrorFile(path: string, o: GetOptions, limits: Limits) {
     if (err instanceof OsforgeError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return null;
-    throw new OsforgeError('SOURCE_FETCH', `reading ${printable(path)}: ${code ?? (err as Error).message}`, { hint: 'check the mirror directory and its permissions' }, { cause: err });
+    throw new OsforgeError(
+      'SOURCE_FETCH',
+      `reading ${printable(path)}: ${code ?? (err as Error).message}`,
+      { hint: 'check the mirror directory and its permissions' },
+      { cause: err },
+    );
   }
-  const fail = async (e: OsforgeError) => { await opened.handle.close(); throw e; };
+  const fail = async (e: OsforgeError) => {
+    await opened.handle.close();
+    throw e;
+  };
   if (opened.size > max) return fail(tooLarge(printable(path), opened.size, max, limitName));
   if (o.exactBytes !== undefined && opened.size !== o.exactBytes) {
-    return fail(new OsforgeError('SOURCE_FETCH', `reading ${printable(path)}: the file is ${opened.size} bytes, but the verified size is ${o.exactBytes}`,
-      { hint: 'the mirror holds a different file than the signed metadata names; re-upload the package' }));
+    return fail(
+      new OsforgeError('SOURCE_FETCH', `reading ${printable(path)}: the file is ${opened.size} bytes, but the verified size is ${o.exactBytes}`, {
+        hint: 'the mirror holds a different file than the signed metadata names; re-upload the package',
+      }),
+    );
   }
   return opened;
 }
@@ -221,12 +246,14 @@ export async function loadIndex(mirror: MirrorReader, opts: { publicKey?: KeyObj
     if (opts.publicKey) {
       const sig = await root.get('index.json.sig', { maxBytes: MAX_SIGNATURE_BYTES, limitName: 'nothing (a signature is under 100 bytes)' });
       if (!sig) {
-        throw new OsforgeError('SHA256_MISMATCH', `${where} is not signed (no index.json.sig) but a public key was given`,
-          { hint: 'publish the index with `osforge upload --sign-key cosign.key`, or drop the key to use an unsigned mirror' });
+        throw new OsforgeError('SHA256_MISMATCH', `${where} is not signed (no index.json.sig) but a public key was given`, {
+          hint: 'publish the index with `osforge upload --sign-key cosign.key`, or drop the key to use an unsigned mirror',
+        });
       }
       if (!verifyBlobSignature(text, sig.toString('utf8'), opts.publicKey)) {
-        throw new OsforgeError('SHA256_MISMATCH', `signature verification failed for ${where}: index.json.sig does not match it for the given public key`,
-          { hint: 'the index or its signature was altered, or it was signed with a different key' });
+        throw new OsforgeError('SHA256_MISMATCH', `signature verification failed for ${where}: index.json.sig does not match it for the given public key`, {
+          hint: 'the index or its signature was altered, or it was signed with a different key',
+        });
       }
       signed = true;
     }

@@ -18,11 +18,21 @@ const HASH8_RE = /^[0-9a-f]{8}$/;
 const SHA256_RE = /^[0-9a-f]{64}$/;
 const ARCH_RE = /^[a-z0-9_]+$/;
 
-export function isName(s: string): boolean { return NAME_RE.test(s) && s.length <= 200; }
-export function isVersion(s: string): boolean { return VERSION_RE.test(s) && s.length <= 100; }
-export function isHash8(s: string): boolean { return HASH8_RE.test(s); }
-export function isSha256(s: string): boolean { return SHA256_RE.test(s); }
-export function isArch(s: string): boolean { return ARCH_RE.test(s) && s.length <= 32; }
+export function isName(s: string): boolean {
+  return NAME_RE.test(s) && s.length <= 200;
+}
+export function isVersion(s: string): boolean {
+  return VERSION_RE.test(s) && s.length <= 100;
+}
+export function isHash8(s: string): boolean {
+  return HASH8_RE.test(s);
+}
+export function isSha256(s: string): boolean {
+  return SHA256_RE.test(s);
+}
+export function isArch(s: string): boolean {
+  return ARCH_RE.test(s) && s.length <= 32;
+}
 
 /** Throws a USAGE error unless every given part is well formed (no "/", no "..", no spaces). */
 export function assertPackageId(id: { name?: string; version?: string; configHash?: string; arch?: string }): void {

@@ -54,7 +54,9 @@ async function writeIfChanged(path: string, data: Buffer | string): Promise<bool
   const want = Buffer.isBuffer(data) ? data : Buffer.from(data);
   try {
     if ((await readFile(path)).equals(want)) return false;
-  } catch { /* absent */ }
+  } catch {
+    /* absent */
+  }
   await writeFileAtomic(path, want);
   return true;
 }
@@ -64,8 +66,12 @@ async function readJson<T>(path: string, what: string): Promise<T> {
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    throw new OsforgeError('CONFIG_INVALID', `reading ${what} ${path}: ${(err as Error).message}`,
-      { hint: 'run `osforge dist` first; packaging reads dist/manifest.json and the stage store' }, { cause: err });
+    throw new OsforgeError(
+      'CONFIG_INVALID',
+      `reading ${what} ${path}: ${(err as Error).message}`,
+      { hint: 'run `osforge dist` first; packaging reads dist/manifest.json and the stage store' },
+      { cause: err },
+    );
   }
   try {
     return JSON.parse(text) as T;
@@ -75,10 +81,18 @@ async function readJson<T>(path: string, what: string): Promise<T> {
 }
 
 /** The config-hash inputs of one manifest package (meta.json first, the manifest's toolchain as fallback for the compiler). */
-export function configOf(pkg: ManifestPackage, meta: StageMeta, manifest: Pick<Manifest, 'toolchains'>): { arch: string; compiler: string; useFlags: string[]; depGraphHash: string } {
+export function configOf(
+  pkg: ManifestPackage,
+  meta: StageMeta,
+  manifest: Pick<Manifest, 'toolchains'>,
+): { arch: string; compiler: string; useFlags: string[]; depGraphHash: string } {
   const compiler = meta.compiler ?? manifest.toolchains?.[pkg.arch]?.compiler;
   if (!compiler) {
-    throw new OsforgeError('CONFIG_INVALID', `no compiler recorded for ${pkg.name} ${pkg.version}: meta.json has no "compiler" and the manifest has no toolchain for ${pkg.arch}`, { arch: pkg.arch, stage: 'stage2' });
+    throw new OsforgeError(
+      'CONFIG_INVALID',
+      `no compiler recorded for ${pkg.name} ${pkg.version}: meta.json has no "compiler" and the manifest has no toolchain for ${pkg.arch}`,
+      { arch: pkg.arch, stage: 'stage2' },
+    );
   }
   return { arch: pkg.arch, compiler, useFlags: meta.useFlags ?? [], depGraphHash: pkg.key };
 }
@@ -87,11 +101,15 @@ export async function packageAll(o: PackageOptions): Promise<PackagedFile[]> {
   const manifest = await readJson<Manifest>(o.manifestPath, 'manifest');
   if (!Array.isArray(manifest.packages)) throw new OsforgeError('CONFIG_INVALID', `${o.manifestPath} has no "packages" array`);
   const only = new Set(o.only ?? []);
-  const pkgs = manifest.packages.filter((p) => only.size === 0 || only.has(p.name))
+  const pkgs = manifest.packages
+    .filter((p) => only.size === 0 || only.has(p.name))
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) || (a.arch < b.arch ? -1 : a.arch > b.arch ? 1 : 0));
   for (const n of only) {
     if (!manifest.packages.some((p) => p.name === n)) {
-      throw new OsforgeError('USAGE', `package ${JSON.stringify(n)} is not in ${o.manifestPath}; it has: ${[...new Set(manifest.packages.map((p) => p.name))].sort().join(', ')}`);
+      throw new OsforgeError(
+        'USAGE',
+        `package ${JSON.stringify(n)} is not in ${o.manifestPath}; it has: ${[...new Set(manifest.packages.map((p) => p.name))].sort().join(', ')}`,
+      );
     }
   }
   await mkdir(o.outputDir, { recursive: true });
@@ -102,20 +120,33 @@ export async function packageAll(o: PackageOptions): Promise<PackagedFile[]> {
     const dir = join(o.stagesDir, pkg.key);
     const ctx = { arch: pkg.arch, stage: 'stage2' };
     const meta = await readJson<StageMeta>(join(dir, 'meta.json'), `stage metadata of ${pkg.name}`);
-    for (const [k, want, got] of [['key', pkg.key, meta.key], ['name', pkg.name, meta.name], ['version', pkg.version, meta.version], ['arch', pkg.arch, meta.arch]] as const) {
-      if (want !== got) throw new OsforgeError('CONFIG_INVALID', `${join(dir, 'meta.json')}: ${k} is ${JSON.stringify(got)}, the manifest says ${JSON.stringify(want)}`, ctx);
+    for (const [k, want, got] of [
+      ['key', pkg.key, meta.key],
+      ['name', pkg.name, meta.name],
+      ['version', pkg.version, meta.version],
+      ['arch', pkg.arch, meta.arch],
+    ] as const) {
+      if (want !== got)
+        throw new OsforgeError('CONFIG_INVALID', `${join(dir, 'meta.json')}: ${k} is ${JSON.stringify(got)}, the manifest says ${JSON.stringify(want)}`, ctx);
     }
     let data: Buffer;
     try {
       data = await readFile(join(dir, 'output.tar.gz'));
     } catch (err) {
-      throw new OsforgeError('CONFIG_INVALID', `${pkg.name} ${pkg.version} (${pkg.arch}): stage output ${join(dir, 'output.tar.gz')} is missing`,
-        { ...ctx, hint: 'rebuild with `osforge dist`' }, { cause: err });
+      throw new OsforgeError(
+        'CONFIG_INVALID',
+        `${pkg.name} ${pkg.version} (${pkg.arch}): stage output ${join(dir, 'output.tar.gz')} is missing`,
+        { ...ctx, hint: 'rebuild with `osforge dist`' },
+        { cause: err },
+      );
     }
     const sum = sha256(data);
     if (sum !== pkg.outputSha256) {
-      throw new OsforgeError('SHA256_MISMATCH', `${pkg.name} ${pkg.version} (${pkg.arch}): stage output hash mismatch: manifest expects ${pkg.outputSha256}, actual ${sum}`,
-        { ...ctx, hint: 'the stage store changed since dist/manifest.json was written; rerun `osforge dist`' });
+      throw new OsforgeError(
+        'SHA256_MISMATCH',
+        `${pkg.name} ${pkg.version} (${pkg.arch}): stage output hash mismatch: manifest expects ${pkg.outputSha256}, actual ${sum}`,
+        { ...ctx, hint: 'the stage store changed since dist/manifest.json was written; rerun `osforge dist`' },
+      );
     }
     const cfg = configHash(configOf(pkg, meta, manifest));
     const filename = binaryFilename(pkg.name, pkg.version, cfg);
@@ -134,7 +165,18 @@ export async function packageAll(o: PackageOptions): Promise<PackagedFile[]> {
       wroteSigs = await writeIfChanged(`${path}.sig`, signBlob(data, o.signKey));
       wroteSigs = (await writeIfChanged(`${path}.sha256.sig`, signBlob(Buffer.from(sumText), o.signKey))) || wroteSigs;
     }
-    out.push({ name: pkg.name, version: pkg.version, arch: pkg.arch, configHash: cfg, contentHash: c, filename, path, sha256: sum, size: data.length, written: wroteTar || wroteSum || wroteSigs });
+    out.push({
+      name: pkg.name,
+      version: pkg.version,
+      arch: pkg.arch,
+      configHash: cfg,
+      contentHash: c,
+      filename,
+      path,
+      sha256: sum,
+      size: data.length,
+      written: wroteTar || wroteSum || wroteSigs,
+    });
   }
   return out;
 }

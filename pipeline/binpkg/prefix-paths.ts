@@ -27,8 +27,12 @@ export function fsError(err: unknown, doing: string): OsforgeError {
     ENOSPC: 'free space on the filesystem of the prefix and retry',
     EROFS: 'the prefix is on a read-only filesystem; choose another --prefix',
   };
-  return new OsforgeError(e.code === 'ENAMETOOLONG' ? 'ARCHIVE_UNSAFE' : 'HOST_SETUP', `${doing}: ${e.code ?? e.message}`,
-    { hint: (e.code && hints[e.code]) || 'check the path and retry' }, { cause: err });
+  return new OsforgeError(
+    e.code === 'ENAMETOOLONG' ? 'ARCHIVE_UNSAFE' : 'HOST_SETUP',
+    `${doing}: ${e.code ?? e.message}`,
+    { hint: (e.code && hints[e.code]) || 'check the path and retry' },
+    { cause: err },
+  );
 }
 
 /**
@@ -38,7 +42,9 @@ export function fsError(err: unknown, doing: string): OsforgeError {
  */
 export async function realPrefixOf(prefix: string): Promise<string> {
   if (prefix.trim() === '') {
-    throw new OsforgeError('USAGE', '--prefix is empty; it would install into the current directory', { hint: 'give an explicit directory, e.g. --prefix /usr or --prefix ./root' });
+    throw new OsforgeError('USAGE', '--prefix is empty; it would install into the current directory', {
+      hint: 'give an explicit directory, e.g. --prefix /usr or --prefix ./root',
+    });
   }
   let p = resolve(prefix);
   const tail: string[] = [];
@@ -95,7 +101,9 @@ export class PrefixResolver {
   /** Directories known not to exist: nothing below them needs a system call. */
   private readonly missing = new Set<string>();
 
-  constructor(readonly prefix: string) { this.forget(); }
+  constructor(readonly prefix: string) {
+    this.forget();
+  }
 
   forget(): void {
     this.dirs.clear();
@@ -135,7 +143,10 @@ export class PrefixResolver {
 
   private step(parentRel: string, parent: string, rel: string, name: string): string | null {
     const abs = join(parent, name);
-    if (this.missing.has(parentRel)) { this.missing.add(rel); return abs; }
+    if (this.missing.has(parentRel)) {
+      this.missing.add(rel);
+      return abs;
+    }
     let st;
     try {
       st = lstatSync(abs);
@@ -160,8 +171,9 @@ export class PrefixResolver {
 }
 
 function unsafePath(realPrefix: string, rel: string, doing: string): OsforgeError {
-  return new OsforgeError('PREFIX_UNSAFE', `refusing to ${doing} /${rel}: a directory on its path is a symlink leading outside the prefix ${realPrefix}`,
-    { hint: 'nothing was changed; replace that symlink with a directory or a symlink inside the prefix, then retry' });
+  return new OsforgeError('PREFIX_UNSAFE', `refusing to ${doing} /${rel}: a directory on its path is a symlink leading outside the prefix ${realPrefix}`, {
+    hint: 'nothing was changed; replace that symlink with a directory or a symlink inside the prefix, then retry',
+  });
 }
 
 /** insidePath or a PREFIX_UNSAFE refusal naming the path and what was being done. */
@@ -189,9 +201,11 @@ export function assertDbLocation(realPrefix: string): void {
       throw fsError(err, `checking ${abs}`);
     }
     if (st.isSymbolicLink() || !st.isDirectory()) {
-      throw new OsforgeError('PREFIX_UNSAFE',
+      throw new OsforgeError(
+        'PREFIX_UNSAFE',
         `refusing to use the package database of ${realPrefix}: ${abs} is ${st.isSymbolicLink() ? 'a symlink' : 'not a directory'}; the database must be real directories at <prefix>/${VDB_DIR}`,
-        { hint: `replace ${abs} with a real directory (move what it points to), then retry; nothing was changed` });
+        { hint: `replace ${abs} with a real directory (move what it points to), then retry; nothing was changed` },
+      );
     }
   }
 }

@@ -37,9 +37,7 @@ export interface ScannedPackage {
   hasMetaSig?: boolean;
 }
 
-export type Destination =
-  | { kind: 'local'; path: string }
-  | { kind: 'remote'; host: string; path: string };
+export type Destination = { kind: 'local'; path: string } | { kind: 'remote'; host: string; path: string };
 
 /** `user@host:/path` or `host:path` is remote (scp/rsync over ssh); anything else is a local directory. */
 export function parseDestination(mirror: string): Destination {
@@ -68,7 +66,13 @@ export async function scanPackages(dir: string, opts: { inspect?: boolean; limit
   } catch (err) {
     throw new OsforgeError('USAGE', `cannot read package directory ${root}: ${(err as Error).message}`, {}, { cause: err });
   }
-  const dirs = [root, ...top.filter((d) => d.isDirectory() && d.name.length === 1).map((d) => join(root, d.name)).sort()];
+  const dirs = [
+    root,
+    ...top
+      .filter((d) => d.isDirectory() && d.name.length === 1)
+      .map((d) => join(root, d.name))
+      .sort(),
+  ];
   const out: ScannedPackage[] = [];
   for (const d of dirs) {
     const names = new Set(await readdir(d));
@@ -89,10 +93,15 @@ export async function scanPackages(dir: string, opts: { inspect?: boolean; limit
       const data = await readFile(path);
       const actual = sha256(data);
       if (actual !== c.sha256) {
-        throw new OsforgeError('SHA256_MISMATCH', `hash mismatch for ${path}: expected ${c.sha256} (from its .sha256), actual ${actual}`, { arch: c.arch, hint: 'the file is corrupt; recreate it with `osforge package`' });
+        throw new OsforgeError('SHA256_MISMATCH', `hash mismatch for ${path}: expected ${c.sha256} (from its .sha256), actual ${actual}`, {
+          arch: c.arch,
+          hint: 'the file is corrupt; recreate it with `osforge package`',
+        });
       }
       if (c.contentHash !== actual.slice(0, 8)) {
-        throw new OsforgeError('SHA256_MISMATCH', `content hash mismatch for ${path}: .sha256 says ${c.contentHash}, actual ${actual.slice(0, 8)}`, { arch: c.arch });
+        throw new OsforgeError('SHA256_MISMATCH', `content hash mismatch for ${path}: .sha256 says ${c.contentHash}, actual ${actual.slice(0, 8)}`, {
+          arch: c.arch,
+        });
       }
       if (out.some((o) => o.entry.filename === f)) {
         const other = out.find((o) => o.entry.filename === f)!;
@@ -108,8 +117,19 @@ export async function scanPackages(dir: string, opts: { inspect?: boolean; limit
         }
       }
       out.push({
-        path, hasSig: names.has(`${f}.sig`), hasMetaSig: names.has(`${f}.sha256.sig`),
-        entry: { name: c.name, version: c.version, arch: c.arch, config_hash: c.configHash, file_hash: c.contentHash, filename: f, size: data.length, sha256: actual },
+        path,
+        hasSig: names.has(`${f}.sig`),
+        hasMetaSig: names.has(`${f}.sha256.sig`),
+        entry: {
+          name: c.name,
+          version: c.version,
+          arch: c.arch,
+          config_hash: c.configHash,
+          file_hash: c.contentHash,
+          filename: f,
+          size: data.length,
+          sha256: actual,
+        },
       });
     }
   }
@@ -144,15 +164,21 @@ function run(cmd: string, argv: readonly string[], capture = false): Promise<str
     child.stdout?.on('data', (c: Buffer) => chunks.push(c));
     child.on('error', (err) => {
       const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
-      reject(new OsforgeError(missing ? 'HOST_SETUP' : 'SOURCE_FETCH', `${cmd}: ${err.message}`,
-        { hint: missing ? `install ${cmd} (apt-get install ${cmd === 'rsync' ? 'rsync' : 'openssh-client'})` : undefined }));
+      reject(
+        new OsforgeError(missing ? 'HOST_SETUP' : 'SOURCE_FETCH', `${cmd}: ${err.message}`, {
+          hint: missing ? `install ${cmd} (apt-get install ${cmd === 'rsync' ? 'rsync' : 'openssh-client'})` : undefined,
+        }),
+      );
     });
     child.on('close', (code) => {
       if (code === 0) resolvePromise(Buffer.concat(chunks).toString('utf8'));
-      else reject(new OsforgeError('SOURCE_FETCH', `${cmd} ${args.join(' ')} failed`, {
-        exitCode: code ?? undefined,
-        hint: 'test the connection with `ssh user@host`, try --dry-run, or try a local mirror directory first',
-      }));
+      else
+        reject(
+          new OsforgeError('SOURCE_FETCH', `${cmd} ${args.join(' ')} failed`, {
+            exitCode: code ?? undefined,
+            hint: 'test the connection with `ssh user@host`, try --dry-run, or try a local mirror directory first',
+          }),
+        );
     });
   });
 }
@@ -161,13 +187,29 @@ function run(cmd: string, argv: readonly string[], capture = false): Promise<str
  * The commands that copy a staged tree to the destination, index.json last
  * (pure, so tests can check them). `letters` are the staged letter dirs.
  */
-export function transferCommands(dest: Destination, stage: string, letters: readonly string[], useRsync: boolean, signedIndex = false, tufFiles: readonly string[] = []): string[][] {
+export function transferCommands(
+  dest: Destination,
+  stage: string,
+  letters: readonly string[],
+  useRsync: boolean,
+  signedIndex = false,
+  tufFiles: readonly string[] = [],
+): string[][] {
   const target = dest.kind === 'remote' ? `${dest.host}:${dest.path}` : dest.path;
   const cmds: string[][] = [];
   if (dest.kind === 'remote') cmds.push(['ssh', '--', dest.host, `mkdir -p ${[dest.path, ...letters.map((l) => `${dest.path}/${l}`)].join(' ')}`]);
   if (useRsync) {
     // rsync writes each file under a temporary name and renames it, so index.json is replaced atomically.
-    cmds.push(['rsync', '-rt', '--checksum', '--exclude=/index.json', '--exclude=/index.json.sig', ...tufFiles.map((f) => `--exclude=/${f}`), `${stage}/`, `${target}/`]);
+    cmds.push([
+      'rsync',
+      '-rt',
+      '--checksum',
+      '--exclude=/index.json',
+      '--exclude=/index.json.sig',
+      ...tufFiles.map((f) => `--exclude=/${f}`),
+      `${stage}/`,
+      `${target}/`,
+    ]);
     if (signedIndex) cmds.push(['rsync', '-t', '--checksum', `${stage}/index.json.sig`, `${target}/index.json.sig`]);
     cmds.push(['rsync', '-t', '--checksum', `${stage}/index.json`, `${target}/index.json`]);
     // TUF metadata after the files it describes, in order: root, targets, snapshot, timestamp.
@@ -252,9 +294,14 @@ export function planUpload(existing: readonly IndexEntry[], scanned: readonly Sc
     if (!old) added.push(s);
     else if (old.sha256 === s.entry.sha256) unchanged.push(s);
     else {
-      throw new OsforgeError('SHA256_MISMATCH',
+      throw new OsforgeError(
+        'SHA256_MISMATCH',
         `the mirror already has ${s.entry.filename} with different contents: mirror sha256 ${old.sha256}, new ${s.entry.sha256}`,
-        { arch: s.entry.arch, hint: 'the same name, version and config hash must mean the same bytes; the build is not reproducible, or the mirror copy is stale; remove it from the mirror deliberately if you mean to replace it' });
+        {
+          arch: s.entry.arch,
+          hint: 'the same name, version and config hash must mean the same bytes; the build is not reproducible, or the mirror copy is stale; remove it from the mirror deliberately if you mean to replace it',
+        },
+      );
     }
   }
   return { added, unchanged, index: buildIndex([...existing, ...scanned.map((s) => s.entry)]) };
@@ -279,7 +326,13 @@ function mirrorFileReader(dest: Destination): (name: string) => Promise<string |
  * the upload does not carry is read from the mirror, or taken from the
  * previous targets.
  */
-async function tufTargets(index: MirrorIndex, indexText: string, scanned: readonly ScannedPackage[], dest: Destination, old: Map<string, TargetDesc>): Promise<Map<string, TargetDesc>> {
+async function tufTargets(
+  index: MirrorIndex,
+  indexText: string,
+  scanned: readonly ScannedPackage[],
+  dest: Destination,
+  old: Map<string, TargetDesc>,
+): Promise<Map<string, TargetDesc>> {
   const out = new Map<string, TargetDesc>();
   const desc = (b: Buffer): TargetDesc => ({ length: b.length, sha256: sha256(b) });
   out.set('index.json', desc(Buffer.from(indexText)));
@@ -295,7 +348,10 @@ async function tufTargets(index: MirrorIndex, indexText: string, scanned: readon
     else if (previous) out.set(sumRel, previous);
     else {
       const text = await read(sumRel);
-      if (text === null) throw new OsforgeError('CONFIG_INVALID', `the mirror's index lists ${e.filename} but ${sumRel} is missing`, { hint: 're-upload that package with its .sha256' });
+      if (text === null)
+        throw new OsforgeError('CONFIG_INVALID', `the mirror's index lists ${e.filename} but ${sumRel} is missing`, {
+          hint: 're-upload that package with its .sha256',
+        });
       out.set(sumRel, desc(Buffer.from(text)));
     }
   }
@@ -305,10 +361,16 @@ async function tufTargets(index: MirrorIndex, indexText: string, scanned: readon
 async function signTuf(o: UploadOptions, dest: Destination, index: MirrorIndex, indexText: string, scanned: readonly ScannedPackage[]): Promise<PublishOutput> {
   const where = dest.kind === 'remote' ? `${dest.host}:${dest.path}` : dest.path;
   const existing = await readMirrorMetadata(mirrorFileReader(dest), where);
-  const old = new Map(Object.entries(existing?.metadata.targets.signed.targets ?? {}).map(([p, t]) => [p, { length: t.length, sha256: t.hashes.sha256 ?? '' }]));
+  const old = new Map(
+    Object.entries(existing?.metadata.targets.signed.targets ?? {}).map(([p, t]) => [p, { length: t.length, sha256: t.hashes.sha256 ?? '' }]),
+  );
   return publishMetadata({
-    existing: existing?.metadata ?? null, targets: await tufTargets(index, indexText, scanned, dest, old), signKey: o.signKey!, newRootKey: o.newRootKey,
-    timestampExpiryMs: o.timestampExpiryMs ?? DEFAULT_TIMESTAMP_EXPIRY_MS, now: o.now ?? new Date(),
+    existing: existing?.metadata ?? null,
+    targets: await tufTargets(index, indexText, scanned, dest, old),
+    signKey: o.signKey!,
+    newRootKey: o.newRootKey,
+    timestampExpiryMs: o.timestampExpiryMs ?? DEFAULT_TIMESTAMP_EXPIRY_MS,
+    now: o.now ?? new Date(),
   });
 }
 
@@ -319,13 +381,20 @@ function describeTuf(t: PublishOutput): string {
 
 /** `upload --refresh-timestamp`: a new timestamp.json (version + 1, new expiry) over the same snapshot; nothing else changes. */
 async function refreshMirrorTimestamp(o: UploadOptions): Promise<UploadPlan> {
-  if (!o.signKey) throw new OsforgeError('USAGE', '--refresh-timestamp needs --sign-key (the mirror\'s timestamp key)');
+  if (!o.signKey) throw new OsforgeError('USAGE', "--refresh-timestamp needs --sign-key (the mirror's timestamp key)");
   if (!o.mirror) throw new OsforgeError('USAGE', '--refresh-timestamp needs --mirror DEST');
   const dest = parseDestination(o.mirror);
   const where = dest.kind === 'remote' ? `${dest.host}:${dest.path}` : dest.path;
   const existing = await readMirrorMetadata(mirrorFileReader(dest), where);
-  if (!existing) throw new OsforgeError('USAGE', `${where} has no TUF metadata (root.json) to refresh`, { hint: 'publish it first with `osforge upload --source DIR --mirror DEST --sign-key KEY`' });
-  const out = refreshTimestamp(existing.metadata, existing.snapshotText, { signKey: o.signKey, timestampExpiryMs: o.timestampExpiryMs ?? DEFAULT_TIMESTAMP_EXPIRY_MS, now: o.now ?? new Date() });
+  if (!existing)
+    throw new OsforgeError('USAGE', `${where} has no TUF metadata (root.json) to refresh`, {
+      hint: 'publish it first with `osforge upload --source DIR --mirror DEST --sign-key KEY`',
+    });
+  const out = refreshTimestamp(existing.metadata, existing.snapshotText, {
+    signKey: o.signKey,
+    timestampExpiryMs: o.timestampExpiryMs ?? DEFAULT_TIMESTAMP_EXPIRY_MS,
+    now: o.now ?? new Date(),
+  });
   const text = out.files[0]![1];
   const expires = (JSON.parse(text) as { signed: { expires: string } }).signed.expires;
   if (o.dryRun) {
@@ -338,8 +407,12 @@ async function refreshMirrorTimestamp(o: UploadOptions): Promise<UploadPlan> {
     try {
       await writeFile(join(stage, 'timestamp.json'), text);
       const target = `${dest.host}:${dest.path}`;
-      const cmds = o.useRsync ? [['rsync', '-t', '--checksum', `${stage}/timestamp.json`, `${target}/timestamp.json`]]
-        : [['scp', '-p', `${stage}/timestamp.json`, `${target}/timestamp.json.osforge-tmp`], ['ssh', '--', dest.host, `mv -f ${dest.path}/timestamp.json.osforge-tmp ${dest.path}/timestamp.json`]];
+      const cmds = o.useRsync
+        ? [['rsync', '-t', '--checksum', `${stage}/timestamp.json`, `${target}/timestamp.json`]]
+        : [
+            ['scp', '-p', `${stage}/timestamp.json`, `${target}/timestamp.json.osforge-tmp`],
+            ['ssh', '--', dest.host, `mv -f ${dest.path}/timestamp.json.osforge-tmp ${dest.path}/timestamp.json`],
+          ];
       for (const cmd of cmds) {
         o.log(`$ ${cmd.join(' ')}`);
         await run(cmd[0]!, cmd.slice(1));
@@ -367,8 +440,11 @@ export async function upload(o: UploadOptions): Promise<UploadPlan> {
   if (o.signKey) {
     const unsigned = scanned.filter((s) => !s.hasSig || !s.hasMetaSig).map((s) => s.entry.filename);
     if (unsigned.length) {
-      throw new OsforgeError('USAGE', `--sign-key signs the index, but ${unsigned.length} package(s) are not signed: ${unsigned.slice(0, 5).join(', ')}${unsigned.length > 5 ? ', ...' : ''}`,
-        { hint: 'sign them with `osforge package --sign-key <key>` (writes <file>.sig and <file>.sha256.sig), or upload without --sign-key' });
+      throw new OsforgeError(
+        'USAGE',
+        `--sign-key signs the index, but ${unsigned.length} package(s) are not signed: ${unsigned.slice(0, 5).join(', ')}${unsigned.length > 5 ? ', ...' : ''}`,
+        { hint: 'sign them with `osforge package --sign-key <key>` (writes <file>.sig and <file>.sha256.sig), or upload without --sign-key' },
+      );
     }
   }
   if (scanned.length === 0) {
@@ -392,16 +468,22 @@ export async function upload(o: UploadOptions): Promise<UploadPlan> {
   }
   if (!o.mirror) throw new OsforgeError('USAGE', '--mirror is required unless --generate-index-only is given');
   const dest = parseDestination(o.mirror);
-  if (!o.signKey && dest.kind === 'local' && (await isFile(join(dest.path, 'index.json.sig')) || await isFile(join(dest.path, 'root.json')))) {
-    throw new OsforgeError('USAGE', `the mirror ${dest.path} has a signed index (index.json.sig); uploading without --sign-key would leave a signature that no longer matches`,
-      { hint: 'pass --sign-key with the mirror\'s cosign private key' });
+  if (!o.signKey && dest.kind === 'local' && ((await isFile(join(dest.path, 'index.json.sig'))) || (await isFile(join(dest.path, 'root.json'))))) {
+    throw new OsforgeError(
+      'USAGE',
+      `the mirror ${dest.path} has a signed index (index.json.sig); uploading without --sign-key would leave a signature that no longer matches`,
+      { hint: "pass --sign-key with the mirror's cosign private key" },
+    );
   }
   const plan = planUpload(await existingEntries(dest), scanned);
   const where = dest.kind === 'remote' ? `${dest.host}:${dest.path}` : dest.path;
-  for (const s of plan.added) o.log(`${o.dryRun ? 'would upload' : 'upload'} ${mirrorPath(s.entry.name, s.entry.filename)} (${s.entry.arch}, ${s.entry.size} bytes)`);
+  for (const s of plan.added)
+    o.log(`${o.dryRun ? 'would upload' : 'upload'} ${mirrorPath(s.entry.name, s.entry.filename)} (${s.entry.arch}, ${s.entry.size} bytes)`);
   for (const s of plan.unchanged) o.log(`unchanged ${mirrorPath(s.entry.name, s.entry.filename)}`);
   if (o.dryRun) {
-    o.log(`dry run: would write ${where}/index.json (${plan.index.total} packages)${o.signKey ? ' and sign its TUF metadata' : ''} via ${o.useRsync ? 'rsync' : dest.kind === 'remote' ? 'scp' : 'local copy'}; nothing was written`);
+    o.log(
+      `dry run: would write ${where}/index.json (${plan.index.total} packages)${o.signKey ? ' and sign its TUF metadata' : ''} via ${o.useRsync ? 'rsync' : dest.kind === 'remote' ? 'scp' : 'local copy'}; nothing was written`,
+    );
     return plan;
   }
 
@@ -429,8 +511,13 @@ export async function upload(o: UploadOptions): Promise<UploadPlan> {
     for (const [name, text] of tuf?.files ?? []) await writeFile(join(stage, name), text);
     const tufNames = (tuf?.files ?? []).map(([name]) => name);
     // A remote mirror that has every package and this very index (and signature and TUF metadata) is current: copy nothing, rewrite nothing.
-    if (dest.kind === 'remote' && plan.added.length === 0 && tufNames.length === 0 && await remoteText(dest, 'index.json') === indexText
-      && (!indexSig || await remoteText(dest, 'index.json.sig') === indexSig.toString())) {
+    if (
+      dest.kind === 'remote' &&
+      plan.added.length === 0 &&
+      tufNames.length === 0 &&
+      (await remoteText(dest, 'index.json')) === indexText &&
+      (!indexSig || (await remoteText(dest, 'index.json.sig')) === indexSig.toString())
+    ) {
       o.log(`${where} is up to date (${plan.index.total} packages); nothing uploaded`);
       return plan;
     }
@@ -448,7 +535,8 @@ export async function upload(o: UploadOptions): Promise<UploadPlan> {
         }
       }
       const indexPath = join(dest.path, 'index.json');
-      if (o.signKey && !(await sameBytes(join(stage, 'index.json.sig'), `${indexPath}.sig`))) await writeFileAtomic(`${indexPath}.sig`, await readFile(join(stage, 'index.json.sig')));
+      if (o.signKey && !(await sameBytes(join(stage, 'index.json.sig'), `${indexPath}.sig`)))
+        await writeFileAtomic(`${indexPath}.sig`, await readFile(join(stage, 'index.json.sig')));
       if (!(await sameBytes(join(stage, 'index.json'), indexPath))) await writeFileAtomic(indexPath, indexText);
       for (const [name, text] of tuf?.files ?? []) await writeFileAtomic(join(dest.path, name), text);
     } else {
@@ -458,8 +546,10 @@ export async function upload(o: UploadOptions): Promise<UploadPlan> {
         await run(cmd[0]!, cmd.slice(1));
       }
     }
-    o.log(`published ${plan.added.length} new, ${plan.unchanged.length} unchanged; ${where}/index.json lists ${plan.index.total} packages`
-      + (tuf ? `; ${describeTuf(tuf)}${tufNames.length ? '' : ' (unchanged)'}` : ''));
+    o.log(
+      `published ${plan.added.length} new, ${plan.unchanged.length} unchanged; ${where}/index.json lists ${plan.index.total} packages` +
+        (tuf ? `; ${describeTuf(tuf)}${tufNames.length ? '' : ' (unchanged)'}` : ''),
+    );
     return plan;
   } finally {
     await rm(stage, { recursive: true, force: true });

@@ -28,11 +28,15 @@ export interface InstalledRecord {
 }
 
 export function formatContents(lines: readonly ContentsLine[]): string {
-  return lines.map((l) => {
-    if (l.kind === 'dir') return `dir /${l.path}`;
-    if (l.kind === 'obj') return `obj /${l.path} ${l.sha256} ${l.size}`;
-    return `sym /${l.path} -> ${l.target}`;
-  }).join('\n') + (lines.length ? '\n' : '');
+  return (
+    lines
+      .map((l) => {
+        if (l.kind === 'dir') return `dir /${l.path}`;
+        if (l.kind === 'obj') return `obj /${l.path} ${l.sha256} ${l.size}`;
+        return `sym /${l.path} -> ${l.target}`;
+      })
+      .join('\n') + (lines.length ? '\n' : '')
+  );
 }
 
 export function parseContents(text: string, where: string): ContentsLine[] {

@@ -18,7 +18,10 @@ import { sha256, sha256File } from '../util/hash.ts';
  * `key` includes the commit.
  */
 export interface DistStamp {
-  key: string; commit?: string; dirty?: boolean; files: Record<string, string>;
+  key: string;
+  commit?: string;
+  dirty?: boolean;
+  files: Record<string, string>;
   /** Per file, its stat when its digest was taken (absent: hash it). */
   stats?: Record<string, string>;
 }
@@ -42,7 +45,11 @@ async function digestWithStat(path: string): Promise<{ digest: string; stat: str
 }
 
 /** What a run wants dist/ to hold: artifacts for `key`, recording `commit` and `dirty`. */
-export interface DistIdentity { key: string; commit: string; dirty: boolean }
+export interface DistIdentity {
+  key: string;
+  commit: string;
+  dirty: boolean;
+}
 
 export type DistState =
   | { kind: 'current' }

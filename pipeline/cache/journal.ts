@@ -5,7 +5,11 @@ import { writeFileAtomic } from '../util/write-atomic.ts';
 import { join } from 'node:path';
 import type { Inputs, StageNode } from '../model/stage-key.ts';
 
-export interface Change { name: string; old: string | null; new: string | null }
+export interface Change {
+  name: string;
+  old: string | null;
+  new: string | null;
+}
 
 export interface Explanation {
   id: string;

@@ -19,12 +19,19 @@ export interface LitterRoots {
 function unmountBelow(dir: string): void {
   let mounts: string[];
   try {
-    mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4] ?? '').filter((m) => m.startsWith(`${dir}/`));
+    mounts = readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .map((l) => l.split(' ')[4] ?? '')
+      .filter((m) => m.startsWith(`${dir}/`));
   } catch {
     return;
   }
   for (const m of mounts.sort((a, b) => b.length - a.length)) {
-    try { execFileSync('umount', ['-l', m], { stdio: 'ignore' }); } catch { /* removal below stays on this filesystem anyway */ }
+    try {
+      execFileSync('umount', ['-l', m], { stdio: 'ignore' });
+    } catch {
+      /* removal below stays on this filesystem anyway */
+    }
   }
 }
 
@@ -35,11 +42,19 @@ function removeTree(path: string): void {
 }
 
 function children(dir: string): string[] {
-  try { return readdirSync(dir).map((n) => join(dir, n)); } catch { return []; }
+  try {
+    return readdirSync(dir).map((n) => join(dir, n));
+  } catch {
+    return [];
+  }
 }
 
 function isDir(p: string): boolean {
-  try { return statSync(p).isDirectory(); } catch { return false; }
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -50,7 +65,12 @@ function isDir(p: string): boolean {
 function ownerAlive(name: string): boolean {
   const pid = Number((/-p(\d+)-/.exec(name) ?? /\.tmp-(\d+)/.exec(name))?.[1]);
   if (!pid || pid === process.pid) return false;
-  try { process.kill(pid, 0); return true; } catch (err) { return (err as NodeJS.ErrnoException).code === 'EPERM'; }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** Returns the paths removed. */

@@ -9,9 +9,16 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { OsforgeError } from '../errors.ts';
 import { currentOwner, ownerAlive, type Owner } from '../util/owner.ts';
 
-export interface Holder extends Owner { startedAt: string; command: string; runId: string }
+export interface Holder extends Owner {
+  startedAt: string;
+  command: string;
+  runId: string;
+}
 
-export interface RunLock { path: string; /** Resolves once the kernel lock is gone. */ release(): Promise<void> }
+export interface RunLock {
+  path: string;
+  /** Resolves once the kernel lock is gone. */ release(): Promise<void>;
+}
 
 export interface LockOptions {
   /** false: fail at once when another run holds the lock (`--no-wait`). */
@@ -25,7 +32,7 @@ export interface LockOptions {
 export function readHolder(path: string): Holder | null {
   try {
     const text = readFileSync(path, 'utf8').trim();
-    return text ? JSON.parse(text) as Holder : null;
+    return text ? (JSON.parse(text) as Holder) : null;
   } catch {
     return null;
   }
@@ -41,16 +48,25 @@ function tryFlock(path: string): Promise<ChildProcess | null> {
     // -E 75: "already locked" is told apart from a missing flock binary or a bad path.
     const child = spawn('flock', ['-n', '-E', '75', path, 'sh', '-c', 'echo locked; exec cat >/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
     let err = '';
-    child.stderr!.on('data', (b: Buffer) => { err += b.toString(); });
+    child.stderr!.on('data', (b: Buffer) => {
+      err += b.toString();
+    });
     child.stdout!.once('data', () => resolve(child));
-    child.on('error', (e) => reject(new OsforgeError('HOST_SETUP', `cannot run flock to lock ${path}: ${e.message}`, {
-      hint: 'install util-linux (it provides flock), or run make setup',
-    })));
+    child.on('error', (e) =>
+      reject(
+        new OsforgeError('HOST_SETUP', `cannot run flock to lock ${path}: ${e.message}`, {
+          hint: 'install util-linux (it provides flock), or run make setup',
+        }),
+      ),
+    );
     child.on('exit', (code) => {
       if (code === 75) resolve(null);
-      else reject(new OsforgeError('HOST_SETUP', `cannot lock ${path}: flock exited with ${code}${err ? `: ${err.trim()}` : ''}`, {
-        hint: 'check that the directory is writable',
-      }));
+      else
+        reject(
+          new OsforgeError('HOST_SETUP', `cannot lock ${path}: flock exited with ${code}${err ? `: ${err.trim()}` : ''}`, {
+            hint: 'check that the directory is writable',
+          }),
+        );
     });
   });
 }
@@ -67,21 +83,33 @@ export async function acquireLock(path: string, opts: LockOptions): Promise<RunL
         opts.log(`lock ${path}: took over from ${describeHolder(previous)}, which died without releasing it`);
       }
       const holder: Holder = {
-        ...me, startedAt: new Date().toISOString(), runId: opts.runId,
-        command: process.argv.slice(1).map((a) => a.replace(/^.*\/node_modules\/\.bin\//, '')).join(' '),
+        ...me,
+        startedAt: new Date().toISOString(),
+        runId: opts.runId,
+        command: process.argv
+          .slice(1)
+          .map((a) => a.replace(/^.*\/node_modules\/\.bin\//, ''))
+          .join(' '),
       };
       writeFileSync(path, JSON.stringify(holder) + '\n');
       // Neither the helper nor its pipes may keep the event loop alive (the exit guard relies on it emptying).
       child.unref();
       for (const s of [child.stdin, child.stdout, child.stderr]) (s as unknown as { unref?: () => void } | null)?.unref?.();
-      const exited = new Promise<void>((r) => { if (child.exitCode !== null || child.signalCode !== null) r(); else child.once('exit', () => r()); });
+      const exited = new Promise<void>((r) => {
+        if (child.exitCode !== null || child.signalCode !== null) r();
+        else child.once('exit', () => r());
+      });
       let released = false;
       return {
         path,
         release() {
           if (!released) {
             released = true;
-            try { writeFileSync(path, ''); } catch { /* the lock still goes with the helper */ }
+            try {
+              writeFileSync(path, '');
+            } catch {
+              /* the lock still goes with the helper */
+            }
             // Waiting for the helper's exit must keep the process alive (it was unref'd while held).
             child.ref();
             // EOF ends `cat`, which holds the inherited lock fd; flock exits only
@@ -89,7 +117,10 @@ export async function acquireLock(path: string, opts: LockOptions): Promise<RunL
             // first would return while cat still held the lock.
             child.stdin?.end();
             const stuck = setTimeout(() => child.kill('SIGKILL'), 10_000);
-            exited.then(() => clearTimeout(stuck), () => clearTimeout(stuck));
+            exited.then(
+              () => clearTimeout(stuck),
+              () => clearTimeout(stuck),
+            );
           }
           return exited;
         },
@@ -118,5 +149,10 @@ export async function acquireLocks(paths: string[], opts: LockOptions): Promise<
     await Promise.all(held.map((l) => l.release()));
     throw err;
   }
-  return { path: held.map((l) => l.path).join(', '), release: async () => { await Promise.all(held.map((l) => l.release())); } };
+  return {
+    path: held.map((l) => l.path).join(', '),
+    release: async () => {
+      await Promise.all(held.map((l) => l.release()));
+    },
+  };
 }

@@ -79,18 +79,30 @@ export class SharedCache {
     this.limits = o.limits ?? DEFAULT_SHARED_CACHE_LIMITS;
   }
 
-  get location(): string { return this.o.location; }
-  get canPush(): boolean { return this.o.signKey !== undefined; }
+  get location(): string {
+    return this.o.location;
+  }
+  get canPush(): boolean {
+    return this.o.signKey !== undefined;
+  }
 
-  private rel(key: string, suffix = '') { return `${key.slice(0, 2)}/${key}.tar${suffix}`; }
-  private url(rel: string) { return `${this.o.location.replace(/\/+$/, '')}/${rel}`; }
+  private rel(key: string, suffix = '') {
+    return `${key.slice(0, 2)}/${key}.tar${suffix}`;
+  }
+  private url(rel: string) {
+    return `${this.o.location.replace(/\/+$/, '')}/${rel}`;
+  }
 
   /** Copies `rel` into the new file `file`, at most `maxBytes`; false when the cache lacks it. */
   private async fetchTo(rel: string, file: string, maxBytes: number, limitName: string): Promise<boolean> {
     const out = await open(file, 'wx', 0o600);
     try {
       if (this.http) {
-        return await httpRead(this.url(rel), { maxBytes, limitName, timing: this.limits.timing }, () => ({ write: async (c) => { await out.write(c); } }));
+        return await httpRead(this.url(rel), { maxBytes, limitName, timing: this.limits.timing }, () => ({
+          write: async (c) => {
+            await out.write(c);
+          },
+        }));
       }
       const from = join(this.o.location, rel);
       let src;
@@ -104,7 +116,7 @@ export class SharedCache {
         if (src.size > maxBytes) throw tooLarge(from, src.size, maxBytes, limitName);
         // The size checked on the descriptor bounds the copy, even if the file grows meanwhile.
         const buf = Buffer.allocUnsafe(1024 * 1024);
-        for (let at = 0; at < src.size;) {
+        for (let at = 0; at < src.size; ) {
           const { bytesRead } = await src.handle.read(buf, 0, Math.min(buf.length, src.size - at), at);
           if (bytesRead === 0) break;
           await out.write(buf.subarray(0, bytesRead));
@@ -120,7 +132,11 @@ export class SharedCache {
   }
 
   private async exists(rel: string): Promise<boolean> {
-    if (!this.http) return lstat(join(this.o.location, rel)).then(() => true, () => false);
+    if (!this.http)
+      return lstat(join(this.o.location, rel)).then(
+        () => true,
+        () => false,
+      );
     const res = await fetch(this.url(rel), { method: 'HEAD', signal: AbortSignal.timeout(this.limits.timing.idleTimeoutMs) });
     return res.ok;
   }
@@ -136,7 +152,10 @@ export class SharedCache {
     }
     const size = (await stat(file)).size;
     const res = await fetch(this.url(rel), {
-      method: 'PUT', body: Readable.toWeb(createReadStream(file)) as unknown as BodyInit, headers: { 'content-length': String(size) }, duplex: 'half',
+      method: 'PUT',
+      body: Readable.toWeb(createReadStream(file)) as unknown as BodyInit,
+      headers: { 'content-length': String(size) },
+      duplex: 'half',
       signal: AbortSignal.timeout(this.limits.timing.deadlineMs),
     } as RequestInit);
     if (!res.ok) throw new Error(`PUT ${this.url(rel)}: HTTP ${res.status} ${printable(res.statusText)}`);
@@ -153,11 +172,15 @@ export class SharedCache {
     await mkdir(dirname(dir), { recursive: true });
     try {
       if (!(await this.fetchTo(this.rel(key), tarFile, this.limits.maxEntryBytes, '$OSFORGE_SHARED_CACHE_MAX_SIZE'))) return false;
-      const refuse = (why: string) => { this.o.log(`warning: shared cache entry ${key.slice(0, 12)} for ${stage} ${why}; ignored, building it`); return false; };
+      const refuse = (why: string) => {
+        this.o.log(`warning: shared cache entry ${key.slice(0, 12)} for ${stage} ${why}; ignored, building it`);
+        return false;
+      };
       const sigFile = `${dir}.sig`;
       let sig: Buffer;
       try {
-        if (!(await this.fetchTo(this.rel(key, '.sig'), sigFile, MAX_SIG_BYTES, 'nothing (a signature is under 100 bytes)'))) return refuse('is unsigned (no .sig)');
+        if (!(await this.fetchTo(this.rel(key, '.sig'), sigFile, MAX_SIG_BYTES, 'nothing (a signature is under 100 bytes)')))
+          return refuse('is unsigned (no .sig)');
         sig = decodeSigFile((await readRegularFile(sigFile, 'the .sig', MAX_SIG_BYTES)).toString('utf8'));
       } catch (err) {
         if (err instanceof OsforgeError) throw err;
@@ -165,7 +188,8 @@ export class SharedCache {
       } finally {
         await rm(sigFile, { force: true });
       }
-      if (!(await verifyFile(this.o.verifyKey, tarFile, [sig]))[0]) return refuse('is not signed by the shared cache\'s key (tampered, or signed by another key)');
+      if (!(await verifyFile(this.o.verifyKey, tarFile, [sig]))[0])
+        return refuse("is not signed by the shared cache's key (tampered, or signed by another key)");
       await extractSafe(createReadStream(tarFile), dir, { maxEntries: this.limits.maxEntries, maxDepth: this.limits.maxDepth, filesAndDirsOnly: true });
       const unsafe = await checkEntryMeta(dir, key);
       if (unsafe) return refuse(unsafe);
@@ -197,7 +221,8 @@ export class SharedCache {
       const walk = async (d: string) => {
         for (const n of (await readdir(d)).sort()) {
           const p = join(d, n);
-          if ((await stat(p)).isDirectory()) await walk(p); else files.push(p);
+          if ((await stat(p)).isDirectory()) await walk(p);
+          else files.push(p);
         }
       };
       await walk(entryDir);
@@ -254,7 +279,11 @@ async function checkEntryMeta(dir: string, key: string): Promise<string | null> 
  * never used), pushed to when $OSFORGE_SHARED_CACHE_KEY (a cosign private key;
  * password from $COSIGN_PASSWORD) is set.
  */
-export async function sharedCacheFrom(cli: string | undefined, log: (line: string) => void, env: NodeJS.ProcessEnv = process.env): Promise<SharedCache | undefined> {
+export async function sharedCacheFrom(
+  cli: string | undefined,
+  log: (line: string) => void,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<SharedCache | undefined> {
   const location = cli ?? env.OSFORGE_SHARED_CACHE;
   if (!location) return undefined;
   const { loadSigningKey, loadVerifyKey } = await import('../sign/keyfile.ts');
@@ -264,7 +293,9 @@ export async function sharedCacheFrom(cli: string | undefined, log: (line: strin
     });
   }
   const verifyKey = await loadVerifyKey(env.OSFORGE_SHARED_CACHE_PUBKEY);
-  const signKey = env.OSFORGE_SHARED_CACHE_KEY ? (await loadSigningKey({ path: env.OSFORGE_SHARED_CACHE_KEY, from: 'OSFORGE_SHARED_CACHE_KEY' }, env)).privateKey : undefined;
+  const signKey = env.OSFORGE_SHARED_CACHE_KEY
+    ? (await loadSigningKey({ path: env.OSFORGE_SHARED_CACHE_KEY, from: 'OSFORGE_SHARED_CACHE_KEY' }, env)).privateKey
+    : undefined;
   if (!/^https?:\/\//.test(location)) await mkdir(location, { recursive: true });
   return new SharedCache({ location, verifyKey, signKey, log, limits: await sharedCacheLimitsFrom(env) });
 }
@@ -280,8 +311,12 @@ export async function sharedCacheLimitsFrom(env: NodeJS.ProcessEnv = process.env
   const time = (name: string, fallback: number): number => (env[name] ? parseDuration(env[name], `$${name}`) : fallback);
   const t = DEFAULT_HTTP_TIMING;
   const minRate = env.OSFORGE_MIN_RATE ? parseSize(env.OSFORGE_MIN_RATE, '$OSFORGE_MIN_RATE') : t.minRateBytesPerSec;
-  const timing = { idleTimeoutMs: time('OSFORGE_IDLE_TIMEOUT', t.idleTimeoutMs), minRateBytesPerSec: minRate,
-    rateWindowMs: time('OSFORGE_RATE_WINDOW', t.rateWindowMs), deadlineMs: time('OSFORGE_DOWNLOAD_DEADLINE', t.deadlineMs) };
+  const timing = {
+    idleTimeoutMs: time('OSFORGE_IDLE_TIMEOUT', t.idleTimeoutMs),
+    minRateBytesPerSec: minRate,
+    rateWindowMs: time('OSFORGE_RATE_WINDOW', t.rateWindowMs),
+    deadlineMs: time('OSFORGE_DOWNLOAD_DEADLINE', t.deadlineMs),
+  };
   const d = DEFAULT_SHARED_CACHE_LIMITS;
   return {
     maxEntryBytes: env.OSFORGE_SHARED_CACHE_MAX_SIZE ? parseSize(env.OSFORGE_SHARED_CACHE_MAX_SIZE, '$OSFORGE_SHARED_CACHE_MAX_SIZE') : d.maxEntryBytes,

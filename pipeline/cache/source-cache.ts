@@ -25,7 +25,8 @@ export async function lookupSource(root: string, file: string, expected: string,
 
 export function mismatchError(file: string, expected: string, actual: string, from: string): OsforgeError {
   return new OsforgeError('SHA256_MISMATCH', `sha256 mismatch\n  expected: ${expected}\n  actual:   ${actual}\n  file:     ${file} (from ${from})`, {
-    stage: 'fetch', hint: 'the download is not the pinned file; check images/sources.json or the mirror',
+    stage: 'fetch',
+    hint: 'the download is not the pinned file; check images/sources.json or the mirror',
   });
 }
 

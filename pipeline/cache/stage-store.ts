@@ -24,7 +24,10 @@ export function readOutput(entry: StageEntry<StageMeta>): Promise<Buffer> {
 export class StageStore {
   private readonly inflight = new Map<string, Promise<unknown>>();
 
-  constructor(readonly root: string, private readonly log: (m: string) => void = () => undefined) {}
+  constructor(
+    readonly root: string,
+    private readonly log: (m: string) => void = () => undefined,
+  ) {}
 
   dir(key: string): string {
     return join(this.root, key);
@@ -76,7 +79,12 @@ export class StageStore {
   async put<M extends StageMeta>(meta: Omit<M, 'outputSha256'>, output: Buffer | Readable, after?: () => Partial<M>): Promise<StageEntry<M>> {
     return this.commit<M>(meta as M, Buffer.isBuffer(output) ? output.length : undefined, async (tmp) => {
       const hash = createHash('sha256');
-      const tee = new Transform({ transform(chunk: Buffer, _e, cb) { hash.update(chunk); cb(null, chunk); } });
+      const tee = new Transform({
+        transform(chunk: Buffer, _e, cb) {
+          hash.update(chunk);
+          cb(null, chunk);
+        },
+      });
       await pipeline(Buffer.isBuffer(output) ? Readable.from([output]) : output, tee, createWriteStream(join(tmp, 'output.tar.gz')));
       return { ...after?.(), outputSha256: hash.digest('hex') };
     });
@@ -95,7 +103,11 @@ export class StageStore {
   }
 
   // Write into a temp dir, fsync, rename, fsync the parent: an entry that exists is complete on disk.
-  private async commit<M extends StageMeta>(meta: M, bytesNeeded: number | undefined, write: (tmp: string) => Promise<Partial<StageMeta>>): Promise<StageEntry<M>> {
+  private async commit<M extends StageMeta>(
+    meta: M,
+    bytesNeeded: number | undefined,
+    write: (tmp: string) => Promise<Partial<StageMeta>>,
+  ): Promise<StageEntry<M>> {
     const dir = this.dir(meta.key);
     const tmp = `${dir}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
     return mapDiskFull(this.root, bytesNeeded, async () => {
@@ -174,10 +186,17 @@ export class StageStore {
       const size = await dirSize(dir);
       const tmp = /\.tmp-(\d+)-/.exec(name);
       if (tmp) {
-        if (!pidAlive(Number(tmp[1]))) { await rm(dir, { recursive: true, force: true }); removed.push(name); freed += size; }
+        if (!pidAlive(Number(tmp[1]))) {
+          await rm(dir, { recursive: true, force: true });
+          removed.push(name);
+          freed += size;
+        }
         continue;
       }
-      const lastUse = await stat(join(dir, 'meta.json')).then((s) => s.mtimeMs, () => 0);
+      const lastUse = await stat(join(dir, 'meta.json')).then(
+        (s) => s.mtimeMs,
+        () => 0,
+      );
       entries.push({ name, size, lastUse });
     }
     entries.sort((a, b) => a.lastUse - b.lastUse);
@@ -197,7 +216,7 @@ async function listFiles(dir: string): Promise<string[]> {
   const out: string[] = [];
   for (const e of await readdir(dir, { withFileTypes: true })) {
     const p = join(dir, e.name);
-    if (e.isDirectory()) out.push(...await listFiles(p));
+    if (e.isDirectory()) out.push(...(await listFiles(p)));
     else if (e.isFile()) out.push(p);
   }
   return out.sort();
@@ -214,5 +233,10 @@ async function dirSize(dir: string): Promise<number> {
 }
 
 function pidAlive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch { return false; }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }

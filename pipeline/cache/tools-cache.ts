@@ -20,13 +20,21 @@ import { fsyncParent, fsyncPath, fsyncTree, mapDiskFull } from '../util/durable.
 import { normalizeEntryPath, normalizeMode, packEntries, readEntries, type TarEntry } from '../util/tar.ts';
 import type { StreamEntry } from '../util/tar-stream.ts';
 
-
 /** The variables naming the keys that sign (private) and authenticate (public) a tools-cache/. */
 export const TOOLS_CACHE_PUBKEY_ENV = 'OSFORGE_TOOLS_CACHE_PUBKEY';
 export const TOOLS_CACHE_KEY_ENV = 'OSFORGE_TOOLS_CACHE_KEY';
 
-export interface ToolsIndexFile { path: string; type: 'file' | 'symlink' | 'directory'; sha256?: string; linkname?: string; mode?: number }
-export interface ToolsIndex { key: string; files: ToolsIndexFile[] }
+export interface ToolsIndexFile {
+  path: string;
+  type: 'file' | 'symlink' | 'directory';
+  sha256?: string;
+  linkname?: string;
+  mode?: number;
+}
+export interface ToolsIndex {
+  key: string;
+  files: ToolsIndexFile[];
+}
 
 /** `untrusted`: the cache is there and intact for its key, but nobody vouches for it (a possible forgery, not just stale). */
 export type Validation = { ok: true; index: ToolsIndex } | { ok: false; reason: string; untrusted?: true };
@@ -60,7 +68,10 @@ export function toolsCacheRecordKey(key: string): string {
   return keyOf(['tools-cache-index/v1', key]);
 }
 
-interface ToolsCacheRecord extends StageMeta { kind: 'tools-cache-index'; toolsKey: string }
+interface ToolsCacheRecord extends StageMeta {
+  kind: 'tools-cache-index';
+  toolsKey: string;
+}
 
 /** Why the index is not vouched for, or null when this machine wrote it or a trusted key signed it. */
 async function untrustedBecause(dir: string, key: string, indexBytes: Buffer, trust: ToolsCacheTrust): Promise<string | null> {
@@ -77,7 +88,11 @@ async function untrustedBecause(dir: string, key: string, indexBytes: Buffer, tr
     return `${local}, and ${code === 'ENOENT' ? 'it has no index.json.sig' : `index.json.sig is unusable (${(err as Error).message})`}`;
   }
   let good = false;
-  try { good = cryptoVerify('sha256', indexBytes, { key: trust.verifyKey, dsaEncoding: 'der' }, sig); } catch { good = false; }
+  try {
+    good = cryptoVerify('sha256', indexBytes, { key: trust.verifyKey, dsaEncoding: 'der' }, sig);
+  } catch {
+    good = false;
+  }
   return good ? null : `${local}, and index.json.sig does not verify with OSFORGE_TOOLS_CACHE_PUBKEY (tampered, or signed by another key)`;
 }
 
@@ -101,10 +116,18 @@ export async function validateToolsCache(cacheRoot: string, key: string, trust: 
   if (!Array.isArray(index.files) || index.files.length === 0) return { ok: false, reason: `${indexPath} lists no files` };
   for (const f of index.files) {
     let rel: string;
-    try { rel = normalizeEntryPath(f.path); } catch { return { ok: false, reason: `index lists unsafe path ${JSON.stringify(f.path)}` }; }
+    try {
+      rel = normalizeEntryPath(f.path);
+    } catch {
+      return { ok: false, reason: `index lists unsafe path ${JSON.stringify(f.path)}` };
+    }
     const p = join(dir, 'root', rel);
     let st;
-    try { st = lstatSync(p); } catch { return { ok: false, reason: `missing file ${p}` }; }
+    try {
+      st = lstatSync(p);
+    } catch {
+      return { ok: false, reason: `missing file ${p}` };
+    }
     if (f.type === 'symlink') {
       if (!st.isSymbolicLink() || readlinkSync(p) !== f.linkname) return { ok: false, reason: `symlink ${p} does not point to ${f.linkname}` };
     } else if (f.type === 'file') {
@@ -126,10 +149,14 @@ export async function validateToolsCache(cacheRoot: string, key: string, trust: 
 export async function signToolsCache(cacheRoot: string, store: StageStore, signKey: KeyObject): Promise<ToolsIndex> {
   const indexPath = join(toolchainDir(cacheRoot), 'index.json');
   if (!existsSync(indexPath)) {
-    throw new OsforgeError('TOOLS_CACHE', `not signing ${toolchainDir(cacheRoot)}: ${indexPath} does not exist`, { hint: 'run `osforge dist` first: it writes the tools cache' });
+    throw new OsforgeError('TOOLS_CACHE', `not signing ${toolchainDir(cacheRoot)}: ${indexPath} does not exist`, {
+      hint: 'run `osforge dist` first: it writes the tools cache',
+    });
   }
   // The index names its own tools key; the store's record for that key is what vouches for it (the verifier checks the key against its inputs).
-  const claimed = (parseJsonBounded((await readRegularFile(indexPath, 'tools-cache index', MAX_TOOLS_INDEX_BYTES)).toString('utf8'), indexPath) as Partial<ToolsIndex> | null)?.key;
+  const claimed = (
+    parseJsonBounded((await readRegularFile(indexPath, 'tools-cache index', MAX_TOOLS_INDEX_BYTES)).toString('utf8'), indexPath) as Partial<ToolsIndex> | null
+  )?.key;
   const v = await validateToolsCache(cacheRoot, typeof claimed === 'string' ? claimed : '', { store });
   if (!v.ok) {
     throw new OsforgeError('TOOLS_CACHE', `not signing ${toolchainDir(cacheRoot)}: ${v.reason}`, {
@@ -159,14 +186,18 @@ export async function signToolsCache(cacheRoot: string, store: StageStore, signK
 export async function writeToolsCache(cacheRoot: string, key: string, entries: TarEntry[], trust: ToolsCacheTrust): Promise<ToolsIndex> {
   const final = toolchainDir(cacheRoot);
   const tmp = `${final}.tmp-${process.pid}`;
-  return mapDiskFull(cacheRoot, entries.reduce((n, e) => n + (e.data?.length ?? 0), 0), async () => {
-    try {
-      return await writeToolsCacheIn(tmp, final, key, entries, trust);
-    } catch (err) {
-      await rm(tmp, { recursive: true, force: true });
-      throw err;
-    }
-  });
+  return mapDiskFull(
+    cacheRoot,
+    entries.reduce((n, e) => n + (e.data?.length ?? 0), 0),
+    async () => {
+      try {
+        return await writeToolsCacheIn(tmp, final, key, entries, trust);
+      } catch (err) {
+        await rm(tmp, { recursive: true, force: true });
+        throw err;
+      }
+    },
+  );
 }
 
 async function writeToolsCacheIn(tmp: string, final: string, key: string, entries: TarEntry[], trust: ToolsCacheTrust): Promise<ToolsIndex> {
@@ -223,13 +254,17 @@ export async function toolsCacheEntries(cacheRoot: string, under?: string): Prom
   const indexPath = join(toolchainDir(cacheRoot), 'index.json');
   const index = parseJsonBounded((await readRegularFile(indexPath, 'tools-cache index', MAX_TOOLS_INDEX_BYTES)).toString('utf8'), indexPath) as ToolsIndex;
   const want = new Map(index.files.map((f) => [f.path, f.sha256]));
-  return Promise.all((await toolsCacheFiles(cacheRoot, under)).map(async ({ data, ...e }) => {
-    if (!data) return e as TarEntry;
-    const file = (data as { file: string }).file;
-    const bytes = await readFile(file);
-    if (sha256(bytes) !== want.get(e.path)) {
-      throw new OsforgeError('TOOLS_CACHE', `${file} changed after tools-cache/ was validated`, { hint: 'something is writing to tools-cache/ during the run; stop it, or run `osforge clean-tools-cache` and build again' });
-    }
-    return { ...e, data: bytes } as TarEntry;
-  }));
+  return Promise.all(
+    (await toolsCacheFiles(cacheRoot, under)).map(async ({ data, ...e }) => {
+      if (!data) return e as TarEntry;
+      const file = (data as { file: string }).file;
+      const bytes = await readFile(file);
+      if (sha256(bytes) !== want.get(e.path)) {
+        throw new OsforgeError('TOOLS_CACHE', `${file} changed after tools-cache/ was validated`, {
+          hint: 'something is writing to tools-cache/ during the run; stop it, or run `osforge clean-tools-cache` and build again',
+        });
+      }
+      return { ...e, data: bytes } as TarEntry;
+    }),
+  );
 }

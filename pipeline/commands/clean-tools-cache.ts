@@ -11,7 +11,12 @@ export function assertRemovableCache(dir: string, cwd = process.cwd()): void {
     const r = relative(parent, child);
     return r === '' || (!r.startsWith('..') && !r.startsWith(sep) && r !== '..');
   };
-  const guarded = [['the current directory', cwd], ['the osforge checkout', repoRoot], ['your home directory', homedir()], ['the root directory', '/']] as const;
+  const guarded = [
+    ['the current directory', cwd],
+    ['the osforge checkout', repoRoot],
+    ['your home directory', homedir()],
+    ['the root directory', '/'],
+  ] as const;
   for (const [what, p] of guarded) {
     if (holds(resolve(dir), resolve(p))) {
       throw new OsforgeError('USAGE', `refusing to delete ${dir}: it is or contains ${what}`, {

@@ -49,7 +49,8 @@ export const configUpdateCommand: Command = {
     return guarded('osforge config-update', async () => {
       const merge = nonEmpty(values, 'merge');
       const discard = nonEmpty(values, 'discard');
-      if (merge !== undefined && discard !== undefined) throw new OsforgeError('USAGE', '--merge and --discard cannot be combined: give one file and one action');
+      if (merge !== undefined && discard !== undefined)
+        throw new OsforgeError('USAGE', '--merge and --discard cannot be combined: give one file and one action');
       const given = nonEmpty(values, 'prefix') ?? '/usr';
       const prefix = await realPrefixOf(given);
       assertDbLocation(prefix);
@@ -62,7 +63,9 @@ export const configUpdateCommand: Command = {
           return 0;
         }
         for (const p of await listPending(prefix)) {
-          process.stdout.write(`${printable(`/${p.target}  ${p.pending.map((x) => `/${x}`).join(' ')}  (${p.owner.record.name}-${p.owner.record.version})`, 8192)}\n`);
+          process.stdout.write(
+            `${printable(`/${p.target}  ${p.pending.map((x) => `/${x}`).join(' ')}  (${p.owner.record.name}-${p.owner.record.version})`, 8192)}\n`,
+          );
         }
       } finally {
         await lock.release({ pruneEmpty: true });

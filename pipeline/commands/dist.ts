@@ -119,9 +119,16 @@ environment:
                              last commit that touched a build input)
   DOCKER_HOST                engine to use (default: local socket)`,
   options: {
-    verbose: { type: 'boolean', short: 'v' }, plain: { type: 'boolean' }, json: { type: 'boolean' }, jobs: { type: 'string', short: 'j' }, explain: { type: 'boolean' },
-    'no-wait': { type: 'boolean' }, use: { type: 'string', multiple: true }, profile: { type: 'string', multiple: true },
-    builders: { type: 'string' }, 'shared-cache': { type: 'string' },
+    verbose: { type: 'boolean', short: 'v' },
+    plain: { type: 'boolean' },
+    json: { type: 'boolean' },
+    jobs: { type: 'string', short: 'j' },
+    explain: { type: 'boolean' },
+    'no-wait': { type: 'boolean' },
+    use: { type: 'string', multiple: true },
+    profile: { type: 'string', multiple: true },
+    builders: { type: 'string' },
+    'shared-cache': { type: 'string' },
   },
   async run(values) {
     // No silent success: if the event loop empties before the run settled
@@ -130,7 +137,9 @@ environment:
     const exitGuard = () => {
       if (settled) return;
       settled = true;
-      process.stderr.write('error [ENGINE_UNAVAILABLE]: osforge dist stopped before its work finished: pending Docker engine calls can no longer complete\n  fix: check the engine (`docker info`), then run osforge dist again: finished stages are cached\n');
+      process.stderr.write(
+        'error [ENGINE_UNAVAILABLE]: osforge dist stopped before its work finished: pending Docker engine calls can no longer complete\n  fix: check the engine (`docker info`), then run osforge dist again: finished stages are cached\n',
+      );
       process.exitCode = 1;
     };
     process.on('beforeExit', exitGuard);
@@ -149,7 +158,8 @@ type Values = Parameters<Command['run']>[0];
 function parseJobs(raw: unknown): number | undefined {
   if (raw === undefined) return undefined;
   const jobs = Number(raw);
-  if (!Number.isInteger(jobs) || jobs < 1 || jobs > 1024) throw new OsforgeError('USAGE', `--jobs ${String(raw)} is not a whole number from 1 to 1024`, { hint: 'e.g. --jobs 2 (default: the number of cores)' });
+  if (!Number.isInteger(jobs) || jobs < 1 || jobs > 1024)
+    throw new OsforgeError('USAGE', `--jobs ${String(raw)} is not a whole number from 1 to 1024`, { hint: 'e.g. --jobs 2 (default: the number of cores)' });
   return jobs;
 }
 
@@ -161,15 +171,23 @@ async function runLocked(values: Values): Promise<void> {
   const distDir = paths.dist();
   const toolsCache = paths.toolsCache();
   const locks = await acquireLocks([join(stateDir(), 'lock'), besideLock(toolsCache), besideLock(distDir)], {
-    wait: !values['no-wait'], runId, log: say,
+    wait: !values['no-wait'],
+    runId,
+    log: say,
   });
   try {
     // Boot images used to be cached apart from the stage store; they are image-step entries now.
     const oldImages = join(stateDir(), 'images');
-    if (existsSync(oldImages)) { rmSync(oldImages, { recursive: true, force: true }); say('removed the old boot image cache (boot images are stage store entries now)'); }
+    if (existsSync(oldImages)) {
+      rmSync(oldImages, { recursive: true, force: true });
+      say('removed the old boot image cache (boot images are stage store entries now)');
+    }
     const litter = removeLitter({
-      stateDir: stateDir(), caches: [paths.stages(), paths.sources()],
-      toolsCache, distDir, distTmpRoot: distTmpRoot(distDir),
+      stateDir: stateDir(),
+      caches: [paths.stages(), paths.sources()],
+      toolsCache,
+      distDir,
+      distTmpRoot: distTmpRoot(distDir),
     });
     if (litter.length) say(`removed ${litter.length} temp dir(s) left by dead runs`);
     return await build(values, runId);
@@ -182,9 +200,13 @@ async function runLocked(values: Values): Promise<void> {
 
 async function build(values: Values, runId: string): Promise<void> {
   const run = await openDistRun({
-    use: values.use as string[] | undefined, profiles: profileList(values.profile), builders: values.builders as string | undefined,
-    sharedCache: values['shared-cache'] as string | undefined, runId,
-    setupLog: (l) => (values.json ? process.stderr : process.stdout).write(`${l}\n`), note: (l) => process.stderr.write(`dist: ${l}\n`),
+    use: values.use as string[] | undefined,
+    profiles: profileList(values.profile),
+    builders: values.builders as string | undefined,
+    sharedCache: values['shared-cache'] as string | undefined,
+    runId,
+    setupLog: (l) => (values.json ? process.stderr : process.stdout).write(`${l}\n`),
+    note: (l) => process.stderr.write(`dist: ${l}\n`),
   });
   const { plan, graph } = run;
   const mode = values.json ? 'json' : values.plain || !process.stdout.isTTY || settings().ci ? 'plain' : 'tree';

@@ -149,7 +149,10 @@ async function runInstall(values: Record<string, unknown>, positionals: string[]
       const setting = await readBinaryMirrorSetting(str('config') ?? '.buckconfig');
       mirrorUrl = setting.binaryMirror ?? undefined;
       if (!mirrorUrl) {
-        throw new OsforgeError('USAGE', `no mirror: pass --mirror-url, set $BINARY_MIRROR, or set binary_mirror in the [buckos] section of ${setting.configPath ?? (str('config') ?? './.buckconfig') + ' (not found)'}`);
+        throw new OsforgeError(
+          'USAGE',
+          `no mirror: pass --mirror-url, set $BINARY_MIRROR, or set binary_mirror in the [buckos] section of ${setting.configPath ?? (str('config') ?? './.buckconfig') + ' (not found)'}`,
+        );
       }
     }
     const log = (m: string) => process.stderr.write(`${m}\n`);
@@ -161,24 +164,43 @@ async function runInstall(values: Record<string, unknown>, positionals: string[]
     if (values.list) {
       const { mirror, entries, otherNames } = await listAvailable(mirrorUrl, name, { limits, publicKey, tufRoot, trustOnFirstUse, cacheDir, log });
       if (!entries.length) {
-        throw new OsforgeError('SOURCE_FETCH', `package ${JSON.stringify(name)} is not on ${mirror}; available: ${otherNames.length ? otherNames.join(', ') : '(no packages)'}`);
+        throw new OsforgeError(
+          'SOURCE_FETCH',
+          `package ${JSON.stringify(name)} is not on ${mirror}; available: ${otherNames.length ? otherNames.join(', ') : '(no packages)'}`,
+        );
       }
       process.stdout.write(`${name} on ${mirror}:\n`);
-      for (const e of entries) process.stdout.write(`  ${e.version}\t${e.arch}${e.arch === arch ? '*' : ' '}\tconfig ${e.config_hash}\tfile ${e.file_hash}\t${e.size} bytes\t${e.filename}\n`);
+      for (const e of entries)
+        process.stdout.write(
+          `  ${e.version}\t${e.arch}${e.arch === arch ? '*' : ' '}\tconfig ${e.config_hash}\tfile ${e.file_hash}\t${e.size} bytes\t${e.filename}\n`,
+        );
       process.stdout.write(`(* = ${arch}, the arch that would be installed)\n`);
       return 0;
     }
 
     const prefix = str('prefix') ?? '/usr';
     const result = await installBinary({
-      name, arch, version: str('version'), configHash: str('config-hash'), fileHash,
-      mirrorUrl, prefix, cacheDir,
-      downloadOnly: Boolean(values['download-only']), publicKey, log, limits, waitForLock: !values['no-wait'], tufRoot, trustOnFirstUse,
+      name,
+      arch,
+      version: str('version'),
+      configHash: str('config-hash'),
+      fileHash,
+      mirrorUrl,
+      prefix,
+      cacheDir,
+      downloadOnly: Boolean(values['download-only']),
+      publicKey,
+      log,
+      limits,
+      waitForLock: !values['no-wait'],
+      tufRoot,
+      trustOnFirstUse,
     });
     const what = describeEntry(result.entry);
     if (result.action === 'downloaded') process.stdout.write(`downloaded ${what} to ${result.path}\n`);
     else if (result.action === 'already-installed') process.stdout.write(`already installed: ${what} in ${prefix}\n`);
-    else if (result.action === 'downgraded') process.stdout.write(`downgraded ${name} from ${result.from} to ${what} into ${prefix} (${result.files} files), as --version asked\n`);
+    else if (result.action === 'downgraded')
+      process.stdout.write(`downgraded ${name} from ${result.from} to ${what} into ${prefix} (${result.files} files), as --version asked\n`);
     else process.stdout.write(`${result.action} ${what} into ${prefix} (${result.files} files)\n`);
     return 0;
   }

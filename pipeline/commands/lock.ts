@@ -26,11 +26,16 @@ $OSFORGE_IMAGES), and validated before anything starts.`,
       process.stdout.write(`lock: ${spec.name}: ${images[spec.name]!.amd64!.length} packages\n`);
     }
     const file = join(paths.images, 'lock.json');
-    const body = JSON.stringify({
-      comment: 'Exact Debian package versions for the Debian-based images (base, buildenv, kernel-build). Refresh with `osforge lock`.',
-      suite: plan.base.suite,
-      images,
-    }, null, 2) + '\n';
+    const body =
+      JSON.stringify(
+        {
+          comment: 'Exact Debian package versions for the Debian-based images (base, buildenv, kernel-build). Refresh with `osforge lock`.',
+          suite: plan.base.suite,
+          images,
+        },
+        null,
+        2,
+      ) + '\n';
     await writeFileAtomic(file, body);
     process.stdout.write(`lock: wrote ${file}\n`);
   },

@@ -78,8 +78,12 @@ async function runPackage(values: Record<string, unknown>, positionals: string[]
     }
     if (values.upload) {
       await upload({
-        source: outputDir, mirror, useRsync: Boolean(values['use-rsync']), signKey,
-        generateIndexOnly: false, dryRun: false,
+        source: outputDir,
+        mirror,
+        useRsync: Boolean(values['use-rsync']),
+        signKey,
+        generateIndexOnly: false,
+        dryRun: false,
         log: (m) => process.stderr.write(`${m}\n`),
       });
     }

@@ -8,7 +8,7 @@ import { settings } from '../settings.ts';
 
 export const queryCommand: Command = {
   name: 'query',
-  summary: 'print a package\'s resolved dependencies or reverse dependencies',
+  summary: "print a package's resolved dependencies or reverse dependencies",
   help: `usage: osforge query deps <package> [--use PKG:FLAGS]... [--profile NAME]...
        osforge query rdeps <package> [--use PKG:FLAGS]... [--profile NAME]...
 
@@ -25,9 +25,15 @@ built or run.`,
   async run(values, positionals) {
     const [what, pkg, ...rest] = positionals;
     if ((what !== 'deps' && what !== 'rdeps') || !pkg || rest.length) {
-      throw new OsforgeError('USAGE', `expected "query deps <package>" or "query rdeps <package>", got ${JSON.stringify(positionals.join(' '))}`, { hint: 'osforge query deps util-linux' });
+      throw new OsforgeError('USAGE', `expected "query deps <package>" or "query rdeps <package>", got ${JSON.stringify(positionals.join(' '))}`, {
+        hint: 'osforge query deps util-linux',
+      });
     }
-    const plan = loadPlan(paths.images, { use: values.use as string[] | undefined, profiles: profileList(values.profile), ...(settings().patches ? { patchesDir: settings().patches } : {}) });
+    const plan = loadPlan(paths.images, {
+      use: values.use as string[] | undefined,
+      profiles: profileList(values.profile),
+      ...(settings().patches ? { patchesDir: settings().patches } : {}),
+    });
     process.stdout.write(queryTree(plan, pkg, what));
   },
 };

@@ -32,7 +32,9 @@ options:
   async run(values) {
     const keyPath = (values.key as string | undefined) ?? process.env[TOOLS_CACHE_KEY_ENV];
     if (!keyPath) {
-      throw new OsforgeError('USAGE', 'sign-tools-cache: no signing key', { hint: `pass --key <cosign.key> or set ${TOOLS_CACHE_KEY_ENV} (osforge keygen makes a pair)` });
+      throw new OsforgeError('USAGE', 'sign-tools-cache: no signing key', {
+        hint: `pass --key <cosign.key> or set ${TOOLS_CACHE_KEY_ENV} (osforge keygen makes a pair)`,
+      });
     }
     const { loadSigningKey } = await import('../sign/keyfile.ts');
     const { privateKey } = await loadSigningKey({ path: resolve(keyPath), from: values.key ? '--key' : (TOOLS_CACHE_KEY_ENV as 'OSFORGE_SHARED_CACHE_KEY') });

@@ -64,7 +64,9 @@ ${RELEASE_LIMITS_HELP}
           hint: `create a key with \`osforge keygen\` or set $${KEY_ENV}, and set $${PASSWORD_ENV}`,
         });
       }
-      process.stderr.write(`signing skipped: ${why}; ${dist} is unsigned. Run \`osforge keygen\` to create a key, or pass --require-key to make this an error.\n`);
+      process.stderr.write(
+        `signing skipped: ${why}; ${dist} is unsigned. Run \`osforge keygen\` to create a key, or pass --require-key to make this an error.\n`,
+      );
       return 0;
     }
     const repo = values.repo ? resolve(values.repo as string) : repoRoot;

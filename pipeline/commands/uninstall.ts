@@ -61,7 +61,12 @@ export const uninstallCommand: Command = {
           const names = all.map((i) => `${i.record.name}-${i.record.version}`);
           throw new OsforgeError('USAGE', `${name} is not installed in ${given}; installed: ${names.length ? names.join(', ') : '(nothing)'}`);
         }
-        await uninstallTree(prefix, pkg, all.filter((i) => i !== pkg), log);
+        await uninstallTree(
+          prefix,
+          pkg,
+          all.filter((i) => i !== pkg),
+          log,
+        );
         process.stdout.write(`uninstalled ${pkg.record.name}-${pkg.record.version} (config ${pkg.record.config_hash}) from ${given}\n`);
       } finally {
         await lock.release({ pruneEmpty: true });

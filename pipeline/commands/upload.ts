@@ -104,14 +104,25 @@ async function runUpload(values: Record<string, unknown>): Promise<number> {
     const newRootPath = nonEmpty(values, 'new-root-key');
     const timestampExpiry = nonEmpty(values, 'timestamp-expiry');
     const timestampExpiryMs = timestampExpiry === undefined ? undefined : parseExpiry(timestampExpiry);
-    if (timestampExpiryMs !== undefined && !keyPath) throw new OsforgeError('USAGE', '--timestamp-expiry needs --sign-key: only a signed mirror has TUF metadata');
+    if (timestampExpiryMs !== undefined && !keyPath)
+      throw new OsforgeError('USAGE', '--timestamp-expiry needs --sign-key: only a signed mirror has TUF metadata');
     if (values['refresh-timestamp']) {
       refuseTogether(values, 'refresh-timestamp', ['source', 'generate-index-only', 'new-root-key'], 'it re-signs timestamp.json alone');
       const mirror = nonEmpty(values, 'mirror');
       if (!mirror) throw new OsforgeError('USAGE', '--refresh-timestamp needs --mirror DEST');
-      if (!signKey) throw new OsforgeError('USAGE', '--refresh-timestamp needs --sign-key FILE (the mirror\'s timestamp key)');
-      await upload({ source: '', mirror, refreshTimestamp: true, signKey, timestampExpiryMs, generateIndexOnly: false, useRsync: Boolean(values['use-rsync']),
-        stagingDir: nonEmpty(values, 'staging-dir'), dryRun: Boolean(values['dry-run']), log: (m) => process.stdout.write(`${m}\n`) });
+      if (!signKey) throw new OsforgeError('USAGE', "--refresh-timestamp needs --sign-key FILE (the mirror's timestamp key)");
+      await upload({
+        source: '',
+        mirror,
+        refreshTimestamp: true,
+        signKey,
+        timestampExpiryMs,
+        generateIndexOnly: false,
+        useRsync: Boolean(values['use-rsync']),
+        stagingDir: nonEmpty(values, 'staging-dir'),
+        dryRun: Boolean(values['dry-run']),
+        log: (m) => process.stdout.write(`${m}\n`),
+      });
       return 0;
     }
     const source = nonEmpty(values, 'source');
@@ -123,7 +134,12 @@ async function runUpload(values: Record<string, unknown>): Promise<number> {
     if (newRootPath && !signKey) throw new OsforgeError('USAGE', '--new-root-key needs --sign-key (the current root key signs the new root)');
     const newRootKey = newRootPath ? (await loadSigningKey({ path: newRootPath, from: '--key' })).privateKey : undefined;
     await upload({
-      source, mirror, generateIndexOnly, signKey, newRootKey, timestampExpiryMs,
+      source,
+      mirror,
+      generateIndexOnly,
+      signKey,
+      newRootKey,
+      timestampExpiryMs,
       useRsync: Boolean(values['use-rsync']),
       stagingDir: nonEmpty(values, 'staging-dir'),
       dryRun: Boolean(values['dry-run']),

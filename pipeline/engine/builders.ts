@@ -31,21 +31,29 @@ export interface BuilderSpec {
   from: string;
 }
 
-const usage = (from: string, message: string) => new OsforgeError('USAGE', `${from}: ${message}`, {
-  hint: 'write builders as linux/<arch>=<endpoint>[;jobs=N][;ca=F;cert=F;key=F][;insecure], comma-separated, e.g. linux/arm64=tcp://arm:2376;ca=ca.pem;cert=cert.pem;key=key.pem',
-});
+const usage = (from: string, message: string) =>
+  new OsforgeError('USAGE', `${from}: ${message}`, {
+    hint: 'write builders as linux/<arch>=<endpoint>[;jobs=N][;ca=F;cert=F;key=F][;insecure], comma-separated, e.g. linux/arm64=tcp://arm:2376;ca=ca.pem;cert=cert.pem;key=key.pem',
+  });
 
 export function parseBuilders(text: string, from: string): BuilderSpec[] {
   const out: BuilderSpec[] = [];
-  for (const part of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const part of text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const m = /^linux\/([a-z0-9]+)=([^;]+)((?:;[^;]*)*)$/.exec(part);
     if (!m) throw usage(from, `${JSON.stringify(part)} is not linux/<arch>=<endpoint>[;options]`);
     const platform = m[1]! as Arch;
-    if (!ARCHES.includes(platform)) throw usage(from, `${JSON.stringify(part)}: unknown platform linux/${platform} (known: ${ARCHES.map((a) => `linux/${a}`).join(', ')})`);
+    if (!ARCHES.includes(platform))
+      throw usage(from, `${JSON.stringify(part)}: unknown platform linux/${platform} (known: ${ARCHES.map((a) => `linux/${a}`).join(', ')})`);
     if (out.some((b) => b.platform === platform)) throw usage(from, `linux/${platform} is given twice`);
     const spec: BuilderSpec = { platform, endpoint: m[2]!.trim(), jobs: 1, insecure: false, from };
     const tls: Partial<Record<'ca' | 'cert' | 'key', string>> = {};
-    for (const opt of m[3]!.split(';').map((s) => s.trim()).filter(Boolean)) {
+    for (const opt of m[3]!
+      .split(';')
+      .map((s) => s.trim())
+      .filter(Boolean)) {
       const [k, v] = opt.split(/=(.*)/s) as [string, string | undefined];
       if (k === 'jobs' && v && /^[1-9][0-9]{0,2}$/.test(v)) spec.jobs = Number(v);
       else if (k === 'insecure' && v === undefined) spec.insecure = true;
@@ -72,7 +80,11 @@ const read = (file: string, what: string, spec: BuilderSpec) => {
   try {
     return readFileSync(file);
   } catch (err) {
-    throw new OsforgeError('USAGE', `${spec.from}: linux/${spec.platform}: cannot read the ${what} ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { hint: 'give the path of a PEM file' });
+    throw new OsforgeError(
+      'USAGE',
+      `${spec.from}: linux/${spec.platform}: cannot read the ${what} ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+      { hint: 'give the path of a PEM file' },
+    );
   }
 };
 
@@ -88,10 +100,15 @@ function contextEndpoint(name: string, spec: BuilderSpec): { host: string; skipV
   }
   const meta = JSON.parse(readFileSync(metaFile, 'utf8')) as { Endpoints?: { docker?: { Host?: string; SkipTLSVerify?: boolean } } };
   const docker = meta.Endpoints?.docker;
-  if (!docker?.Host) throw new OsforgeError('USAGE', `${metaFile}: context ${JSON.stringify(name)} has no docker endpoint`, { hint: 'recreate it with docker context create' });
+  if (!docker?.Host)
+    throw new OsforgeError('USAGE', `${metaFile}: context ${JSON.stringify(name)} has no docker endpoint`, { hint: 'recreate it with docker context create' });
   const tlsDir = join(root, 'tls', id, 'docker');
   const tls = existsSync(join(tlsDir, 'ca.pem'))
-    ? { ca: read(join(tlsDir, 'ca.pem'), 'CA', spec), cert: read(join(tlsDir, 'cert.pem'), 'client certificate', spec), key: read(join(tlsDir, 'key.pem'), 'client key', spec) }
+    ? {
+        ca: read(join(tlsDir, 'ca.pem'), 'CA', spec),
+        cert: read(join(tlsDir, 'cert.pem'), 'client certificate', spec),
+        key: read(join(tlsDir, 'key.pem'), 'client key', spec),
+      }
     : undefined;
   return { host: docker.Host, skipVerify: docker.SkipTLSVerify === true, ...(tls ? { tls } : {}) };
 }
@@ -103,11 +120,20 @@ function contextEndpoint(name: string, spec: BuilderSpec): { host: string; skipV
 export function resolveEndpoint(spec: BuilderSpec): ResolvedEndpoint {
   if (spec.endpoint === 'local') return { name: 'local', options: null, insecure: false };
   let host = spec.endpoint;
-  let tls: { ca: Buffer; cert: Buffer; key: Buffer } | undefined = spec.tls && { ca: read(spec.tls.ca, 'CA', spec), cert: read(spec.tls.cert, 'client certificate', spec), key: read(spec.tls.key, 'client key', spec) };
+  let tls: { ca: Buffer; cert: Buffer; key: Buffer } | undefined = spec.tls && {
+    ca: read(spec.tls.ca, 'CA', spec),
+    cert: read(spec.tls.cert, 'client certificate', spec),
+    key: read(spec.tls.key, 'client key', spec),
+  };
   let name = spec.endpoint;
   if (!/^[a-z]+:\/\//.test(host)) {
     const ctx = contextEndpoint(spec.endpoint, spec);
-    if (ctx.skipVerify) throw new OsforgeError('USAGE', `${spec.from}: linux/${spec.platform}: Docker context ${JSON.stringify(spec.endpoint)} skips TLS verification; osforge uses TLS engines only with verification on`, { hint: 'recreate the context with ca=, cert= and key= and without skip-tls-verify' });
+    if (ctx.skipVerify)
+      throw new OsforgeError(
+        'USAGE',
+        `${spec.from}: linux/${spec.platform}: Docker context ${JSON.stringify(spec.endpoint)} skips TLS verification; osforge uses TLS engines only with verification on`,
+        { hint: 'recreate the context with ca=, cert= and key= and without skip-tls-verify' },
+      );
     host = ctx.host;
     tls = tls ?? ctx.tls;
     name = `${spec.endpoint} (${ctx.host})`;
@@ -121,9 +147,13 @@ export function resolveEndpoint(spec: BuilderSpec): ResolvedEndpoint {
       const b = settings().builders;
       const knownHosts = b.sshKnownHosts ?? join(homedir(), '.ssh', 'known_hosts');
       return {
-        name, insecure: false,
+        name,
+        insecure: false,
         options: {
-          protocol: 'ssh', host: url.hostname, port, username: decodeURIComponent(url.username || b.user || 'root'),
+          protocol: 'ssh',
+          host: url.hostname,
+          port,
+          username: decodeURIComponent(url.username || b.user || 'root'),
           sshOptions: {
             ...(b.sshAuthSock ? { agent: b.sshAuthSock } : {}),
             ...(b.sshKey ? { privateKey: read(b.sshKey, 'ssh private key ($OSFORGE_SSH_KEY)', spec) } : {}),
@@ -137,9 +167,13 @@ export function resolveEndpoint(spec: BuilderSpec): ResolvedEndpoint {
       const port = url.port ? Number(url.port) : 2376;
       if (tls) return { name, options: { protocol: 'https', host: url.hostname, port, ca: tls.ca, cert: tls.cert, key: tls.key }, insecure: false };
       if (!spec.insecure) {
-        throw new OsforgeError('USAGE', `${spec.from}: linux/${spec.platform}: ${host} is plain tcp without TLS; anyone on the network could run containers as root there`, {
-          hint: 'add ;ca=<file>;cert=<file>;key=<file> (mutual TLS), use ssh://, or add ;insecure if you really mean it',
-        });
+        throw new OsforgeError(
+          'USAGE',
+          `${spec.from}: linux/${spec.platform}: ${host} is plain tcp without TLS; anyone on the network could run containers as root there`,
+          {
+            hint: 'add ;ca=<file>;cert=<file>;key=<file> (mutual TLS), use ssh://, or add ;insecure if you really mean it',
+          },
+        );
       }
       return { name: `${name} (INSECURE)`, options: { protocol: 'http', host: url.hostname, port }, insecure: true };
     }
@@ -160,7 +194,11 @@ export function knownHostVerifier(host: string, port: number, file: string): (ke
   const name = port === 22 ? host : `[${host}]:${port}`;
   return (key: Buffer) => {
     let text = '';
-    try { text = readFileSync(file, 'utf8'); } catch { return false; }
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      return false;
+    }
     const offered = key.toString('base64');
     return text.split('\n').some((line) => {
       const f = line.trim().split(/\s+/);

@@ -21,7 +21,10 @@ export interface ImageConfigInput {
   labels?: Record<string, string>;
 }
 
-export interface ArchiveLayer { path: string; digest: string }
+export interface ArchiveLayer {
+  path: string;
+  digest: string;
+}
 
 export function imageConfigJson(input: ImageConfigInput): string {
   const created = new Date(input.createdEpoch * 1000).toISOString();
@@ -43,7 +46,9 @@ export function imageConfigJson(input: ImageConfigInput): string {
 
 /** Streams a docker-archive of `layers` (uncompressed tars). Returns the stream and the image ID. */
 export async function dockerArchive(
-  layers: ArchiveLayer[], tag: string, input: Omit<ImageConfigInput, 'layerDigests'>,
+  layers: ArchiveLayer[],
+  tag: string,
+  input: Omit<ImageConfigInput, 'layerDigests'>,
 ): Promise<{ stream: Readable; imageId: string }> {
   const configJson = imageConfigJson({ ...input, layerDigests: layers.map((l) => l.digest) });
   const configDigest = sha256(configJson);

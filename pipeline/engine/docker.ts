@@ -5,7 +5,18 @@ import { createWriteStream } from 'node:fs';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { OsforgeError } from '../errors.ts';
-import { LABEL_ROOTFS, LABEL_RUN, LABEL_STAGE, type BuildSpec, type Engine, type ImageInfo, type PreparedStep, type Reaped, type RunResult, type RunSpec } from './engine.ts';
+import {
+  LABEL_ROOTFS,
+  LABEL_RUN,
+  LABEL_STAGE,
+  type BuildSpec,
+  type Engine,
+  type ImageInfo,
+  type PreparedStep,
+  type Reaped,
+  type RunResult,
+  type RunSpec,
+} from './engine.ts';
 import { currentOwner, ownerAlive, ownerFromLabels, ownerLabels, type Owner } from '../util/owner.ts';
 import { assertNoSigningSecret } from './secrets.ts';
 import { settings } from '../settings.ts';
@@ -58,9 +69,14 @@ export class DockerEngine implements Engine {
     try {
       await withTimeout(this.docker.ping(), timeoutMs, `no answer within ${timeoutMs / 1000} s`);
     } catch (err) {
-      throw new OsforgeError('ENGINE_UNAVAILABLE', `no Docker engine answers at ${this.where}`, {
-        hint: 'run `make setup` (installs docker.io and starts dockerd), or set DOCKER_HOST to a running engine',
-      }, { cause: err });
+      throw new OsforgeError(
+        'ENGINE_UNAVAILABLE',
+        `no Docker engine answers at ${this.where}`,
+        {
+          hint: 'run `make setup` (installs docker.io and starts dockerd), or set DOCKER_HOST to a running engine',
+        },
+        { cause: err },
+      );
     }
   }
 
@@ -73,23 +89,33 @@ export class DockerEngine implements Engine {
   watch(): void {
     if (this.stopWatch) return;
     let stopped = false;
-    let events: NodeJS.ReadableStream & { destroy?: () => void } | undefined;
-    this.docker.getEvents({ filters: { type: ['daemon'] } }).then((s) => {
-      events = s as typeof events;
-      if (stopped) { events!.destroy?.(); return; }
-      const lost = () => { if (!stopped) this.markGone('its event stream closed (dockerd stopped or restarted)'); };
-      s.on('end', lost);
-      s.on('close', lost);
-      s.on('error', lost);
-      s.resume();
-    }, (err: Error) => this.markGone(`its event stream could not be opened (${err.message})`));
+    let events: (NodeJS.ReadableStream & { destroy?: () => void }) | undefined;
+    this.docker.getEvents({ filters: { type: ['daemon'] } }).then(
+      (s) => {
+        events = s as typeof events;
+        if (stopped) {
+          events!.destroy?.();
+          return;
+        }
+        const lost = () => {
+          if (!stopped) this.markGone('its event stream closed (dockerd stopped or restarted)');
+        };
+        s.on('end', lost);
+        s.on('close', lost);
+        s.on('error', lost);
+        s.resume();
+      },
+      (err: Error) => this.markGone(`its event stream could not be opened (${err.message})`),
+    );
     let busy = false;
     const timer = setInterval(() => {
       if (busy) return;
       busy = true;
       withTimeout(this.docker.ping(), PING_TIMEOUT_MS, `no answer within ${PING_TIMEOUT_MS / 1000} s`)
         .catch((err: Error) => this.markGone(`a ping failed (${err.message})`))
-        .finally(() => { busy = false; });
+        .finally(() => {
+          busy = false;
+        });
     }, PING_EVERY_MS);
     timer.unref();
     this.stopWatch = () => {
@@ -104,7 +130,9 @@ export class DockerEngine implements Engine {
     this.stopWatch = null;
   }
 
-  get isGone(): boolean { return this.goneReason !== null; }
+  get isGone(): boolean {
+    return this.goneReason !== null;
+  }
 
   private markGone(reason: string): void {
     if (this.goneReason) return;
@@ -121,20 +149,35 @@ export class DockerEngine implements Engine {
 
   /** Settles with `p`, or rejects as soon as the engine is known to be gone. */
   private guard<T>(p: Promise<T>, what: string): Promise<T> {
-    if (this.goneReason) { p.catch(() => undefined); return Promise.reject(this.engineGone(what)); }
+    if (this.goneReason) {
+      p.catch(() => undefined);
+      return Promise.reject(this.engineGone(what));
+    }
     return new Promise<T>((resolve, reject) => {
       const onGone = () => reject(this.engineGone(what));
       this.waiters.add(onGone);
       p.then(
-        (v) => { this.waiters.delete(onGone); resolve(v); },
+        (v) => {
+          this.waiters.delete(onGone);
+          resolve(v);
+        },
         (e: unknown) => {
           this.waiters.delete(onGone);
-          if (this.goneReason) { reject(this.engineGone(what)); return; }
+          if (this.goneReason) {
+            reject(this.engineGone(what));
+            return;
+          }
           // A dropped connection is the engine's failure, not the call's, when the engine no longer answers.
-          if (!isConnectionError(e)) { reject(e); return; }
+          if (!isConnectionError(e)) {
+            reject(e);
+            return;
+          }
           withTimeout(this.docker.ping(), 3000, 'no answer within 3 s').then(
             () => reject(e),
-            (pingErr: Error) => { this.markGone(`${(e as Error).message}; then ${pingErr.message}`); reject(this.engineGone(what)); },
+            (pingErr: Error) => {
+              this.markGone(`${(e as Error).message}; then ${pingErr.message}`);
+              reject(this.engineGone(what));
+            },
           );
         },
       );
@@ -144,7 +187,12 @@ export class DockerEngine implements Engine {
   async inspectImage(ref: string): Promise<ImageInfo | null> {
     try {
       const info = await this.guard(this.docker.getImage(ref).inspect(), `inspecting image ${ref}`);
-      return { id: info.Id, architecture: info.Architecture, labels: info.Config?.Labels ?? {}, layers: (info.RootFS?.Layers ?? []).map((l) => l.replace(/^sha256:/, '')) };
+      return {
+        id: info.Id,
+        architecture: info.Architecture,
+        labels: info.Config?.Labels ?? {},
+        layers: (info.RootFS?.Layers ?? []).map((l) => l.replace(/^sha256:/, '')),
+      };
     } catch (err) {
       if ((err as { statusCode?: number }).statusCode === 404) return null;
       throw err;
@@ -162,7 +210,10 @@ export class DockerEngine implements Engine {
   }
 
   private async buildImageUnguarded(spec: BuildSpec): Promise<string> {
-    assertNoSigningSecret({ env: spec.buildArgs, inputs: Buffer.isBuffer(spec.context) ? [{ dir: 'the build context', tar: spec.context }] : [] }, `building image ${spec.tag}`);
+    assertNoSigningSecret(
+      { env: spec.buildArgs, inputs: Buffer.isBuffer(spec.context) ? [{ dir: 'the build context', tar: spec.context }] : [] },
+      `building image ${spec.tag}`,
+    );
     const stream = await this.docker.buildImage(spec.context as unknown as NodeJS.ReadableStream, {
       t: spec.tag,
       labels: spec.labels,
@@ -178,7 +229,8 @@ export class DockerEngine implements Engine {
     await readJsonLines(stream, (msg) => {
       if (msg.errorDetail || msg.error) {
         throw new OsforgeError('IMAGE_BUILD', `building ${spec.tag}: ${String(msg.errorDetail?.message ?? msg.error).trim()}`, {
-          image: spec.tag, logTail: log.slice(-40),
+          image: spec.tag,
+          logTail: log.slice(-40),
         });
       }
       if (typeof msg.stream === 'string') {
@@ -197,14 +249,17 @@ export class DockerEngine implements Engine {
 
   /** Loads a docker-archive and fails on an error line, like buildImage. */
   async loadImage(archive: Readable): Promise<void> {
-    await this.guard((async () => {
-      const stream = await this.docker.loadImage(archive as unknown as NodeJS.ReadableStream, { quiet: true });
-      await readJsonLines(stream, (msg) => {
-        if (msg.errorDetail || msg.error) {
-          throw new OsforgeError('IMAGE_BUILD', `docker load: ${String(msg.errorDetail?.message ?? msg.error)}`);
-        }
-      });
-    })(), 'loading an image');
+    await this.guard(
+      (async () => {
+        const stream = await this.docker.loadImage(archive as unknown as NodeJS.ReadableStream, { quiet: true });
+        await readJsonLines(stream, (msg) => {
+          if (msg.errorDetail || msg.error) {
+            throw new OsforgeError('IMAGE_BUILD', `docker load: ${String(msg.errorDetail?.message ?? msg.error)}`);
+          }
+        });
+      })(),
+      'loading an image',
+    );
   }
 
   async saveImage(ref: string): Promise<Readable> {
@@ -249,25 +304,28 @@ export class DockerEngine implements Engine {
     if (this.closed) throw new OsforgeError('INTERRUPTED', 'interrupted: not starting another container');
     // The one place containers are made: no bind mounts exist in a spec, and no key may come in by env or input.
     assertNoSigningSecret(spec, what);
-    const container = await this.guard(this.docker.createContainer({
-      Image: spec.image,
-      Entrypoint: ['/bin/sh', '-c', STEP_WRAPPER, 'osforge-step'],
-      Cmd: spec.cmd,
-      Env: Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`),
-      Labels: { ...spec.labels, ...ownerLabels(this.owner) },
-      WorkingDir: spec.workdir,
-      Tty: false,
-      OpenStdin: true,
-      StdinOnce: true,
-      AttachStdin: true,
-      AttachStdout: true,
-      AttachStderr: true,
-      HostConfig: { NetworkMode: spec.network, AutoRemove: false, ...(spec.cpus ? { NanoCpus: Math.round(spec.cpus * 1e9) } : {}) },
-      ...(spec.platform ? { platform: `linux/${spec.platform}` } : {}),
-    } as Docker.ContainerCreateOptions), what);
+    const container = await this.guard(
+      this.docker.createContainer({
+        Image: spec.image,
+        Entrypoint: ['/bin/sh', '-c', STEP_WRAPPER, 'osforge-step'],
+        Cmd: spec.cmd,
+        Env: Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`),
+        Labels: { ...spec.labels, ...ownerLabels(this.owner) },
+        WorkingDir: spec.workdir,
+        Tty: false,
+        OpenStdin: true,
+        StdinOnce: true,
+        AttachStdin: true,
+        AttachStdout: true,
+        AttachStderr: true,
+        HostConfig: { NetworkMode: spec.network, AutoRemove: false, ...(spec.cpus ? { NanoCpus: Math.round(spec.cpus * 1e9) } : {}) },
+        ...(spec.platform ? { platform: `linux/${spec.platform}` } : {}),
+      } as Docker.ContainerCreateOptions),
+      what,
+    );
     const log: string[] = [];
     let pending = '';
-    let attach: NodeJS.ReadWriteStream & { destroy?: () => void } | undefined;
+    let attach: (NodeJS.ReadWriteStream & { destroy?: () => void }) | undefined;
     const cleanup = async () => {
       attach?.destroy?.();
       await withTimeout(container.remove({ force: true, v: true }), PING_TIMEOUT_MS, 'timeout').catch(() => undefined);
@@ -283,7 +341,7 @@ export class DockerEngine implements Engine {
       if (this.closed) throw new OsforgeError('INTERRUPTED', 'interrupted: not starting another container');
       await putInputs(spec.inputs);
       // stdin stays open for as long as the step runs: one line releases the command, its EOF is the kill switch.
-      attach = await this.guard(container.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true }), what) as typeof attach;
+      attach = (await this.guard(container.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true }), what)) as typeof attach;
       const lines = new PassThrough();
       container.modem.demuxStream(attach!, lines, lines);
       lines.on('data', (chunk: Buffer) => {
@@ -314,7 +372,10 @@ export class DockerEngine implements Engine {
           onStart?.();
           const { StatusCode } = (await this.guard(container.wait(), what)) as { StatusCode: number };
           await new Promise((r) => setImmediate(r));
-          if (pending) { log.push(pending); spec.onLog?.(pending); }
+          if (pending) {
+            log.push(pending);
+            spec.onLog?.(pending);
+          }
           // A dockerd shutting down kills its containers first, and still answers
           // while it does: a step killed by a signal (exit > 128) waits to see
           // whether the engine goes away before it counts as the step's failure.
@@ -323,7 +384,10 @@ export class DockerEngine implements Engine {
           if (StatusCode === 0) {
             for (const path of spec.outputs ?? []) outputs.set(path, await this.guard(container.getArchive({ path }).then(readStream), what));
             for (const o of spec.outputFiles ?? []) {
-              await this.guard(container.getArchive({ path: o.path }).then((s) => pipeline(s, createWriteStream(o.file))), what);
+              await this.guard(
+                container.getArchive({ path: o.path }).then((s) => pipeline(s, createWriteStream(o.file))),
+                what,
+              );
             }
           }
           return { exitCode: StatusCode, log, outputs };
@@ -331,7 +395,10 @@ export class DockerEngine implements Engine {
           await cleanup();
         }
       },
-      discard: async () => { used = true; await cleanup(); },
+      discard: async () => {
+        used = true;
+        await cleanup();
+      },
     };
   }
 
@@ -341,20 +408,34 @@ export class DockerEngine implements Engine {
     do {
       await new Promise((r) => setTimeout(r, Math.min(1000, graceMs)));
       if (this.goneReason) return false;
-      if (!(await withTimeout(this.docker.ping(), 3000, 'timeout').then(() => true, () => false))) return false;
+      if (
+        !(await withTimeout(this.docker.ping(), 3000, 'timeout').then(
+          () => true,
+          () => false,
+        ))
+      )
+        return false;
     } while (Date.now() < end);
     return !this.goneReason;
   }
 
   async removeImage(ref: string): Promise<void> {
-    await this.docker.getImage(ref).remove({ force: true }).catch(() => undefined);
+    await this.docker
+      .getImage(ref)
+      .remove({ force: true })
+      .catch(() => undefined);
   }
 
   /** Reads `path` out of an image as a tar, without starting anything (works for FROM scratch images). */
   async exportPath(image: string, path: string): Promise<Buffer> {
-    const container = await this.guard(this.docker.createContainer({
-      Image: image, Cmd: ['/nonexistent'], Labels: { [LABEL_STAGE]: 'export', ...ownerLabels(this.owner) },
-    }), `exporting ${path} from ${image}`);
+    const container = await this.guard(
+      this.docker.createContainer({
+        Image: image,
+        Cmd: ['/nonexistent'],
+        Labels: { [LABEL_STAGE]: 'export', ...ownerLabels(this.owner) },
+      }),
+      `exporting ${path} from ${image}`,
+    );
     try {
       return await this.guard(container.getArchive({ path }).then(readStream), `exporting ${path} from ${image}`);
     } finally {
@@ -373,8 +454,19 @@ export class DockerEngine implements Engine {
 
   /** Removes every container carrying `label` (e.g. `osforge.run=<id>`), used after failures and Ctrl-C. */
   async removeByLabel(label: string): Promise<number> {
-    const list = await withTimeout(this.docker.listContainers({ all: true, filters: { label: [label] } }), PING_TIMEOUT_MS, `listing containers at ${this.where} timed out`);
-    await Promise.all(list.map((c) => this.docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => undefined)));
+    const list = await withTimeout(
+      this.docker.listContainers({ all: true, filters: { label: [label] } }),
+      PING_TIMEOUT_MS,
+      `listing containers at ${this.where} timed out`,
+    );
+    await Promise.all(
+      list.map((c) =>
+        this.docker
+          .getContainer(c.Id)
+          .remove({ force: true, v: true })
+          .catch(() => undefined),
+      ),
+    );
     return list.length;
   }
 
@@ -386,12 +478,23 @@ export class DockerEngine implements Engine {
    */
   async reapOrphans(alive: (o: Owner) => boolean = ownerAlive): Promise<Reaped> {
     const list = await withTimeout(this.docker.listContainers({ all: true, filters: { label: [LABEL_RUN] } }), PING_TIMEOUT_MS, 'listing containers timed out');
-    const exported = await withTimeout(this.docker.listContainers({ all: true, filters: { label: [`${LABEL_STAGE}=export`] } }), PING_TIMEOUT_MS, 'listing containers timed out');
+    const exported = await withTimeout(
+      this.docker.listContainers({ all: true, filters: { label: [`${LABEL_STAGE}=export`] } }),
+      PING_TIMEOUT_MS,
+      'listing containers timed out',
+    );
     const dead = [...list, ...exported].filter((c) => {
       const o = ownerFromLabels(c.Labels ?? {});
       return o !== null && !alive(o);
     });
-    await Promise.all(dead.map((c) => this.docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => undefined)));
+    await Promise.all(
+      dead.map((c) =>
+        this.docker
+          .getContainer(c.Id)
+          .remove({ force: true, v: true })
+          .catch(() => undefined),
+      ),
+    );
     // A running build (a container from an osforge image with no run label) may be about to use a dangling image.
     const building = (await this.docker.listContainers({ filters: { label: [LABEL_ROOTFS] } })).filter((c) => !c.Labels?.[LABEL_RUN]);
     let images = 0;
@@ -399,7 +502,16 @@ export class DockerEngine implements Engine {
       const dangling = await this.docker.listImages({ filters: { dangling: ['true'], label: [LABEL_ROOTFS] } });
       for (const img of dangling) {
         // Without force: an image some container still uses stays.
-        if (await this.docker.getImage(img.Id).remove().then(() => true, () => false)) images++;
+        if (
+          await this.docker
+            .getImage(img.Id)
+            .remove()
+            .then(
+              () => true,
+              () => false,
+            )
+        )
+          images++;
       }
     }
     return { containers: new Set(dead.map((c) => c.Id)).size, images };
@@ -408,12 +520,17 @@ export class DockerEngine implements Engine {
 
 function isConnectionError(e: unknown): boolean {
   const code = (e as { code?: string }).code;
-  return ['ECONNRESET', 'ECONNREFUSED', 'ENOENT', 'EPIPE', 'ECONNABORTED', 'ETIMEDOUT'].includes(code ?? '') || /socket hang up|aborted/.test((e as Error)?.message ?? '');
+  return (
+    ['ECONNRESET', 'ECONNREFUSED', 'ENOENT', 'EPIPE', 'ECONNABORTED', 'ETIMEDOUT'].includes(code ?? '') ||
+    /socket hang up|aborted/.test((e as Error)?.message ?? '')
+  );
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const t = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(message)), ms); });
+  const t = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+  });
   return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
 

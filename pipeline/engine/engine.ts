@@ -12,7 +12,10 @@ export const LABEL_STAGE = 'osforge.stage';
 export const LABEL_ROOTFS = 'osforge.rootfs.input';
 
 /** A tar to extract into the container before it starts: bytes, or a stream made on demand (large inputs never sit in memory). */
-export interface StepInput { dir: string; tar: Buffer | (() => Readable) }
+export interface StepInput {
+  dir: string;
+  tar: Buffer | (() => Readable);
+}
 
 export interface RunSpec {
   image: string;
@@ -55,9 +58,17 @@ export interface BuildSpec {
   onLog?: (line: string) => void;
 }
 
-export interface ImageInfo { id: string; architecture: string; labels: Record<string, string>; /** diff_ids without the sha256: prefix. */ layers: string[] }
+export interface ImageInfo {
+  id: string;
+  architecture: string;
+  labels: Record<string, string>;
+  /** diff_ids without the sha256: prefix. */ layers: string[];
+}
 
-export interface Reaped { containers: number; images: number }
+export interface Reaped {
+  containers: number;
+  images: number;
+}
 
 /** A step whose container is created, started and holding: go() adds the late inputs and releases the command. */
 export interface PreparedStep {

@@ -10,9 +10,18 @@ import type { Engine } from './engine.ts';
 import type { Arch } from '../model/arch.ts';
 import { OsforgeError } from '../errors.ts';
 
-export interface Builder { platform: Arch; name: string; engine: Engine; jobs: number }
+export interface Builder {
+  platform: Arch;
+  name: string;
+  engine: Engine;
+  jobs: number;
+}
 
-export interface Placement { engine: Engine; name: string; native: boolean }
+export interface Placement {
+  engine: Engine;
+  name: string;
+  native: boolean;
+}
 
 export class EnginePool {
   private readonly limits = new Map<string, LimitFunction>();
@@ -20,13 +29,20 @@ export class EnginePool {
   private readonly noted = new Set<Arch>();
 
   /** `hostArch`: the platform the local engine runs natively. */
-  constructor(readonly local: Engine, readonly builders: Builder[], private readonly hostArch: Arch, private readonly note: (line: string) => void) {
+  constructor(
+    readonly local: Engine,
+    readonly builders: Builder[],
+    private readonly hostArch: Arch,
+    private readonly note: (line: string) => void,
+  ) {
     for (const b of builders) this.limits.set(b.name, pLimit(b.jobs));
   }
 
   private readonly down = new Set<string>();
 
-  get remote(): boolean { return this.builders.some((b) => b.engine !== this.local); }
+  get remote(): boolean {
+    return this.builders.some((b) => b.engine !== this.local);
+  }
 
   /** A builder that went away: nothing more is placed on it this run. */
   markDown(name: string, why: string): void {

@@ -29,7 +29,13 @@ function keyBytes(path: string): Buffer | null {
   try {
     const data = readFileSync(path);
     // Only the base64 body: it is what any copy of the key (re-armoured, or inside a tar) still contains.
-    const body = data.length <= MAX_KEY_BYTES ? data.toString('latin1').replace(/-----[^-]+-----/g, '').replace(/\s+/g, '') : '';
+    const body =
+      data.length <= MAX_KEY_BYTES
+        ? data
+            .toString('latin1')
+            .replace(/-----[^-]+-----/g, '')
+            .replace(/\s+/g, '')
+        : '';
     return body.length >= 32 ? Buffer.from(body.slice(0, 64), 'latin1') : null;
   } catch {
     return null;

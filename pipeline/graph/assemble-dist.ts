@@ -32,7 +32,12 @@ function distIdentity(graph: StageGraph, identity: BuildIdentity): DistIdentity 
 }
 
 /** Rewrites only what records the commit (manifest.json, SHA256SUMS), then the stamp; returns the user's line. */
-export async function refreshDistIdentity(opts: { graph: StageGraph; identity: BuildIdentity; distDir: string; stateRoot: { stamps: string } }): Promise<string> {
+export async function refreshDistIdentity(opts: {
+  graph: StageGraph;
+  identity: BuildIdentity;
+  distDir: string;
+  stateRoot: { stamps: string };
+}): Promise<string> {
   const path = stampPath(opts.stateRoot.stamps, opts.distDir);
   const r = await refreshRecordedIdentity(opts.distDir, { commit: opts.identity.commit, dirty: opts.identity.dirty });
   await saveStamp(path, await restat(refreshedStamp(readStamp(path)!, distIdentity(opts.graph, opts.identity), r.rewritten), opts.distDir));
@@ -51,17 +56,28 @@ async function kernelRecord(plan: StageEnv['plan'], arch: ManifestKernel['arch']
   // The stage key covers the fragments' text, so the plan's copies are the ones it was built from.
   const fragments = m.fragments.map((path) => ({ path, sha256: sha256(plan.imageFiles.kernelConfig[path]!) }));
   return {
-    arch, version: m.version, release: m.release, license: spec.license ?? 'GPL-2.0-only',
-    source: { name: KERNEL_SOURCE, file: m.source.file, sha256: m.source.sha256 }, fragments,
-    config: await file('config', KERNEL_FILES.config, 'kernel-config'), systemMap: await file('System.map', KERNEL_FILES.systemMap, 'kernel-system-map'), key: m.key,
+    arch,
+    version: m.version,
+    release: m.release,
+    license: spec.license ?? 'GPL-2.0-only',
+    source: { name: KERNEL_SOURCE, file: m.source.file, sha256: m.source.sha256 },
+    fragments,
+    config: await file('config', KERNEL_FILES.config, 'kernel-config'),
+    systemMap: await file('System.map', KERNEL_FILES.systemMap, 'kernel-system-map'),
+    key: m.key,
   };
 }
 
 async function grubRecord(plan: StageEnv['plan'], arch: ManifestGrub['arch'], grub: BuiltGrub): Promise<ManifestGrub> {
   const m = grub.meta;
   return {
-    arch, version: m.version, license: plan.sources[GRUB_SOURCE]!.license ?? 'GPL-3.0-or-later', source: { name: GRUB_SOURCE, file: m.source.file, sha256: m.source.sha256 },
-    platforms: m.platforms, treeSha256: m.files![GRUB_TAR]!, key: m.key,
+    arch,
+    version: m.version,
+    license: plan.sources[GRUB_SOURCE]!.license ?? 'GPL-3.0-or-later',
+    source: { name: GRUB_SOURCE, file: m.source.file, sha256: m.source.sha256 },
+    platforms: m.platforms,
+    treeSha256: m.files![GRUB_TAR]!,
+    key: m.key,
   };
 }
 
@@ -92,8 +108,14 @@ export async function assembleDist(env: StageEnv, graph: StageGraph, refs: DistR
         artifacts.push(tag({ path: f.fileName(name, plan.version, arch), arch, kind: f.kind, file: file.path, sha256: file.sha256 }));
       }
       const ctx = stepContext({
-        name, version: plan.version, arch, grub, kernel, rootfs: deps.get(setRefs.rootfs),
-        imager: deps.get(refs.imager), outputs: new Map(Object.keys(imageSteps).map((s) => [s, deps.get(setRefs.steps.get(s)!)])),
+        name,
+        version: plan.version,
+        arch,
+        grub,
+        kernel,
+        rootfs: deps.get(setRefs.rootfs),
+        imager: deps.get(refs.imager),
+        outputs: new Map(Object.keys(imageSteps).map((s) => [s, deps.get(setRefs.steps.get(s)!)])),
       });
       artifacts.push(...(await bootArtifacts(ctx, set.profile)).map(tag));
     }
@@ -102,8 +124,16 @@ export async function assembleDist(env: StageEnv, graph: StageGraph, refs: DistR
     for (const recipe of plan.packages) {
       const p = deps.get(a.packages.get(recipe.id)!).meta;
       packages.push({
-        ...(recipe.id !== recipe.name ? { id: recipe.id } : {}), ...(recipe.slot !== '0' ? { slot: recipe.slot } : {}),
-        name: p.name, version: p.version, arch, license: recipe.license, key: p.key, deps: recipe.deps, sources: p.sources, outputSha256: p.outputSha256!,
+        ...(recipe.id !== recipe.name ? { id: recipe.id } : {}),
+        ...(recipe.slot !== '0' ? { slot: recipe.slot } : {}),
+        name: p.name,
+        version: p.version,
+        arch,
+        license: recipe.license,
+        key: p.key,
+        deps: recipe.deps,
+        sources: p.sources,
+        outputSha256: p.outputSha256!,
         ...(recipe.use ? { use: { iuse: recipe.use.iuse, enabled: recipe.use.enabled } } : {}),
       });
     }
@@ -136,7 +166,15 @@ export async function assembleDist(env: StageEnv, graph: StageGraph, refs: DistR
     grub: grubs,
     sources: used.map((s) => {
       const spec = plan.sources[s.name]!;
-      return { name: s.name, version: spec.version, file: s.file, sha256: s.sha256, urls: spec.urls, license: spec.license, ...(s.signature ? { signature: s.signature } : {}) };
+      return {
+        name: s.name,
+        version: spec.version,
+        file: s.file,
+        sha256: s.sha256,
+        urls: spec.urls,
+        license: spec.license,
+        ...(s.signature ? { signature: s.signature } : {}),
+      };
     }),
     toolsCache: { key: tools.key },
   };

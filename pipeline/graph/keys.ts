@@ -15,9 +15,14 @@ import { APPLY_PATCHES_SCRIPT } from '../plan/patches.ts';
 import { grubKey, type GrubInputs } from '../steps/grub.ts';
 import { OsforgeError } from '../errors.ts';
 
-
 /** `packages` is keyed by instance id (PackageRecipe.id). */
-export interface ArchNodes { stage1: StageNode; packages: Map<string, StageNode>; stage3: StageNode; kernel: StageNode; grub: StageNode }
+export interface ArchNodes {
+  stage1: StageNode;
+  packages: Map<string, StageNode>;
+  stage3: StageNode;
+  kernel: StageNode;
+  grub: StageNode;
+}
 
 export interface StageGraph {
   base: StageNode;
@@ -42,9 +47,10 @@ export interface GraphOptions {
   verifySignatures?: boolean;
 }
 
-
 function fileInputs(prefix: string, files: Record<string, Buffer>): Inputs {
-  return Object.entries(files).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([p, c]) => [`${prefix}${p}`, sha256(c)]);
+  return Object.entries(files)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([p, c]) => [`${prefix}${p}`, sha256(c)]);
 }
 
 export function stageGraph(plan: Plan, opts: GraphOptions): StageGraph {
@@ -52,7 +58,12 @@ export function stageGraph(plan: Plan, opts: GraphOptions): StageGraph {
   const buildenv = node('buildenv/amd64', [['rootfs-input', baseInputHash(plan.buildenv, 'amd64')]]);
   const musl = plan.sources[plan.toolchainSource]!;
   const tools = node('tools', [['buildenv', buildenv.key], [`source:${musl.name}`, sourcePin(musl)], ...fileInputs('file:', plan.imageFiles.tools)]);
-  const builder = node('builder', [['buildenv', buildenv.key], ['tools', tools.key], ['buck2', opts.buck2Sha256 ?? 'none'], ...fileInputs('file:', plan.imageFiles.builder)]);
+  const builder = node('builder', [
+    ['buildenv', buildenv.key],
+    ['tools', tools.key],
+    ['buck2', opts.buck2Sha256 ?? 'none'],
+    ...fileInputs('file:', plan.imageFiles.builder),
+  ]);
   const kb = kernelInputs(plan);
   // Named beside the one hash, so explain says which package pin or setting changed (the image's own key stays baseInputHash).
   const kernelBuild = node('kernel-build/amd64', [['rootfs-input', kb.imageKey], ...baseNamedInputs(plan.kernelBuild!, 'amd64')]);
@@ -61,26 +72,38 @@ export function stageGraph(plan: Plan, opts: GraphOptions): StageGraph {
   for (const arch of plan.arches) {
     // The first input is the kernel's store entry key (kernelKey); the rest name what it is made of, so explain can say which fragment changed.
     const kernel = node(`kernel/${arch}`, [
-      ['kernel', kernelKey({ ...kb, arch })], [`source:${KERNEL_SOURCE}`, `${kb.source.file}:${kb.source.sha256}`],
+      ['kernel', kernelKey({ ...kb, arch })],
+      [`source:${KERNEL_SOURCE}`, `${kb.source.file}:${kb.source.sha256}`],
       ...fragmentsFor(kb.fragments, arch).map((f): [string, string] => [`fragment:${f.path}`, sha256(f.text)]),
-      ['build-image', kb.imageKey], ['source-date-epoch', String(kb.sourceDateEpoch)],
+      ['build-image', kb.imageKey],
+      ['source-date-epoch', String(kb.sourceDateEpoch)],
     ]);
     nodes.push(kernel);
     // As the kernel: the entry key (grubKey) first, then what it is made of.
     const gi = grubInputs(plan, arch);
     const grub = node(`grub/${arch}`, [
-      ['grub', grubKey(gi)], [`source:${GRUB_SOURCE}`, `${gi.source.file}:${gi.source.sha256}`], ['script:images/grub/build.sh', sha256(gi.script)],
-      ['build-image', gi.imageKey], ['source-date-epoch', String(gi.sourceDateEpoch)],
+      ['grub', grubKey(gi)],
+      [`source:${GRUB_SOURCE}`, `${gi.source.file}:${gi.source.sha256}`],
+      ['script:images/grub/build.sh', sha256(gi.script)],
+      ['build-image', gi.imageKey],
+      ['source-date-epoch', String(gi.sourceDateEpoch)],
     ]);
     nodes.push(grub);
     const stage1 = node(`stage1/${arch}`, [
-      ['arch', arch], ['builder', builder.key], ['program', sha256(HELLO_C)], ['script', sha256(STAGE1_SCRIPT)], ['musl', musl.version],
+      ['arch', arch],
+      ['builder', builder.key],
+      ['program', sha256(HELLO_C)],
+      ['script', sha256(STAGE1_SCRIPT)],
+      ['musl', musl.version],
     ]);
     nodes.push(stage1);
     const packages = new Map<string, StageNode>();
     for (const recipe of plan.packages) {
       const inputs: Inputs = [
-        ['arch', arch], ['version', recipe.version], ['builder', builder.key], ['distro-version', plan.version],
+        ['arch', arch],
+        ['version', recipe.version],
+        ['builder', builder.key],
+        ['distro-version', plan.version],
         ...fileInputs('file:', recipe.files),
         ...recipe.sources.map((s): [string, string] => [`source:${s}`, sourcePin(plan.sources[s]!)]),
         ...recipe.deps.map((d): [string, string] => [`dep:${d}`, packages.get(d)!.key]),
@@ -102,16 +125,22 @@ export function stageGraph(plan: Plan, opts: GraphOptions): StageGraph {
   }
   const dist = node('dist', [
     // Not the commit: a commit that touches no build input changes only what dist/ records (outputs/dist-identity.ts).
-    ['name', plan.name], ['version', plan.version],
-    ['source-date-epoch', String(opts.sourceDateEpoch)], ['formats', opts.formats.join(',')], ['pipeline', opts.pipelineHash],
-    ['tools', tools.key], ['builder', builder.key],
+    ['name', plan.name],
+    ['version', plan.version],
+    ['source-date-epoch', String(opts.sourceDateEpoch)],
+    ['formats', opts.formats.join(',')],
+    ['pipeline', opts.pipelineHash],
+    ['tools', tools.key],
+    ['builder', builder.key],
     ...[...arches].map(([arch, a]): [string, string] => [`stage3:${arch}`, a.stage3.key]),
     ...[...arches].map(([arch, a]): [string, string] => [`kernel:${arch}`, a.kernel.key]),
     ...[...arches].map(([arch, a]): [string, string] => [`grub:${arch}`, a.grub.key]),
     ...Object.values(plan.sources).map((s): [string, string] => [`source:${s.name}`, sourcePin(s)]),
     ...(opts.verifySignatures === false ? [['signatures', 'disabled'] as [string, string]] : []),
     // Which images dist/ holds; only named when profiles are in play, so the default dist key stays put.
-    ...(plan.imageSets.some((s) => s.profile !== null) ? [['image-sets', plan.imageSets.map((s) => `${s.profile ?? '(default)'}=${s.packages.join(',')}`).join(' ')] as [string, string]] : []),
+    ...(plan.imageSets.some((s) => s.profile !== null)
+      ? [['image-sets', plan.imageSets.map((s) => `${s.profile ?? '(default)'}=${s.packages.join(',')}`).join(' ')] as [string, string]]
+      : []),
   ]);
   nodes.push(dist);
   return { base, buildenv, tools, builder, kernelBuild, arches, dist, nodes };
@@ -126,15 +155,22 @@ function baseNamedInputs(spec: Plan['base'], arch: Arch): Inputs {
 export function kernelInputs(plan: Plan) {
   const source = plan.sources[KERNEL_SOURCE];
   if (!plan.kernelBuild || !source) {
-    throw new OsforgeError('CONFIG_INVALID', `images/: the kernel is built from source and needs ${plan.kernelBuild ? '' : 'images/kernel/kernel.json (the kernel build image)'}${!plan.kernelBuild && !source ? ' and ' : ''}${source ? '' : `a "${KERNEL_SOURCE}" entry in images/sources.json`}`, {
-      hint: 'restore them from git (git checkout -- images/kernel images/sources.json)',
-    });
+    throw new OsforgeError(
+      'CONFIG_INVALID',
+      `images/: the kernel is built from source and needs ${plan.kernelBuild ? '' : 'images/kernel/kernel.json (the kernel build image)'}${!plan.kernelBuild && !source ? ' and ' : ''}${source ? '' : `a "${KERNEL_SOURCE}" entry in images/sources.json`}`,
+      {
+        hint: 'restore them from git (git checkout -- images/kernel images/sources.json)',
+      },
+    );
   }
   const fragments: Fragment[] = Object.entries(plan.imageFiles.kernelConfig).map(([path, data]) => ({ path, text: data.toString('utf8') }));
   const imageKey = baseInputHash(plan.kernelBuild, 'amd64');
   return {
-    source: { file: source.file, sha256: source.sha256 }, fragments, imageKey,
-    image: { key: imageKey, arch: 'amd64' as Arch }, sourceDateEpoch: plan.base.sourceDateEpoch,
+    source: { file: source.file, sha256: source.sha256 },
+    fragments,
+    imageKey,
+    image: { key: imageKey, arch: 'amd64' as Arch },
+    sourceDateEpoch: plan.base.sourceDateEpoch,
   };
 }
 
@@ -143,12 +179,23 @@ export function grubInputs(plan: Plan, arch: Arch): GrubInputs {
   const source = plan.sources[GRUB_SOURCE];
   const script = plan.imageFiles.grub['build.sh'];
   if (!source || !script || !plan.kernelBuild) {
-    throw new OsforgeError('CONFIG_INVALID', `images/: GRUB is built from source and needs ${[
-      source ? '' : `a "${GRUB_SOURCE}" entry in images/sources.json`, script ? '' : 'images/grub/build.sh', plan.kernelBuild ? '' : 'images/kernel/kernel.json (the build image)',
-    ].filter(Boolean).join(', ')}`, { hint: 'restore them from git (git checkout -- images/grub images/sources.json images/kernel)' });
+    throw new OsforgeError(
+      'CONFIG_INVALID',
+      `images/: GRUB is built from source and needs ${[
+        source ? '' : `a "${GRUB_SOURCE}" entry in images/sources.json`,
+        script ? '' : 'images/grub/build.sh',
+        plan.kernelBuild ? '' : 'images/kernel/kernel.json (the build image)',
+      ]
+        .filter(Boolean)
+        .join(', ')}`,
+      { hint: 'restore them from git (git checkout -- images/grub images/sources.json images/kernel)' },
+    );
   }
   return {
-    arch, source: { file: source.file, sha256: source.sha256, version: source.version }, script,
-    imageKey: baseInputHash(plan.kernelBuild, 'amd64'), sourceDateEpoch: plan.base.sourceDateEpoch,
+    arch,
+    source: { file: source.file, sha256: source.sha256, version: source.version },
+    script,
+    imageKey: baseInputHash(plan.kernelBuild, 'amd64'),
+    sourceDateEpoch: plan.base.sourceDateEpoch,
   };
 }

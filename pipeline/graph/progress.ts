@@ -30,17 +30,44 @@ export function progressView(stages: readonly BuildStage[], mode: ProgressMode, 
 export function jsonView(out: (line: string) => void): ProgressView {
   let t0 = 0;
   return {
-    start: () => { t0 = performance.now(); },
+    start: () => {
+      t0 = performance.now();
+    },
     progress: () => undefined,
     event: (e, stage, r) => {
       const at = Math.round((e.at - t0) * 10) / 10;
-      if (e.type === 'start') out(JSON.stringify({ event: 'start', stage: e.id, key: stage.key, at, readyAt: Math.round((e.readyAt - t0) * 10) / 10, waitedMs: Math.round(e.at - e.readyAt), running: e.running }));
+      if (e.type === 'start')
+        out(
+          JSON.stringify({
+            event: 'start',
+            stage: e.id,
+            key: stage.key,
+            at,
+            readyAt: Math.round((e.readyAt - t0) * 10) / 10,
+            waitedMs: Math.round(e.at - e.readyAt),
+            running: e.running,
+          }),
+        );
       else if (e.type === 'end') {
-        out(JSON.stringify({
-          event: 'end', stage: e.id, key: stage.key, at, status: e.status, durationMs: Math.round(e.durationMs),
-          ...(r ? { hit: r.hit, ...(r.bytes !== undefined ? { bytes: r.bytes } : {}), ...(r.engine ? { engine: r.engine } : {}), ...(r.shared ? { sharedCache: 'pulled' } : {}) } : {}),
-          ...(e.status === 'failed' ? { error: (e.error as Error)?.message ?? String(e.error) } : {}),
-        }));
+        out(
+          JSON.stringify({
+            event: 'end',
+            stage: e.id,
+            key: stage.key,
+            at,
+            status: e.status,
+            durationMs: Math.round(e.durationMs),
+            ...(r
+              ? {
+                  hit: r.hit,
+                  ...(r.bytes !== undefined ? { bytes: r.bytes } : {}),
+                  ...(r.engine ? { engine: r.engine } : {}),
+                  ...(r.shared ? { sharedCache: 'pulled' } : {}),
+                }
+              : {}),
+            ...(e.status === 'failed' ? { error: (e.error as Error)?.message ?? String(e.error) } : {}),
+          }),
+        );
       } else out(JSON.stringify({ event: 'skip', stage: e.id, key: stage.key, at, because: e.because }));
     },
     container: (id) => out(JSON.stringify({ event: 'container', stage: id, at: Math.round((performance.now() - t0) * 10) / 10 })),
@@ -74,35 +101,55 @@ function treeView(stages: readonly BuildStage[], verbose: boolean): ProgressView
     if (slot.task) f(slot);
     else slot.early = () => f(slot);
   };
-  const list = new Listr<unknown>(stages.map((s) => ({
-    title: `${s.title} (waiting)`,
-    task: (_: unknown, task: TaskHandle) => new Promise<void>((resolve, reject) => {
-      const slot = slots.get(s.id)!;
-      Object.assign(slot, { task, resolve, reject });
-      slot.early?.();
-    }),
-  })) as unknown as ConstructorParameters<typeof Listr<unknown>>[0], {
-    concurrent: true,
-    exitOnError: false,
-    // dist.ts handles signals (container cleanup first); listr2's own handler would exit(127) mid-cleanup.
-    registerSignalListeners: false,
-    renderer: 'default',
-    rendererOptions: { collapseSubtasks: false, outputBar: verbose ? 20 : 1 },
-  } as ConstructorParameters<typeof Listr<unknown>>[1]);
+  const list = new Listr<unknown>(
+    stages.map((s) => ({
+      title: `${s.title} (waiting)`,
+      task: (_: unknown, task: TaskHandle) =>
+        new Promise<void>((resolve, reject) => {
+          const slot = slots.get(s.id)!;
+          Object.assign(slot, { task, resolve, reject });
+          slot.early?.();
+        }),
+    })) as unknown as ConstructorParameters<typeof Listr<unknown>>[0],
+    {
+      concurrent: true,
+      exitOnError: false,
+      // dist.ts handles signals (container cleanup first); listr2's own handler would exit(127) mid-cleanup.
+      registerSignalListeners: false,
+      renderer: 'default',
+      rendererOptions: { collapseSubtasks: false, outputBar: verbose ? 20 : 1 },
+    } as ConstructorParameters<typeof Listr<unknown>>[1],
+  );
   let running: Promise<unknown> = Promise.resolve();
   return {
-    start: () => { running = list.run().catch(() => undefined); },
-    progress: (id, line) => whenReady(id, (s) => { s.task!.output = line; }),
-    event: (e, stage, r) => whenReady(e.id, (s) => {
-      if (e.type === 'start') s.task!.title = stage.title;
-      // The stage's own duration: listr2's timer would count from the start of the run, when every task began waiting.
-      else if (e.type === 'end' && e.status === 'done') { s.task!.title = `${r?.title ?? stage.title} (${seconds(e.durationMs)})`; s.resolve!(); }
-      else if (e.type === 'end') s.reject!(e.error ?? new Error('cancelled'));
-      else { s.task!.skip(`${stage.title}: not run (${e.because})`); s.resolve!(); }
-    }),
+    start: () => {
+      running = list.run().catch(() => undefined);
+    },
+    progress: (id, line) =>
+      whenReady(id, (s) => {
+        s.task!.output = line;
+      }),
+    event: (e, stage, r) =>
+      whenReady(e.id, (s) => {
+        if (e.type === 'start') s.task!.title = stage.title;
+        // The stage's own duration: listr2's timer would count from the start of the run, when every task began waiting.
+        else if (e.type === 'end' && e.status === 'done') {
+          s.task!.title = `${r?.title ?? stage.title} (${seconds(e.durationMs)})`;
+          s.resolve!();
+        } else if (e.type === 'end') s.reject!(e.error ?? new Error('cancelled'));
+        else {
+          s.task!.skip(`${stage.title}: not run (${e.because})`);
+          s.resolve!();
+        }
+      }),
     container: () => undefined,
     stop: async () => {
-      for (const s of slots.values()) if (!s.task) s.early = () => { s.task!.skip('not run'); s.resolve!(); };
+      for (const s of slots.values())
+        if (!s.task)
+          s.early = () => {
+            s.task!.skip('not run');
+            s.resolve!();
+          };
       await running;
     },
   };

@@ -30,7 +30,6 @@ import type { SharedCache } from '../cache/shared-cache.ts';
 import { runGraph, type StageEvent } from './scheduler.ts';
 import { progressView, type ProgressMode } from './progress.ts';
 
-
 export interface DistOptions {
   plan: Plan;
   identity: BuildIdentity;
@@ -73,7 +72,10 @@ export async function runDist(opts: DistOptions): Promise<DistResult> {
 
   // A no-op still proves the tools cache valid; a forced tools rebuild or a
   // broken cache must really rebuild, so neither is ever a no-op.
-  if (!toolsEnv().skip && (await validateToolsCache(opts.toolsCacheRoot, graph.tools.key, await toolsCacheTrust(new StageStore(opts.stateRoot.stages), { sign: false }))).ok) {
+  if (
+    !toolsEnv().skip &&
+    (await validateToolsCache(opts.toolsCacheRoot, graph.tools.key, await toolsCacheTrust(new StageStore(opts.stateRoot.stages), { sign: false }))).ok
+  ) {
     const state = await distState(opts);
     if (state.kind !== 'stale') {
       const explanations = compiled.stages.map((s) => explain(s, true, journal));
@@ -92,15 +94,26 @@ export async function runDist(opts: DistOptions): Promise<DistResult> {
   for (const e of pool?.engines() ?? []) if (e.engine !== engine) e.engine.watch();
   const store = new StageStore(opts.stateRoot.stages, (m) => mainLog.write(m));
   // Only a mirror with a trusted key is used; origins go to report.json, not dist/ (a mirror-fed dist/ must equal a built one).
-  const mirror = await trustedMirrorForBuild({ log: (m) => { mainLog.write(`[binary-mirror] ${m}`); process.stderr.write(`${m}\n`); } });
-  const binaryLookup: BinaryLookup | undefined = mirror ? async (p) => {
-    const data = await fetchVerifiedBinary({
-      mirrorUrl: mirror.url, publicKey: mirror.publicKey, name: p.name, version: p.version, arch: p.arch,
-      configHash: configHash({ arch: p.arch, compiler: p.compiler, useFlags: p.useFlags, depGraphHash: p.key }),
-      log: (m) => mainLog.write(`[binary-mirror] ${m}`),
-    });
-    return data && { data, signerKeyId: mirror.keyId };
-  } : undefined;
+  const mirror = await trustedMirrorForBuild({
+    log: (m) => {
+      mainLog.write(`[binary-mirror] ${m}`);
+      process.stderr.write(`${m}\n`);
+    },
+  });
+  const binaryLookup: BinaryLookup | undefined = mirror
+    ? async (p) => {
+        const data = await fetchVerifiedBinary({
+          mirrorUrl: mirror.url,
+          publicKey: mirror.publicKey,
+          name: p.name,
+          version: p.version,
+          arch: p.arch,
+          configHash: configHash({ arch: p.arch, compiler: p.compiler, useFlags: p.useFlags, depGraphHash: p.key }),
+          log: (m) => mainLog.write(`[binary-mirror] ${m}`),
+        });
+        return data && { data, signerKeyId: mirror.keyId };
+      }
+    : undefined;
 
   const view = progressView(compiled.stages, opts.mode, { verbose: opts.verbose });
   const results = new Map<string, StageResult>();
@@ -116,12 +129,29 @@ export async function runDist(opts: DistOptions): Promise<DistResult> {
     void h?.then((x) => x?.drop()).catch(() => undefined);
   };
   const env: StageEnv = {
-    plan, identity: opts.identity, buck2: opts.buck2, engine, store, journal, runId: opts.runId, logDir, distDir: opts.distDir,
-    toolsCacheRoot: opts.toolsCacheRoot, stateRoot: opts.stateRoot, binaryLookup,
+    plan,
+    identity: opts.identity,
+    buck2: opts.buck2,
+    engine,
+    store,
+    journal,
+    runId: opts.runId,
+    logDir,
+    distDir: opts.distDir,
+    toolsCacheRoot: opts.toolsCacheRoot,
+    stateRoot: opts.stateRoot,
+    binaryLookup,
     echo: opts.verbose && opts.mode === 'plain' ? (l) => process.stdout.write(`${l}\n`) : undefined,
-    progress: (id, line) => { mainLog.write(`[${id}] ${line}`); view.progress(id, line); },
+    progress: (id, line) => {
+      mainLog.write(`[${id}] ${line}`);
+      view.progress(id, line);
+    },
     containerStarted: (id) => view.container(id),
-    takeHeld: (id) => { const h = held.get(id); held.delete(id); return h; },
+    takeHeld: (id) => {
+      const h = held.get(id);
+      held.delete(id);
+      return h;
+    },
   };
   // An engine that went away fails every step after it: stop starting new ones.
   const abort = new AbortController();
@@ -139,7 +169,14 @@ export async function runDist(opts: DistOptions): Promise<DistResult> {
       // Held containers start on the local engine; a stage placed on a builder starts its own there.
       if (pool && s.placement && pool.placeFor(s.placement).engine !== engine) continue;
       const h = s.hold(env, outputs);
-      if (h) held.set(s.id, h.catch((err: Error) => { mainLog.write(`[${s.id}] could not start its container ahead: ${err.message}`); return undefined; }));
+      if (h)
+        held.set(
+          s.id,
+          h.catch((err: Error) => {
+            mainLog.write(`[${s.id}] could not start its container ahead: ${err.message}`);
+            return undefined;
+          }),
+        );
     }
   };
 
@@ -183,20 +220,26 @@ export async function runDist(opts: DistOptions): Promise<DistResult> {
   let run;
   try {
     view.start();
-    run = await runGraph<StageResult>(compiled.stages.map((s) => ({
-      id: s.id, deps: s.deps, weight: s.weight, cost: s.cost,
-      run: async ({ deps }) => {
-        // A verified shared-cache entry lands in the store first, so the stage finds it there (a hit).
-        const shared = opts.shared && s.storeKey && !store.has(s.storeKey) ? await opts.shared.pull(store, s.storeKey, s.id) : false;
-        const ran = await runPlaced(s, deps);
-        const r = shared ? { ...ran, shared: true } : ran;
-        if (opts.shared?.canPush && s.storeKey) await opts.shared.push(store, s.storeKey, s.id);
-        results.set(s.id, r);
-        explanations.push({ ...explain(s, r.hit, journal), ...(r.engine ? { engine: r.engine } : {}) });
-        await journal.record(s);
-        return r;
-      },
-    })), { budget, signal: abort.signal, onEvent });
+    run = await runGraph<StageResult>(
+      compiled.stages.map((s) => ({
+        id: s.id,
+        deps: s.deps,
+        weight: s.weight,
+        cost: s.cost,
+        run: async ({ deps }) => {
+          // A verified shared-cache entry lands in the store first, so the stage finds it there (a hit).
+          const shared = opts.shared && s.storeKey && !store.has(s.storeKey) ? await opts.shared.pull(store, s.storeKey, s.id) : false;
+          const ran = await runPlaced(s, deps);
+          const r = shared ? { ...ran, shared: true } : ran;
+          if (opts.shared?.canPush && s.storeKey) await opts.shared.push(store, s.storeKey, s.id);
+          results.set(s.id, r);
+          explanations.push({ ...explain(s, r.hit, journal), ...(r.engine ? { engine: r.engine } : {}) });
+          await journal.record(s);
+          return r;
+        },
+      })),
+      { budget, signal: abort.signal, onEvent },
+    );
   } finally {
     for (const id of [...held.keys()]) dropHeld(id);
     await view.stop();
@@ -218,13 +261,23 @@ export async function runDist(opts: DistOptions): Promise<DistResult> {
       const r = results.get(ref.id);
       if (!r) continue;
       const signer = outputs.get(ref).meta.signerKeyId;
-      packageOrigins.push({ arch, name: recipe.name, version: recipe.version, origin: signer ? 'mirror' : 'built', ...(signer ? { signerKeyId: signer } : {}), cached: r.hit });
+      packageOrigins.push({
+        arch,
+        name: recipe.name,
+        version: recipe.version,
+        origin: signer ? 'mirror' : 'built',
+        ...(signer ? { signerKeyId: signer } : {}),
+        cached: r.hit,
+      });
     }
   }
   const order = new Map(compiled.stages.map((s, i) => [s.id, i]));
   explanations.sort((a, b) => order.get(a.id)! - order.get(b.id)!);
   const report = {
-    commit: opts.identity.commit, toolsCache: tools ? { key: tools.key, hit: tools.hit, reason: tools.reason } : null, packages: packageOrigins, explanations,
+    commit: opts.identity.commit,
+    toolsCache: tools ? { key: tools.key, hit: tools.hit, reason: tools.reason } : null,
+    packages: packageOrigins,
+    explanations,
     stages: Object.fromEntries([...run.status].map(([id, st]) => [id, st])),
   };
   await writeFile(join(logDir, 'report.json'), JSON.stringify(report, null, 2) + '\n');

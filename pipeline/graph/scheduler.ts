@@ -189,7 +189,9 @@ export async function runGraph<T>(stages: readonly Stage<T>[], opts: RunOptions 
         }
       }
       if (running === 0) break;
-      await new Promise<void>((resolve) => { wake = resolve; });
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+      });
     }
   } finally {
     opts.signal?.removeEventListener('abort', onOuterAbort);

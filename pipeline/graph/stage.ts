@@ -54,7 +54,10 @@ export interface StageResult<V = unknown> {
 }
 
 /** A typed reference to a stage's output: made only by compile.ts's add() for a stage whose run returns a V. */
-export interface Ref<V> { readonly id: string; /** Phantom: carries V, never set. */ readonly _value?: V }
+export interface Ref<V> {
+  readonly id: string;
+  /** Phantom: carries V, never set. */ readonly _value?: V;
+}
 
 /** The outputs of finished stages, read through references. */
 export class Outputs {
@@ -102,7 +105,11 @@ export interface BuildStage {
 }
 
 /** A container started ahead by hold(); drop() removes it when the stage does not run. */
-export interface Held { drop(): Promise<void> }
+export interface Held {
+  drop(): Promise<void>;
+}
 
 /** What a presence check may look at: the store, the engine's images, the caches on disk. */
-export type PresenceEnv = Pick<StageEnv, 'plan' | 'identity' | 'store' | 'distDir' | 'toolsCacheRoot' | 'stateRoot'> & { imageExists: (ref: string) => Promise<boolean> };
+export type PresenceEnv = Pick<StageEnv, 'plan' | 'identity' | 'store' | 'distDir' | 'toolsCacheRoot' | 'stateRoot'> & {
+  imageExists: (ref: string) => Promise<boolean>;
+};

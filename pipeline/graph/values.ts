@@ -9,13 +9,26 @@ import type { BuilderResult } from '../steps/builder.ts';
 import type { BuiltGrub, BuiltKernel, FileValue, Imager, RootfsValue } from '../model/step-outputs.ts';
 import type { Ref } from './stage.ts';
 
-export interface PackageValue { meta: PackageMeta; path: string; key: string }
-export interface Stage1Value { meta: Stage1Meta; path: string }
+export interface PackageValue {
+  meta: PackageMeta;
+  path: string;
+  key: string;
+}
+export interface Stage1Value {
+  meta: Stage1Meta;
+  path: string;
+}
 
 /** Per image set of one arch: its rootfs, the formats made from it, and the image steps' output dirs. */
-export interface SetRefs { rootfs: Ref<RootfsValue>; formats: Map<string, Ref<FileValue>>; steps: Map<string, Ref<string>> }
+export interface SetRefs {
+  rootfs: Ref<RootfsValue>;
+  formats: Map<string, Ref<FileValue>>;
+  steps: Map<string, Ref<string>>;
+}
 export interface ArchRefs {
-  stage1: Ref<Stage1Value>; kernel: Ref<BuiltKernel>; grub: Ref<BuiltGrub>;
+  stage1: Ref<Stage1Value>;
+  kernel: Ref<BuiltKernel>;
+  grub: Ref<BuiltGrub>;
   /** By recipe instance id. */
   packages: Map<string, Ref<PackageValue>>;
   /** The formats made from the toolchain. */
@@ -24,7 +37,12 @@ export interface ArchRefs {
   sets: Map<string, SetRefs>;
 }
 export interface DistRefs {
-  base: Ref<ResolvedBase>; buildenv: Ref<ResolvedBase>; tools: Ref<ToolsResult>; builder: Ref<BuilderResult>;
-  sources: Ref<Map<string, FetchedSource>>; imager: Ref<Imager>; oss: Ref<FileValue>;
+  base: Ref<ResolvedBase>;
+  buildenv: Ref<ResolvedBase>;
+  tools: Ref<ToolsResult>;
+  builder: Ref<BuilderResult>;
+  sources: Ref<Map<string, FetchedSource>>;
+  imager: Ref<Imager>;
+  oss: Ref<FileValue>;
   arches: Map<string, ArchRefs>;
 }

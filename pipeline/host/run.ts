@@ -9,7 +9,14 @@ import { OsforgeError, type ErrorCode } from '../errors.ts';
 
 /** Programs whose Debian package has another name; any other is its own package. */
 const PACKAGE_OF: Readonly<Record<string, string>> = {
-  gpgv: 'gpgv', gpg: 'gpg', xz: 'xz-utils', flock: 'util-linux', umount: 'mount', cp: 'coreutils', rm: 'coreutils', 'qemu-img': 'qemu-utils',
+  gpgv: 'gpgv',
+  gpg: 'gpg',
+  xz: 'xz-utils',
+  flock: 'util-linux',
+  umount: 'mount',
+  cp: 'coreutils',
+  rm: 'coreutils',
+  'qemu-img': 'qemu-utils',
 };
 
 /** The Debian package that installs `cmd`. */
@@ -39,19 +46,33 @@ export function runHost(cmd: string, args: readonly string[], o: HostRun): Promi
     const child = spawn(cmd, args, { env: o.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
     const tail: string[] = [];
     const onData = (b: Buffer) => {
-      for (const l of b.toString().split('\n')) if (l) { tail.push(l); if (tail.length > 40) tail.shift(); o.log?.(l); }
+      for (const l of b.toString().split('\n'))
+        if (l) {
+          tail.push(l);
+          if (tail.length > 40) tail.shift();
+          o.log?.(l);
+        }
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
-    child.on('error', (err) => reject(new OsforgeError('HOST_SETUP', `cannot run ${cmd}: ${err.message}`, {
-      hint: `install it: apt-get install -y ${packageOf(cmd)} (or run make setup)`,
-    })));
+    child.on('error', (err) =>
+      reject(
+        new OsforgeError('HOST_SETUP', `cannot run ${cmd}: ${err.message}`, {
+          hint: `install it: apt-get install -y ${packageOf(cmd)} (or run make setup)`,
+        }),
+      ),
+    );
     child.on('close', (code) => {
       if (code === 0) return resolve();
       const hint = o.failure.hint?.(tail);
-      reject(new OsforgeError(o.failure.code, `${cmd} exited with ${code}${toolReason(tail)}`, {
-        stage: o.failure.stage, exitCode: code ?? -1, logTail: tail, ...(hint ? { hint } : {}),
-      }));
+      reject(
+        new OsforgeError(o.failure.code, `${cmd} exited with ${code}${toolReason(tail)}`, {
+          stage: o.failure.stage,
+          exitCode: code ?? -1,
+          logTail: tail,
+          ...(hint ? { hint } : {}),
+        }),
+      );
     });
   });
 }

@@ -37,11 +37,21 @@ export interface ArchInfo {
 
 export const ARCH_TABLE: Readonly<Record<Arch, ArchInfo>> = {
   amd64: {
-    debian: 'amd64', uname: 'x86_64', gnuTriple: 'x86_64-linux-gnu', muslTriple: 'x86_64-linux-musl', elfMachine: 'x86-64',
-    kernelArch: 'x86_64', kernelImage: { make: 'bzImage', path: 'arch/x86/boot/bzImage', describe: 'bzImage' }, directBootFormat: 'vmlinux',
-    serialConsole: 'ttyS0', consoleArgs: ['console=tty0', 'console=ttyS0,115200n8'],
+    debian: 'amd64',
+    uname: 'x86_64',
+    gnuTriple: 'x86_64-linux-gnu',
+    muslTriple: 'x86_64-linux-musl',
+    elfMachine: 'x86-64',
+    kernelArch: 'x86_64',
+    kernelImage: { make: 'bzImage', path: 'arch/x86/boot/bzImage', describe: 'bzImage' },
+    directBootFormat: 'vmlinux',
+    serialConsole: 'ttyS0',
+    consoleArgs: ['console=tty0', 'console=ttyS0,115200n8'],
     efi: {
-      bootFile: 'BOOTX64.EFI', grubPlatform: 'x86_64-efi', firmwarePackage: 'ovmf', firmwareVar: 'OVMF_FD',
+      bootFile: 'BOOTX64.EFI',
+      grubPlatform: 'x86_64-efi',
+      firmwarePackage: 'ovmf',
+      firmwareVar: 'OVMF_FD',
       firmware: ['/usr/share/ovmf/OVMF.fd', '/usr/share/OVMF/OVMF.fd', '/usr/share/qemu/OVMF.fd', '/usr/share/edk2/ovmf/OVMF.fd'],
     },
     biosGrubPlatform: 'i386-pc',
@@ -49,11 +59,22 @@ export const ARCH_TABLE: Readonly<Record<Arch, ArchInfo>> = {
     gptRootType: '4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709',
   },
   arm64: {
-    debian: 'arm64', ociVariant: 'v8', uname: 'aarch64', gnuTriple: 'aarch64-linux-gnu', muslTriple: 'aarch64-linux-musl', elfMachine: 'AArch64',
-    kernelArch: 'arm64', kernelImage: { make: 'Image', path: 'arch/arm64/boot/Image', describe: 'arm64 Image' }, directBootFormat: 'kernel',
-    serialConsole: 'ttyAMA0', consoleArgs: ['console=ttyAMA0'],
+    debian: 'arm64',
+    ociVariant: 'v8',
+    uname: 'aarch64',
+    gnuTriple: 'aarch64-linux-gnu',
+    muslTriple: 'aarch64-linux-musl',
+    elfMachine: 'AArch64',
+    kernelArch: 'arm64',
+    kernelImage: { make: 'Image', path: 'arch/arm64/boot/Image', describe: 'arm64 Image' },
+    directBootFormat: 'kernel',
+    serialConsole: 'ttyAMA0',
+    consoleArgs: ['console=ttyAMA0'],
     efi: {
-      bootFile: 'BOOTAA64.EFI', grubPlatform: 'arm64-efi', firmwarePackage: 'qemu-efi-aarch64', firmwareVar: 'AAVMF_FD',
+      bootFile: 'BOOTAA64.EFI',
+      grubPlatform: 'arm64-efi',
+      firmwarePackage: 'qemu-efi-aarch64',
+      firmwareVar: 'AAVMF_FD',
       firmware: ['/usr/share/qemu-efi-aarch64/QEMU_EFI.fd', '/usr/share/AAVMF/QEMU_EFI.fd', '/usr/share/edk2/aarch64/QEMU_EFI.fd'],
     },
     qemu: { system: 'qemu-system-aarch64', machine: 'virt', cpu: 'cortex-a57', user: 'qemu-aarch64' },
@@ -99,10 +120,18 @@ export const toEfi = (arch: string): string => archInfo(arch).efi.bootFile;
 export function archShellEnv(arch: string): string {
   const a = archInfo(arch);
   const vars: [string, string][] = [
-    ['ARCH', a.debian], ['UNAME_M', a.uname], ['GNU_TRIPLE', a.gnuTriple], ['MUSL_TRIPLE', a.muslTriple],
-    ['KERNEL_ARCH', a.kernelArch], ['KERNEL_IMAGE', a.kernelImage.path], ['EFI_BOOT_FILE', a.efi.bootFile],
-    ['GRUB_EFI_PLATFORM', a.efi.grubPlatform], ['GRUB_BIOS_PLATFORM', a.biosGrubPlatform ?? ''],
-    ['SERIAL_CONSOLE', a.serialConsole], ['GPT_ROOT_TYPE', a.gptRootType], ['QEMU_SYSTEM', a.qemu.system],
+    ['ARCH', a.debian],
+    ['UNAME_M', a.uname],
+    ['GNU_TRIPLE', a.gnuTriple],
+    ['MUSL_TRIPLE', a.muslTriple],
+    ['KERNEL_ARCH', a.kernelArch],
+    ['KERNEL_IMAGE', a.kernelImage.path],
+    ['EFI_BOOT_FILE', a.efi.bootFile],
+    ['GRUB_EFI_PLATFORM', a.efi.grubPlatform],
+    ['GRUB_BIOS_PLATFORM', a.biosGrubPlatform ?? ''],
+    ['SERIAL_CONSOLE', a.serialConsole],
+    ['GPT_ROOT_TYPE', a.gptRootType],
+    ['QEMU_SYSTEM', a.qemu.system],
   ];
   return vars.map(([k, v]) => `${k}='${v.replace(/'/g, `'\\''`)}'\n`).join('');
 }

@@ -94,7 +94,11 @@ export interface ManifestGrub {
   key: string;
 }
 
-export interface ManifestImage { ref: string; id: string; inputHash: string }
+export interface ManifestImage {
+  ref: string;
+  id: string;
+  inputHash: string;
+}
 
 export interface Manifest {
   name: string;

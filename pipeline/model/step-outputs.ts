@@ -16,7 +16,10 @@ export interface StageMeta {
 }
 
 /** A verified entry: `path` is output.tar.gz, or the out/ directory. */
-export interface StageEntry<M extends StageMeta> { meta: M; path: string }
+export interface StageEntry<M extends StageMeta> {
+  meta: M;
+  path: string;
+}
 
 /** The sources.json entry the kernel is built from. */
 export const KERNEL_SOURCE = 'linux';
@@ -28,18 +31,47 @@ export const KERNEL_FILES = { image: 'vmlinuz', vmlinux: 'vmlinux', config: 'con
 /** The one file of a GRUB stage entry: a normalised tar of bin/grub-mkimage and lib/grub/<platform>/. */
 export const GRUB_TAR = 'grub.tar';
 
-export interface KernelMeta extends StageMeta { arch: Arch; version: string; release: string; source: { file: string; sha256: string }; fragments: string[] }
-export interface GrubMeta extends StageMeta { arch: Arch; version: string; platforms: string[]; source: { file: string; sha256: string } }
+export interface KernelMeta extends StageMeta {
+  arch: Arch;
+  version: string;
+  release: string;
+  source: { file: string; sha256: string };
+  fragments: string[];
+}
+export interface GrubMeta extends StageMeta {
+  arch: Arch;
+  version: string;
+  platforms: string[];
+  source: { file: string; sha256: string };
+}
 
 /** A kernel stage's output directory (KERNEL_FILES) and what it recorded. */
-export interface BuiltKernel { dir: string; meta: KernelMeta }
+export interface BuiltKernel {
+  dir: string;
+  meta: KernelMeta;
+}
 /** A GRUB stage's output directory (its one file, GRUB_TAR) and what it recorded. */
-export interface BuiltGrub { dir: string; meta: GrubMeta }
+export interface BuiltGrub {
+  dir: string;
+  meta: GrubMeta;
+}
 
 /** A stored rootfs: the gzipped tar (it is the rootfs artifact) and its uncompressed size. */
-export interface RootfsValue { path: string; tarSize: number; key: string }
+export interface RootfsValue {
+  path: string;
+  tarSize: number;
+  key: string;
+}
 /** One stored file (a format stage's output, oss_source.tgz) and its digest. */
-export interface FileValue { path: string; sha256: string }
+export interface FileValue {
+  path: string;
+  sha256: string;
+}
 
 /** The imager image and the files of images/imager/ it was built with (the image steps' scripts come from them). */
-export interface Imager { ref: string; id: string; key: string; files: Record<string, Buffer> }
+export interface Imager {
+  ref: string;
+  id: string;
+  key: string;
+  files: Record<string, Buffer>;
+}

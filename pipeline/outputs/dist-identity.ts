@@ -13,7 +13,10 @@ import { COMMIT_BOUND_FILES, MANIFEST_FILE, SUMS_FILE } from '../sign/release-fi
 import { manifestJson, replaceDist } from './dist-writer.ts';
 import type { Manifest } from '../model/manifest.ts';
 
-export interface RecordedIdentity { commit: string; dirty: boolean }
+export interface RecordedIdentity {
+  commit: string;
+  dirty: boolean;
+}
 
 export interface IdentityRefresh {
   /** Files written anew (manifest.json, SHA256SUMS) and their new sha256; empty when dist/ already recorded this identity. */
@@ -65,7 +68,8 @@ export async function refreshRecordedIdentity(distDir: string, id: RecordedIdent
   if (manifestJson(manifest) !== text || typeof manifest.commit !== 'string' || typeof manifest.dirty !== 'boolean') {
     throw unfit(distDir, `${MANIFEST_FILE} is not in the form osforge writes`);
   }
-  if (manifest.commit === id.commit && manifest.dirty === id.dirty) return { rewritten: {}, removed: [], message: `${MANIFEST_FILE} already records ${describeId(id)}` };
+  if (manifest.commit === id.commit && manifest.dirty === id.dirty)
+    return { rewritten: {}, removed: [], message: `${MANIFEST_FILE} already records ${describeId(id)}` };
 
   const sums = (await readFile(join(distDir, SUMS_FILE), 'utf8').catch(() => '')).split('\n');
   const line = sums.indexOf(`${sha256(text)}  ${MANIFEST_FILE}`);
@@ -77,17 +81,23 @@ export async function refreshRecordedIdentity(distDir: string, id: RecordedIdent
   const newSums = sums.join('\n');
   const present = new Set(await readdir(distDir));
   const removed = COMMIT_BOUND_FILES.filter((f) => present.has(f));
-  await mapDiskFull(distDir, newText.length + newSums.length, () => replaceDist(distDir, async (tmp) => {
-    await linkTree(distDir, tmp, new Set([MANIFEST_FILE, SUMS_FILE, ...removed]));
-    for (const [name, body] of [[MANIFEST_FILE, newText], [SUMS_FILE, newSums]] as const) {
-      await writeFile(join(tmp, name), body);
-      await chmod(join(tmp, name), (await lstat(join(distDir, name))).mode & 0o7777);
-    }
-    await opts.beforeSwap?.(tmp);
-  }));
+  await mapDiskFull(distDir, newText.length + newSums.length, () =>
+    replaceDist(distDir, async (tmp) => {
+      await linkTree(distDir, tmp, new Set([MANIFEST_FILE, SUMS_FILE, ...removed]));
+      for (const [name, body] of [
+        [MANIFEST_FILE, newText],
+        [SUMS_FILE, newSums],
+      ] as const) {
+        await writeFile(join(tmp, name), body);
+        await chmod(join(tmp, name), (await lstat(join(distDir, name))).mode & 0o7777);
+      }
+      await opts.beforeSwap?.(tmp);
+    }),
+  );
   const rewritten = { [MANIFEST_FILE]: sha256(newText), [SUMS_FILE]: sha256(newSums) };
-  const message = `dist/ now records ${describeId(id)}: rewrote ${MANIFEST_FILE} and ${SUMS_FILE}, no artifact changed`
-    + (removed.length ? `; removed ${removed.length} stale signing output(s) (${removed.join(', ')}): sign dist/ again (osforge sign)` : '');
+  const message =
+    `dist/ now records ${describeId(id)}: rewrote ${MANIFEST_FILE} and ${SUMS_FILE}, no artifact changed` +
+    (removed.length ? `; removed ${removed.length} stale signing output(s) (${removed.join(', ')}): sign dist/ again (osforge sign)` : '');
   return { rewritten, removed, message };
 }
 

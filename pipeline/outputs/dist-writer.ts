@@ -15,12 +15,20 @@ import type { Manifest, ManifestArtifact } from '../model/manifest.ts';
  * An artifact to publish: in memory (`data`) or, for large images, a file on
  * disk (`file`) that is copied sparsely so raw disk images keep their holes.
  */
-export type PendingArtifact = { path: string; arch: ManifestArtifact['arch']; kind: string; extra?: Record<string, unknown>; /** File mode in dist/ (default 0644); scripts are 0755. */ mode?: number }
-  & ({ data: Buffer; file?: undefined; sha256?: undefined } | { file: string; data?: undefined; /** Known when the file was hashed as it was written (a stage store entry). */ sha256?: string });
+export type PendingArtifact = {
+  path: string;
+  arch: ManifestArtifact['arch'];
+  kind: string;
+  extra?: Record<string, unknown>;
+  /** File mode in dist/ (default 0644); scripts are 0755. */ mode?: number;
+} & (
+  | { data: Buffer; file?: undefined; sha256?: undefined }
+  | { file: string; data?: undefined; /** Known when the file was hashed as it was written (a stage store entry). */ sha256?: string }
+);
 
 export async function describe(a: PendingArtifact): Promise<ManifestArtifact> {
   const size = a.data ? a.data.length : (await stat(a.file!)).size;
-  const digest = a.data ? sha256(a.data) : a.sha256 ?? await sha256File(a.file!);
+  const digest = a.data ? sha256(a.data) : (a.sha256 ?? (await sha256File(a.file!)));
   return { path: a.path, arch: a.arch, kind: a.kind, size, sha256: digest, ...(a.extra ?? {}) };
 }
 
@@ -28,7 +36,10 @@ const execFileP = promisify(execFile);
 
 /** SHA256SUMS lines in `sha256sum -c` format, sorted by file name (byte order). */
 export function sha256sums(files: { path: string; sha256: string }[]): string {
-  return [...files].sort((a, b) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path))).map((f) => `${f.sha256}  ${f.path}\n`).join('');
+  return [...files]
+    .sort((a, b) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path)))
+    .map((f) => `${f.sha256}  ${f.path}\n`)
+    .join('');
 }
 
 export function manifestJson(m: Manifest): string {
@@ -41,7 +52,10 @@ export function distTmpRoot(distDir: string): string {
 }
 
 export async function writeDist(distDir: string, artifacts: PendingArtifact[], manifest: Manifest): Promise<void> {
-  artifacts = artifacts.map((a) => { const known = manifest.artifacts.find((m) => m.path === a.path); return a.file && known ? { ...a, sha256: known.sha256 } : a; });
+  artifacts = artifacts.map((a) => {
+    const known = manifest.artifacts.find((m) => m.path === a.path);
+    return a.file && known ? { ...a, sha256: known.sha256 } : a;
+  });
   const needed = (await Promise.all(artifacts.map(async (a) => (a.data ? a.data.length : (await stat(a.file!)).size)))).reduce((n, x) => n + x, 0);
   return mapDiskFull(distDir, needed, () => writeDistIn(distDir, artifacts, manifest));
 }

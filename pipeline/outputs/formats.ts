@@ -21,7 +21,12 @@ export interface ArchOutputInput {
 }
 
 /** What an artifact ships, for the SBOM's CONTAINS relationships. */
-export interface Contents { kernel?: true; grub?: true; libc?: true; packages?: true }
+export interface Contents {
+  kernel?: true;
+  grub?: true;
+  libc?: true;
+  packages?: true;
+}
 
 interface Common {
   kind: string;
@@ -30,7 +35,10 @@ interface Common {
   contains: Contents;
 }
 /** 'rootfs': the stored rootfs entry is the artifact itself; 'tools': built from the toolchain. */
-interface Tarball extends Common { from: 'rootfs' | 'tools'; build(input: ArchOutputInput): Promise<Readable> }
+interface Tarball extends Common {
+  from: 'rootfs' | 'tools';
+  build(input: ArchOutputInput): Promise<Readable>;
+}
 /** A file an imager step (images/steps.ts) leaves in its /out. */
 interface Boot extends Common {
   from: 'image';
@@ -46,57 +54,113 @@ const rawName = (n: string, v: string, a: Arch) => `${n}-${v}-${a}.raw`;
 
 export const formats = {
   'rootfs-tar': {
-    kind: 'rootfs', from: 'rootfs', arches: ARCHES, contains: { libc: true, packages: true },
+    kind: 'rootfs',
+    from: 'rootfs',
+    arches: ARCHES,
+    contains: { libc: true, packages: true },
     fileName: (n, v, a) => `${n}-${v}-${a}-rootfs.tar.gz`,
-    build: async () => { throw new Error('internal: the rootfs artifact is the rootfs stage output'); },
+    build: async () => {
+      throw new Error('internal: the rootfs artifact is the rootfs stage output');
+    },
   },
   'toolchain-tar': {
-    kind: 'toolchain', from: 'tools', arches: ARCHES, contains: { libc: true },
+    kind: 'toolchain',
+    from: 'tools',
+    arches: ARCHES,
+    contains: { libc: true },
     fileName: (n, v, a) => `${n}-${v}-${a}-toolchain.tar.gz`,
     build: async (i) => chain(packStream(i.toolchain, i.sourceDateEpoch), gzipStream()),
   },
   kernel: {
-    kind: 'kernel', from: 'image', arches: ARCHES, step: ['prepare', 'kernel'], contains: { kernel: true },
+    kind: 'kernel',
+    from: 'image',
+    arches: ARCHES,
+    step: ['prepare', 'kernel'],
+    contains: { kernel: true },
     fileName: (n, v, a) => `${n}-${v}-${a}-kernel`,
     extra: async (c) => ({ format: archInfo(c.arch).kernelImage.describe }),
   },
   vmlinux: {
-    kind: 'kernel-elf', from: 'image', arches: ARCHES.filter((a) => archInfo(a).directBootFormat === 'vmlinux'), step: ['prepare', 'vmlinux'], contains: { kernel: true },
+    kind: 'kernel-elf',
+    from: 'image',
+    arches: ARCHES.filter((a) => archInfo(a).directBootFormat === 'vmlinux'),
+    step: ['prepare', 'vmlinux'],
+    contains: { kernel: true },
     fileName: (n, v, a) => `${n}-${v}-${a}-vmlinux`,
     extra: async () => ({ format: 'ELF vmlinux (PVH entry) from the kernel build, for Cloud Hypervisor direct boot' }),
   },
   initramfs: {
-    kind: 'initramfs', from: 'image', arches: ARCHES, step: ['prepare', 'initramfs.cpio.gz'], contains: { libc: true, packages: true },
+    kind: 'initramfs',
+    from: 'image',
+    arches: ARCHES,
+    step: ['prepare', 'initramfs.cpio.gz'],
+    contains: { libc: true, packages: true },
     fileName: (n, v, a) => `${n}-${v}-${a}-initramfs.cpio.gz`,
-    extra: async () => ({ format: 'cpio newc, gzip -n', init: 'busybox (/init finds the root by buckos.root=<image id>, else runs from the initramfs)',
-      modules: 'none: the drivers that find the root are built into the kernel' }),
+    extra: async () => ({
+      format: 'cpio newc, gzip -n',
+      init: 'busybox (/init finds the root by buckos.root=<image id>, else runs from the initramfs)',
+      modules: 'none: the drivers that find the root are built into the kernel',
+    }),
   },
   iso: {
-    kind: 'iso', from: 'image', arches: ARCHES, step: ['iso', 'image.iso'], disk: 'cdrom', contains: everything,
+    kind: 'iso',
+    from: 'image',
+    arches: ARCHES,
+    step: ['iso', 'image.iso'],
+    disk: 'cdrom',
+    contains: everything,
     fileName: (n, v, a) => `${n}-${v}-${a}.iso`,
-    extra: async (c) => ({ format: 'iso9660 hybrid (Rock Ridge, El Torito, GPT with appended ESP)', root: 'iso9660 (read-only)',
-      bootModes: [...(archInfo(c.arch).biosGrubPlatform ? [`bios (El Torito, GRUB ${archInfo(c.arch).biosGrubPlatform})`, 'bios (MBR, hybrid disk)'] : []), 'uefi (El Torito EFI / ESP)'],
-      ...ids(c, 'iso') }),
+    extra: async (c) => ({
+      format: 'iso9660 hybrid (Rock Ridge, El Torito, GPT with appended ESP)',
+      root: 'iso9660 (read-only)',
+      bootModes: [
+        ...(archInfo(c.arch).biosGrubPlatform ? [`bios (El Torito, GRUB ${archInfo(c.arch).biosGrubPlatform})`, 'bios (MBR, hybrid disk)'] : []),
+        'uefi (El Torito EFI / ESP)',
+      ],
+      ...ids(c, 'iso'),
+    }),
   },
   raw: {
-    kind: 'raw', from: 'image', arches: ARCHES, step: ['raw', 'image.raw'], disk: 'raw', contains: everything,
+    kind: 'raw',
+    from: 'image',
+    arches: ARCHES,
+    step: ['raw', 'image.raw'],
+    disk: 'raw',
+    contains: everything,
     fileName: rawName,
     extra: async (c) => {
       const layout = JSON.parse(await readFile(out(c, 'raw', 'layout.json'), 'utf8')) as { espMiB: number; rootMiB: number; diskMiB: number };
       const i = imageIds(c.name, c.version, c.arch, 'raw');
-      return { format: 'raw GPT disk (sparse)', bootModes: ['uefi'], partitionTable: 'gpt', diskGuid: i.diskGuid,
+      return {
+        format: 'raw GPT disk (sparse)',
+        bootModes: ['uefi'],
+        partitionTable: 'gpt',
+        diskGuid: i.diskGuid,
         partitions: [
           { number: 1, name: 'EFI system', filesystem: 'vfat', sizeMiB: layout.espMiB, uuid: i.espGuid, fatVolumeId: i.fatId },
           { number: 2, name: 'buckos-root', filesystem: 'ext4', sizeMiB: layout.rootMiB, uuid: i.rootGuid, fsUuid: i.fsUuid },
         ],
-        diskMiB: layout.diskMiB, dataBytes: await nonZeroBytes(out(c, 'raw', 'image.raw')), ...ids(c, 'raw') };
+        diskMiB: layout.diskMiB,
+        dataBytes: await nonZeroBytes(out(c, 'raw', 'image.raw')),
+        ...ids(c, 'raw'),
+      };
     },
   },
   qcow2: {
-    kind: 'qcow2', from: 'image', arches: ARCHES, step: ['qcow2', 'image.qcow2'], disk: 'qcow2', contains: everything,
+    kind: 'qcow2',
+    from: 'image',
+    arches: ARCHES,
+    step: ['qcow2', 'image.qcow2'],
+    disk: 'qcow2',
+    contains: everything,
     fileName: (n, v, a) => `${n}-${v}-${a}.qcow2`,
-    extra: async (c) => ({ format: 'qcow2 (zlib-compressed clusters)', convertedFrom: rawName(c.name, c.version, c.arch),
-      virtualSize: (await stat(out(c, 'raw', 'image.raw'))).size, bootModes: ['uefi'], ...ids(c, 'raw') }),
+    extra: async (c) => ({
+      format: 'qcow2 (zlib-compressed clusters)',
+      convertedFrom: rawName(c.name, c.version, c.arch),
+      virtualSize: (await stat(out(c, 'raw', 'image.raw'))).size,
+      bootModes: ['uefi'],
+      ...ids(c, 'raw'),
+    }),
   },
 } as const satisfies Record<string, ArtifactFormat>;
 

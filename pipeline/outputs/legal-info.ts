@@ -38,7 +38,12 @@ export interface LegalComponent {
 }
 
 /** A fetched source: which file (upstream or Debian's) was verified, and where it is on disk. */
-export interface ShippedSource { name: string; file: string; sha256: string; path: string }
+export interface ShippedSource {
+  name: string;
+  file: string;
+  sha256: string;
+  path: string;
+}
 
 const prefixed = (prefix: string, files: Record<string, Buffer>) => Object.fromEntries(Object.entries(files).map(([p, c]) => [`${prefix}${p}`, c]));
 
@@ -52,13 +57,28 @@ export function legalComponents(plan: Plan): LegalComponent[] {
   const packages = new Map<string, LegalComponent>();
   for (const p of plan.packages) {
     // The user's and profiles' patches (plan/patches.ts) ship beside the recipe's own: they are part of what was built.
-    const extra = Object.fromEntries(p.patches.filter((x) => /^(user|profile):/.test(x.name))
-      .map((x) => [x.name.startsWith('user:') ? `user-patches/${x.name.slice('user:'.length)}` : `profile-patches/${x.name.slice('profile:'.length).replace(':', '/')}`, x.data]));
+    const extra = Object.fromEntries(
+      p.patches
+        .filter((x) => /^(user|profile):/.test(x.name))
+        .map((x) => [
+          x.name.startsWith('user:') ? `user-patches/${x.name.slice('user:'.length)}` : `profile-patches/${x.name.slice('profile:'.length).replace(':', '/')}`,
+          x.data,
+        ]),
+    );
     // Instances of one version (a profile's variant) are one component; two slots are two.
     const at = `${p.name}-${p.version}`;
     const prev = packages.get(at);
-    if (prev) { Object.assign(prev.files, extra); continue; }
-    packages.set(at, { name: p.name, version: p.version, ...(p.license ? { license: p.license } : {}), sources: [...p.sources], files: { ...p.files, ...extra } });
+    if (prev) {
+      Object.assign(prev.files, extra);
+      continue;
+    }
+    packages.set(at, {
+      name: p.name,
+      version: p.version,
+      ...(p.license ? { license: p.license } : {}),
+      sources: [...p.sources],
+      files: { ...p.files, ...extra },
+    });
   }
   out.push(...packages.values());
   out.push(fromSource(KERNEL_SOURCE, prefixed('config/', plan.imageFiles.kernelConfig)));
@@ -66,8 +86,9 @@ export function legalComponents(plan: Plan): LegalComponent[] {
   const fixed = new Set([plan.toolchainSource, KERNEL_SOURCE, GRUB_SOURCE]);
   for (const c of packages.values()) {
     if (fixed.has(c.name)) {
-      throw new OsforgeError('CONFIG_INVALID', `package ${JSON.stringify(c.name)} has the name of the toolchain, kernel or GRUB component`,
-        { hint: 'rename the package in images/buckos.json and its directory' });
+      throw new OsforgeError('CONFIG_INVALID', `package ${JSON.stringify(c.name)} has the name of the toolchain, kernel or GRUB component`, {
+        hint: 'rename the package in images/buckos.json and its directory',
+      });
     }
   }
   return out.sort((a, b) => cmp(a.name, b.name) || cmp(a.version, b.version));
@@ -80,7 +101,11 @@ export function legalSources(components: readonly LegalComponent[]): string[] {
 
 /** The stage's inputs: everything the archive's bytes follow from, except the source bytes (their pins stand in). */
 export function legalInfoInputs(plan: Plan, components: readonly LegalComponent[], sourceDateEpoch: string): [string, string][] {
-  const inputs: [string, string][] = [['layout', LAYOUT], ['source-date-epoch', sourceDateEpoch], ['distribution', `${plan.name} ${plan.version}`]];
+  const inputs: [string, string][] = [
+    ['layout', LAYOUT],
+    ['source-date-epoch', sourceDateEpoch],
+    ['distribution', `${plan.name} ${plan.version}`],
+  ];
   for (const c of components) {
     // A package with two slots has two components: the version tells them apart.
     const at = components.filter((o) => o.name === c.name).length > 1 ? `${c.name}-${c.version}` : c.name;
@@ -154,21 +179,34 @@ export async function legalInfoEntries(plan: Plan, components: readonly LegalCom
     }
     for (const p of Object.keys(c.files).sort(cmp)) add(`${dir}/build/${p}`, c.files[p]!, sha256(c.files[p]!));
     csv += csvRow([
-      c.name, c.version, c.license ?? 'NOASSERTION', licenseFiles.join(' '), archives.map((s) => s.file).join(' '),
-      archives.map((s) => sourceSite(plan.sources[s.name]!, s.file)).join(' '), archives.map((s) => s.sha256).join(' '),
+      c.name,
+      c.version,
+      c.license ?? 'NOASSERTION',
+      licenseFiles.join(' '),
+      archives.map((s) => s.file).join(' '),
+      archives.map((s) => sourceSite(plan.sources[s.name]!, s.file)).join(' '),
+      archives.map((s) => s.sha256).join(' '),
     ]);
   }
   const csvBuf = Buffer.from(csv);
   const readmeBuf = Buffer.from(readme(plan));
   add('manifest.csv', csvBuf, sha256(csvBuf));
   add('README', readmeBuf, sha256(readmeBuf));
-  const sumsText = sums.sort(([a], [b]) => cmp(a, b)).map(([p, h]) => `${h}  ${p}\n`).join('');
+  const sumsText = sums
+    .sort(([a], [b]) => cmp(a, b))
+    .map(([p, h]) => `${h}  ${p}\n`)
+    .join('');
   entries.push({ path: 'SHA256SUMS', type: 'file', mode: 0o644, data: Buffer.from(sumsText) });
   return entries;
 }
 
 /** oss_source.tgz as a stream: sorted entries, fixed owner/mode/mtime (packStream), fixed gzip header (gzipStream). */
-export async function legalInfoArchive(plan: Plan, components: readonly LegalComponent[], shipped: ReadonlyMap<string, ShippedSource>, sourceDateEpoch: number): Promise<Readable> {
+export async function legalInfoArchive(
+  plan: Plan,
+  components: readonly LegalComponent[],
+  shipped: ReadonlyMap<string, ShippedSource>,
+  sourceDateEpoch: number,
+): Promise<Readable> {
   return chain(packStream(await legalInfoEntries(plan, components, shipped), sourceDateEpoch), gzipStream());
 }
 

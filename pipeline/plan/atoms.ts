@@ -6,8 +6,16 @@
 import { OsforgeError } from '../errors.ts';
 
 export type Op = '>=' | '>' | '<=' | '<' | '=' | '~>';
-export interface Constraint { op: Op; version: string }
-export interface Atom { name: string; slot?: string; constraints: Constraint[]; text: string }
+export interface Constraint {
+  op: Op;
+  version: string;
+}
+export interface Atom {
+  name: string;
+  slot?: string;
+  constraints: Constraint[];
+  text: string;
+}
 
 const NAME = '[a-z0-9][a-z0-9+._-]*?';
 const SLOT = '[A-Za-z0-9][A-Za-z0-9.+_-]*';
@@ -24,7 +32,10 @@ export function isAtom(text: string): boolean {
 
 export function parseAtom(text: string, from: string): Atom {
   const m = ATOM_RE.exec(text.trim());
-  if (!m) throw new OsforgeError('CONFIG_INVALID', `${from}: ${JSON.stringify(text)} is not a package atom (expected ${ATOM_SYNTAX})`, { hint: `fix ${from.replace(/:[^:]*$/, '')}` });
+  if (!m)
+    throw new OsforgeError('CONFIG_INVALID', `${from}: ${JSON.stringify(text)} is not a package atom (expected ${ATOM_SYNTAX})`, {
+      hint: `fix ${from.replace(/:[^:]*$/, '')}`,
+    });
   const constraints = [...m[3]!.matchAll(CONSTRAINT_RE)].map((c) => ({ op: c[1] as Op, version: c[2]! }));
   return { name: m[1]!, ...(m[2] ? { slot: m[2] } : {}), constraints, text: text.trim() };
 }
@@ -43,7 +54,10 @@ export function compareVersions(a: string, b: string): number {
     const y = pb[i];
     if (x === undefined) return typeof y === 'string' ? 1 : -1;
     if (y === undefined) return typeof x === 'string' ? -1 : 1;
-    if (typeof x === 'number' && typeof y === 'number') { if (x !== y) return x - y; continue; }
+    if (typeof x === 'number' && typeof y === 'number') {
+      if (x !== y) return x - y;
+      continue;
+    }
     if (typeof x === 'number') return 1;
     if (typeof y === 'number') return -1;
     if (x !== y) return x < y ? -1 : 1;
@@ -63,12 +77,18 @@ export function pessimisticBound(v: string): string {
 export function satisfies(version: string, c: Constraint): boolean {
   const d = compareVersions(version, c.version);
   switch (c.op) {
-    case '>=': return d >= 0;
-    case '>': return d > 0;
-    case '<=': return d <= 0;
-    case '<': return d < 0;
-    case '=': return d === 0;
-    case '~>': return d >= 0 && compareVersions(version, pessimisticBound(c.version)) < 0;
+    case '>=':
+      return d >= 0;
+    case '>':
+      return d > 0;
+    case '<=':
+      return d <= 0;
+    case '<':
+      return d < 0;
+    case '=':
+      return d === 0;
+    case '~>':
+      return d >= 0 && compareVersions(version, pessimisticBound(c.version)) < 0;
   }
 }
 

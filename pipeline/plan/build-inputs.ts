@@ -55,7 +55,10 @@ export interface InputOptions {
   imagesDir?: string;
 }
 
-interface InputFile { name: string; abs: string }
+interface InputFile {
+  name: string;
+  abs: string;
+}
 
 function walk(dir: string, prefix: string, out: InputFile[]): void {
   for (const e of readdirSync(dir, { withFileTypes: true })) {
@@ -70,7 +73,10 @@ function gitListed(root: string): string[] | null {
   let out: string;
   try {
     out = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard', '--', ...BUILD_INPUT_PATHSPECS], {
-      cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 64 << 20,
+      cwd: root,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+      maxBuffer: 64 << 20,
     });
   } catch {
     return null;
@@ -100,8 +106,7 @@ export function listBuildInputs(root: string, opts: InputOptions = {}): InputFil
     walk(images, 'images/', files);
   }
   // A file deleted but not yet staged is still listed by git; a directory is a submodule.
-  return files.filter((f) => existsSync(f.abs) && !lstatSync(f.abs).isDirectory())
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return files.filter((f) => existsSync(f.abs) && !lstatSync(f.abs).isDirectory()).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 /** What git records of a file: content and the executable bit, or a symlink's target. */

@@ -25,12 +25,18 @@ function invalid(file: string, message: string): OsforgeError {
 export function readTree(dir: string): Record<string, Buffer> {
   // Null prototype: a file named "__proto__" is a key like any other, not a silent prototype swap that drops it from the key.
   const out: Record<string, Buffer> = Object.create(null);
-  if (!existsSync(dir)) throw new OsforgeError('CONFIG_INVALID', `${dir}: directory not found`, { hint: 'restore it (git checkout), or point $OSFORGE_IMAGES at a complete images directory' });
+  if (!existsSync(dir))
+    throw new OsforgeError('CONFIG_INVALID', `${dir}: directory not found`, {
+      hint: 'restore it (git checkout), or point $OSFORGE_IMAGES at a complete images directory',
+    });
   const walk = (d: string) => {
     for (const name of readdirSync(d).sort()) {
       const p = join(d, name);
       const st = lstatSync(p);
-      if (st.isSymbolicLink()) throw new OsforgeError('CONFIG_INVALID', `${p}: is a symlink; only regular files and directories are read`, { hint: `replace ${p} with a copy of the file it points to` });
+      if (st.isSymbolicLink())
+        throw new OsforgeError('CONFIG_INVALID', `${p}: is a symlink; only regular files and directories are read`, {
+          hint: `replace ${p} with a copy of the file it points to`,
+        });
       if (st.isDirectory()) walk(p);
       else out[relative(dir, p)] = readFileSync(p);
     }
@@ -57,8 +63,24 @@ export function validateSources(raw: unknown, file: string): Record<string, Sour
   for (const [name, v] of Object.entries(parsed)) {
     const sig = v.signature;
     out[name] = {
-      name, version: v.version, file: v.file, sha256: v.sha256, license: v.license, urls: v.urls ?? [], debian: v.debian,
-      ...(sig ? { signature: { file: sig.file, urls: sig.urls ?? [], key: sig.key, fingerprint: sig.fingerprint, keyArmored: readKey(dirname(file), sig.key, `${name}.signature.key`, file) } } : {}),
+      name,
+      version: v.version,
+      file: v.file,
+      sha256: v.sha256,
+      license: v.license,
+      urls: v.urls ?? [],
+      debian: v.debian,
+      ...(sig
+        ? {
+            signature: {
+              file: sig.file,
+              urls: sig.urls ?? [],
+              key: sig.key,
+              fingerprint: sig.fingerprint,
+              keyArmored: readKey(dirname(file), sig.key, `${name}.signature.key`, file),
+            },
+          }
+        : {}),
     };
   }
   return out;
@@ -100,7 +122,9 @@ export function orderPackages(recipes: PackageRecipe[], fileOf: (id: string) => 
 /** Global USE, images/package.use (optional) and --use, in that order of precedence. */
 function loadUseInputs(imagesDir: string, global: string[], cli: string[], configFile: string): UseInputs {
   const perPackage = new Map<string, UseOverride[]>();
-  const add = (m: Map<string, UseOverride>) => { for (const [pkg, o] of m) perPackage.set(pkg, [...(perPackage.get(pkg) ?? []), o]); };
+  const add = (m: Map<string, UseOverride>) => {
+    for (const [pkg, o] of m) perPackage.set(pkg, [...(perPackage.get(pkg) ?? []), o]);
+  };
   const packageUse = join(imagesDir, 'package.use');
   if (existsSync(packageUse)) add(parsePackageUse(readFileSync(packageUse, 'utf8'), packageUse));
   for (const arg of cli) add(parseUseArg(arg));
@@ -125,26 +149,50 @@ type Recipe = ReturnType<typeof recipeSchema.parse>;
  * a profile builds differently (its USE, mask or patches) becomes
  * "<id>+<profile>".
  */
-function resolveImageSets(imagesDir: string, config: ReturnType<typeof buckosSchema.parse>, sources: Record<string, SourceSpec>, useInputs: UseInputs, options: PlanOptions, configFile: string) {
+function resolveImageSets(
+  imagesDir: string,
+  config: ReturnType<typeof buckosSchema.parse>,
+  sources: Record<string, SourceSpec>,
+  useInputs: UseInputs,
+  options: PlanOptions,
+  configFile: string,
+) {
   const profiles = new Profiles(imagesDir);
   const specs: ImageSetSpec[] = options.profiles?.length
     ? options.profiles.map((p) => profiles.load(p))
     : [
-      ...(config.packages ? [{ profile: null, roots: profiles.expand(config.packages, `${configFile}: packages`), use: [], mask: [], patchDirs: [] }] : []),
-      ...(config.profiles ?? []).map((p) => profiles.load(p)),
-    ];
+        ...(config.packages ? [{ profile: null, roots: profiles.expand(config.packages, `${configFile}: packages`), use: [], mask: [], patchDirs: [] }] : []),
+        ...(config.profiles ?? []).map((p) => profiles.load(p)),
+      ];
   const globalMask = loadMaskFile(imagesDir);
   const index = new CandidateIndex<Recipe>(imagesDir, (file) => parseWith(recipeSchema, readJson(file), file));
   const merged = new Map<string, { recipe: PackageRecipe; signature: string; file: string }>();
   const imageSets: ImageSet[] = [];
   for (const spec of specs) {
-    const local = resolveSet(imagesDir, spec, index, sources, { ...useInputs, global: [...useInputs.global, ...spec.use.map((t) => parseToken(t, `profile ${spec.profile}: use`))] }, [...globalMask, ...spec.mask], options);
+    const local = resolveSet(
+      imagesDir,
+      spec,
+      index,
+      sources,
+      { ...useInputs, global: [...useInputs.global, ...spec.use.map((t) => parseToken(t, `profile ${spec.profile}: use`))] },
+      [...globalMask, ...spec.mask],
+      options,
+    );
     const fileOf = new Map(local.map((l) => [l.recipe.id, l.file]));
     const renamed = new Map<string, string>();
-    for (const recipe of orderPackages(local.map((l) => l.recipe), (id) => fileOf.get(id) ?? id)) {
+    for (const recipe of orderPackages(
+      local.map((l) => l.recipe),
+      (id) => fileOf.get(id) ?? id,
+    )) {
       const file = fileOf.get(recipe.id)!;
       const deps = recipe.deps.map((d) => renamed.get(d)!);
-      const signature = JSON.stringify([recipe.version, Object.entries(recipe.files).map(([p, b]) => [p, sha256(b)]), recipe.use?.enabled, recipe.patches.map((p) => [p.name, sha256(p.data)]), deps]);
+      const signature = JSON.stringify([
+        recipe.version,
+        Object.entries(recipe.files).map(([p, b]) => [p, sha256(b)]),
+        recipe.use?.enabled,
+        recipe.patches.map((p) => [p.name, sha256(p.data)]),
+        deps,
+      ]);
       let id = recipe.id;
       if (merged.has(id) && merged.get(id)!.signature !== signature) id = `${recipe.id}+${spec.profile ?? 'default'}`;
       if (!merged.has(id)) merged.set(id, { recipe: { ...recipe, id, deps }, signature, file });
@@ -153,14 +201,25 @@ function resolveImageSets(imagesDir: string, config: ReturnType<typeof buckosSch
     imageSets.push({ profile: spec.profile, packages: [...renamed.values()] });
   }
   const files = new Map([...merged].map(([id, m]) => [id, m.file]));
-  const packages = orderPackages([...merged.values()].map((m) => m.recipe), (id) => files.get(id) ?? id);
+  const packages = orderPackages(
+    [...merged.values()].map((m) => m.recipe),
+    (id) => files.get(id) ?? id,
+  );
   // Each set lists its packages in the global build order.
   for (const set of imageSets) set.packages = packages.map((p) => p.id).filter((id) => set.packages.includes(id));
   return { packages, imageSets };
 }
 
 /** One image set's instances, keyed by set-local ids (name or name:slot), deps resolved. */
-function resolveSet(imagesDir: string, spec: ImageSetSpec, index: CandidateIndex<Recipe>, sources: Record<string, SourceSpec>, useInputs: UseInputs, mask: MaskEntry[], options: PlanOptions) {
+function resolveSet(
+  imagesDir: string,
+  spec: ImageSetSpec,
+  index: CandidateIndex<Recipe>,
+  sources: Record<string, SourceSpec>,
+  useInputs: UseInputs,
+  mask: MaskEntry[],
+  options: PlanOptions,
+) {
   const chosen = new Map<string, { version: string; slot: string; wantedBy: string; recipe?: PackageRecipe; file: string }>();
   const visit = (atom: Atom, from: string): string => {
     const c = pickCandidate(atom, index.get(atom.name, from), mask, from);
@@ -168,9 +227,13 @@ function resolveSet(imagesDir: string, spec: ImageSetSpec, index: CandidateIndex
     const prev = chosen.get(id);
     if (prev) {
       if (prev.version === c.version || !mismatch(atom, prev.version, prev.slot)) return id;
-      throw new OsforgeError('CONFIG_INVALID', `slot conflict: ${from} wants "${atom.text}" (${c.version}) but ${prev.wantedBy} already chose ${c.name} ${prev.version} in slot ${c.slot}`, {
-        hint: `make both accept one version, or give the versions different slots ("slot" in their recipe.json)${spec.profile ? ` (profile ${spec.profile})` : ''}`,
-      });
+      throw new OsforgeError(
+        'CONFIG_INVALID',
+        `slot conflict: ${from} wants "${atom.text}" (${c.version}) but ${prev.wantedBy} already chose ${c.name} ${prev.version} in slot ${c.slot}`,
+        {
+          hint: `make both accept one version, or give the versions different slots ("slot" in their recipe.json)${spec.profile ? ` (profile ${spec.profile})` : ''}`,
+        },
+      );
     }
     chosen.set(id, { version: c.version, slot: c.slot, wantedBy: `${from} ("${atom.text}")`, file: c.file });
     const r = c.recipe;
@@ -178,7 +241,13 @@ function resolveSet(imagesDir: string, spec: ImageSetSpec, index: CandidateIndex
       if (!sources[s]) throw invalid(c.file, `sources[${j}]: expected a source defined in sources.json, found ${JSON.stringify(s)}`);
     }
     if (!existsSync(join(c.dir, 'build.sh'))) throw invalid(c.file, 'missing build.sh beside it');
-    const useSpec: UseSpec = { iuse: r.iuse ?? [], defaults: r.use_defaults ?? [], deps: r.use_deps ?? {}, configure: r.use_configure ?? {}, requiredUse: r.required_use };
+    const useSpec: UseSpec = {
+      iuse: r.iuse ?? [],
+      defaults: r.use_defaults ?? [],
+      deps: r.use_deps ?? {},
+      configure: r.use_configure ?? {},
+      requiredUse: r.required_use,
+    };
     const flagDeps = (f: string) => ownEntry(useSpec.deps, f) ?? [];
     const enabled = effectiveUse(c.name, useSpec, useInputs);
     const depAtoms = [
@@ -188,11 +257,25 @@ function resolveSet(imagesDir: string, spec: ImageSetSpec, index: CandidateIndex
     const deps = [...new Set(depAtoms.map((d) => visit(d.atom, d.from)))];
     const files = readTree(c.dir);
     const patches = packagePatches({
-      pkg: c.name, files, enabledFlags: enabled, iuse: useSpec.iuse, userDir: options.patchesDir ?? join(imagesDir, 'patches'), recipeFile: c.file,
-      profileDirs: spec.patchDirs, recipeLabel: relative(imagesDir, c.dir),
+      pkg: c.name,
+      files,
+      enabledFlags: enabled,
+      iuse: useSpec.iuse,
+      userDir: options.patchesDir ?? join(imagesDir, 'patches'),
+      recipeFile: c.file,
+      profileDirs: spec.patchDirs,
+      recipeLabel: relative(imagesDir, c.dir),
     });
     chosen.get(id)!.recipe = {
-      id, name: c.name, version: c.version, slot: c.slot, license: r.license, sources: r.sources ?? [], deps, files, patches,
+      id,
+      name: c.name,
+      version: c.version,
+      slot: c.slot,
+      license: r.license,
+      sources: r.sources ?? [],
+      deps,
+      files,
+      patches,
       ...(useSpec.iuse.length ? { use: { iuse: useSpec.iuse, enabled, configure: useConfigure(useSpec, enabled) } } : {}),
     };
     return id;
@@ -212,7 +295,10 @@ export function loadPlan(imagesDir: string, options: PlanOptions = {}): Plan {
   const toolchainSource = config.toolchain?.source ?? 'musl';
   if (!sources[toolchainSource]) throw invalid(configFile, `toolchain.source: ${JSON.stringify(toolchainSource)} is not in sources.json`);
   // The kernel and GRUB stages build from these pins; a plan without them could not boot.
-  for (const [name, what] of [[KERNEL_SOURCE, 'the kernel'], [GRUB_SOURCE, 'GRUB']] as const) {
+  for (const [name, what] of [
+    [KERNEL_SOURCE, 'the kernel'],
+    [GRUB_SOURCE, 'GRUB'],
+  ] as const) {
     if (!sources[name]) throw invalid(sourcesFile, `${JSON.stringify(name)}: expected the pinned source ${what} is built from, found nothing`);
   }
   if (!existsSync(join(imagesDir, 'grub', 'build.sh'))) throw invalid(join(imagesDir, 'grub', 'build.sh'), 'file not found (the GRUB stage runs it)');
@@ -222,7 +308,9 @@ export function loadPlan(imagesDir: string, options: PlanOptions = {}): Plan {
   // --use and package.use may only name packages of the plan.
   for (const [pkg, overrides] of useInputs.perPackage) {
     if (!packages.some((r) => r.name === pkg)) {
-      throw new OsforgeError('CONFIG_INVALID', `${overrides[0]!.from}: USE flags for ${JSON.stringify(pkg)}, which is not in the plan`, { hint: `one of: ${[...new Set(packages.map((r) => r.name))].join(', ')}` });
+      throw new OsforgeError('CONFIG_INVALID', `${overrides[0]!.from}: USE flags for ${JSON.stringify(pkg)}, which is not in the plan`, {
+        hint: `one of: ${[...new Set(packages.map((r) => r.name))].join(', ')}`,
+      });
     }
   }
 
@@ -233,8 +321,13 @@ export function loadPlan(imagesDir: string, options: PlanOptions = {}): Plan {
   const lock = existsSync(lockFile) ? parseWith(lockSchema, readJson(lockFile), lockFile) : undefined;
   if (lock && lock.suite !== base.suite) throw invalid(lockFile, `suite: locks ${lock.suite} but buckos.json uses ${base.suite}; run \`osforge lock\``);
   const baseSpec = {
-    name: 'base', suite: base.suite, variant: base.variant ?? 'minbase', include: base.include ?? [],
-    pins: lock?.images?.base ?? {}, sourceDateEpoch: base.sourceDateEpoch, pull: base.pull ?? {},
+    name: 'base',
+    suite: base.suite,
+    variant: base.variant ?? 'minbase',
+    include: base.include ?? [],
+    pins: lock?.images?.base ?? {},
+    sourceDateEpoch: base.sourceDateEpoch,
+    pull: base.pull ?? {},
   };
   // The kernel build image: its own root beside the buildenv, so adding the kernel leaves the buildenv and builder keys alone.
   const kernelBuildFile = join(imagesDir, 'kernel', 'kernel.json');
@@ -246,12 +339,19 @@ export function loadPlan(imagesDir: string, options: PlanOptions = {}): Plan {
     arches,
     base: baseSpec,
     buildenv: { ...baseSpec, name: 'buildenv', include: builder.include, pins: lock?.images?.buildenv ?? {}, pull: {} },
-    ...(kernelBuild ? { kernelBuild: { ...baseSpec, name: 'kernel-build', include: kernelBuild.include, pins: lock?.images?.['kernel-build'] ?? {}, pull: {} } } : {}),
+    ...(kernelBuild
+      ? { kernelBuild: { ...baseSpec, name: 'kernel-build', include: kernelBuild.include, pins: lock?.images?.['kernel-build'] ?? {}, pull: {} } }
+      : {}),
     sources,
     toolchainSource,
     packages,
     imageSets,
     buck2: { version: buck2?.version ?? '', asset: buck2?.asset ?? '', url: buck2?.url ?? '', sha256: buck2?.sha256 ?? null },
-    imageFiles: { tools: readTree(join(imagesDir, 'tools')), builder: readTree(join(imagesDir, 'builder')), kernelConfig: readTree(join(imagesDir, 'kernel', 'config')), grub: readTree(join(imagesDir, 'grub')) },
+    imageFiles: {
+      tools: readTree(join(imagesDir, 'tools')),
+      builder: readTree(join(imagesDir, 'builder')),
+      kernelConfig: readTree(join(imagesDir, 'kernel', 'config')),
+      grub: readTree(join(imagesDir, 'grub')),
+    },
   });
 }

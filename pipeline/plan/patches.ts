@@ -12,7 +12,10 @@ import { lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OsforgeError } from '../errors.ts';
 
-export interface Patch { name: string; data: Buffer }
+export interface Patch {
+  name: string;
+  data: Buffer;
+}
 
 const isPatch = (f: string) => /\.(patch|diff)$/.test(f);
 const sorted = (names: string[]) => [...names].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
@@ -45,37 +48,61 @@ function dirPatches(root: string, pkg: string, label: string): Patch[] {
   if (!st) return out;
   // lstat, not stat: a symlinked <pkg> directory would feed the build patches from wherever it points, unseen in the tree.
   if (!st.isDirectory()) {
-    throw new OsforgeError('CONFIG_INVALID', `${dir}: not a directory (${st.isSymbolicLink() ? 'a symlink' : 'a file'}); a package's patch directory is read only as a plain directory`, {
-      hint: `replace ${dir} with a directory holding copies of the patches`,
-    });
+    throw new OsforgeError(
+      'CONFIG_INVALID',
+      `${dir}: not a directory (${st.isSymbolicLink() ? 'a symlink' : 'a file'}); a package's patch directory is read only as a plain directory`,
+      {
+        hint: `replace ${dir} with a directory holding copies of the patches`,
+      },
+    );
   }
   for (const f of sorted(readdirSync(dir).filter(isPatch))) {
     const p = join(dir, f);
-    if (!lstatSync(p).isFile()) throw new OsforgeError('CONFIG_INVALID', `${p}: not a regular file (a symlink or directory); patches are read as plain files`, { hint: `replace ${p} with a copy of the patch` });
+    if (!lstatSync(p).isFile())
+      throw new OsforgeError('CONFIG_INVALID', `${p}: not a regular file (a symlink or directory); patches are read as plain files`, {
+        hint: `replace ${p} with a copy of the patch`,
+      });
     out.push({ name: `${label}:${pkg}/${f}`, data: readFileSync(p) });
   }
   return out;
 }
 
 export function packagePatches(o: {
-  pkg: string; files: Record<string, Buffer>; enabledFlags: readonly string[]; iuse: readonly string[]; userDir: string; recipeFile: string;
+  pkg: string;
+  files: Record<string, Buffer>;
+  enabledFlags: readonly string[];
+  iuse: readonly string[];
+  userDir: string;
+  recipeFile: string;
   /** The profile's patch directories, inherited first. */
   profileDirs?: { dir: string; label: string }[];
   /** How the package's own files are named (packages/<pkg>, or packages/<pkg>/<version>). */
   recipeLabel?: string;
 }): Patch[] {
   const ownLabel = o.recipeLabel ?? `packages/${o.pkg}`;
-  const own = sorted(Object.keys(o.files).filter((p) => /^patches\/[^/]+$/.test(p) && isPatch(p)))
-    .map((p) => ({ name: `${ownLabel}/${p}`, data: o.files[p]! }));
+  const own = sorted(Object.keys(o.files).filter((p) => /^patches\/[^/]+$/.test(p) && isPatch(p))).map((p) => ({
+    name: `${ownLabel}/${p}`,
+    data: o.files[p]!,
+  }));
   const profile = (o.profileDirs ?? []).flatMap((d) => dirPatches(d.dir, o.pkg, d.label));
-  const use = o.iuse.filter((f) => o.enabledFlags.includes(f)).flatMap((flag) => sorted(Object.keys(o.files).filter((p) => p.startsWith(`patches/use/${flag}/`) && isPatch(p)))
-    .map((p) => ({ name: `${ownLabel}/${p}`, data: o.files[p]! })));
+  const use = o.iuse
+    .filter((f) => o.enabledFlags.includes(f))
+    .flatMap((flag) =>
+      sorted(Object.keys(o.files).filter((p) => p.startsWith(`patches/use/${flag}/`) && isPatch(p))).map((p) => ({
+        name: `${ownLabel}/${p}`,
+        data: o.files[p]!,
+      })),
+    );
   const all = [...own, ...profile, ...use, ...dirPatches(o.userDir, o.pkg, 'user')];
   const buildSh = o.files['build.sh']?.toString('utf8') ?? '';
   if (all.length && !buildSh.includes('$APPLY_PATCHES')) {
-    throw new OsforgeError('CONFIG_INVALID', `${o.recipeFile}: package ${JSON.stringify(o.pkg)} has ${all.length} patch(es) (${all.map((p) => p.name).join(', ')}) but its build.sh never runs "$APPLY_PATCHES"`, {
-      hint: `add  "$APPLY_PATCHES" <source dir>  to images/packages/${o.pkg}/build.sh after it unpacks the source`,
-    });
+    throw new OsforgeError(
+      'CONFIG_INVALID',
+      `${o.recipeFile}: package ${JSON.stringify(o.pkg)} has ${all.length} patch(es) (${all.map((p) => p.name).join(', ')}) but its build.sh never runs "$APPLY_PATCHES"`,
+      {
+        hint: `add  "$APPLY_PATCHES" <source dir>  to images/packages/${o.pkg}/build.sh after it unpacks the source`,
+      },
+    );
   }
   return all;
 }

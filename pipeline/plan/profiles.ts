@@ -33,22 +33,43 @@ export class Profiles {
   names(): string[] {
     const dir = join(this.imagesDir, 'profiles');
     if (!existsSync(dir)) return [];
-    return readdirSync(dir).filter((n) => existsSync(join(dir, n, 'profile.json'))).sort();
+    return readdirSync(dir)
+      .filter((n) => existsSync(join(dir, n, 'profile.json')))
+      .sort();
   }
 
-  private setsFile() { return join(this.imagesDir, 'sets.json'); }
+  private setsFile() {
+    return join(this.imagesDir, 'sets.json');
+  }
 
   /** Expands atoms and @sets (recursively; a set that includes itself is an error). */
   expand(entries: string[], from: string, chain: string[] = []): { atom: Atom; from: string }[] {
     const out: { atom: Atom; from: string }[] = [];
     entries.forEach((e, i) => {
       const at = `${from}[${i}]`;
-      if (!e.startsWith('@')) { out.push({ atom: parseAtom(e, at), from: at }); return; }
+      if (!e.startsWith('@')) {
+        out.push({ atom: parseAtom(e, at), from: at });
+        return;
+      }
       const set = e.slice(1);
-      this.sets ??= new Map(Object.entries(parseWith(setsSchema, readJson(this.setsFile(), { why: `it defines @${set}`, hint: `create ${this.setsFile()}, or remove the reference to it` }), this.setsFile()) as Record<string, string[]>));
+      this.sets ??= new Map(
+        Object.entries(
+          parseWith(
+            setsSchema,
+            readJson(this.setsFile(), { why: `it defines @${set}`, hint: `create ${this.setsFile()}, or remove the reference to it` }),
+            this.setsFile(),
+          ) as Record<string, string[]>,
+        ),
+      );
       const body = this.sets.get(set);
-      if (!body) throw new OsforgeError('CONFIG_INVALID', `${at}: unknown package set @${set}`, { hint: `define it in ${this.setsFile()}; sets there: ${[...this.sets.keys()].map((s) => `@${s}`).join(', ') || 'none'}` });
-      if (chain.includes(set)) throw new OsforgeError('CONFIG_INVALID', `${this.setsFile()}: package set cycle: ${[...chain, set].map((s) => `@${s}`).join(' -> ')}`, { hint: 'remove one of these @set references' });
+      if (!body)
+        throw new OsforgeError('CONFIG_INVALID', `${at}: unknown package set @${set}`, {
+          hint: `define it in ${this.setsFile()}; sets there: ${[...this.sets.keys()].map((s) => `@${s}`).join(', ') || 'none'}`,
+        });
+      if (chain.includes(set))
+        throw new OsforgeError('CONFIG_INVALID', `${this.setsFile()}: package set cycle: ${[...chain, set].map((s) => `@${s}`).join(' -> ')}`, {
+          hint: 'remove one of these @set references',
+        });
       out.push(...this.expand(body, `${this.setsFile()}: ${set}`, [...chain, set]));
     });
     return out;
@@ -59,16 +80,25 @@ export class Profiles {
     const dir = join(this.imagesDir, 'profiles', name);
     const file = join(dir, 'profile.json');
     if (!NAME_RE.test(name) || !existsSync(file)) {
-      throw new OsforgeError('CONFIG_INVALID', `profile ${JSON.stringify(name)}: no images/profiles/${name}/profile.json`, { hint: `one of: ${this.names().join(', ') || '(none: add images/profiles/<name>/profile.json)'}` });
+      throw new OsforgeError('CONFIG_INVALID', `profile ${JSON.stringify(name)}: no images/profiles/${name}/profile.json`, {
+        hint: `one of: ${this.names().join(', ') || '(none: add images/profiles/<name>/profile.json)'}`,
+      });
     }
-    if (lstatSync(dir).isSymbolicLink()) throw new OsforgeError('CONFIG_INVALID', `${dir}: is a symlink; only regular files and directories are read`, { hint: `replace ${dir} with a copy` });
-    if (chain.includes(name)) throw new OsforgeError('CONFIG_INVALID', `${file}: profile inheritance cycle: ${[...chain, name].join(' -> ')}`, { hint: 'remove one of these "inherits" entries' });
+    if (lstatSync(dir).isSymbolicLink())
+      throw new OsforgeError('CONFIG_INVALID', `${dir}: is a symlink; only regular files and directories are read`, { hint: `replace ${dir} with a copy` });
+    if (chain.includes(name))
+      throw new OsforgeError('CONFIG_INVALID', `${file}: profile inheritance cycle: ${[...chain, name].join(' -> ')}`, {
+        hint: 'remove one of these "inherits" entries',
+      });
     const p = parseWith(profileSchema, readJson(file, { why: `profile ${name}`, hint: `create ${file}, or remove the reference to it` }), file);
     const parents = (p.inherits ?? []).map((n) => this.load(n, [...chain, name]));
     const removed = new Set(p.remove ?? []);
     const roots = [...parents.flatMap((x) => x.roots), ...this.expand(p.packages ?? [], `${file}: packages`)];
     for (const r of removed) {
-      if (!roots.some((x) => x.atom.name === r)) throw new OsforgeError('CONFIG_INVALID', `${file}: remove: ${JSON.stringify(r)} is not in the profile's packages`, { hint: `remove it from "remove", or check the spelling` });
+      if (!roots.some((x) => x.atom.name === r))
+        throw new OsforgeError('CONFIG_INVALID', `${file}: remove: ${JSON.stringify(r)} is not in the profile's packages`, {
+          hint: `remove it from "remove", or check the spelling`,
+        });
     }
     const seen = new Set<string>();
     const kept = roots.filter((r) => !removed.has(r.atom.name) && !seen.has(r.atom.text) && seen.add(r.atom.text));
@@ -91,9 +121,15 @@ export function loadMaskFile(imagesDir: string): MaskEntry[] {
 
 /** --profile values ("a,b", repeatable) as a list, or undefined when none was given. */
 export function profileList(values: unknown): string[] | undefined {
-  const list = ((values as string[] | undefined) ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+  const list = ((values as string[] | undefined) ?? [])
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter(Boolean);
   for (const p of list) {
-    if (!NAME_RE.test(p)) throw new OsforgeError('USAGE', `--profile ${JSON.stringify(p)}: not a profile name`, { hint: 'name a directory of images/profiles/, e.g. --profile server' });
+    if (!NAME_RE.test(p))
+      throw new OsforgeError('USAGE', `--profile ${JSON.stringify(p)}: not a profile name`, {
+        hint: 'name a directory of images/profiles/, e.g. --profile server',
+      });
   }
   return list.length ? [...new Set(list)] : undefined;
 }

@@ -3,7 +3,8 @@
 import { OsforgeError } from '../errors.ts';
 import type { PackageRecipe, Plan } from './types.ts';
 
-const label = (r: PackageRecipe) => `${r.id} ${r.version}${r.use ? ` [USE: ${r.use.iuse.map((f) => (r.use!.enabled.includes(f) ? f : `-${f}`)).join(' ')}]` : ''}`;
+const label = (r: PackageRecipe) =>
+  `${r.id} ${r.version}${r.use ? ` [USE: ${r.use.iuse.map((f) => (r.use!.enabled.includes(f) ? f : `-${f}`)).join(' ')}]` : ''}`;
 
 function find(plan: Plan, name: string): PackageRecipe {
   // An instance id (zlib:1), or a name with one instance.
@@ -11,8 +12,11 @@ function find(plan: Plan, name: string): PackageRecipe {
   if (exact) return exact;
   const named = plan.packages.filter((p) => p.name === name);
   if (named.length === 1) return named[0]!;
-  throw new OsforgeError('USAGE', named.length ? `package ${JSON.stringify(name)} has ${named.length} instances in the plan; name one` : `no package ${JSON.stringify(name)} in the plan`,
-    { hint: `one of: ${(named.length ? named : plan.packages).map((p) => p.id).join(', ')}` });
+  throw new OsforgeError(
+    'USAGE',
+    named.length ? `package ${JSON.stringify(name)} has ${named.length} instances in the plan; name one` : `no package ${JSON.stringify(name)} in the plan`,
+    { hint: `one of: ${(named.length ? named : plan.packages).map((p) => p.id).join(', ')}` },
+  );
 }
 
 /**
@@ -22,9 +26,8 @@ function find(plan: Plan, name: string): PackageRecipe {
  */
 export function queryTree(plan: Plan, name: string, direction: 'deps' | 'rdeps'): string {
   const byId = new Map(plan.packages.map((p) => [p.id, p]));
-  const next = (r: PackageRecipe): PackageRecipe[] => (direction === 'deps'
-    ? r.deps.map((d) => byId.get(d)!)
-    : plan.packages.filter((p) => p.deps.includes(r.id))).sort((a, b) => (a.id < b.id ? -1 : 1));
+  const next = (r: PackageRecipe): PackageRecipe[] =>
+    (direction === 'deps' ? r.deps.map((d) => byId.get(d)!) : plan.packages.filter((p) => p.deps.includes(r.id))).sort((a, b) => (a.id < b.id ? -1 : 1));
   const root = find(plan, name);
   const lines = [label(root)];
   const seen = new Set<string>([root.id]);

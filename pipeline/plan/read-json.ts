@@ -10,9 +10,13 @@ export function readJson(file: string, missing?: { why: string; hint: string }):
     text = readFileSync(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new OsforgeError('CONFIG_INVALID', `${file}: ${code === 'ENOENT' ? `file not found${missing ? ` (${missing.why})` : ''}` : `cannot read (${code ?? (err as Error).message})`}`, {
-      hint: missing?.hint ?? 'restore it (git checkout images/), or point $OSFORGE_IMAGES at a complete images directory',
-    });
+    throw new OsforgeError(
+      'CONFIG_INVALID',
+      `${file}: ${code === 'ENOENT' ? `file not found${missing ? ` (${missing.why})` : ''}` : `cannot read (${code ?? (err as Error).message})`}`,
+      {
+        hint: missing?.hint ?? 'restore it (git checkout images/), or point $OSFORGE_IMAGES at a complete images directory',
+      },
+    );
   }
   try {
     return JSON.parse(text);

@@ -25,7 +25,10 @@ export interface Candidate<R = unknown> {
 }
 
 /** A mask entry: an atom and where it was written (images/package.mask:3, or a profile). */
-export interface MaskEntry { atom: Atom; from: string }
+export interface MaskEntry {
+  atom: Atom;
+  from: string;
+}
 
 export function parseMaskFile(text: string, file: string): MaskEntry[] {
   const out: MaskEntry[] = [];
@@ -45,23 +48,38 @@ export const instanceId = (name: string, slot: string) => (slot === '0' ? name :
  */
 export class CandidateIndex<R extends { name: string; version: string; slot?: string }> {
   private readonly cache = new Map<string, Candidate<R>[]>();
-  constructor(private readonly imagesDir: string, private readonly load: (file: string) => R) {}
+  constructor(
+    private readonly imagesDir: string,
+    private readonly load: (file: string) => R,
+  ) {}
 
   get(name: string, from: string): Candidate<R>[] {
     const hit = this.cache.get(name);
     if (hit) return hit;
-    if (!NAME_RE.test(name)) throw new OsforgeError('CONFIG_INVALID', `${from}: ${JSON.stringify(name)} is not a package name`, { hint: `package names match ${NAME_RE.source}` });
+    if (!NAME_RE.test(name))
+      throw new OsforgeError('CONFIG_INVALID', `${from}: ${JSON.stringify(name)} is not a package name`, { hint: `package names match ${NAME_RE.source}` });
     const dir = join(this.imagesDir, 'packages', name);
     const rel = relative(this.imagesDir, dir);
-    if (!existsSync(dir)) throw new OsforgeError('CONFIG_INVALID', `${from}: package ${JSON.stringify(name)} has no ${rel}/recipe.json`, { hint: `add the recipe, or remove ${name} from ${from.replace(/:.*$/, '')}` });
-    if (lstatSync(dir).isSymbolicLink()) throw new OsforgeError('CONFIG_INVALID', `${dir}: is a symlink; only regular files and directories are read`, { hint: `replace ${dir} with a copy` });
+    if (!existsSync(dir))
+      throw new OsforgeError('CONFIG_INVALID', `${from}: package ${JSON.stringify(name)} has no ${rel}/recipe.json`, {
+        hint: `add the recipe, or remove ${name} from ${from.replace(/:.*$/, '')}`,
+      });
+    if (lstatSync(dir).isSymbolicLink())
+      throw new OsforgeError('CONFIG_INVALID', `${dir}: is a symlink; only regular files and directories are read`, { hint: `replace ${dir} with a copy` });
     const single = join(dir, 'recipe.json');
     const found: Candidate<R>[] = [];
     const add = (recipeDir: string, file: string, versionDir?: string) => {
       const r = this.load(file);
-      if (r.name !== name) throw new OsforgeError('CONFIG_INVALID', `${file}: name: expected ${JSON.stringify(name)} (the directory name), found ${JSON.stringify(r.name)}`, { hint: `edit ${file}` });
+      if (r.name !== name)
+        throw new OsforgeError('CONFIG_INVALID', `${file}: name: expected ${JSON.stringify(name)} (the directory name), found ${JSON.stringify(r.name)}`, {
+          hint: `edit ${file}`,
+        });
       if (versionDir !== undefined && r.version !== versionDir) {
-        throw new OsforgeError('CONFIG_INVALID', `${file}: version: expected ${JSON.stringify(versionDir)} (the directory name), found ${JSON.stringify(r.version)}`, { hint: `rename the directory or fix "version" in ${file}` });
+        throw new OsforgeError(
+          'CONFIG_INVALID',
+          `${file}: version: expected ${JSON.stringify(versionDir)} (the directory name), found ${JSON.stringify(r.version)}`,
+          { hint: `rename the directory or fix "version" in ${file}` },
+        );
       }
       found.push({ name, version: r.version, slot: r.slot ?? '0', file, dir: recipeDir, recipe: r });
     };
@@ -71,7 +89,10 @@ export class CandidateIndex<R extends { name: string; version: string; slot?: st
         const sub = join(dir, v);
         if (lstatSync(sub).isDirectory() && existsSync(join(sub, 'recipe.json'))) add(sub, join(sub, 'recipe.json'), v);
       }
-      if (!found.length) throw new OsforgeError('CONFIG_INVALID', `${from}: package ${JSON.stringify(name)} has no ${rel}/recipe.json and no ${rel}/<version>/recipe.json`, { hint: `add a recipe for ${name}` });
+      if (!found.length)
+        throw new OsforgeError('CONFIG_INVALID', `${from}: package ${JSON.stringify(name)} has no ${rel}/recipe.json and no ${rel}/<version>/recipe.json`, {
+          hint: `add a recipe for ${name}`,
+        });
     }
     found.sort((a, b) => compareVersions(b.version, a.version));
     this.cache.set(name, found);

@@ -44,34 +44,41 @@ function unique<T extends z.ZodType<string>>(item: T, what: string) {
   });
 }
 
-export const buckosSchema = z.strictObject({
-  comment,
-  name: name.optional(),
-  version,
-  arches: unique(arch, 'each arch').min(1, { error: 'at least one arch' }).optional(),
-  base: z.strictObject({
+export const buckosSchema = z
+  .strictObject({
     comment,
-    suite: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, { error: 'a Debian suite name (e.g. "bookworm")' }),
-    variant: z.string().regex(/^[a-z-]+$/, { error: 'an mmdebstrap variant (e.g. "minbase")' }).optional(),
-    include: unique(debianPackage, 'each package').optional(),
-    sourceDateEpoch: z.int({ error: 'an integer number of seconds since 1970' }).nonnegative({ error: 'a non-negative integer' }),
-    pull: z.partialRecord(arch, z.string().regex(/^[^\s@]+@sha256:[0-9a-f]{64}$/, { error: 'a pinned image reference name@sha256:<digest>' })).optional(),
-  }),
-  toolchain: z.strictObject({ comment, libc: z.literal('musl').optional(), source: name.optional() }).optional(),
-  /** The default image set: atoms and @sets. */
-  packages: unique(atomOrSet, 'each package').min(1, { error: 'at least one package' }).optional(),
-  /** Profiles (images/profiles/<name>/) built by default, each an image set named after it. */
-  profiles: unique(name, 'each profile').min(1, { error: 'at least one profile' }).optional(),
-  /** Global USE flags (ssl, +ssl, -ssl): a package lacking a flag ignores it. */
-  use: globalUse.optional(),
-  buck2: z.strictObject({
-    comment,
-    version: z.string().min(1, { error: 'a Buck2 release name' }),
-    asset: fileName,
-    url: httpUrl,
-    sha256: sha256.nullable(),
-  }).optional(),
-}).refine((c) => c.packages !== undefined || c.profiles !== undefined, { error: '"packages" (the default image set) or "profiles"', path: ['packages'] });
+    name: name.optional(),
+    version,
+    arches: unique(arch, 'each arch').min(1, { error: 'at least one arch' }).optional(),
+    base: z.strictObject({
+      comment,
+      suite: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, { error: 'a Debian suite name (e.g. "bookworm")' }),
+      variant: z
+        .string()
+        .regex(/^[a-z-]+$/, { error: 'an mmdebstrap variant (e.g. "minbase")' })
+        .optional(),
+      include: unique(debianPackage, 'each package').optional(),
+      sourceDateEpoch: z.int({ error: 'an integer number of seconds since 1970' }).nonnegative({ error: 'a non-negative integer' }),
+      pull: z.partialRecord(arch, z.string().regex(/^[^\s@]+@sha256:[0-9a-f]{64}$/, { error: 'a pinned image reference name@sha256:<digest>' })).optional(),
+    }),
+    toolchain: z.strictObject({ comment, libc: z.literal('musl').optional(), source: name.optional() }).optional(),
+    /** The default image set: atoms and @sets. */
+    packages: unique(atomOrSet, 'each package').min(1, { error: 'at least one package' }).optional(),
+    /** Profiles (images/profiles/<name>/) built by default, each an image set named after it. */
+    profiles: unique(name, 'each profile').min(1, { error: 'at least one profile' }).optional(),
+    /** Global USE flags (ssl, +ssl, -ssl): a package lacking a flag ignores it. */
+    use: globalUse.optional(),
+    buck2: z
+      .strictObject({
+        comment,
+        version: z.string().min(1, { error: 'a Buck2 release name' }),
+        asset: fileName,
+        url: httpUrl,
+        sha256: sha256.nullable(),
+      })
+      .optional(),
+  })
+  .refine((c) => c.packages !== undefined || c.profiles !== undefined, { error: '"packages" (the default image set) or "profiles"', path: ['packages'] });
 
 /** images/profiles/<name>/profile.json: an image set. Sets compose: inherited + packages - remove. */
 export const profileSchema = z.strictObject({
@@ -86,48 +93,73 @@ export const profileSchema = z.strictObject({
 /** images/sets.json: set name → atoms and @sets. */
 export const setsSchema = plainObject.pipe(z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, { error: 'a set name' }), unique(atomOrSet, 'each entry')));
 
-export const sourcesSchema = plainObject.pipe(z.record(name, z.strictObject({
-  comment,
-  version: z.string().min(1, { error: 'a non-empty version' }),
-  file: fileName,
-  sha256,
-  license: z.string().optional(),
-  urls: z.array(httpUrl).optional(),
-  debian: z.strictObject({
-    comment, package: debianPackage, version: debianVersion, file: fileName, sha256: sha256.optional(),
-    suite: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, { error: 'a Debian suite name (e.g. "trixie")' }).optional(),
-  }).optional(),
-  signature: z.strictObject({
-    comment, file: fileName, urls: z.array(httpUrl).optional(),
-    key: z.string().regex(/^keys\/[A-Za-z0-9][A-Za-z0-9._+-]*\.asc$/, { error: 'a key file under images/keys/ ("keys/<name>.asc")' }),
-    fingerprint: z.string().regex(/^(?:[0-9A-Fa-f]{4} ?){10}$/, { error: 'a full 40-hex-digit OpenPGP fingerprint' }),
-  }).optional(),
-}).refine((s) => (s.urls?.length ?? 0) > 0 || s.debian !== undefined, { error: 'a fetch location ("urls" or "debian")' })));
+export const sourcesSchema = plainObject.pipe(
+  z.record(
+    name,
+    z
+      .strictObject({
+        comment,
+        version: z.string().min(1, { error: 'a non-empty version' }),
+        file: fileName,
+        sha256,
+        license: z.string().optional(),
+        urls: z.array(httpUrl).optional(),
+        debian: z
+          .strictObject({
+            comment,
+            package: debianPackage,
+            version: debianVersion,
+            file: fileName,
+            sha256: sha256.optional(),
+            suite: z
+              .string()
+              .regex(/^[a-z0-9][a-z0-9-]*$/, { error: 'a Debian suite name (e.g. "trixie")' })
+              .optional(),
+          })
+          .optional(),
+        signature: z
+          .strictObject({
+            comment,
+            file: fileName,
+            urls: z.array(httpUrl).optional(),
+            key: z.string().regex(/^keys\/[A-Za-z0-9][A-Za-z0-9._+-]*\.asc$/, { error: 'a key file under images/keys/ ("keys/<name>.asc")' }),
+            fingerprint: z.string().regex(/^(?:[0-9A-Fa-f]{4} ?){10}$/, { error: 'a full 40-hex-digit OpenPGP fingerprint' }),
+          })
+          .optional(),
+      })
+      .refine((s) => (s.urls?.length ?? 0) > 0 || s.debian !== undefined, { error: 'a fetch location ("urls" or "debian")' }),
+  ),
+);
 
-export const recipeSchema = z.strictObject({
-  comment,
-  name,
-  version,
-  license: z.string().optional(),
-  sources: unique(name, 'each source').optional(),
-  /** Versions of one package in different slots build side by side. */
-  slot: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.+_-]*$/, { error: 'a slot name (e.g. "1")' }).optional(),
-  deps: unique(atom, 'each dependency').optional(),
-  iuse: unique(useFlag, 'each flag').optional(),
-  use_defaults: unique(useFlag, 'each flag').optional(),
-  use_deps: z.record(useFlag, unique(atom, 'each dependency')).optional(),
-  use_configure: z.record(z.string().regex(/^-?[a-z0-9][a-z0-9_+-]*$/, { error: 'a flag or -flag' }), z.array(z.string())).optional(),
-  required_use: z.string().min(1).optional(),
-}).superRefine((r, ctx) => {
-  // Every flag a recipe mentions must be one it declares: a typo would otherwise silently never apply.
-  const iuse = new Set(r.iuse ?? []);
-  const check = (flag: string, path: PropertyKey[]) => {
-    if (!iuse.has(flag)) ctx.addIssue({ code: 'custom', path, message: `a flag listed in iuse (${[...iuse].join(', ') || 'iuse is empty'})`, input: flag });
-  };
-  (r.use_defaults ?? []).forEach((f, i) => check(f, ['use_defaults', i]));
-  for (const f of Object.keys(r.use_deps ?? {})) check(f, ['use_deps', f]);
-  for (const f of Object.keys(r.use_configure ?? {})) check(f.replace(/^-/, ''), ['use_configure', f]);
-});
+export const recipeSchema = z
+  .strictObject({
+    comment,
+    name,
+    version,
+    license: z.string().optional(),
+    sources: unique(name, 'each source').optional(),
+    /** Versions of one package in different slots build side by side. */
+    slot: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9.+_-]*$/, { error: 'a slot name (e.g. "1")' })
+      .optional(),
+    deps: unique(atom, 'each dependency').optional(),
+    iuse: unique(useFlag, 'each flag').optional(),
+    use_defaults: unique(useFlag, 'each flag').optional(),
+    use_deps: z.record(useFlag, unique(atom, 'each dependency')).optional(),
+    use_configure: z.record(z.string().regex(/^-?[a-z0-9][a-z0-9_+-]*$/, { error: 'a flag or -flag' }), z.array(z.string())).optional(),
+    required_use: z.string().min(1).optional(),
+  })
+  .superRefine((r, ctx) => {
+    // Every flag a recipe mentions must be one it declares: a typo would otherwise silently never apply.
+    const iuse = new Set(r.iuse ?? []);
+    const check = (flag: string, path: PropertyKey[]) => {
+      if (!iuse.has(flag)) ctx.addIssue({ code: 'custom', path, message: `a flag listed in iuse (${[...iuse].join(', ') || 'iuse is empty'})`, input: flag });
+    };
+    (r.use_defaults ?? []).forEach((f, i) => check(f, ['use_defaults', i]));
+    for (const f of Object.keys(r.use_deps ?? {})) check(f, ['use_deps', f]);
+    for (const f of Object.keys(r.use_configure ?? {})) check(f.replace(/^-/, ''), ['use_configure', f]);
+  });
 
 export const builderSchema = z.strictObject({
   comment,
@@ -137,9 +169,10 @@ export const builderSchema = z.strictObject({
 export const lockSchema = z.strictObject({
   comment,
   suite: z.string().min(1),
-  images: z.partialRecord(z.enum(['base', 'buildenv', 'kernel-build']), z.partialRecord(arch, z.array(
-    z.string().regex(/^[a-z0-9][a-z0-9+.-]*(:[a-z0-9]+)?=[A-Za-z0-9.+~:-]+$/, { error: 'a "package=version" pin' }),
-  ))),
+  images: z.partialRecord(
+    z.enum(['base', 'buildenv', 'kernel-build']),
+    z.partialRecord(arch, z.array(z.string().regex(/^[a-z0-9][a-z0-9+.-]*(:[a-z0-9]+)?=[A-Za-z0-9.+~:-]+$/, { error: 'a "package=version" pin' }))),
+  ),
 });
 
 /** `packages[2]`, `base.sourceDateEpoch`, `"my src".sha256`. */
@@ -166,7 +199,13 @@ export function describeValue(v: unknown): string {
 }
 
 const TYPE_NAMES: Record<string, string> = {
-  object: 'an object', array: 'a list', string: 'a string', number: 'a number', int: 'an integer', boolean: 'true or false', null: 'null',
+  object: 'an object',
+  array: 'a list',
+  string: 'a string',
+  number: 'a number',
+  int: 'an integer',
+  boolean: 'true or false',
+  null: 'null',
 };
 
 function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
@@ -188,7 +227,7 @@ export function describeIssue(file: string, data: unknown, issue: z.core.$ZodIss
     }
     case 'invalid_type':
       // A custom error was given where the type names are not enough (e.g. integers).
-      return `${file}: ${fieldPath(path)}: expected ${issue.message.startsWith('Invalid input') ? TYPE_NAMES[issue.expected] ?? issue.expected : issue.message}, found ${describeValue(valueAt(data, path))}`;
+      return `${file}: ${fieldPath(path)}: expected ${issue.message.startsWith('Invalid input') ? (TYPE_NAMES[issue.expected] ?? issue.expected) : issue.message}, found ${describeValue(valueAt(data, path))}`;
     case 'invalid_value':
       return `${file}: ${fieldPath(path)}: expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, found ${describeValue(valueAt(data, path))}`;
     case 'invalid_union':
@@ -203,7 +242,10 @@ export function describeIssue(file: string, data: unknown, issue: z.core.$ZodIss
 }
 
 function describeUnion(issue: z.core.$ZodIssueInvalidUnion): string {
-  const alts = issue.errors.map((errs) => errs[0]).filter(Boolean).map((e) => (e!.code === 'invalid_type' ? TYPE_NAMES[e!.expected] ?? e!.expected : e!.message));
+  const alts = issue.errors
+    .map((errs) => errs[0])
+    .filter(Boolean)
+    .map((e) => (e!.code === 'invalid_type' ? (TYPE_NAMES[e!.expected] ?? e!.expected) : e!.message));
   return [...new Set(alts)].join(' or ') || 'a valid value';
 }
 

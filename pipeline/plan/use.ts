@@ -19,9 +19,15 @@ export interface UseSpec {
 }
 
 /** A flag setting: "+ssl" / "ssl" turns it on, "-ssl" off. */
-export interface UseToken { flag: string; on: boolean }
+export interface UseToken {
+  flag: string;
+  on: boolean;
+}
 /** Where a package's overrides came from, for the error that names it. */
-export interface UseOverride { tokens: UseToken[]; from: string }
+export interface UseOverride {
+  tokens: UseToken[];
+  from: string;
+}
 
 export interface UseInputs {
   global: UseToken[];
@@ -36,7 +42,8 @@ const invalid = (from: string, message: string, hint: string) => new OsforgeErro
 export function parseToken(raw: string, from: string): UseToken {
   const on = !raw.startsWith('-');
   const flag = raw.replace(/^[+-]/, '');
-  if (!FLAG.test(flag)) throw invalid(from, `${JSON.stringify(raw)} is not a USE flag (expected [+|-]name, name matching ${FLAG.source})`, 'write flags as ssl, +ssl or -ssl');
+  if (!FLAG.test(flag))
+    throw invalid(from, `${JSON.stringify(raw)} is not a USE flag (expected [+|-]name, name matching ${FLAG.source})`, 'write flags as ssl, +ssl or -ssl');
   return { flag, on };
 }
 
@@ -46,7 +53,10 @@ export function parseUseArg(arg: string): Map<string, UseOverride> {
   for (const part of arg.split(/[\s;]+/).filter(Boolean)) {
     const m = /^([^:]+):(.+)$/.exec(part);
     if (!m) throw new OsforgeError('USAGE', `--use ${JSON.stringify(part)}: expected <package>:<flags>, e.g. zlib:+static,-shared`);
-    const tokens = m[2]!.split(',').filter(Boolean).map((t) => parseToken(t, `--use ${part}`));
+    const tokens = m[2]!
+      .split(',')
+      .filter(Boolean)
+      .map((t) => parseToken(t, `--use ${part}`));
     const prev = out.get(m[1]!);
     out.set(m[1]!, { tokens: [...(prev?.tokens ?? []), ...tokens], from: '--use' });
   }
@@ -76,8 +86,11 @@ export function effectiveUse(pkg: string, spec: UseSpec, inputs: UseInputs): str
   for (const o of inputs.perPackage.get(pkg) ?? []) {
     for (const t of o.tokens) {
       if (!spec.iuse.includes(t.flag)) {
-        throw invalid(o.from, `package ${JSON.stringify(pkg)} has no USE flag ${JSON.stringify(t.flag)} (its iuse: ${spec.iuse.join(', ') || 'none'})`,
-          `use one of its flags, or add ${t.flag} to iuse in images/packages/${pkg}/recipe.json`);
+        throw invalid(
+          o.from,
+          `package ${JSON.stringify(pkg)} has no USE flag ${JSON.stringify(t.flag)} (its iuse: ${spec.iuse.join(', ') || 'none'})`,
+          `use one of its flags, or add ${t.flag} to iuse in images/packages/${pkg}/recipe.json`,
+        );
       }
       apply(t);
     }
@@ -115,9 +128,13 @@ type Node =
   | { kind: 'any' | 'one' | 'most' | 'all'; body: Node[] };
 
 export function parseRequiredUse(expr: string, from = 'required_use'): Node[] {
-  const tokens = expr.replace(/([()])/g, ' $1 ').split(/\s+/).filter(Boolean);
+  const tokens = expr
+    .replace(/([()])/g, ' $1 ')
+    .split(/\s+/)
+    .filter(Boolean);
   let i = 0;
-  const bad = (m: string) => invalid(from, `${JSON.stringify(expr)}: ${m}`, 'write it as Gentoo REQUIRED_USE: flag, !flag, flag? ( ... ), || ( ... ), ^^ ( ... ), ?? ( ... )');
+  const bad = (m: string) =>
+    invalid(from, `${JSON.stringify(expr)}: ${m}`, 'write it as Gentoo REQUIRED_USE: flag, !flag, flag? ( ... ), || ( ... ), ^^ ( ... ), ?? ( ... )');
   const group = (): Node[] => {
     if (tokens[i++] !== '(') throw bad(`expected "(" after "${tokens[i - 2]}"`);
     const body: Node[] = [];
@@ -133,7 +150,10 @@ export function parseRequiredUse(expr: string, from = 'required_use'): Node[] {
     if (t === '||') return { kind: 'any', body: group() };
     if (t === '^^') return { kind: 'one', body: group() };
     if (t === '??') return { kind: 'most', body: group() };
-    if (t === '(') { i--; return { kind: 'all', body: group() }; }
+    if (t === '(') {
+      i--;
+      return { kind: 'all', body: group() };
+    }
     if (t === ')') throw bad('unexpected ")"');
     const m = /^(!?)([a-z0-9][a-z0-9_+-]*)(\??)$/.exec(t);
     if (!m) throw bad(`unexpected ${JSON.stringify(t)}`);
@@ -147,12 +167,18 @@ export function parseRequiredUse(expr: string, from = 'required_use'): Node[] {
 function show(n: Node): string {
   const inner = (b: Node[]) => `( ${b.map(show).join(' ')} )`;
   switch (n.kind) {
-    case 'flag': return `${n.negated ? '!' : ''}${n.flag}`;
-    case 'if': return `${n.negated ? '!' : ''}${n.flag}? ${inner(n.body)}`;
-    case 'any': return `|| ${inner(n.body)}`;
-    case 'one': return `^^ ${inner(n.body)}`;
-    case 'most': return `?? ${inner(n.body)}`;
-    case 'all': return inner(n.body);
+    case 'flag':
+      return `${n.negated ? '!' : ''}${n.flag}`;
+    case 'if':
+      return `${n.negated ? '!' : ''}${n.flag}? ${inner(n.body)}`;
+    case 'any':
+      return `|| ${inner(n.body)}`;
+    case 'one':
+      return `^^ ${inner(n.body)}`;
+    case 'most':
+      return `?? ${inner(n.body)}`;
+    case 'all':
+      return inner(n.body);
   }
 }
 
@@ -160,23 +186,41 @@ function show(n: Node): string {
 export function unmetRequiredUse(nodes: Node[], enabled: ReadonlySet<string>): { constraint: string; needs: string } | undefined {
   const holds = (n: Node): boolean => {
     switch (n.kind) {
-      case 'flag': return enabled.has(n.flag) !== n.negated;
-      case 'if': return enabled.has(n.flag) === n.negated || n.body.every(holds);
-      case 'any': return n.body.some(holds);
-      case 'one': return n.body.filter(holds).length === 1;
-      case 'most': return n.body.filter(holds).length <= 1;
-      case 'all': return n.body.every(holds);
+      case 'flag':
+        return enabled.has(n.flag) !== n.negated;
+      case 'if':
+        return enabled.has(n.flag) === n.negated || n.body.every(holds);
+      case 'any':
+        return n.body.some(holds);
+      case 'one':
+        return n.body.filter(holds).length === 1;
+      case 'most':
+        return n.body.filter(holds).length <= 1;
+      case 'all':
+        return n.body.every(holds);
     }
   };
   const needs = (n: Node): string => {
     const names = (b: Node[]) => b.map(show).join(', ');
     switch (n.kind) {
-      case 'flag': return `${n.flag} must be ${n.negated ? 'off' : 'on'}`;
-      case 'if': return `with ${n.flag} ${n.negated ? 'off' : 'on'}: ${n.body.filter((b) => !holds(b)).map(needs).join('; ')}`;
-      case 'any': return `at least one of ${names(n.body)} must hold`;
-      case 'one': return `exactly one of ${names(n.body)} must hold`;
-      case 'most': return `at most one of ${names(n.body)} may hold`;
-      case 'all': return n.body.filter((b) => !holds(b)).map(needs).join('; ');
+      case 'flag':
+        return `${n.flag} must be ${n.negated ? 'off' : 'on'}`;
+      case 'if':
+        return `with ${n.flag} ${n.negated ? 'off' : 'on'}: ${n.body
+          .filter((b) => !holds(b))
+          .map(needs)
+          .join('; ')}`;
+      case 'any':
+        return `at least one of ${names(n.body)} must hold`;
+      case 'one':
+        return `exactly one of ${names(n.body)} must hold`;
+      case 'most':
+        return `at most one of ${names(n.body)} may hold`;
+      case 'all':
+        return n.body
+          .filter((b) => !holds(b))
+          .map(needs)
+          .join('; ');
     }
   };
   for (const n of nodes) if (!holds(n)) return { constraint: show(n), needs: needs(n) };
@@ -186,7 +230,9 @@ export function unmetRequiredUse(nodes: Node[], enabled: ReadonlySet<string>): {
 export function checkRequiredUse(pkg: string, expr: string, enabled: readonly string[]): void {
   const unmet = unmetRequiredUse(parseRequiredUse(expr, `images/packages/${pkg}/recipe.json: required_use`), new Set(enabled));
   if (!unmet) return;
-  throw new OsforgeError('CONFIG_INVALID',
+  throw new OsforgeError(
+    'CONFIG_INVALID',
     `package ${JSON.stringify(pkg)}: USE flags [${enabled.join(' ') || 'none'}] violate required_use "${unmet.constraint}": ${unmet.needs}`,
-    { hint: `change the flags (images/package.use, --use ${pkg}:+flag,-flag, or the profile's use), or the constraint in images/packages/${pkg}/recipe.json` });
+    { hint: `change the flags (images/package.use, --use ${pkg}:+flag,-flag, or the profile's use), or the constraint in images/packages/${pkg}/recipe.json` },
+  );
 }

@@ -27,9 +27,14 @@ async function git(cwd: string, args: string[]): Promise<string> {
     return stdout.trim();
   } catch (err) {
     const stderr = String((err as { stderr?: string }).stderr ?? '').trim();
-    throw new OsforgeError('CONFIG_INVALID', `git ${args.join(' ')} failed in ${cwd}: ${stderr || (err as Error).message}`, {
-      hint: 'the changelog is generated from git history; run inside a git checkout with the release commit',
-    }, { cause: err });
+    throw new OsforgeError(
+      'CONFIG_INVALID',
+      `git ${args.join(' ')} failed in ${cwd}: ${stderr || (err as Error).message}`,
+      {
+        hint: 'the changelog is generated from git history; run inside a git checkout with the release commit',
+      },
+      { cause: err },
+    );
   }
 }
 

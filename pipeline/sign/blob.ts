@@ -31,7 +31,12 @@ export async function signFile(privateKey: KeyObject, path: string, maxBytes = N
  * Verifies several candidate signatures over one file in a single read
  * (the .sig and the bundle's copy); returns one verdict per signature.
  */
-export async function verifyFile(publicKey: KeyObject, path: string, signatures: readonly Uint8Array[], maxBytes = Number.MAX_SAFE_INTEGER): Promise<boolean[]> {
+export async function verifyFile(
+  publicKey: KeyObject,
+  path: string,
+  signatures: readonly Uint8Array[],
+  maxBytes = Number.MAX_SAFE_INTEGER,
+): Promise<boolean[]> {
   const verifiers = signatures.map(() => createVerify('sha256'));
   for await (const chunk of (await streamRegularFile(path, path, maxBytes)).stream) for (const v of verifiers) v.update(chunk as Buffer);
   return verifiers.map((v, i) => {

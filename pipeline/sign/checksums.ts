@@ -1,6 +1,9 @@
 // SHA256SUMS (`sha256sum -c` format) and `<file>.sha256` sidecars. Pure parsing.
 
-export interface SumLine { sha256: string; path: string }
+export interface SumLine {
+  sha256: string;
+  path: string;
+}
 
 /** Parses "<64 hex>  <name>" or "<64 hex> *<name>" lines; blank lines are skipped, anything else is an error. */
 export function parseSums(text: string): SumLine[] {

@@ -3,7 +3,11 @@
 // components; and the purl every component carries. A name not in the table
 // gets no CPE (our own packages: baselayout, init-scripts).
 
-interface CpeProduct { part: 'a' | 'o'; vendor: string; product: string }
+interface CpeProduct {
+  part: 'a' | 'o';
+  vendor: string;
+  product: string;
+}
 
 export const CPE_PRODUCTS: Readonly<Record<string, CpeProduct>> = {
   linux: { part: 'o', vendor: 'linux', product: 'linux_kernel' },

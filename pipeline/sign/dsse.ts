@@ -4,18 +4,20 @@ import { verify, type KeyObject } from 'node:crypto';
 import { assertJsonDepth } from '../util/json-bounded.ts';
 import { signDeterministic } from './deterministic-ecdsa.ts';
 
-export interface DsseSignature { keyid: string; sig: string }
-export interface DsseEnvelope { payloadType: string; payload: string; signatures: DsseSignature[] }
+export interface DsseSignature {
+  keyid: string;
+  sig: string;
+}
+export interface DsseEnvelope {
+  payloadType: string;
+  payload: string;
+  signatures: DsseSignature[];
+}
 
 /** PAE(type, body) = "DSSEv1" SP LEN(type) SP type SP LEN(body) SP body, LEN in ASCII decimal bytes. */
 export function pae(payloadType: string, payload: Uint8Array): Buffer {
   const type = Buffer.from(payloadType, 'utf8');
-  return Buffer.concat([
-    Buffer.from(`DSSEv1 ${type.length} `, 'utf8'),
-    type,
-    Buffer.from(` ${payload.length} `, 'utf8'),
-    payload,
-  ]);
+  return Buffer.concat([Buffer.from(`DSSEv1 ${type.length} `, 'utf8'), type, Buffer.from(` ${payload.length} `, 'utf8'), payload]);
 }
 
 /**

@@ -11,7 +11,11 @@
 import { randomBytes, scrypt as scryptCb, type ScryptOptions } from 'node:crypto';
 import nacl from 'tweetnacl';
 
-export interface ScryptParams { N: number; r: number; p: number }
+export interface ScryptParams {
+  N: number;
+  r: number;
+  p: number;
+}
 
 /** go-securesystemslib "Standard": what cosign writes today. */
 export const SCRYPT_STANDARD: ScryptParams = { N: 65536, r: 8, p: 1 };

@@ -33,9 +33,14 @@ async function readKeyFile(path: string, what: string, from?: string): Promise<s
     return await readFile(path, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new OsforgeError('CONFIG_INVALID', `cannot read ${what} ${path}${from ? ` (from ${from})` : ''}: ${code ?? (err as Error).message}`, {
-      hint: code === 'ENOENT' ? `create one with \`osforge keygen\`, or point --key at an existing ${what}` : undefined,
-    }, { cause: err });
+    throw new OsforgeError(
+      'CONFIG_INVALID',
+      `cannot read ${what} ${path}${from ? ` (from ${from})` : ''}: ${code ?? (err as Error).message}`,
+      {
+        hint: code === 'ENOENT' ? `create one with \`osforge keygen\`, or point --key at an existing ${what}` : undefined,
+      },
+      { cause: err },
+    );
   }
 }
 
@@ -47,9 +52,17 @@ export async function loadSigningKey(loc: KeyLocation, env: NodeJS.ProcessEnv = 
   } catch (err) {
     if (!(err instanceof KeyLoadError)) throw err;
     if (err.reason === 'password') {
-      throw new OsforgeError('CONFIG_INVALID', `wrong password for private key ${loc.path}`, {
-        hint: env[PASSWORD_ENV] !== undefined ? `${PASSWORD_ENV} is set but does not open this key; fix or unset it` : `check the password, or set ${PASSWORD_ENV}`,
-      }, { cause: err });
+      throw new OsforgeError(
+        'CONFIG_INVALID',
+        `wrong password for private key ${loc.path}`,
+        {
+          hint:
+            env[PASSWORD_ENV] !== undefined
+              ? `${PASSWORD_ENV} is set but does not open this key; fix or unset it`
+              : `check the password, or set ${PASSWORD_ENV}`,
+        },
+        { cause: err },
+      );
     }
     throw new OsforgeError('CONFIG_INVALID', `cannot load private key ${loc.path}: ${err.message}`, {}, { cause: err });
   }
@@ -80,8 +93,10 @@ export interface WriteKeyPairOptions {
 export function assertKeyDirectory(prefix: string): void {
   const dir = dirname(prefix);
   const st = statSync(dir, { throwIfNoEntry: false });
-  if (!st) throw new OsforgeError('USAGE', `key directory ${dir} does not exist`, { hint: `create it first (mkdir -p ${dir}), or pass another --output-key-prefix` });
-  if (!st.isDirectory()) throw new OsforgeError('USAGE', `key directory ${dir} is not a directory`, { hint: 'pass an --output-key-prefix inside an existing directory' });
+  if (!st)
+    throw new OsforgeError('USAGE', `key directory ${dir} does not exist`, { hint: `create it first (mkdir -p ${dir}), or pass another --output-key-prefix` });
+  if (!st.isDirectory())
+    throw new OsforgeError('USAGE', `key directory ${dir} is not a directory`, { hint: 'pass an --output-key-prefix inside an existing directory' });
 }
 
 /** Writes both files or neither. The private key is written 0600 and only ever in encrypted form. */

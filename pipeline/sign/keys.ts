@@ -18,7 +18,10 @@ export interface KeyPair {
 /** Why a key did not load; callers turn this into an OsforgeError naming the file. */
 export class KeyLoadError extends Error {
   override name = 'KeyLoadError';
-  constructor(readonly reason: 'format' | 'password' | 'algorithm', message: string) {
+  constructor(
+    readonly reason: 'format' | 'password' | 'algorithm',
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -27,11 +30,7 @@ export function generateKeyPair(): KeyPair {
   return generateKeyPairSync('ec', { namedCurve: 'P-256' });
 }
 
-export async function encodePrivateKey(
-  privateKey: KeyObject,
-  password: string,
-  opts: { params?: ScryptParams; label?: string } = {},
-): Promise<string> {
+export async function encodePrivateKey(privateKey: KeyObject, password: string, opts: { params?: ScryptParams; label?: string } = {}): Promise<string> {
   assertP256(privateKey);
   const pkcs8 = privateKey.export({ format: 'der', type: 'pkcs8' });
   const body = await encrypt(pkcs8, password, { params: opts.params });
@@ -52,9 +51,10 @@ export async function decodePrivateKey(pem: string, password: string): Promise<K
     throw new KeyLoadError('format', `not a PEM file (${(err as PemError).message})`);
   }
   if (block.label !== SIGSTORE_PRIVATE_KEY_LABEL && block.label !== COSIGN_PRIVATE_KEY_LABEL) {
-    const hint = block.label.includes('PRIVATE KEY') && !block.label.startsWith('ENCRYPTED')
-      ? '; unencrypted keys are refused, import it with `cosign import-key-pair`'
-      : '';
+    const hint =
+      block.label.includes('PRIVATE KEY') && !block.label.startsWith('ENCRYPTED')
+        ? '; unencrypted keys are refused, import it with `cosign import-key-pair`'
+        : '';
     throw new KeyLoadError('format', `unsupported PEM type ${JSON.stringify(block.label)}${hint}`);
   }
   let der: Buffer;

@@ -18,9 +18,15 @@ export interface ResourceDescriptor {
   annotations?: Record<string, string>;
 }
 
-export interface Subject { name: string; digest: { sha256: string } }
+export interface Subject {
+  name: string;
+  digest: { sha256: string };
+}
 
-export interface FileDigest { path: string; sha256: string }
+export interface FileDigest {
+  path: string;
+  sha256: string;
+}
 
 export interface ProvenanceInput {
   manifest: Manifest;

@@ -22,11 +22,20 @@ const manifestSchema = z.looseObject({
   artifacts: z.array(z.looseObject({ path: z.string().min(1), arch: z.string(), kind: z.string(), size: z.int().nonnegative(), sha256 })),
   images: z.looseObject({ base: z.record(z.string(), image), buildenv: image.optional(), tools: image, builder: image }),
   buck2: z.looseObject({ version: z.string(), sha256: z.string() }).nullable().optional(),
-  packages: z.array(z.looseObject({
-    name: z.string(), version: z.string(), arch: z.string(), license: z.string().optional(), key: z.string(),
-    sources: z.array(z.looseObject({ file: z.string(), sha256 })), outputSha256: z.string(),
-  })),
-  sources: z.array(z.looseObject({ name: z.string(), version: z.string(), file: z.string(), sha256, urls: z.array(z.string()), license: z.string().optional() })),
+  packages: z.array(
+    z.looseObject({
+      name: z.string(),
+      version: z.string(),
+      arch: z.string(),
+      license: z.string().optional(),
+      key: z.string(),
+      sources: z.array(z.looseObject({ file: z.string(), sha256 })),
+      outputSha256: z.string(),
+    }),
+  ),
+  sources: z.array(
+    z.looseObject({ name: z.string(), version: z.string(), file: z.string(), sha256, urls: z.array(z.string()), license: z.string().optional() }),
+  ),
 });
 
 export async function readManifest(dist: string, limits: ReleaseLimits = DEFAULT_RELEASE_LIMITS): Promise<Manifest> {
@@ -39,9 +48,14 @@ export async function readManifest(dist: string, limits: ReleaseLimits = DEFAULT
       const raise = err.code === 'LIMIT_EXCEEDED' ? '; raise --max-metadata-size / $OSFORGE_MAX_METADATA_SIZE if the file is genuine' : '';
       throw new OsforgeError(err.code, err.message, { hint: `${err.context.hint ?? ''}${raise}` }, { cause: err });
     }
-    throw new OsforgeError('CONFIG_INVALID', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, {
-      hint: 'build the release first (`osforge dist` / `make dist`), or pass the dist directory',
-    }, { cause: err });
+    throw new OsforgeError(
+      'CONFIG_INVALID',
+      `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      {
+        hint: 'build the release first (`osforge dist` / `make dist`), or pass the dist directory',
+      },
+      { cause: err },
+    );
   }
   const m = parseJsonBounded(text, path);
   // Only the fields signing reads are checked (the build may add more); their

@@ -58,5 +58,7 @@ export function bundlePath(file: string): string {
  * SBOM and the artifacts' signatures stay true.
  */
 export const COMMIT_BOUND_FILES: readonly string[] = [
-  PROVENANCE_FILE, RELEASE_NOTES_FILE, ...[MANIFEST_FILE, SUMS_FILE, RELEASE_NOTES_FILE].flatMap((f) => [sigPath(f), bundlePath(f)]),
+  PROVENANCE_FILE,
+  RELEASE_NOTES_FILE,
+  ...[MANIFEST_FILE, SUMS_FILE, RELEASE_NOTES_FILE].flatMap((f) => [sigPath(f), bundlePath(f)]),
 ];

@@ -66,7 +66,11 @@ export class ReleaseFiles {
   private readonly digests = new Map<string, Promise<{ sha256: string; size: number } | null | Refused>>();
   private readonly files: ReadonlySet<string>;
 
-  constructor(readonly dist: string, listing: readonly string[], readonly limits: ReleaseLimits = DEFAULT_RELEASE_LIMITS) {
+  constructor(
+    readonly dist: string,
+    listing: readonly string[],
+    readonly limits: ReleaseLimits = DEFAULT_RELEASE_LIMITS,
+  ) {
     this.files = new Set(listing);
   }
 

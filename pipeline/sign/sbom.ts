@@ -13,7 +13,10 @@ import { contentsOf } from '../outputs/formats.ts';
 
 const NOASSERTION = 'NOASSERTION';
 
-export interface SpdxChecksum { algorithm: 'SHA256'; checksumValue: string }
+export interface SpdxChecksum {
+  algorithm: 'SHA256';
+  checksumValue: string;
+}
 export interface SpdxPackage {
   SPDXID: string;
   name: string;
@@ -32,7 +35,11 @@ export interface SpdxPackage {
   comment?: string;
   externalRefs?: { referenceCategory: string; referenceType: string; referenceLocator: string }[];
 }
-export interface SpdxRelationship { spdxElementId: string; relationshipType: string; relatedSpdxElement: string }
+export interface SpdxRelationship {
+  spdxElementId: string;
+  relationshipType: string;
+  relatedSpdxElement: string;
+}
 export interface SpdxDocument {
   spdxVersion: 'SPDX-2.3';
   dataLicense: 'CC0-1.0';
@@ -67,7 +74,13 @@ export function spdxDate(epochSeconds: number): string {
 // What an artifact of each kind ships comes from the format table (outputs/formats.ts `contains`).
 
 /** One per (arch, component): what the artifacts of that arch contain. */
-interface ArchComponents { kernel?: string; grub?: string; libc?: string; packages: string[]; /** Package instance id (manifest id ?? name) → SPDX id. */ byInstance: Map<string, string> }
+interface ArchComponents {
+  kernel?: string;
+  grub?: string;
+  libc?: string;
+  packages: string[];
+  /** Package instance id (manifest id ?? name) → SPDX id. */ byInstance: Map<string, string>;
+}
 
 export function buildSbom(m: Manifest, toolVersion = ''): SpdxDocument {
   const used = new Set<string>();
@@ -138,9 +151,14 @@ export function buildSbom(m: Manifest, toolVersion = ''): SpdxDocument {
       copyrightText: NOASSERTION,
       supplier: NOASSERTION,
       primaryPackagePurpose: 'SOURCE',
-      ...(src?.signature ? { comment: src.signature.status === 'verified'
-        ? `upstream signature ${src.signature.file} verified: signed by ${src.signature.fingerprint}`
-        : `upstream signature ${src.signature.file} NOT verified (BUCKOS_VERIFY_SIGNATURES=0)` } : {}),
+      ...(src?.signature
+        ? {
+            comment:
+              src.signature.status === 'verified'
+                ? `upstream signature ${src.signature.file} verified: signed by ${src.signature.fingerprint}`
+                : `upstream signature ${src.signature.file} NOT verified (BUCKOS_VERIFY_SIGNATURES=0)`,
+          }
+        : {}),
     });
   }
 
@@ -149,8 +167,18 @@ export function buildSbom(m: Manifest, toolVersion = ''): SpdxDocument {
    * downloadLocation from its first source; GENERATED_FROM each source.
    * Its checksum is its output's when known, else its first source's.
    */
-  const component = (c: { idBase: string; salt: string; name: string; version: string; arch: Arch; license?: string; sources: { file: string; sha256: string }[];
-    checksum?: string; purpose?: string; comment: string }): string => {
+  const component = (c: {
+    idBase: string;
+    salt: string;
+    name: string;
+    version: string;
+    arch: Arch;
+    license?: string;
+    sources: { file: string; sha256: string }[];
+    checksum?: string;
+    purpose?: string;
+    comment: string;
+  }): string => {
     const id = uniqueId(c.idBase, c.salt);
     const url = urlOf(c.sources[0]?.file);
     const cpe = cpe23(c.name, c.version);
@@ -183,16 +211,29 @@ export function buildSbom(m: Manifest, toolVersion = ''): SpdxDocument {
 
   for (const k of kernels) {
     of(k.arch).kernel = component({
-      idBase: `SPDXRef-Kernel-${k.arch}-${idPart(k.version)}`, salt: k.key, name: k.source.name, version: k.version, arch: k.arch, license: k.license,
-      sources: [k.source], purpose: 'OPERATING-SYSTEM',
-      comment: `arch: ${k.arch}; the Linux kernel, release ${k.release}; checksum is of the source archive; .config ${k.config.path} sha256:${k.config.sha256}; `
-        + `System.map ${k.systemMap.path}; fragments ${k.fragments.map((f) => f.path).join(', ')}; stage key ${k.key}`,
+      idBase: `SPDXRef-Kernel-${k.arch}-${idPart(k.version)}`,
+      salt: k.key,
+      name: k.source.name,
+      version: k.version,
+      arch: k.arch,
+      license: k.license,
+      sources: [k.source],
+      purpose: 'OPERATING-SYSTEM',
+      comment:
+        `arch: ${k.arch}; the Linux kernel, release ${k.release}; checksum is of the source archive; .config ${k.config.path} sha256:${k.config.sha256}; ` +
+        `System.map ${k.systemMap.path}; fragments ${k.fragments.map((f) => f.path).join(', ')}; stage key ${k.key}`,
     });
   }
   for (const g of grubs) {
     of(g.arch).grub = component({
-      idBase: `SPDXRef-GRUB-${g.arch}-${idPart(g.version)}`, salt: g.key, name: g.source.name, version: g.version, arch: g.arch, license: g.license,
-      sources: [g.source], purpose: 'APPLICATION',
+      idBase: `SPDXRef-GRUB-${g.arch}-${idPart(g.version)}`,
+      salt: g.key,
+      name: g.source.name,
+      version: g.version,
+      arch: g.arch,
+      license: g.license,
+      sources: [g.source],
+      purpose: 'APPLICATION',
       comment: `arch: ${g.arch}; GRUB for ${[...g.platforms].sort(cmp).join(', ')}; checksum is of the source archive; built tree sha256:${g.treeSha256}; stage key ${g.key}`,
     });
   }
@@ -200,8 +241,14 @@ export function buildSbom(m: Manifest, toolVersion = ''): SpdxDocument {
     const tc = m.toolchains[arch]!;
     const src = libcSource(arch);
     of(arch).libc = component({
-      idBase: `SPDXRef-Libc-${arch}-${idPart(tc.libc)}-${idPart(tc.libcVersion)}`, salt: `${arch}/${tc.libc}`, name: tc.libc, version: tc.libcVersion, arch,
-      license: src?.license, sources: src ? [{ file: src.file, sha256: src.sha256 }] : [], purpose: 'LIBRARY',
+      idBase: `SPDXRef-Libc-${arch}-${idPart(tc.libc)}-${idPart(tc.libcVersion)}`,
+      salt: `${arch}/${tc.libc}`,
+      name: tc.libc,
+      version: tc.libcVersion,
+      arch,
+      license: src?.license,
+      sources: src ? [{ file: src.file, sha256: src.sha256 }] : [],
+      purpose: 'LIBRARY',
       comment: `arch: ${arch}; the C library of the ${tc.triple} toolchain, statically linked into every package's programs; checksum is of the source archive`,
     });
   }
@@ -211,13 +258,22 @@ export function buildSbom(m: Manifest, toolVersion = ''): SpdxDocument {
   const pkgIds = new Map<ManifestPackage, string>();
   for (const p of pkgs) {
     const id = component({
-      idBase: `SPDXRef-Package-${p.arch}-${idPart(p.name)}-${idPart(p.version)}`, salt: p.key, name: p.name, version: p.version, arch: p.arch, license: p.license,
-      sources: p.sources, checksum: p.outputSha256,
+      idBase: `SPDXRef-Package-${p.arch}-${idPart(p.name)}-${idPart(p.version)}`,
+      salt: p.key,
+      name: p.name,
+      version: p.version,
+      arch: p.arch,
+      license: p.license,
+      sources: p.sources,
+      checksum: p.outputSha256,
       comment: `arch: ${p.arch}; ${p.id ? `instance ${p.id}; ` : ''}${p.use ? `USE flags: ${p.use.enabled.join(' ') || '(none)'} of ${p.use.iuse.join(' ')}; ` : ''}checksum is of the package output archive; stage key ${p.key}`,
     });
     pkgIds.set(p, id);
     if (p.name === m.toolchains[p.arch]?.libc) of(p.arch).libc = id;
-    else { of(p.arch).packages.push(id); of(p.arch).byInstance.set(p.id ?? p.name, id); }
+    else {
+      of(p.arch).packages.push(id);
+      of(p.arch).byInstance.set(p.id ?? p.name, id);
+    }
   }
   for (const p of pkgs) {
     for (const dep of [...p.deps].sort(cmp)) {

@@ -13,7 +13,14 @@ import type { KeyPair } from './keys.ts';
 import { buildStatement, encodeStatement, INTOTO_PAYLOAD_TYPE, type FileDigest } from './provenance.ts';
 import { readManifest } from './read-manifest.ts';
 import {
-  bundlePath, CHECKSUM_SUFFIX, GENERATED_SIGNED_FILES, PROVENANCE_FILE, RELEASE_NOTES_FILE, requiredSignedFiles, SBOM_FILE, sigPath,
+  bundlePath,
+  CHECKSUM_SUFFIX,
+  GENERATED_SIGNED_FILES,
+  PROVENANCE_FILE,
+  RELEASE_NOTES_FILE,
+  requiredSignedFiles,
+  SBOM_FILE,
+  sigPath,
 } from './release-files.ts';
 import { assertReleaseDir, listFiles } from './dist-files.ts';
 import type { Manifest } from '../model/manifest.ts';
@@ -74,7 +81,11 @@ export async function checkSignable(dist: string, limits: ReleaseLimits = DEFAUL
   // record would either be left unsigned (and fail verify) or look endorsed.
   const strays = await strayFiles(dist, manifest);
   if (strays.length) {
-    const shown = strays.slice(0, 5).map((f) => printable(f)).join(', ') + (strays.length > 5 ? ` and ${strays.length - 5} more` : '');
+    const shown =
+      strays
+        .slice(0, 5)
+        .map((f) => printable(f))
+        .join(', ') + (strays.length > 5 ? ` and ${strays.length - 5} more` : '');
     throw new OsforgeError('CONFIG_INVALID', `refusing to sign ${dist}: ${strays.length} file(s) not listed in manifest.json: ${shown}`, {
       stage: 'sign',
       hint: 'remove them, or rebuild with `osforge dist` so that manifest.json lists everything in the release directory',
@@ -105,9 +116,16 @@ export async function signDist(opts: SignDistOptions): Promise<string[]> {
       notes = await generateChangelog({ cwd: opts.repo, version: manifest.version, to: manifest.commit, releaseCount: 1 });
     } catch (err) {
       if (err instanceof OsforgeError) {
-        throw new OsforgeError(err.code, `writing ${RELEASE_NOTES_FILE}: ${err.message}`, {
-          ...err.context, stage: 'sign', hint: `${err.context.hint ?? ''}; or pass --no-release-notes`.replace(/^; /, ''),
-        }, { cause: err });
+        throw new OsforgeError(
+          err.code,
+          `writing ${RELEASE_NOTES_FILE}: ${err.message}`,
+          {
+            ...err.context,
+            stage: 'sign',
+            hint: `${err.context.hint ?? ''}; or pass --no-release-notes`.replace(/^; /, ''),
+          },
+          { cause: err },
+        );
       }
       throw err;
     }
@@ -138,7 +156,10 @@ export async function signDist(opts: SignDistOptions): Promise<string[]> {
   for (const path of files) {
     const got = await release.digest(path);
     if (got === null || got instanceof Refused) {
-      throw new OsforgeError('ARCHIVE_UNSAFE', `refusing to sign ${printable(path)}: ${got === null ? 'it is missing' : got.reason}`, { stage: 'sign', hint: 'rebuild with `osforge dist`' });
+      throw new OsforgeError('ARCHIVE_UNSAFE', `refusing to sign ${printable(path)}: ${got === null ? 'it is missing' : got.reason}`, {
+        stage: 'sign',
+        hint: 'rebuild with `osforge dist`',
+      });
     }
     subjects.push({ path, sha256: got.sha256 });
   }

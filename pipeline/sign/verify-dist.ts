@@ -19,12 +19,24 @@ import { readManifest } from './read-manifest.ts';
 import { DEFAULT_RELEASE_LIMITS, Refused, ReleaseFiles, type ReleaseLimits } from './release-reads.ts';
 import { assertReleaseDir, listFiles } from './dist-files.ts';
 import {
-  bundlePath, CHECKSUM_SUFFIX, GENERATED_SIGNED_FILES, isSignatureFile, MANIFEST_FILE, PROVENANCE_FILE,
-  requiredSignedFiles, sigPath, SUMS_FILE,
+  bundlePath,
+  CHECKSUM_SUFFIX,
+  GENERATED_SIGNED_FILES,
+  isSignatureFile,
+  MANIFEST_FILE,
+  PROVENANCE_FILE,
+  requiredSignedFiles,
+  sigPath,
+  SUMS_FILE,
 } from './release-files.ts';
 
 export type CheckName = 'signature' | 'bundle' | 'provenance' | 'checksum' | 'coverage';
-export interface CheckResult { file: string; check: CheckName; ok: boolean; detail: string }
+export interface CheckResult {
+  file: string;
+  check: CheckName;
+  ok: boolean;
+  detail: string;
+}
 
 /** The release's files as one reader, listed once. */
 export async function releaseFiles(dist: string, limits: ReleaseLimits = DEFAULT_RELEASE_LIMITS): Promise<ReleaseFiles> {
@@ -37,7 +49,7 @@ export async function releaseFiles(dist: string, limits: ReleaseLimits = DEFAULT
  * refuses to sign a dist/ that fails it.
  */
 export async function checkIntegrity(dist: string, m: Manifest, files?: ReleaseFiles): Promise<CheckResult[]> {
-  const release = files ?? await releaseFiles(dist);
+  const release = files ?? (await releaseFiles(dist));
   const out: CheckResult[] = [];
   const r = (file: string, ok: boolean, detail: string) => out.push({ file, check: 'checksum', ok, detail });
 
@@ -97,7 +109,10 @@ export async function checkIntegrity(dist: string, m: Manifest, files?: ReleaseF
 function sigstoreVerifiesEnvelope(env: DsseEnvelope, publicKey: KeyObject): boolean {
   const hint = publicKeyHint(publicKey);
   const trust: TrustMaterial = {
-    certificateAuthorities: [], timestampAuthorities: [], tlogs: [], ctlogs: [],
+    certificateAuthorities: [],
+    timestampAuthorities: [],
+    tlogs: [],
+    ctlogs: [],
     publicKey: (h) => {
       if (h !== hint) throw new Error(`unknown key hint ${h}`);
       return { publicKey, validFor: () => true };
@@ -121,11 +136,17 @@ function sigstoreVerifiesEnvelope(env: DsseEnvelope, publicKey: KeyObject): bool
   });
 }
 
-interface ProvenanceCheck { subjects: Map<string, string> | null; results: CheckResult[] }
+interface ProvenanceCheck {
+  subjects: Map<string, string> | null;
+  results: CheckResult[];
+}
 
 async function checkProvenance(release: ReleaseFiles, publicKey: KeyObject): Promise<ProvenanceCheck> {
   const results: CheckResult[] = [];
-  const fail = (detail: string): ProvenanceCheck => ({ subjects: null, results: [...results, { file: PROVENANCE_FILE, check: 'provenance', ok: false, detail }] });
+  const fail = (detail: string): ProvenanceCheck => ({
+    subjects: null,
+    results: [...results, { file: PROVENANCE_FILE, check: 'provenance', ok: false, detail }],
+  });
   const text = await release.text(PROVENANCE_FILE);
   if (text === null) return fail('missing');
   if (text instanceof Refused) return fail(text.reason);
@@ -184,7 +205,12 @@ async function checkSignatures(release: ReleaseFiles, file: string, publicKey: K
     }
   }
   if (candidates.length) {
-    const verdicts = await verifyFile(publicKey, join(release.dist, file), candidates.map((c) => c.sig), release.limits.maxArtifactBytes);
+    const verdicts = await verifyFile(
+      publicKey,
+      join(release.dist, file),
+      candidates.map((c) => c.sig),
+      release.limits.maxArtifactBytes,
+    );
     candidates.forEach((c, i) => {
       const name = c.check === 'signature' ? sigPath(file) : bundlePath(file);
       results.push({ file, check: c.check, ok: verdicts[i]!, detail: verdicts[i] ? `${name} valid` : `${name} does not verify with this key` });
@@ -237,7 +263,13 @@ export async function verifyDist(dist: string, publicKey: KeyObject, limits: Rel
     if (prov.subjects) {
       const want = prov.subjects.get(file);
       if (want === undefined) results.push({ file, check: 'provenance', ok: false, detail: `not a subject of ${PROVENANCE_FILE}` });
-      else results.push({ file, check: 'provenance', ok: want === digest, detail: want === digest ? 'digest matches provenance subject' : `sha256 ${digest} does not match provenance subject (${want})` });
+      else
+        results.push({
+          file,
+          check: 'provenance',
+          ok: want === digest,
+          detail: want === digest ? 'digest matches provenance subject' : `sha256 ${digest} does not match provenance subject (${want})`,
+        });
     }
     results.push(...(await checkSignatures(release, file, publicKey, digest)));
   }

@@ -43,7 +43,11 @@ export function baseRef(spec: BaseSpec, arch: Arch): string {
 }
 
 export async function resolveBase(
-  engine: Engine, spec: BaseSpec, arch: Arch, log: (l: string) => void, opts: { layerDir?: string } = {},
+  engine: Engine,
+  spec: BaseSpec,
+  arch: Arch,
+  log: (l: string) => void,
+  opts: { layerDir?: string } = {},
 ): Promise<ResolvedBase> {
   const ref = baseRef(spec, arch);
   const inputHash = baseInputHash(spec, arch);
@@ -79,7 +83,10 @@ export async function resolveBase(
       log(`warning: re-bootstrapped ${ref} differs from the local image (${local.layers[0]?.slice(0, 12)} vs ${digest.slice(0, 12)})`);
     }
     const { stream, imageId } = await dockerArchive([{ path: layer, digest }], ref, {
-      arch, createdEpoch: spec.sourceDateEpoch, cmd: ['/bin/bash'], labels: { 'osforge.rootfs.input': inputHash },
+      arch,
+      createdEpoch: spec.sourceDateEpoch,
+      cmd: ['/bin/bash'],
+      labels: { 'osforge.rootfs.input': inputHash },
     });
     await engine.loadImage(stream);
     let kept: ResolvedBase['layer'];
@@ -106,24 +113,45 @@ export async function mmdebstrap(spec: BaseSpec, arch: Arch, out: string, log: (
   // or mktemp), and it shows in the image as the owner of apt's partial/
   // dirs. Always running apt as root makes the image independent of where
   // the state dir lives.
-  const args = ['--aptopt=APT::Sandbox::User "root"', `--variant=${spec.variant}`, `--arch=${arch}`, ...(include.length ? [`--include=${include.join(',')}`] : []),
-    spec.suite, out, `deb ${mirror} ${spec.suite} main`];
+  const args = [
+    '--aptopt=APT::Sandbox::User "root"',
+    `--variant=${spec.variant}`,
+    `--arch=${arch}`,
+    ...(include.length ? [`--include=${include.join(',')}`] : []),
+    spec.suite,
+    out,
+    `deb ${mirror} ${spec.suite} main`,
+  ];
   log(`mmdebstrap --variant=${spec.variant} --arch=${arch} (${include.length} packages${unpinned ? '' : spec.pins[arch] ? ', locked' : ''}) ${spec.suite}`);
   try {
     // TMPDIR: mmdebstrap's own chroot dir must be litter the next run can find.
     await runHost('mmdebstrap', args, {
-      env: { ...withoutSigningSecrets(process.env), SOURCE_DATE_EPOCH: String(spec.sourceDateEpoch), LC_ALL: 'C.UTF-8', ...(tmp ? { TMPDIR: tmp } : {}) }, log,
-      failure: { code: 'IMAGE_BUILD', stage: 'base', hint: (tail) => (tail.some((l) => /arch-test/.test(l)) ? 'install arch-test (apt-get install -y arch-test, or run make setup)' : undefined) },
+      env: { ...withoutSigningSecrets(process.env), SOURCE_DATE_EPOCH: String(spec.sourceDateEpoch), LC_ALL: 'C.UTF-8', ...(tmp ? { TMPDIR: tmp } : {}) },
+      log,
+      failure: {
+        code: 'IMAGE_BUILD',
+        stage: 'base',
+        hint: (tail) => (tail.some((l) => /arch-test/.test(l)) ? 'install arch-test (apt-get install -y arch-test, or run make setup)' : undefined),
+      },
     });
   } catch (err) {
     const tail = (err as OsforgeError).context?.logTail ?? [];
-    const gone = tail.map((l) => /Version '([^']+)' for '([^']+)' was not found/.exec(l)).filter(Boolean).map((m) => `${m![2]}=${m![1]}`);
+    const gone = tail
+      .map((l) => /Version '([^']+)' for '([^']+)' was not found/.exec(l))
+      .filter(Boolean)
+      .map((m) => `${m![2]}=${m![1]}`);
     if (gone.length) {
-      throw new OsforgeError('CONFIG_INVALID', `locked package version(s) no longer on the mirror ${mirror}: ${gone.join(', ')}`, {
-        stage: spec.name, arch, hint: 'run `osforge lock` to refresh images/lock.json from the mirror, review the diff, and commit it',
-      }, { cause: err });
+      throw new OsforgeError(
+        'CONFIG_INVALID',
+        `locked package version(s) no longer on the mirror ${mirror}: ${gone.join(', ')}`,
+        {
+          stage: spec.name,
+          arch,
+          hint: 'run `osforge lock` to refresh images/lock.json from the mirror, review the diff, and commit it',
+        },
+        { cause: err },
+      );
     }
     throw err;
   }
 }
-

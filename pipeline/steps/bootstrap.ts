@@ -61,12 +61,27 @@ export function buildEnv(ctx: ArchContext): Record<string, string> {
 
 /** A build step of this arch in the builder image (or `image`), through the one step funnel. */
 function archStep(ctx: ArchContext, stage: string, log: StepLog, spec: Pick<Step, 'cmd' | 'inputs' | 'outputs' | 'outputFiles' | 'hint'> & { image?: string }) {
-  return runStep({ ...spec, engine: ctx.engine, image: spec.image ?? ctx.builderRef, env: buildEnv(ctx), runId: ctx.runId, stage, arch: ctx.arch, log, onStart: ctx.onContainerStart });
+  return runStep({
+    ...spec,
+    engine: ctx.engine,
+    image: spec.image ?? ctx.builderRef,
+    env: buildEnv(ctx),
+    runId: ctx.runId,
+    stage,
+    arch: ctx.arch,
+    log,
+    onStart: ctx.onContainerStart,
+  });
 }
 
 // ---- stage1 -----------------------------------------------------------------
 
-export interface Stage1Meta extends StageMeta { compiler: string; libcVersion: string; triple: string; cflags: string[] }
+export interface Stage1Meta extends StageMeta {
+  compiler: string;
+  libcVersion: string;
+  triple: string;
+  cflags: string[];
+}
 
 /** Compiles and runs a static test program with the seed toolchain (arm64 runs through binfmt). */
 export async function stage1(ctx: ArchContext, node: StageNode) {
@@ -79,52 +94,110 @@ export async function stage1(ctx: ArchContext, node: StageNode) {
       inputs: [{ dir: '/', tar: await packEntries([{ path: 'work/hello.c', type: 'file', mode: 0o644, data: Buffer.from(HELLO_C) }], ctx.innerEpoch) }],
       outputs: ['/out'],
     });
-    if (!res.log.includes('osforge-stage1-ok')) throw stepFailed(`stage1 (${ctx.arch}) test program did not print its marker`, log, { stage: 'stage1', arch: ctx.arch, exitCode: 0 });
+    if (!res.log.includes('osforge-stage1-ok'))
+      throw stepFailed(`stage1 (${ctx.arch}) test program did not print its marker`, log, { stage: 'stage1', arch: ctx.arch, exitCode: 0 });
     const entries = await readEntries(res.outputs.get('/out')!, 'out');
     const facts = JSON.parse(entries.find((e) => e.path === 'toolchain.json')!.data!.toString()) as { compiler: string; libcVersion: string };
-    const output = gzip(await packEntries(entries.filter((e) => e.path === 'hello'), ctx.innerEpoch));
-    return ctx.store.put<Stage1Meta>({
-      key, kind: 'stage1', arch: ctx.arch, compiler: `gcc ${facts.compiler}`, libcVersion: facts.libcVersion,
-      triple: archInfo(ctx.arch).muslTriple, cflags: ['-static', '-O2', '-ffile-prefix-map=/build=.'],
-    }, output);
+    const output = gzip(
+      await packEntries(
+        entries.filter((e) => e.path === 'hello'),
+        ctx.innerEpoch,
+      ),
+    );
+    return ctx.store.put<Stage1Meta>(
+      {
+        key,
+        kind: 'stage1',
+        arch: ctx.arch,
+        compiler: `gcc ${facts.compiler}`,
+        libcVersion: facts.libcVersion,
+        triple: archInfo(ctx.arch).muslTriple,
+        cflags: ['-static', '-O2', '-ffile-prefix-map=/build=.'],
+      },
+      output,
+    );
   });
 }
 
 // ---- stage2 -----------------------------------------------------------------
 
 export interface PackageMeta extends StageMeta {
-  name: string; version: string; arch: Arch; deps: string[]; sources: { file: string; sha256: string }[]; compiler: string; useFlags: string[];
+  name: string;
+  version: string;
+  arch: Arch;
+  deps: string[];
+  sources: { file: string; sha256: string }[];
+  compiler: string;
+  useFlags: string[];
   /** Set when the output came from a signed binary mirror instead of a build. */
-  origin?: 'mirror'; signerKeyId?: string;
+  origin?: 'mirror';
+  signerKeyId?: string;
 }
 
 /** Looks a package up in a binary mirror by its stage key; returns verified bytes or null. */
-export type BinaryLookup = (pkg: { name: string; version: string; arch: Arch; key: string; compiler: string; useFlags: string[] }) => Promise<{ data: Buffer; signerKeyId: string } | null>;
+export type BinaryLookup = (pkg: {
+  name: string;
+  version: string;
+  arch: Arch;
+  key: string;
+  compiler: string;
+  useFlags: string[];
+}) => Promise<{ data: Buffer; signerKeyId: string } | null>;
 
 /** A finished stage2 package: its key and its output.tar.gz in the stage store. */
-export interface BuiltPackage { key: string; path: string }
+export interface BuiltPackage {
+  key: string;
+  path: string;
+}
 
 /** A stage2 container started ahead of its dependencies' outputs (see Engine.prepare). */
-export interface HeldStage2 { held: PreparedStep; step: Step; work: string }
+export interface HeldStage2 {
+  held: PreparedStep;
+  step: Step;
+  work: string;
+}
 
 /** The stage2 step of `recipe` with its early inputs: recipe and sources in one tar. */
 function stage2Step(ctx: ArchContext, recipe: PackageRecipe, log: StepLog, work: string): Step {
   const srcs = recipe.sources.map((s) => ctx.sources.get(s)!);
   const inputs: StreamEntry[] = [
-    { path: 'deps', type: 'directory', mode: 0o755 }, { path: 'src', type: 'directory', mode: 0o755 },
-    ...Object.entries(recipe.files).map(([path, data]): StreamEntry => ({ path: `recipe/${path}`, type: 'file', mode: path.endsWith('.sh') ? 0o755 : 0o644, data })),
+    { path: 'deps', type: 'directory', mode: 0o755 },
+    { path: 'src', type: 'directory', mode: 0o755 },
+    ...Object.entries(recipe.files).map(
+      ([path, data]): StreamEntry => ({ path: `recipe/${path}`, type: 'file', mode: path.endsWith('.sh') ? 0o755 : 0o644, data }),
+    ),
     ...srcs.map((s): StreamEntry => ({ path: `src/${s.name}/${s.file}`, type: 'file', mode: 0o644, data: { file: s.path } })),
     // Patches in order, with the script build.sh runs as "$APPLY_PATCHES" <dir> (plan/patches.ts).
     { path: 'osforge/apply-patches', type: 'file', mode: 0o755, data: Buffer.from(APPLY_PATCHES_SCRIPT) },
-    ...(recipe.patches.length ? [{ path: 'patches/series', type: 'file' as const, mode: 0o644,
-      data: Buffer.from(recipe.patches.map((p, i) => `${String(i).padStart(4, '0')}.patch ${p.name}\n`).join('')) }] : []),
+    ...(recipe.patches.length
+      ? [
+          {
+            path: 'patches/series',
+            type: 'file' as const,
+            mode: 0o644,
+            data: Buffer.from(recipe.patches.map((p, i) => `${String(i).padStart(4, '0')}.patch ${p.name}\n`).join('')),
+          },
+        ]
+      : []),
     ...recipe.patches.map((p, i): StreamEntry => ({ path: `patches/${String(i).padStart(4, '0')}.patch`, type: 'file', mode: 0o644, data: p.data })),
   ];
   return {
-    engine: ctx.engine, image: ctx.builderRef, runId: ctx.runId, stage: `stage2:${recipe.name}`, arch: ctx.arch, log,
+    engine: ctx.engine,
+    image: ctx.builderRef,
+    runId: ctx.runId,
+    stage: `stage2:${recipe.name}`,
+    arch: ctx.arch,
+    log,
     // USE: the enabled flags; USE_CONFIGURE: the configure arguments they select (recipe "use_configure").
-    env: { ...buildEnv(ctx), PACKAGE: recipe.name, USE: recipe.use?.enabled.join(' ') ?? '', USE_CONFIGURE: recipe.use?.configure.join(' ') ?? '', APPLY_PATCHES: '/osforge/apply-patches' },
-    onStart: ctx.onContainerStart, cmd: ['sh', '-c', 'mkdir -p /out /deps /src && exec sh /recipe/build.sh'],
+    env: {
+      ...buildEnv(ctx),
+      PACKAGE: recipe.name,
+      USE: recipe.use?.enabled.join(' ') ?? '',
+      USE_CONFIGURE: recipe.use?.configure.join(' ') ?? '',
+      APPLY_PATCHES: '/osforge/apply-patches',
+    },
+    onStart: ctx.onContainerStart,
+    cmd: ['sh', '-c', 'mkdir -p /out /deps /src && exec sh /recipe/build.sh'],
     inputs: [{ dir: '/', tar: () => packStream(inputs, ctx.innerEpoch) }],
     outputFiles: [{ path: '/out', file: join(work, 'out.tar') }],
     hint: `fix images/packages/${recipe.name}/build.sh; stage2 runs with no network, so it cannot download anything`,
@@ -150,7 +223,12 @@ export async function dropHeld(h: HeldStage2 | undefined): Promise<void> {
 }
 
 export async function stage2Package(
-  ctx: ArchContext, recipe: PackageRecipe, node: StageNode, deps: BuiltPackage[], compiler: string, binaryLookup?: BinaryLookup,
+  ctx: ArchContext,
+  recipe: PackageRecipe,
+  node: StageNode,
+  deps: BuiltPackage[],
+  compiler: string,
+  binaryLookup?: BinaryLookup,
   early?: Promise<HeldStage2 | undefined>,
 ) {
   const srcs = recipe.sources.map((s) => ctx.sources.get(s)!);
@@ -160,25 +238,53 @@ export async function stage2Package(
   try {
     const result = await ctx.store.getOrBuild<PackageMeta>(key, async () => {
       const meta = {
-        key, kind: 'package', name: recipe.name, version: recipe.version, arch: ctx.arch, deps: deps.map((d) => d.key),
-        sources: srcs.map((s) => ({ file: s.file, sha256: s.sha256 })), compiler, useFlags: recipe.use?.enabled ?? [],
+        key,
+        kind: 'package',
+        name: recipe.name,
+        version: recipe.version,
+        arch: ctx.arch,
+        deps: deps.map((d) => d.key),
+        sources: srcs.map((s) => ({ file: s.file, sha256: s.sha256 })),
+        compiler,
+        useFlags: recipe.use?.enabled ?? [],
       };
       // A verified binary is byte-for-byte the output a build would store, so dist/ is identical either way.
       const binary = await binaryLookup?.({ name: recipe.name, version: recipe.version, arch: ctx.arch, key, compiler, useFlags: recipe.use?.enabled ?? [] });
       if (binary) {
-        openStepLog(ctx.logDir, `${ctx.arch}-stage2-${recipe.name}`, ctx.echo)
-          .write(`using verified binary package for ${recipe.name} ${recipe.version} (${ctx.arch}), signed by ${binary.signerKeyId}; build skipped`);
+        openStepLog(ctx.logDir, `${ctx.arch}-stage2-${recipe.name}`, ctx.echo).write(
+          `using verified binary package for ${recipe.name} ${recipe.version} (${ctx.arch}), signed by ${binary.signerKeyId}; build skipped`,
+        );
         fromMirror = true;
         // The stage store remembers the origin, so a later cache hit still reports it.
         return ctx.store.put<PackageMeta>({ ...meta, origin: 'mirror', signerKeyId: binary.signerKeyId }, binary.data);
       }
       used = true;
-      const h = (await early?.catch(() => undefined)) ?? await holdStage2(ctx, recipe);
+      const h = (await early?.catch(() => undefined)) ?? (await holdStage2(ctx, recipe));
       try {
         // The dependencies merged into one tar (a later one wins a path, as an overlay), streamed from the store.
-        await releaseStep(h.step, h.held, deps.length ? [{ dir: '/deps', tar: () => mergeLayers(deps.map((d) => d.path), ctx.innerEpoch) }] : []);
+        await releaseStep(
+          h.step,
+          h.held,
+          deps.length
+            ? [
+                {
+                  dir: '/deps',
+                  tar: () =>
+                    mergeLayers(
+                      deps.map((d) => d.path),
+                      ctx.innerEpoch,
+                    ),
+                },
+              ]
+            : [],
+        );
         const entries = await spoolTar(createReadStream(join(h.work, 'out.tar')), join(h.work, 'spool'), 'out');
-        if (entries.length === 0) throw stepFailed(`stage2:${recipe.name} (${ctx.arch}) installed nothing into $OUT`, h.step.log, { stage: `stage2:${recipe.name}`, arch: ctx.arch, exitCode: 0 });
+        if (entries.length === 0)
+          throw stepFailed(`stage2:${recipe.name} (${ctx.arch}) installed nothing into $OUT`, h.step.log, {
+            stage: `stage2:${recipe.name}`,
+            arch: ctx.arch,
+            exitCode: 0,
+          });
         return await ctx.store.put<PackageMeta>(meta, chain(packStream(entries, ctx.innerEpoch), gzipStream()));
       } finally {
         await rm(h.work, { recursive: true, force: true });
@@ -193,7 +299,9 @@ export async function stage2Package(
 
 // ---- stage3 -----------------------------------------------------------------
 
-export interface Stage3Meta extends StageMeta { uname: string }
+export interface Stage3Meta extends StageMeta {
+  uname: string;
+}
 
 /**
  * Loads the stage2 root filesystem as an image of the target arch and runs it
@@ -226,9 +334,13 @@ export async function stage3(ctx: ArchContext, node: StageNode, packages: readon
         !res.log.includes('applets-ok') && 'busybox applets did not run',
         !res.log.includes('osforge-stage1-ok') && 'the stage1 toolchain output did not run',
       ].filter(Boolean);
-      if (problems.length) throw new OsforgeError('CONTAINER_FAILED', `stage3 self-hosting check failed on ${ctx.arch}: ${problems.join('; ')}`, {
-        stage: 'stage3', arch: ctx.arch, logTail: log.lines.slice(-40), logPath: log.path,
-      });
+      if (problems.length)
+        throw new OsforgeError('CONTAINER_FAILED', `stage3 self-hosting check failed on ${ctx.arch}: ${problems.join('; ')}`, {
+          stage: 'stage3',
+          arch: ctx.arch,
+          logTail: log.lines.slice(-40),
+          logPath: log.path,
+        });
       return ctx.store.put<Stage3Meta>({ key, kind: 'stage3', arch: ctx.arch, uname: want }, gzip(Buffer.from(res.log.join('\n'))));
     } finally {
       await ctx.engine.removeImage(ref);

@@ -10,7 +10,12 @@ import { sha256 } from '../util/hash.ts';
 import type { Buck2Spec } from '../plan/types.ts';
 import { settings } from '../settings.ts';
 
-export interface Buck2 { version: string; sha256: string; binary: Buffer; from: string }
+export interface Buck2 {
+  version: string;
+  sha256: string;
+  binary: Buffer;
+  from: string;
+}
 
 export async function provisionBuck2(spec: Buck2Spec, toolsCacheRoot: string, log: (l: string) => void, env = process.env): Promise<Buck2 | null> {
   const { binary, sha256: pinned } = settings(env).buck2;
@@ -38,7 +43,9 @@ export async function provisionBuck2(spec: Buck2Spec, toolsCacheRoot: string, lo
       log(`buck2: ${spec.url} is not reachable`);
     }
   }
-  log(`buck2: not provisioned (no BUCK2_BINARY, no ${join(toolsCacheRoot, 'buck2')}${expected ? ', release URL unreachable' : ', no pinned sha256'}); building without it`);
+  log(
+    `buck2: not provisioned (no BUCK2_BINARY, no ${join(toolsCacheRoot, 'buck2')}${expected ? ', release URL unreachable' : ', no pinned sha256'}); building without it`,
+  );
   return null;
 }
 
@@ -59,6 +66,7 @@ function verified(data: Buffer, expected: string | null | undefined, from: strin
 
 function unzstd(data: Buffer, from: string): Buffer {
   const r = spawnSync('zstd', ['-d', '-c'], { input: data, maxBuffer: 1 << 30 });
-  if (r.status !== 0) throw new OsforgeError('BUCK2', `cannot decompress ${from}: zstd ${r.error ? 'is not installed' : 'failed'}`, { hint: 'apt-get install -y zstd' });
+  if (r.status !== 0)
+    throw new OsforgeError('BUCK2', `cannot decompress ${from}: zstd ${r.error ? 'is not installed' : 'failed'}`, { hint: 'apt-get install -y zstd' });
   return r.stdout;
 }

@@ -11,13 +11,22 @@ import type { Buck2 } from './buck2.ts';
 import { toolsLayer } from './tools.ts';
 import { stateTempDir } from './temp.ts';
 
-export interface BuilderResult { ref: string; id: string; key: string; built: boolean }
+export interface BuilderResult {
+  ref: string;
+  id: string;
+  key: string;
+  built: boolean;
+}
 
 export const BUILDER_PATH = 'PATH=/opt/osforge/buck2:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 export async function ensureBuilder(opts: {
-  engine: Engine; key: string; buildenvLayer: ArchiveLayer; toolsCacheRoot: string;
-  buck2: Buck2 | null; sourceDateEpoch: number;
+  engine: Engine;
+  key: string;
+  buildenvLayer: ArchiveLayer;
+  toolsCacheRoot: string;
+  buck2: Buck2 | null;
+  sourceDateEpoch: number;
 }): Promise<BuilderResult> {
   const { key } = opts;
   const ref = `osforge/builder:${key.slice(0, 12)}`;
@@ -32,10 +41,17 @@ export async function ensureBuilder(opts: {
     };
     await add('tools.tar', await toolsLayer(opts.toolsCacheRoot, opts.sourceDateEpoch));
     if (opts.buck2) {
-      await add('buck2.tar', await packEntries([{ path: 'opt/osforge/buck2/buck2', type: 'file', mode: 0o755, data: opts.buck2.binary }], opts.sourceDateEpoch));
+      await add(
+        'buck2.tar',
+        await packEntries([{ path: 'opt/osforge/buck2/buck2', type: 'file', mode: 0o755, data: opts.buck2.binary }], opts.sourceDateEpoch),
+      );
     }
     const { stream, imageId } = await dockerArchive(layers, ref, {
-      arch: 'amd64', createdEpoch: opts.sourceDateEpoch, cmd: ['/bin/sh'], env: [BUILDER_PATH], labels: { 'osforge.builder.key': key },
+      arch: 'amd64',
+      createdEpoch: opts.sourceDateEpoch,
+      cmd: ['/bin/sh'],
+      env: [BUILDER_PATH],
+      labels: { 'osforge.builder.key': key },
     });
     await opts.engine.loadImage(stream);
     return { ref, id: imageId, key, built: true };

@@ -43,7 +43,7 @@ export const FAILURE_HINTS: readonly Hint[] = [
     id: 'oom-kill',
     pattern: /^(?:.*\s)?Killed\s*$/,
     exitCodes: [137],
-    cause: () => 'the step was killed (SIGKILL, exit 137): most often the kernel\'s out-of-memory killer',
+    cause: () => "the step was killed (SIGKILL, exit 137): most often the kernel's out-of-memory killer",
     fix: () => 'run with fewer parallel jobs (`osforge dist --jobs 1`) or give the Docker engine more memory; `dmesg | grep -i oom` confirms it',
   },
   {
@@ -60,9 +60,11 @@ export const FAILURE_HINTS: readonly Hint[] = [
   },
   {
     id: 'network-sandboxed',
-    pattern: /(Could not resolve host:? \S+|Temporary failure in name resolution|Name or service not known|getaddrinfo (?:ENOTFOUND|EAI_AGAIN)\s*\S*|bad address '[^']+'|Network is unreachable|unable to access '[^']+')/,
+    pattern:
+      /(Could not resolve host:? \S+|Temporary failure in name resolution|Name or service not known|getaddrinfo (?:ENOTFOUND|EAI_AGAIN)\s*\S*|bad address '[^']+'|Network is unreachable|unable to access '[^']+')/,
     cause: (m) => `the step tried to reach the network (${m[1]}); build steps run with --network=none`,
-    fix: () => 'pin what it downloads in images/sources.json (file, sha256, urls) and list it in the recipe\'s sources, so the fetch stage provides it; disable the build\'s own downloads (e.g. a configure option)',
+    fix: () =>
+      "pin what it downloads in images/sources.json (file, sha256, urls) and list it in the recipe's sources, so the fetch stage provides it; disable the build's own downloads (e.g. a configure option)",
   },
   {
     id: 'pkg-config-missing',
@@ -72,13 +74,15 @@ export const FAILURE_HINTS: readonly Hint[] = [
   },
   {
     id: 'meson-boolean',
-    pattern: /ERROR: Value "?([^"\s]+)"? (?:\(of type "[^"]+"\) )?for (?:boolean )?option "?([\w.-]+)"? is not (?:a boolean|one of the choices\. Possible choices are \(as string\): "true", "false")/,
+    pattern:
+      /ERROR: Value "?([^"\s]+)"? (?:\(of type "[^"]+"\) )?for (?:boolean )?option "?([\w.-]+)"? is not (?:a boolean|one of the choices\. Possible choices are \(as string\): "true", "false")/,
     cause: (m) => `meson option ${q(m[2])} is a boolean and got ${q(m[1])}`,
     fix: (m) => `write -D${m[2]}=true or -D${m[2]}=false (meson booleans are true/false, not yes/no/on/off)`,
   },
   {
     id: 'meson-option',
-    pattern: /ERROR: (Unknown options?: "?([^"\n]+)"?|Value "?[^"\s]+"? (?:\(of type "[^"]+"\) )?for (?:combo )?option "?([\w.-]+)"? is not one of the choices.*)/,
+    pattern:
+      /ERROR: (Unknown options?: "?([^"\n]+)"?|Value "?[^"\s]+"? (?:\(of type "[^"]+"\) )?for (?:combo )?option "?([\w.-]+)"? is not one of the choices.*)/,
     cause: (m) => `meson rejected an option: ${m[1]}`,
     fix: (m) => `check the recipe's -D options against this version's meson_options.txt / meson.options${m[2] ? ` (${m[2]} is not one of them)` : ''}`,
   },
@@ -98,7 +102,8 @@ export const FAILURE_HINTS: readonly Hint[] = [
     id: 'cmake-error',
     pattern: /CMake Error(?: at ([^\s:]+):(\d+) \((\w+)\))?:/,
     cause: (m) => (m[1] ? `CMake stopped at ${m[1]}:${m[2]} (${m[3]})` : 'CMake reported an error'),
-    fix: () => 'read the lines after "CMake Error" in the log: usually a -D option the project does not accept, or a value of the wrong type (ON/OFF for options)',
+    fix: () =>
+      'read the lines after "CMake Error" in the log: usually a -D option the project does not accept, or a value of the wrong type (ON/OFF for options)',
   },
   {
     id: 'missing-header',
@@ -110,13 +115,15 @@ export const FAILURE_HINTS: readonly Hint[] = [
     id: 'missing-library',
     pattern: /(?:ld(?:\.\S+)?: cannot find -l([\w+.-]+)|ld(?:\.\S+)?: cannot find (\S+\.(?:a|so)))/,
     cause: (m) => `the linker cannot find library ${q(m[1] ? `-l${m[1]}` : m[2])}`,
-    fix: (m) => `add the package that builds ${m[1] ? `lib${m[1]}` : m[2]} to the recipe's "deps"; every program links statically against musl, so a static .a is needed`,
+    fix: (m) =>
+      `add the package that builds ${m[1] ? `lib${m[1]}` : m[2]} to the recipe's "deps"; every program links statically against musl, so a static .a is needed`,
   },
   {
     id: 'configure-error',
     pattern: /configure: error: (.+)/,
     cause: (m) => `configure stopped: ${m[1]}`,
-    fix: () => 'see config.log in the step\'s build directory for the failed test; usually a missing dependency (add it to "deps") or an option this version does not know',
+    fix: () =>
+      'see config.log in the step\'s build directory for the failed test; usually a missing dependency (add it to "deps") or an option this version does not know',
   },
 ];
 

@@ -14,7 +14,14 @@ import { signatureMissing, signaturesEnabled, verifySignature, type SignatureChe
 import { existsSync } from 'node:fs';
 import { sourceCachePath } from '../cache/source-cache.ts';
 
-export interface FetchedSource { name: string; file: string; sha256: string; path: string; from: string; signature?: SignatureCheck }
+export interface FetchedSource {
+  name: string;
+  file: string;
+  sha256: string;
+  path: string;
+  from: string;
+  signature?: SignatureCheck;
+}
 
 /** What a location promises: Debian repacks (+dfsg) carry their own pin. */
 export function debianExpectation(spec: SourceSpec): { file: string; sha256: string } | null {
@@ -23,26 +30,44 @@ export function debianExpectation(spec: SourceSpec): { file: string; sha256: str
 }
 
 export async function fetchSources(opts: {
-  engine: Engine; baseRef: string; specs: SourceSpec[]; cacheRoot: string; runId: string; log: StepLog; upstreamTimeoutMs?: number;
+  engine: Engine;
+  baseRef: string;
+  specs: SourceSpec[];
+  cacheRoot: string;
+  runId: string;
+  log: StepLog;
+  upstreamTimeoutMs?: number;
 }): Promise<Map<string, FetchedSource>> {
   const { specs, cacheRoot, log } = opts;
   const got = new Map<string, FetchedSource>();
   // Signature files that arrived with a Debian source package (apt-get source fetches the .dsc's every file).
   const debianSignatures = new Map<string, { data: Buffer; from: string }>();
   const failures = new Map<string, string[]>();
-  const note = (name: string, m: string) => { log.write(`${name}: ${m}`); (failures.get(name) ?? failures.set(name, []).get(name)!).push(m); };
+  const note = (name: string, m: string) => {
+    log.write(`${name}: ${m}`);
+    (failures.get(name) ?? failures.set(name, []).get(name)!).push(m);
+  };
 
   for (const spec of specs) {
     const upstream = await lookupSource(cacheRoot, spec.file, spec.sha256, (m) => log.write(m));
-    if (upstream) { got.set(spec.name, { name: spec.name, file: spec.file, sha256: spec.sha256, path: upstream, from: 'cache' }); continue; }
+    if (upstream) {
+      got.set(spec.name, { name: spec.name, file: spec.file, sha256: spec.sha256, path: upstream, from: 'cache' });
+      continue;
+    }
     const deb = debianExpectation(spec);
-    const debCached = deb && await lookupSource(cacheRoot, deb.file, deb.sha256, (m) => log.write(m));
-    if (deb && debCached) { got.set(spec.name, { name: spec.name, file: deb.file, sha256: deb.sha256, path: debCached, from: 'cache' }); continue; }
+    const debCached = deb && (await lookupSource(cacheRoot, deb.file, deb.sha256, (m) => log.write(m)));
+    if (deb && debCached) {
+      got.set(spec.name, { name: spec.name, file: deb.file, sha256: deb.sha256, path: debCached, from: 'cache' });
+      continue;
+    }
 
     for (const url of spec.urls) {
       try {
         const res = await fetch(url, { signal: AbortSignal.timeout(opts.upstreamTimeoutMs ?? 20_000) });
-        if (!res.ok) { note(spec.name, `${url}: HTTP ${res.status}`); continue; }
+        if (!res.ok) {
+          note(spec.name, `${url}: HTTP ${res.status}`);
+          continue;
+        }
         const data = Buffer.from(await res.arrayBuffer());
         const path = await storeSource(cacheRoot, spec.file, data, spec.sha256, url);
         log.write(`${spec.name}: fetched ${url}`);
@@ -61,7 +86,10 @@ export async function fetchSources(opts: {
   // still-missing package, one at a time: the file must still match its pin.
   const pinnedRevision = (s: SourceSpec) => `${s.debian!.package}=${s.debian!.version}`;
   const anyRevision = (s: SourceSpec) => (s.debian!.suite ? `${s.debian!.package}/${s.debian!.suite}` : s.debian!.package);
-  await viaDebian(specs.filter((s) => !got.has(s.name) && s.debian), pinnedRevision);
+  await viaDebian(
+    specs.filter((s) => !got.has(s.name) && s.debian),
+    pinnedRevision,
+  );
   // Only where the file did not arrive: a file that arrived with the wrong sha256 is not retried.
   for (const spec of specs.filter((s) => !got.has(s.name) && failures.get(s.name)?.some((f) => f.includes('did not produce')))) {
     log.write(`${spec.name}: ${pinnedRevision(spec)} is not in the archive; trying the suite's current revision (same upstream file, same pin)`);
@@ -77,9 +105,17 @@ export async function fetchSources(opts: {
       const deb = debianExpectation(spec)!;
       const data = files.get(deb.file);
       const from = `debian source ${request(spec)}`;
-      if (!data) { note(spec.name, `${from}: apt-get source did not produce ${deb.file}`); continue; }
+      if (!data) {
+        note(spec.name, `${from}: apt-get source did not produce ${deb.file}`);
+        continue;
+      }
       const actual = sha256(data);
-      if (actual !== deb.sha256) { const e = mismatchError(deb.file, deb.sha256, actual, from); log.write(e.message); note(spec.name, e.message); continue; }
+      if (actual !== deb.sha256) {
+        const e = mismatchError(deb.file, deb.sha256, actual, from);
+        log.write(e.message);
+        note(spec.name, e.message);
+        continue;
+      }
       const path = await storeSource(cacheRoot, deb.file, data, deb.sha256, from);
       log.write(`${spec.name}: fetched ${deb.file} from ${from}`);
       got.set(spec.name, { name: spec.name, file: deb.file, sha256: deb.sha256, path, from });
@@ -90,7 +126,8 @@ export async function fetchSources(opts: {
   if (missing.length) {
     const detail = missing.map((s) => `${s.name}: ${(failures.get(s.name) ?? ['no location configured']).join('; ')}`).join('\n  ');
     throw new OsforgeError('SOURCE_FETCH', `could not fetch ${missing.map((s) => s.file).join(', ')}\n  ${detail}`, {
-      stage: 'fetch', logPath: log.path,
+      stage: 'fetch',
+      logPath: log.path,
       hint: `place the verified file(s) in ${cacheRoot}/<first letter>/ or make a listed location reachable`,
     });
   }
@@ -145,7 +182,10 @@ export async function fetchSources(opts: {
     }
     const deb = debianSignatures.get(spec.name);
     if (deb) return deb;
-    throw signatureMissing(spec, [...tried, spec.debian ? `debian source ${spec.debian.package}: the package's files did not include ${sig.file}` : 'no location configured']);
+    throw signatureMissing(spec, [
+      ...tried,
+      spec.debian ? `debian source ${spec.debian.package}: the package's files did not include ${sig.file}` : 'no location configured',
+    ]);
   }
 }
 
@@ -186,8 +226,16 @@ export function extraSuites(specs: SourceSpec[]): string[] {
 async function aptGetSource(engine: Engine, baseRef: string, specs: SourceSpec[], wanted: string[], runId: string, log: StepLog): Promise<Map<string, Buffer>> {
   log.write(`apt-get source --download-only ${wanted.join(' ')}`);
   const res = await runStep({
-    engine, image: baseRef, cmd: ['sh', '-c', APT_SOURCE_SCRIPT, 'fetch', ...wanted], env: { SUITES: extraSuites(specs).join(' ') }, network: 'bridge',
-    runId, stage: 'fetch', log, outputs: ['/out'], tolerateFailure: true,
+    engine,
+    image: baseRef,
+    cmd: ['sh', '-c', APT_SOURCE_SCRIPT, 'fetch', ...wanted],
+    env: { SUITES: extraSuites(specs).join(' ') },
+    network: 'bridge',
+    runId,
+    stage: 'fetch',
+    log,
+    outputs: ['/out'],
+    tolerateFailure: true,
   });
   if (res.exitCode !== 0) {
     log.write(`apt-get source exited with ${res.exitCode}`);

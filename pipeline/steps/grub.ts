@@ -22,7 +22,6 @@ import { runStep } from './step.ts';
 import { openStepLog, stepFailed } from './step-log.ts';
 import { stateTempDir } from './temp.ts';
 
-
 /** GRUB's platforms for `arch`: the EFI one, and the PC BIOS one where the arch boots from a BIOS too. */
 export function grubPlatforms(arch: Arch): string[] {
   const info = archInfo(arch);
@@ -40,13 +39,30 @@ export interface GrubInputs {
 }
 
 export function grubKey(g: GrubInputs): string {
-  return keyOf(['grub/v1', g.arch, `source:${g.source.file}:${g.source.sha256}`, `platforms:${grubPlatforms(g.arch).join(',')}`,
-    `script:${sha256(g.script)}`, `build-image:${g.imageKey}`, `epoch:${g.sourceDateEpoch}`]);
+  return keyOf([
+    'grub/v1',
+    g.arch,
+    `source:${g.source.file}:${g.source.sha256}`,
+    `platforms:${grubPlatforms(g.arch).join(',')}`,
+    `script:${sha256(g.script)}`,
+    `build-image:${g.imageKey}`,
+    `epoch:${g.sourceDateEpoch}`,
+  ]);
 }
 
-export async function buildGrub(g: GrubInputs & {
-  engine: Engine; store: StageStore; key: string; imageRef: string; fetched: FetchedSource; runId: string; logDir: string; jobs: number; echo?: (line: string) => void;
-}): Promise<StageEntry<GrubMeta> & { hit: boolean }> {
+export async function buildGrub(
+  g: GrubInputs & {
+    engine: Engine;
+    store: StageStore;
+    key: string;
+    imageRef: string;
+    fetched: FetchedSource;
+    runId: string;
+    logDir: string;
+    jobs: number;
+    echo?: (line: string) => void;
+  },
+): Promise<StageEntry<GrubMeta> & { hit: boolean }> {
   return g.store.getOrBuild<GrubMeta>(g.key, async () => {
     const platforms = grubPlatforms(g.arch);
     const log = openStepLog(g.logDir, `${g.arch}-grub`, g.echo);
@@ -56,14 +72,34 @@ export async function buildGrub(g: GrubInputs & {
       const outTar = join(work, 'out.tar');
       const started = Date.now();
       await runStep({
-        engine: g.engine, image: g.imageRef, cmd: ['sh', '/grub/build.sh'], runId: g.runId, stage: 'grub', arch: g.arch, log,
-        env: { SOURCE_FILE: g.source.file, PLATFORMS: platforms.join(' '), JOBS: String(g.jobs), SOURCE_DATE_EPOCH: String(g.sourceDateEpoch), TZ: 'UTC', LC_ALL: 'C' },
-        inputs: [{
-          dir: '/', tar: () => packStream([
-            { path: `src/${g.source.file}`, type: 'file', mode: 0o644, data: { file: g.fetched.path } },
-            { path: 'grub/build.sh', type: 'file', mode: 0o755, data: g.script },
-          ], g.sourceDateEpoch),
-        }],
+        engine: g.engine,
+        image: g.imageRef,
+        cmd: ['sh', '/grub/build.sh'],
+        runId: g.runId,
+        stage: 'grub',
+        arch: g.arch,
+        log,
+        env: {
+          SOURCE_FILE: g.source.file,
+          PLATFORMS: platforms.join(' '),
+          JOBS: String(g.jobs),
+          SOURCE_DATE_EPOCH: String(g.sourceDateEpoch),
+          TZ: 'UTC',
+          LC_ALL: 'C',
+        },
+        inputs: [
+          {
+            dir: '/',
+            tar: () =>
+              packStream(
+                [
+                  { path: `src/${g.source.file}`, type: 'file', mode: 0o644, data: { file: g.fetched.path } },
+                  { path: 'grub/build.sh', type: 'file', mode: 0o755, data: g.script },
+                ],
+                g.sourceDateEpoch,
+              ),
+          },
+        ],
         outputFiles: [{ path: '/out', file: outTar }],
         hint: 'see the log for the first configure or compiler error (images/grub/build.sh)',
       });
@@ -72,11 +108,18 @@ export async function buildGrub(g: GrubInputs & {
       const has = (p: string) => entries.some((e) => e.type === 'file' && e.path === p);
       const missing = ['bin/grub-mkimage', ...platforms.map((p) => `lib/grub/${p}/kernel.img`)].filter((p) => !has(p));
       if (missing.length) {
-        throw stepFailed(`GRUB (${g.arch}): the build wrote no ${missing.join(', ')}`, log, { stage: 'grub', arch: g.arch, exitCode: 0, hint: 'images/grub/build.sh must install each platform under /out/lib/grub/<platform>' });
+        throw stepFailed(`GRUB (${g.arch}): the build wrote no ${missing.join(', ')}`, log, {
+          stage: 'grub',
+          arch: g.arch,
+          exitCode: 0,
+          hint: 'images/grub/build.sh must install each platform under /out/lib/grub/<platform>',
+        });
       }
-      return await g.store.putDir<GrubMeta>({ key: g.key, kind: 'grub', arch: g.arch, version: g.source.version, platforms, source: { file: g.source.file, sha256: g.source.sha256 } },
+      return await g.store.putDir<GrubMeta>(
+        { key: g.key, kind: 'grub', arch: g.arch, version: g.source.version, platforms, source: { file: g.source.file, sha256: g.source.sha256 } },
         // Normalised: the build's own mtimes and owners never reach the store, so two builds store the same bytes.
-        async (out) => pipeline(packStream(entries, g.sourceDateEpoch), createWriteStream(join(out, GRUB_TAR))));
+        async (out) => pipeline(packStream(entries, g.sourceDateEpoch), createWriteStream(join(out, GRUB_TAR))),
+      );
     } finally {
       await rm(work, { recursive: true, force: true });
     }

@@ -23,9 +23,11 @@ export function imagerFiles(dir = join(paths.images, 'imager')): Record<string, 
 }
 
 function filesKey(files: Record<string, Buffer>, only: (p: string) => boolean): string[] {
-  return Object.entries(files).filter(([p]) => only(p)).sort(([a], [b]) => (a < b ? -1 : 1)).map(([p, c]) => `${p}:${sha256(c)}`);
+  return Object.entries(files)
+    .filter(([p]) => only(p))
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([p, c]) => `${p}:${sha256(c)}`);
 }
-
 
 /** Builds (or reuses) the imager image; its tag is a hash of the base image and the Dockerfile. */
 export async function ensureImager(engine: Engine, baseRef: string, sourceDateEpoch: number, log: (l: string) => void): Promise<Imager> {
@@ -33,7 +35,9 @@ export async function ensureImager(engine: Engine, baseRef: string, sourceDateEp
   const base = await engine.inspectImage(baseRef);
   if (!base) {
     throw new OsforgeError('IMAGE_BUILD', `imager: base image ${baseRef} is not in the engine (removed by an image cleanup?)`, {
-      stage: 'images', image: baseRef, hint: 'run make dist again: it re-creates the base image without a registry',
+      stage: 'images',
+      image: baseRef,
+      hint: 'run make dist again: it re-creates the base image without a registry',
     });
   }
   const key = keyOf(['imager/v1', base.id, ...filesKey(files, (p) => p === 'Dockerfile')]);
@@ -43,7 +47,10 @@ export async function ensureImager(engine: Engine, baseRef: string, sourceDateEp
   log(`building ${ref}`);
   const id = await engine.buildImage({
     context: await packEntries([{ path: 'Dockerfile', type: 'file', mode: 0o644, data: files.Dockerfile! }], sourceDateEpoch),
-    tag: ref, buildArgs: { BASE: baseRef }, labels: { 'osforge.imager.key': key }, onLog: log,
+    tag: ref,
+    buildArgs: { BASE: baseRef },
+    labels: { 'osforge.imager.key': key },
+    onLog: log,
   });
   return { ref, id, key, files };
 }
@@ -54,8 +61,16 @@ export function imagerStepKey(imager: Imager): string {
 }
 
 export interface StepRun {
-  engine: Engine; imager: Imager; arch: Arch; runId: string; log: StepLog;
-  script: string; env: Record<string, string>; inputs: StreamEntry[]; sourceDateEpoch: number; what: string;
+  engine: Engine;
+  imager: Imager;
+  arch: Arch;
+  runId: string;
+  log: StepLog;
+  script: string;
+  env: Record<string, string>;
+  inputs: StreamEntry[];
+  sourceDateEpoch: number;
+  what: string;
   /** Where the step's /out files are put (a stage store entry being written). */
   outDir: string;
   /** Scratch space on the same filesystem as outDir. */
@@ -69,9 +84,14 @@ export async function runImagerStep(s: StepRun): Promise<void> {
     .map(([p, data]) => ({ path: `in/${p}`, type: 'file', mode: 0o755, data }));
   const outTar = join(s.workDir, 'out.tar');
   await runStep({
-    engine: s.engine, image: s.imager.ref, cmd: ['sh', `/in/scripts/${s.script}`],
+    engine: s.engine,
+    image: s.imager.ref,
+    cmd: ['sh', `/in/scripts/${s.script}`],
     env: { ARCH: s.arch, SOURCE_DATE_EPOCH: String(s.sourceDateEpoch), ...s.env },
-    runId: s.runId, stage: `images:${s.what}`, arch: s.arch, log: s.log,
+    runId: s.runId,
+    stage: `images:${s.what}`,
+    arch: s.arch,
+    log: s.log,
     inputs: [{ dir: '/', tar: () => packStream([...scripts, ...s.inputs.map((e) => ({ ...e, path: `in/${e.path}` }))], s.sourceDateEpoch) }],
     outputFiles: [{ path: '/out', file: outTar }],
     hint: `fix images/imager/scripts/${s.script}; it runs with no network`,

@@ -6,13 +6,21 @@
 import { archInfo } from '../model/arch.ts';
 
 /** A fragment file: its path under images/kernel/config/ and its text. */
-export interface Fragment { path: string; text: string }
+export interface Fragment {
+  path: string;
+  text: string;
+}
 
 /** `CONFIG_X` → its requested value: `y`, `m`, a number, a quoted string, or `n` for "is not set". */
 export type ConfigValues = Map<string, string>;
 
 /** One request that did not land, with the fragment that made it. */
-export interface Mismatch { option: string; requested: string; actual: string | undefined; fragment: string }
+export interface Mismatch {
+  option: string;
+  requested: string;
+  actual: string | undefined;
+  fragment: string;
+}
 
 const SET_RE = /^(CONFIG_[A-Za-z0-9_]+)=(.*)$/;
 const UNSET_RE = /^# (CONFIG_[A-Za-z0-9_]+) is not set$/;
@@ -26,7 +34,8 @@ export function parseConfig(text: string, where = 'config'): ConfigValues {
     const unset = UNSET_RE.exec(line);
     if (set) out.set(set[1]!, set[2]!);
     else if (unset) out.set(unset[1]!, 'n');
-    else if (line !== '' && !line.startsWith('#')) throw new Error(`${where}:${i + 1}: expected CONFIG_X=value or "# CONFIG_X is not set", found ${JSON.stringify(line)}`);
+    else if (line !== '' && !line.startsWith('#'))
+      throw new Error(`${where}:${i + 1}: expected CONFIG_X=value or "# CONFIG_X is not set", found ${JSON.stringify(line)}`);
   }
   return out;
 }

@@ -24,7 +24,6 @@ import { runStep } from './step.ts';
 import { openStepLog, stepFailed, type StepLog } from './step-log.ts';
 import { stateTempDir } from './temp.ts';
 
-
 export interface KernelBuild {
   engine: Engine;
   store: StageStore;
@@ -43,7 +42,6 @@ export interface KernelBuild {
   jobs: number;
   echo?: (line: string) => void;
 }
-
 
 // Unpacked to a fixed path whatever the version, so -ffile-prefix-map and every recorded path are the same.
 const UNPACK = `set -eu
@@ -71,10 +69,12 @@ times`;
 /** Every fragment under `dir` (images/kernel/config), with paths relative to it. */
 export async function loadFragments(dir: string): Promise<Fragment[]> {
   const files = (await readdir(dir, { recursive: true, withFileTypes: true })).filter((e) => e.isFile() && e.name.endsWith('.config'));
-  return Promise.all(files.map(async (e) => {
-    const path = join(e.parentPath, e.name);
-    return { path: relative(dir, path), text: await readFile(path, 'utf8') };
-  }));
+  return Promise.all(
+    files.map(async (e) => {
+      const path = join(e.parentPath, e.name);
+      return { path: relative(dir, path), text: await readFile(path, 'utf8') };
+    }),
+  );
 }
 
 function selected(k: Pick<KernelBuild, 'fragments' | 'arch'>): Fragment[] {
@@ -82,13 +82,23 @@ function selected(k: Pick<KernelBuild, 'fragments' | 'arch'>): Fragment[] {
 }
 
 /** The stage key: the source pin, the arch's fragments, the image spec, arch, epoch, the build image and the scripts. */
-export function kernelKey(k: { source: { file: string; sha256: string }; fragments: readonly Fragment[]; arch: Arch; image: { key: string }; sourceDateEpoch: number }): string {
+export function kernelKey(k: {
+  source: { file: string; sha256: string };
+  fragments: readonly Fragment[];
+  arch: Arch;
+  image: { key: string };
+  sourceDateEpoch: number;
+}): string {
   const info = archInfo(k.arch);
   return keyOf([
-    'kernel/v1', k.arch, `source:${k.source.file}:${k.source.sha256}`,
+    'kernel/v1',
+    k.arch,
+    `source:${k.source.file}:${k.source.sha256}`,
     ...selected(k).map((f) => `fragment:${f.path}:${sha256(f.text)}`),
     `image-spec:${info.kernelArch}:${info.kernelImage.make}:${info.kernelImage.path}:${info.directBootFormat}`,
-    `epoch:${k.sourceDateEpoch}`, `build-image:${k.image.key}`, `scripts:${sha256(CONFIGURE_SCRIPT + BUILD_SCRIPT)}`,
+    `epoch:${k.sourceDateEpoch}`,
+    `build-image:${k.image.key}`,
+    `scripts:${sha256(CONFIGURE_SCRIPT + BUILD_SCRIPT)}`,
   ]);
 }
 
@@ -121,16 +131,31 @@ export async function buildKernel(k: KernelBuild): Promise<StageEntry<KernelMeta
     const fragments = selected(k);
     const env = kernelEnv(k);
     // Inputs extract at / (the engine extracts into an existing directory only).
-    const sourceInput = { dir: '/', tar: () => packStream([{ path: `src/${k.source.file}`, type: 'file', mode: 0o644, data: { file: k.source.path } }], k.sourceDateEpoch) };
+    const sourceInput = {
+      dir: '/',
+      tar: () => packStream([{ path: `src/${k.source.file}`, type: 'file', mode: 0o644, data: { file: k.source.path } }], k.sourceDateEpoch),
+    };
     const fragmentInput = {
-      dir: '/', tar: () => packStream(fragments.map((f): StreamEntry => ({ path: `frag/${f.path}`, type: 'file', mode: 0o644, data: Buffer.from(f.text) })), k.sourceDateEpoch),
+      dir: '/',
+      tar: () =>
+        packStream(
+          fragments.map((f): StreamEntry => ({ path: `frag/${f.path}`, type: 'file', mode: 0o644, data: Buffer.from(f.text) })),
+          k.sourceDateEpoch,
+        ),
     };
 
     log.write(`configuring Linux ${k.source.file} for ${k.arch} from ${fragments.map((f) => f.path).join(', ')}`);
     const configured = await runStep({
-      engine: k.engine, image: k.image.ref, cmd: ['sh', '-c', CONFIGURE_SCRIPT], runId: k.runId, stage, arch: k.arch, log,
+      engine: k.engine,
+      image: k.image.ref,
+      cmd: ['sh', '-c', CONFIGURE_SCRIPT],
+      runId: k.runId,
+      stage,
+      arch: k.arch,
+      log,
       env: { ...env, FRAGMENTS: fragments.map((f) => `/frag/${f.path}`).join(' ') },
-      inputs: [sourceInput, fragmentInput], outputs: ['/out'],
+      inputs: [sourceInput, fragmentInput],
+      outputs: ['/out'],
       hint: 'a fragment in images/kernel/config/ is malformed or two fragments set one option differently (merge_config.sh -s)',
     });
     const config = await outFile(configured.outputs.get('/out')!, 'config');
@@ -141,9 +166,17 @@ export async function buildKernel(k: KernelBuild): Promise<StageEntry<KernelMeta
       const outTar = join(work, 'out.tar');
       const started = Date.now();
       await runStep({
-        engine: k.engine, image: k.image.ref, cmd: ['sh', '-c', BUILD_SCRIPT], runId: k.runId, stage, arch: k.arch, log,
+        engine: k.engine,
+        image: k.image.ref,
+        cmd: ['sh', '-c', BUILD_SCRIPT],
+        runId: k.runId,
+        stage,
+        arch: k.arch,
+        log,
         env: {
-          ...env, IMAGE_PATH: info.kernelImage.path, KEEP_VMLINUX: info.directBootFormat === 'vmlinux' ? '1' : '0',
+          ...env,
+          IMAGE_PATH: info.kernelImage.path,
+          KEEP_VMLINUX: info.directBootFormat === 'vmlinux' ? '1' : '0',
           TARGETS: info.directBootFormat === 'vmlinux' ? `${info.kernelImage.make} vmlinux` : info.kernelImage.make,
         },
         inputs: [sourceInput, { dir: '/', tar: () => packStream([{ path: 'config/config', type: 'file', mode: 0o644, data: config }], k.sourceDateEpoch) }],
@@ -157,15 +190,24 @@ export async function buildKernel(k: KernelBuild): Promise<StageEntry<KernelMeta
       // olddefconfig in the build step saw the same Kconfig; any change means the checked config is not what was built.
       if (!finalConfig.equals(config)) failIfMissing(fragments, finalConfig, 'build', k.arch, log, 'olddefconfig changed the checked .config');
       const release = (await readFile(files.get(KERNEL_FILES.release)!, 'utf8')).trim();
-      return await k.store.putDir<KernelMeta>({
-        // The release is <version><CONFIG_LOCALVERSION>: the version is what precedes the local suffix.
-        key, kind: 'kernel', arch: k.arch, version: release.split('-')[0]!, release, source: { file: k.source.file, sha256: k.source.sha256 }, fragments: fragments.map((f) => f.path),
-      }, async (out) => {
-        for (const [name, file] of files) {
-          await mkdir(dirname(join(out, name)), { recursive: true });
-          await copyFile(file, join(out, name));
-        }
-      });
+      return await k.store.putDir<KernelMeta>(
+        {
+          // The release is <version><CONFIG_LOCALVERSION>: the version is what precedes the local suffix.
+          key,
+          kind: 'kernel',
+          arch: k.arch,
+          version: release.split('-')[0]!,
+          release,
+          source: { file: k.source.file, sha256: k.source.sha256 },
+          fragments: fragments.map((f) => f.path),
+        },
+        async (out) => {
+          for (const [name, file] of files) {
+            await mkdir(dirname(join(out, name)), { recursive: true });
+            await copyFile(file, join(out, name));
+          }
+        },
+      );
     } finally {
       await rm(work, { recursive: true, force: true });
     }
@@ -184,8 +226,14 @@ function failIfMissing(fragments: Fragment[], config: Buffer, when: string, arch
   if (!missing.length && !why) return;
   const detail = missing.length ? describeMismatches(missing) : why!;
   for (const line of detail.split('\n')) log.write(line);
-  throw stepFailed(`kernel (${arch}) ${when}: ${missing.length ? `${missing.length} requested option(s) did not land in .config:\n  ${detail.split('\n').join('\n  ')}` : detail}`, log, {
-    stage: 'kernel', arch, exitCode: 0,
-    hint: 'an option whose dependencies are off is dropped silently by Kconfig: add its dependencies to the fragment (see `make menuconfig`, "Depends on")',
-  });
+  throw stepFailed(
+    `kernel (${arch}) ${when}: ${missing.length ? `${missing.length} requested option(s) did not land in .config:\n  ${detail.split('\n').join('\n  ')}` : detail}`,
+    log,
+    {
+      stage: 'kernel',
+      arch,
+      exitCode: 0,
+      hint: 'an option whose dependencies are off is dropped silently by Kconfig: add its dependencies to the fragment (see `make menuconfig`, "Depends on")',
+    },
+  );
 }

@@ -28,8 +28,13 @@ async function readDpkgStatus(tarPath: string): Promise<string> {
     extract.on('entry', (header, stream, next) => {
       const chunks: Buffer[] = [];
       const wanted = header.name.replace(/^\.\//, '') === 'var/lib/dpkg/status';
-      stream.on('data', (c) => { if (wanted) chunks.push(c as Buffer); });
-      stream.on('end', () => { if (wanted) status = Buffer.concat(chunks).toString('utf8'); next(); });
+      stream.on('data', (c) => {
+        if (wanted) chunks.push(c as Buffer);
+      });
+      stream.on('end', () => {
+        if (wanted) status = Buffer.concat(chunks).toString('utf8');
+        next();
+      });
       stream.resume();
     });
     extract.on('finish', resolve);

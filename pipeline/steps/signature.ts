@@ -42,18 +42,23 @@ const normalize = (fpr: string) => fpr.replace(/\s+/g, '').toUpperCase();
 
 function failure(spec: SourceSpec, why: string, detail: string[], sigUrl?: string, label = 'GPG output'): OsforgeError {
   const sig = spec.signature!;
-  return new OsforgeError('SIGNATURE_INVALID', [
-    `signature verification FAILED for ${spec.file}: ${why}`,
-    `File:          ${spec.file} (sha256 ${spec.sha256})`,
-    `Signature:     ${sig.file}`,
-    ...(sigUrl ? [`Signature URL: ${sigUrl}`] : []),
-    `Expected key:  ${normalize(sig.fingerprint)} (images/${sig.key})`,
-    ...(detail.length ? [`${label}:`, ...detail.map((l) => `  ${l}`)] : []),
-  ].join('\n'), {
-    stage: 'fetch',
-    hint: `fix options: 1. check that images/${sig.key} is the upstream signing key (Debian ships it as debian/upstream/signing-key.asc) and "fingerprint" in images/sources.json is its fingerprint; `
-      + `2. check the signature's location (a mirror may serve an error page); 3. BUCKOS_VERIFY_SIGNATURES=0 skips the check (the manifest records that it was skipped)`,
-  });
+  return new OsforgeError(
+    'SIGNATURE_INVALID',
+    [
+      `signature verification FAILED for ${spec.file}: ${why}`,
+      `File:          ${spec.file} (sha256 ${spec.sha256})`,
+      `Signature:     ${sig.file}`,
+      ...(sigUrl ? [`Signature URL: ${sigUrl}`] : []),
+      `Expected key:  ${normalize(sig.fingerprint)} (images/${sig.key})`,
+      ...(detail.length ? [`${label}:`, ...detail.map((l) => `  ${l}`)] : []),
+    ].join('\n'),
+    {
+      stage: 'fetch',
+      hint:
+        `fix options: 1. check that images/${sig.key} is the upstream signing key (Debian ships it as debian/upstream/signing-key.asc) and "fingerprint" in images/sources.json is its fingerprint; ` +
+        `2. check the signature's location (a mirror may serve an error page); 3. BUCKOS_VERIFY_SIGNATURES=0 skips the check (the manifest records that it was skipped)`,
+    },
+  );
 }
 
 /** No location served the pinned signature file. */
@@ -71,7 +76,13 @@ export async function verifySignature(spec: SourceSpec, dataPath: string, sig: B
   const kind = signatureKind(sig);
   if (kind === 'not a signature') {
     const start = sig.subarray(0, 60).toString('utf8').replace(/\s+/g, ' ').trim();
-    throw failure(spec, 'not a signature', [`${pin.file} starts with ${JSON.stringify(start)} (${sig.length} bytes): an error page or a wrong file, not an OpenPGP signature`], sigUrl, 'Found');
+    throw failure(
+      spec,
+      'not a signature',
+      [`${pin.file} starts with ${JSON.stringify(start)} (${sig.length} bytes): an error page or a wrong file, not an OpenPGP signature`],
+      sigUrl,
+      'Found',
+    );
   }
   const dir = await stateTempDir('osforge-gpg');
   try {
@@ -83,7 +94,14 @@ export async function verifySignature(spec: SourceSpec, dataPath: string, sig: B
       await writeFile(join(dir, 'key.asc'), pin.keyArmored);
       await run('gpg', ['--batch', '--no-options', '--homedir', dir, '--output', keyring, '--dearmor', join(dir, 'key.asc')]);
     } catch (err) {
-      throw failure(spec, `the key in images/${pin.key} cannot be read`, String((err as { stderr?: string }).stderr ?? err).trim().split('\n'), sigUrl);
+      throw failure(
+        spec,
+        `the key in images/${pin.key} cannot be read`,
+        String((err as { stderr?: string }).stderr ?? err)
+          .trim()
+          .split('\n'),
+        sigUrl,
+      );
     }
     let status = '';
     let stderr = '';
@@ -93,15 +111,20 @@ export async function verifySignature(spec: SourceSpec, dataPath: string, sig: B
       stderr = r.stderr;
     } catch (err) {
       const e = err as { stdout?: string; stderr?: string; code?: unknown };
-      if (e.code === 'ENOENT') throw new OsforgeError('HOST_SETUP', 'gpgv is not installed: it verifies the upstream signatures of pinned sources', { hint: 'run builder/setup-host.sh (it installs gpgv), or BUCKOS_VERIFY_SIGNATURES=0 to skip the check' });
+      if (e.code === 'ENOENT')
+        throw new OsforgeError('HOST_SETUP', 'gpgv is not installed: it verifies the upstream signatures of pinned sources', {
+          hint: 'run builder/setup-host.sh (it installs gpgv), or BUCKOS_VERIFY_SIGNATURES=0 to skip the check',
+        });
       status = e.stdout ?? '';
       stderr = e.stderr ?? String(err);
     }
     const valid = /^\[GNUPG:\] VALIDSIG ([0-9A-F]{40}) /m.exec(status)?.[1];
     const gpgLines = stderr.trim().split('\n').filter(Boolean);
     if (!valid) {
-      const why = /^\[GNUPG:\] BADSIG /m.test(status) ? 'BAD signature (the file or the signature was altered)'
-        : /^\[GNUPG:\] (NO_PUBKEY|ERRSIG) /m.test(status) ? 'made by a key other than the pinned one'
+      const why = /^\[GNUPG:\] BADSIG /m.test(status)
+        ? 'BAD signature (the file or the signature was altered)'
+        : /^\[GNUPG:\] (NO_PUBKEY|ERRSIG) /m.test(status)
+          ? 'made by a key other than the pinned one'
           : 'gpgv did not report a valid signature';
       throw failure(spec, why, gpgLines, sigUrl);
     }

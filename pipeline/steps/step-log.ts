@@ -31,7 +31,12 @@ export function openStepLog(dir: string, name: string, echo?: (line: string) => 
 export function stepFailed(what: string, log: StepLog, ctx: { stage: string; arch?: string; exitCode: number; hint?: string }): OsforgeError {
   const d = diagnose(log.lines, ctx.exitCode);
   return new OsforgeError('CONTAINER_FAILED', `${what} failed with exit code ${ctx.exitCode}`, {
-    stage: ctx.stage, arch: ctx.arch, exitCode: ctx.exitCode, logTail: log.lines.slice(-40), logPath: log.path, hint: ctx.hint,
+    stage: ctx.stage,
+    arch: ctx.arch,
+    exitCode: ctx.exitCode,
+    logTail: log.lines.slice(-40),
+    logPath: log.path,
+    hint: ctx.hint,
     ...(d ? { diagnosis: { cause: d.cause, fix: d.fix, line: d.line } } : {}),
   });
 }

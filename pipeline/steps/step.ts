@@ -32,9 +32,16 @@ export interface Step {
 
 function specOf(s: Step): RunSpec {
   return {
-    image: s.image, cmd: s.cmd, env: s.env, network: s.network ?? 'none',
+    image: s.image,
+    cmd: s.cmd,
+    env: s.env,
+    network: s.network ?? 'none',
     labels: { [LABEL_RUN]: s.runId, [LABEL_STAGE]: s.stage, ...(s.arch ? { 'osforge.arch': s.arch } : {}) },
-    inputs: s.inputs, outputs: s.outputs, outputFiles: s.outputFiles, onLog: (l) => s.log.write(l), onStart: s.onStart,
+    inputs: s.inputs,
+    outputs: s.outputs,
+    outputFiles: s.outputFiles,
+    onLog: (l) => s.log.write(l),
+    onStart: s.onStart,
   };
 }
 

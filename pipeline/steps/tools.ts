@@ -22,21 +22,37 @@ import { openStepLog } from './step-log.ts';
 import { dockerArchive } from '../engine/docker-archive.ts';
 import { sha256 } from '../util/hash.ts';
 import { packEntries, readEntries } from '../util/tar.ts';
-import { TOOLS_CACHE_KEY_ENV, TOOLS_CACHE_PUBKEY_ENV, toolsCacheEntries, validateToolsCache, writeToolsCache, toolchainDir, type ToolsCacheTrust } from '../cache/tools-cache.ts';
+import {
+  TOOLS_CACHE_KEY_ENV,
+  TOOLS_CACHE_PUBKEY_ENV,
+  toolsCacheEntries,
+  validateToolsCache,
+  writeToolsCache,
+  toolchainDir,
+  type ToolsCacheTrust,
+} from '../cache/tools-cache.ts';
 import type { Plan } from '../plan/types.ts';
 import type { FetchedSource } from './fetch.ts';
 import { readSource } from './fetch.ts';
 import { stateTempDir } from './temp.ts';
 import { wrapError } from '../errors.ts';
 
-export interface ToolsResult { ref: string; id: string; key: string; hit: boolean; reason: string }
+export interface ToolsResult {
+  ref: string;
+  id: string;
+  key: string;
+  hit: boolean;
+  reason: string;
+}
 
-export interface ToolsEnv { skip: boolean; ciRestored: boolean }
+export interface ToolsEnv {
+  skip: boolean;
+  ciRestored: boolean;
+}
 
 export function toolsEnv(env = process.env): ToolsEnv {
   return { skip: env.SKIP_TOOLS_CACHE === '1' || env.SKIP_TOOLS_CACHE === 'true', ciRestored: env.TOOLS_CACHE_HIT === 'true' };
 }
-
 
 /**
  * Who vouches for tools-cache/: the stage store always (what this machine
@@ -51,9 +67,14 @@ export async function toolsCacheTrust(store: StageStore, opts: { sign: boolean }
   const priv = env[TOOLS_CACHE_KEY_ENV];
   if (!pub && !(opts.sign && priv)) return { store };
   const { loadSigningKey, loadVerifyKey } = await import('../sign/keyfile.ts');
-  const verifyKey = pub ? await loadVerifyKey(pub).catch((err: unknown) => { throw wrapError(err, TOOLS_CACHE_PUBKEY_ENV); }) : undefined;
+  const verifyKey = pub
+    ? await loadVerifyKey(pub).catch((err: unknown) => {
+        throw wrapError(err, TOOLS_CACHE_PUBKEY_ENV);
+      })
+    : undefined;
   // keyfile.ts's `from` names the variable in messages; its union does not list this one yet.
-  const signKey = opts.sign && priv ? (await loadSigningKey({ path: priv, from: TOOLS_CACHE_KEY_ENV as 'OSFORGE_SHARED_CACHE_KEY' }, env)).privateKey : undefined;
+  const signKey =
+    opts.sign && priv ? (await loadSigningKey({ path: priv, from: TOOLS_CACHE_KEY_ENV as 'OSFORGE_SHARED_CACHE_KEY' }, env)).privateKey : undefined;
   return { store, verifyKey, signKey };
 }
 
@@ -61,10 +82,19 @@ export async function toolsCacheTrust(store: StageStore, opts: { sign: boolean }
 export const TOOLS_ARCHES: Arch[] = ['amd64', 'arm64'];
 
 export interface ToolsOptions {
-  engine: Engine; plan: Plan; key: string; buildenvRef: string; musl: FetchedSource; cacheRoot: string;
-  sourceDateEpoch: number; env: ToolsEnv; log: (l: string) => void;
+  engine: Engine;
+  plan: Plan;
+  key: string;
+  buildenvRef: string;
+  musl: FetchedSource;
+  cacheRoot: string;
+  sourceDateEpoch: number;
+  env: ToolsEnv;
+  log: (l: string) => void;
   /** Where finished per-arch steps are kept; a rerun after a kill resumes from them. */
-  store: StageStore; runId: string; logDir: string;
+  store: StageStore;
+  runId: string;
+  logDir: string;
   /** Who vouches for tools-cache/ (toolsCacheTrust); a cache nobody vouches for is rebuilt. */
   trust: ToolsCacheTrust;
 }
@@ -104,7 +134,9 @@ export function toolsStepKey(toolsKey: string, arch: Arch): string {
   return keyOf(['tools-step/v1', toolsKey, arch]);
 }
 
-interface ToolsStepMeta extends StageMeta { arch: Arch }
+interface ToolsStepMeta extends StageMeta {
+  arch: Arch;
+}
 
 /** Compiles musl for one arch (or takes the finished step from the store); returns /opt/osforge/<arch> as entries. */
 async function compileStep(opts: ToolsOptions, arch: Arch): Promise<TarEntry[]> {
@@ -112,15 +144,45 @@ async function compileStep(opts: ToolsOptions, arch: Arch): Promise<TarEntry[]> 
   const build = async () => {
     opts.log(`compiling musl for ${arch}`);
     const log = openStepLog(opts.logDir, `tools-${arch}`);
-    const inputs = await packEntries([
-      ...Object.entries(opts.plan.imageFiles.tools).map(([path, data]) => ({ path: `tools/${path}`, type: 'file' as const, mode: path.endsWith('.sh') ? 0o755 : 0o644, data })),
-      { path: `src/${opts.musl.file}`, type: 'file', mode: 0o644, data: await readSource(opts.musl) },
-    ], opts.sourceDateEpoch);
+    const inputs = await packEntries(
+      [
+        ...Object.entries(opts.plan.imageFiles.tools).map(([path, data]) => ({
+          path: `tools/${path}`,
+          type: 'file' as const,
+          mode: path.endsWith('.sh') ? 0o755 : 0o644,
+          data,
+        })),
+        { path: `src/${opts.musl.file}`, type: 'file', mode: 0o644, data: await readSource(opts.musl) },
+      ],
+      opts.sourceDateEpoch,
+    );
     const res = await runStep({
-      engine: opts.engine, image: opts.buildenvRef, inputs: [{ dir: '/', tar: inputs }], outputs: [`/opt/osforge/${arch}`],
+      engine: opts.engine,
+      image: opts.buildenvRef,
+      inputs: [{ dir: '/', tar: inputs }],
+      outputs: [`/opt/osforge/${arch}`],
       // Arguments, not environment: the image's environment stays exactly what the compile always saw.
-      cmd: ['sh', '-c', 'echo "$4  /src/$3" | sha256sum -c - && sh /tools/build-musl.sh "$1" "$2" "/src/$3"', 'tools', arch, archInfo(arch).gnuTriple, opts.musl.file, opts.musl.sha256],
-      runId: opts.runId, stage: `tools:${arch}`, arch, log: { ...log, write: (l: string) => { log.write(l); opts.log(l); } }, hint: 'fix images/tools/build-musl.sh',
+      cmd: [
+        'sh',
+        '-c',
+        'echo "$4  /src/$3" | sha256sum -c - && sh /tools/build-musl.sh "$1" "$2" "/src/$3"',
+        'tools',
+        arch,
+        archInfo(arch).gnuTriple,
+        opts.musl.file,
+        opts.musl.sha256,
+      ],
+      runId: opts.runId,
+      stage: `tools:${arch}`,
+      arch,
+      log: {
+        ...log,
+        write: (l: string) => {
+          log.write(l);
+          opts.log(l);
+        },
+      },
+      hint: 'fix images/tools/build-musl.sh',
     });
     const tree = await readEntries(res.outputs.get(`/opt/osforge/${arch}`)!);
     return opts.store.put<ToolsStepMeta>({ key, kind: 'tools-step', arch }, gzip(await packEntries(tree, opts.sourceDateEpoch)));
@@ -145,7 +207,10 @@ async function loadToolsImage(engine: Engine, cacheRoot: string, ref: string, ke
   try {
     await writeFile(join(work, 'layer.tar'), layer);
     const { stream, imageId } = await dockerArchive([{ path: join(work, 'layer.tar'), digest: sha256(layer) }], ref, {
-      arch: 'amd64', createdEpoch: epoch, cmd: ['/nonexistent'], labels: { 'osforge.tools.key': key },
+      arch: 'amd64',
+      createdEpoch: epoch,
+      cmd: ['/nonexistent'],
+      labels: { 'osforge.tools.key': key },
     });
     await engine.loadImage(stream);
     return imageId;

@@ -12,7 +12,11 @@ export const fsyncStats = { calls: 0, ms: 0 };
 function syncOne(path: string): void {
   const t = performance.now();
   const fd = openSync(path, 'r');
-  try { fsyncSync(fd); } finally { closeSync(fd); }
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
   fsyncStats.calls++;
   fsyncStats.ms += performance.now() - t;
 }
@@ -64,9 +68,14 @@ export function diskFullError(err: unknown, path: string, bytesNeeded?: number):
   if (!isDiskFull(err) || (err instanceof OsforgeError && err.code === 'DISK_FULL')) return err;
   const free = freeBytes(path);
   const need = bytesNeeded !== undefined ? `needs ${bytesNeeded} bytes` : 'needs more space';
-  return new OsforgeError('DISK_FULL', `no space left on the filesystem of ${path}: ${need}${free !== null ? `, ${free} bytes free` : ''}`, {
-    hint: `free space there, or point OSFORGE_STATE_DIR / OSFORGE_DIST / OSFORGE_TOOLS_CACHE at a larger filesystem; nothing already written was damaged`,
-  }, { cause: err });
+  return new OsforgeError(
+    'DISK_FULL',
+    `no space left on the filesystem of ${path}: ${need}${free !== null ? `, ${free} bytes free` : ''}`,
+    {
+      hint: `free space there, or point OSFORGE_STATE_DIR / OSFORGE_DIST / OSFORGE_TOOLS_CACHE at a larger filesystem; nothing already written was damaged`,
+    },
+    { cause: err },
+  );
 }
 
 /** Runs `fn`, mapping a full disk to DISK_FULL for `path`. */

@@ -42,8 +42,8 @@ export function buildIdentity(cwd: string, inputs: readonly string[], env = proc
   let shallow = false;
   try {
     commit = git(['rev-parse', 'HEAD'], cwd);
-    dirty = git(['status', '--porcelain', '--untracked-files=no'], cwd) !== ''
-      || git(['ls-files', '--others', '--exclude-standard', '--', ...inputs], cwd) !== '';
+    dirty =
+      git(['status', '--porcelain', '--untracked-files=no'], cwd) !== '' || git(['ls-files', '--others', '--exclude-standard', '--', ...inputs], cwd) !== '';
     const [hash, time] = git(['log', '-1', '--format=%H %ct', '--', ...inputs], cwd).split(' ');
     if (hash && time) {
       inputsCommit = hash;
@@ -60,9 +60,13 @@ export function buildIdentity(cwd: string, inputs: readonly string[], env = proc
     return { commit, inputsCommit, dirty, sourceDateEpoch: v };
   }
   if (shallow) {
-    throw new OsforgeError('USAGE', `cannot determine SOURCE_DATE_EPOCH: this shallow clone ends at ${inputsCommit.slice(0, 12)}, so the last commit that touched a build input is unknown`, {
-      hint: 'fetch the history (git fetch --unshallow; in GitHub Actions, checkout with fetch-depth: 0), or set SOURCE_DATE_EPOCH=<unix seconds>',
-    });
+    throw new OsforgeError(
+      'USAGE',
+      `cannot determine SOURCE_DATE_EPOCH: this shallow clone ends at ${inputsCommit.slice(0, 12)}, so the last commit that touched a build input is unknown`,
+      {
+        hint: 'fetch the history (git fetch --unshallow; in GitHub Actions, checkout with fetch-depth: 0), or set SOURCE_DATE_EPOCH=<unix seconds>',
+      },
+    );
   }
   if (epoch === undefined || !Number.isFinite(epoch)) {
     const why = commit === 'unknown' ? 'this is not a git checkout with commits' : `no commit touches a build input (${inputs.join(' ')})`;

@@ -43,7 +43,8 @@ export interface Sink {
   write(chunk: Uint8Array): Promise<void> | void;
 }
 
-const DURATION_FLAGS = '--idle-timeout, --min-rate, --rate-window, --download-deadline (or $OSFORGE_IDLE_TIMEOUT, $OSFORGE_MIN_RATE, $OSFORGE_RATE_WINDOW, $OSFORGE_DOWNLOAD_DEADLINE)';
+const DURATION_FLAGS =
+  '--idle-timeout, --min-rate, --rate-window, --download-deadline (or $OSFORGE_IDLE_TIMEOUT, $OSFORGE_MIN_RATE, $OSFORGE_RATE_WINDOW, $OSFORGE_DOWNLOAD_DEADLINE)';
 
 /** Why the read was aborted by a timer, as the one-line message. */
 class Stopped extends Error {}
@@ -61,8 +62,9 @@ function seconds(ms: number): string {
 }
 
 export function tooLarge(where: string, size: number | string, max: number, limitName: string): OsforgeError {
-  return new OsforgeError('LIMIT_EXCEEDED', `${where} is larger than the ${formatLimit(max)} limit (${typeof size === 'number' ? `${size} bytes` : size})`,
-    { hint: `raise the limit with ${limitName} if the file is genuine; otherwise the source is broken or hostile` });
+  return new OsforgeError('LIMIT_EXCEEDED', `${where} is larger than the ${formatLimit(max)} limit (${typeof size === 'number' ? `${size} bytes` : size})`, {
+    hint: `raise the limit with ${limitName} if the file is genuine; otherwise the source is broken or hostile`,
+  });
 }
 
 /**
@@ -90,10 +92,12 @@ export async function httpRead(url: string, o: HttpReadOptions, sink: (declared:
       stop(`only ${got} bytes in ${seconds(t.rateWindowMs)}, below the minimum rate of ${formatLimit(t.minRateBytesPerSec)}/s`);
     }
   }, t.rateWindowMs);
-  const timedOut = (): OsforgeError | null => ac.signal.reason instanceof Stopped
-    ? new OsforgeError('SOURCE_FETCH', `downloading ${shown}: ${ac.signal.reason.message}`,
-      { hint: `the server stalled or is too slow; retry, or adjust ${DURATION_FLAGS} on a slow link` })
-    : null;
+  const timedOut = (): OsforgeError | null =>
+    ac.signal.reason instanceof Stopped
+      ? new OsforgeError('SOURCE_FETCH', `downloading ${shown}: ${ac.signal.reason.message}`, {
+          hint: `the server stalled or is too slow; retry, or adjust ${DURATION_FLAGS} on a slow link`,
+        })
+      : null;
   arm();
   try {
     let res: Response;
@@ -103,7 +107,12 @@ export async function httpRead(url: string, o: HttpReadOptions, sink: (declared:
       const stopped = timedOut();
       if (stopped) throw stopped;
       const cause = (err as Error & { cause?: Error }).cause?.message;
-      throw new OsforgeError('SOURCE_FETCH', `downloading ${shown}: ${printable((err as Error).message)}${cause ? ` (${printable(cause)})` : ''}`, { hint: 'check the URL and your network' }, { cause: err });
+      throw new OsforgeError(
+        'SOURCE_FETCH',
+        `downloading ${shown}: ${printable((err as Error).message)}${cause ? ` (${printable(cause)})` : ''}`,
+        { hint: 'check the URL and your network' },
+        { cause: err },
+      );
     }
     if (res.status === 404 || res.status === 410) {
       await res.body?.cancel().catch(() => {});
@@ -111,7 +120,9 @@ export async function httpRead(url: string, o: HttpReadOptions, sink: (declared:
     }
     if (!res.ok) {
       await res.body?.cancel().catch(() => {});
-      throw new OsforgeError('SOURCE_FETCH', `downloading ${shown}: HTTP ${res.status} ${printable(res.statusText)}`, { hint: 'check the URL; the server refused the request' });
+      throw new OsforgeError('SOURCE_FETCH', `downloading ${shown}: HTTP ${res.status} ${printable(res.statusText)}`, {
+        hint: 'check the URL; the server refused the request',
+      });
     }
     // fetch decodes a Content-Encoding; the length header then counts encoded bytes and says nothing of the decoded size.
     const encoded = (res.headers.get('content-encoding') ?? 'identity').toLowerCase() !== 'identity';
@@ -122,8 +133,9 @@ export async function httpRead(url: string, o: HttpReadOptions, sink: (declared:
     }
     if (o.exactBytes !== undefined && Number.isFinite(declared) && declared !== o.exactBytes) {
       await res.body?.cancel().catch(() => {});
-      throw new OsforgeError('SOURCE_FETCH', `downloading ${shown}: the server declares ${declared} bytes, but the verified size is ${o.exactBytes}`,
-        { hint: 'the server holds a different file than the signed metadata names; the mirror is inconsistent or hostile' });
+      throw new OsforgeError('SOURCE_FETCH', `downloading ${shown}: the server declares ${declared} bytes, but the verified size is ${o.exactBytes}`, {
+        hint: 'the server holds a different file than the signed metadata names; the mirror is inconsistent or hostile',
+      });
     }
     const out = sink(declared);
     try {
@@ -142,13 +154,18 @@ export async function httpRead(url: string, o: HttpReadOptions, sink: (declared:
       const stopped = timedOut();
       if (stopped) throw stopped;
       if ((err as NodeJS.ErrnoException).syscall) throw err; // the sink's own (disk) error
-      throw new OsforgeError('SOURCE_FETCH', `downloading ${shown}: the body was cut short after ${total}${Number.isFinite(declared) ? ` of ${declared}` : ''} bytes (${printable((err as Error).message)})`,
-        { hint: 'the connection dropped or the server is truncating files; retry, or check the server' }, { cause: err });
+      throw new OsforgeError(
+        'SOURCE_FETCH',
+        `downloading ${shown}: the body was cut short after ${total}${Number.isFinite(declared) ? ` of ${declared}` : ''} bytes (${printable((err as Error).message)})`,
+        { hint: 'the connection dropped or the server is truncating files; retry, or check the server' },
+        { cause: err },
+      );
     }
     const want = Number.isFinite(declared) ? declared : o.exactBytes;
     if (want !== undefined && total !== want) {
-      throw new OsforgeError('SOURCE_FETCH', `downloading ${shown}: the body was cut short after ${total} of ${want} bytes`,
-        { hint: 'the connection dropped or the server is truncating files; retry, or check the server' });
+      throw new OsforgeError('SOURCE_FETCH', `downloading ${shown}: the body was cut short after ${total} of ${want} bytes`, {
+        hint: 'the connection dropped or the server is truncating files; retry, or check the server',
+      });
     }
     return true;
   } finally {

@@ -8,7 +8,11 @@ import { OsforgeError } from '../errors.ts';
 
 export const DEFAULT_MAX_JSON_DEPTH = 64;
 
-interface Shape { maxDepth: number; maxValues?: number; valuesHint?: string }
+interface Shape {
+  maxDepth: number;
+  maxValues?: number;
+  valuesHint?: string;
+}
 
 function assertJsonShape(text: string, what: string, { maxDepth, maxValues = Infinity, valuesHint }: Shape): void {
   let depth = 0;
@@ -17,21 +21,24 @@ function assertJsonShape(text: string, what: string, { maxDepth, maxValues = Inf
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
       else if (c === 0x22) inString = false;
       continue;
     }
     if (c === 0x22) inString = true;
     else if (c === 0x5b || c === 0x7b) {
       if (++depth > maxDepth) {
-        throw new OsforgeError('LIMIT_EXCEEDED', `${what} nests deeper than ${maxDepth} levels; refused before parsing`,
-          { hint: 'the file is not what osforge writes: check where it came from' });
+        throw new OsforgeError('LIMIT_EXCEEDED', `${what} nests deeper than ${maxDepth} levels; refused before parsing`, {
+          hint: 'the file is not what osforge writes: check where it came from',
+        });
       }
     } else if (c === 0x5d || c === 0x7d) depth--;
     // Each `{`, `[` and `,` outside strings starts one more value.
     if ((c === 0x2c || c === 0x5b || c === 0x7b) && ++values > maxValues) {
-      throw new OsforgeError('LIMIT_EXCEEDED', `${what} holds more than ${maxValues} JSON values; refused before parsing`,
-        { hint: valuesHint ?? 'the file is not what osforge writes: check where it came from' });
+      throw new OsforgeError('LIMIT_EXCEEDED', `${what} holds more than ${maxValues} JSON values; refused before parsing`, {
+        hint: valuesHint ?? 'the file is not what osforge writes: check where it came from',
+      });
     }
   }
 }

@@ -11,7 +11,10 @@ import { createGunzip } from 'node:zlib';
 import tarStream from 'tar-stream';
 import { OsforgeError } from '../errors.ts';
 
-export interface LicenseText { path: string; data: Buffer }
+export interface LicenseText {
+  path: string;
+  data: Buffer;
+}
 
 const LICENSE_FILE = /^(COPYING|COPYRIGHT|LICEN[CS]E|NOTICE|UNLICENSE)([._-][^/]*)?$/i;
 const LICENSE_DIR = /^licen[cs]es$/i;
@@ -27,7 +30,10 @@ const MAX_TEXT = 4 * 1024 * 1024;
 export function isLicensePath(rel: string): boolean {
   const parts = rel.split('/');
   if (parts.length === 1) return LICENSE_FILE.test(parts[0]!);
-  return parts.slice(0, -1).slice(0, 2).some((d) => LICENSE_DIR.test(d));
+  return parts
+    .slice(0, -1)
+    .slice(0, 2)
+    .some((d) => LICENSE_DIR.test(d));
 }
 
 /** `pkg-1.0/COPYING` → `COPYING`; a member outside any top directory keeps its name. */
@@ -37,7 +43,11 @@ function belowTop(name: string): string {
   return slash === -1 ? clean : clean.slice(slash + 1);
 }
 
-const TOOLS: [RegExp, string][] = [[/\.(tar\.xz|txz)$/, 'xz'], [/\.(tar\.bz2|tbz2?)$/, 'bzip2'], [/\.(tar\.zst|tzst)$/, 'zstd']];
+const TOOLS: [RegExp, string][] = [
+  [/\.(tar\.xz|txz)$/, 'xz'],
+  [/\.(tar\.bz2|tbz2?)$/, 'bzip2'],
+  [/\.(tar\.zst|tzst)$/, 'zstd'],
+];
 
 /** The tar stream inside `path`, and a promise that fails if the decompressor does. */
 function tarOf(path: string, file: string): { tar: Readable; done: Promise<void> } {
@@ -48,17 +58,29 @@ function tarOf(path: string, file: string): { tar: Readable; done: Promise<void>
   if (/\.tar$/.test(file)) return { tar: createReadStream(path), done: Promise.resolve() };
   const tool = TOOLS.find(([re]) => re.test(file))?.[1];
   if (!tool) {
-    throw new OsforgeError('CONFIG_INVALID', `${file}: cannot read licence texts from it: not a .tar, .tar.gz, .tar.xz, .tar.bz2 or .tar.zst`,
-      { hint: 'pin the source as a tarball in images/sources.json' });
+    throw new OsforgeError('CONFIG_INVALID', `${file}: cannot read licence texts from it: not a .tar, .tar.gz, .tar.xz, .tar.bz2 or .tar.zst`, {
+      hint: 'pin the source as a tarball in images/sources.json',
+    });
   }
   const child = spawn(tool, ['-dc', path], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
-  child.stderr.on('data', (c: Buffer) => { stderr = (stderr + c.toString()).slice(-2000); });
+  child.stderr.on('data', (c: Buffer) => {
+    stderr = (stderr + c.toString()).slice(-2000);
+  });
   const done = new Promise<void>((resolve, reject) => {
-    child.on('error', (err) => reject(new OsforgeError('ARCHIVE_UNSAFE', `cannot run ${tool} to read ${file}: ${err.message}`,
-      { hint: `install ${tool} (builder/setup-host.sh checks the host)` }, { cause: err })));
-    child.on('close', (code, signal) => (code === 0 ? resolve()
-      : reject(new OsforgeError('ARCHIVE_UNSAFE', `${tool} -dc ${file} failed (${signal ?? `exit ${code}`}): ${stderr.trim()}`))));
+    child.on('error', (err) =>
+      reject(
+        new OsforgeError(
+          'ARCHIVE_UNSAFE',
+          `cannot run ${tool} to read ${file}: ${err.message}`,
+          { hint: `install ${tool} (builder/setup-host.sh checks the host)` },
+          { cause: err },
+        ),
+      ),
+    );
+    child.on('close', (code, signal) =>
+      code === 0 ? resolve() : reject(new OsforgeError('ARCHIVE_UNSAFE', `${tool} -dc ${file} failed (${signal ?? `exit ${code}`}): ${stderr.trim()}`)),
+    );
   });
   return { tar: child.stdout, done };
 }
@@ -82,14 +104,20 @@ export async function licenseTexts(path: string, file: string): Promise<LicenseT
       }
     } catch (err) {
       // The decompressor's own failure (exit status, stderr) says more than the parser's "unexpected end".
-      await guard.catch((e: unknown) => { if (e instanceof OsforgeError) throw e; });
+      await guard.catch((e: unknown) => {
+        if (e instanceof OsforgeError) throw e;
+      });
       throw err;
     }
     await guard;
   } catch (err) {
     if (err instanceof OsforgeError) throw err;
-    throw new OsforgeError('ARCHIVE_UNSAFE', `cannot read licence texts from ${file}: ${(err as Error).message}`,
-      { hint: 'the cached source is damaged: delete it from the source cache and fetch again' }, { cause: err });
+    throw new OsforgeError(
+      'ARCHIVE_UNSAFE',
+      `cannot read licence texts from ${file}: ${(err as Error).message}`,
+      { hint: 'the cached source is damaged: delete it from the source cache and fetch again' },
+      { cause: err },
+    );
   }
   return [...found].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([p, data]) => ({ path: p, data }));
 }

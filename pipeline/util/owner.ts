@@ -7,10 +7,18 @@ export const LABEL_OWNER_PID = 'osforge.owner.pid';
 export const LABEL_OWNER_BOOT = 'osforge.owner.boot';
 export const LABEL_OWNER_START = 'osforge.owner.start';
 
-export interface Owner { pid: number; boot: string; start: string }
+export interface Owner {
+  pid: number;
+  boot: string;
+  start: string;
+}
 
 export function bootId(): string {
-  try { return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim(); } catch { return 'unknown'; }
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    return 'unknown';
+  }
 }
 
 /** Field 22 of /proc/<pid>/stat (clock ticks since boot), or null when no such process is running. */

@@ -25,10 +25,14 @@ export async function openRegularFile(path: string, what: string, maxBytes: numb
   try {
     const st = await handle.stat();
     if (!st.isFile()) {
-      throw new OsforgeError('ARCHIVE_UNSAFE', `${what} is not a regular file (${path}); refused`, { hint: 'only regular files are read here: no devices, FIFOs or sockets' });
+      throw new OsforgeError('ARCHIVE_UNSAFE', `${what} is not a regular file (${path}); refused`, {
+        hint: 'only regular files are read here: no devices, FIFOs or sockets',
+      });
     }
     if (st.size > maxBytes) {
-      throw new OsforgeError('LIMIT_EXCEEDED', `${what} is ${st.size} bytes, over the ${maxBytes}-byte limit (${path})`, { hint: 'the file is not what osforge writes: check where it came from' });
+      throw new OsforgeError('LIMIT_EXCEEDED', `${what} is ${st.size} bytes, over the ${maxBytes}-byte limit (${path})`, {
+        hint: 'the file is not what osforge writes: check where it came from',
+      });
     }
     return { handle, size: st.size };
   } catch (err) {

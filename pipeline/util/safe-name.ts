@@ -4,6 +4,7 @@
 
 /** True for a plain relative name: no "..", ".", empty segment, backslash, NUL or leading "/". */
 export function isPlainRelative(name: string): boolean {
-  return name !== '' && !name.startsWith('/') && !name.includes('\\') && !name.includes('\0')
-    && name.split('/').every((s) => s !== '' && s !== '.' && s !== '..');
+  return (
+    name !== '' && !name.startsWith('/') && !name.includes('\\') && !name.includes('\0') && name.split('/').every((s) => s !== '' && s !== '.' && s !== '..')
+  );
 }

@@ -70,4 +70,3 @@ async function writeSparse(data: Readable, file: string, size: number, block = 6
     await fh.close();
   }
 }
-

@@ -64,8 +64,11 @@ export function mergeLayers(layerFiles: readonly string[], mtime: number): Reada
         for (const dir of ancestors(path)) {
           if (written.has(dir)) continue;
           if (comparePaths(last, dir) >= 0) {
-            throw new OsforgeError('ARCHIVE_UNSAFE', `cannot merge ${winner.file}: ${JSON.stringify(path)} has a parent ${JSON.stringify(dir)} in no layer, which sorts before the already written ${JSON.stringify(last)}`,
-              { hint: 'write layers with packEntries or packStream: they hold every parent directory' });
+            throw new OsforgeError(
+              'ARCHIVE_UNSAFE',
+              `cannot merge ${winner.file}: ${JSON.stringify(path)} has a parent ${JSON.stringify(dir)} in no layer, which sorts before the already written ${JSON.stringify(last)}`,
+              { hint: 'write layers with packEntries or packStream: they hold every parent directory' },
+            );
           }
           await appendEntry(pack, { path: dir, type: 'directory', mode: 0o755 }, mtime);
           written.add(dir);
@@ -106,10 +109,14 @@ class Layer {
       this.head = null;
       for (let r = await this.entries.next(); !r.done; r = await this.entries.next()) {
         const e = headerEntry(r.value.header, '');
-        if (e.path === '') { await drain(r.value); continue; }
+        if (e.path === '') {
+          await drain(r.value);
+          continue;
+        }
         if (prev !== undefined && comparePaths(prev, e.path) >= 0) {
-          throw new OsforgeError('ARCHIVE_UNSAFE', `layer ${this.file} is not sorted: ${JSON.stringify(e.path)} comes after ${JSON.stringify(prev)}`,
-            { hint: 'merging streams needs layers in packEntries order; write them with packEntries or packStream' });
+          throw new OsforgeError('ARCHIVE_UNSAFE', `layer ${this.file} is not sorted: ${JSON.stringify(e.path)} comes after ${JSON.stringify(prev)}`, {
+            hint: 'merging streams needs layers in packEntries order; write them with packEntries or packStream',
+          });
         }
         this.head = { ...e, body: r.value, read: false };
         return;
@@ -152,7 +159,10 @@ function layerError(err: unknown, file: string): unknown {
 /** A Node Readable of the tar that `fill` appends to; `fill` failing errors the stream. */
 function packing(fill: (pack: tarStream.Pack) => Promise<void>): Readable {
   const pack = tarStream.pack();
-  fill(pack).then(() => pack.finalize(), (err: Error) => pack.destroy(err));
+  fill(pack).then(
+    () => pack.finalize(),
+    (err: Error) => pack.destroy(err),
+  );
   return Readable.from(pack, { objectMode: false });
 }
 
@@ -189,7 +199,13 @@ export async function writeHashed(source: Readable, path: string, ...transforms:
   const tmp = tempPathFor(path);
   const hash = createHash('sha256');
   let size = 0;
-  const tap = new Transform({ transform(c: Buffer, _enc, cb) { hash.update(c); size += c.length; cb(null, c); } });
+  const tap = new Transform({
+    transform(c: Buffer, _enc, cb) {
+      hash.update(c);
+      size += c.length;
+      cb(null, c);
+    },
+  });
   return mapDiskFull(path, undefined, async () => {
     try {
       await mkdir(dirname(path), { recursive: true });
@@ -242,17 +258,25 @@ export async function extractSafe(source: Readable, dir: string, limits: Partial
     try {
       const name = header?.name ?? '';
       if (++entries > maxEntries) {
-        throw new OsforgeError('LIMIT_EXCEEDED', `refusing archive: more than ${maxEntries} entries`, { hint: 'the archive is not what osforge writes: check where it came from' });
+        throw new OsforgeError('LIMIT_EXCEEDED', `refusing archive: more than ${maxEntries} entries`, {
+          hint: 'the archive is not what osforge writes: check where it came from',
+        });
       }
       let depth = 1;
       for (let i = name.indexOf('/'); i !== -1 && i < name.length - 1; i = name.indexOf('/', i + 1)) depth++;
       if (depth > maxDepth) {
-        throw new OsforgeError('LIMIT_EXCEEDED', `refusing archive entry ${JSON.stringify(printable(name.slice(0, 120)))}...: more than ${maxDepth} path components`,
-          { hint: 'the archive is not what osforge writes: check where it came from' });
+        throw new OsforgeError(
+          'LIMIT_EXCEEDED',
+          `refusing archive entry ${JSON.stringify(printable(name.slice(0, 120)))}...: more than ${maxDepth} path components`,
+          { hint: 'the archive is not what osforge writes: check where it came from' },
+        );
       }
       const e = headerEntry(header as unknown as tarStream.Header, '');
       if (filesAndDirsOnly && e.type !== 'file' && e.type !== 'directory') {
-        throw new OsforgeError('ARCHIVE_UNSAFE', `refusing archive entry ${JSON.stringify(printable(e.path))}: a ${e.type === 'link' ? 'hardlink' : e.type}, where only files and directories belong`);
+        throw new OsforgeError(
+          'ARCHIVE_UNSAFE',
+          `refusing archive entry ${JSON.stringify(printable(e.path))}: a ${e.type === 'link' ? 'hardlink' : e.type}, where only files and directories belong`,
+        );
       }
       if (e.type === 'directory' && e.path !== '' && lstatSync(join(dir, e.path), { throwIfNoEntry: false })?.isSymbolicLink()) {
         throw new OsforgeError('ARCHIVE_UNSAFE', `refusing archive entry ${JSON.stringify(e.path)}: a directory over a symlink`);

@@ -23,7 +23,10 @@ export interface TarEntry {
 export function normalizeEntryPath(raw: string): string {
   let p = raw.replace(/\\/g, '/');
   if (p.startsWith('/')) throw unsafe(raw, 'absolute path');
-  p = p.replace(/^(\.\/)+/, '').replace(/\/+$/, '').replace(/\/{2,}/g, '/');
+  p = p
+    .replace(/^(\.\/)+/, '')
+    .replace(/\/+$/, '')
+    .replace(/\/{2,}/g, '/');
   if (p === '.' || p === '') return '';
   const parts = p.split('/');
   if (parts.some((s) => s === '..')) throw unsafe(raw, '".." segment');
@@ -91,7 +94,10 @@ export function entryHeader(e: EntryMeta, size: number, mtime: number): Paramete
     name: e.type === 'directory' ? `${e.path}/` : e.path,
     type: e.type,
     mode: normalizeMode(e.type, e.mode),
-    uid: 0, gid: 0, uname: '', gname: '',
+    uid: 0,
+    gid: 0,
+    uname: '',
+    gname: '',
     mtime: new Date(mtime * 1000),
     linkname: e.linkname,
     size: e.type === 'file' ? size : 0,

@@ -23,8 +23,7 @@ export function parseCount(text: string, what: string): number {
 export function parseDuration(text: string, what: string): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*$/i.exec(text);
   if (!m) throw new OsforgeError('USAGE', `invalid time for ${what}: ${JSON.stringify(text)}`, { hint: 'use seconds or a number with ms, s or m, e.g. 30s' });
-  const ms = Math.round(Number(m[1]) * ({ ms: 1, s: 1000, m: 60_000 }[(m[2] ?? 's').toLowerCase() as 'ms' | 's' | 'm']));
+  const ms = Math.round(Number(m[1]) * { ms: 1, s: 1000, m: 60_000 }[(m[2] ?? 's').toLowerCase() as 'ms' | 's' | 'm']);
   if (ms <= 0) throw new OsforgeError('USAGE', `invalid time for ${what}: ${JSON.stringify(text)} must be more than 0`);
   return ms;
 }
-

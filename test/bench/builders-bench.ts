@@ -24,10 +24,18 @@ const e2 = await startTlsEngine();
 try {
   const dockerConfig = join(work, 'docker-config');
   mkdirSync(dockerConfig);
-  execFileSync('docker', ['context', 'create', 'bench-arm64', '--docker', `host=tcp://127.0.0.1:${e2.port},ca=${e2.certs.ca},cert=${e2.certs.cert},key=${e2.certs.key}`],
-    { env: { ...process.env, DOCKER_CONFIG: dockerConfig }, stdio: 'ignore' });
+  execFileSync(
+    'docker',
+    ['context', 'create', 'bench-arm64', '--docker', `host=tcp://127.0.0.1:${e2.port},ca=${e2.certs.ca},cert=${e2.certs.cert},key=${e2.certs.key}`],
+    { env: { ...process.env, DOCKER_CONFIG: dockerConfig }, stdio: 'ignore' },
+  );
   const run = async (label: string, args: string[]): Promise<DistRun> => {
-    const r = await runDistCli({ state: linkedState(join(work, `state-${label}`), drop), out: join(work, `dist-${label}`), args, env: { DOCKER_CONFIG: dockerConfig } });
+    const r = await runDistCli({
+      state: linkedState(join(work, `state-${label}`), drop),
+      out: join(work, `dist-${label}`),
+      args,
+      env: { DOCKER_CONFIG: dockerConfig },
+    });
     if (r.code !== 0) throw new Error(`${label} dist failed:\n${r.stderr.slice(-2000)}`);
     return r;
   };
@@ -46,10 +54,16 @@ try {
     const lines = (f: string) => new Set(readFileSync(f, 'utf8').split('\n'));
     const a = lines(join(work, 'dist-one', 'SHA256SUMS'));
     const b = lines(join(work, 'dist-two', 'SHA256SUMS'));
-    console.log(`  differing: ${[...a].filter((l) => !b.has(l)).map((l) => l.split(/\s+/)[1]).join(', ')}`);
+    console.log(
+      `  differing: ${[...a]
+        .filter((l) => !b.has(l))
+        .map((l) => l.split(/\s+/)[1])
+        .join(', ')}`,
+    );
     process.exitCode = 1;
   }
 } finally {
   await e2.stop();
-  if (process.env.BENCH_KEEP) console.log(`kept ${work}`); else rmSync(work, { recursive: true, force: true });
+  if (process.env.BENCH_KEEP) console.log(`kept ${work}`);
+  else rmSync(work, { recursive: true, force: true });
 }

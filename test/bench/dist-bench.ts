@@ -43,7 +43,13 @@ class TimedEngine extends DockerEngine {
   // Held steps (stage2) are timed from go(), when their command starts, as run() is from its start.
   override async prepare(spec: RunSpec) {
     const held = await super.prepare(spec);
-    return { ...held, go: (late: Parameters<typeof held.go>[0], onStart?: () => void) => { this.containers++; return this.timed(() => held.go(late, onStart)); } };
+    return {
+      ...held,
+      go: (late: Parameters<typeof held.go>[0], onStart?: () => void) => {
+        this.containers++;
+        return this.timed(() => held.go(late, onStart));
+      },
+    };
   }
   override async buildImage(spec: BuildSpec) {
     return this.timed(() => super.buildImage(spec));
@@ -56,19 +62,44 @@ const setup = await distSetup(() => undefined);
 async function once(label: string, plan: Plan) {
   const graph = stageGraph(plan, {
     buck2Sha256: setup.buck2?.sha256 ?? null,
-    sourceDateEpoch: setup.identity.sourceDateEpoch, formats: Object.keys(outputFormats), pipelineHash: setup.graph.dist.inputs.find(([n]) => n === 'pipeline')![1],
+    sourceDateEpoch: setup.identity.sourceDateEpoch,
+    formats: Object.keys(outputFormats),
+    pipelineHash: setup.graph.dist.inputs.find(([n]) => n === 'pipeline')![1],
   });
   const engine = new TimedEngine(new Docker());
   const fsyncBefore = fsyncStats.ms;
   const t = performance.now();
   const r = await runDist({
-    plan, identity: setup.identity, graph, buck2: setup.buck2, engine, runId: `bench-${label}`, mode: 'plain', verbose: false,
-    distDir: join(work, 'dist'), toolsCacheRoot: join(work, 'tools-cache'),
-    stateRoot: { sources: paths.sources(), stages: join(work, 'stages'), logs: join(work, 'logs'), journal: join(work, 'journal'), stamps: join(work, 'stamps'), layers: stateRoot().layers },
+    plan,
+    identity: setup.identity,
+    graph,
+    buck2: setup.buck2,
+    engine,
+    runId: `bench-${label}`,
+    mode: 'plain',
+    verbose: false,
+    distDir: join(work, 'dist'),
+    toolsCacheRoot: join(work, 'tools-cache'),
+    stateRoot: {
+      sources: paths.sources(),
+      stages: join(work, 'stages'),
+      logs: join(work, 'logs'),
+      journal: join(work, 'journal'),
+      stamps: join(work, 'stamps'),
+      layers: stateRoot().layers,
+    },
   });
   const wall = (performance.now() - t) / 1000;
   const rebuilt = r.explanations.filter((e) => e.status === 'miss').map((e) => e.id);
-  return { label, wall, inContainers: engine.containerMs / 1000, containers: engine.containers, rebuilt, fsync: (fsyncStats.ms - fsyncBefore) / 1000, logDir: r.logDir };
+  return {
+    label,
+    wall,
+    inContainers: engine.containerMs / 1000,
+    containers: engine.containers,
+    rebuilt,
+    fsync: (fsyncStats.ms - fsyncBefore) / 1000,
+    logDir: r.logDir,
+  };
 }
 
 /**
@@ -92,9 +123,9 @@ try {
   const zlib = setup.plan.packages.find((p) => p.name === 'zlib')!;
   const changed: Plan = {
     ...setup.plan,
-    packages: setup.plan.packages.map((p) => p === zlib
-      ? { ...p, files: { ...p.files, 'build.sh': Buffer.concat([p.files['build.sh']!, Buffer.from(`# bench change ${Date.now()}\n`)]) } }
-      : p),
+    packages: setup.plan.packages.map((p) =>
+      p === zlib ? { ...p, files: { ...p.files, 'build.sh': Buffer.concat([p.files['build.sh']!, Buffer.from(`# bench change ${Date.now()}\n`)]) } } : p,
+    ),
   };
   const oneChange = await once('zlib changed', changed);
   const rows = [cold, warm, oneChange];
@@ -102,10 +133,14 @@ try {
   console.log('|--------------|---------:|------------------:|------------------:|---------:|-----------:|---------------');
   for (const r of rows) {
     const orch = r.wall - r.inContainers;
-    console.log(`| ${r.label.padEnd(12)} | ${r.wall.toFixed(1).padStart(8)} | ${r.inContainers.toFixed(1).padStart(17)} | ${orch.toFixed(1).padStart(17)} | ${((orch / r.wall) * 100).toFixed(1).padStart(7)}% | ${String(r.containers).padStart(10)} | ${r.rebuilt.length} (${r.rebuilt.join(' ')})`);
+    console.log(
+      `| ${r.label.padEnd(12)} | ${r.wall.toFixed(1).padStart(8)} | ${r.inContainers.toFixed(1).padStart(17)} | ${orch.toFixed(1).padStart(17)} | ${((orch / r.wall) * 100).toFixed(1).padStart(7)}% | ${String(r.containers).padStart(10)} | ${r.rebuilt.length} (${r.rebuilt.join(' ')})`,
+    );
   }
   console.log(`\ncold / warm no-op: ${(cold.wall / warm.wall).toFixed(0)}x    cold / zlib change: ${(cold.wall / oneChange.wall).toFixed(1)}x`);
-  console.log(`durability (fsync after every rename) on the cold run: ${cold.fsync.toFixed(2)} s = ${((cold.fsync / cold.wall) * 100).toFixed(2)}% of wall (target < 2%)`);
+  console.log(
+    `durability (fsync after every rename) on the cold run: ${cold.fsync.toFixed(2)} s = ${((cold.fsync / cold.wall) * 100).toFixed(2)}% of wall (target < 2%)`,
+  );
   console.log(`peak RSS of the orchestrator: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
   const budgetS = 360;
   console.log(`\nkernel stage, cold, ${cpus().length} cores (issue 13 budget: ${budgetS} s per arch)`);
@@ -117,7 +152,8 @@ try {
   console.log(`\nGRUB stage, cold (the arch's platforms: amd64 x86_64-efi + i386-pc, arm64 arm64-efi)`);
   console.log('| arch  | compile wall (s) | CPU (s)');
   console.log('|-------|-----------------:|--------:');
-  for (const g of compileTimes(cold.logDir, 'grub', setup.plan.arches)) console.log(`| ${g.arch.padEnd(5)} | ${String(g.wall).padStart(16)} | ${g.cpu.toFixed(0).padStart(7)}`);
+  for (const g of compileTimes(cold.logDir, 'grub', setup.plan.arches))
+    console.log(`| ${g.arch.padEnd(5)} | ${String(g.wall).padStart(16)} | ${g.cpu.toFixed(0).padStart(7)}`);
 } finally {
   await rm(work, { recursive: true, force: true });
 }

@@ -27,7 +27,10 @@ const plan = JSON.parse(readFileSync(join(images, 'buckos.json'), 'utf8')) as { 
 
 // A seeded layered graph, so every run of the probe builds the same distribution.
 let seed = 12;
-const rand = () => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed / 2 ** 31; };
+const rand = () => {
+  seed = (seed * 1103515245 + 12345) % 2 ** 31;
+  return seed / 2 ** 31;
+};
 const generated: string[] = [];
 for (let i = 0; i < SMALL; i++) {
   const name = `gen${String(i).padStart(2, '0')}`;
@@ -37,13 +40,19 @@ for (let i = 0; i < SMALL; i++) {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'recipe.json'), JSON.stringify({ name, version: '1.0.0', license: 'MIT', sources: [], deps: [...deps] }, null, 2));
   writeFileSync(join(dir, 'main.c'), `#include <stdio.h>\nint main(void) { puts("${name}"); return 0; }\n`);
-  writeFileSync(join(dir, 'build.sh'), `#!/bin/sh\nset -eu\nmkdir -p "$OUT/usr/bin" "$OUT/usr/share/${name}"\n"$CC" -static -O2 -o "$OUT/usr/bin/${name}" /recipe/main.c\nfor d in ${[...deps].join(' ')}; do test -x "/deps/usr/bin/$d"; done\necho "${name} ${[...deps].join(' ')}" > "$OUT/usr/share/${name}/info"\n`);
+  writeFileSync(
+    join(dir, 'build.sh'),
+    `#!/bin/sh\nset -eu\nmkdir -p "$OUT/usr/bin" "$OUT/usr/share/${name}"\n"$CC" -static -O2 -o "$OUT/usr/bin/${name}" /recipe/main.c\nfor d in ${[...deps].join(' ')}; do test -x "/deps/usr/bin/$d"; done\necho "${name} ${[...deps].join(' ')}" > "$OUT/usr/share/${name}/info"\n`,
+  );
   generated.push(name);
 }
 const big = join(images, 'packages', 'bigdata');
 mkdirSync(big, { recursive: true });
 writeFileSync(join(big, 'recipe.json'), JSON.stringify({ name: 'bigdata', version: '1.0.0', license: 'MIT', sources: [], deps: [] }, null, 2));
-writeFileSync(join(big, 'build.sh'), `#!/bin/sh\nset -eu\nmkdir -p "$OUT/usr/share/bigdata"\ni=0\nwhile [ $i -lt ${BIG_MIB / 64} ]; do head -c 67108864 /dev/urandom > "$OUT/usr/share/bigdata/blob-$i"; i=$((i + 1)); done\n`);
+writeFileSync(
+  join(big, 'build.sh'),
+  `#!/bin/sh\nset -eu\nmkdir -p "$OUT/usr/share/bigdata"\ni=0\nwhile [ $i -lt ${BIG_MIB / 64} ]; do head -c 67108864 /dev/urandom > "$OUT/usr/share/bigdata/blob-$i"; i=$((i + 1)); done\n`,
+);
 plan.arches = ['amd64'];
 plan.packages = [...plan.packages, ...generated, 'bigdata'];
 writeFileSync(join(images, 'buckos.json'), JSON.stringify(plan, null, 2));
@@ -54,13 +63,28 @@ for (const shared of ['sources', 'layers']) if (existsSync(join(stateDir(), shar
 // The kernel and GRUB are not what the probe measures (dist-bench times them): their entries are taken like the sources.
 seedStages(stateDir(), state, ['kernel', 'grub', 'tools-cache-index']);
 
-interface Event { event: string; stage: string; at: number; readyAt?: number; durationMs?: number; status?: string; hit?: boolean }
+interface Event {
+  event: string;
+  stage: string;
+  at: number;
+  readyAt?: number;
+  durationMs?: number;
+  status?: string;
+  hit?: boolean;
+}
 const events: Event[] = [];
 let peakKb = 0;
 const started = performance.now();
 const code = await new Promise<number>((resolve) => {
   const child = spawn(process.execPath, [join(repoRoot, 'pipeline/bin/osforge.js'), 'dist', '--json', '--jobs', String(process.env.PROBE_JOBS ?? 2)], {
-    env: { ...process.env, OSFORGE_IMAGES: images, OSFORGE_STATE_DIR: state, OSFORGE_DIST: join(work, 'dist'), OSFORGE_TOOLS_CACHE: paths.toolsCache(), SOURCE_DATE_EPOCH: '1700000000' },
+    env: {
+      ...process.env,
+      OSFORGE_IMAGES: images,
+      OSFORGE_STATE_DIR: state,
+      OSFORGE_DIST: join(work, 'dist'),
+      OSFORGE_TOOLS_CACHE: paths.toolsCache(),
+      SOURCE_DATE_EPOCH: '1700000000',
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   // VmHWM is the process's own peak resident set; sampled until it exits.
@@ -68,7 +92,9 @@ const code = await new Promise<number>((resolve) => {
     try {
       const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
       if (m) peakKb = Math.max(peakKb, Number(m[1]));
-    } catch { /* exited */ }
+    } catch {
+      /* exited */
+    }
   }, 100);
   let pending = '';
   child.stdout.on('data', (c: Buffer) => {
@@ -77,12 +103,21 @@ const code = await new Promise<number>((resolve) => {
     pending = lines.pop()!;
     for (const l of lines) if (l.startsWith('{')) events.push(JSON.parse(l) as Event);
   });
-  child.on('exit', (c) => { clearInterval(poll); resolve(c ?? 1); });
+  child.on('exit', (c) => {
+    clearInterval(poll);
+    resolve(c ?? 1);
+  });
 });
 const wallS = (performance.now() - started) / 1000;
-if (code !== 0) { console.error(`scale probe: osforge dist exited ${code}; state kept in ${work}`); process.exit(1); }
+if (code !== 0) {
+  console.error(`scale probe: osforge dist exited ${code}; state kept in ${work}`);
+  process.exit(1);
+}
 
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s.length ? s[Math.floor(s.length / 2)]! : NaN; };
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.floor(s.length / 2)]! : NaN;
+};
 const starts = new Map(events.filter((e) => e.event === 'start').map((e) => [e.stage, e]));
 const containers = events.filter((e) => e.event === 'container' && e.stage.startsWith('stage2/'));
 const readyToContainer = containers.map((c) => c.at - starts.get(c.stage)!.readyAt!);
@@ -99,9 +134,13 @@ const peakMb = peakKb / 1024;
 console.log(`scale probe (${SMALL} packages + ${BIG_MIB} MiB package, amd64, --jobs ${process.env.PROBE_JOBS ?? 2}):`);
 console.log(`  wall time                       ${wallS.toFixed(1)} s`);
 console.log(`  orchestrator peak RSS           ${peakMb.toFixed(0)} MB (target <= ${RSS_TARGET_MB} MB: ${peakMb <= RSS_TARGET_MB ? 'met' : 'NOT met'})`);
-console.log(`  stage2 ready -> container start median ${median(readyToContainer).toFixed(0)} ms (includes waiting for a free job slot), max ${Math.max(...readyToContainer).toFixed(0)} ms`);
+console.log(
+  `  stage2 ready -> container start median ${median(readyToContainer).toFixed(0)} ms (includes waiting for a free job slot), max ${Math.max(...readyToContainer).toFixed(0)} ms`,
+);
 console.log(`  stage2 ready -> container start median ${median(unqueued).toFixed(0)} ms over the ${unqueued.length} that found a free slot at once`);
-console.log(`  stage2 start -> container start median ${median(startToContainer).toFixed(0)} ms (target <= ${LATENCY_TARGET_MS} ms: ${median(startToContainer) <= LATENCY_TARGET_MS ? 'met' : 'NOT met'})`);
+console.log(
+  `  stage2 start -> container start median ${median(startToContainer).toFixed(0)} ms (target <= ${LATENCY_TARGET_MS} ms: ${median(startToContainer) <= LATENCY_TARGET_MS ? 'met' : 'NOT met'})`,
+);
 console.log(`  stage2 packages running at once  up to ${concurrent}`);
 console.log(`  stages ${starts.size}, summed stage time ${(stageMs / 1000).toFixed(1)} s, ratio to wall ${(stageMs / 1000 / wallS).toFixed(2)}`);
 if (!process.env.PROBE_KEEP) rmSync(work, { recursive: true, force: true });

@@ -13,7 +13,9 @@ export async function schedulerBench(n = 500): Promise<{ stages: number; wallMs:
     run: async () => i,
   }));
   const waits: number[] = [];
-  const onEvent = (e: StageEvent) => { if (e.type === 'start') waits.push(e.at - e.readyAt); };
+  const onEvent = (e: StageEvent) => {
+    if (e.type === 'start') waits.push(e.at - e.readyAt);
+  };
   const t0 = performance.now();
   const r = await runGraph(stages, { budget: 2, onEvent });
   const wallMs = performance.now() - t0;
@@ -24,6 +26,8 @@ export async function schedulerBench(n = 500): Promise<{ stages: number; wallMs:
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const r = await schedulerBench();
-  process.stdout.write(`scheduler: ${r.stages} fake stages in ${r.wallMs.toFixed(1)} ms (target <= 2000 ms, ${(2000 / r.wallMs).toFixed(0)}x under); `
-    + `ready -> started median ${r.medianReadyToStartMs.toFixed(3)} ms, p99 ${r.p99ReadyToStartMs.toFixed(3)} ms\n`);
+  process.stdout.write(
+    `scheduler: ${r.stages} fake stages in ${r.wallMs.toFixed(1)} ms (target <= 2000 ms, ${(2000 / r.wallMs).toFixed(0)}x under); ` +
+      `ready -> started median ${r.medianReadyToStartMs.toFixed(3)} ms, p99 ${r.p99ReadyToStartMs.toFixed(3)} ms\n`,
+  );
 }

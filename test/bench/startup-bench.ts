@@ -32,7 +32,10 @@ const noop = {
   compiled: median('make', ['-s', 'dist'], { OSFORGE_DIST: distDir }),
   tsx: median('make', ['-s', 'dist'], { OSFORGE_DIST: distDir, OSFORGE_NO_BUILD: '1' }),
 };
-const rows: [string, { compiled: number; tsx: number }, number][] = [['osforge --help', help, 0.3], ['make dist (warm no-op, setup included)', noop, 1]];
+const rows: [string, { compiled: number; tsx: number }, number][] = [
+  ['osforge --help', help, 0.3],
+  ['make dist (warm no-op, setup included)', noop, 1],
+];
 let missed = 0;
 for (const [what, t, target] of rows) {
   const ok = t.compiled <= target;

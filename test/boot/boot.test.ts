@@ -18,19 +18,41 @@ import { bootCases, type BootCase } from './qemu.ts';
 
 const dist = resolve(process.env.OSFORGE_BOOT_DIST ?? paths.dist());
 const manifest = JSON.parse(readFileSync(join(dist, 'manifest.json'), 'utf8')) as {
-  name: string; version: string; grub?: { version: string }[]; packages: { name: string; id?: string }[];
+  name: string;
+  version: string;
+  grub?: { version: string }[];
+  packages: { name: string; id?: string }[];
   imageSets?: { profile: string | null; name: string; packages: string[] }[];
 };
 // Every image set's images (a dist/ of `--profile minimal,server` has two); older manifests have one, with every package.
 const nameOf = new Map(manifest.packages.map((p) => [p.id ?? p.name, p.name]));
 const sets = manifest.imageSets ?? [{ profile: null, name: manifest.name, packages: manifest.packages.map((p) => p.name) }];
-const casesFor = (opts: { test: boolean }) => sets.flatMap((s) => bootCases(dist, s.name, manifest.version, opts, s.packages.map((id) => nameOf.get(id) ?? id), s.profile ? `${s.profile}: ` : ''));
+const casesFor = (opts: { test: boolean }) =>
+  sets.flatMap((s) =>
+    bootCases(
+      dist,
+      s.name,
+      manifest.version,
+      opts,
+      s.packages.map((id) => nameOf.get(id) ?? id),
+      s.profile ? `${s.profile}: ` : '',
+    ),
+  );
 const TIMEOUT_MS = Number(process.env.BOOT_TIMEOUT_S ?? 600) * 1000;
 const logDir = join(paths.logs(), `boot-test-${Date.now()}`);
 mkdirSync(logDir, { recursive: true });
 const timings: string[] = [];
 
-interface BootResult { marker: boolean; exitCode: number | null; seconds: number; markerSeconds: number | null; shell: boolean; log: string; smoke: Map<string, string>; grubBanner: string | null }
+interface BootResult {
+  marker: boolean;
+  exitCode: number | null;
+  seconds: number;
+  markerSeconds: number | null;
+  shell: boolean;
+  log: string;
+  smoke: Map<string, string>;
+  grubBanner: string | null;
+}
 
 /** The guest's "SMOKE ok|skip|FAIL <check>: detail" lines, by check. */
 function smokeLines(out: string): Map<string, string> {
@@ -63,9 +85,16 @@ function boot(c: BootCase, mode: 'test' | 'plain'): Promise<BootResult> {
       clearTimeout(timer);
       const file = join(logDir, `${c.name.replace(/[^A-Za-z0-9]+/g, '-')}-${mode}.log`);
       writeFileSync(file, out);
-      done({ marker: markerAt !== null, exitCode: code, seconds: (Date.now() - started) / 1000,
-        markerSeconds: markerAt === null ? null : (markerAt - started) / 1000, shell, log: file, smoke: smokeLines(out),
-        grubBanner: /GNU GRUB +version (\S+)/.exec(out)?.[1] ?? null });
+      done({
+        marker: markerAt !== null,
+        exitCode: code,
+        seconds: (Date.now() - started) / 1000,
+        markerSeconds: markerAt === null ? null : (markerAt - started) / 1000,
+        shell,
+        log: file,
+        smoke: smokeLines(out),
+        grubBanner: /GNU GRUB +version (\S+)/.exec(out)?.[1] ?? null,
+      });
     });
   });
 }
@@ -97,7 +126,11 @@ for (const mode of modes) {
       if (mode === 'plain') assert.ok(r.shell, `the default entry reached the marker but no working shell on the console; serial log: ${r.log}`);
       // A plain boot shows GRUB's menu on the serial console: its banner names the GRUB that booted, which must be the one built from source.
       if (mode === 'plain' && manifest.grub?.length) {
-        assert.is(r.grubBanner, manifest.grub[0]!.version, `the GRUB menu says version ${r.grubBanner ?? '(no banner)'}, not ${manifest.grub[0]!.version} (the GRUB stage's); serial log: ${r.log}`);
+        assert.is(
+          r.grubBanner,
+          manifest.grub[0]!.version,
+          `the GRUB menu says version ${r.grubBanner ?? '(no banner)'}, not ${manifest.grub[0]!.version} (the GRUB stage's); serial log: ${r.log}`,
+        );
       }
     });
   }

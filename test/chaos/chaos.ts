@@ -15,7 +15,22 @@
 // write, scenarios 2, 4, 5 (3 needs a long rebuild). CHAOS_ONLY=3,4: single scenarios. CHAOS_DIR: where it all lives.
 // The private engine is stopped at the end (CHAOS_KEEP_ENGINE=1 keeps it for CHAOS_ONLY reruns).
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, lstatSync, readlinkSync, readdirSync, readFileSync, writeFileSync, rmSync, mkdirSync, statSync, cpSync, openSync, readSync, writeSync, closeSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  readlinkSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+  rmSync,
+  mkdirSync,
+  statSync,
+  cpSync,
+  openSync,
+  readSync,
+  writeSync,
+  closeSync,
+} from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import Docker from 'dockerode';
@@ -31,18 +46,37 @@ const dockerHost = `unix://${engineDir}/docker.sock`;
 const docker = new Docker({ socketPath: join(engineDir, 'docker.sock') });
 const started = Date.now();
 
-interface Target { state: string; dist: string; tools: string }
-const target = (name: string, base = root): Target => ({ state: join(base, name, 'state'), dist: join(base, name, 'dist'), tools: join(base, name, 'tools-cache') });
+interface Target {
+  state: string;
+  dist: string;
+  tools: string;
+}
+const target = (name: string, base = root): Target => ({
+  state: join(base, name, 'state'),
+  dist: join(base, name, 'dist'),
+  tools: join(base, name, 'tools-cache'),
+});
 const ref = target('ref');
 const k = target('k');
 
 const stats = { faults: 0, runs: 0, invalid: 0, orphans: 0, litter: 0, maxRunning: 0, maxRuns: 0, failures: [] as string[] };
-const fail = (what: string) => { stats.failures.push(what); log(`VIOLATION: ${what}`); };
-function log(m: string) { process.stdout.write(`[chaos ${((Date.now() - started) / 1000).toFixed(0).padStart(5)}s] ${m}\n`); }
+const fail = (what: string) => {
+  stats.failures.push(what);
+  log(`VIOLATION: ${what}`);
+};
+function log(m: string) {
+  process.stdout.write(`[chaos ${((Date.now() - started) / 1000).toFixed(0).padStart(5)}s] ${m}\n`);
+}
 
 // ---- running osforge --------------------------------------------------------
 
-interface Run { child: ChildProcess; out: string[]; exited: Promise<number>; phase: () => string; startedAt: number }
+interface Run {
+  child: ChildProcess;
+  out: string[];
+  exited: Promise<number>;
+  phase: () => string;
+  startedAt: number;
+}
 
 // Plain progress lines (pipeline/graph/progress.ts): "[started] <stage title>".
 const PHASES: [RegExp, string][] = [
@@ -58,7 +92,9 @@ function startRun(t: Target, args: string[] = [], env: Record<string, string> = 
   const out: string[] = [];
   let phase = 'setup';
   const child = spawn(join(repo, 'node_modules/.bin/osforge'), ['dist', '--plain', ...args], {
-    cwd: repo, detached: true, stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: repo,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, DOCKER_HOST: dockerHost, OSFORGE_STATE_DIR: t.state, OSFORGE_DIST: t.dist, OSFORGE_TOOLS_CACHE: t.tools, CI: 'true', ...env },
   });
   let pending = '';
@@ -81,10 +117,16 @@ function startRun(t: Target, args: string[] = [], env: Record<string, string> = 
 }
 
 function killGroup(r: Run) {
-  try { process.kill(-r.child.pid!, 'SIGKILL'); } catch { /* already gone */ }
+  try {
+    process.kill(-r.child.pid!, 'SIGKILL');
+  } catch {
+    /* already gone */
+  }
 }
 
-async function sleep(ms: number) { await new Promise((res) => setTimeout(res, ms)); }
+async function sleep(ms: number) {
+  await new Promise((res) => setTimeout(res, ms));
+}
 
 async function runToEnd(t: Target, what: string, args: string[] = []): Promise<Run & { code: number }> {
   const r = startRun(t, args);
@@ -103,7 +145,12 @@ function distState(dir: string): 'absent' | 'valid' | 'invalid' {
   } catch {
     return 'invalid';
   }
-  const listed = new Set(readFileSync(join(dir, 'SHA256SUMS'), 'utf8').split('\n').filter(Boolean).map((l) => l.slice(66)));
+  const listed = new Set(
+    readFileSync(join(dir, 'SHA256SUMS'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.slice(66)),
+  );
   const present = readdirSync(dir).filter((f) => f !== 'SHA256SUMS' && !f.endsWith('.sha256'));
   return present.every((f) => listed.has(f)) ? 'valid' : 'invalid';
 }
@@ -122,16 +169,26 @@ function treeDigest(dir: string, m = new Map<string, string>(), prefix = ''): Ma
 
 function identical(a: string, b: string): boolean {
   if (!existsSync(a) || !existsSync(b)) return false;
-  const x = treeDigest(a), y = treeDigest(b);
+  const x = treeDigest(a),
+    y = treeDigest(b);
   if (x.size !== y.size) return false;
-  for (const [f, h] of x) if (y.get(f) !== h) { log(`differs: ${f}`); return false; }
+  for (const [f, h] of x)
+    if (y.get(f) !== h) {
+      log(`differs: ${f}`);
+      return false;
+    }
   return true;
 }
 
 /** Containers of dead owners that are still running. */
 async function deadRunning(): Promise<string[]> {
   const list = await docker.listContainers({ filters: { label: ['osforge.run'] } });
-  return list.filter((c) => { const o = ownerFromLabels(c.Labels); return o !== null && !ownerAlive(o); }).map((c) => `${c.Id.slice(0, 12)} ${c.Labels['osforge.stage']}`);
+  return list
+    .filter((c) => {
+      const o = ownerFromLabels(c.Labels);
+      return o !== null && !ownerAlive(o);
+    })
+    .map((c) => `${c.Id.slice(0, 12)} ${c.Labels['osforge.stage']}`);
 }
 
 /** Running osforge containers, and how many distinct runs they belong to. */
@@ -143,7 +200,13 @@ async function runningCount(): Promise<{ containers: number; runs: number }> {
 /** Temp litter a run may leave: what the next run must remove. */
 function litter(t: Target): string[] {
   const found: string[] = [];
-  const ls = (d: string) => { try { return readdirSync(d).map((n) => join(d, n)); } catch { return []; } };
+  const ls = (d: string) => {
+    try {
+      return readdirSync(d).map((n) => join(d, n));
+    } catch {
+      return [];
+    }
+  };
   found.push(...ls(join(t.state, 'tmp')));
   for (const c of [join(t.state, 'stages'), join(t.state, 'sources')]) {
     for (const p of [...ls(c), ...ls(c).flatMap((d) => (statSync(d).isDirectory() ? ls(d) : []))]) if (/\.tmp-\d+/.test(p)) found.push(p);
@@ -169,8 +232,17 @@ function sampleContainers(r: Run): () => void {
       await sleep(1000);
     }
   })();
-  r.exited.then(() => { stop = true; }, () => { stop = true; });
-  return () => { stop = true; };
+  r.exited.then(
+    () => {
+      stop = true;
+    },
+    () => {
+      stop = true;
+    },
+  );
+  return () => {
+    stop = true;
+  };
 }
 
 // ---- scenarios --------------------------------------------------------------
@@ -227,9 +299,15 @@ async function scenarioKills() {
     const checkStart = async () => {
       checkedStart = true;
       const dead = await deadRunning();
-      if (dead.length) { stats.orphans += dead.length; fail(`kill ${i + 1}: containers of a dead run still running after the next run started: ${dead.join(', ')}`); }
+      if (dead.length) {
+        stats.orphans += dead.length;
+        fail(`kill ${i + 1}: containers of a dead run still running after the next run started: ${dead.join(', ')}`);
+      }
       const stale = previousLitter.filter((p) => existsSync(p));
-      if (stale.length) { stats.litter += stale.length; fail(`kill ${i + 1}: litter of the killed run survived the next run's start: ${stale.join(', ')}`); }
+      if (stale.length) {
+        stats.litter += stale.length;
+        fail(`kill ${i + 1}: litter of the killed run survived the next run's start: ${stale.join(', ')}`);
+      }
     };
     let killed = false;
     const deadline = Date.now() + 20 * 60_000;
@@ -241,7 +319,10 @@ async function scenarioKills() {
       if (!checkedStart && r.out.some((l) => /^\[started\] /.test(l))) await checkStart();
       const phase = r.phase();
       const reached = ORDER.indexOf(phase) >= ORDER.indexOf(want);
-      if (reached && !armedAt) { armedAt = Date.now(); delay = Math.floor(Math.random() * PHASE_DELAY_MS[want]!); }
+      if (reached && !armedAt) {
+        armedAt = Date.now();
+        delay = Math.floor(Math.random() * PHASE_DELAY_MS[want]!);
+      }
       if (armedAt && Date.now() - armedAt >= delay) {
         log(`kill ${i + 1}/${kills}: SIGKILL in ${phase} (wanted ${want}, ${(delay / 1000).toFixed(1)} s after its marker)`);
         killGroup(r);
@@ -262,15 +343,24 @@ async function scenarioKills() {
     // Steps die with their run: give Docker a moment to see the closed stdin.
     await sleep(5000);
     const dead = await deadRunning();
-    if (dead.length) { stats.orphans += dead.length; fail(`kill ${i + 1}: steps outlived their run: ${dead.join(', ')}`); }
+    if (dead.length) {
+      stats.orphans += dead.length;
+      fail(`kill ${i + 1}: steps outlived their run: ${dead.join(', ')}`);
+    }
     const ds = distState(k.dist);
-    if (ds === 'invalid') { stats.invalid++; fail(`kill ${i + 1}: dist/ is neither absent nor valid`); }
+    if (ds === 'invalid') {
+      stats.invalid++;
+      fail(`kill ${i + 1}: dist/ is neither absent nor valid`);
+    }
     previousLitter = litter(k);
   }
   const final = await runToEnd(k, 'final uninterrupted run');
   if (final.code !== 0) fail('the run after the kills failed');
   const left = litter(k);
-  if (left.length) { stats.litter += left.length; fail(`litter after the final run: ${left.join(', ')}`); }
+  if (left.length) {
+    stats.litter += left.length;
+    fail(`litter after the final run: ${left.join(', ')}`);
+  }
 }
 
 async function scenarioConcurrent() {
@@ -284,15 +374,23 @@ async function scenarioConcurrent() {
   stats.faults++;
   if (ca !== 0) fail(`scenario 2: the first run failed (${ca})`);
   if (cb !== 0) fail(`scenario 2: the waiting run failed (${cb}): ${b.out.slice(-5).join(' | ')}`);
-  if (!b.out.some((l) => /waiting for .*held by pid \d+ \(started .*, command: /.test(l))) fail('scenario 2: the second run did not say it was waiting for the holder');
+  if (!b.out.some((l) => /waiting for .*held by pid \d+ \(started .*, command: /.test(l)))
+    fail('scenario 2: the second run did not say it was waiting for the holder');
   if (!b.out.some((l) => /is up to date/.test(l))) fail('scenario 2: the second run rebuilt instead of finding dist/ up to date');
-  if (cc !== 1 || !c.out.some((l) => /LOCKED.*locked by pid \d+/.test(l))) fail(`scenario 2: --no-wait did not fail at once naming the holder (exit ${cc}): ${c.out.slice(-3).join(' | ')}`);
-  if (distState(k.dist) !== 'valid') { stats.invalid++; fail('scenario 2: dist/ invalid'); }
+  if (cc !== 1 || !c.out.some((l) => /LOCKED.*locked by pid \d+/.test(l)))
+    fail(`scenario 2: --no-wait did not fail at once naming the holder (exit ${cc}): ${c.out.slice(-3).join(' | ')}`);
+  if (distState(k.dist) !== 'valid') {
+    stats.invalid++;
+    fail('scenario 2: dist/ invalid');
+  }
 }
 
 async function waitFor(cond: () => boolean, ms: number) {
   const end = Date.now() + ms;
-  while (!cond()) { if (Date.now() > end) throw new Error('chaos: timed out waiting'); await sleep(200); }
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('chaos: timed out waiting');
+    await sleep(200);
+  }
 }
 
 function engineCtl(cmd: 'start' | 'stop') {
@@ -312,23 +410,38 @@ async function scenarioEngineStop() {
   const took = (Date.now() - stoppedAt) / 1000;
   stats.faults++;
   const text = r.out.join('\n');
-  if (code === -1) { killGroup(r); fail('scenario 3: the run hung after the engine stopped'); }
-  else if (code === 0) fail('scenario 3: the run exited 0 although the engine went away');
-  else if (!/ENGINE_UNAVAILABLE/.test(text) || !/Docker engine at unix:\/\//.test(text) || !/stage/.test(text)) fail(`scenario 3: the failure does not name the engine and stage: ${r.out.slice(-6).join(' | ')}`);
+  if (code === -1) {
+    killGroup(r);
+    fail('scenario 3: the run hung after the engine stopped');
+  } else if (code === 0) fail('scenario 3: the run exited 0 although the engine went away');
+  else if (!/ENGINE_UNAVAILABLE/.test(text) || !/Docker engine at unix:\/\//.test(text) || !/stage/.test(text))
+    fail(`scenario 3: the failure does not name the engine and stage: ${r.out.slice(-6).join(' | ')}`);
   else log(`run failed with exit ${code} ${took.toFixed(1)} s after the stop: ${r.out.filter((l) => /ENGINE_UNAVAILABLE/.test(l))[0]}`);
-  if (distState(k.dist) === 'invalid') { stats.invalid++; fail('scenario 3: dist/ invalid'); }
+  if (distState(k.dist) === 'invalid') {
+    stats.invalid++;
+    fail('scenario 3: dist/ invalid');
+  }
   engineCtl('start');
   const again = await runToEnd(k, 'rebuild after the engine came back');
   if (again.code !== 0) fail('scenario 3: the rebuild after the restart failed');
   const dead = await deadRunning();
-  if (dead.length) { stats.orphans += dead.length; fail(`scenario 3: leftovers running: ${dead.join(', ')}`); }
+  if (dead.length) {
+    stats.orphans += dead.length;
+    fail(`scenario 3: leftovers running: ${dead.join(', ')}`);
+  }
 }
 
 function mountTmpfs(dir: string, size: string) {
   mkdirSync(dir, { recursive: true });
   execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir]);
 }
-function umount(dir: string) { try { execFileSync('umount', [dir]); } catch { /* not mounted */ } }
+function umount(dir: string) {
+  try {
+    execFileSync('umount', [dir]);
+  } catch {
+    /* not mounted */
+  }
+}
 
 function stageEntriesValid(state: string): boolean {
   const stages = join(state, 'stages');
@@ -337,7 +450,13 @@ function stageEntriesValid(state: string): boolean {
     const meta = JSON.parse(readFileSync(join(stages, key, 'meta.json'), 'utf8')) as { outputSha256?: string; files?: Record<string, string> };
     // A file entry (output.tar.gz) or a directory entry (out/, e.g. an image step) with a sha256 per file.
     const files = meta.files ? Object.entries(meta.files).map(([f, h]) => [join('out', f), h]) : [['output.tar.gz', meta.outputSha256]];
-    for (const [f, h] of files) if (createHash('sha256').update(readFileSync(join(stages, key, f!))).digest('hex') !== h) return false;
+    for (const [f, h] of files)
+      if (
+        createHash('sha256')
+          .update(readFileSync(join(stages, key, f!)))
+          .digest('hex') !== h
+      )
+        return false;
   }
   return true;
 }
@@ -350,18 +469,24 @@ async function scenarioDiskFull() {
   try {
     const t: Target = { state: join(mnt, 'state'), dist: k.dist, tools: k.tools };
     // Only the small upstream sources (the kernel .debs would fill it before the build starts).
-    cpSync(join(k.state, 'sources'), join(t.state, 'sources'), { recursive: true, filter: (src) => statSync(src).isDirectory() || statSync(src).size < 8 << 20 });
+    cpSync(join(k.state, 'sources'), join(t.state, 'sources'), {
+      recursive: true,
+      filter: (src) => statSync(src).isDirectory() || statSync(src).size < 8 << 20,
+    });
     rmSync(k.dist, { recursive: true, force: true });
     const before = treeDigest(join(k.tools, 'toolchain'));
     const r = await runToEnd(t, 'state on a full tmpfs');
     stats.faults++;
     const text = r.out.join('\n');
     if (r.code === 0) fail('scenario 4a: a build on a full state dir exited 0');
-    else if (!/DISK_FULL.*no space left on the filesystem of .*(needs|bytes)/.test(text)) fail(`scenario 4a: the failure does not say disk full with path and bytes: ${r.out.slice(-4).join(' | ')}`);
+    else if (!/DISK_FULL.*no space left on the filesystem of .*(needs|bytes)/.test(text))
+      fail(`scenario 4a: the failure does not say disk full with path and bytes: ${r.out.slice(-4).join(' | ')}`);
     else log(`4a: ${r.out.find((l) => /DISK_FULL/.test(l))}`);
     const after = treeDigest(join(k.tools, 'toolchain'));
     if ([...before].some(([f, h]) => after.get(f) !== h)) fail('scenario 4a: tools-cache changed');
-  } finally { umount(mnt); }
+  } finally {
+    umount(mnt);
+  }
   // 4b: dist on a tmpfs too small for the images; a previous dist/ there must survive.
   const ok = await runToEnd(k, 'rebuild dist before 4b');
   if (ok.code !== 0) fail('scenario 4: rebuild failed');
@@ -376,12 +501,24 @@ async function scenarioDiskFull() {
     stats.faults++;
     const text = r.out.join('\n');
     if (r.code === 0) fail('scenario 4b: a dist write on a full disk exited 0');
-    else if (!new RegExp(`DISK_FULL.*no space left on the filesystem of ${prev}.*needs \\d+ bytes`).test(text)) fail(`scenario 4b: the failure does not name dist/ and the bytes: ${r.out.slice(-4).join(' | ')}`);
+    else if (!new RegExp(`DISK_FULL.*no space left on the filesystem of ${prev}.*needs \\d+ bytes`).test(text))
+      fail(`scenario 4b: the failure does not name dist/ and the bytes: ${r.out.slice(-4).join(' | ')}`);
     else log(`4b: ${r.out.find((l) => /DISK_FULL/.test(l))}`);
-    if (distState(prev) !== 'valid' || readFileSync(join(prev, 'old.txt'), 'utf8') !== 'previous release\n') { stats.invalid++; fail('scenario 4b: the previous dist/ was damaged'); }
-    if (!stageEntriesValid(k.state)) { stats.invalid++; fail('scenario 4b: a stage cache entry was damaged'); }
-    if (litter(t).length) { stats.litter++; fail(`scenario 4b: litter: ${litter(t).join(', ')}`); }
-  } finally { umount(mnt); }
+    if (distState(prev) !== 'valid' || readFileSync(join(prev, 'old.txt'), 'utf8') !== 'previous release\n') {
+      stats.invalid++;
+      fail('scenario 4b: the previous dist/ was damaged');
+    }
+    if (!stageEntriesValid(k.state)) {
+      stats.invalid++;
+      fail('scenario 4b: a stage cache entry was damaged');
+    }
+    if (litter(t).length) {
+      stats.litter++;
+      fail(`scenario 4b: litter: ${litter(t).join(', ')}`);
+    }
+  } finally {
+    umount(mnt);
+  }
 }
 
 function flipByte(file: string) {
@@ -411,7 +548,8 @@ async function scenarioCorruption() {
   flipByte(join(k.tools, 'toolchain', 'root', f.path));
   r = await runToEnd(k, 'after corrupting tools-cache/');
   stats.faults++;
-  if (r.code !== 0 || !r.out.some((l) => /hash mismatch for .*expected [0-9a-f]{64}, actual/.test(l))) fail('scenario 5: the corrupted tools-cache file was not reported');
+  if (r.code !== 0 || !r.out.some((l) => /hash mismatch for .*expected [0-9a-f]{64}, actual/.test(l)))
+    fail('scenario 5: the corrupted tools-cache file was not reported');
   // A stage entry: found and evicted the next time it is read (dist/ removed so the run reads it).
   const stages = join(k.state, 'stages');
   const victim = readdirSync(stages).find((key) => (JSON.parse(readFileSync(join(stages, key, 'meta.json'), 'utf8')) as { kind: string }).kind === 'stage1')!;
@@ -420,9 +558,17 @@ async function scenarioCorruption() {
   r = await runToEnd(k, 'after corrupting a stage entry');
   stats.faults++;
   if (r.code !== 0) fail('scenario 5: the run after corrupting a stage entry failed');
-  const pipelineLog = readdirSync(join(k.state, 'logs')).sort().map((d) => join(k.state, 'logs', d, 'pipeline.log')).filter(existsSync).pop();
-  if (!pipelineLog || !/stage cache entry [0-9a-f]{12} is corrupt .*evicting and rebuilding/.test(readFileSync(pipelineLog, 'utf8'))) fail('scenario 5: the corrupted stage entry was not reported');
-  if (!stageEntriesValid(k.state)) { stats.invalid++; fail('scenario 5: a stage entry is still corrupt'); }
+  const pipelineLog = readdirSync(join(k.state, 'logs'))
+    .sort()
+    .map((d) => join(k.state, 'logs', d, 'pipeline.log'))
+    .filter(existsSync)
+    .pop();
+  if (!pipelineLog || !/stage cache entry [0-9a-f]{12} is corrupt .*evicting and rebuilding/.test(readFileSync(pipelineLog, 'utf8')))
+    fail('scenario 5: the corrupted stage entry was not reported');
+  if (!stageEntriesValid(k.state)) {
+    stats.invalid++;
+    fail('scenario 5: a stage entry is still corrupt');
+  }
 }
 
 // ---- main -------------------------------------------------------------------
@@ -443,23 +589,29 @@ async function main() {
   // CHAOS_ONLY=3,4 reruns single scenarios against an existing CHAOS_DIR (after scenario 1 built it).
   const only = process.env.CHAOS_ONLY?.split(',');
   if (only) {
-    const table: Record<string, () => Promise<void>> = { 1: scenarioKills, 2: scenarioConcurrent, 3: scenarioEngineStop, 4: scenarioDiskFull, 5: scenarioCorruption };
+    const table: Record<string, () => Promise<void>> = {
+      1: scenarioKills,
+      2: scenarioConcurrent,
+      3: scenarioEngineStop,
+      4: scenarioDiskFull,
+      5: scenarioCorruption,
+    };
     for (const n of only) await table[n]!();
   } else {
-  await scenarioKills();
-  const afterKills = identical(k.dist, ref.dist);
-  if (!afterKills) fail('dist/ after the kills is not byte-identical to the uninterrupted build');
-  if (!quick || process.env.CHAOS_ALL === '1') {
-    await scenarioConcurrent();
-    await scenarioEngineStop();
-    if (!identical(k.dist, ref.dist)) fail('dist/ after the engine restart is not identical');
-    await scenarioDiskFull();
-    await scenarioCorruption();
-  } else {
-    await scenarioConcurrent();
-    await scenarioDiskFull();
-    await scenarioCorruption();
-  }
+    await scenarioKills();
+    const afterKills = identical(k.dist, ref.dist);
+    if (!afterKills) fail('dist/ after the kills is not byte-identical to the uninterrupted build');
+    if (!quick || process.env.CHAOS_ALL === '1') {
+      await scenarioConcurrent();
+      await scenarioEngineStop();
+      if (!identical(k.dist, ref.dist)) fail('dist/ after the engine restart is not identical');
+      await scenarioDiskFull();
+      await scenarioCorruption();
+    } else {
+      await scenarioConcurrent();
+      await scenarioDiskFull();
+      await scenarioCorruption();
+    }
   }
   const finalIdentical = identical(k.dist, ref.dist);
   if (stats.maxRuns > 1) fail(`containers of ${stats.maxRuns} runs ran at once (one live run at a time)`);

@@ -7,7 +7,10 @@ import { connectEngine } from '../../pipeline/engine/connect.ts';
 const [image, script, runId, platform] = process.argv.slice(2);
 const engine = connectEngine();
 const res = await engine.run({
-  image: image!, cmd: ['sh', '-c', script!], network: 'none', labels: { [LABEL_RUN]: runId!, [LABEL_STAGE]: 'kill-test' },
+  image: image!,
+  cmd: ['sh', '-c', script!],
+  network: 'none',
+  labels: { [LABEL_RUN]: runId!, [LABEL_STAGE]: 'kill-test' },
   ...(platform ? { platform: platform as 'arm64' } : {}),
   onLog: (l) => process.stdout.write(`${l}\n`),
 });

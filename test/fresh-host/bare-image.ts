@@ -13,8 +13,13 @@ const plan = loadPlan(paths.images);
 const engine = connectEngine();
 await engine.ping();
 const spec = {
-  name: 'fresh-host', suite: plan.base.suite, variant: 'minbase',
-  include: ['make', 'git', 'ca-certificates', 'procps'], pins: {}, pull: {}, sourceDateEpoch: plan.base.sourceDateEpoch,
+  name: 'fresh-host',
+  suite: plan.base.suite,
+  variant: 'minbase',
+  include: ['make', 'git', 'ca-certificates', 'procps'],
+  pins: {},
+  pull: {},
+  sourceDateEpoch: plan.base.sourceDateEpoch,
 };
 const image = await resolveBase(engine, spec, 'amd64', (l) => process.stderr.write(`bare image: ${l}\n`));
 process.stdout.write(`${image.ref}\n`);

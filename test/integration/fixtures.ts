@@ -19,7 +19,11 @@ export const runId = `test-${process.pid}`;
 
 const bases = new Map<Arch, Promise<ResolvedBase>>();
 export function base(arch: Arch): Promise<ResolvedBase> {
-  if (!bases.has(arch)) bases.set(arch, engine.ping().then(() => resolveBase(engine, plan.base, arch, () => undefined)));
+  if (!bases.has(arch))
+    bases.set(
+      arch,
+      engine.ping().then(() => resolveBase(engine, plan.base, arch, () => undefined)),
+    );
   return bases.get(arch)!;
 }
 
@@ -32,11 +36,20 @@ export async function grubFor(arch: Arch): Promise<BuiltGrub> {
   const inputs = grubInputs(plan, arch);
   const b = await base('amd64');
   const log = openStepLog(join(paths.logs(), 'tests'), 'fetch-grub');
-  const fetched = (await fetchSources({ engine, baseRef: b.ref, specs: [plan.sources[GRUB_SOURCE]!], cacheRoot: paths.sources(), runId, log })).get(GRUB_SOURCE)!;
+  const fetched = (await fetchSources({ engine, baseRef: b.ref, specs: [plan.sources[GRUB_SOURCE]!], cacheRoot: paths.sources(), runId, log })).get(
+    GRUB_SOURCE,
+  )!;
   const image = await resolveBase(engine, plan.kernelBuild!, 'amd64', () => undefined);
   const r = await buildGrub({
-    ...inputs, engine, store: new StageStore(paths.stages()), key: grubKey(inputs), imageRef: image.ref, fetched, runId,
-    logDir: join(paths.logs(), 'tests'), jobs: 2,
+    ...inputs,
+    engine,
+    store: new StageStore(paths.stages()),
+    key: grubKey(inputs),
+    imageRef: image.ref,
+    fetched,
+    runId,
+    logDir: join(paths.logs(), 'tests'),
+    jobs: 2,
   });
   return { dir: r.path, meta: r.meta };
 }

@@ -11,8 +11,21 @@ import { entryMeta } from './seed-stages.ts';
 const root = resolve(import.meta.dirname, '../..');
 const bin = join(root, 'pipeline/bin/osforge.js');
 
-export interface DistEvent { event: string; stage: string; key: string; hit?: boolean; engine?: string; status?: string; sharedCache?: string }
-export interface DistRun { code: number | null; events: DistEvent[]; stderr: string; seconds: number }
+export interface DistEvent {
+  event: string;
+  stage: string;
+  key: string;
+  hit?: boolean;
+  engine?: string;
+  status?: string;
+  sharedCache?: string;
+}
+export interface DistRun {
+  code: number | null;
+  events: DistEvent[];
+  stderr: string;
+  seconds: number;
+}
 export type EntryMetaInfo = { arch?: string; kind?: string; name?: string };
 
 /** A state dir at `state` linking the machine's stage entries (and source cache, layers), minus those `drop` names. */
@@ -35,11 +48,19 @@ export function machineHasBuild(): boolean {
   return existsSync(stages) && readdirSync(stages).some((k) => entryMeta(stages, k)?.kind === 'kernel');
 }
 
-export function runDistCli(o: { state: string; out: string; args?: string[]; env?: Record<string, string>; onEvent?: (e: DistEvent) => void }): Promise<DistRun> {
+export function runDistCli(o: {
+  state: string;
+  out: string;
+  args?: string[];
+  env?: Record<string, string>;
+  onEvent?: (e: DistEvent) => void;
+}): Promise<DistRun> {
   const started = performance.now();
   return new Promise((done) => {
     const child = spawn(process.execPath, [bin, 'dist', '--json', ...(o.args ?? [])], {
-      cwd: root, env: { ...process.env, OSFORGE_STATE_DIR: o.state, OSFORGE_DIST: o.out, CI: 'true', ...o.env }, stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: root,
+      env: { ...process.env, OSFORGE_STATE_DIR: o.state, OSFORGE_DIST: o.out, CI: 'true', ...o.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     const events: DistEvent[] = [];
     let stderr = '';
@@ -48,9 +69,16 @@ export function runDistCli(o: { state: string; out: string; args?: string[]; env
       buf += b.toString();
       const lines = buf.split('\n');
       buf = lines.pop()!;
-      for (const l of lines) if (l.startsWith('{')) { const e = JSON.parse(l) as DistEvent; events.push(e); o.onEvent?.(e); }
+      for (const l of lines)
+        if (l.startsWith('{')) {
+          const e = JSON.parse(l) as DistEvent;
+          events.push(e);
+          o.onEvent?.(e);
+        }
     });
-    child.stderr.on('data', (b: Buffer) => { stderr += b.toString(); });
+    child.stderr.on('data', (b: Buffer) => {
+      stderr += b.toString();
+    });
     child.on('close', (code) => done({ code, events, stderr, seconds: (performance.now() - started) / 1000 }));
   });
 }

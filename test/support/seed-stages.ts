@@ -10,7 +10,11 @@ import { join } from 'node:path';
 
 /** An entry's recorded kind and arch, or undefined for anything that is not a complete entry. */
 export function entryMeta(stagesDir: string, key: string): { arch?: string; kind?: string } | undefined {
-  try { return JSON.parse(readFileSync(join(stagesDir, key, 'meta.json'), 'utf8')) as { arch?: string; kind?: string }; } catch { return undefined; }
+  try {
+    return JSON.parse(readFileSync(join(stagesDir, key, 'meta.json'), 'utf8')) as { arch?: string; kind?: string };
+  } catch {
+    return undefined;
+  }
 }
 
 export function seedStages(fromState: string, toState: string, kinds: readonly string[]): number {

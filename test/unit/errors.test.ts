@@ -23,9 +23,18 @@ test('Node errors become one line naming the path, a fix line, and no stack', ()
     [thrown(() => readFileSync(`/tmp/${'n'.repeat(300)}`)), /^error \[ENAMETOOLONG\]: file name too long: \/tmp\/n{300}$/],
     [thrown(() => readFileSync('/tmp')), /^error \[EISDIR\]: is a directory, expected a file: /],
     [thrown(() => mkdirSync('/etc/hostname/sub', { recursive: true })), /^error \[(EEXIST|ENOTDIR)\]: .*\/etc\/hostname/],
-    [Object.assign(new Error("EACCES: permission denied, open '/root/x'"), { code: 'EACCES', syscall: 'open', path: '/root/x', errno: -13 }), /^error \[EACCES\]: permission denied: \/root\/x$/],
-    [Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', syscall: 'write', path: '/state/stages/x.tmp', errno: -28 }), /^error \[ENOSPC\]: no space left on device: \/state\/stages\/x\.tmp$/],
-    [Object.assign(new Error('EXDEV: cross-device link'), { code: 'EXDEV', syscall: 'rename', path: '/a', dest: '/b', errno: -18 }), /^error \[EXDEV\]: EXDEV: cross-device link$/],
+    [
+      Object.assign(new Error("EACCES: permission denied, open '/root/x'"), { code: 'EACCES', syscall: 'open', path: '/root/x', errno: -13 }),
+      /^error \[EACCES\]: permission denied: \/root\/x$/,
+    ],
+    [
+      Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', syscall: 'write', path: '/state/stages/x.tmp', errno: -28 }),
+      /^error \[ENOSPC\]: no space left on device: \/state\/stages\/x\.tmp$/,
+    ],
+    [
+      Object.assign(new Error('EXDEV: cross-device link'), { code: 'EXDEV', syscall: 'rename', path: '/a', dest: '/b', errno: -18 }),
+      /^error \[EXDEV\]: EXDEV: cross-device link$/,
+    ],
   ];
   for (const [err, head] of cases) {
     const [first, ...rest] = formatError(err, noDebug).split('\n');
@@ -55,7 +64,12 @@ test('a plain Error: its message on one line, later lines indented, no stack; OS
 
 test('OsforgeError keeps its layout; a multi-line message stays one error line; debug shows the cause chain', () => {
   const cause = new Error('inner');
-  const e = new OsforgeError('CONFIG_INVALID', 'images/buckos.json: packages: expected a list\nmore detail', { stage: 'plan', hint: 'edit it', logTail: ['a'] }, { cause });
+  const e = new OsforgeError(
+    'CONFIG_INVALID',
+    'images/buckos.json: packages: expected a list\nmore detail',
+    { stage: 'plan', hint: 'edit it', logTail: ['a'] },
+    { cause },
+  );
   const lines = formatError(e, noDebug).split('\n');
   assert.equal(lines, [
     'error [CONFIG_INVALID]: images/buckos.json: packages: expected a list',

@@ -46,7 +46,8 @@ export const RULES: Readonly<Record<string, readonly string[]>> = {
 export const EXCEPTIONS: Readonly<Record<string, string>> = {
   'cache/shared-cache.ts -> sign/blob.ts': 'shared-cache entries are cosign-signed; the signing helpers move below cache/ with issue 22',
   'cache/shared-cache.ts -> sign/keyfile.ts': 'as above: the key files of a signed shared cache',
-  'cache/tools-cache.ts -> sign/blob.ts': 'a tools-cache/ from another machine is trusted only with its cosign signature (index.json.sig), as a shared-cache entry',
+  'cache/tools-cache.ts -> sign/blob.ts':
+    'a tools-cache/ from another machine is trusted only with its cosign signature (index.json.sig), as a shared-cache entry',
   'steps/tools.ts -> sign/keyfile.ts': 'the tools-cache signing and verifying keys ($OSFORGE_TOOLS_CACHE_KEY / _PUBKEY) are cosign key files',
   'engine/builders.ts -> binpkg/buckconfig.ts': 'the .buckconfig INI parser lives in binpkg/; it belongs in util/',
   'outputs/dist-identity.ts -> sign/release-files.ts': 'the names of the commit-bound dist/ files belong in model/',
@@ -71,7 +72,10 @@ function importGraph(): Map<string, string[]> {
   const graph = new Map<string, string[]>();
   for (const file of sources(root)) {
     const info = ts.preProcessFile(readFileSync(file, 'utf8'), true, true);
-    graph.set(file, info.importedFiles.filter((i) => i.fileName.startsWith('.')).map((i) => resolve(dirname(file), i.fileName)));
+    graph.set(
+      file,
+      info.importedFiles.filter((i) => i.fileName.startsWith('.')).map((i) => resolve(dirname(file), i.fileName)),
+    );
   }
   return graph;
 }
@@ -85,16 +89,26 @@ export function cycles(graph: Map<string, string[]>): string[][] {
   const on = new Set<string>();
   const found: string[][] = [];
   const visit = (v: string) => {
-    idx.set(v, index); low.set(v, index); index++;
-    stack.push(v); on.add(v);
+    idx.set(v, index);
+    low.set(v, index);
+    index++;
+    stack.push(v);
+    on.add(v);
     for (const w of graph.get(v) ?? []) {
       if (!graph.has(w)) continue;
-      if (!idx.has(w)) { visit(w); low.set(v, Math.min(low.get(v)!, low.get(w)!)); } else if (on.has(w)) low.set(v, Math.min(low.get(v)!, idx.get(w)!));
+      if (!idx.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v)!, low.get(w)!));
+      } else if (on.has(w)) low.set(v, Math.min(low.get(v)!, idx.get(w)!));
     }
     if (low.get(v) === idx.get(v)) {
       const scc: string[] = [];
       let w: string;
-      do { w = stack.pop()!; on.delete(w); scc.push(w); } while (w !== v);
+      do {
+        w = stack.pop()!;
+        on.delete(w);
+        scc.push(w);
+      } while (w !== v);
       if (scc.length > 1 || (graph.get(v) ?? []).includes(v)) found.push(scc.sort());
     }
   };
@@ -112,9 +126,15 @@ export function violations(graph: Map<string, string[]>): { bad: string[]; unuse
       const to = layerOf(t);
       if (from === to) continue;
       const edge = `${relative(root, file)} -> ${relative(root, t)}`;
-      if (!(from in RULES)) { bad.push(`${edge} (layer "${from}" has no rule)`); continue; }
+      if (!(from in RULES)) {
+        bad.push(`${edge} (layer "${from}" has no rule)`);
+        continue;
+      }
       if (RULES[from]!.includes(to)) continue;
-      if (edge in EXCEPTIONS) { used.add(edge); continue; }
+      if (edge in EXCEPTIONS) {
+        used.add(edge);
+        continue;
+      }
       bad.push(`${edge} (${from} may not import ${to})`);
     }
   }
@@ -156,10 +176,20 @@ export const ENV_READERS: Readonly<Record<string, string>> = {
 };
 
 test('environment variables are read in settings.ts only (named reads: process.env.X, env.X, env[...])', () => {
-  const readers = sources(root).map((f) => relative(root, f)).filter((f) => f !== 'settings.ts')
+  const readers = sources(root)
+    .map((f) => relative(root, f))
+    .filter((f) => f !== 'settings.ts')
     .filter((f) => /\b(?:process\.)?env\s*\[|\b(?:process\.)?env\.[A-Z][A-Z0-9_]+/.test(readFileSync(join(root, f), 'utf8')));
-  assert.equal(readers.filter((f) => !(f in ENV_READERS)), [], 'read it through settings() (pipeline/settings.ts) instead');
-  assert.equal(Object.keys(ENV_READERS).filter((f) => !readers.includes(f)), [], 'a file that no longer reads the environment must leave ENV_READERS');
+  assert.equal(
+    readers.filter((f) => !(f in ENV_READERS)),
+    [],
+    'read it through settings() (pipeline/settings.ts) instead',
+  );
+  assert.equal(
+    Object.keys(ENV_READERS).filter((f) => !readers.includes(f)),
+    [],
+    'a file that no longer reads the environment must leave ENV_READERS',
+  );
 });
 
 test('every layer named in a rule exists as a rule of its own (no typo that allows nothing)', () => {
@@ -169,9 +199,17 @@ test('every layer named in a rule exists as a rule of its own (no typo that allo
 // The checks themselves must be able to fail: an upward edge and a circle in a made-up graph.
 test('the checks catch an upward edge and a circle', () => {
   const p = (f: string) => join(root, f);
-  const g = new Map([[p('util/a.ts'), [p('graph/b.ts')]], [p('graph/b.ts'), [p('util/a.ts')]], [p('plan/c.ts'), [p('steps/d.ts')]], [p('steps/d.ts'), []]]);
+  const g = new Map([
+    [p('util/a.ts'), [p('graph/b.ts')]],
+    [p('graph/b.ts'), [p('util/a.ts')]],
+    [p('plan/c.ts'), [p('steps/d.ts')]],
+    [p('steps/d.ts'), []],
+  ]);
   assert.equal(violations(g).bad, ['util/a.ts -> graph/b.ts (util may not import graph)', 'plan/c.ts -> steps/d.ts (plan may not import steps)']);
-  assert.equal(cycles(g).map((c) => c.map((f) => relative(root, f))), [['graph/b.ts', 'util/a.ts']]);
+  assert.equal(
+    cycles(g).map((c) => c.map((f) => relative(root, f))),
+    [['graph/b.ts', 'util/a.ts']],
+  );
 });
 
 test.run();

@@ -34,10 +34,7 @@ export const TUF_MAX_LENGTHS = { rootMaxLength: 512_000, timestampMaxLength: 16_
 export const DEFAULT_METADATA_DEADLINE_MS = 60_000;
 const STATE_FILES = ['root.json', 'timestamp.json', 'snapshot.json', 'targets.json'] as const;
 
-export type TrustAnchor =
-  | { kind: 'root-file'; path: string }
-  | { kind: 'key'; key: KeyObject; path: string }
-  | { kind: 'first-use' };
+export type TrustAnchor = { kind: 'root-file'; path: string } | { kind: 'key'; key: KeyObject; path: string } | { kind: 'first-use' };
 
 export interface TufSession {
   /** The reader rooted where the metadata (and index.json) are. */
@@ -73,8 +70,12 @@ async function readPinnedRoot(path: string): Promise<Buffer> {
     bytes = await readRegularFile(path, `the pinned TUF root ${path}`, TUF_MAX_LENGTHS.rootMaxLength);
   } catch (err) {
     if (err instanceof OsforgeError) throw err;
-    throw new OsforgeError('CONFIG_INVALID', `cannot read the pinned TUF root ${path} (--root or binary_mirror_root): ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-      { hint: 'point --root (or [buckos] binary_mirror_root) at the root.json the mirror\'s owner published' }, { cause: err });
+    throw new OsforgeError(
+      'CONFIG_INVALID',
+      `cannot read the pinned TUF root ${path} (--root or binary_mirror_root): ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      { hint: "point --root (or [buckos] binary_mirror_root) at the root.json the mirror's owner published" },
+      { cause: err },
+    );
   }
   rootOf(bytes, path);
   return bytes;
@@ -86,8 +87,9 @@ function rootOf(bytes: Buffer, where: string): Metadata<Root> {
     md.verifyDelegate(MetadataKind.Root, md);
     return md;
   } catch (err) {
-    throw new OsforgeError('SIGNATURE_INVALID', `${where} is not a valid, self-signed TUF root: ${printable((err as Error).message)}`,
-      { hint: 'pass the root.json the mirror\'s owner published (osforge upload writes it beside index.json)' });
+    throw new OsforgeError('SIGNATURE_INVALID', `${where} is not a valid, self-signed TUF root: ${printable((err as Error).message)}`, {
+      hint: "pass the root.json the mirror's owner published (osforge upload writes it beside index.json)",
+    });
   }
 }
 
@@ -105,18 +107,32 @@ async function locate(mirror: MirrorReader, deadlineMs: number): Promise<MirrorR
  * mirror, or one signed the older way with index.json.sig only). A TUF
  * mirror with nothing to trust it by is refused.
  */
-export async function openTufMirror(o: { mirror: MirrorReader; stateDir: string; anchor?: TrustAnchor; log: (m: string) => void; deadlineMs?: number }): Promise<TufSession | null> {
+export async function openTufMirror(o: {
+  mirror: MirrorReader;
+  stateDir: string;
+  anchor?: TrustAnchor;
+  log: (m: string) => void;
+  deadlineMs?: number;
+}): Promise<TufSession | null> {
   const stored = await readIfFile(join(o.stateDir, 'root.json'), TUF_MAX_LENGTHS.rootMaxLength);
   const deadlineMs = o.deadlineMs ?? DEFAULT_METADATA_DEADLINE_MS;
   const meta = await locate(o.mirror, deadlineMs);
   if (!meta) {
     if (stored) {
-      throw new OsforgeError('SIGNATURE_INVALID', `${o.mirror.display} serves no TUF metadata (timestamp.json), but this prefix already trusts its TUF root (${o.stateDir})`,
-        { hint: 'the mirror or a proxy strips its metadata; use the real mirror, or remove that directory deliberately if the mirror really stopped using TUF' });
+      throw new OsforgeError(
+        'SIGNATURE_INVALID',
+        `${o.mirror.display} serves no TUF metadata (timestamp.json), but this prefix already trusts its TUF root (${o.stateDir})`,
+        {
+          hint: 'the mirror or a proxy strips its metadata; use the real mirror, or remove that directory deliberately if the mirror really stopped using TUF',
+        },
+      );
     }
     if (o.anchor && o.anchor.kind !== 'key') {
-      throw new OsforgeError('SIGNATURE_INVALID', `${o.mirror.display} serves no TUF metadata (timestamp.json), but a TUF root was ${o.anchor.kind === 'root-file' ? `pinned (${o.anchor.path})` : 'asked for (--trust-on-first-use)'}`,
-        { hint: 'publish the mirror with `osforge upload --sign-key`, or check --mirror-url' });
+      throw new OsforgeError(
+        'SIGNATURE_INVALID',
+        `${o.mirror.display} serves no TUF metadata (timestamp.json), but a TUF root was ${o.anchor.kind === 'root-file' ? `pinned (${o.anchor.path})` : 'asked for (--trust-on-first-use)'}`,
+        { hint: 'publish the mirror with `osforge upload --sign-key`, or check --mirror-url' },
+      );
     }
     return null;
   }
@@ -128,24 +144,37 @@ export async function openTufMirror(o: { mirror: MirrorReader; stateDir: string;
     if (o.anchor?.kind === 'root-file') {
       // A pinned root newer than the stored one is the user's deliberate choice (e.g. a root reissued out of band).
       const pinned = await readPinnedRoot(o.anchor.path);
-      if (rootOf(pinned, o.anchor.path).signed.version > rootOf(stored, `${o.stateDir}/root.json`).signed.version) { trusted = pinned; how = `pinned root ${o.anchor.path}`; }
+      if (rootOf(pinned, o.anchor.path).signed.version > rootOf(stored, `${o.stateDir}/root.json`).signed.version) {
+        trusted = pinned;
+        how = `pinned root ${o.anchor.path}`;
+      }
     }
   } else if (o.anchor?.kind === 'root-file') {
     trusted = await readPinnedRoot(o.anchor.path);
     how = `pinned root ${o.anchor.path}`;
   } else if (o.anchor) {
     const text = await readMetadata(meta, 'root.json', TUF_MAX_LENGTHS.rootMaxLength, deadlineMs);
-    if (!text) throw new OsforgeError('SIGNATURE_INVALID', `${meta.display} has timestamp.json but no root.json`, { hint: 'the mirror\'s TUF metadata is incomplete; re-publish it' });
+    if (!text)
+      throw new OsforgeError('SIGNATURE_INVALID', `${meta.display} has timestamp.json but no root.json`, {
+        hint: "the mirror's TUF metadata is incomplete; re-publish it",
+      });
     const root = rootOf(text, `${meta.display}/root.json`);
     if (o.anchor.kind === 'key') {
       const key = tufKey(o.anchor.key);
       const id = key.keyID;
       // Checked with our own copy of the key: a keyid in the served root could map to another key.
       let signedByKey = Boolean(root.signed.roles.root?.keyIDs.includes(id));
-      try { key.verifySignature(root); } catch { signedByKey = false; }
+      try {
+        key.verifySignature(root);
+      } catch {
+        signedByKey = false;
+      }
       if (!signedByKey) {
-        throw new OsforgeError('SIGNATURE_INVALID', `root: ${meta.display}/root.json (version ${root.signed.version}) is not signed by the key ${o.anchor.path} (TUF keyid ${id.slice(0, 16)})`,
-          { hint: 'pass the mirror\'s current root key with --key, or pin its root.json with --root' });
+        throw new OsforgeError(
+          'SIGNATURE_INVALID',
+          `root: ${meta.display}/root.json (version ${root.signed.version}) is not signed by the key ${o.anchor.path} (TUF keyid ${id.slice(0, 16)})`,
+          { hint: "pass the mirror's current root key with --key, or pin its root.json with --root" },
+        );
       }
       how = `the mirror's root.json version ${root.signed.version}, signed by ${o.anchor.path}`;
     } else {
@@ -153,8 +182,9 @@ export async function openTufMirror(o: { mirror: MirrorReader; stateDir: string;
     }
     trusted = text;
   } else {
-    throw new OsforgeError('USAGE', `${meta.display} is a TUF repository, but no root is trusted for it yet`,
-      { hint: 'pin its root with --root root.json (or binary_mirror_root in [buckos] of .buckconfig), give its root key with --key cosign.pub, or accept the root it serves with --trust-on-first-use' });
+    throw new OsforgeError('USAGE', `${meta.display} is a TUF repository, but no root is trusted for it yet`, {
+      hint: 'pin its root with --root root.json (or binary_mirror_root in [buckos] of .buckconfig), give its root key with --key cosign.pub, or accept the root it serves with --trust-on-first-use',
+    });
   }
 
   const work = await mkdtemp(join(tmpdir(), 'osforge-tuf-'));
@@ -163,7 +193,11 @@ export async function openTufMirror(o: { mirror: MirrorReader; stateDir: string;
     await writeFile(join(work, 'root.json'), trusted);
     if (stored) {
       for (const f of STATE_FILES.slice(1)) {
-        try { await copyFile(join(o.stateDir, f), join(work, f)); } catch { /* not yet trusted */ }
+        try {
+          await copyFile(join(o.stateDir, f), join(work, f));
+        } catch {
+          /* not yet trusted */
+        }
       }
     }
     const fetcher = new MirrorFetcher(meta, deadlineMs);
@@ -175,15 +209,21 @@ export async function openTufMirror(o: { mirror: MirrorReader; stateDir: string;
       const over = fetcher.lastError?.code === 'LIMIT_EXCEEDED' && /^\d+\.(snapshot|targets)\.json$/.exec(fetcher.lastErrorName ?? '');
       if (over) {
         // Its length was stated by the role above it: a longer file is not the one that role signed.
-        throw new OsforgeError('SIGNATURE_INVALID', `mix-and-match: ${meta.display}/${fetcher.lastErrorName} is longer than the ${over[1] === 'snapshot' ? 'timestamp' : 'snapshot'} metadata states, so it is not the file that was signed; nothing was installed`,
-          { hint: 'the mirror\'s metadata files do not belong together (an upload in progress, or tampering); retry in a minute, or re-publish the mirror' }, { cause: fetcher.lastError });
+        throw new OsforgeError(
+          'SIGNATURE_INVALID',
+          `mix-and-match: ${meta.display}/${fetcher.lastErrorName} is longer than the ${over[1] === 'snapshot' ? 'timestamp' : 'snapshot'} metadata states, so it is not the file that was signed; nothing was installed`,
+          { hint: "the mirror's metadata files do not belong together (an upload in progress, or tampering); retry in a minute, or re-publish the mirror" },
+          { cause: fetcher.lastError },
+        );
       }
       if (fetcher.lastError) throw fetcher.lastError;
       throw describeTufError(err, { mirror: meta.display, work, seen: fetcher.seen, stateDir: o.stateDir });
     }
     const json = async (f: string) => JSON.parse(await readFile(join(work, f), 'utf8')) as { signed: { version: number; expires: string } };
     const [r, ts, sn, tg] = await Promise.all(STATE_FILES.map(json));
-    o.log(`TUF: ${meta.display}: root v${r!.signed.version} (from ${how}), timestamp v${ts!.signed.version} (expires ${ts!.signed.expires}), snapshot v${sn!.signed.version}, targets v${tg!.signed.version}: signatures, versions and expiry ok`);
+    o.log(
+      `TUF: ${meta.display}: root v${r!.signed.version} (from ${how}), timestamp v${ts!.signed.version} (expires ${ts!.signed.expires}), snapshot v${sn!.signed.version}, targets v${tg!.signed.version}: signatures, versions and expiry ok`,
+    );
     done = true;
     return {
       root: meta,

@@ -19,8 +19,15 @@ export async function readMetadata(reader: MirrorReader, name: string, maxLength
   let timer: NodeJS.Timeout | undefined;
   const read = reader.get(name, { maxBytes: maxLength, limitName: `TUF's ${maxLength}-byte limit for ${name}` });
   const slow = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new OsforgeError('SOURCE_FETCH', `reading ${reader.display}/${name}: not complete after ${deadlineMs / 1000}s (slow retrieval)`,
-      { hint: 'the mirror is too slow or is stalling on purpose; retry later or use another mirror' })), deadlineMs);
+    timer = setTimeout(
+      () =>
+        reject(
+          new OsforgeError('SOURCE_FETCH', `reading ${reader.display}/${name}: not complete after ${deadlineMs / 1000}s (slow retrieval)`, {
+            hint: 'the mirror is too slow or is stalling on purpose; retry later or use another mirror',
+          }),
+        ),
+      deadlineMs,
+    );
   });
   read.catch(() => {}); // after the deadline the read is abandoned; the reader's own idle timeout ends it
   try {
@@ -38,7 +45,10 @@ export class MirrorFetcher extends BaseFetcher {
   /** What each metadata file held when it was read, for messages naming versions and dates. */
   readonly seen = new Map<string, Buffer>();
 
-  constructor(private readonly reader: MirrorReader, private readonly deadlineMs: number) {
+  constructor(
+    private readonly reader: MirrorReader,
+    private readonly deadlineMs: number,
+  ) {
     super();
   }
 
@@ -56,13 +66,18 @@ export class MirrorFetcher extends BaseFetcher {
       this.seen.set(name, data);
       return data;
     } catch (err) {
-      if (err instanceof OsforgeError) { this.lastError = err; this.lastErrorName = name; }
+      if (err instanceof OsforgeError) {
+        this.lastError = err;
+        this.lastErrorName = name;
+      }
       throw err;
     }
   }
 
   override async downloadFile<T>(url: string, maxLength: number, handler: (file: string) => Promise<T>): Promise<T> {
-    void url; void maxLength; void handler;
+    void url;
+    void maxLength;
+    void handler;
     throw new Error('osforge downloads targets itself (fetch-package.ts), bounded by their TUF length');
   }
 

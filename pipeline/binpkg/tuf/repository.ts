@@ -22,7 +22,10 @@ export const DEFAULT_TIMESTAMP_EXPIRY_MS = 7 * DAY;
 /** A publish re-signs unchanged targets and snapshot when they expire within this. */
 const RENEW_BEFORE_MS = 30 * DAY;
 
-export interface TargetDesc { length: number; sha256: string }
+export interface TargetDesc {
+  length: number;
+  sha256: string;
+}
 
 export interface MirrorMetadata {
   root: Metadata<Root>;
@@ -66,8 +69,16 @@ function assertKeyFor(root: Root, role: string, key: KeyObject, flag: string): v
   const id = tufKey(key).keyID;
   const allowed = root.roles[role]?.keyIDs ?? [];
   if (!allowed.includes(id)) {
-    throw new OsforgeError('USAGE', `${flag} (TUF keyid ${id.slice(0, 16)}) is not a ${role} key of the mirror's root.json version ${root.version} (keys: ${allowed.map((k) => k.slice(0, 16)).join(', ') || 'none'})`,
-      { hint: role === 'root' ? 'sign with the key the mirror\'s root.json names' : 'pass the key the mirror\'s root.json names, or rotate with --new-root-key (signed by the current root key)' });
+    throw new OsforgeError(
+      'USAGE',
+      `${flag} (TUF keyid ${id.slice(0, 16)}) is not a ${role} key of the mirror's root.json version ${root.version} (keys: ${allowed.map((k) => k.slice(0, 16)).join(', ') || 'none'})`,
+      {
+        hint:
+          role === 'root'
+            ? "sign with the key the mirror's root.json names"
+            : "pass the key the mirror's root.json names, or rotate with --new-root-key (signed by the current root key)",
+      },
+    );
   }
 }
 
@@ -122,10 +133,14 @@ export function publishMetadata(i: PublishInput): PublishOutput {
   }
   targets.sign(tufSigner(roleKey));
   const targetsText = serializeMetadata(targets);
-  const snapshot = new Metadata(new Snapshot({
-    version: (old?.snapshot.signed.version ?? 0) + 1, specVersion: SPEC_VERSION, expires: longExpiry,
-    meta: { 'targets.json': metaFileOf(targetsText, targets.signed.version) },
-  }));
+  const snapshot = new Metadata(
+    new Snapshot({
+      version: (old?.snapshot.signed.version ?? 0) + 1,
+      specVersion: SPEC_VERSION,
+      expires: longExpiry,
+      meta: { 'targets.json': metaFileOf(targetsText, targets.signed.version) },
+    }),
+  );
   snapshot.sign(tufSigner(roleKey));
   const snapshotText = serializeMetadata(snapshot);
   const timestamp = timestampFor(snapshotText, snapshot.signed.version, (old?.timestamp.signed.version ?? 0) + 1, roleKey, i);
@@ -134,21 +149,42 @@ export function publishMetadata(i: PublishInput): PublishOutput {
     const rootText = serializeMetadata(root);
     files.push([`${root.signed.version}.root.json`, rootText], ['root.json', rootText]);
   }
-  files.push([`${targets.signed.version}.targets.json`, targetsText], [`${snapshot.signed.version}.snapshot.json`, snapshotText], ['timestamp.json', serializeMetadata(timestamp)]);
-  return { files, versions: { root: root.signed.version, targets: targets.signed.version, snapshot: snapshot.signed.version, timestamp: timestamp.signed.version } };
+  files.push(
+    [`${targets.signed.version}.targets.json`, targetsText],
+    [`${snapshot.signed.version}.snapshot.json`, snapshotText],
+    ['timestamp.json', serializeMetadata(timestamp)],
+  );
+  return {
+    files,
+    versions: { root: root.signed.version, targets: targets.signed.version, snapshot: snapshot.signed.version, timestamp: timestamp.signed.version },
+  };
 }
 
-function timestampFor(snapshotText: string, snapshotVersion: number, version: number, key: KeyObject, i: { timestampExpiryMs: number; now: Date }): Metadata<Timestamp> {
-  const ts = new Metadata(new Timestamp({
-    version, specVersion: SPEC_VERSION, expires: iso(new Date(i.now.getTime() + i.timestampExpiryMs)),
-    snapshotMeta: metaFileOf(snapshotText, snapshotVersion),
-  }));
+function timestampFor(
+  snapshotText: string,
+  snapshotVersion: number,
+  version: number,
+  key: KeyObject,
+  i: { timestampExpiryMs: number; now: Date },
+): Metadata<Timestamp> {
+  const ts = new Metadata(
+    new Timestamp({
+      version,
+      specVersion: SPEC_VERSION,
+      expires: iso(new Date(i.now.getTime() + i.timestampExpiryMs)),
+      snapshotMeta: metaFileOf(snapshotText, snapshotVersion),
+    }),
+  );
   ts.sign(tufSigner(key));
   return ts;
 }
 
 /** `upload --refresh-timestamp`: the same snapshot under a new timestamp version with a new expiry. */
-export function refreshTimestamp(existing: MirrorMetadata, snapshotText: string, i: { signKey: KeyObject; timestampExpiryMs: number; now: Date }): PublishOutput {
+export function refreshTimestamp(
+  existing: MirrorMetadata,
+  snapshotText: string,
+  i: { signKey: KeyObject; timestampExpiryMs: number; now: Date },
+): PublishOutput {
   assertKeyFor(existing.root.signed, 'timestamp', i.signKey, '--sign-key');
   const ts = timestampFor(snapshotText, existing.snapshot.signed.version, existing.timestamp.signed.version + 1, i.signKey, i);
   return { files: [['timestamp.json', serializeMetadata(ts)]], versions: { ...versionsOf(existing), timestamp: ts.signed.version } };
@@ -163,17 +199,24 @@ function versionsOf(m: MirrorMetadata): PublishOutput['versions'] {
  * metadata directory, or null): root.json, timestamp.json and the snapshot
  * and targets versions it names. Null when the mirror has no root.json yet.
  */
-export async function readMirrorMetadata(get: (name: string) => Promise<string | null>, where: string): Promise<{ metadata: MirrorMetadata; snapshotText: string } | null> {
+export async function readMirrorMetadata(
+  get: (name: string) => Promise<string | null>,
+  where: string,
+): Promise<{ metadata: MirrorMetadata; snapshotText: string } | null> {
   const rootText = await get('root.json');
   if (rootText === null) return null;
   const parse = <T extends Root | Targets | Snapshot | Timestamp>(kind: MetadataKind, name: string, text: string | null): Metadata<T> => {
     if (text === null) {
-      throw new OsforgeError('CONFIG_INVALID', `the mirror ${where} has root.json but no ${name}`, { hint: 'the mirror\'s TUF metadata is incomplete; restore it from a backup, or publish to a fresh mirror' });
+      throw new OsforgeError('CONFIG_INVALID', `the mirror ${where} has root.json but no ${name}`, {
+        hint: "the mirror's TUF metadata is incomplete; restore it from a backup, or publish to a fresh mirror",
+      });
     }
     try {
       return (Metadata.fromJSON as (k: MetadataKind, d: unknown) => Metadata<T>)(kind, JSON.parse(text));
     } catch (err) {
-      throw new OsforgeError('CONFIG_INVALID', `the mirror's ${where}/${name} is not valid TUF ${kind} metadata: ${(err as Error).message}`, { hint: 'restore it from a backup, or publish to a fresh mirror' });
+      throw new OsforgeError('CONFIG_INVALID', `the mirror's ${where}/${name} is not valid TUF ${kind} metadata: ${(err as Error).message}`, {
+        hint: 'restore it from a backup, or publish to a fresh mirror',
+      });
     }
   };
   const root = parse<Root>(MetadataKind.Root, 'root.json', rootText);

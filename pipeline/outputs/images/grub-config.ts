@@ -7,7 +7,13 @@
 import type { Arch } from '../../model/arch.ts';
 import { TEST_OEM_STRING, kernelCmdline } from './kernel-args.ts';
 
-export interface GrubConfigInput { name: string; version: string; arch: Arch; imageId: string; timeoutSeconds?: number }
+export interface GrubConfigInput {
+  name: string;
+  version: string;
+  arch: Arch;
+  imageId: string;
+  timeoutSeconds?: number;
+}
 
 export function grubConfig(i: GrubConfigInput): string {
   const title = `BuckOS ${i.version} (${i.arch})`;

@@ -35,7 +35,10 @@ export function imageIds(name: string, version: string, arch: Arch, format: stri
   return {
     imageId,
     bootTag: `${name}-${imageId}`,
-    volumeLabel: `${name}_${version}_${arch}`.toUpperCase().replace(/[^A-Z0-9_]/g, '_').slice(0, 32),
+    volumeLabel: `${name}_${version}_${arch}`
+      .toUpperCase()
+      .replace(/[^A-Z0-9_]/g, '_')
+      .slice(0, 32),
     fatId: keyOf([...base, 'fat']).slice(0, 8),
     fsUuid: hashUuid([...base, 'ext4']),
     diskGuid: hashUuid([...base, 'gpt-disk']),

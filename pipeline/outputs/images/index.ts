@@ -12,9 +12,25 @@ import { imageIds } from './ids.ts';
 import type { BuiltGrub, BuiltKernel, Imager } from '../../model/step-outputs.ts';
 
 /** The context image steps read: everything on disk. */
-export function stepContext(o: { name: string; version: string; arch: Arch; grub: BuiltGrub; kernel: BuiltKernel; rootfs: { path: string; tarSize: number }; imager: Pick<Imager, 'files'>; outputs: Map<string, string> }): StepContext {
+export function stepContext(o: {
+  name: string;
+  version: string;
+  arch: Arch;
+  grub: BuiltGrub;
+  kernel: BuiltKernel;
+  rootfs: { path: string; tarSize: number };
+  imager: Pick<Imager, 'files'>;
+  outputs: Map<string, string>;
+}): StepContext {
   return {
-    name: o.name, version: o.version, arch: o.arch, kernel: o.kernel, grub: o.grub, rootfs: o.rootfs, initScript: o.imager.files.init!, outputs: o.outputs,
+    name: o.name,
+    version: o.version,
+    arch: o.arch,
+    kernel: o.kernel,
+    grub: o.grub,
+    rootfs: o.rootfs,
+    initScript: o.imager.files.init!,
+    outputs: o.outputs,
   };
 }
 
@@ -30,13 +46,23 @@ export async function bootArtifacts(c: StepContext, profile: string | null = nul
   for (const f of Object.values(bootFormats).filter((f) => f.arches.includes(arch))) {
     const [step, output] = f.step;
     artifacts.push({
-      path: f.fileName(name, version, arch), arch, kind: f.kind, file: out(c, step, output),
+      path: f.fileName(name, version, arch),
+      arch,
+      kind: f.kind,
+      file: out(c, step, output),
       extra: { ...(await f.extra(c)), kernel: kernelFacts, ...(f.disk ? { grub: grubFacts } : {}) },
     });
   }
   for (const format of diskFormats) {
     const image = bootFormats[format]!.fileName(name, version, arch);
-    artifacts.push({ path: qemuScriptName(arch, format, profile), arch, kind: 'boot-script', mode: 0o755, data: Buffer.from(qemuScript(arch, format, image)), extra: { boots: image, with: 'qemu' } });
+    artifacts.push({
+      path: qemuScriptName(arch, format, profile),
+      arch,
+      kind: 'boot-script',
+      mode: 0o755,
+      data: Buffer.from(qemuScript(arch, format, image)),
+      extra: { boots: image, with: 'qemu' },
+    });
   }
   const ch = {
     kernel: bootFormats[archInfo(arch).directBootFormat]!.fileName(name, version, arch),
@@ -44,8 +70,12 @@ export async function bootArtifacts(c: StepContext, profile: string | null = nul
     raw: bootFormats.raw!.fileName(name, version, arch),
   };
   artifacts.push({
-    path: cloudHypervisorScriptName(arch, profile), arch, kind: 'boot-script', mode: 0o755,
-    data: Buffer.from(cloudHypervisorScript(arch, ch, imageIds(name, version, arch, 'raw').imageId)), extra: { boots: ch.raw, with: 'cloud-hypervisor (direct kernel boot)' },
+    path: cloudHypervisorScriptName(arch, profile),
+    arch,
+    kind: 'boot-script',
+    mode: 0o755,
+    data: Buffer.from(cloudHypervisorScript(arch, ch, imageIds(name, version, arch, 'raw').imageId)),
+    extra: { boots: ch.raw, with: 'cloud-hypervisor (direct kernel boot)' },
   });
   return artifacts;
 }

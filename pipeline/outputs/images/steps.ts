@@ -17,11 +17,14 @@ import { GRUB_TAR, KERNEL_FILES, type GrubMeta, type KernelMeta } from '../../mo
  * (gzipped, with its uncompressed size) and earlier steps' output dirs.
  */
 export interface StepContext {
-  name: string; version: string; arch: Arch;
+  name: string;
+  version: string;
+  arch: Arch;
   /** The kernel and GRUB stages' output directories and facts. */
   kernel: { dir: string; meta: KernelMeta };
   grub: { dir: string; meta: GrubMeta };
-  rootfs: { path: string; tarSize: number }; initScript: Buffer;
+  rootfs: { path: string; tarSize: number };
+  initScript: Buffer;
   outputs: Map<string, string>;
 }
 
@@ -32,11 +35,21 @@ export interface ImageStep {
   env(c: StepContext): Record<string, string>;
 }
 
-const file = (path: string, data: Buffer | string, mode = 0o644): StreamEntry => ({ path, type: 'file', mode, data: Buffer.isBuffer(data) ? data : Buffer.from(data) });
+const file = (path: string, data: Buffer | string, mode = 0o644): StreamEntry => ({
+  path,
+  type: 'file',
+  mode,
+  data: Buffer.isBuffer(data) ? data : Buffer.from(data),
+});
 const onDisk = (path: string, from: string): StreamEntry => ({ path, type: 'file', mode: 0o644, data: { file: from } });
 /** The path of a file an earlier step left in its /out. */
 export const out = (c: StepContext, step: string, name: string): string => join(c.outputs.get(step)!, name);
-const rootfsTar = (c: StepContext): StreamEntry => ({ path: 'rootfs.tar', type: 'file', mode: 0o644, data: { size: c.rootfs.tarSize, open: () => chain(createReadStream(c.rootfs.path), createGunzip()) } });
+const rootfsTar = (c: StepContext): StreamEntry => ({
+  path: 'rootfs.tar',
+  type: 'file',
+  mode: 0o644,
+  data: { size: c.rootfs.tarSize, open: () => chain(createReadStream(c.rootfs.path), createGunzip()) },
+});
 
 /** Inputs of a bootable image: rootfs, the GRUB stage's tree, kernel, initramfs and its grub.cfg. */
 function diskInputs(format: string) {
@@ -53,17 +66,27 @@ function idEnv(format: string) {
   return (c: StepContext): Record<string, string> => {
     const ids = imageIds(c.name, c.version, c.arch, format);
     return {
-      KREL: c.kernel.meta.release, IMAGE_ID: ids.imageId, BOOT_TAG: ids.bootTag, VOLUME_LABEL: ids.volumeLabel, FAT_ID: ids.fatId,
-      FS_UUID: ids.fsUuid, DISK_GUID: ids.diskGuid, ESP_GUID: ids.espGuid, ROOT_GUID: ids.rootGuid,
+      KREL: c.kernel.meta.release,
+      IMAGE_ID: ids.imageId,
+      BOOT_TAG: ids.bootTag,
+      VOLUME_LABEL: ids.volumeLabel,
+      FAT_ID: ids.fatId,
+      FS_UUID: ids.fsUuid,
+      DISK_GUID: ids.diskGuid,
+      ESP_GUID: ids.espGuid,
+      ROOT_GUID: ids.rootGuid,
     };
   };
 }
 
 export const imageSteps: Record<string, ImageStep> = {
   prepare: {
-    script: 'prepare.sh', needs: [],
+    script: 'prepare.sh',
+    needs: [],
     inputs: (c) => [
-      rootfsTar(c), onDisk('kernel/vmlinuz', join(c.kernel.dir, KERNEL_FILES.image)), file('cfg/init', c.initScript, 0o755),
+      rootfsTar(c),
+      onDisk('kernel/vmlinuz', join(c.kernel.dir, KERNEL_FILES.image)),
+      file('cfg/init', c.initScript, 0o755),
       ...(archInfo(c.arch).directBootFormat === 'vmlinux' ? [onDisk('kernel/vmlinux', join(c.kernel.dir, KERNEL_FILES.vmlinux))] : []),
     ],
     env: (c) => ({ KREL: c.kernel.meta.release }),
@@ -76,14 +99,20 @@ export const imageSteps: Record<string, ImageStep> = {
 /** The image identity facts every bootable image's manifest entry carries. */
 export function ids(c: StepContext, format: string): Record<string, unknown> {
   const i = imageIds(c.name, c.version, c.arch, format);
-  return { imageId: i.imageId, kernelCmdline: `buckos.root=${i.imageId}`, bootConfig: 'GRUB: default entry boots to a shell; the test entry (osforge.test=1) is chosen when SMBIOS OEM string osforge.test=1 is present' };
+  return {
+    imageId: i.imageId,
+    kernelCmdline: `buckos.root=${i.imageId}`,
+    bootConfig: 'GRUB: default entry boots to a shell; the test entry (osforge.test=1) is chosen when SMBIOS OEM string osforge.test=1 is present',
+  };
 }
 
 /** Bytes in 4 KiB blocks that are not all zero: what a sparse copy actually stores. Streams the file. */
 export async function nonZeroBytes(path: string, block = 4096): Promise<number> {
   let n = 0;
   let carry: Buffer = Buffer.alloc(0);
-  const count = (buf: Buffer) => { if (buf.some((b) => b !== 0)) n += buf.length; };
+  const count = (buf: Buffer) => {
+    if (buf.some((b) => b !== 0)) n += buf.length;
+  };
   for await (const chunk of createReadStream(path, { highWaterMark: block * 64 }) as AsyncIterable<Buffer>) {
     const data = carry.length ? Buffer.concat([carry, chunk]) : chunk;
     const whole = data.length - (data.length % block);

@@ -30,7 +30,10 @@ const BUILTINS = ['constructor', 'toString', 'hasOwnProperty', 'valueOf'];
 test.before(async () => {
   root = await tempDir('bounds');
   mirror = join(root, 'mirror');
-  await writeMirror(mirror, await Promise.all([...BUILTINS, 'hello'].map(async (name) => ({ name, version: '1.0', data: await packageBytes({ [`share/${name}.txt`]: `${name}\n` }) }))));
+  await writeMirror(
+    mirror,
+    await Promise.all([...BUILTINS, 'hello'].map(async (name) => ({ name, version: '1.0', data: await packageBytes({ [`share/${name}.txt`]: `${name}\n` }) }))),
+  );
   // Serves the mirror with every file gzip-encoded, as a web server with compression on does.
   server = createServer((req, res) => {
     const rel = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname).replace(/^\/+/, '');
@@ -48,7 +51,8 @@ test.before(async () => {
   gzipUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
 });
 test.after(async () => {
-  if (server) { // absent when the mirror could not be written (a built-in name crashed buildIndex before the fix)
+  if (server) {
+    // absent when the mirror could not be written (a built-in name crashed buildIndex before the fix)
     server.closeAllConnections();
     await new Promise((r) => server.close(r));
   }
@@ -76,13 +80,29 @@ test('install --list and install work for a package named constructor', async ()
   assert.not.match(none.stderr, /TypeError|\n\s+at /);
   assert.match(none.stdout + none.stderr, /hasOwnProperty/);
   const prefix = join(root, 'prefix');
-  await installBinary({ name: 'constructor', version: '1.0', arch: 'amd64', mirrorUrl: mirror, prefix, cacheDir: join(root, 'cache'), downloadOnly: false, log: () => {} });
+  await installBinary({
+    name: 'constructor',
+    version: '1.0',
+    arch: 'amd64',
+    mirrorUrl: mirror,
+    prefix,
+    cacheDir: join(root, 'cache'),
+    downloadOnly: false,
+    log: () => {},
+  });
   assert.is(readFileSync(join(prefix, 'share/constructor.txt'), 'utf8'), 'constructor\n');
 });
 
 test('a package named __proto__ is refused clearly, and a by_name key __proto__ changes nothing', async () => {
   const entry = JSON.parse(readFileSync(join(mirror, 'index.json'), 'utf8')).packages[0];
-  const err = (() => { try { parseIndex(JSON.stringify({ packages: [{ ...entry, name: '__proto__' }] }), 'm/index.json'); } catch (e) { return e; } return null; })();
+  const err = (() => {
+    try {
+      parseIndex(JSON.stringify({ packages: [{ ...entry, name: '__proto__' }] }), 'm/index.json');
+    } catch (e) {
+      return e;
+    }
+    return null;
+  })();
   assert.instance(err, OsforgeError);
   assert.is((err as OsforgeError).code, 'CONFIG_INVALID');
   assert.match((err as Error).message, /^invalid mirror index m\/index\.json: packages\[0\] lacks or has a malformed name/);

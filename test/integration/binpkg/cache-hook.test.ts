@@ -20,8 +20,14 @@ const other = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
 const signWith = keys.privateKey;
 
 const opts = (over: Partial<Parameters<typeof fetchVerifiedBinary>[0]> = {}) => ({
-  mirrorUrl: `${server.url}/m`, name: pkg.name, version: pkg.version, configHash: fixtureConfigHash(pkg), arch: 'amd64',
-  publicKey: keys.publicKey, log: (m: string) => logs.push(m), ...over,
+  mirrorUrl: `${server.url}/m`,
+  name: pkg.name,
+  version: pkg.version,
+  configHash: fixtureConfigHash(pkg),
+  arch: 'amd64',
+  publicKey: keys.publicKey,
+  log: (m: string) => logs.push(m),
+  ...over,
 });
 
 test.before(async () => {
@@ -115,13 +121,19 @@ test('dist uses a mirror only with a key: BINARY_MIRROR_KEY or binary_mirror_key
   const lines: string[] = [];
   const log = (m: string) => lines.push(m);
   assert.is(await trustedMirrorForBuild({ env: {}, configPath: join(conf, 'nokey'), log }), null);
-  assert.equal(lines, ['binary mirror http://127.0.0.1:1/b ignored: no key is set (set BINARY_MIRROR_KEY=<cosign.pub> or binary_mirror_key in [buckos] of .buckconfig); building from source']);
+  assert.equal(lines, [
+    'binary mirror http://127.0.0.1:1/b ignored: no key is set (set BINARY_MIRROR_KEY=<cosign.pub> or binary_mirror_key in [buckos] of .buckconfig); building from source',
+  ]);
   const t = await trustedMirrorForBuild({ env: {}, configPath: join(conf, 'withkey'), log });
   assert.is(t?.url, 'http://127.0.0.1:1/b');
   assert.is(t?.keyPath, pub);
   assert.is(t?.keyId, keyId(keys.publicKey));
   assert.match(t!.keyId, /^sha256:[0-9a-f]{16}$/);
-  const e = await trustedMirrorForBuild({ env: { BINARY_MIRROR: '/srv/m', BINARY_MIRROR_KEY: join(conf, 'missing.pub') }, configPath: join(conf, 'nokey'), log }).catch((x: Error) => x);
+  const e = await trustedMirrorForBuild({
+    env: { BINARY_MIRROR: '/srv/m', BINARY_MIRROR_KEY: join(conf, 'missing.pub') },
+    configPath: join(conf, 'nokey'),
+    log,
+  }).catch((x: Error) => x);
   assert.match(String((e as Error).message), /binary mirror key .*missing\.pub: cannot read public key/);
   assert.is(await trustedMirrorForBuild({ env: {}, configPath: join(conf, 'absent'), log }), null);
 });
@@ -131,7 +143,11 @@ test('mirror settings: $BINARY_MIRROR, or binary_mirror with prefer_binaries = t
   await mkdir(conf, { recursive: true });
   await writeFile(join(conf, 'on'), '[buckos]\nbinary_mirror = http://127.0.0.1:1/binaries\nprefer_binaries = true\n');
   await writeFile(join(conf, 'off'), '[buckos]\nbinary_mirror = http://127.0.0.1:1/binaries\n');
-  assert.equal(await readBinaryMirrorSetting(join(conf, 'on')), { binaryMirror: 'http://127.0.0.1:1/binaries', preferBinaries: true, configPath: join(conf, 'on') });
+  assert.equal(await readBinaryMirrorSetting(join(conf, 'on')), {
+    binaryMirror: 'http://127.0.0.1:1/binaries',
+    preferBinaries: true,
+    configPath: join(conf, 'on'),
+  });
   assert.is(await binaryMirrorForBuild({ env: {}, configPath: join(conf, 'on') }), 'http://127.0.0.1:1/binaries');
   assert.equal(await readBinaryMirrorSetting(join(conf, 'absent')), { binaryMirror: null, preferBinaries: false, configPath: null });
   assert.is(await binaryMirrorForBuild({ env: {}, configPath: join(conf, 'on') }), 'http://127.0.0.1:1/binaries');

@@ -29,10 +29,30 @@ for (const c of 'abcdef') {
 }
 
 const req = (prefix: string, version: string): InstallRequest => ({
-  name: 'app', version, arch: 'amd64', mirrorUrl: url, prefix, cacheDir: join(root, 'cache'), downloadOnly: false, log: () => {},
+  name: 'app',
+  version,
+  arch: 'amd64',
+  mirrorUrl: url,
+  prefix,
+  cacheDir: join(root, 'cache'),
+  downloadOnly: false,
+  log: () => {},
 });
 const cli = (args: string[], env: Record<string, string> = {}) => runCli(args, { env: { OSFORGE_TEST_KILL_AT: '', ...env } });
-const installArgs = (prefix: string, version: string) => ['install', 'app', '--version', version, '--mirror-url', url, '--prefix', prefix, '--arch', 'amd64', '--cache-dir', join(root, 'cache')];
+const installArgs = (prefix: string, version: string) => [
+  'install',
+  'app',
+  '--version',
+  version,
+  '--mirror-url',
+  url,
+  '--prefix',
+  prefix,
+  '--arch',
+  'amd64',
+  '--cache-dir',
+  join(root, 'cache'),
+];
 
 /** A world with a prefix (etc/keep, optionally app 1.0 installed) and an outside dir. */
 async function world(withV1: boolean): Promise<{ w: string; prefix: string; outside: string }> {
@@ -46,9 +66,18 @@ async function world(withV1: boolean): Promise<{ w: string; prefix: string; outs
 }
 
 async function assertClean(prefix: string): Promise<void> {
-  assert.equal(readdirSync(prefix).filter((f) => f.startsWith('.')), [], 'staging dir left in the prefix');
+  assert.equal(
+    readdirSync(prefix).filter((f) => f.startsWith('.')),
+    [],
+    'staging dir left in the prefix',
+  );
   const vdb = join(prefix, 'var/db/pkg');
-  if (existsSync(vdb)) assert.equal(readdirSync(vdb).filter((f) => f.startsWith('.')), [], 'journal, lock or replaced record left in the database');
+  if (existsSync(vdb))
+    assert.equal(
+      readdirSync(vdb).filter((f) => f.startsWith('.')),
+      [],
+      'journal, lock or replaced record left in the database',
+    );
   // Every file the database records is there with the recorded sha256; no file is recorded twice.
   const seen = new Map<string, string>();
   for (const pkg of await listInstalled(prefix)) {
@@ -112,7 +141,12 @@ async function killUpgrade(at: string, expect: 'before' | 'after', journalLeft: 
   const next = await cli(['uninstall', 'not-installed', '--prefix', prefix]);
   assert.is(next.code, 2, next.stderr);
   assert.match(next.stderr, /taking over the stale lock .*\.lock of pid \d+ \(osforge install app 2\.0, since .*\): process \d+ is gone/, at);
-  if (journalLeft) assert.match(next.stderr, expect === 'before' ? /rolling back the interrupted install of app-2\.0/ : /completing the interrupted install of app-2\.0 .*\(it had been committed\)/, at);
+  if (journalLeft)
+    assert.match(
+      next.stderr,
+      expect === 'before' ? /rolling back the interrupted install of app-2\.0/ : /completing the interrupted install of app-2\.0 .*\(it had been committed\)/,
+      at,
+    );
   assert.equal(snapshot(prefix), expect === 'before' ? fullV1 : fullV2, `${at}: the prefix is neither as before nor fully upgraded`);
   await assertClean(prefix);
   assert.equal(snapshot(outside), outsideBefore);
@@ -191,7 +225,10 @@ test('a forged journal naming paths outside the prefix is refused, not obeyed', 
   assert.is(r.code, 1);
   assert.match(r.stderr, /^error \[PREFIX_UNSAFE\]: the install journal .*\.journal is corrupt \(it names paths outside the prefix or the database\)$/m);
   assert.equal(snapshot(outside), outsideBefore);
-  assert.equal(Object.keys(snapshot(prefix)).filter((k) => k !== 'var/db/pkg/.journal'), Object.keys(before));
+  assert.equal(
+    Object.keys(snapshot(prefix)).filter((k) => k !== 'var/db/pkg/.journal'),
+    Object.keys(before),
+  );
 });
 
 test.run();

@@ -25,8 +25,14 @@ async function attempt(entries: RawEntry[], prefix = join(world, 'prefix')): Pro
   let err: unknown;
   try {
     await installBinary({
-      name: 'evil', version: '1.0', arch: 'amd64', mirrorUrl: `${server.url}/${label}`, prefix,
-      cacheDir: join(root, 'cache'), downloadOnly: false, log: () => {},
+      name: 'evil',
+      version: '1.0',
+      arch: 'amd64',
+      mirrorUrl: `${server.url}/${label}`,
+      prefix,
+      cacheDir: join(root, 'cache'),
+      downloadOnly: false,
+      log: () => {},
     });
   } catch (e) {
     err = e;
@@ -56,7 +62,16 @@ test('control: the harmless part alone installs', async () => {
   const data = await rawTarGz([{ name: 'bin/innocent', data: 'harmless\n' }]);
   await writeMirror(join(root, 'www', 'control'), [{ name: 'evil', version: '1.0', data }]);
   const prefix = join(root, 'control-prefix');
-  await installBinary({ name: 'evil', version: '1.0', arch: 'amd64', mirrorUrl: `${server.url}/control`, prefix, cacheDir: join(root, 'cache'), downloadOnly: false, log: () => {} });
+  await installBinary({
+    name: 'evil',
+    version: '1.0',
+    arch: 'amd64',
+    mirrorUrl: `${server.url}/control`,
+    prefix,
+    cacheDir: join(root, 'cache'),
+    downloadOnly: false,
+    log: () => {},
+  });
   assert.is(readFileSync(join(prefix, 'bin/innocent'), 'utf8'), 'harmless\n');
 });
 
@@ -74,7 +89,10 @@ test('"../" path', async () => {
 
 test('symlink escaping, then a file through it', async () => {
   for (const linkname of ['../outside', join(world, 'outside')]) {
-    const e = await attempt([{ name: 'escape', type: 'symlink', linkname }, { name: 'escape/evil', data: 'pwned\n' }]);
+    const e = await attempt([
+      { name: 'escape', type: 'symlink', linkname },
+      { name: 'escape/evil', data: 'pwned\n' },
+    ]);
     assert.is(e.code, 'ARCHIVE_UNSAFE');
     assert.match(e.message, /"escape".*(points outside the prefix|symlink)/);
   }
@@ -86,7 +104,10 @@ test('symlink escaping on its own', async () => {
 });
 
 test('symlink escaping through a chain that looks harmless', async () => {
-  const e = await attempt([{ name: 'here', type: 'symlink', linkname: '.' }, { name: 'up', type: 'symlink', linkname: 'here/..' }]);
+  const e = await attempt([
+    { name: 'here', type: 'symlink', linkname: '.' },
+    { name: 'up', type: 'symlink', linkname: 'here/..' },
+  ]);
   assert.match(e.message, /"up".*points outside/);
 });
 
@@ -122,10 +143,26 @@ test('the package database cannot be written by a package', async () => {
 });
 
 test('through the CLI: exit 1, the reason, and the prefix untouched', async () => {
-  const data = await rawTarGz([{ name: 'bin/innocent', data: 'harmless\n' }, { name: '../outside/evil', data: 'pwned\n' }]);
+  const data = await rawTarGz([
+    { name: 'bin/innocent', data: 'harmless\n' },
+    { name: '../outside/evil', data: 'pwned\n' },
+  ]);
   await writeMirror(join(root, 'www', 'cli'), [{ name: 'evil', version: '1.0', data }]);
   const before = snapshot(world);
-  const r = await runCli(['install', 'evil', '--version', '1.0', '--mirror-url', `${server.url}/cli`, '--prefix', join(world, 'prefix'), '--arch', 'amd64', '--cache-dir', join(root, 'cache')]);
+  const r = await runCli([
+    'install',
+    'evil',
+    '--version',
+    '1.0',
+    '--mirror-url',
+    `${server.url}/cli`,
+    '--prefix',
+    join(world, 'prefix'),
+    '--arch',
+    'amd64',
+    '--cache-dir',
+    join(root, 'cache'),
+  ]);
   assert.is(r.code, 1);
   assert.match(r.stderr, /error \[ARCHIVE_UNSAFE\]: .*refusing archive entry "\.\.\/outside\/evil"/);
   assert.equal(snapshot(world), before);

@@ -8,15 +8,29 @@ import * as assert from 'uvu/assert';
 import { installBinary, type InstallRequest } from '../../../pipeline/binpkg/installer.ts';
 import { mirrorPath } from '../../../pipeline/binpkg/naming.ts';
 import { sha256 } from '../../../pipeline/util/hash.ts';
-import { fixtureConfigHash, packageBytes, runCli, serveDir, snapshot, tempDir, writeMirror, type FixturePackage, refusal } from '../../fixtures/binpkg/helpers.ts';
+import {
+  fixtureConfigHash,
+  packageBytes,
+  runCli,
+  serveDir,
+  snapshot,
+  tempDir,
+  writeMirror,
+  type FixturePackage,
+  refusal,
+} from '../../fixtures/binpkg/helpers.ts';
 
 const test = suite('binpkg/install-http');
 let root = '';
 let server: Awaited<ReturnType<typeof serveDir>>;
 const logs: string[] = [];
 
-const pk = async (name: string, version: string, files: Record<string, string>, more: Partial<FixturePackage> = {}): Promise<FixturePackage> =>
-  ({ name, version, data: await packageBytes(files), ...more });
+const pk = async (name: string, version: string, files: Record<string, string>, more: Partial<FixturePackage> = {}): Promise<FixturePackage> => ({
+  name,
+  version,
+  data: await packageBytes(files),
+  ...more,
+});
 
 let busyNew: FixturePackage;
 let busyOld: FixturePackage;
@@ -25,11 +39,16 @@ let bashPlain: FixturePackage;
 
 function req(over: Partial<InstallRequest>): InstallRequest {
   return {
-    name: 'busybox', arch: 'amd64', mirrorUrl: `${server.url}/m`, prefix: join(root, 'prefix'), cacheDir: join(root, 'cache'),
-    downloadOnly: false, log: (m) => logs.push(m), ...over,
+    name: 'busybox',
+    arch: 'amd64',
+    mirrorUrl: `${server.url}/m`,
+    prefix: join(root, 'prefix'),
+    cacheDir: join(root, 'cache'),
+    downloadOnly: false,
+    log: (m) => logs.push(m),
+    ...over,
   };
 }
-
 
 test.before(async () => {
   root = await tempDir('install');
@@ -63,12 +82,22 @@ test('installs the newest version, says why, and records it in the VDB', async (
   assert.is(readFileSync(join(prefix, 'bin/busybox'), 'utf8'), 'busybox 1.36.1\n');
   const vdb = join(prefix, 'var/db/pkg/busybox-1.36.1');
   assert.equal(readFileSync(join(vdb, 'CONTENTS'), 'utf8').split('\n'), [
-    'dir /bin', `obj /bin/busybox ${sha256('busybox 1.36.1\n')} 15`, 'dir /share', 'dir /share/busybox',
-    `obj /share/busybox/new-only ${sha256('n\n')} 2`, '',
+    'dir /bin',
+    `obj /bin/busybox ${sha256('busybox 1.36.1\n')} 15`,
+    'dir /share',
+    'dir /share/busybox',
+    `obj /share/busybox/new-only ${sha256('n\n')} 2`,
+    '',
   ]);
   const rec = JSON.parse(readFileSync(join(vdb, 'binpkg.json'), 'utf8'));
-  assert.equal([rec.name, rec.version, rec.arch, rec.config_hash, rec.sha256], ['busybox', '1.36.1', 'amd64', fixtureConfigHash(busyNew), sha256(busyNew.data)]);
-  assert.equal(readdirSync(prefix).filter((n) => n.startsWith('.')), []); // no staging left behind
+  assert.equal(
+    [rec.name, rec.version, rec.arch, rec.config_hash, rec.sha256],
+    ['busybox', '1.36.1', 'amd64', fixtureConfigHash(busyNew), sha256(busyNew.data)],
+  );
+  assert.equal(
+    readdirSync(prefix).filter((n) => n.startsWith('.')),
+    [],
+  ); // no staging left behind
 });
 
 test('a second install of the same package is a no-op that downloads nothing', async () => {
@@ -76,7 +105,20 @@ test('a second install of the same package is a no-op that downloads nothing', a
   const before = snapshot(prefix);
   const downloads = () => server.requests.filter((p) => p.endsWith('-bin.tar.gz')).length;
   const n = downloads();
-  const r = await runCli(['install', 'busybox', '--version', '1.36.1', '--mirror-url', `${server.url}/m`, '--prefix', prefix, '--arch', 'amd64', '--cache-dir', join(root, 'cache')]);
+  const r = await runCli([
+    'install',
+    'busybox',
+    '--version',
+    '1.36.1',
+    '--mirror-url',
+    `${server.url}/m`,
+    '--prefix',
+    prefix,
+    '--arch',
+    'amd64',
+    '--cache-dir',
+    join(root, 'cache'),
+  ]);
   assert.is(r.code, 0, r.stderr);
   assert.match(r.stdout, /already installed: busybox 1\.36\.1/);
   assert.is(downloads(), n);

@@ -28,7 +28,13 @@ async function install(prefix: string, pkgs: FixturePackage[], name: string, ver
   const label = `m${n++}`;
   await writeMirror(join(root, 'www', label), pkgs);
   return installBinary({
-    name, version, arch: 'amd64', mirrorUrl: `${server.url}/${label}`, prefix, cacheDir: join(root, 'cache'), downloadOnly: false,
+    name,
+    version,
+    arch: 'amd64',
+    mirrorUrl: `${server.url}/${label}`,
+    prefix,
+    cacheDir: join(root, 'cache'),
+    downloadOnly: false,
     log: (m) => logs.push(m),
   });
 }
@@ -48,7 +54,12 @@ test.after(async () => {
 
 test('an edited /etc file survives an upgrade: the new one goes to ._cfg0000_, config-update lists and merges it', async () => {
   const prefix = join(root, 'cfg');
-  const v = async (ver: string, conf: string) => pkg('conf', ver, [{ name: 'etc/conf.d/app', data: conf }, { name: 'etc/plain', data: `plain ${ver}\n` }, { name: 'bin/app', data: ver }]);
+  const v = async (ver: string, conf: string) =>
+    pkg('conf', ver, [
+      { name: 'etc/conf.d/app', data: conf },
+      { name: 'etc/plain', data: `plain ${ver}\n` },
+      { name: 'bin/app', data: ver },
+    ]);
   await install(prefix, [await v('1.0', 'port=1\n')], 'conf');
   await writeFile(join(prefix, 'etc/conf.d/app'), 'port=8080 # mine\n');
   logs.length = 0;
@@ -56,7 +67,10 @@ test('an edited /etc file survives an upgrade: the new one goes to ._cfg0000_, c
   assert.is(readFileSync(join(prefix, 'etc/conf.d/app'), 'utf8'), 'port=8080 # mine\n', 'the edit was overwritten');
   assert.is(readFileSync(join(prefix, 'etc/conf.d/._cfg0000_app'), 'utf8'), 'port=2\n');
   assert.is(readFileSync(join(prefix, 'etc/plain'), 'utf8'), 'plain 2.0\n', 'an unedited config file is upgraded');
-  assert.ok(logs.some((l) => l.includes('/etc/conf.d/app was edited') && l.includes('/etc/conf.d/._cfg0000_app')), logs.join('\n'));
+  assert.ok(
+    logs.some((l) => l.includes('/etc/conf.d/app was edited') && l.includes('/etc/conf.d/._cfg0000_app')),
+    logs.join('\n'),
+  );
   // The database records what the package installed, and the pending file.
   const [rec] = await listInstalled(prefix);
   const line = (p: string) => rec!.contents.find((l) => l.path === p);
@@ -72,7 +86,10 @@ test('an edited /etc file survives an upgrade: the new one goes to ._cfg0000_, c
   assert.is(readFileSync(join(prefix, 'etc/conf.d/app'), 'utf8'), 'port=2\n');
   assert.not.ok(existsSync(join(prefix, 'etc/conf.d/._cfg0000_app')));
   const [after] = await listInstalled(prefix);
-  assert.not.ok(after!.contents.some((l) => l.path.includes('._cfg')), 'CONTENTS still lists the merged update');
+  assert.not.ok(
+    after!.contents.some((l) => l.path.includes('._cfg')),
+    'CONTENTS still lists the merged update',
+  );
   assert.is((await cli(['config-update', '--prefix', prefix])).stdout, '', 'nothing pending after the merge');
   // Unchanged since the merge, so the upgrade after it replaces the file with no ._cfg.
   await install(prefix, [await v('3.0', 'port=3\n')], 'conf', '3.0');
@@ -82,10 +99,31 @@ test('an edited /etc file survives an upgrade: the new one goes to ._cfg0000_, c
 
 test('kill -9 during a protected upgrade: rolled back with the edit and no ._cfg, or completed with the ._cfg pending', async () => {
   const label = `m${n++}`;
-  const v = async (ver: string) => pkg('conf', ver, [{ name: 'bin/a', data: ver }, { name: 'etc/app.conf', data: `conf ${ver}\n` }, { name: 'lib/z', data: ver }]);
+  const v = async (ver: string) =>
+    pkg('conf', ver, [
+      { name: 'bin/a', data: ver },
+      { name: 'etc/app.conf', data: `conf ${ver}\n` },
+      { name: 'lib/z', data: ver },
+    ]);
   await writeMirror(join(root, 'www', label), [await v('1.0'), await v('2.0')]);
-  const args = (prefix: string) => ['install', 'conf', '--version', '2.0', '--mirror-url', `${server.url}/${label}`, '--prefix', prefix, '--arch', 'amd64', '--cache-dir', join(root, 'cache')];
-  for (const [at, expect] of [['move:2', 'before'], ['commit:1', 'after']] as const) {
+  const args = (prefix: string) => [
+    'install',
+    'conf',
+    '--version',
+    '2.0',
+    '--mirror-url',
+    `${server.url}/${label}`,
+    '--prefix',
+    prefix,
+    '--arch',
+    'amd64',
+    '--cache-dir',
+    join(root, 'cache'),
+  ];
+  for (const [at, expect] of [
+    ['move:2', 'before'],
+    ['commit:1', 'after'],
+  ] as const) {
     const prefix = join(root, `cfg-kill-${at.replace(':', '-')}`);
     const one = await cli([...args(prefix).slice(0, 3), '1.0', ...args(prefix).slice(4)]);
     assert.is(one.code, 0, one.stderr);
@@ -154,27 +192,47 @@ test('reserved names are refused in any component, naming the entry; the prefix 
   await install(prefix, [await pkg('base', '1.0', [{ name: 'bin/base', data: 'x' }])], 'base');
   for (const name of ['.osforge-staging-x/evil', 'a/.osforge-foo', 'etc/._cfg0000_passwd']) {
     const before = snapshot(prefix);
-    const e = await refusal(install(prefix, [await pkg('evil', '1.0', [{ name: 'bin/innocent', data: 'x' }, { name, data: 'pwned' }])], 'evil'));
+    const e = await refusal(
+      install(
+        prefix,
+        [
+          await pkg('evil', '1.0', [
+            { name: 'bin/innocent', data: 'x' },
+            { name, data: 'pwned' },
+          ]),
+        ],
+        'evil',
+      ),
+    );
     assert.is(e.code, 'ARCHIVE_UNSAFE');
     assert.match(e.message, new RegExp(`refusing archive entry "${name.replaceAll('.', '\\.')}": ".*" is a reserved name`));
     assert.equal(snapshot(prefix), before);
   }
   // A later install still works, and nothing was swept from the database.
   await install(prefix, [await pkg('other', '1.0', [{ name: 'bin/other', data: 'y' }])], 'other');
-  assert.equal((await listInstalled(prefix)).map((i) => i.record.name), ['base', 'other']);
+  assert.equal(
+    (await listInstalled(prefix)).map((i) => i.record.name),
+    ['base', 'other'],
+  );
 });
 
 // ---- modes -------------------------------------------------------------------
 
 test('no file or directory is left writable by others unless sticky; a 1777 tmp stays 1777', async () => {
   const prefix = join(root, 'modes');
-  await install(prefix, [await pkg('modes', '1.0', [
-    { name: 'share/open/', type: 'directory', mode: 0o777 },
-    { name: 'share/open/file', data: 'x', mode: 0o777 },
-    { name: 'share/gw', data: 'x', mode: 0o664 },
-    { name: 'tmp/', type: 'directory', mode: 0o1777 },
-    { name: 'bin/suid', data: 'x', mode: 0o4755 },
-  ])], 'modes');
+  await install(
+    prefix,
+    [
+      await pkg('modes', '1.0', [
+        { name: 'share/open/', type: 'directory', mode: 0o777 },
+        { name: 'share/open/file', data: 'x', mode: 0o777 },
+        { name: 'share/gw', data: 'x', mode: 0o664 },
+        { name: 'tmp/', type: 'directory', mode: 0o1777 },
+        { name: 'bin/suid', data: 'x', mode: 0o4755 },
+      ]),
+    ],
+    'modes',
+  );
   const mode = (p: string) => (statSync(join(prefix, p)).mode & 0o7777).toString(8);
   assert.is(mode('share/open'), '775');
   assert.is(mode('share/open/file'), '775');
@@ -187,8 +245,16 @@ test('no file or directory is left writable by others unless sticky; a 1777 tmp 
 
 test('lib -> usr/lib stays while another package has files under lib/, and goes with the last of them', async () => {
   const prefix = join(root, 'dirlink');
-  const owner = await pkg('layout', '1.0', [{ name: 'usr/lib/', type: 'directory' }, { name: 'usr/lib/libc.so', data: 'libc' }, { name: 'lib', type: 'symlink', linkname: 'usr/lib' }]);
-  const user = (name: string) => pkg(name, '1.0', [{ name: 'lib/', type: 'directory' }, { name: `lib/${name}.so`, data: name }]);
+  const owner = await pkg('layout', '1.0', [
+    { name: 'usr/lib/', type: 'directory' },
+    { name: 'usr/lib/libc.so', data: 'libc' },
+    { name: 'lib', type: 'symlink', linkname: 'usr/lib' },
+  ]);
+  const user = (name: string) =>
+    pkg(name, '1.0', [
+      { name: 'lib/', type: 'directory' },
+      { name: `lib/${name}.so`, data: name },
+    ]);
   await install(prefix, [owner], 'layout');
   await install(prefix, [await user('zlib')], 'zlib');
   await install(prefix, [await user('ssl')], 'ssl');
@@ -214,9 +280,21 @@ test('lib -> usr/lib stays while another package has files under lib/, and goes 
 
 test('a held symlink is adopted by a package that ships it again', async () => {
   const prefix = join(root, 'adopt');
-  const owner = await pkg('layout', '1.0', [{ name: 'usr/lib/', type: 'directory' }, { name: 'lib', type: 'symlink', linkname: 'usr/lib' }]);
+  const owner = await pkg('layout', '1.0', [
+    { name: 'usr/lib/', type: 'directory' },
+    { name: 'lib', type: 'symlink', linkname: 'usr/lib' },
+  ]);
   await install(prefix, [owner], 'layout');
-  await install(prefix, [await pkg('zlib', '1.0', [{ name: 'lib/', type: 'directory' }, { name: 'lib/z.so', data: 'z' }])], 'zlib');
+  await install(
+    prefix,
+    [
+      await pkg('zlib', '1.0', [
+        { name: 'lib/', type: 'directory' },
+        { name: 'lib/z.so', data: 'z' },
+      ]),
+    ],
+    'zlib',
+  );
   assert.is((await cli(['uninstall', 'layout', '--prefix', prefix])).code, 0);
   await install(prefix, [owner], 'layout'); // not refused as "belongs to no installed package"
   assert.is((await cli(['uninstall', 'zlib', '--prefix', prefix])).code, 0);
@@ -237,7 +315,10 @@ async function manyEntries(count: number): Promise<Buffer> {
   const pack = tarStream.pack();
   const chunks: Buffer[] = [];
   pack.on('data', (c) => chunks.push(c as Buffer));
-  const done = new Promise<void>((res, rej) => { pack.on('end', res); pack.on('error', rej); });
+  const done = new Promise<void>((res, rej) => {
+    pack.on('end', res);
+    pack.on('error', rej);
+  });
   for (let i = 0; i < count; i++) pack.entry({ name: `d${i % 100}/f${i}`, size: 0, mode: 0o644, mtime: new Date(0) }, EMPTY);
   pack.finalize();
   await done;
@@ -267,11 +348,24 @@ test('300,000 entries are refused at once; --max-entries through the CLI is one 
 
   const label = `m${n++}`;
   await writeMirror(join(root, 'www', label), [{ name: 'few', version: '1.0', data: await manyEntries(50) }]);
-  const r = await cli(['install', 'few', '--mirror-url', `${server.url}/${label}`, '--prefix', prefix, '--cache-dir', join(root, 'cache'), '--max-entries', '40']);
+  const r = await cli([
+    'install',
+    'few',
+    '--mirror-url',
+    `${server.url}/${label}`,
+    '--prefix',
+    prefix,
+    '--cache-dir',
+    join(root, 'cache'),
+    '--max-entries',
+    '40',
+  ]);
   assert.is(r.code, 1, r.stderr);
   assert.match(r.stderr, /has more than 40 entries/);
   assert.not.match(r.stderr, /\n\s+at /, 'a stack trace was printed');
-  const env = await cli(['install', 'few', '--mirror-url', `${server.url}/${label}`, '--prefix', prefix, '--cache-dir', join(root, 'cache')], { OSFORGE_MAX_PATH_DEPTH: '1' });
+  const env = await cli(['install', 'few', '--mirror-url', `${server.url}/${label}`, '--prefix', prefix, '--cache-dir', join(root, 'cache')], {
+    OSFORGE_MAX_PATH_DEPTH: '1',
+  });
   assert.is(env.code, 1, env.stderr);
   assert.match(env.stderr, /more than 1 directories deep/);
   const bad = await cli(['install', 'few', '--mirror-url', `${server.url}/${label}`, '--prefix', prefix, '--max-entries', 'lots']);

@@ -19,15 +19,34 @@ let url = '';
 let server: Awaited<ReturnType<typeof serveDir>>;
 let n = 0;
 
-const args = (name: string, prefix: string, extra: string[] = []) => ['install', name, '--mirror-url', url, '--prefix', prefix, '--arch', 'amd64', '--cache-dir', join(root, 'cache'), ...extra];
+const args = (name: string, prefix: string, extra: string[] = []) => [
+  'install',
+  name,
+  '--mirror-url',
+  url,
+  '--prefix',
+  prefix,
+  '--arch',
+  'amd64',
+  '--cache-dir',
+  join(root, 'cache'),
+  ...extra,
+];
 
 /** Like runCli, but also returns the child's pid at once. */
 function start(cliArgs: string[], env: Record<string, string> = {}): { pid: number; done: Promise<CliResult> } {
-  const child = spawn(join(repoRoot, 'node_modules/.bin/tsx'), [join(repoRoot, 'pipeline/cli.ts'), ...cliArgs], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(join(repoRoot, 'node_modules/.bin/tsx'), [join(repoRoot, 'pipeline/cli.ts'), ...cliArgs], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
-  child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+  child.stdout.on('data', (c: Buffer) => {
+    stdout += c.toString();
+  });
+  child.stderr.on('data', (c: Buffer) => {
+    stderr += c.toString();
+  });
   return { pid: child.pid!, done: new Promise((res) => child.on('close', (code) => res({ code: code ?? -1, stdout, stderr }))) };
 }
 
@@ -64,7 +83,7 @@ test.after(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-test('a second command fails at once with --no-wait, naming the holder; without it, it waits, says for whom, then sees the first one\'s files', async () => {
+test("a second command fails at once with --no-wait, naming the holder; without it, it waits, says for whom, then sees the first one's files", async () => {
   const prefix = await freshPrefix();
   const lock = join(prefix, 'var/db/pkg/.lock');
   const a = start(args('alpha', prefix), { OSFORGE_TEST_PAUSE_AT: 'locked:6000' });
@@ -76,7 +95,13 @@ test('a second command fails at once with --no-wait, naming the holder; without 
 
   const noWait = await runCli(args('beta', prefix, ['--no-wait']));
   assert.is(noWait.code, 1);
-  assert.match(noWait.stderr, new RegExp(`^error \\[LOCKED\\]: the package database of .* is locked by pid ${holder.pid} \\(osforge install alpha 1\\.0, since ${holder.since.replaceAll('.', '\\.')}\\)$`, 'm'));
+  assert.match(
+    noWait.stderr,
+    new RegExp(
+      `^error \\[LOCKED\\]: the package database of .* is locked by pid ${holder.pid} \\(osforge install alpha 1\\.0, since ${holder.since.replaceAll('.', '\\.')}\\)$`,
+      'm',
+    ),
+  );
 
   const b = start(args('beta', prefix));
   const [ra, rb] = await Promise.all([a.done, b.done]);
@@ -107,9 +132,18 @@ test('two installs started together: exactly one owns the shared file, every tim
 test('a lock of a dead process, or of a previous boot, is taken over and that is logged', async () => {
   const dead = spawnSync('true').pid!;
   const cases: [Record<string, unknown>, RegExp][] = [
-    [{ pid: dead, bootId: bootId(), startTime: '1', command: 'osforge install ghost 1.0', since: '2026-01-01T00:00:00.000Z' }, new RegExp(`taking over the stale lock .* of pid ${dead} \\(osforge install ghost 1\\.0, since 2026-01-01T00:00:00\\.000Z\\): process ${dead} is gone`)],
-    [{ pid: process.pid, bootId: 'another-boot', startTime: '1', command: 'osforge uninstall x', since: '2026-01-01T00:00:00.000Z' }, /taking over the stale lock .*: it was taken before the last reboot/],
-    [{ pid: process.pid, bootId: bootId(), startTime: 'not-my-start', command: 'osforge install y', since: '2026-01-01T00:00:00.000Z' }, new RegExp(`process ${process.pid} is gone \\(the pid was reused\\)`)],
+    [
+      { pid: dead, bootId: bootId(), startTime: '1', command: 'osforge install ghost 1.0', since: '2026-01-01T00:00:00.000Z' },
+      new RegExp(`taking over the stale lock .* of pid ${dead} \\(osforge install ghost 1\\.0, since 2026-01-01T00:00:00\\.000Z\\): process ${dead} is gone`),
+    ],
+    [
+      { pid: process.pid, bootId: 'another-boot', startTime: '1', command: 'osforge uninstall x', since: '2026-01-01T00:00:00.000Z' },
+      /taking over the stale lock .*: it was taken before the last reboot/,
+    ],
+    [
+      { pid: process.pid, bootId: bootId(), startTime: 'not-my-start', command: 'osforge install y', since: '2026-01-01T00:00:00.000Z' },
+      new RegExp(`process ${process.pid} is gone \\(the pid was reused\\)`),
+    ],
   ];
   for (const [holder, re] of cases) {
     const prefix = await freshPrefix();

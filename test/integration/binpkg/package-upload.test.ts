@@ -14,7 +14,13 @@ let root = '';
 let state = '';
 const COMPILER = 'gcc 12.2.0 / musl 1.2.3';
 
-interface StagePkg { name: string; version: string; arch: 'amd64' | 'arm64'; key: string; files: Record<string, string> }
+interface StagePkg {
+  name: string;
+  version: string;
+  arch: 'amd64' | 'arm64';
+  key: string;
+  files: Record<string, string>;
+}
 const pkgs: StagePkg[] = [
   { name: 'busybox', version: '1.36.1', arch: 'amd64', key: 'a'.repeat(64), files: { 'bin/busybox': 'busybox amd64\n' } },
   { name: 'busybox', version: '1.36.1', arch: 'arm64', key: 'b'.repeat(64), files: { 'bin/busybox': 'busybox arm64\n' } },
@@ -28,11 +34,32 @@ async function writeStage(p: StagePkg, extraMeta: Record<string, unknown> = {}):
   const data = await packageBytes(p.files);
   outputs.set(p.key, data);
   await writeFile(join(dir, 'output.tar.gz'), data);
-  await writeFile(join(dir, 'meta.json'), JSON.stringify({ name: p.name, version: p.version, arch: p.arch, key: p.key, deps: [], outputSha256: sha256(data), compiler: COMPILER, useFlags: [], ...extraMeta }));
+  await writeFile(
+    join(dir, 'meta.json'),
+    JSON.stringify({
+      name: p.name,
+      version: p.version,
+      arch: p.arch,
+      key: p.key,
+      deps: [],
+      outputSha256: sha256(data),
+      compiler: COMPILER,
+      useFlags: [],
+      ...extraMeta,
+    }),
+  );
 }
 
 async function writeManifest(path: string, list: StagePkg[]): Promise<void> {
-  const packages = list.map((p) => ({ name: p.name, version: p.version, arch: p.arch, key: p.key, deps: [], sources: [], outputSha256: sha256(outputs.get(p.key)!) }));
+  const packages = list.map((p) => ({
+    name: p.name,
+    version: p.version,
+    arch: p.arch,
+    key: p.key,
+    deps: [],
+    sources: [],
+    outputSha256: sha256(outputs.get(p.key)!),
+  }));
   await writeFile(path, JSON.stringify({ name: 'buckos', version: '0.1.0', packages, toolchains: {} }));
 }
 
@@ -46,7 +73,9 @@ test.before(async () => {
   for (const p of pkgs) await writeStage(p);
   await writeManifest(join(root, 'manifest.json'), pkgs);
 });
-test.after(async () => { await rm(root, { recursive: true, force: true }); });
+test.after(async () => {
+  await rm(root, { recursive: true, force: true });
+});
 
 test('package writes every package of every arch, byte-identical to the stage output, checkable with sha256sum -c', async () => {
   const out = join(root, 'out');
@@ -61,8 +90,11 @@ test('package writes every package of every arch, byte-identical to the stage ou
   const text = readFileSync(join(out, `${fileOf(pkgs[2]!)}.sha256`), 'utf8').split('\n');
   assert.is(text[0], `${sha256(outputs.get(pkgs[2]!.key)!)}  ${fileOf(pkgs[2]!)}`);
   assert.equal(text.slice(1, 6), [
-    `# Config Hash: ${cfg(pkgs[2]!)}`, `# Content Hash: ${sha256(outputs.get(pkgs[2]!.key)!).slice(0, 8)}`,
-    '# Package: zlib', '# Version: 1.3.1', '# Target: //stage2/amd64:zlib',
+    `# Config Hash: ${cfg(pkgs[2]!)}`,
+    `# Content Hash: ${sha256(outputs.get(pkgs[2]!.key)!).slice(0, 8)}`,
+    '# Package: zlib',
+    '# Version: 1.3.1',
+    '# Target: //stage2/amd64:zlib',
   ]);
 });
 
@@ -75,7 +107,10 @@ test('packaging again is reproducible and leaves identical files alone', async (
   assert.match(r.stdout, /unchanged/);
   assert.not.match(r.stdout, /wrote/);
   assert.equal(snapshot(out), before);
-  assert.equal(readdirSync(out).map((n) => statSync(join(out, n)).mtimeMs), mtimes);
+  assert.equal(
+    readdirSync(out).map((n) => statSync(join(out, n)).mtimeMs),
+    mtimes,
+  );
 });
 
 test('a stage output that no longer matches the manifest is refused', async () => {
@@ -100,8 +135,20 @@ test('upload lays the mirror out by first letter with a complete index.json', as
   assert.equal(Object.keys(index.by_name), ['busybox', 'zlib']);
   const z = index.packages.find((p: { name: string }) => p.name === 'zlib');
   const data = outputs.get(pkgs[2]!.key)!;
-  assert.equal(z, { name: 'zlib', version: '1.3.1', arch: 'amd64', config_hash: cfg(pkgs[2]!), file_hash: sha256(data).slice(0, 8), filename: fileOf(pkgs[2]!), size: data.length, sha256: sha256(data) });
-  assert.equal(index.by_name.busybox.map((e: { arch: string }) => e.arch), ['amd64', 'arm64']);
+  assert.equal(z, {
+    name: 'zlib',
+    version: '1.3.1',
+    arch: 'amd64',
+    config_hash: cfg(pkgs[2]!),
+    file_hash: sha256(data).slice(0, 8),
+    filename: fileOf(pkgs[2]!),
+    size: data.length,
+    sha256: sha256(data),
+  });
+  assert.equal(
+    index.by_name.busybox.map((e: { arch: string }) => e.arch),
+    ['amd64', 'arm64'],
+  );
   assert.equal(readdirSync(join(root, 'staging')), []); // staging cleaned up
 });
 
@@ -140,7 +187,13 @@ test('two configurations of one version coexist; a different file under a publis
   assert.is(r.code, 0, r.stderr);
   const index = JSON.parse(readFileSync(join(root, 'mirror', 'index.json'), 'utf8'));
   assert.is(index.total, 4);
-  assert.equal(index.by_name.busybox.filter((e: { arch: string }) => e.arch === 'amd64').map((e: { config_hash: string }) => e.config_hash).sort(), [cfg(pkgs[0]!), cfg(other)].sort());
+  assert.equal(
+    index.by_name.busybox
+      .filter((e: { arch: string }) => e.arch === 'amd64')
+      .map((e: { config_hash: string }) => e.config_hash)
+      .sort(),
+    [cfg(pkgs[0]!), cfg(other)].sort(),
+  );
 
   // Same file name, other bytes: a non-reproducible rebuild must not silently replace what clients verified.
   const clash = join(root, 'clash');
@@ -148,7 +201,12 @@ test('two configurations of one version coexist; a different file under a publis
   const f = fileOf(pkgs[2]!);
   const fake = await packageBytes({ 'lib/libz.so.1': 'different\n' });
   await writeFile(join(clash, f), fake);
-  await writeFile(join(clash, `${f}.sha256`), readFileSync(join(root, 'out', `${f}.sha256`), 'utf8').replace(/^[0-9a-f]{64}/, sha256(fake)).replace(/Content Hash: [0-9a-f]{8}/, `Content Hash: ${sha256(fake).slice(0, 8)}`));
+  await writeFile(
+    join(clash, `${f}.sha256`),
+    readFileSync(join(root, 'out', `${f}.sha256`), 'utf8')
+      .replace(/^[0-9a-f]{64}/, sha256(fake))
+      .replace(/Content Hash: [0-9a-f]{8}/, `Content Hash: ${sha256(fake).slice(0, 8)}`),
+  );
   const before = snapshot(join(root, 'mirror'));
   const c = await runCli(['upload', '--source', clash, '--mirror', join(root, 'mirror')]);
   assert.is(c.code, 1);
@@ -171,7 +229,10 @@ test('a corrupt package in --source is not published', async () => {
 test('rsync to a local path gives the same mirror, idempotently', async () => {
   const viaRsync = join(root, 'mirror-rsync');
   const viaCopy = join(root, 'mirror-copy');
-  for (const [dest, extra] of [[viaRsync, ['--use-rsync']], [viaCopy, []]] as const) {
+  for (const [dest, extra] of [
+    [viaRsync, ['--use-rsync']],
+    [viaCopy, []],
+  ] as const) {
     const r = await runCli(['upload', '--source', join(root, 'out'), '--mirror', dest, ...extra]);
     assert.is(r.code, 0, r.stderr);
   }
@@ -188,12 +249,27 @@ test('rsync to a local path gives the same mirror, idempotently', async () => {
 
 test('package --upload, then install from the mirror over HTTP', async () => {
   const mirror = join(root, 'mirror-e2e');
-  const r = await runCli(['package', '--manifest', join(root, 'manifest.json'), '--output-dir', join(root, 'out3'), '--upload', '--mirror-url', mirror], { env: env() });
+  const r = await runCli(['package', '--manifest', join(root, 'manifest.json'), '--output-dir', join(root, 'out3'), '--upload', '--mirror-url', mirror], {
+    env: env(),
+  });
   assert.is(r.code, 0, r.stderr);
   const server = await serveDir(mirror);
   try {
     const prefix = join(root, 'prefix');
-    const i = await runCli(['install', 'zlib', '--version', '1.3.1', '--mirror-url', server.url, '--prefix', prefix, '--arch', 'amd64', '--cache-dir', join(root, 'cache')]);
+    const i = await runCli([
+      'install',
+      'zlib',
+      '--version',
+      '1.3.1',
+      '--mirror-url',
+      server.url,
+      '--prefix',
+      prefix,
+      '--arch',
+      'amd64',
+      '--cache-dir',
+      join(root, 'cache'),
+    ]);
     assert.is(i.code, 0, i.stderr);
     assert.is(readFileSync(join(prefix, 'lib/libz.so.1'), 'utf8'), 'zlib\n');
     assert.match(i.stderr, /selected zlib 1\.3\.1 \(amd64, config [0-9a-f]{8}/);

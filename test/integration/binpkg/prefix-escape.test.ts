@@ -33,9 +33,15 @@ async function publish(pkgs: FixturePackage[]): Promise<string> {
 }
 
 const req = (mirrorUrl: string, prefix: string, over: Partial<InstallRequest> = {}): InstallRequest => ({
-  name: 'app', arch: 'amd64', mirrorUrl, prefix, cacheDir: join(root, 'cache'), downloadOnly: false, log: () => {}, ...over,
+  name: 'app',
+  arch: 'amd64',
+  mirrorUrl,
+  prefix,
+  cacheDir: join(root, 'cache'),
+  downloadOnly: false,
+  log: () => {},
+  ...over,
 });
-
 
 /** The database is consistent: every recorded obj/sym exists with the recorded content, no journal, lock or staging left. */
 async function assertDbConsistent(prefix: string): Promise<void> {
@@ -46,8 +52,17 @@ async function assertDbConsistent(prefix: string): Promise<void> {
     }
   }
   const vdb = join(prefix, 'var/db/pkg');
-  if (existsSync(vdb)) assert.equal(readdirSync(vdb).filter((f) => f.startsWith('.')), [], 'journal or lock left behind');
-  assert.equal(readdirSync(prefix).filter((f) => f.startsWith('.osforge-staging-')), [], 'staging dir left behind');
+  if (existsSync(vdb))
+    assert.equal(
+      readdirSync(vdb).filter((f) => f.startsWith('.')),
+      [],
+      'journal or lock left behind',
+    );
+  assert.equal(
+    readdirSync(prefix).filter((f) => f.startsWith('.osforge-staging-')),
+    [],
+    'staging dir left behind',
+  );
 }
 
 test.before(async () => {
@@ -69,11 +84,17 @@ test('uninstall refuses, removing nothing, when a package directory became a sym
   const before = snapshot(w);
   const r = await runCli(['uninstall', 'app', '--prefix', prefix]);
   assert.is(r.code, 1, r.stderr);
-  assert.match(r.stderr, /^error \[PREFIX_UNSAFE\]: refusing to uninstall app-1\.0: 1 recorded path\(s\) lead outside the prefix .* through a symlinked directory: \/lib\/app\/secret$/m);
+  assert.match(
+    r.stderr,
+    /^error \[PREFIX_UNSAFE\]: refusing to uninstall app-1\.0: 1 recorded path\(s\) lead outside the prefix .* through a symlinked directory: \/lib\/app\/secret$/m,
+  );
   assert.not.match(r.stderr, /\n\s+at /); // no stack trace
   assert.equal(snapshot(w), before, 'something changed');
   assert.is(readFileSync(join(outside, 'secret'), 'utf8'), 'secret\n');
-  assert.equal((await listInstalled(prefix)).map((i) => i.record.name), ['app']);
+  assert.equal(
+    (await listInstalled(prefix)).map((i) => i.record.name),
+    ['app'],
+  );
   await assertDbConsistent(prefix);
 });
 
@@ -86,7 +107,10 @@ test('uninstall refuses paths that now lead into the package database', async ()
   const before = snapshot(w);
   const r = await runCli(['uninstall', 'app', '--prefix', prefix]);
   assert.is(r.code, 1, r.stderr);
-  assert.match(r.stderr, /PREFIX_UNSAFE\]: refusing to uninstall app-1\.0: 1 recorded path\(s\) lead outside the prefix .*\(or into its database\).*: \/lib\/app\/binpkg\.json$/m);
+  assert.match(
+    r.stderr,
+    /PREFIX_UNSAFE\]: refusing to uninstall app-1\.0: 1 recorded path\(s\) lead outside the prefix .*\(or into its database\).*: \/lib\/app\/binpkg\.json$/m,
+  );
   assert.equal(snapshot(w), before);
 });
 
@@ -104,7 +128,10 @@ test('an upgrade that would remove old files through an outside symlink is refus
   assert.is(e.code, 'PREFIX_UNSAFE');
   assert.match(e.message, /^refusing to remove \(replacing app-1\.0\) \/lib\/app\/secret: a directory on its path is a symlink leading outside the prefix/);
   assert.equal(snapshot(w), before);
-  assert.equal((await listInstalled(prefix)).map((i) => i.record.version), ['1.0']);
+  assert.equal(
+    (await listInstalled(prefix)).map((i) => i.record.version),
+    ['1.0'],
+  );
   await assertDbConsistent(prefix);
 });
 
@@ -138,10 +165,21 @@ test('symlinks inside the prefix that stay inside are fine (lib/ssl/certs -> ../
 
 test('packages that would redirect the database are refused: var/db -> ../bin, var -> .., a file at var, entries in var/db/pkg', async () => {
   const cases: [string, Parameters<typeof rawTarGz>[0], RegExp][] = [
-    ['var/db link', [{ name: 'var', type: 'directory' }, { name: 'var/db', type: 'symlink', linkname: '../bin' }], /refusing archive entry "var\/db": var\/db\/pkg is the package database; var\/db must be a directory, not a symlink/],
+    [
+      'var/db link',
+      [
+        { name: 'var', type: 'directory' },
+        { name: 'var/db', type: 'symlink', linkname: '../bin' },
+      ],
+      /refusing archive entry "var\/db": var\/db\/pkg is the package database; var\/db must be a directory, not a symlink/,
+    ],
     ['var link', [{ name: 'var', type: 'symlink', linkname: '..' }], /refusing archive entry "var": .*var must be a directory, not a symlink/],
     ['var file', [{ name: 'var', data: 'x' }], /var must be a directory, not a file/],
-    ['forged record', [{ name: 'var/db/pkg/other-1.0/CONTENTS', data: 'obj /etc/keep\n' }], /"var\/db\/pkg\/other-1\.0\/CONTENTS": var\/db\/pkg is the package database/],
+    [
+      'forged record',
+      [{ name: 'var/db/pkg/other-1.0/CONTENTS', data: 'obj /etc/keep\n' }],
+      /"var\/db\/pkg\/other-1\.0\/CONTENTS": var\/db\/pkg is the package database/,
+    ],
   ];
   for (const [label, entries, re] of cases) {
     const { w, prefix } = await world();
@@ -164,9 +202,16 @@ test('a link left by one package cannot be used by the next to write into the da
   const before = snapshot(w);
   const e = await refusal(installBinary(req(url, prefix, { name: 'evil' })));
   assert.is(e.code, 'ARCHIVE_UNSAFE');
-  assert.match(e.message, /^refusing archive entry "dbl\/forged-1\.0\/CONTENTS": it lands on var\/db\/pkg\/forged-1\.0\/CONTENTS through a symlink; var\/db\/pkg is the package database$/, e.message);
+  assert.match(
+    e.message,
+    /^refusing archive entry "dbl\/forged-1\.0\/CONTENTS": it lands on var\/db\/pkg\/forged-1\.0\/CONTENTS through a symlink; var\/db\/pkg is the package database$/,
+    e.message,
+  );
   assert.equal(snapshot(w), before);
-  assert.equal((await listInstalled(prefix)).map((i) => i.record.name), ['app']);
+  assert.equal(
+    (await listInstalled(prefix)).map((i) => i.record.name),
+    ['app'],
+  );
 });
 
 test('a prefix whose var, var/db or var/db/pkg is already a symlink is refused by install and uninstall', async () => {
@@ -191,7 +236,16 @@ test('a prefix whose var, var/db or var/db/pkg is already a symlink is refused b
 test('a path too long for the filesystem is a one-line ARCHIVE_UNSAFE error, the prefix untouched', async () => {
   const { w, prefix } = await world();
   const long = `share/${'x'.repeat(300)}/f`;
-  const url = await publish([{ name: 'app', version: '1.0', data: await rawTarGz([{ name: 'bin/app', data: 'app\n' }, { name: long, data: 'f\n' }]) }]);
+  const url = await publish([
+    {
+      name: 'app',
+      version: '1.0',
+      data: await rawTarGz([
+        { name: 'bin/app', data: 'app\n' },
+        { name: long, data: 'f\n' },
+      ]),
+    },
+  ]);
   const before = snapshot(w);
   const r = await runCli(['install', 'app', '--mirror-url', url, '--prefix', prefix, '--arch', 'amd64', '--cache-dir', join(root, 'cache')]);
   assert.is(r.code, 1, r.stderr);

@@ -31,8 +31,28 @@ test.before(async () => {
   await mkdir(keyDir, { recursive: true });
   const data = await packageBytes({ 'bin/hello': 'hello\n' });
   await writeFile(join(keyDir, 'output.tar.gz'), data);
-  await writeFile(join(keyDir, 'meta.json'), JSON.stringify({ name: 'hello', version: '1.0', arch: 'amd64', key: 'd'.repeat(64), deps: [], outputSha256: sha256(data), compiler: COMPILER, useFlags: [] }));
-  await writeFile(join(root, 'manifest.json'), JSON.stringify({ name: 'buckos', version: '0.1.0', toolchains: {}, packages: [{ name: 'hello', version: '1.0', arch: 'amd64', key: 'd'.repeat(64), deps: [], sources: [], outputSha256: sha256(data) }] }));
+  await writeFile(
+    join(keyDir, 'meta.json'),
+    JSON.stringify({
+      name: 'hello',
+      version: '1.0',
+      arch: 'amd64',
+      key: 'd'.repeat(64),
+      deps: [],
+      outputSha256: sha256(data),
+      compiler: COMPILER,
+      useFlags: [],
+    }),
+  );
+  await writeFile(
+    join(root, 'manifest.json'),
+    JSON.stringify({
+      name: 'buckos',
+      version: '0.1.0',
+      toolchains: {},
+      packages: [{ name: 'hello', version: '1.0', arch: 'amd64', key: 'd'.repeat(64), deps: [], sources: [], outputSha256: sha256(data) }],
+    }),
+  );
   filename = `hello-1.0-${configHash({ arch: 'amd64', compiler: COMPILER, useFlags: [], depGraphHash: 'd'.repeat(64) })}-bin.tar.gz`;
   const kg = await runCli(['keygen', '--output-key-prefix', join(root, 'k')], { env: PASSWORD });
   assert.is(kg.code, 0, kg.stderr);
@@ -48,7 +68,10 @@ test('package --sign-key, upload --sign-key, install --key: signed end to end, o
   const p = await runCli(['package', '--manifest', join(root, 'manifest.json'), '--output-dir', bins, '--sign-key', key()], { env: env() });
   assert.is(p.code, 0, p.stderr);
   assert.equal(readdirSync(bins).sort(), [filename, `${filename}.sha256`, `${filename}.sha256.sig`, `${filename}.sig`]);
-  for (const [sig, file] of [[`${filename}.sig`, filename], [`${filename}.sha256.sig`, `${filename}.sha256`]]) {
+  for (const [sig, file] of [
+    [`${filename}.sig`, filename],
+    [`${filename}.sha256.sig`, `${filename}.sha256`],
+  ]) {
     const der = join(root, 'sig.der');
     await writeFile(der, Buffer.from(readFileSync(join(bins, sig!), 'utf8'), 'base64'));
     const v = spawnSync('openssl', ['dgst', '-sha256', '-verify', pub(), '-signature', der, join(bins, file!)], { encoding: 'utf8' });
@@ -63,7 +86,20 @@ test('package --sign-key, upload --sign-key, install --key: signed end to end, o
   assert.ok(existsSync(join(mirror, 'index.json.sig')));
   assert.ok(existsSync(join(mirror, 'h', `${filename}.sha256.sig`)));
   const prefix = join(root, 'prefix');
-  const i = await runCli(['install', 'hello', '--mirror-url', `${server.url}/mirror`, '--prefix', prefix, '--arch', 'amd64', '--key', pub(), '--cache-dir', join(root, 'cache')]);
+  const i = await runCli([
+    'install',
+    'hello',
+    '--mirror-url',
+    `${server.url}/mirror`,
+    '--prefix',
+    prefix,
+    '--arch',
+    'amd64',
+    '--key',
+    pub(),
+    '--cache-dir',
+    join(root, 'cache'),
+  ]);
   assert.is(i.code, 0, i.stderr);
   assert.match(i.stderr, /index\.json: signature ok/);
   assert.is(readFileSync(join(prefix, 'bin/hello'), 'utf8'), 'hello\n');
@@ -85,7 +121,11 @@ test('package --sign-key, upload --sign-key, install --key: signed end to end, o
 
 test('upload inspects every archive: a hostile package is refused and nothing is published', async () => {
   for (const [label, entries, re] of [
-    ['dotdot', [{ name: '../../etc/cron.d/x', data: 'pwned\n' }], /refusing to publish .*evil-1\.0-\w{8}-bin\.tar\.gz: refusing archive entry "\.\.\/\.\.\/etc\/cron\.d\/x": "\.\." segment/],
+    [
+      'dotdot',
+      [{ name: '../../etc/cron.d/x', data: 'pwned\n' }],
+      /refusing to publish .*evil-1\.0-\w{8}-bin\.tar\.gz: refusing archive entry "\.\.\/\.\.\/etc\/cron\.d\/x": "\.\." segment/,
+    ],
     ['device', [{ name: 'dev/sda', type: 'block-device' as const }], /unsupported entry type block-device/],
     ['linkout', [{ name: 'x', type: 'symlink' as const, linkname: '../../..' }], /symlink to "\.\.\/\.\.\/\.\." points outside/],
     ['db', [{ name: 'var/db/pkg/evil-1.0/CONTENTS', data: 'obj /etc/passwd\n' }], /var\/db\/pkg is the package database/],
@@ -113,7 +153,10 @@ test('upload stages in a fresh private directory, never a fixed shared /tmp path
   await mkdir(tmp);
   const r = await runCli(['upload', '--source', src, '--mirror', join(root, 'stg-dest')], { env: { TMPDIR: tmp } });
   assert.is(r.code, 0, r.stderr);
-  assert.equal(readdirSync(tmp).filter((f) => !f.startsWith('tsx-')), []); // the per-run dir was removed; no buckos-binaries-staging left
+  assert.equal(
+    readdirSync(tmp).filter((f) => !f.startsWith('tsx-')),
+    [],
+  ); // the per-run dir was removed; no buckos-binaries-staging left
   const help = await runCli(['upload', '--help']);
   assert.not.match(help.stdout, /buckos-binaries-staging/);
 });

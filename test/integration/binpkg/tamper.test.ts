@@ -26,7 +26,10 @@ const signBlobWith = (text: string) => signBlob(Buffer.from(text), keys.privateK
 const fileOf = (p: FixturePackage) => mirrorPath(p.name, binaryFilename(p.name, p.version, fixtureConfigHash(p)));
 
 /** A mirror named `label` holding `pkg`, with `edit` applied to its files afterwards. */
-async function mirror(label: string, opts: { tamper?: (text: string) => string; after?: (dir: string) => Promise<void>; signed?: boolean } = {}): Promise<string> {
+async function mirror(
+  label: string,
+  opts: { tamper?: (text: string) => string; after?: (dir: string) => Promise<void>; signed?: boolean } = {},
+): Promise<string> {
   const dir = join(root, 'www', label);
   await writeMirror(dir, [pkg], { tamper: opts.tamper ? (_p, t) => opts.tamper!(t) : undefined, signWith: opts.signed ? keys.privateKey : undefined });
   await opts.after?.(dir);
@@ -35,8 +38,15 @@ async function mirror(label: string, opts: { tamper?: (text: string) => string; 
 
 function req(mirrorUrl: string, over: Partial<InstallRequest> = {}): InstallRequest {
   return {
-    name: 'hello', version: '1.0', arch: 'amd64', mirrorUrl, prefix: join(root, 'world/prefix'), cacheDir: join(root, 'world/cache'),
-    downloadOnly: false, log: () => {}, ...over,
+    name: 'hello',
+    version: '1.0',
+    arch: 'amd64',
+    mirrorUrl,
+    prefix: join(root, 'world/prefix'),
+    cacheDir: join(root, 'world/cache'),
+    downloadOnly: false,
+    log: () => {},
+    ...over,
   };
 }
 
@@ -79,9 +89,25 @@ test('a corrupted package is refused, naming expected and actual sha256', async 
   bad[bad.length - 5]! ^= 0xff;
   const url = await mirror('corrupt', { after: (d) => writeFile(join(d, fileOf(pkg)), bad) });
   await refused(req(url), 'SHA256_MISMATCH', new RegExp(`expected sha256 ${sha256(pkg.data)} \\(from its \\.sha256\\), actual ${sha256(bad)}`));
-  const cli = await runCli(['install', 'hello', '--version', '1.0', '--mirror-url', url, '--prefix', join(root, 'world/prefix'), '--arch', 'amd64', '--cache-dir', join(root, 'world/cache')]);
+  const cli = await runCli([
+    'install',
+    'hello',
+    '--version',
+    '1.0',
+    '--mirror-url',
+    url,
+    '--prefix',
+    join(root, 'world/prefix'),
+    '--arch',
+    'amd64',
+    '--cache-dir',
+    join(root, 'world/cache'),
+  ]);
   assert.is(cli.code, 1);
-  assert.match(cli.stderr, /error \[SHA256_MISMATCH\]: hash mismatch for hello-1\.0-[0-9a-f]{8}-bin\.tar\.gz: expected sha256 [0-9a-f]{64} \(from its \.sha256\), actual [0-9a-f]{64}/);
+  assert.match(
+    cli.stderr,
+    /error \[SHA256_MISMATCH\]: hash mismatch for hello-1\.0-[0-9a-f]{8}-bin\.tar\.gz: expected sha256 [0-9a-f]{64} \(from its \.sha256\), actual [0-9a-f]{64}/,
+  );
 });
 
 test('a package replaced together with its .sha256 still fails against index.json', async () => {
@@ -90,7 +116,10 @@ test('a package replaced together with its .sha256 still fails against index.jso
     after: async (d) => {
       await writeFile(join(d, fileOf(pkg)), evil);
       const t = readFileSync(join(d, `${fileOf(pkg)}.sha256`), 'utf8');
-      await writeFile(join(d, `${fileOf(pkg)}.sha256`), t.replace(/^[0-9a-f]{64}/, sha256(evil)).replace(/Content Hash: \w+/, `Content Hash: ${sha256(evil).slice(0, 8)}`));
+      await writeFile(
+        join(d, `${fileOf(pkg)}.sha256`),
+        t.replace(/^[0-9a-f]{64}/, sha256(evil)).replace(/Content Hash: \w+/, `Content Hash: ${sha256(evil).slice(0, 8)}`),
+      );
     },
   });
   await refused(req(url), 'SHA256_MISMATCH', new RegExp(`index expects sha256 ${sha256(pkg.data)}, actual ${sha256(evil)}`));
@@ -121,21 +150,49 @@ test('signatures: valid accepted; tampered, foreign, missing or unverifiable ref
 
   await refused(req(signedUrl), 'USAGE', /is signed .* but no public key was given/);
   const foreign = await mirror('foreign-sig', { signed: true, after: (d) => writeFile(join(d, `${fileOf(pkg)}.sig`), sigOf(other.privateKey, pkg.data)) });
-  await refused(req(foreign, { publicKey: pubPem }), 'SHA256_MISMATCH', /signature verification failed for hello-1\.0-\w+-bin\.tar\.gz: .*\.sig does not match the package/);
+  await refused(
+    req(foreign, { publicKey: pubPem }),
+    'SHA256_MISMATCH',
+    /signature verification failed for hello-1\.0-\w+-bin\.tar\.gz: .*\.sig does not match the package/,
+  );
   const garbage = await mirror('garbage-sig', { signed: true, after: (d) => writeFile(join(d, `${fileOf(pkg)}.sig`), 'not base64 at all!!\n') });
   await refused(req(garbage, { publicKey: pubPem }), 'SHA256_MISMATCH', /signature verification failed/);
   // Unsigned packages behind a signed index, and an unsigned index.
-  const unsignedPkg = await mirror('unsigned-pkg', { signed: true, after: async (d) => { await rm(join(d, `${fileOf(pkg)}.sig`)); await rm(join(d, `${fileOf(pkg)}.sha256.sig`)); } });
+  const unsignedPkg = await mirror('unsigned-pkg', {
+    signed: true,
+    after: async (d) => {
+      await rm(join(d, `${fileOf(pkg)}.sig`));
+      await rm(join(d, `${fileOf(pkg)}.sha256.sig`));
+    },
+  });
   await refused(req(unsignedPkg, { publicKey: pubPem }), 'SHA256_MISMATCH', /has no signature .*\.sig but a public key was given/);
   const bytesOnly = await mirror('bytes-only', { signed: true, after: (d) => rm(join(d, `${fileOf(pkg)}.sha256.sig`)) });
   await refused(req(bytesOnly, { publicKey: pubPem }), 'SHA256_MISMATCH', /has no signature .*\.sha256\.sig/);
   await refused(req(await mirror('unsigned'), { publicKey: pubPem }), 'SHA256_MISMATCH', /index\.json is not signed \(no index\.json\.sig\)/);
-  const badIndex = await mirror('bad-index-sig', { signed: true, after: (d) => writeFile(join(d, 'index.json.sig'), sigOf(other.privateKey, Buffer.from('x'))) });
+  const badIndex = await mirror('bad-index-sig', {
+    signed: true,
+    after: (d) => writeFile(join(d, 'index.json.sig'), sigOf(other.privateKey, Buffer.from('x'))),
+  });
   await refused(req(badIndex, { publicKey: pubPem }), 'SHA256_MISMATCH', /signature verification failed for .*index\.json/);
 
   const keyFile = join(root, 'cosign.pub');
   await writeFile(keyFile, pubPem);
-  const cli = await runCli(['install', 'hello', '--version', '1.0', '--mirror-url', signedUrl, '--prefix', join(root, 'signed-cli'), '--arch', 'amd64', '--cache-dir', join(root, 'signed-cache2'), '--key', keyFile]);
+  const cli = await runCli([
+    'install',
+    'hello',
+    '--version',
+    '1.0',
+    '--mirror-url',
+    signedUrl,
+    '--prefix',
+    join(root, 'signed-cli'),
+    '--arch',
+    'amd64',
+    '--cache-dir',
+    join(root, 'signed-cache2'),
+    '--key',
+    keyFile,
+  ]);
   assert.is(cli.code, 0, cli.stderr);
   assert.match(cli.stderr, /signatures of package and metadata ok/);
 });
@@ -151,15 +208,22 @@ test('a relabelled signed package (old version re-indexed as the new one) is ref
   // (a) the old files copied under the new name, signatures and all: the signed metadata names 1.0.
   for (const ext of ['', '.sha256', '.sig', '.sha256.sig']) await writeFile(join(dir, f2 + ext), readFileSync(join(dir, f1 + ext)));
   const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8'));
-  for (const e of index.packages) if (e.version === '2.0') Object.assign(e, { sha256: sha256(v1.data), file_hash: sha256(v1.data).slice(0, 8), size: v1.data.length });
+  for (const e of index.packages)
+    if (e.version === '2.0') Object.assign(e, { sha256: sha256(v1.data), file_hash: sha256(v1.data).slice(0, 8), size: v1.data.length });
   const reindexed = JSON.stringify(index, null, 2) + '\n';
   await writeFile(join(dir, 'index.json'), reindexed);
   await writeFile(join(dir, 'index.json.sig'), signBlobWith(reindexed)); // even with a validly re-signed index
   const url = `${server.url}/relabel`;
-  await refused(req(url, { version: '2.0', publicKey: pubPem }), 'SHA256_MISMATCH', /metadata of .* does not match the package requested: filename: expected hello-2\.0-\w+-bin\.tar\.gz, got hello-1\.0-/);
+  await refused(
+    req(url, { version: '2.0', publicKey: pubPem }),
+    'SHA256_MISMATCH',
+    /metadata of .* does not match the package requested: filename: expected hello-2\.0-\w+-bin\.tar\.gz, got hello-1\.0-/,
+  );
   // (b) the metadata rewritten to say 2.0: its signature no longer matches.
-  const text = readFileSync(join(dir, `${f1}.sha256`), 'utf8').replaceAll(fixtureConfigHash(v1), fixtureConfigHash(v2))
-    .replace('hello-1.0-', 'hello-2.0-').replace('# Version: 1.0', '# Version: 2.0');
+  const text = readFileSync(join(dir, `${f1}.sha256`), 'utf8')
+    .replaceAll(fixtureConfigHash(v1), fixtureConfigHash(v2))
+    .replace('hello-1.0-', 'hello-2.0-')
+    .replace('# Version: 1.0', '# Version: 2.0');
   await writeFile(join(dir, `${f2}.sha256`), text);
   await refused(req(url, { version: '2.0', publicKey: pubPem }), 'SHA256_MISMATCH', /\.sha256\.sig does not match its \.sha256 metadata/);
 });
@@ -177,7 +241,20 @@ test('a .sig written by pipeline/sign verifies; a --key that is not a public key
   assert.ok(existsSync(join(prefix, 'bin/hello')));
   const notAKey = join(root, 'not-a-key.pub');
   await writeFile(notAKey, 'hello\n');
-  const cli = await runCli(['install', 'hello', '--version', '1.0', '--mirror-url', url, '--prefix', join(root, 'world/prefix'), '--arch', 'amd64', '--key', notAKey]);
+  const cli = await runCli([
+    'install',
+    'hello',
+    '--version',
+    '1.0',
+    '--mirror-url',
+    url,
+    '--prefix',
+    join(root, 'world/prefix'),
+    '--arch',
+    'amd64',
+    '--key',
+    notAKey,
+  ]);
   assert.is(cli.code, 1);
   assert.match(cli.stderr, /CONFIG_INVALID.*cannot load public key/);
 });

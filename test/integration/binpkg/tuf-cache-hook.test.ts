@@ -28,8 +28,14 @@ async function tufMirror(label: string, signKey = key.privateKey): Promise<strin
 }
 
 const opts = (label: string, over: Partial<Parameters<typeof fetchVerifiedBinary>[0]> = {}) => ({
-  mirrorUrl: `${server.url}/${label}`, name: pkg.name, version: pkg.version, configHash: fixtureConfigHash(pkg), arch: 'amd64',
-  publicKey: key.publicKey, log: (m: string) => logs.push(m), ...over,
+  mirrorUrl: `${server.url}/${label}`,
+  name: pkg.name,
+  version: pkg.version,
+  configHash: fixtureConfigHash(pkg),
+  arch: 'amd64',
+  publicKey: key.publicKey,
+  log: (m: string) => logs.push(m),
+  ...over,
 });
 
 test.before(async () => {
@@ -56,7 +62,10 @@ test('a hit returns exactly the published bytes, read as TUF targets; with a cac
   const cacheDir = join(root, 'cache');
   const got = await fetchVerifiedBinary(opts('good', { cacheDir }));
   assert.ok(got?.equals(pkg.data));
-  assert.match(logs.join('\n'), /using verified musl-1\.2\.3-\w{8}-bin\.tar\.gz \(sha256 [0-9a-f]{64}, TUF targets v1: length and sha256 of package and metadata ok\)/);
+  assert.match(
+    logs.join('\n'),
+    /using verified musl-1\.2\.3-\w{8}-bin\.tar\.gz \(sha256 [0-9a-f]{64}, TUF targets v1: length and sha256 of package and metadata ok\)/,
+  );
   assert.equal(readdirSync(join(cacheDir, '.tuf')).length, 1);
 });
 

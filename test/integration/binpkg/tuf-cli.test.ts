@@ -17,12 +17,19 @@ let root = '';
 let server: Awaited<ReturnType<typeof serveDir>>;
 const k = (n: string, ext: 'key' | 'pub') => join(root, `${n}.${ext}`);
 const mirror = () => join(root, 'www', 'm');
-const oneLine = (stderr: string) => stderr.trim().split('\n').filter((l) => /^error/.test(l));
+const oneLine = (stderr: string) =>
+  stderr
+    .trim()
+    .split('\n')
+    .filter((l) => /^error/.test(l));
 
 async function signedSource(label: string, keyName: string, pkgs: { name: string; version: string; text: string }[]): Promise<string> {
   const { privateKey } = await loadSigningKey({ path: k(keyName, 'key'), from: '--key' }, { ...process.env, ...PASSWORD });
   const dir = join(root, 'src', label);
-  await writeMirror(dir, await Promise.all(pkgs.map(async (p) => ({ name: p.name, version: p.version, data: await packageBytes({ 'bin/hello': p.text }) }))), { index: false, signWith: privateKey });
+  await writeMirror(dir, await Promise.all(pkgs.map(async (p) => ({ name: p.name, version: p.version, data: await packageBytes({ 'bin/hello': p.text }) }))), {
+    index: false,
+    signWith: privateKey,
+  });
   return dir;
 }
 
@@ -119,7 +126,9 @@ test('--refresh-timestamp re-signs timestamp.json alone; a second identical uplo
 test('rotation by --new-root-key is followed by a prefix that trusts the old root; downgrades are refused unpinned and printed with --version', async () => {
   const prefix = join(root, 'p1');
   const src2 = await signedSource('v2', 'k1', [{ name: 'hello', version: '2.0', text: 'hello 2\n' }]);
-  const rot = await runCli(['upload', '--source', src2, '--mirror', mirror(), '--sign-key', k('k1', 'key'), '--new-root-key', k('k2', 'key')], { env: PASSWORD });
+  const rot = await runCli(['upload', '--source', src2, '--mirror', mirror(), '--sign-key', k('k1', 'key'), '--new-root-key', k('k2', 'key')], {
+    env: PASSWORD,
+  });
   assert.is(rot.code, 0, rot.stderr);
   assert.match(rot.stdout, /TUF metadata: root v2, targets v2, snapshot v2, timestamp v3/);
   assert.ok(readdirSync(mirror()).includes('2.root.json'));

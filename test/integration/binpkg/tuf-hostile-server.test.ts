@@ -39,7 +39,11 @@ test.before(async () => {
       // No content-length: the body just keeps coming.
       res.writeHead(200, { 'content-type': 'application/octet-stream' });
       const chunk = Buffer.alloc(64 * 1024, 0x7b);
-      const pump = () => { while (res.write(chunk)) { /* until the socket pushes back */ } };
+      const pump = () => {
+        while (res.write(chunk)) {
+          /* until the socket pushes back */
+        }
+      };
       res.on('drain', pump);
       pump();
       return;
@@ -54,7 +58,13 @@ test.before(async () => {
     if (how === 'slow') {
       res.writeHead(200, { 'content-length': data.length });
       let i = 0;
-      const t = setInterval(() => { if (i < data.length) res.write(data.subarray(i, ++i)); else { clearInterval(t); res.end(); } }, 1000);
+      const t = setInterval(() => {
+        if (i < data.length) res.write(data.subarray(i, ++i));
+        else {
+          clearInterval(t);
+          res.end();
+        }
+      }, 1000);
       timers.add(t);
       res.on('close', () => clearInterval(t));
       return;
@@ -73,7 +83,17 @@ test.after(async () => {
 });
 
 function req(prefix: string, over: Partial<InstallRequest> = {}): InstallRequest {
-  return { name: 'hello', arch: 'amd64', mirrorUrl: base, prefix: join(root, prefix), cacheDir: join(root, `${prefix}-cache`), downloadOnly: false, tufRoot: join(mirror, 'root.json'), log: () => {}, ...over };
+  return {
+    name: 'hello',
+    arch: 'amd64',
+    mirrorUrl: base,
+    prefix: join(root, prefix),
+    cacheDir: join(root, `${prefix}-cache`),
+    downloadOnly: false,
+    tufRoot: join(mirror, 'root.json'),
+    log: () => {},
+    ...over,
+  };
 }
 
 const pkgPath = () => `h/${readdirSync(join(mirror, 'h')).find((f) => f.endsWith('-bin.tar.gz'))!}`;
@@ -93,7 +113,11 @@ test('endless data: a package that keeps coming stops at the length targets.json
   assert.match(err.message, new RegExp(`is larger than the ${signedLength} bytes limit`));
   assert.match(String(err.context.hint), /the length targets\.json states/);
   assert.ok(Date.now() - started < 10_000, 'stopped at once');
-  assert.equal(readdirSync(join(root)).filter((f) => f === 'endless'), [], 'nothing was installed');
+  assert.equal(
+    readdirSync(join(root)).filter((f) => f === 'endless'),
+    [],
+    'nothing was installed',
+  );
 });
 
 test('endless data: timestamp.json (whose length nothing states) stops at the 16 KiB TUF cap', async () => {

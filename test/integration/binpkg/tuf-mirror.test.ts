@@ -47,7 +47,16 @@ async function source(label: string, pkgs: FixturePackage[]): Promise<string> {
 }
 
 async function publish(mirror: string, pkgs: FixturePackage[], over: Partial<Parameters<typeof upload>[0]> = {}): Promise<void> {
-  await upload({ source: await source(`${mirror.replace(/\W/g, '_')}-${Math.random()}`, pkgs), mirror, useRsync: false, generateIndexOnly: false, dryRun: false, signKey: key.privateKey, log: () => {}, ...over });
+  await upload({
+    source: await source(`${mirror.replace(/\W/g, '_')}-${Math.random()}`, pkgs),
+    mirror,
+    useRsync: false,
+    generateIndexOnly: false,
+    dryRun: false,
+    signKey: key.privateKey,
+    log: () => {},
+    ...over,
+  });
 }
 
 const www = (label: string) => join(root, 'www', label);
@@ -77,9 +86,23 @@ function resign(file: string, signer: typeof key.privateKey, edit: (signed: Reco
 
 test('upload writes and signs TUF metadata beside index.json; install over HTTP and file:// verifies it; re-upload changes nothing; versions rise', async () => {
   await publish(www('good'), [hello1]);
-  assert.equal(readdirSync(www('good')).sort(), ['1.root.json', '1.snapshot.json', '1.targets.json', 'h', 'index.json', 'index.json.sig', 'root.json', 'timestamp.json']);
+  assert.equal(readdirSync(www('good')).sort(), [
+    '1.root.json',
+    '1.snapshot.json',
+    '1.targets.json',
+    'h',
+    'index.json',
+    'index.json.sig',
+    'root.json',
+    'timestamp.json',
+  ]);
   const targets = JSON.parse(readFileSync(join(www('good'), '1.targets.json'), 'utf8')).signed.targets as Record<string, { length: number }>;
-  assert.equal(Object.keys(targets).sort().map((p) => p.replace(/-[0-9a-f]{8}-/, '-X-')), ['h/hello-1.0-X-bin.tar.gz', 'h/hello-1.0-X-bin.tar.gz.sha256', 'index.json']);
+  assert.equal(
+    Object.keys(targets)
+      .sort()
+      .map((p) => p.replace(/-[0-9a-f]{8}-/, '-X-')),
+    ['h/hello-1.0-X-bin.tar.gz', 'h/hello-1.0-X-bin.tar.gz.sha256', 'index.json'],
+  );
   const ts = JSON.parse(readFileSync(join(www('good'), 'timestamp.json'), 'utf8')).signed;
   const days = (Date.parse(ts.expires) - Date.now()) / 86_400_000;
   assert.ok(days > 6.9 && days <= 7, `timestamp expires in ${days} days`);
@@ -128,7 +151,10 @@ test('rollback: metadata older than what the prefix trusts is refused, naming ro
   await installBinary(req(url('rb'), prefix, { tufRoot: pinned }));
   // The mirror (or a proxy) now serves the old, validly signed set.
   for (const f of ['timestamp.json', 'index.json', 'index.json.sig']) cpSync(join(old, f), join(www('rb'), f));
-  await refusedWith(req(url('rb'), prefix, { tufRoot: pinned }), /^rollback: .* serves timestamp version 1, older than version 2 already trusted here; nothing was installed$/);
+  await refusedWith(
+    req(url('rb'), prefix, { tufRoot: pinned }),
+    /^rollback: .* serves timestamp version 1, older than version 2 already trusted here; nothing was installed$/,
+  );
   // Without TUF state, a fresh prefix pinned to the same root still only sees version 1 (nothing to roll back from), and that is fine.
   const fresh = await installBinary(req(url('rb'), join(root, 'p-rb-fresh'), { tufRoot: pinned }));
   assert.is(fresh.entry.version, '1.0');
@@ -139,9 +165,21 @@ test('freeze: an expired timestamp is refused with its date; --refresh-timestamp
   await publish(www('frozen'), [hello1], { now: past, timestampExpiryMs: 3600_000 });
   const pinned = join(www('frozen'), 'root.json');
   const prefix = join(root, 'p-frozen');
-  const err = await refusedWith(req(url('frozen'), prefix, { tufRoot: pinned }), /^freeze: timestamp\.json of .* \(version 1\) expired at \d{4}-\d\d-\d\dT[\d:]+Z, before now/);
+  const err = await refusedWith(
+    req(url('frozen'), prefix, { tufRoot: pinned }),
+    /^freeze: timestamp\.json of .* \(version 1\) expired at \d{4}-\d\d-\d\dT[\d:]+Z, before now/,
+  );
   assert.match(String(err.context.hint), /--refresh-timestamp/);
-  await upload({ source: '', mirror: www('frozen'), refreshTimestamp: true, signKey: key.privateKey, useRsync: false, generateIndexOnly: false, dryRun: false, log: () => {} });
+  await upload({
+    source: '',
+    mirror: www('frozen'),
+    refreshTimestamp: true,
+    signKey: key.privateKey,
+    useRsync: false,
+    generateIndexOnly: false,
+    dryRun: false,
+    log: () => {},
+  });
   assert.is(JSON.parse(readFileSync(join(www('frozen'), 'timestamp.json'), 'utf8')).signed.version, 2);
   assert.is((await installBinary(req(url('frozen'), prefix, { tufRoot: pinned }))).action, 'installed');
 });
@@ -162,29 +200,44 @@ test('mix-and-match: a snapshot or targets from another publish is refused', asy
   const pinned = join(www('mix'), 'root.json');
   const saved = readFileSync(join(www('mix'), '1.snapshot.json'));
   cpSync(join(www('mix-other'), '1.snapshot.json'), join(www('mix'), '1.snapshot.json'));
-  await refusedWith(req(url('mix'), join(root, 'p-mix'), { tufRoot: pinned }), /^mix-and-match: (the snapshot on .* does not match what timestamp\.json version 1 states|.*1\.snapshot\.json is longer than the timestamp metadata states)/);
+  await refusedWith(
+    req(url('mix'), join(root, 'p-mix'), { tufRoot: pinned }),
+    /^mix-and-match: (the snapshot on .* does not match what timestamp\.json version 1 states|.*1\.snapshot\.json is longer than the timestamp metadata states)/,
+  );
   // A snapshot re-signed with the right key but naming other targets: not the one timestamp.json states (length or hash differ).
   const other = JSON.parse(readFileSync(join(www('mix-other'), '1.snapshot.json'), 'utf8'));
   const own = JSON.parse(saved.toString());
   own.signed.meta['targets.json'].hashes.sha256 = other.signed.meta['targets.json'].hashes.sha256;
   writeFileSync(join(www('mix'), '1.snapshot.json'), JSON.stringify(own, null, 2) + '\n');
   resign(join(www('mix'), '1.snapshot.json'), key.privateKey);
-  await refusedWith(req(url('mix'), join(root, 'p-mix'), { tufRoot: pinned }), /^mix-and-match: (the snapshot on .* does not match what timestamp\.json version 1 states \(Expected (hash [0-9a-f]{64} but got [0-9a-f]{64}|length \d+ but got \d+)\)|.*1\.snapshot\.json is longer than the timestamp metadata states)/);
+  await refusedWith(
+    req(url('mix'), join(root, 'p-mix'), { tufRoot: pinned }),
+    /^mix-and-match: (the snapshot on .* does not match what timestamp\.json version 1 states \(Expected (hash [0-9a-f]{64} but got [0-9a-f]{64}|length \d+ but got \d+)\)|.*1\.snapshot\.json is longer than the timestamp metadata states)/,
+  );
   writeFileSync(join(www('mix'), '1.snapshot.json'), saved);
   cpSync(join(www('mix-other'), '1.targets.json'), join(www('mix'), '1.targets.json'));
-  await refusedWith(req(url('mix'), join(root, 'p-mix'), { tufRoot: pinned }), /^mix-and-match: (targets\.json on .* does not match what snapshot\.json version 1 states|.*1\.targets\.json is longer than the snapshot metadata states)/);
+  await refusedWith(
+    req(url('mix'), join(root, 'p-mix'), { tufRoot: pinned }),
+    /^mix-and-match: (targets\.json on .* does not match what snapshot\.json version 1 states|.*1\.targets\.json is longer than the snapshot metadata states)/,
+  );
   // A targets file of the same version from another publish, padded to the stated length: the hash refuses it.
   const t = readFileSync(join(www('mix'), '1.targets.json'));
   const len = JSON.parse(saved.toString()).signed.meta['targets.json'].length as number;
   writeFileSync(join(www('mix'), '1.targets.json'), Buffer.concat([t.subarray(0, Math.min(t.length, len)), Buffer.alloc(Math.max(0, len - t.length), 0x20)]));
-  await refusedWith(req(url('mix'), join(root, 'p-mix'), { tufRoot: pinned }), /^mix-and-match: targets\.json on .* does not match what snapshot\.json version 1 states \(Expected hash/);
+  await refusedWith(
+    req(url('mix'), join(root, 'p-mix'), { tufRoot: pinned }),
+    /^mix-and-match: targets\.json on .* does not match what snapshot\.json version 1 states \(Expected hash/,
+  );
 });
 
 test('a threshold not met: metadata signed by a key the root does not name is refused', async () => {
   await publish(www('thr'), [hello1]);
   const pinned = join(www('thr'), 'root.json');
   resign(join(www('thr'), 'timestamp.json'), foreign.privateKey);
-  await refusedWith(req(url('thr'), join(root, 'p-thr'), { tufRoot: pinned }), /^threshold not met: timestamp\.json of .* \(version 1\) carries 0 valid signature\(s\) from the keys the trusted root names, and 1 are required/);
+  await refusedWith(
+    req(url('thr'), join(root, 'p-thr'), { tufRoot: pinned }),
+    /^threshold not met: timestamp\.json of .* \(version 1\) carries 0 valid signature\(s\) from the keys the trusted root names, and 1 are required/,
+  );
 });
 
 test('arbitrary package: an index or package the targets do not sign is never installed', async () => {
@@ -204,14 +257,20 @@ test('arbitrary package: an index or package the targets do not sign is never in
   await publish(www('arb2'), [hello1]);
   const text = readFileSync(join(www('arb2'), 'index.json'), 'utf8');
   writeFileSync(join(www('arb2'), 'index.json'), text.replace('"total": 1', '"total": 7'));
-  await refusedWith(req(url('arb2'), join(root, 'p-arb'), { tufRoot: join(www('arb2'), 'root.json') }), /index\.json does not match its TUF target: targets\.json version 1 states \d+ bytes, sha256 [0-9a-f]{64}; got \d+ bytes/);
+  await refusedWith(
+    req(url('arb2'), join(root, 'p-arb'), { tufRoot: join(www('arb2'), 'root.json') }),
+    /index\.json does not match its TUF target: targets\.json version 1 states \d+ bytes, sha256 [0-9a-f]{64}; got \d+ bytes/,
+  );
   writeFileSync(join(www('arb2'), 'index.json'), text);
   // A package swapped under its signed name, same length: refused by its signed sha256.
   const pkgFile = readdirSync(join(www('arb2'), 'h')).find((f) => f.endsWith('-bin.tar.gz'))!;
   const bytes = readFileSync(join(www('arb2'), 'h', pkgFile));
   bytes[bytes.length - 3]! ^= 0xff;
   writeFileSync(join(www('arb2'), 'h', pkgFile), bytes);
-  await refusedWith(req(url('arb2'), join(root, 'p-arb'), { tufRoot: join(www('arb2'), 'root.json'), cacheDir: join(root, 'arb2-cache') }), /the package does not match its TUF target: targets\.json states \d+ bytes, sha256 [0-9a-f]{64}; got/);
+  await refusedWith(
+    req(url('arb2'), join(root, 'p-arb'), { tufRoot: join(www('arb2'), 'root.json'), cacheDir: join(root, 'arb2-cache') }),
+    /the package does not match its TUF target: targets\.json states \d+ bytes, sha256 [0-9a-f]{64}; got/,
+  );
 });
 
 test('key rotation: a new root signed by the old key is accepted; one signed only by the new key is refused', async () => {
@@ -244,13 +303,24 @@ test('key rotation: a new root signed by the old key is accepted; one signed onl
   for (const role of Object.values(v1.signed.roles) as { keyids: string[] }[]) role.keyids = [k.keyID];
   writeFileSync(join(www('rot-bad'), '2.root.json'), JSON.stringify(v1));
   resign(join(www('rot-bad'), '2.root.json'), thief.privateKey);
-  await refusedWith(req(url('rot-bad'), join(root, 'p-rot-bad'), { tufRoot: pinnedBad }), /^threshold not met: root\.json of .* \(version 2\) carries 0 valid signature\(s\) .* and 1 are required/);
+  await refusedWith(
+    req(url('rot-bad'), join(root, 'p-rot-bad'), { tufRoot: pinnedBad }),
+    /^threshold not met: root\.json of .* \(version 2\) carries 0 valid signature\(s\) .* and 1 are required/,
+  );
 });
 
-test('--key: a served root that claims the key\'s id for another key is refused', async () => {
+test("--key: a served root that claims the key's id for another key is refused", async () => {
   // The attacker signs a whole mirror with their key, filed under the keyid of the key the user trusts.
   const attacker = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-  await upload({ source: await source('forged', [hello2]), mirror: www('forged'), useRsync: false, generateIndexOnly: false, dryRun: false, signKey: attacker.privateKey, log: () => {} });
+  await upload({
+    source: await source('forged', [hello2]),
+    mirror: www('forged'),
+    useRsync: false,
+    generateIndexOnly: false,
+    dryRun: false,
+    signKey: attacker.privateKey,
+    log: () => {},
+  });
   const trustedId = tufKey(key.publicKey).keyID;
   const attackerId = tufKey(attacker.publicKey).keyID;
   const signAs = (file: string) => {
@@ -261,7 +331,10 @@ test('--key: a served root that claims the key\'s id for another key is refused'
   };
   for (const f of ['root.json', '1.targets.json']) signAs(join(www('forged'), f));
   cpSync(join(www('forged'), 'root.json'), join(www('forged'), '1.root.json'));
-  const meta = (f: string) => { const b = readFileSync(join(www('forged'), f)); return { length: b.length, hashes: { sha256: sha256(b) } }; };
+  const meta = (f: string) => {
+    const b = readFileSync(join(www('forged'), f));
+    return { length: b.length, hashes: { sha256: sha256(b) } };
+  };
   const snap = JSON.parse(readFileSync(join(www('forged'), '1.snapshot.json'), 'utf8'));
   snap.signed.meta['targets.json'] = { version: 1, ...meta('1.targets.json') };
   writeFileSync(join(www('forged'), '1.snapshot.json'), JSON.stringify(snap));
@@ -285,7 +358,10 @@ test('downgrades: an unpinned install never goes back a version; --version does,
   assert.is((await installBinary(req(url('legacy'), prefix, { publicKey: pub }))).entry.version, '2.0');
   await rm(legacy, { recursive: true });
   await writeMirror(legacy, [hello1], { signWith: key.privateKey });
-  await refusedWith(req(url('legacy'), prefix, { publicKey: pub }), /^refusing to downgrade hello from 2\.0 \(installed\) to 1\.0, the newest amd64 build on .*: an install without --version never downgrades$/);
+  await refusedWith(
+    req(url('legacy'), prefix, { publicKey: pub }),
+    /^refusing to downgrade hello from 2\.0 \(installed\) to 1\.0, the newest amd64 build on .*: an install without --version never downgrades$/,
+  );
   assert.is(readFileSync(join(prefix, 'bin/hello'), 'utf8'), 'hello 2\n');
   const r = await installBinary(req(url('legacy'), prefix, { publicKey: pub, version: '1.0' }));
   assert.is(r.action, 'downgraded');

@@ -27,7 +27,8 @@ test.before(async () => {
   process.env.OSFORGE_SSH_CONFIG = sshd.config;
 });
 test.after(async () => {
-  if (savedConfig === undefined) delete process.env.OSFORGE_SSH_CONFIG; else process.env.OSFORGE_SSH_CONFIG = savedConfig;
+  if (savedConfig === undefined) delete process.env.OSFORGE_SSH_CONFIG;
+  else process.env.OSFORGE_SSH_CONFIG = savedConfig;
   await sshd?.stop();
   await rm(root, { recursive: true, force: true });
 });
@@ -38,19 +39,53 @@ for (const useRsync of [false, true]) {
     const mirror = join(root, `mirror-${how}`);
     const src = async (label: string, version: string) => {
       const dir = join(root, `src-${how}-${label}`);
-      await writeMirror(dir, [{ name: 'hello', version, data: await packageBytes({ 'bin/hello': `hello ${version}\n` }) }], { index: false, signWith: key.privateKey });
+      await writeMirror(dir, [{ name: 'hello', version, data: await packageBytes({ 'bin/hello': `hello ${version}\n` }) }], {
+        index: false,
+        signWith: key.privateKey,
+      });
       return dir;
     };
     const logs: string[] = [];
     const o = (source: string, over: Partial<UploadOptions> = {}): UploadOptions => ({
-      source, mirror: `root@127.0.0.1:${mirror}`, useRsync, generateIndexOnly: false, dryRun: false, signKey: key.privateKey, stagingDir: join(root, 'staging'), log: (m) => logs.push(m), ...over,
+      source,
+      mirror: `root@127.0.0.1:${mirror}`,
+      useRsync,
+      generateIndexOnly: false,
+      dryRun: false,
+      signKey: key.privateKey,
+      stagingDir: join(root, 'staging'),
+      log: (m) => logs.push(m),
+      ...over,
     });
     const v1 = await src('v1', '1.0');
     await upload(o(v1));
-    assert.equal(readdirSync(mirror).sort(), ['1.root.json', '1.snapshot.json', '1.targets.json', 'h', 'index.json', 'index.json.sig', 'root.json', 'timestamp.json']);
+    assert.equal(readdirSync(mirror).sort(), [
+      '1.root.json',
+      '1.snapshot.json',
+      '1.targets.json',
+      'h',
+      'index.json',
+      'index.json.sig',
+      'root.json',
+      'timestamp.json',
+    ]);
     const pinned = join(mirror, 'root.json');
     const prefix = join(root, `p-${how}`);
-    assert.is((await installBinary({ name: 'hello', arch: 'amd64', mirrorUrl: `file://${mirror}`, prefix, cacheDir: join(root, `c-${how}`), downloadOnly: false, tufRoot: pinned, log: () => {} })).action, 'installed');
+    assert.is(
+      (
+        await installBinary({
+          name: 'hello',
+          arch: 'amd64',
+          mirrorUrl: `file://${mirror}`,
+          prefix,
+          cacheDir: join(root, `c-${how}`),
+          downloadOnly: false,
+          tufRoot: pinned,
+          log: () => {},
+        })
+      ).action,
+      'installed',
+    );
 
     const before = snapshot(mirror);
     logs.length = 0;
@@ -61,13 +96,25 @@ for (const useRsync of [false, true]) {
     await upload(o(await src('v2', '2.0')));
     assert.ok(readdirSync(mirror).includes('2.targets.json'));
     assert.is(JSON.parse(readFileSync(join(mirror, 'timestamp.json'), 'utf8')).signed.version, 2);
-    const r = await installBinary({ name: 'hello', arch: 'amd64', mirrorUrl: `file://${mirror}`, prefix, cacheDir: join(root, `c-${how}`), downloadOnly: false, tufRoot: pinned, log: () => {} });
+    const r = await installBinary({
+      name: 'hello',
+      arch: 'amd64',
+      mirrorUrl: `file://${mirror}`,
+      prefix,
+      cacheDir: join(root, `c-${how}`),
+      downloadOnly: false,
+      tufRoot: pinned,
+      log: () => {},
+    });
     assert.is(r.entry.version, '2.0');
 
     const mid = snapshot(mirror);
     await upload(o('', { refreshTimestamp: true }));
     const after = snapshot(mirror);
-    assert.equal(Object.keys(after).filter((p) => after[p] !== mid[p]), ['timestamp.json']);
+    assert.equal(
+      Object.keys(after).filter((p) => after[p] !== mid[p]),
+      ['timestamp.json'],
+    );
     assert.is(JSON.parse(readFileSync(join(mirror, 'timestamp.json'), 'utf8')).signed.version, 3);
   });
 }

@@ -15,20 +15,30 @@ import { repoRoot } from '../../../pipeline/paths.ts';
 import { engine, base, runId } from '../fixtures.ts';
 
 const t = suite('setup-host.sh: an interrupted dpkg (real dpkg in a Debian container)');
-t.after(async () => { await engine.removeByLabel(`${LABEL_RUN}=${runId}`).catch(() => undefined); });
+t.after(async () => {
+  await engine.removeByLabel(`${LABEL_RUN}=${runId}`).catch(() => undefined);
+});
 
 const script = readFileSync(join(import.meta.dirname, 'interrupted-dpkg.sh'));
 
 t('an interrupted dpkg is repaired once, said so, and the install goes on; a clean dpkg is left alone', async () => {
   const b = await base('amd64');
   const lines: string[] = [];
-  const inputs = await packEntries([
-    { path: 'osforge/builder/setup-host.sh', type: 'file', mode: 0o755, data: readFileSync(join(repoRoot, 'builder/setup-host.sh')) },
-    { path: 'osforge/test.sh', type: 'file', mode: 0o755, data: script },
-  ], 0);
+  const inputs = await packEntries(
+    [
+      { path: 'osforge/builder/setup-host.sh', type: 'file', mode: 0o755, data: readFileSync(join(repoRoot, 'builder/setup-host.sh')) },
+      { path: 'osforge/test.sh', type: 'file', mode: 0o755, data: script },
+    ],
+    0,
+  );
   const r = await engine.run({
-    image: b.ref, cmd: ['bash', '/osforge/test.sh'], network: 'none', labels: { [LABEL_RUN]: runId }, platform: 'amd64',
-    inputs: [{ dir: '/', tar: inputs }], onLog: (l) => lines.push(l),
+    image: b.ref,
+    cmd: ['bash', '/osforge/test.sh'],
+    network: 'none',
+    labels: { [LABEL_RUN]: runId },
+    platform: 'amd64',
+    inputs: [{ dir: '/', tar: inputs }],
+    onLog: (l) => lines.push(l),
   });
   const out = lines.join('\n');
   assert.is(r.exitCode, 0, out);

@@ -28,13 +28,22 @@ test.before(async () => {
   const root = join(work, 'http');
   server = createServer((req, res) => {
     const path = join(root, decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname));
-    if (!path.startsWith(root)) { res.writeHead(400).end(); return; }
-    if (req.method === 'PUT') {
-      mkdirSync(dirname(path), { recursive: true });
-      pipeline(req, createWriteStream(path)).then(() => res.writeHead(201).end(), () => res.writeHead(500).end());
+    if (!path.startsWith(root)) {
+      res.writeHead(400).end();
       return;
     }
-    if (!existsSync(path)) { res.writeHead(404).end(); return; }
+    if (req.method === 'PUT') {
+      mkdirSync(dirname(path), { recursive: true });
+      pipeline(req, createWriteStream(path)).then(
+        () => res.writeHead(201).end(),
+        () => res.writeHead(500).end(),
+      );
+      return;
+    }
+    if (!existsSync(path)) {
+      res.writeHead(404).end();
+      return;
+    }
     res.writeHead(200);
     res.end(req.method === 'HEAD' ? undefined : readFileSync(path));
   });
@@ -97,10 +106,13 @@ async function refused(dir: string, why: RegExp): Promise<void> {
 
 test('refused: unsigned, signed by another key, bytes changed, a meta.json that lies, an entry escaping its directory', async () => {
   const meta = (o: object) => Buffer.from(JSON.stringify({ key: KEY, kind: 'package', ...o }));
-  const good = await packEntries([
-    { path: 'meta.json', type: 'file', mode: 0o644, data: meta({ outputSha256: 'f'.repeat(64) }) },
-    { path: 'output.tar.gz', type: 'file', mode: 0o644, data: Buffer.from('not what the meta says') },
-  ], 0);
+  const good = await packEntries(
+    [
+      { path: 'meta.json', type: 'file', mode: 0o644, data: meta({ outputSha256: 'f'.repeat(64) }) },
+      { path: 'output.tar.gz', type: 'file', mode: 0o644, data: Buffer.from('not what the meta says') },
+    ],
+    0,
+  );
   await refused(dirCache('unsigned', good), /shared cache entry abababababab for stage2\/amd64\/zlib is unsigned \(no \.sig\); ignored, building it/);
   await refused(dirCache('other-key', good, await signed(good, other.privateKey)), /is not signed by the shared cache's key/);
   const changed = Buffer.from(good);

@@ -19,7 +19,11 @@ const bin = join(root, 'pipeline/bin/osforge.js');
 const tmp = new TempDirs();
 const { repo, commit } = makeRepo(tmp.make('repo'));
 
-interface Ctx { cwd: string; env: Record<string, string>; cleanup?: string }
+interface Ctx {
+  cwd: string;
+  env: Record<string, string>;
+  cleanup?: string;
+}
 interface Case {
   name: string;
   /** Arguments, built once the setup has made its files. */
@@ -43,7 +47,11 @@ function childEnv(cwd: string, env: Record<string, string>): NodeJS.ProcessEnv {
   };
 }
 
-interface Result { status: number | null; out: string; err: string }
+interface Result {
+  status: number | null;
+  out: string;
+  err: string;
+}
 
 function run(args: string[], cwd: string, env: Record<string, string>): Result {
   const r = spawnSync(process.execPath, [bin, ...args], { cwd, encoding: 'utf8', input: '', timeout: 60_000, env: childEnv(cwd, env) });
@@ -56,8 +64,12 @@ function runAsync(args: string[], cwd: string, env: Record<string, string>): Pro
     const child = spawn(process.execPath, [bin, ...args], { cwd, env: childEnv(cwd, env), timeout: 60_000, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { err += d; });
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      err += d;
+    });
     child.on('close', (status) => done({ status, out, err }));
   });
 }
@@ -111,96 +123,340 @@ cases.push(
   { name: 'no such command', args: () => ['bogus'], code: 2, error: /unknown command "bogus"/ },
   { name: 'option given as a command', args: () => ['--verbose'], code: 2, error: /unknown command "--verbose"/ },
   { name: 'dist: unknown option', args: () => ['dist', '--bogus'], code: 2, error: /osforge dist: Unknown option '--bogus'/ },
-  { name: 'dist: value for a boolean flag', args: () => ['dist', '--verbose=yes'], code: 2, error: /osforge dist: Option '-v, --verbose' does not take an argument/ },
+  {
+    name: 'dist: value for a boolean flag',
+    args: () => ['dist', '--verbose=yes'],
+    code: 2,
+    error: /osforge dist: Option '-v, --verbose' does not take an argument/,
+  },
   { name: 'dist: --jobs 0', args: () => ['dist', '--jobs', '0'], code: 2, error: /--jobs 0 is not a whole number from 1 to 1024/ },
   { name: 'dist: --jobs not a number', args: () => ['dist', '-j', 'two', '--json'], code: 2, error: /--jobs two is not a whole number/ },
-  { name: 'dist: OSFORGE_IMAGES points nowhere', setup: (ctx) => { ctx.env.OSFORGE_IMAGES = join(ctx.cwd, 'nope'); }, args: () => ['dist'], code: 1, error: /nope\/buckos\.json: file not found/ },
+  {
+    name: 'dist: OSFORGE_IMAGES points nowhere',
+    setup: (ctx) => {
+      ctx.env.OSFORGE_IMAGES = join(ctx.cwd, 'nope');
+    },
+    args: () => ['dist'],
+    code: 1,
+    error: /nope\/buckos\.json: file not found/,
+  },
   { name: 'explain: positional argument', args: () => ['explain', 'now'], code: 2, error: /osforge explain: Unexpected argument 'now'/ },
-  { name: 'explain: OSFORGE_IMAGES is a file', setup: (ctx) => { writeFileSync(join(ctx.cwd, 'f'), ''); ctx.env.OSFORGE_IMAGES = join(ctx.cwd, 'f'); }, args: () => ['explain'], code: 1, error: /f\/buckos\.json: cannot read \(ENOTDIR\)/ },
+  {
+    name: 'explain: OSFORGE_IMAGES is a file',
+    setup: (ctx) => {
+      writeFileSync(join(ctx.cwd, 'f'), '');
+      ctx.env.OSFORGE_IMAGES = join(ctx.cwd, 'f');
+    },
+    args: () => ['explain'],
+    code: 1,
+    error: /f\/buckos\.json: cannot read \(ENOTDIR\)/,
+  },
   { name: 'query: no action', args: () => ['query'], code: 2, error: /expected "query deps <package>" or "query rdeps <package>", got ""/ },
   { name: 'query: unknown package', args: () => ['query', 'deps', 'nope'], code: 2, error: /no package "nope" in the plan/ },
-  { name: 'query: --use names a flag the package lacks', args: () => ['query', 'rdeps', 'zlib', '--use', 'zlib:+ssl'], code: 1, error: /--use: package "zlib" has no USE flag "ssl" \(its iuse: none\)/ },
+  {
+    name: 'query: --use names a flag the package lacks',
+    args: () => ['query', 'rdeps', 'zlib', '--use', 'zlib:+ssl'],
+    code: 1,
+    error: /--use: package "zlib" has no USE flag "ssl" \(its iuse: none\)/,
+  },
   { name: 'dist: --use without a package', args: () => ['dist', '--use', '+fdisk'], code: 2, error: /--use "\+fdisk": expected <package>:<flags>/ },
-  { name: 'dist: --profile names no profile', args: () => ['dist', '--profile', 'minimal,nope'], code: 1, error: /profile "nope": no images\/profiles\/nope\/profile\.json/ },
-  { name: 'query: --profile with a path', args: () => ['query', 'deps', 'busybox', '--profile', '../x'], code: 2, error: /--profile "\.\.\/x": not a profile name/ },
-  { name: 'dist: --builders without a platform', args: () => ['dist', '--builders', 'arm64=box'], code: 2, error: /--builders: "arm64=box" is not linux\/<arch>=<endpoint>/ },
-  { name: 'dist: --builders plain tcp', args: () => ['dist', '--builders', 'linux/arm64=tcp://127.0.0.1:1'], code: 2, error: /tcp:\/\/127\.0\.0\.1:1 is plain tcp without TLS/ },
+  {
+    name: 'dist: --profile names no profile',
+    args: () => ['dist', '--profile', 'minimal,nope'],
+    code: 1,
+    error: /profile "nope": no images\/profiles\/nope\/profile\.json/,
+  },
+  {
+    name: 'query: --profile with a path',
+    args: () => ['query', 'deps', 'busybox', '--profile', '../x'],
+    code: 2,
+    error: /--profile "\.\.\/x": not a profile name/,
+  },
+  {
+    name: 'dist: --builders without a platform',
+    args: () => ['dist', '--builders', 'arm64=box'],
+    code: 2,
+    error: /--builders: "arm64=box" is not linux\/<arch>=<endpoint>/,
+  },
+  {
+    name: 'dist: --builders plain tcp',
+    args: () => ['dist', '--builders', 'linux/arm64=tcp://127.0.0.1:1'],
+    code: 2,
+    error: /tcp:\/\/127\.0\.0\.1:1 is plain tcp without TLS/,
+  },
   { name: 'cache: no action', args: () => ['cache'], code: 2, error: /unknown cache action ""/ },
   { name: 'cache: unknown action', args: () => ['cache', 'prune'], code: 2, error: /unknown cache action "prune"/ },
   { name: 'cache: bad size', args: () => ['cache', 'gc', '--max-size', 'lots'], code: 2, error: /--max-size "lots" is not a size/ },
   { name: 'cache: missing size', args: () => ['cache', 'gc', '--max-size'], code: 2, error: /Option '--max-size <value>' argument missing/ },
   { name: 'lock: unknown option', args: () => ['lock', '--all'], code: 2, error: /osforge lock: Unknown option '--all'/ },
-  { name: 'clean-tools-cache: positional argument', args: () => ['clean-tools-cache', 'all'], code: 2, error: /osforge clean-tools-cache: Unexpected argument 'all'/ },
-  { name: 'clean-tools-cache: $OSFORGE_TOOLS_CACHE is the current directory', setup: (ctx) => { ctx.env.OSFORGE_TOOLS_CACHE = '.'; writeFileSync(join(ctx.cwd, 'keep'), ''); },
-    args: () => ['clean-tools-cache'], code: 2, error: /refusing to delete \S+: it is or contains the current directory/ },
-  { name: 'clean-tools-cache: $OSFORGE_TOOLS_CACHE is /', setup: (ctx) => { ctx.env.OSFORGE_TOOLS_CACHE = '/'; }, args: () => ['clean-tools-cache'], code: 2, error: /refusing to delete \/: it is or contains/ },
-  { name: 'dist: $OSFORGE_TOOLS_CACHE_PUBKEY names no file', setup: (ctx) => { ctx.env.OSFORGE_TOOLS_CACHE_PUBKEY = join(ctx.cwd, 'none.pub'); }, args: () => ['dist', '--plain'], code: 1, error: /OSFORGE_TOOLS_CACHE_PUBKEY: cannot read public key \S+none\.pub: ENOENT/ },
+  {
+    name: 'clean-tools-cache: positional argument',
+    args: () => ['clean-tools-cache', 'all'],
+    code: 2,
+    error: /osforge clean-tools-cache: Unexpected argument 'all'/,
+  },
+  {
+    name: 'clean-tools-cache: $OSFORGE_TOOLS_CACHE is the current directory',
+    setup: (ctx) => {
+      ctx.env.OSFORGE_TOOLS_CACHE = '.';
+      writeFileSync(join(ctx.cwd, 'keep'), '');
+    },
+    args: () => ['clean-tools-cache'],
+    code: 2,
+    error: /refusing to delete \S+: it is or contains the current directory/,
+  },
+  {
+    name: 'clean-tools-cache: $OSFORGE_TOOLS_CACHE is /',
+    setup: (ctx) => {
+      ctx.env.OSFORGE_TOOLS_CACHE = '/';
+    },
+    args: () => ['clean-tools-cache'],
+    code: 2,
+    error: /refusing to delete \/: it is or contains/,
+  },
+  {
+    name: 'dist: $OSFORGE_TOOLS_CACHE_PUBKEY names no file',
+    setup: (ctx) => {
+      ctx.env.OSFORGE_TOOLS_CACHE_PUBKEY = join(ctx.cwd, 'none.pub');
+    },
+    args: () => ['dist', '--plain'],
+    code: 1,
+    error: /OSFORGE_TOOLS_CACHE_PUBKEY: cannot read public key \S+none\.pub: ENOENT/,
+  },
   { name: 'sign-tools-cache: no key', args: () => ['sign-tools-cache'], code: 2, error: /sign-tools-cache: no signing key/ },
-  { name: 'sign-tools-cache: a cache this machine did not write (a restored or forged one) is not signed',
+  {
+    name: 'sign-tools-cache: a cache this machine did not write (a restored or forged one) is not signed',
     setup: (ctx) => {
       mkdirSync(join(ctx.cwd, 'tools-cache', 'toolchain', 'root'), { recursive: true });
-      writeFileSync(join(ctx.cwd, 'tools-cache', 'toolchain', 'index.json'), JSON.stringify({ key: 'k'.repeat(64), files: [{ path: 'x', type: 'directory' }] }));
+      writeFileSync(
+        join(ctx.cwd, 'tools-cache', 'toolchain', 'index.json'),
+        JSON.stringify({ key: 'k'.repeat(64), files: [{ path: 'x', type: 'directory' }] }),
+      );
       mkdirSync(join(ctx.cwd, 'tools-cache', 'toolchain', 'root', 'x'));
       ctx.env.COSIGN_PASSWORD = 'hello';
     },
-    args: () => ['sign-tools-cache', '--key', join(root, 'test/fixtures/cosign/cosign-label-n32768.key')], code: 1, error: /not signing \S+toolchain: \S+index\.json is not trusted: it was not written by this machine/ },
+    args: () => ['sign-tools-cache', '--key', join(root, 'test/fixtures/cosign/cosign-label-n32768.key')],
+    code: 1,
+    error: /not signing \S+toolchain: \S+index\.json is not trusted: it was not written by this machine/,
+  },
   { name: 'package: --upload without --mirror-url', args: () => ['package', '--upload'], code: [1, 2], error: /--mirror-url/ },
-  { name: 'package: manifest missing', args: (ctx) => ['package', '--manifest', join(ctx.cwd, 'none', 'manifest.json')], code: [1, 2], error: /none\/manifest\.json/ },
+  {
+    name: 'package: manifest missing',
+    args: (ctx) => ['package', '--manifest', join(ctx.cwd, 'none', 'manifest.json')],
+    code: [1, 2],
+    error: /none\/manifest\.json/,
+  },
   { name: 'package: missing value', args: () => ['package', '--output-dir'], code: 2, error: /--output-dir/ },
   { name: 'upload: no --source', args: () => ['upload'], code: [1, 2], error: /--source/ },
   { name: 'upload: source missing', args: (ctx) => ['upload', '--source', join(ctx.cwd, 'nosrc'), '--generate-index-only'], code: [1, 2], error: /nosrc/ },
-  { name: 'upload: conflicting flags', args: (ctx) => ['upload', '--source', ctx.cwd, '--mirror', join(ctx.cwd, 'm'), '--generate-index-only'], code: [1, 2], error: /--generate-index-only|--mirror/ },
+  {
+    name: 'upload: conflicting flags',
+    args: (ctx) => ['upload', '--source', ctx.cwd, '--mirror', join(ctx.cwd, 'm'), '--generate-index-only'],
+    code: [1, 2],
+    error: /--generate-index-only|--mirror/,
+  },
   { name: 'install: no package', args: () => ['install'], code: [1, 2], error: /package/ },
   { name: 'install: missing --prefix value', args: () => ['install', 'zlib', '--prefix'], code: 2, error: /--prefix/ },
   { name: 'install: package name with ../', args: (ctx) => ['install', '../x', '--mirror-url', join(ctx.cwd, 'mirror')], code: [1, 2], error: /\.\.\/x/ },
   { name: 'uninstall: no package', args: () => ['uninstall'], code: [1, 2], error: /package/ },
   { name: 'uninstall: package name with /', args: (ctx) => ['uninstall', 'a/b', '--prefix', ctx.cwd], code: [1, 2], error: /a\/b/ },
   { name: 'uninstall: unknown option', args: () => ['uninstall', 'zlib', '--purge'], code: 2, error: /--purge/ },
-  { name: 'keygen: missing directory', args: (ctx) => ['keygen', '--output-key-prefix', join(ctx.cwd, 'no', 'such', 'k')], code: 2, error: /key directory \S+\/no\/such does not exist/ },
-  { name: 'keygen: directory is a file', setup: (ctx) => writeFileSync(join(ctx.cwd, 'f'), ''), args: (ctx) => ['keygen', '--output-key-prefix', join(ctx.cwd, 'f', 'k')], code: 2, error: /key directory \S+\/f is not a directory/ },
+  {
+    name: 'keygen: missing directory',
+    args: (ctx) => ['keygen', '--output-key-prefix', join(ctx.cwd, 'no', 'such', 'k')],
+    code: 2,
+    error: /key directory \S+\/no\/such does not exist/,
+  },
+  {
+    name: 'keygen: directory is a file',
+    setup: (ctx) => writeFileSync(join(ctx.cwd, 'f'), ''),
+    args: (ctx) => ['keygen', '--output-key-prefix', join(ctx.cwd, 'f', 'k')],
+    code: 2,
+    error: /key directory \S+\/f is not a directory/,
+  },
   { name: 'keygen: no password, no terminal', args: () => ['keygen'], code: 1, error: /COSIGN_PASSWORD/ },
-  { name: 'keygen: empty password', setup: (ctx) => { ctx.env.COSIGN_PASSWORD = ''; }, args: () => ['keygen'], code: 2, error: /refusing to write \S+cosign\.key with an empty password/ },
-  { name: 'keygen: key exists', setup: (ctx) => { writeFileSync(join(ctx.cwd, 'cosign.key'), 'x'); ctx.env.COSIGN_PASSWORD = 'pw'; }, args: () => ['keygen'], code: 2, error: /cosign\.key already exists/ },
+  {
+    name: 'keygen: empty password',
+    setup: (ctx) => {
+      ctx.env.COSIGN_PASSWORD = '';
+    },
+    args: () => ['keygen'],
+    code: 2,
+    error: /refusing to write \S+cosign\.key with an empty password/,
+  },
+  {
+    name: 'keygen: key exists',
+    setup: (ctx) => {
+      writeFileSync(join(ctx.cwd, 'cosign.key'), 'x');
+      ctx.env.COSIGN_PASSWORD = 'pw';
+    },
+    args: () => ['keygen'],
+    code: 2,
+    error: /cosign\.key already exists/,
+  },
   { name: 'keygen: missing prefix value', args: () => ['keygen', '--output-key-prefix'], code: 2, error: /--output-key-prefix/ },
   { name: 'sign: missing dist', args: (ctx) => ['sign', join(ctx.cwd, 'nodist')], code: 1, error: /release directory \S+\/nodist does not exist/ },
   { name: 'sign: two dists', args: () => ['sign', 'a', 'b'], code: 2, error: /sign takes one release directory, got 2/ },
   { name: 'sign: missing --key value', args: () => ['sign', '--key'], code: 2, error: /Option '--key <value>' argument missing/ },
-  { name: 'sign: stray file in dist', setup: (ctx) => { writeFileSync(join(dist(ctx), 'stray.txt'), 'x'); ctx.env.COSIGN_PASSWORD = 'hello'; },
-    args: (ctx) => ['sign', join(ctx.cwd, 'dist'), '--key', join(root, 'test/fixtures/cosign/cosign-label-n32768.key'), '--repo', repo], code: 1, error: /refusing to sign \S+dist: 1 file\(s\) not listed in manifest\.json: stray\.txt/ },
-  { name: 'sign: stray .sig in dist', setup: (ctx) => { writeFileSync(join(dist(ctx), 'install-me.sh.sig'), 'x'); ctx.env.COSIGN_PASSWORD = 'hello'; },
-    args: (ctx) => ['sign', join(ctx.cwd, 'dist'), '--key', join(root, 'test/fixtures/cosign/cosign-label-n32768.key'), '--repo', repo], code: 1, error: /not listed in manifest\.json: install-me\.sh\.sig/ },
-  { name: 'sign: key file missing', setup: (ctx) => { dist(ctx); ctx.env.COSIGN_PASSWORD = 'pw'; }, args: (ctx) => ['sign', join(ctx.cwd, 'dist'), '--key', join(ctx.cwd, 'none.key')], code: 1, error: /cannot read private key \S+none\.key/ },
-  { name: 'sign: stray file, no key configured (not "skipped")', setup: (ctx) => { writeFileSync(join(dist(ctx), 'evil.sh'), 'x'); },
-    args: (ctx) => ['sign', join(ctx.cwd, 'dist')], code: 1, error: /refusing to sign \S+dist: 1 file\(s\) not listed in manifest\.json: evil\.sh/ },
-  { name: 'sign: --require-key without a key', setup: dist, args: (ctx) => ['sign', join(ctx.cwd, 'dist'), '--require-key'], code: 1, error: /cannot sign \S+dist: no key configured/ },
-  { name: 'sign: manifest.json not JSON', setup: (ctx) => { writeFileSync(join(dist(ctx), 'manifest.json'), '{'); ctx.env.COSIGN_PASSWORD = 'hello'; },
-    args: (ctx) => ['sign', join(ctx.cwd, 'dist'), '--key', join(root, 'test/fixtures/cosign/cosign-label-n32768.key')], code: 1, error: /dist\/manifest\.json is not valid JSON/ },
-  { name: 'sign: manifest.json with a null package', setup: (ctx) => {
-    const p = join(dist(ctx), 'manifest.json');
-    const m = JSON.parse(readFileSync(p, 'utf8'));
-    m.packages[1] = null;
-    writeFileSync(p, JSON.stringify(m));
-    ctx.env.COSIGN_PASSWORD = 'hello';
-  }, args: (ctx) => ['sign', join(ctx.cwd, 'dist'), '--key', join(root, 'test/fixtures/cosign/cosign-label-n32768.key')], code: 1, error: /dist\/manifest\.json: packages\[1\]: expected an object, found null/ },
-  { name: 'sign: manifest.json artifact size a string', setup: (ctx) => {
-    const p = join(dist(ctx), 'manifest.json');
-    const m = JSON.parse(readFileSync(p, 'utf8'));
-    m.artifacts[0].size = '12';
-    writeFileSync(p, JSON.stringify(m));
-  }, args: (ctx) => ['sign', join(ctx.cwd, 'dist')], code: 1, error: /dist\/manifest\.json: artifacts\[0\]\.size: expected a number, found "12"/ },
-  { name: 'sign: dist without manifest.json', setup: (ctx) => { mkdirSync(join(ctx.cwd, 'dist')); ctx.env.COSIGN_PASSWORD = 'hello'; },
-    args: (ctx) => ['sign', join(ctx.cwd, 'dist'), '--key', join(root, 'test/fixtures/cosign/cosign-label-n32768.key')], code: 1, error: /cannot read \S+dist\/manifest\.json: ENOENT/ },
-  { name: 'sign: --repo missing', setup: (ctx) => { dist(ctx); ctx.env.COSIGN_PASSWORD = 'hello'; },
-    args: (ctx) => ['sign', join(ctx.cwd, 'dist'), '--key', join(root, 'test/fixtures/cosign/cosign-label-n32768.key'), '--repo', join(ctx.cwd, 'norepo')], code: 2, error: /--repo \S+\/norepo: no such directory/ },
-  { name: 'verify: missing dist', setup: keyFiles, args: (ctx) => ['verify', join(ctx.cwd, 'nodist')], code: 1, error: /release directory \S+\/nodist does not exist/ },
-  { name: 'verify: dist is a file', setup: (ctx) => writeFileSync(join(ctx.cwd, 'd'), ''), args: (ctx) => ['verify', join(ctx.cwd, 'd')], code: 1, error: /release directory \S+\/d is not a directory/ },
-  { name: 'verify: public key missing', setup: dist, args: (ctx) => ['verify', join(ctx.cwd, 'dist'), '--key', join(ctx.cwd, 'none.pub')], code: 1, error: /cannot read public key \S+none\.pub/ },
-  { name: 'verify: public key garbage', setup: (ctx) => { dist(ctx); writeFileSync(join(ctx.cwd, 'bad.pub'), 'not a key'); }, args: (ctx) => ['verify', join(ctx.cwd, 'dist'), '--key', join(ctx.cwd, 'bad.pub')], code: 1, error: /cannot load public key \S+bad\.pub/ },
+  {
+    name: 'sign: stray file in dist',
+    setup: (ctx) => {
+      writeFileSync(join(dist(ctx), 'stray.txt'), 'x');
+      ctx.env.COSIGN_PASSWORD = 'hello';
+    },
+    args: (ctx) => ['sign', join(ctx.cwd, 'dist'), '--key', join(root, 'test/fixtures/cosign/cosign-label-n32768.key'), '--repo', repo],
+    code: 1,
+    error: /refusing to sign \S+dist: 1 file\(s\) not listed in manifest\.json: stray\.txt/,
+  },
+  {
+    name: 'sign: stray .sig in dist',
+    setup: (ctx) => {
+      writeFileSync(join(dist(ctx), 'install-me.sh.sig'), 'x');
+      ctx.env.COSIGN_PASSWORD = 'hello';
+    },
+    args: (ctx) => ['sign', join(ctx.cwd, 'dist'), '--key', join(root, 'test/fixtures/cosign/cosign-label-n32768.key'), '--repo', repo],
+    code: 1,
+    error: /not listed in manifest\.json: install-me\.sh\.sig/,
+  },
+  {
+    name: 'sign: key file missing',
+    setup: (ctx) => {
+      dist(ctx);
+      ctx.env.COSIGN_PASSWORD = 'pw';
+    },
+    args: (ctx) => ['sign', join(ctx.cwd, 'dist'), '--key', join(ctx.cwd, 'none.key')],
+    code: 1,
+    error: /cannot read private key \S+none\.key/,
+  },
+  {
+    name: 'sign: stray file, no key configured (not "skipped")',
+    setup: (ctx) => {
+      writeFileSync(join(dist(ctx), 'evil.sh'), 'x');
+    },
+    args: (ctx) => ['sign', join(ctx.cwd, 'dist')],
+    code: 1,
+    error: /refusing to sign \S+dist: 1 file\(s\) not listed in manifest\.json: evil\.sh/,
+  },
+  {
+    name: 'sign: --require-key without a key',
+    setup: dist,
+    args: (ctx) => ['sign', join(ctx.cwd, 'dist'), '--require-key'],
+    code: 1,
+    error: /cannot sign \S+dist: no key configured/,
+  },
+  {
+    name: 'sign: manifest.json not JSON',
+    setup: (ctx) => {
+      writeFileSync(join(dist(ctx), 'manifest.json'), '{');
+      ctx.env.COSIGN_PASSWORD = 'hello';
+    },
+    args: (ctx) => ['sign', join(ctx.cwd, 'dist'), '--key', join(root, 'test/fixtures/cosign/cosign-label-n32768.key')],
+    code: 1,
+    error: /dist\/manifest\.json is not valid JSON/,
+  },
+  {
+    name: 'sign: manifest.json with a null package',
+    setup: (ctx) => {
+      const p = join(dist(ctx), 'manifest.json');
+      const m = JSON.parse(readFileSync(p, 'utf8'));
+      m.packages[1] = null;
+      writeFileSync(p, JSON.stringify(m));
+      ctx.env.COSIGN_PASSWORD = 'hello';
+    },
+    args: (ctx) => ['sign', join(ctx.cwd, 'dist'), '--key', join(root, 'test/fixtures/cosign/cosign-label-n32768.key')],
+    code: 1,
+    error: /dist\/manifest\.json: packages\[1\]: expected an object, found null/,
+  },
+  {
+    name: 'sign: manifest.json artifact size a string',
+    setup: (ctx) => {
+      const p = join(dist(ctx), 'manifest.json');
+      const m = JSON.parse(readFileSync(p, 'utf8'));
+      m.artifacts[0].size = '12';
+      writeFileSync(p, JSON.stringify(m));
+    },
+    args: (ctx) => ['sign', join(ctx.cwd, 'dist')],
+    code: 1,
+    error: /dist\/manifest\.json: artifacts\[0\]\.size: expected a number, found "12"/,
+  },
+  {
+    name: 'sign: dist without manifest.json',
+    setup: (ctx) => {
+      mkdirSync(join(ctx.cwd, 'dist'));
+      ctx.env.COSIGN_PASSWORD = 'hello';
+    },
+    args: (ctx) => ['sign', join(ctx.cwd, 'dist'), '--key', join(root, 'test/fixtures/cosign/cosign-label-n32768.key')],
+    code: 1,
+    error: /cannot read \S+dist\/manifest\.json: ENOENT/,
+  },
+  {
+    name: 'sign: --repo missing',
+    setup: (ctx) => {
+      dist(ctx);
+      ctx.env.COSIGN_PASSWORD = 'hello';
+    },
+    args: (ctx) => ['sign', join(ctx.cwd, 'dist'), '--key', join(root, 'test/fixtures/cosign/cosign-label-n32768.key'), '--repo', join(ctx.cwd, 'norepo')],
+    code: 2,
+    error: /--repo \S+\/norepo: no such directory/,
+  },
+  {
+    name: 'verify: missing dist',
+    setup: keyFiles,
+    args: (ctx) => ['verify', join(ctx.cwd, 'nodist')],
+    code: 1,
+    error: /release directory \S+\/nodist does not exist/,
+  },
+  {
+    name: 'verify: dist is a file',
+    setup: (ctx) => writeFileSync(join(ctx.cwd, 'd'), ''),
+    args: (ctx) => ['verify', join(ctx.cwd, 'd')],
+    code: 1,
+    error: /release directory \S+\/d is not a directory/,
+  },
+  {
+    name: 'verify: public key missing',
+    setup: dist,
+    args: (ctx) => ['verify', join(ctx.cwd, 'dist'), '--key', join(ctx.cwd, 'none.pub')],
+    code: 1,
+    error: /cannot read public key \S+none\.pub/,
+  },
+  {
+    name: 'verify: public key garbage',
+    setup: (ctx) => {
+      dist(ctx);
+      writeFileSync(join(ctx.cwd, 'bad.pub'), 'not a key');
+    },
+    args: (ctx) => ['verify', join(ctx.cwd, 'dist'), '--key', join(ctx.cwd, 'bad.pub')],
+    code: 1,
+    error: /cannot load public key \S+bad\.pub/,
+  },
   { name: 'verify: two dists', args: () => ['verify', 'a', 'b'], code: 2, error: /verify takes one release directory, got 2/ },
-  { name: 'changelog: repo missing', args: (ctx) => ['changelog', '--repo', join(ctx.cwd, 'norepo'), '--output', '-'], code: 2, error: /--repo \S+\/norepo: no such directory/ },
-  { name: 'changelog: output below a file', setup: (ctx) => writeFileSync(join(ctx.cwd, 'f'), ''), args: (ctx) => ['changelog', '--repo', repo, '--output', join(ctx.cwd, 'f', 'CHANGELOG.md')], code: 2, error: /--output \S+\/f\/CHANGELOG\.md: \S+\/f is not a directory/ },
-  { name: 'keygen: empty prefix (would write next to the cwd)', args: () => ['keygen', '--output-key-prefix='], code: 2, error: /osforge keygen: option '--output-key-prefix' is empty/ },
-  { name: 'sign: empty --key', setup: dist, args: (ctx) => ['sign', join(ctx.cwd, 'dist'), '--key', ''], code: 2, error: /osforge sign: option '--key' is empty/ },
+  {
+    name: 'changelog: repo missing',
+    args: (ctx) => ['changelog', '--repo', join(ctx.cwd, 'norepo'), '--output', '-'],
+    code: 2,
+    error: /--repo \S+\/norepo: no such directory/,
+  },
+  {
+    name: 'changelog: output below a file',
+    setup: (ctx) => writeFileSync(join(ctx.cwd, 'f'), ''),
+    args: (ctx) => ['changelog', '--repo', repo, '--output', join(ctx.cwd, 'f', 'CHANGELOG.md')],
+    code: 2,
+    error: /--output \S+\/f\/CHANGELOG\.md: \S+\/f is not a directory/,
+  },
+  {
+    name: 'keygen: empty prefix (would write next to the cwd)',
+    args: () => ['keygen', '--output-key-prefix='],
+    code: 2,
+    error: /osforge keygen: option '--output-key-prefix' is empty/,
+  },
+  {
+    name: 'sign: empty --key',
+    setup: dist,
+    args: (ctx) => ['sign', join(ctx.cwd, 'dist'), '--key', ''],
+    code: 2,
+    error: /osforge sign: option '--key' is empty/,
+  },
   { name: 'verify: empty dist argument', args: () => ['verify', ''], code: 2, error: /osforge verify: an argument is empty/ },
   { name: 'install: empty --prefix (would install into the cwd)', args: () => ['install', 'zlib', '--prefix', ''], code: 2, error: /--prefix/ },
   { name: 'changelog: empty --output', args: () => ['changelog', '--output='], code: 2, error: /osforge changelog: option '--output' is empty/ },
@@ -237,9 +493,15 @@ for (const c of selected) {
 test('the corpus covers every command `osforge --help` lists, and has at least 40 cases', () => {
   const help = run(['--help'], root, {}).out;
   const listed = [...help.matchAll(/^ {2}([a-z-]+) {2,}/gm)].map((m) => m[1]!);
-  assert.equal(listed, commands.map((c) => c.name));
+  assert.equal(
+    listed,
+    commands.map((c) => c.name),
+  );
   for (const name of listed) {
-    assert.ok(cases.some((c) => c.args({ cwd: '/x', env: {} })[0] === name), `a bad-input case for ${name}`);
+    assert.ok(
+      cases.some((c) => c.args({ cwd: '/x', env: {} })[0] === name),
+      `a bad-input case for ${name}`,
+    );
   }
   assert.ok(cases.length >= 40, `${cases.length} cases`);
 });
@@ -264,12 +526,19 @@ test('verify: an extra install-me.sh.sig in a signed dist fails, named, exit 1',
   const signed = run(['sign', d, '--key', key, '--repo', repo], cwd, { COSIGN_PASSWORD: 'hello' });
   assert.is(signed.status, 0, signed.err);
   // The public key of the fixture, derived the way cli.test.ts does.
-  const derive = spawnSync(join(root, 'node_modules/.bin/tsx'), ['-e', `
+  const derive = spawnSync(
+    join(root, 'node_modules/.bin/tsx'),
+    [
+      '-e',
+      `
     import(${JSON.stringify(join(root, 'pipeline/sign/keys.ts'))}).then(async (k) => {
       const fs = await import('node:fs');
       const kp = await k.decodePrivateKey(fs.readFileSync(${JSON.stringify(key)}, 'utf8'), 'hello');
       fs.writeFileSync('cosign.pub', k.encodePublicKey(kp.publicKey));
-    });`], { cwd, encoding: 'utf8' });
+    });`,
+    ],
+    { cwd, encoding: 'utf8' },
+  );
   assert.is(derive.status, 0, derive.stderr);
   const ok = run(['verify', d], cwd, {});
   assert.is(ok.status, 0, ok.out);

@@ -62,14 +62,19 @@ test('no stamp (an interrupted build) or a changed tsconfig.json: the sources ru
 });
 
 // The real build of this checkout: made if stale, then its paths.js must find this checkout (not the build dir) as the repo.
-test('the compiled build resolves the repo root to the checkout, and its --help matches the sources\'', () => {
+test("the compiled build resolves the repo root to the checkout, and its --help matches the sources'", () => {
   const b = spawnSync(process.execPath, [join(repo, 'pipeline/bin/build.mjs'), '--if-stale'], { encoding: 'utf8' });
   assert.is(b.status, 0, b.stderr);
   const paths = join(repo, BUILD_DIR, 'pipeline/paths.js');
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', `import(${JSON.stringify(paths)}).then((m) => console.log(m.repoRoot))`], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', `import(${JSON.stringify(paths)}).then((m) => console.log(m.repoRoot))`], {
+    encoding: 'utf8',
+  });
   assert.is(r.stdout.trim(), repo);
   const compiled = spawnSync(process.execPath, [join(repo, 'pipeline/bin/osforge.js'), 'dist', '--help'], { encoding: 'utf8' });
-  const sources = spawnSync(process.execPath, [join(repo, 'pipeline/bin/osforge.js'), 'dist', '--help'], { encoding: 'utf8', env: { ...process.env, OSFORGE_NO_BUILD: '1' } });
+  const sources = spawnSync(process.execPath, [join(repo, 'pipeline/bin/osforge.js'), 'dist', '--help'], {
+    encoding: 'utf8',
+    env: { ...process.env, OSFORGE_NO_BUILD: '1' },
+  });
   assert.is(compiled.status, 0);
   assert.is(compiled.stdout, sources.stdout);
 });

@@ -36,7 +36,11 @@ let e2: TlsEngine | undefined;
 t.before(async () => {
   e2 = await startTlsEngine();
   mkdirSync(dockerConfig);
-  execFileSync('docker', ['context', 'create', context, '--docker', `host=tcp://127.0.0.1:${e2.port},ca=${e2.certs.ca},cert=${e2.certs.cert},key=${e2.certs.key}`], { env: { ...process.env, DOCKER_CONFIG: dockerConfig }, stdio: 'ignore' });
+  execFileSync(
+    'docker',
+    ['context', 'create', context, '--docker', `host=tcp://127.0.0.1:${e2.port},ca=${e2.certs.ca},cert=${e2.certs.cert},key=${e2.certs.key}`],
+    { env: { ...process.env, DOCKER_CONFIG: dockerConfig }, stdio: 'ignore' },
+  );
 });
 t.after(async () => {
   await e2?.stop();
@@ -52,7 +56,7 @@ async function refused(d: Docker): Promise<string> {
   throw new Error('the engine answered a client it should have refused');
 }
 
-t('only a client with a certificate from the engine\'s CA gets in, and only to a server its CA vouches for', async () => {
+t("only a client with a certificate from the engine's CA gets in, and only to a server its CA vouches for", async () => {
   assert.is(String(await e2!.client({ cert: e2!.certs.cert, key: e2!.certs.key }).ping()), 'OK');
   assert.ok(await refused(e2!.client()), 'no client certificate');
   assert.ok(await refused(e2!.client({ cert: e2!.foreign.cert, key: e2!.foreign.key })), 'a certificate from another CA');
@@ -67,7 +71,8 @@ t('only a client with a certificate from the engine\'s CA gets in, and only to a
     await new DockerEngine(new Docker(r.options as Docker.DockerOptions), undefined, r.name).ping(10_000);
     assert.throws(() => resolveEndpoint(parseBuilders(`linux/arm64=tcp://127.0.0.1:${e2!.port}`, '--builders')[0]!), /plain tcp without TLS/);
   } finally {
-    if (before === undefined) delete process.env.DOCKER_CONFIG; else process.env.DOCKER_CONFIG = before;
+    if (before === undefined) delete process.env.DOCKER_CONFIG;
+    else process.env.DOCKER_CONFIG = before;
   }
 });
 
@@ -96,7 +101,10 @@ async function referenceDist(): Promise<string | undefined> {
     return undefined;
   }
   const out = join(work, 'dist-local');
-  const r = await dist(linkedState('state-ref', () => false), out);
+  const r = await dist(
+    linkedState('state-ref', () => false),
+    out,
+  );
   assert.is(r.code, 0, `the one-engine reference dist failed:\n${r.stderr.slice(-3000)}`);
   const misses = r.events.filter((e) => e.event === 'end' && e.hit === false && !/^(dist|format\/|imager)/.test(e.stage)).map((e) => e.stage);
   if (misses.length > 6) console.log(`builders: the reference dist rebuilt ${misses.length} stages (the store was not current)`);
@@ -104,8 +112,8 @@ async function referenceDist(): Promise<string | undefined> {
   return out;
 }
 
-const dropArm64 = (pkgs: string[]) => (m: { arch?: string; kind?: string; name?: string }) => m.arch === 'arm64'
-  && (m.kind === 'stage1' || m.kind === 'stage3' || m.kind === 'rootfs' || (m.kind === 'package' && pkgs.includes(m.name ?? '')));
+const dropArm64 = (pkgs: string[]) => (m: { arch?: string; kind?: string; name?: string }) =>
+  m.arch === 'arm64' && (m.kind === 'stage1' || m.kind === 'stage3' || m.kind === 'rootfs' || (m.kind === 'package' && pkgs.includes(m.name ?? '')));
 
 t('arm64 stages run on the TLS engine, named in the events, and dist/ is byte-identical to a one-engine build', async () => {
   const ref = await referenceDist();
@@ -134,7 +142,10 @@ t('a builder killed mid-step is dropped: the stage reruns locally, the run succe
   let killed = false;
   const r = await dist(linkedState('state-killed', dropArm64(['util-linux', ...REBUILT])), out, `linux/arm64=${context};jobs=2`, (e) => {
     // util-linux compiles for a while on the builder: kill the engine a few seconds into it.
-    if (!killed && e.event === 'container' && e.stage === 'stage2/arm64/util-linux') { killed = true; setTimeout(() => e2!.kill(), 3000); }
+    if (!killed && e.event === 'container' && e.stage === 'stage2/arm64/util-linux') {
+      killed = true;
+      setTimeout(() => e2!.kill(), 3000);
+    }
   });
   assert.ok(killed, 'util-linux never started on the builder');
   assert.is(r.code, 0, `the run did not survive its builder:\n${r.stderr.slice(-3000)}`);
@@ -159,7 +170,13 @@ t('a shared cache: one run pushes signed entries, an empty store pulls them and 
   const verifyOnly = { OSFORGE_SHARED_CACHE: cache, OSFORGE_SHARED_CACHE_PUBKEY: join(work, 'cache.pub') };
   const pushing = { ...verifyOnly, OSFORGE_SHARED_CACHE_KEY: join(work, 'cache.key'), COSIGN_PASSWORD: password };
 
-  const first = await dist(linkedState('state-push', () => false), join(work, 'dist-push'), undefined, undefined, pushing);
+  const first = await dist(
+    linkedState('state-push', () => false),
+    join(work, 'dist-push'),
+    undefined,
+    undefined,
+    pushing,
+  );
   assert.is(first.code, 0, `the pushing run failed:\n${first.stderr.slice(-3000)}`);
   const stored = first.events.filter((e) => e.event === 'end' && STORED.test(e.stage));
   assert.ok(stored.length > 20, `only ${stored.length} stored stages ran`);
@@ -187,7 +204,12 @@ t('a shared cache: one run pushes signed entries, an empty store pulls them and 
   writeFileSync(tarPath, bytes);
   const third = await dist(empty('state-tampered'), join(work, 'dist-tampered'), undefined, undefined, verifyOnly);
   assert.is(third.code, 0, `the run after tampering failed:\n${third.stderr.slice(-3000)}`);
-  assert.match(third.stderr, new RegExp(`warning: shared cache entry ${zlib.key.slice(0, 12)} for stage2/amd64/zlib is not signed by the shared cache's key \\(tampered, or signed by another key\\); ignored, building it`));
+  assert.match(
+    third.stderr,
+    new RegExp(
+      `warning: shared cache entry ${zlib.key.slice(0, 12)} for stage2/amd64/zlib is not signed by the shared cache's key \\(tampered, or signed by another key\\); ignored, building it`,
+    ),
+  );
   assert.is(ended(third, 'stage2/amd64/zlib')?.hit, false);
   assert.is(ended(third, 'stage2/amd64/busybox')?.sharedCache, 'pulled');
   assert.is(sums(join(work, 'dist-tampered')), sums(ref));

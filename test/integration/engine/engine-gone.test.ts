@@ -13,8 +13,12 @@ import { DockerEngine } from '../../../pipeline/engine/docker.ts';
 
 const t = suite('engine goes away');
 let dir: string;
-t.before(async () => { dir = await mkdtemp(join(tmpdir(), 'osforge-fake-engine-')); });
-t.after(async () => { await rm(dir, { recursive: true, force: true }); });
+t.before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'osforge-fake-engine-'));
+});
+t.after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
 
 /** A fake engine: /_ping answers, /events streams forever, everything else never answers. */
 function fakeEngine(socketPath: string): Promise<{ server: Server; die: () => void; hang: () => void }> {
@@ -31,9 +35,20 @@ function fakeEngine(socketPath: string): Promise<{ server: Server; die: () => vo
       // anything else: hang, like a dockerd that died mid-request
     });
   });
-  return new Promise((resolve) => server.listen(socketPath, () => resolve({
-    server, die: () => { server.close(); for (const s of sockets) s.destroy(); }, hang: () => { hung = true; },
-  })));
+  return new Promise((resolve) =>
+    server.listen(socketPath, () =>
+      resolve({
+        server,
+        die: () => {
+          server.close();
+          for (const s of sockets) s.destroy();
+        },
+        hang: () => {
+          hung = true;
+        },
+      }),
+    ),
+  );
 }
 
 t('pending calls reject with ENGINE_UNAVAILABLE within seconds once the engine dies', async () => {
@@ -44,7 +59,12 @@ t('pending calls reject with ENGINE_UNAVAILABLE within seconds once the engine d
   engine.watch();
   const started = Date.now();
   const pending = engine.inspectImage('osforge/never:answers');
-  const pendingRun = engine.run({ image: 'osforge/never:answers', cmd: ['true'], network: 'none', labels: { 'osforge.run': 'gone', 'osforge.stage': 'stage2:busybox', 'osforge.arch': 'arm64' } });
+  const pendingRun = engine.run({
+    image: 'osforge/never:answers',
+    cmd: ['true'],
+    network: 'none',
+    labels: { 'osforge.run': 'gone', 'osforge.stage': 'stage2:busybox', 'osforge.arch': 'arm64' },
+  });
   await new Promise((r) => setTimeout(r, 500));
   fake.die();
   for (const p of [pending, pendingRun]) {
@@ -70,7 +90,10 @@ t('a hung engine (no answer to pings) also fails the pending calls', async () =>
   // Stop answering pings but keep the connections: the ping timeout must notice.
   fake.hang();
   const started = Date.now();
-  await pending.then(() => assert.unreachable(), (err: Error & { code: string }) => assert.is(err.code, 'ENGINE_UNAVAILABLE'));
+  await pending.then(
+    () => assert.unreachable(),
+    (err: Error & { code: string }) => assert.is(err.code, 'ENGINE_UNAVAILABLE'),
+  );
   assert.ok(Date.now() - started < 15_000);
   engine.unwatch();
   fake.die();

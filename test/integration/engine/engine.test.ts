@@ -8,14 +8,20 @@ import { connectEngine } from '../../../pipeline/engine/connect.ts';
 
 const t = suite('engine (real Docker)');
 
-t.after(async () => { await engine.removeByLabel(`${LABEL_RUN}=${runId}`); });
+t.after(async () => {
+  await engine.removeByLabel(`${LABEL_RUN}=${runId}`);
+});
 
 t('runs a command, copies files in and out, and removes the container', async () => {
   const { ref } = await base('amd64');
   const input = await packEntries([{ path: 'in/hello.txt', type: 'file', mode: 0o644, data: Buffer.from('hi\n') }], 0);
   const res = await engine.run({
-    image: ref, cmd: ['sh', '-c', 'mkdir -p /out && tr a-z A-Z < /in/hello.txt > /out/up.txt && echo done'],
-    network: 'none', labels: { [LABEL_RUN]: runId }, inputs: [{ dir: '/', tar: input }], outputs: ['/out'],
+    image: ref,
+    cmd: ['sh', '-c', 'mkdir -p /out && tr a-z A-Z < /in/hello.txt > /out/up.txt && echo done'],
+    network: 'none',
+    labels: { [LABEL_RUN]: runId },
+    inputs: [{ dir: '/', tar: input }],
+    outputs: ['/out'],
   });
   assert.is(res.exitCode, 0);
   assert.ok(res.log.includes('done'));
@@ -30,15 +36,20 @@ t('a prepared step is running but holds its command until go(); late inputs are 
   const late = await packEntries([{ path: 'late.txt', type: 'file', mode: 0o644, data: Buffer.from('late\n') }], 0);
   const label = `${runId}-prepared`;
   const spec = {
-    image: ref, cmd: ['sh', '-c', 'echo started; cat /in/early.txt /in/late.txt'], network: 'none' as const,
-    labels: { [LABEL_RUN]: label }, inputs: [{ dir: '/', tar: early }],
+    image: ref,
+    cmd: ['sh', '-c', 'echo started; cat /in/early.txt /in/late.txt'],
+    network: 'none' as const,
+    labels: { [LABEL_RUN]: label },
+    inputs: [{ dir: '/', tar: early }],
   };
   const held = await engine.prepare(spec);
   const running = await engine.docker.listContainers({ filters: { label: [`${LABEL_RUN}=${label}`] } });
   assert.is(running.length, 1, 'the held container is already running');
   await new Promise((r) => setTimeout(r, 500));
   let started = false;
-  const res = await held.go([{ dir: '/in', tar: late }], () => { started = true; });
+  const res = await held.go([{ dir: '/in', tar: late }], () => {
+    started = true;
+  });
   assert.ok(started);
   assert.is(res.exitCode, 0);
   assert.equal(res.log, ['started', 'early', 'late'], 'nothing ran before go(), and the late input was there');
@@ -59,16 +70,21 @@ t('an errorDetail line in a build is a failure with the message', async () => {
   const context = await packEntries([{ path: 'Dockerfile', type: 'file', mode: 0o644, data: Buffer.from(`FROM ${ref}\nRUN echo building && exit 3\n`) }], 0);
   await engine.buildImage({ context, tag: `osforge/test-fail:${process.pid}` }).then(
     () => assert.unreachable('build should fail'),
-    (err: Error) => { assert.match(err.message, /returned a non-zero code: 3/); },
+    (err: Error) => {
+      assert.match(err.message, /returned a non-zero code: 3/);
+    },
   );
 });
 
 t('a missing engine is reported with the fix', async () => {
   const dead = new DockerEngine(new Docker({ socketPath: '/nonexistent/docker.sock' }));
-  await dead.ping().then(() => assert.unreachable(), (err: Error & { context: { hint?: string } }) => {
-    assert.match(err.message, /no Docker engine answers/);
-    assert.match(err.context.hint ?? '', /make setup|DOCKER_HOST/);
-  });
+  await dead.ping().then(
+    () => assert.unreachable(),
+    (err: Error & { context: { hint?: string } }) => {
+      assert.match(err.message, /no Docker engine answers/);
+      assert.match(err.context.hint ?? '', /make setup|DOCKER_HOST/);
+    },
+  );
 });
 
 t('removeByLabel removes leftovers (as after Ctrl-C)', async () => {

@@ -30,11 +30,18 @@ const running = async (l: string) => (await engine.docker.listContainers({ filte
 
 t('a step exits within seconds of its orchestrator being SIGKILLed, and the next run reaps it', async () => {
   const { ref } = await base('amd64');
-  const child = spawn(join(repoRoot, 'node_modules/.bin/tsx'), [join(repoRoot, 'test/chaos/step-child.ts'), ref, 'echo step-started; sleep 300', `${runId}-kill`], {
-    stdio: ['ignore', 'pipe', 'inherit'], detached: true,
-  });
+  const child = spawn(
+    join(repoRoot, 'node_modules/.bin/tsx'),
+    [join(repoRoot, 'test/chaos/step-child.ts'), ref, 'echo step-started; sleep 300', `${runId}-kill`],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      detached: true,
+    },
+  );
   let out = '';
-  child.stdout.on('data', (b: Buffer) => { out += b.toString(); });
+  child.stdout.on('data', (b: Buffer) => {
+    out += b.toString();
+  });
   await until('the step to start', 30_000, async () => out.includes('step-started'));
   assert.is(await running(label('kill')), 1);
   // The whole group: tsx runs the script in a child node process.
@@ -50,9 +57,12 @@ t('a step exits within seconds of its orchestrator being SIGKILLed, and the next
 t('the reaper removes containers of dead owners (dead pid, other boot, reused pid) and never a live run', async () => {
   const { ref } = await base('amd64');
   const me = currentOwner();
-  const make = (suffix: string, labels: Record<string, string>) => engine.docker.createContainer({
-    Image: ref, Cmd: ['true'], Labels: { [LABEL_RUN]: `${runId}-${suffix}`, ...labels },
-  });
+  const make = (suffix: string, labels: Record<string, string>) =>
+    engine.docker.createContainer({
+      Image: ref,
+      Cmd: ['true'],
+      Labels: { [LABEL_RUN]: `${runId}-${suffix}`, ...labels },
+    });
   await make('live', ownerLabels(me));
   await make('dead', { ...ownerLabels(me), [LABEL_OWNER_PID]: '2147483' });
   await make('otherboot', { ...ownerLabels(me), [LABEL_OWNER_BOOT]: `not-${bootId()}` });
@@ -68,11 +78,18 @@ t('the reaper removes containers of dead owners (dead pid, other boot, reused pi
 
 t('a step of the target arch under binfmt also dies with its orchestrator', async () => {
   const { ref } = await base('arm64');
-  const child = spawn(join(repoRoot, 'node_modules/.bin/tsx'), [join(repoRoot, 'test/chaos/step-child.ts'), ref, 'echo step-started $(uname -m); sleep 300', `${runId}-kill`, 'arm64'], {
-    stdio: ['ignore', 'pipe', 'inherit'], detached: true,
-  });
+  const child = spawn(
+    join(repoRoot, 'node_modules/.bin/tsx'),
+    [join(repoRoot, 'test/chaos/step-child.ts'), ref, 'echo step-started $(uname -m); sleep 300', `${runId}-kill`, 'arm64'],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      detached: true,
+    },
+  );
   let out = '';
-  child.stdout.on('data', (b: Buffer) => { out += b.toString(); });
+  child.stdout.on('data', (b: Buffer) => {
+    out += b.toString();
+  });
   await until('the arm64 step to start', 60_000, async () => out.includes('step-started'));
   assert.match(out, /step-started aarch64/);
   // The whole group: tsx runs the script in a child node process.

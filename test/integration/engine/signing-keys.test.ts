@@ -25,13 +25,28 @@ import { engine, base, plan, runId } from '../fixtures.ts';
 
 const t = suite('signing keys never enter a container (real Docker)');
 const password = `pw-${process.pid}-${Date.now()}`;
-const KEY_VARS = ['COSIGN_KEY', 'COSIGN_PASSWORD', 'OSFORGE_SHARED_CACHE_KEY', 'OSFORGE_TOOLS_CACHE_KEY', 'OSFORGE_SSH_KEY', 'BINARY_MIRROR_KEY', 'OSFORGE_TOOLS_CACHE_PUBKEY', 'OSFORGE_SHARED_CACHE_PUBKEY'];
+const KEY_VARS = [
+  'COSIGN_KEY',
+  'COSIGN_PASSWORD',
+  'OSFORGE_SHARED_CACHE_KEY',
+  'OSFORGE_TOOLS_CACHE_KEY',
+  'OSFORGE_SSH_KEY',
+  'BINARY_MIRROR_KEY',
+  'OSFORGE_TOOLS_CACHE_PUBKEY',
+  'OSFORGE_SHARED_CACHE_PUBKEY',
+];
 let work: string;
 let key: { privatePath: string; publicPath: string };
 let keyBody: string;
 const saved = new Map<string, string | undefined>();
 
-interface Seen { name: string; env: string[]; binds: string[]; mounts: string[]; inputs: Buffer[] }
+interface Seen {
+  name: string;
+  env: string[];
+  binds: string[];
+  mounts: string[];
+  inputs: Buffer[];
+}
 const seen: Seen[] = [];
 let realCreate: Docker['createContainer'];
 
@@ -41,20 +56,41 @@ t.before(async () => {
   key = await writeKeyPair({ prefix: join(work, 'secret-keys', 'cosign'), password, force: false, keyPair: generateKeyPair() });
   keyBody = (await readFile(key.privatePath, 'latin1')).replace(/-----[^-]+-----/g, '').replace(/\s+/g, '');
   const values: Record<string, string> = {
-    COSIGN_KEY: key.privatePath, COSIGN_PASSWORD: password, OSFORGE_SHARED_CACHE_KEY: key.privatePath, OSFORGE_TOOLS_CACHE_KEY: key.privatePath,
-    OSFORGE_SSH_KEY: key.privatePath, BINARY_MIRROR_KEY: key.publicPath, OSFORGE_TOOLS_CACHE_PUBKEY: key.publicPath, OSFORGE_SHARED_CACHE_PUBKEY: key.publicPath,
+    COSIGN_KEY: key.privatePath,
+    COSIGN_PASSWORD: password,
+    OSFORGE_SHARED_CACHE_KEY: key.privatePath,
+    OSFORGE_TOOLS_CACHE_KEY: key.privatePath,
+    OSFORGE_SSH_KEY: key.privatePath,
+    BINARY_MIRROR_KEY: key.publicPath,
+    OSFORGE_TOOLS_CACHE_PUBKEY: key.publicPath,
+    OSFORGE_SHARED_CACHE_PUBKEY: key.publicPath,
   };
-  for (const v of KEY_VARS) { saved.set(v, process.env[v]); process.env[v] = values[v]; }
+  for (const v of KEY_VARS) {
+    saved.set(v, process.env[v]);
+    process.env[v] = values[v];
+  }
   // Record every container as the daemon made it, and every tar put into it.
   realCreate = engine.docker.createContainer.bind(engine.docker);
   engine.docker.createContainer = (async (opts: Docker.ContainerCreateOptions) => {
     const c = await realCreate(opts);
     const info = await c.inspect();
-    const entry: Seen = { name: info.Name, env: info.Config.Env ?? [], binds: info.HostConfig.Binds ?? [], mounts: [...(info.Mounts ?? []).map((m) => `${m.Source}:${m.Destination}`), ...((info.HostConfig as { Mounts?: { Source?: string }[] }).Mounts ?? []).map((m) => String(m.Source))], inputs: [] };
+    const entry: Seen = {
+      name: info.Name,
+      env: info.Config.Env ?? [],
+      binds: info.HostConfig.Binds ?? [],
+      mounts: [
+        ...(info.Mounts ?? []).map((m) => `${m.Source}:${m.Destination}`),
+        ...((info.HostConfig as { Mounts?: { Source?: string }[] }).Mounts ?? []).map((m) => String(m.Source)),
+      ],
+      inputs: [],
+    };
     seen.push(entry);
     const put = c.putArchive.bind(c);
     c.putArchive = (async (file: NodeJS.ReadableStream | Buffer | string, o: object) => {
-      if (Buffer.isBuffer(file)) { entry.inputs.push(file); return put(file, o); }
+      if (Buffer.isBuffer(file)) {
+        entry.inputs.push(file);
+        return put(file, o);
+      }
       const chunks: Buffer[] = [];
       for await (const ch of file as AsyncIterable<Buffer>) chunks.push(Buffer.from(ch));
       const all = Buffer.concat(chunks);
@@ -67,7 +103,10 @@ t.before(async () => {
 
 t.after(async () => {
   engine.docker.createContainer = realCreate;
-  for (const [v, old] of saved) { if (old === undefined) delete process.env[v]; else process.env[v] = old; }
+  for (const [v, old] of saved) {
+    if (old === undefined) delete process.env[v];
+    else process.env[v] = old;
+  }
   await engine.removeByLabel(`${LABEL_RUN}=${runId}`).catch(() => undefined);
   await rm(work, { recursive: true, force: true });
 });
@@ -92,9 +131,19 @@ mkdir -p /opt/osforge/$1 && cp "$3" /opt/osforge/$1/seed && echo STEP-RAN-$1
   const lines: string[] = [];
   const before = seen.length;
   const r = await ensureTools({
-    engine, plan: { ...plan, imageFiles: { ...plan.imageFiles, tools: { 'build-musl.sh': Buffer.from(script) } } }, key: sha256(`${b.inputHash}\0${script}`), buildenvRef: b.ref,
-    musl: seed, cacheRoot: join(work, 'tools-cache'), sourceDateEpoch: 0, env: { skip: true, ciRestored: false }, log: (l) => lines.push(l),
-    store, runId, logDir: join(work, 'logs'), trust: await toolsCacheTrust(store, { sign: true }),
+    engine,
+    plan: { ...plan, imageFiles: { ...plan.imageFiles, tools: { 'build-musl.sh': Buffer.from(script) } } },
+    key: sha256(`${b.inputHash}\0${script}`),
+    buildenvRef: b.ref,
+    musl: seed,
+    cacheRoot: join(work, 'tools-cache'),
+    sourceDateEpoch: 0,
+    env: { skip: true, ciRestored: false },
+    log: (l) => lines.push(l),
+    store,
+    runId,
+    logDir: join(work, 'logs'),
+    trust: await toolsCacheTrust(store, { sign: true }),
   });
   const out = lines.join('\n');
   assert.is(r.hit, false);
@@ -106,10 +155,21 @@ mkdir -p /opt/osforge/$1 && cp "$3" /opt/osforge/$1/seed && echo STEP-RAN-$1
   const created = seen.slice(before);
   assert.ok(created.length >= 2, `the steps' containers were seen (${created.length})`);
   for (const c of created) {
-    for (const v of KEY_VARS) assert.not.ok(c.env.some((e) => e.startsWith(`${v}=`)), `${c.name}: env has ${v}`);
-    assert.not.ok(c.env.some((e) => e.includes(password) || e.includes(keyDir)), `${c.name}: env carries a secret`);
+    for (const v of KEY_VARS)
+      assert.not.ok(
+        c.env.some((e) => e.startsWith(`${v}=`)),
+        `${c.name}: env has ${v}`,
+      );
+    assert.not.ok(
+      c.env.some((e) => e.includes(password) || e.includes(keyDir)),
+      `${c.name}: env carries a secret`,
+    );
     assert.equal(c.binds, [], `${c.name}: binds`);
-    assert.equal(c.mounts.filter((m) => m.includes(keyDir) || m.includes(work)), [], `${c.name}: mounts`);
+    assert.equal(
+      c.mounts.filter((m) => m.includes(keyDir) || m.includes(work)),
+      [],
+      `${c.name}: mounts`,
+    );
     for (const tar of c.inputs) assert.not.ok(tar.includes(keyBody.slice(0, 40)), `${c.name}: an input holds the private key`);
   }
 });
@@ -117,9 +177,12 @@ mkdir -p /opt/osforge/$1 && cp "$3" /opt/osforge/$1/seed && echo STEP-RAN-$1
 t('the guard bites: a step given the password, the key path or the key file is refused before a container exists', async () => {
   const b = await base('amd64');
   const before = seen.length;
-  const attempt = (spec: Partial<Parameters<typeof engine.run>[0]>) => engine.run({ image: b.ref, cmd: ['true'], network: 'none', labels: { [LABEL_RUN]: runId }, ...spec });
+  const attempt = (spec: Partial<Parameters<typeof engine.run>[0]>) =>
+    engine.run({ image: b.ref, cmd: ['true'], network: 'none', labels: { [LABEL_RUN]: runId }, ...spec });
   const refused = async (spec: Partial<Parameters<typeof engine.run>[0]>, why: RegExp) => {
-    try { await attempt(spec); } catch (err) {
+    try {
+      await attempt(spec);
+    } catch (err) {
       assert.ok(err instanceof OsforgeError, String(err));
       assert.match((err as Error).message, why);
       return;

@@ -35,8 +35,12 @@ t.after(async () => {
 function withEnv<T>(env: Record<string, string>, fn: () => T): T {
   const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
   Object.assign(process.env, env);
-  try { return fn(); } finally {
-    for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
+  try {
+    return fn();
+  } finally {
+    for (const [k, v] of Object.entries(saved))
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
   }
 }
 
@@ -78,7 +82,10 @@ async function packaged(): Promise<string> {
     await mkdir(dir, { recursive: true });
     const data = await packageBytes(p.files);
     await writeFile(join(dir, 'output.tar.gz'), data);
-    await writeFile(join(dir, 'meta.json'), JSON.stringify({ name: p.name, version: p.version, arch: p.arch, key: p.key, deps: [], outputSha256: sha256(data), compiler: COMPILER, useFlags: [] }));
+    await writeFile(
+      join(dir, 'meta.json'),
+      JSON.stringify({ name: p.name, version: p.version, arch: p.arch, key: p.key, deps: [], outputSha256: sha256(data), compiler: COMPILER, useFlags: [] }),
+    );
     manifest.push({ name: p.name, version: p.version, arch: p.arch, key: p.key, deps: [], sources: [], outputSha256: sha256(data) });
   }
   await writeFile(join(root, 'manifest.json'), JSON.stringify({ name: 'buckos', version: '0.1.0', packages: manifest, toolchains: {} }));
@@ -88,7 +95,10 @@ async function packaged(): Promise<string> {
   return out;
 }
 
-for (const [how, flags] of [['scp', []], ['rsync', ['--use-rsync']]] as const) {
+for (const [how, flags] of [
+  ['scp', []],
+  ['rsync', ['--use-rsync']],
+] as const) {
   t(`upload to root@127.0.0.1 over ${how}: first-letter layout and index.json; a second upload changes nothing`, async () => {
     const out = await packaged();
     const mirror = join(root, `mirror-${how}`);
@@ -97,7 +107,8 @@ for (const [how, flags] of [['scp', []], ['rsync', ['--use-rsync']]] as const) {
     const first = await runCli(args, { env });
     assert.is(first.code, 0, first.stderr);
     assert.equal(readdirSync(mirror).sort(), ['b', 'index.json', 'z']);
-    const file = (p: typeof pkgs[number]) => `${p.name}-${p.version}-${configHash({ arch: p.arch, compiler: COMPILER, useFlags: [], depGraphHash: p.key })}-bin.tar.gz`;
+    const file = (p: (typeof pkgs)[number]) =>
+      `${p.name}-${p.version}-${configHash({ arch: p.arch, compiler: COMPILER, useFlags: [], depGraphHash: p.key })}-bin.tar.gz`;
     for (const p of pkgs) assert.ok(readFileSync(join(mirror, p.name[0]!, file(p))).equals(readFileSync(join(out, file(p)))), `${p.name} arrived intact`);
     const index = JSON.parse(readFileSync(join(mirror, 'index.json'), 'utf8'));
     assert.equal(index.packages.map((e: { filename: string }) => e.filename).sort(), pkgs.map(file).sort());

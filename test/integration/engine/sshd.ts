@@ -19,10 +19,14 @@ export interface Sshd {
   stop(): Promise<void>;
 }
 
-const answers = (port: number) => new Promise<boolean>((resolve) => {
-  const c = connect(port, '127.0.0.1', () => { c.destroy(); resolve(true); });
-  c.on('error', () => resolve(false));
-});
+const answers = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const c = connect(port, '127.0.0.1', () => {
+      c.destroy();
+      resolve(true);
+    });
+    c.on('error', () => resolve(false));
+  });
 
 export async function startSshd(): Promise<Sshd> {
   const dir = mkdtempSync(join(tmpdir(), 'osforge-sshd-'));
@@ -36,31 +40,64 @@ export async function startSshd(): Promise<Sshd> {
   const knownHosts = join(dir, 'known_hosts');
   writeFileSync(knownHosts, `[127.0.0.1]:${port} ${type} ${blob}\n`);
   const sshdConfig = join(dir, 'sshd_config');
-  writeFileSync(sshdConfig, [
-    `Port ${port}`, 'ListenAddress 127.0.0.1', `HostKey ${hostKey}`, `PidFile ${join(dir, 'sshd.pid')}`,
-    `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`, 'PasswordAuthentication no', 'KbdInteractiveAuthentication no',
-    'PermitRootLogin prohibit-password', 'StrictModes no', 'UsePAM no', 'Subsystem sftp /usr/lib/openssh/sftp-server', '',
-  ].join('\n'));
+  writeFileSync(
+    sshdConfig,
+    [
+      `Port ${port}`,
+      'ListenAddress 127.0.0.1',
+      `HostKey ${hostKey}`,
+      `PidFile ${join(dir, 'sshd.pid')}`,
+      `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'PermitRootLogin prohibit-password',
+      'StrictModes no',
+      'UsePAM no',
+      'Subsystem sftp /usr/lib/openssh/sftp-server',
+      '',
+    ].join('\n'),
+  );
   const config = join(dir, 'ssh_config');
-  writeFileSync(config, [
-    'Host 127.0.0.1', `  Port ${port}`, `  IdentityFile ${key}`, '  IdentitiesOnly yes', `  UserKnownHostsFile ${knownHosts}`,
-    '  StrictHostKeyChecking yes', '  BatchMode yes', '',
-  ].join('\n'));
+  writeFileSync(
+    config,
+    [
+      'Host 127.0.0.1',
+      `  Port ${port}`,
+      `  IdentityFile ${key}`,
+      '  IdentitiesOnly yes',
+      `  UserKnownHostsFile ${knownHosts}`,
+      '  StrictHostKeyChecking yes',
+      '  BatchMode yes',
+      '',
+    ].join('\n'),
+  );
   // Privilege separation wants this directory; a fresh host has none until the service ran once.
   mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
   const child = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', sshdConfig], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
-  child.stderr!.on('data', (b: Buffer) => { log += b.toString(); });
+  child.stderr!.on('data', (b: Buffer) => {
+    log += b.toString();
+  });
   const deadline = Date.now() + 20_000;
   while (!(await answers(port))) {
-    if (child.exitCode !== null || Date.now() > deadline) { child.kill('SIGKILL'); throw new Error(`the test's sshd did not start: ${log.slice(-500)}`); }
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`the test's sshd did not start: ${log.slice(-500)}`);
+    }
     await new Promise((r) => setTimeout(r, 200));
   }
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return {
-    port, dir, key, knownHosts, config,
+    port,
+    dir,
+    key,
+    knownHosts,
+    config,
     stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) { child.kill('SIGTERM'); await exited; }
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        await exited;
+      }
       rmSync(dir, { recursive: true, force: true });
     },
   };

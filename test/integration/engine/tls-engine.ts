@@ -27,7 +27,9 @@ export interface TlsEngine {
 function ca(dir: string, name: string): { cert: string; key: string } {
   const cert = join(dir, `${name}.pem`);
   const key = join(dir, `${name}-key.pem`);
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', `/CN=${name}`], { stdio: 'ignore' });
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', `/CN=${name}`], {
+    stdio: 'ignore',
+  });
   return { cert, key };
 }
 
@@ -38,7 +40,9 @@ function signed(dir: string, name: string, by: { cert: string; key: string }, ex
   const extFile = join(dir, `${name}.ext`);
   writeFileSync(extFile, `${ext}\n`);
   execFileSync('openssl', ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', csr, '-subj', `/CN=${name}`], { stdio: 'ignore' });
-  execFileSync('openssl', ['x509', '-req', '-in', csr, '-CA', by.cert, '-CAkey', by.key, '-CAcreateserial', '-out', cert, '-days', '2', '-extfile', extFile], { stdio: 'ignore' });
+  execFileSync('openssl', ['x509', '-req', '-in', csr, '-CA', by.cert, '-CAkey', by.key, '-CAcreateserial', '-out', cert, '-days', '2', '-extfile', extFile], {
+    stdio: 'ignore',
+  });
   return { cert, key };
 }
 
@@ -57,23 +61,68 @@ export async function startTlsEngine(): Promise<TlsEngine> {
   execFileSync('ip', ['link', 'add', bridge, 'type', 'bridge']);
   execFileSync('ip', ['addr', 'add', `10.213.${port % 250}.1/24`, 'dev', bridge]);
   execFileSync('ip', ['link', 'set', bridge, 'up']);
-  const removeBridge = () => { try { execFileSync('ip', ['link', 'del', bridge], { stdio: 'ignore' }); } catch { /* gone already */ } };
-  const child: ChildProcess = spawn('dockerd', [
-    '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'x'), '--pidfile', join(dir, 'pid'), '-H', `unix://${join(dir, 'sock')}`,
-    '-H', `tcp://127.0.0.1:${port}`, '--tlsverify', '--tlscacert', theCa.cert, '--tlscert', server.cert, '--tlskey', server.key,
-    `--bridge=${bridge}`, '--iptables=false', '--ip-masq=false',
-    // As the chaos engine does: its own containerd namespaces, so nothing it does can touch the host engine's containers.
-    '--containerd-namespace', 'osftls', '--containerd-plugins-namespace', 'osftls-plugins',
-  ], { stdio: ['ignore', 'ignore', 'pipe'], detached: false });
+  const removeBridge = () => {
+    try {
+      execFileSync('ip', ['link', 'del', bridge], { stdio: 'ignore' });
+    } catch {
+      /* gone already */
+    }
+  };
+  const child: ChildProcess = spawn(
+    'dockerd',
+    [
+      '--data-root',
+      join(dir, 'data'),
+      '--exec-root',
+      join(dir, 'x'),
+      '--pidfile',
+      join(dir, 'pid'),
+      '-H',
+      `unix://${join(dir, 'sock')}`,
+      '-H',
+      `tcp://127.0.0.1:${port}`,
+      '--tlsverify',
+      '--tlscacert',
+      theCa.cert,
+      '--tlscert',
+      server.cert,
+      '--tlskey',
+      server.key,
+      `--bridge=${bridge}`,
+      '--iptables=false',
+      '--ip-masq=false',
+      // As the chaos engine does: its own containerd namespaces, so nothing it does can touch the host engine's containers.
+      '--containerd-namespace',
+      'osftls',
+      '--containerd-plugins-namespace',
+      'osftls-plugins',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'], detached: false },
+  );
   let log = '';
-  child.stderr!.on('data', (b: Buffer) => { log += b.toString(); });
-  const make = (o: { cert?: string; key?: string; ca?: string; plain?: boolean } = {}) => new Docker(o.plain
-    ? { protocol: 'http', host: '127.0.0.1', port }
-    : { protocol: 'https', host: '127.0.0.1', port, ca: readFileSync(o.ca ?? theCa.cert), ...(o.cert ? { cert: readFileSync(o.cert) } : {}), ...(o.key ? { key: readFileSync(o.key) } : {}) });
+  child.stderr!.on('data', (b: Buffer) => {
+    log += b.toString();
+  });
+  const make = (o: { cert?: string; key?: string; ca?: string; plain?: boolean } = {}) =>
+    new Docker(
+      o.plain
+        ? { protocol: 'http', host: '127.0.0.1', port }
+        : {
+            protocol: 'https',
+            host: '127.0.0.1',
+            port,
+            ca: readFileSync(o.ca ?? theCa.cert),
+            ...(o.cert ? { cert: readFileSync(o.cert) } : {}),
+            ...(o.key ? { key: readFileSync(o.key) } : {}),
+          },
+    );
   const ok = make({ cert: client.cert, key: client.key });
   const deadline = Date.now() + 60_000;
   for (;;) {
-    try { await ok.ping(); break; } catch (err) {
+    try {
+      await ok.ping();
+      break;
+    } catch (err) {
       if (child.exitCode !== null || Date.now() > deadline) {
         child.kill('SIGKILL');
         removeBridge();
@@ -84,9 +133,14 @@ export async function startTlsEngine(): Promise<TlsEngine> {
   }
   const stopped = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return {
-    port, dir, certs: { ca: theCa.cert, cert: client.cert, key: client.key }, foreign: { cert: foreign.cert, key: foreign.key, ca: otherCa.cert },
+    port,
+    dir,
+    certs: { ca: theCa.cert, cert: client.cert, key: client.key },
+    foreign: { cert: foreign.cert, key: foreign.key, ca: otherCa.cert },
     client: make,
-    kill: () => { child.kill('SIGKILL'); },
+    kill: () => {
+      child.kill('SIGKILL');
+    },
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
@@ -94,7 +148,11 @@ export async function startTlsEngine(): Promise<TlsEngine> {
         if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       }
       // The engine's containerd shims and mounts go with it; what is left is files.
-      try { execFileSync('sh', ['-c', `grep -o ' ${dir}/[^ ]*' /proc/mounts | sort -r | xargs -r -n1 umount -l`], { stdio: 'ignore' }); } catch { /* nothing mounted */ }
+      try {
+        execFileSync('sh', ['-c', `grep -o ' ${dir}/[^ ]*' /proc/mounts | sort -r | xargs -r -n1 umount -l`], { stdio: 'ignore' });
+      } catch {
+        /* nothing mounted */
+      }
       rmSync(dir, { recursive: true, force: true });
       removeBridge();
     },

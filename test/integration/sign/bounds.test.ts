@@ -35,7 +35,9 @@ async function signedDist(): Promise<string> {
 /** Fails the test instead of hanging it when `p` does not settle in `ms`. */
 async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const t = new Promise<never>((_, rej) => { timer = setTimeout(() => rej(new Error(`${what} did not finish in ${ms} ms`)), ms); });
+  const t = new Promise<never>((_, rej) => {
+    timer = setTimeout(() => rej(new Error(`${what} did not finish in ${ms} ms`)), ms);
+  });
   try {
     return await Promise.race([p, t]);
   } finally {
@@ -46,13 +48,23 @@ async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 /** The CLI, asynchronously and with a kill timer, so a hang fails the test. */
 function osforge(args: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
   return new Promise((res) => {
-    const child = spawn(join(root, 'node_modules/.bin/tsx'), [join(root, 'pipeline/cli.ts'), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(join(root, 'node_modules/.bin/tsx'), [join(root, 'pipeline/cli.ts'), ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
-    child.stdout.on('data', (c: Buffer) => { out += c; });
-    child.stderr.on('data', (c: Buffer) => { err += c; });
+    child.stdout.on('data', (c: Buffer) => {
+      out += c;
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      err += c;
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('close', (code) => { clearTimeout(timer); res({ code: code ?? -1, out, err }); });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      res({ code: code ?? -1, out, err });
+    });
   });
 }
 
@@ -62,16 +74,19 @@ test('an unsigned SHA256SUMS naming ../x, /etc/passwd or sub/../../x is no hash 
   const dist = await signedDist();
   const secretName = `secret-${basename(dist)}`;
   const secret = join(dirname(dist), secretName);
-  writeFileSync(secret, 'the verifier\'s own file\n');
+  writeFileSync(secret, "the verifier's own file\n");
   tmp.adopt(secret);
   const passwd = readFileSync('/etc/passwd');
   // Each line carries the true hash: before the fix, verify said "matches SHA256SUMS" for each, confirming the guess.
-  appendFileSync(join(dist, 'SHA256SUMS'), [
-    `${sha(readFileSync(secret))}  ../${secretName}`,
-    `${sha(passwd)}  /etc/passwd`,
-    `${sha(readFileSync(secret))}  sub/../../${secretName}`,
-    `${sha(passwd)}  ./../../../../../../etc/passwd`,
-  ].join('\n') + '\n');
+  appendFileSync(
+    join(dist, 'SHA256SUMS'),
+    [
+      `${sha(readFileSync(secret))}  ../${secretName}`,
+      `${sha(passwd)}  /etc/passwd`,
+      `${sha(readFileSync(secret))}  sub/../../${secretName}`,
+      `${sha(passwd)}  ./../../../../../../etc/passwd`,
+    ].join('\n') + '\n',
+  );
   const results = await within(verifyDist(dist, keyPair.publicKey), 20_000, 'verify');
   for (const name of [`../${secretName}`, '/etc/passwd', `sub/../../${secretName}`, '../../../../../../etc/passwd']) {
     const rs = of(results, name);
@@ -79,7 +94,10 @@ test('an unsigned SHA256SUMS naming ../x, /etc/passwd or sub/../../x is no hash 
     assert.not.ok(rs[0]!.ok, `${name} passed`);
     assert.match(rs[0]!.detail, /^listed in SHA256SUMS: ".*" is not a file name inside the release; refused without opening it$/);
   }
-  assert.not.ok(results.some((r) => r.ok && /matches SHA256SUMS/.test(r.detail) && r.file.includes('..')), 'a name outside the release was hashed');
+  assert.not.ok(
+    results.some((r) => r.ok && /matches SHA256SUMS/.test(r.detail) && r.file.includes('..')),
+    'a name outside the release was hashed',
+  );
 });
 
 test('a SHA256SUMS naming a FIFO outside the release, or a FIFO inside it, does not hang verify', async () => {
@@ -102,11 +120,24 @@ test('an artifact that is a symlink to /dev/zero, or a FIFO: verify fails it and
     const results = await within(verifyDist(dist, keyPair.publicKey), 20_000, 'verify');
     const bad = of(results, ARM).filter((r) => !r.ok);
     assert.ok(bad.length > 0, 'the artifact passed');
-    assert.ok(bad.every((r) => /is a symlink|is not a regular file/.test(r.detail)), JSON.stringify(bad));
-    const err = await within(checkSignable(dist).then(() => null, (e: unknown) => e), 20_000, 'sign check');
+    assert.ok(
+      bad.every((r) => /is a symlink|is not a regular file/.test(r.detail)),
+      JSON.stringify(bad),
+    );
+    const err = await within(
+      checkSignable(dist).then(
+        () => null,
+        (e: unknown) => e,
+      ),
+      20_000,
+      'sign check',
+    );
     assert.instance(err, OsforgeError);
     assert.is((err as OsforgeError).code, 'SHA256_MISMATCH');
-    assert.ok((err as OsforgeError).context.logTail?.some((l) => l.startsWith(`${ARM}: `) && /symlink|not a regular file/.test(l)), String((err as OsforgeError).context.logTail));
+    assert.ok(
+      (err as OsforgeError).context.logTail?.some((l) => l.startsWith(`${ARM}: `) && /symlink|not a regular file/.test(l)),
+      String((err as OsforgeError).context.logTail),
+    );
     const cli = await osforge(['sign', dist, '--key', join(work, 'none.key')]);
     assert.is(cli.code, 1, cli.err);
     assert.match(cli.err, /^error \[SHA256_MISMATCH\]: .* is not consistent with its manifest/m);
@@ -119,7 +150,10 @@ test('manifest.json as a symlink to /dev/zero, or nested too deep: refused with 
   rmSync(join(dist, 'manifest.json'));
   symlinkSync('/dev/zero', join(dist, 'manifest.json'));
   const results = await within(verifyDist(dist, keyPair.publicKey), 20_000, 'verify');
-  assert.ok(of(results, 'manifest.json').some((r) => !r.ok && /manifest\.json is a symlink/.test(r.detail)), JSON.stringify(of(results, 'manifest.json')));
+  assert.ok(
+    of(results, 'manifest.json').some((r) => !r.ok && /manifest\.json is a symlink/.test(r.detail)),
+    JSON.stringify(of(results, 'manifest.json')),
+  );
   const sign = await osforge(['sign', dist]);
   assert.is(sign.code, 1);
   assert.match(sign.err, /^error \[ARCHIVE_UNSAFE\]: manifest\.json is a symlink/m);
@@ -135,7 +169,10 @@ test('size caps: --max-artifact-size and $OSFORGE_MAX_METADATA_SIZE refuse what 
   const dist = await signedDist();
   const v = await osforge(['verify', dist, '--key', pubPath, '--max-artifact-size', '1K']);
   assert.is(v.code, 1);
-  assert.match(v.out, /FAIL {2}buckos-0\.2\.0-amd64-rootfs\.tar\.gz\n(?: {8}.*\n)* {8}signature: buckos-0\.2\.0-amd64-rootfs\.tar\.gz is \d+ bytes, over the 1024-byte limit/);
+  assert.match(
+    v.out,
+    /FAIL {2}buckos-0\.2\.0-amd64-rootfs\.tar\.gz\n(?: {8}.*\n)* {8}signature: buckos-0\.2\.0-amd64-rootfs\.tar\.gz is \d+ bytes, over the 1024-byte limit/,
+  );
   const m = await osforge(['verify', dist, '--key', pubPath], { OSFORGE_MAX_METADATA_SIZE: '100' });
   assert.is(m.code, 1);
   assert.match(m.out, /manifest\.json is \d+ bytes, over the 100-byte limit/);

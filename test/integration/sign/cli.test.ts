@@ -94,19 +94,26 @@ test('sign via ./cosign.key then verify: PASS per file, exit 0; tampering: FAIL 
   assert.match(nokey.err, /cannot read public key .*cosign\.pub/);
 });
 
-test("a cosign published fixture key signs via COSIGN_KEY and openssl verifies with its public key", () => {
+test('a cosign published fixture key signs via COSIGN_KEY and openssl verifies with its public key', () => {
   const cwd = tmp.make('fixture');
   copyFileSync(join(root, 'test/fixtures/cosign/cosign-label-n32768.key'), join(cwd, 'legacy.key'));
   const { dist } = makeDist(commit, tmp.make('dist'));
   const r = osforge(cwd, ['sign', dist, '--no-release-notes', '--repo', repo], { COSIGN_KEY: 'legacy.key', COSIGN_PASSWORD: 'hello' });
   assert.is(r.status, 0, r.err);
   // openssl cannot read cosign's encrypted format; derive the public key with our loader, check with openssl.
-  const derive = spawnSync(tsx, ['-e', `
+  const derive = spawnSync(
+    tsx,
+    [
+      '-e',
+      `
     import('${join(root, 'pipeline/sign/keys.ts')}').then(async (k) => {
       const fs = await import('node:fs');
       const kp = await k.decodePrivateKey(fs.readFileSync('legacy.key', 'utf8'), 'hello');
       fs.writeFileSync('legacy.pub', k.encodePublicKey(kp.publicKey));
-    });`], { cwd, encoding: 'utf8' });
+    });`,
+    ],
+    { cwd, encoding: 'utf8' },
+  );
   assert.is(derive.status, 0, derive.stderr);
   const sigBin = join(cwd, 'sig.bin');
   writeFileSync(sigBin, Buffer.from(readFileSync(join(dist, 'SHA256SUMS.sig'), 'utf8'), 'base64'));
@@ -118,7 +125,8 @@ test("a cosign published fixture key signs via COSIGN_KEY and openssl verifies w
 test('--help describes the real options', () => {
   const sign = osforge(root, ['sign', '--help']);
   assert.is(sign.status, 0);
-  for (const opt of ['--key', '--require-key', '--no-release-notes', '--repo', 'COSIGN_KEY', 'COSIGN_PASSWORD', 'signing is skipped']) assert.ok(sign.out.includes(opt), opt);
+  for (const opt of ['--key', '--require-key', '--no-release-notes', '--repo', 'COSIGN_KEY', 'COSIGN_PASSWORD', 'signing is skipped'])
+    assert.ok(sign.out.includes(opt), opt);
   assert.match(osforge(root, ['verify', '--help']).out, /--key <path>  PEM public key \(default: cosign\.pub\)/);
   assert.match(osforge(root, ['keygen', '--help']).out, /--output-key-prefix/);
   assert.match(osforge(root, ['--help']).out, /keygen.*\n.*sign.*\n.*verify.*\n.*changelog/);

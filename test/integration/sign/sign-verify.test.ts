@@ -36,9 +36,7 @@ const failures = (rs: CheckResult[]) => rs.filter((r) => !r.ok).map((r) => `${r.
 
 test('sign writes sig + bundle for every released file, and openssl accepts every .sig', async () => {
   const dist = await signedDist();
-  const signed = [
-    'RELEASE_NOTES.md', 'SHA256SUMS', 'buckos-0.2.0-amd64-rootfs.tar.gz', 'buckos-0.2.0-arm64-rootfs.tar.gz', 'manifest.json', 'sbom.spdx.json',
-  ];
+  const signed = ['RELEASE_NOTES.md', 'SHA256SUMS', 'buckos-0.2.0-amd64-rootfs.tar.gz', 'buckos-0.2.0-arm64-rootfs.tar.gz', 'manifest.json', 'sbom.spdx.json'];
   for (const f of signed) {
     const sig = readFileSync(join(dist, `${f}.sig`), 'utf8');
     assert.not.match(sig, /\n/);
@@ -79,13 +77,23 @@ test('provenance: one DSSE line, in-toto payload; openssl verifies the signature
   const st = JSON.parse(payload.toString());
   assert.is(st.predicateType, 'https://slsa.dev/provenance/v1');
   const names = st.subject.map((s: { name: string }) => s.name);
-  assert.equal(names, ['RELEASE_NOTES.md', 'SHA256SUMS', 'buckos-0.2.0-amd64-rootfs.tar.gz', 'buckos-0.2.0-arm64-rootfs.tar.gz', 'manifest.json', 'sbom.spdx.json']);
+  assert.equal(names, [
+    'RELEASE_NOTES.md',
+    'SHA256SUMS',
+    'buckos-0.2.0-amd64-rootfs.tar.gz',
+    'buckos-0.2.0-arm64-rootfs.tar.gz',
+    'manifest.json',
+    'sbom.spdx.json',
+  ]);
   for (const s of st.subject) {
     const digest = execFileSync('openssl', ['dgst', '-sha256', '-r', join(dist, s.name)], { encoding: 'utf8' }).split(' ')[0];
     assert.is(s.digest.sha256, digest, s.name);
   }
   assert.equal(st.predicate.buildDefinition.externalParameters.lockFile.name, 'images/lock.json');
-  assert.equal(st.predicate.buildDefinition.externalParameters.configuration.map((c: { name: string }) => c.name), ['images/buckos.json']);
+  assert.equal(
+    st.predicate.buildDefinition.externalParameters.configuration.map((c: { name: string }) => c.name),
+    ['images/buckos.json'],
+  );
 });
 
 test('reproducible: signing the same inputs twice gives identical SBOM, provenance and notes; only signature files differ', async () => {
@@ -108,50 +116,81 @@ test('reproducible: signing the same inputs twice gives identical SBOM, provenan
 type Tamper = [string, (dist: string) => void, RegExp];
 const tampers: Tamper[] = [
   ['artifact byte appended', (d) => appendFileSync(join(d, 'buckos-0.2.0-amd64-rootfs.tar.gz'), 'x'), /buckos-0\.2\.0-amd64-rootfs\.tar\.gz signature/],
-  ['.sig replaced by another file\'s', (d) => cpSync(join(d, 'SHA256SUMS.sig'), join(d, 'manifest.json.sig')), /manifest\.json signature: .*does not verify/],
+  [".sig replaced by another file's", (d) => cpSync(join(d, 'SHA256SUMS.sig'), join(d, 'manifest.json.sig')), /manifest\.json signature: .*does not verify/],
   ['.sig deleted', (d) => rmSync(join(d, 'sbom.spdx.json.sig')), /sbom\.spdx\.json signature: .*missing/],
-  ['bundle signature swapped', (d) => {
-    const p = join(d, 'SHA256SUMS.sigstore.json');
-    const b = JSON.parse(readFileSync(p, 'utf8'));
-    b.messageSignature.signature = JSON.parse(readFileSync(join(d, 'manifest.json.sigstore.json'), 'utf8')).messageSignature.signature;
-    writeFileSync(p, JSON.stringify(b));
-  }, /SHA256SUMS bundle: .*does not verify/],
-  ['bundle digest edited', (d) => {
-    const p = join(d, 'manifest.json.sigstore.json');
-    const b = JSON.parse(readFileSync(p, 'utf8'));
-    b.messageSignature.messageDigest.digest = Buffer.alloc(32).toString('base64');
-    writeFileSync(p, JSON.stringify(b));
-  }, /manifest\.json bundle: .*messageDigest/],
+  [
+    'bundle signature swapped',
+    (d) => {
+      const p = join(d, 'SHA256SUMS.sigstore.json');
+      const b = JSON.parse(readFileSync(p, 'utf8'));
+      b.messageSignature.signature = JSON.parse(readFileSync(join(d, 'manifest.json.sigstore.json'), 'utf8')).messageSignature.signature;
+      writeFileSync(p, JSON.stringify(b));
+    },
+    /SHA256SUMS bundle: .*does not verify/,
+  ],
+  [
+    'bundle digest edited',
+    (d) => {
+      const p = join(d, 'manifest.json.sigstore.json');
+      const b = JSON.parse(readFileSync(p, 'utf8'));
+      b.messageSignature.messageDigest.digest = Buffer.alloc(32).toString('base64');
+      writeFileSync(p, JSON.stringify(b));
+    },
+    /manifest\.json bundle: .*messageDigest/,
+  ],
   ['bundle made unparseable', (d) => writeFileSync(join(d, 'RELEASE_NOTES.md.sigstore.json'), '{"mediaType":'), /RELEASE_NOTES\.md bundle: .*not JSON/],
-  ['provenance subject digest edited', (d) => {
-    const p = join(d, 'provenance.intoto.jsonl');
-    const env = JSON.parse(readFileSync(p, 'utf8'));
-    const st = JSON.parse(Buffer.from(env.payload, 'base64').toString());
-    st.subject[0].digest.sha256 = '0'.repeat(64);
-    env.payload = Buffer.from(JSON.stringify(st)).toString('base64');
-    writeFileSync(p, JSON.stringify(env) + '\n');
-  }, /provenance\.intoto\.jsonl provenance: DSSE signature does not verify/],
+  [
+    'provenance subject digest edited',
+    (d) => {
+      const p = join(d, 'provenance.intoto.jsonl');
+      const env = JSON.parse(readFileSync(p, 'utf8'));
+      const st = JSON.parse(Buffer.from(env.payload, 'base64').toString());
+      st.subject[0].digest.sha256 = '0'.repeat(64);
+      env.payload = Buffer.from(JSON.stringify(st)).toString('base64');
+      writeFileSync(p, JSON.stringify(env) + '\n');
+    },
+    /provenance\.intoto\.jsonl provenance: DSSE signature does not verify/,
+  ],
   ['provenance deleted', (d) => rmSync(join(d, 'provenance.intoto.jsonl')), /provenance\.intoto\.jsonl provenance: missing/],
   ['SHA256SUMS edited and re-listed', (d) => appendFileSync(join(d, 'SHA256SUMS'), `${'1'.repeat(64)}  ghost.img\n`), /SHA256SUMS (signature|provenance)/],
   ['sidecar edited', (d) => writeFileSync(join(d, 'buckos-0.2.0-arm64-rootfs.tar.gz.sha256'), '0'.repeat(64)), /arm64-rootfs\.tar\.gz\.sha256 checksum/],
   ['unsigned file added', (d) => writeFileSync(join(d, 'evil.sh'), 'rm -rf /'), /evil\.sh coverage/],
-  ['.sig for no signed file', (d) => writeFileSync(join(d, 'install-me.sh.sig'), readFileSync(join(d, 'SHA256SUMS.sig'))),
-    /^install-me\.sh\.sig coverage: a signature file, but install-me\.sh is not a signed file of this release$/],
-  ['.sig with its "signed" file', (d) => {
-    writeFileSync(join(d, 'install-me.sh'), 'curl | sh');
-    writeFileSync(join(d, 'install-me.sh.sig'), 'MEUCIQ==');
-  }, /^install-me\.sh coverage: not covered/],
+  [
+    '.sig for no signed file',
+    (d) => writeFileSync(join(d, 'install-me.sh.sig'), readFileSync(join(d, 'SHA256SUMS.sig'))),
+    /^install-me\.sh\.sig coverage: a signature file, but install-me\.sh is not a signed file of this release$/,
+  ],
+  [
+    '.sig with its "signed" file',
+    (d) => {
+      writeFileSync(join(d, 'install-me.sh'), 'curl | sh');
+      writeFileSync(join(d, 'install-me.sh.sig'), 'MEUCIQ==');
+    },
+    /^install-me\.sh coverage: not covered/,
+  ],
   ['.sigstore.json for no signed file', (d) => writeFileSync(join(d, 'x.sigstore.json'), '{}'), /^x\.sigstore\.json coverage: a signature file/],
-  ['.sig of a sidecar', (d) => writeFileSync(join(d, 'buckos-0.2.0-amd64-rootfs.tar.gz.sha256.sig'), 'AA=='), /^buckos-0\.2\.0-amd64-rootfs\.tar\.gz\.sha256\.sig coverage/],
+  [
+    '.sig of a sidecar',
+    (d) => writeFileSync(join(d, 'buckos-0.2.0-amd64-rootfs.tar.gz.sha256.sig'), 'AA=='),
+    /^buckos-0\.2\.0-amd64-rootfs\.tar\.gz\.sha256\.sig coverage/,
+  ],
   ['.sig of a signature', (d) => writeFileSync(join(d, 'SHA256SUMS.sig.sig'), 'AA=='), /^SHA256SUMS\.sig\.sig coverage/],
-  ['.sig in a subdirectory', (d) => {
-    mkdirSync(join(d, 'extra'));
-    writeFileSync(join(d, 'extra', 'SHA256SUMS.sig'), readFileSync(join(d, 'SHA256SUMS.sig')));
-  }, /^extra\/SHA256SUMS\.sig coverage/],
+  [
+    '.sig in a subdirectory',
+    (d) => {
+      mkdirSync(join(d, 'extra'));
+      writeFileSync(join(d, 'extra', 'SHA256SUMS.sig'), readFileSync(join(d, 'SHA256SUMS.sig')));
+    },
+    /^extra\/SHA256SUMS\.sig coverage/,
+  ],
   ['sidecar of a file that is no artifact', (d) => writeFileSync(join(d, 'manifest.json.sha256'), '0'.repeat(64)), /^manifest\.json\.sha256 coverage/],
-  ['artifact deleted with its signatures', (d) => {
-    for (const s of ['', '.sig', '.sigstore.json', '.sha256']) rmSync(join(d, `buckos-0.2.0-arm64-rootfs.tar.gz${s}`));
-  }, /buckos-0\.2\.0-arm64-rootfs\.tar\.gz signature: missing/],
+  [
+    'artifact deleted with its signatures',
+    (d) => {
+      for (const s of ['', '.sig', '.sigstore.json', '.sha256']) rmSync(join(d, `buckos-0.2.0-arm64-rootfs.tar.gz${s}`));
+    },
+    /buckos-0\.2\.0-arm64-rootfs\.tar\.gz signature: missing/,
+  ],
 ];
 
 for (const [name, tamper, expected] of tampers) {
@@ -161,7 +200,10 @@ for (const [name, tamper, expected] of tampers) {
     tamper(dist);
     const f = failures(await verifyDist(dist, keyPair.publicKey));
     assert.ok(f.length > 0, 'some check fails');
-    assert.ok(f.some((l) => expected.test(l)), `expected ${expected} among:\n${f.join('\n')}`);
+    assert.ok(
+      f.some((l) => expected.test(l)),
+      `expected ${expected} among:\n${f.join('\n')}`,
+    );
   });
 }
 
@@ -261,7 +303,10 @@ test('verify and sign on a missing or non-directory dist: one-line error naming 
   }
   const file = join(tmp.make('file'), 'dist');
   writeFileSync(file, '');
-  await verifyDist(file, keyPair.publicKey).then(() => assert.unreachable(), (err: Error) => assert.match(err.message, /is not a directory$/));
+  await verifyDist(file, keyPair.publicKey).then(
+    () => assert.unreachable(),
+    (err: Error) => assert.match(err.message, /is not a directory$/),
+  );
 });
 
 test.after(() => tmp.removeAll());

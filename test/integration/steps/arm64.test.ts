@@ -4,7 +4,9 @@ import { LABEL_RUN } from '../../../pipeline/engine/docker.ts';
 import { engine, base, runId } from '../fixtures.ts';
 
 const t = suite('arm64 through binfmt');
-t.after(async () => { await engine.removeByLabel(`${LABEL_RUN}=${runId}`); });
+t.after(async () => {
+  await engine.removeByLabel(`${LABEL_RUN}=${runId}`);
+});
 
 t('the arm64 base image carries arm64 metadata and runs under QEMU binfmt', async () => {
   const b = await base('arm64');

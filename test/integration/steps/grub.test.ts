@@ -36,7 +36,16 @@ if (!process.env.OSFORGE_KERNEL_TESTS) {
   t.before(async () => {
     work = await mkdtemp(join(tmpdir(), 'osforge-grub-'));
     const b = await base('amd64');
-    fetched = (await fetchSources({ engine: limited, baseRef: b.ref, specs: [plan.sources[GRUB_SOURCE]!], cacheRoot: paths.sources(), runId, log: openStepLog(join(work, 'logs'), 'fetch') })).get(GRUB_SOURCE)!;
+    fetched = (
+      await fetchSources({
+        engine: limited,
+        baseRef: b.ref,
+        specs: [plan.sources[GRUB_SOURCE]!],
+        cacheRoot: paths.sources(),
+        runId,
+        log: openStepLog(join(work, 'logs'), 'fetch'),
+      })
+    ).get(GRUB_SOURCE)!;
     imageRef = (await resolveBase(limited, plan.kernelBuild!, 'amd64', () => undefined)).ref;
   });
   t.after(async () => {
@@ -44,9 +53,18 @@ if (!process.env.OSFORGE_KERNEL_TESTS) {
     await rm(work, { recursive: true, force: true });
   });
 
-  const build = (store: string) => buildGrub({
-    ...inputs, engine: limited, store: new StageStore(join(work, store)), key: grubKey(inputs), imageRef, fetched, runId, logDir: join(work, 'logs'), jobs: Math.max(1, cpus),
-  });
+  const build = (store: string) =>
+    buildGrub({
+      ...inputs,
+      engine: limited,
+      store: new StageStore(join(work, store)),
+      key: grubKey(inputs),
+      imageRef,
+      fetched,
+      runId,
+      logDir: join(work, 'logs'),
+      jobs: Math.max(1, cpus),
+    });
 
   t('arm64: two clean builds store the same tree; it holds grub-mkimage and aarch64 arm64-efi modules', async () => {
     const a = await build('a');
@@ -56,7 +74,10 @@ if (!process.env.OSFORGE_KERNEL_TESTS) {
     assert.is(b.meta.files![GRUB_TAR], a.meta.files![GRUB_TAR], 'grub.tar differs between two clean builds');
     const tar = join(a.path, GRUB_TAR);
     const list = execFileSync('tar', ['-tvf', tar], { encoding: 'utf8' }).trim().split('\n');
-    assert.ok(list.some((l) => /^-rwxr-xr-x 0\/0 .* bin\/grub-mkimage$/.test(l)), 'bin/grub-mkimage, executable, owned by 0:0');
+    assert.ok(
+      list.some((l) => /^-rwxr-xr-x 0\/0 .* bin\/grub-mkimage$/.test(l)),
+      'bin/grub-mkimage, executable, owned by 0:0',
+    );
     assert.ok(list.some((l) => l.endsWith('lib/grub/arm64-efi/normal.mod')));
     const x = join(work, 'x');
     execFileSync('mkdir', ['-p', x]);

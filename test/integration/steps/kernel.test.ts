@@ -53,8 +53,16 @@ if (!process.env.OSFORGE_KERNEL_TESTS) {
   const build = async (arch: Arch, store: string) => {
     const started = Date.now();
     const r = await buildKernel({
-      engine: limited, store: new StageStore(join(work, store)), arch, source, fragments, image,
-      sourceDateEpoch: plan.base.sourceDateEpoch, runId, logDir: join(work, 'logs'), jobs: Math.max(1, cpus),
+      engine: limited,
+      store: new StageStore(join(work, store)),
+      arch,
+      source,
+      fragments,
+      image,
+      sourceDateEpoch: plan.base.sourceDateEpoch,
+      runId,
+      logDir: join(work, 'logs'),
+      jobs: Math.max(1, cpus),
     });
     say(`${arch} kernel ${r.meta.release}: ${r.hit ? 'cache hit' : `cold build ${Math.round((Date.now() - started) / 1000)} s`} with ${cpus} core(s)`);
     return r;

@@ -11,12 +11,21 @@ import { OsforgeError } from '../../../pipeline/errors.ts';
 import { engine, base, plan, runId } from '../fixtures.ts';
 import { node } from '../../../pipeline/graph/keys.ts';
 
-const probeNode = (network: string) => node('stage2/amd64/netprobe', [['network', network], ['nonce', `${process.pid}-${Date.now()}`]]);
+const probeNode = (network: string) =>
+  node('stage2/amd64/netprobe', [
+    ['network', network],
+    ['nonce', `${process.pid}-${Date.now()}`],
+  ]);
 
 const t = suite('stage2 has no network');
 let work: string;
-t.before(async () => { work = await mkdtemp(join(tmpdir(), 'osforge-net-')); });
-t.after(async () => { await engine.removeByLabel(`${LABEL_RUN}=${runId}`); await rm(work, { recursive: true, force: true }); });
+t.before(async () => {
+  work = await mkdtemp(join(tmpdir(), 'osforge-net-'));
+});
+t.after(async () => {
+  await engine.removeByLabel(`${LABEL_RUN}=${runId}`);
+  await rm(work, { recursive: true, force: true });
+});
 
 // Resolves the Debian mirror named in the image's own apt config: it needs DNS.
 const reachNetwork = `#!/bin/sh
@@ -29,16 +38,35 @@ mkdir -p "$OUT" && echo fetched > "$OUT/ok"
 function ctx(ref: string, network: 'none' | 'bridge'): ArchContext {
   return {
     // stage2 starts its container through prepare(); run() is overridden too for any other step.
-    engine: network === 'none' ? engine : Object.assign(Object.create(engine), {
-      run: (s: Parameters<typeof engine.run>[0]) => engine.run({ ...s, network }),
-      prepare: (s: Parameters<typeof engine.prepare>[0]) => engine.prepare({ ...s, network }),
-    }),
-    plan, arch: 'amd64', builderRef: ref, sources: new Map(), store: new StageStore(join(work, network)),
-    runId, logDir: join(work, 'logs'), innerEpoch: 0, jobs: 1,
+    engine:
+      network === 'none'
+        ? engine
+        : Object.assign(Object.create(engine), {
+            run: (s: Parameters<typeof engine.run>[0]) => engine.run({ ...s, network }),
+            prepare: (s: Parameters<typeof engine.prepare>[0]) => engine.prepare({ ...s, network }),
+          }),
+    plan,
+    arch: 'amd64',
+    builderRef: ref,
+    sources: new Map(),
+    store: new StageStore(join(work, network)),
+    runId,
+    logDir: join(work, 'logs'),
+    innerEpoch: 0,
+    jobs: 1,
   };
 }
 
-const recipe: PackageRecipe = { id: 'netprobe', name: 'netprobe', version: '1', slot: '0', sources: [], deps: [], files: { 'build.sh': Buffer.from(reachNetwork) }, patches: [] };
+const recipe: PackageRecipe = {
+  id: 'netprobe',
+  name: 'netprobe',
+  version: '1',
+  slot: '0',
+  sources: [],
+  deps: [],
+  files: { 'build.sh': Buffer.from(reachNetwork) },
+  patches: [],
+};
 
 t('a recipe that reaches for the network fails in stage2, naming stage, arch and log', async () => {
   const { ref } = await base('amd64');

@@ -52,8 +52,13 @@ const hello = join(c.images, 'packages/hello');
 mkdirSync(hello, { recursive: true });
 writeFileSync(join(hello, 'hello.c'), HELLO_C);
 writeFileSync(join(hello, 'build.sh'), BUILD_SH);
-writeFileSync(join(hello, 'recipe.json'), JSON.stringify({ name: 'hello', version: '1.0', license: 'MIT', iuse: ['loud'], use_configure: { loud: ['-DLOUD'] } }));
-editJson(c.images, 'buckos.json', (j) => { j.packages.push('hello'); });
+writeFileSync(
+  join(hello, 'recipe.json'),
+  JSON.stringify({ name: 'hello', version: '1.0', license: 'MIT', iuse: ['loud'], use_configure: { loud: ['-DLOUD'] } }),
+);
+editJson(c.images, 'buckos.json', (j) => {
+  j.packages.push('hello');
+});
 const userPatches = join(work, 'patches');
 
 const opts = { buck2Sha256: null, sourceDateEpoch: 1700000000, formats: [], pipelineHash: 'test' };
@@ -77,13 +82,33 @@ async function build(use: string[] = []) {
   const graph = stageGraph(plan, opts);
   const recipe = plan.packages.find((p) => p.name === 'hello')!;
   const n = graph.arches.get('amd64')!.packages.get('hello')!;
-  const r = await stage2Package({
-    engine, plan, arch: 'amd64', builderRef, sources: new Map(), store: new StageStore(join(work, 'stages')), runId, logDir: join(work, 'logs'), innerEpoch: 1700000000, jobs: 1,
-  }, recipe, n, [], 'gcc test');
+  const r = await stage2Package(
+    {
+      engine,
+      plan,
+      arch: 'amd64',
+      builderRef,
+      sources: new Map(),
+      store: new StageStore(join(work, 'stages')),
+      runId,
+      logDir: join(work, 'logs'),
+      innerEpoch: 1700000000,
+      jobs: 1,
+    },
+    recipe,
+    n,
+    [],
+    'gcc test',
+  );
   const out = join(work, `out-${n.key.slice(0, 12)}`);
   mkdirSync(out, { recursive: true });
   execFileSync('tar', ['-xzf', r.path, '-C', out]);
-  return { key: n.key, sha: r.meta.outputSha256!, hash: configHash({ arch: 'amd64', compiler: 'gcc test', useFlags: r.meta.useFlags, depGraphHash: n.key }), prints: execFileSync(join(out, 'usr/bin/hello'), { encoding: 'utf8' }).trim() };
+  return {
+    key: n.key,
+    sha: r.meta.outputSha256!,
+    hash: configHash({ arch: 'amd64', compiler: 'gcc test', useFlags: r.meta.useFlags, depGraphHash: n.key }),
+    prints: execFileSync(join(out, 'usr/bin/hello'), { encoding: 'utf8' }).trim(),
+  };
 }
 
 t('USE on/off changes the binary, the stage key and the config hash', async () => {
@@ -119,13 +144,20 @@ t('a user patch changes the binary; a stale one stops the build naming patch, pa
 // Two slots of one library in one tree: libgreet 1.0 (slot 1) and 2.0 (slot 2)
 // install their headers side by side; greet-old wants libgreet:1 and
 // greet-new wants "libgreet >=2". Each is built against its own slot from /deps.
-const lib = (v: string) => ({ 'recipe.json': JSON.stringify({ name: 'libgreet', version: v, slot: v.split('.')[0], license: 'MIT' }),
-  'build.sh': `#!/bin/sh\nset -eu\nd="$OUT/usr/include/greet-${v.split('.')[0]}"\nmkdir -p "$d"\nprintf '#define GREET "libgreet ${v}"\\n' > "$d/greet.h"\n` });
-const app = (name: string, dep: string, slot: string) => ({ 'recipe.json': JSON.stringify({ name, version: '1', license: 'MIT', deps: [dep] }),
+const lib = (v: string) => ({
+  'recipe.json': JSON.stringify({ name: 'libgreet', version: v, slot: v.split('.')[0], license: 'MIT' }),
+  'build.sh': `#!/bin/sh\nset -eu\nd="$OUT/usr/include/greet-${v.split('.')[0]}"\nmkdir -p "$d"\nprintf '#define GREET "libgreet ${v}"\\n' > "$d/greet.h"\n`,
+});
+const app = (name: string, dep: string, slot: string) => ({
+  'recipe.json': JSON.stringify({ name, version: '1', license: 'MIT', deps: [dep] }),
   'main.c': '#include <stdio.h>\n#include "greet.h"\nint main(void) { puts(GREET); return 0; }\n',
-  'build.sh': `#!/bin/sh\nset -eu\nmkdir -p /build "$OUT/usr/bin"\n$CC -static -O2 -I/deps/usr/include/greet-${slot} -o "$OUT/usr/bin/${name}" /recipe/main.c\n` });
+  'build.sh': `#!/bin/sh\nset -eu\nmkdir -p /build "$OUT/usr/bin"\n$CC -static -O2 -I/deps/usr/include/greet-${slot} -o "$OUT/usr/bin/${name}" /recipe/main.c\n`,
+});
 const tree: Record<string, Record<string, string>> = {
-  'libgreet/1.0': lib('1.0'), 'libgreet/2.0': lib('2.0'), 'greet-old': app('greet-old', 'libgreet:1', '1'), 'greet-new': app('greet-new', 'libgreet >=2', '2'),
+  'libgreet/1.0': lib('1.0'),
+  'libgreet/2.0': lib('2.0'),
+  'greet-old': app('greet-old', 'libgreet:1', '1'),
+  'greet-new': app('greet-new', 'libgreet >=2', '2'),
 };
 for (const [dir, files] of Object.entries(tree)) {
   mkdirSync(join(c.images, 'packages', dir), { recursive: true });
@@ -134,7 +166,9 @@ for (const [dir, files] of Object.entries(tree)) {
 
 t('two slots of one library are built in one tree, each dependent against its own', async () => {
   if (!available) return;
-  editJson(c.images, 'buckos.json', (j) => { j.packages.push('greet-old', 'greet-new'); });
+  editJson(c.images, 'buckos.json', (j) => {
+    j.packages.push('greet-old', 'greet-new');
+  });
   try {
     const plan = loadPlan(c.images, { patchesDir: userPatches });
     const nodes = stageGraph(plan, opts).arches.get('amd64')!.packages;
@@ -143,9 +177,24 @@ t('two slots of one library are built in one tree, each dependent against its ow
     for (const id of ['libgreet:1', 'libgreet:2', 'greet-old', 'greet-new']) {
       const recipe = plan.packages.find((p) => p.id === id)!;
       const n = nodes.get(id)!;
-      const r = await stage2Package({
-        engine, plan, arch: 'amd64', builderRef, sources: new Map(), store, runId, logDir: join(work, 'logs'), innerEpoch: 1700000000, jobs: 1,
-      }, recipe, n, recipe.deps.map((d) => built.get(d)!), 'gcc test');
+      const r = await stage2Package(
+        {
+          engine,
+          plan,
+          arch: 'amd64',
+          builderRef,
+          sources: new Map(),
+          store,
+          runId,
+          logDir: join(work, 'logs'),
+          innerEpoch: 1700000000,
+          jobs: 1,
+        },
+        recipe,
+        n,
+        recipe.deps.map((d) => built.get(d)!),
+        'gcc test',
+      );
       built.set(id, { key: n.key, path: r.path });
     }
     const out = join(work, 'slots');
@@ -157,7 +206,9 @@ t('two slots of one library are built in one tree, each dependent against its ow
     assert.is(execFileSync(join(out, 'usr/bin/greet-old'), { encoding: 'utf8' }).trim(), 'libgreet 1.0');
     assert.is(execFileSync(join(out, 'usr/bin/greet-new'), { encoding: 'utf8' }).trim(), 'libgreet 2.0');
   } finally {
-    editJson(c.images, 'buckos.json', (j) => { j.packages = j.packages.filter((p: string) => !p.startsWith('greet-')); });
+    editJson(c.images, 'buckos.json', (j) => {
+      j.packages = j.packages.filter((p: string) => !p.startsWith('greet-'));
+    });
   }
 });
 

@@ -32,7 +32,9 @@ t.before(async () => {
   seed = { name: 'musl', file: 'seed.txt', sha256: sha256(data), path: join(work, 'seed.txt'), from: 'test' };
   fixturePlan = { ...plan, imageFiles: { ...plan.imageFiles, tools: { 'build-musl.sh': Buffer.from(script) }, builder: {} } };
 });
-t.after(async () => { await rm(work, { recursive: true, force: true }); });
+t.after(async () => {
+  await rm(work, { recursive: true, force: true });
+});
 
 /** `stages`: the machine's state dir (another one plays another machine); `keyEnv`: the OSFORGE_TOOLS_CACHE_* variables it runs with. */
 async function ensure(env: { skip: boolean; ciRestored: boolean }, stages = join(work, 'stages'), keyEnv: NodeJS.ProcessEnv = {}) {
@@ -40,8 +42,18 @@ async function ensure(env: { skip: boolean; ciRestored: boolean }, stages = join
   const log: string[] = [];
   const store = new StageStore(stages);
   const r = await ensureTools({
-    engine, plan: fixturePlan, key: sha256(`${b.inputHash}\0${seed.sha256}\0${script}`), buildenvRef: b.ref, musl: seed, cacheRoot: join(work, 'tools-cache'),
-    sourceDateEpoch: 0, env, log: (l) => log.push(l), store, runId: `tools-test-${process.pid}`, logDir: join(work, 'logs'),
+    engine,
+    plan: fixturePlan,
+    key: sha256(`${b.inputHash}\0${seed.sha256}\0${script}`),
+    buildenvRef: b.ref,
+    musl: seed,
+    cacheRoot: join(work, 'tools-cache'),
+    sourceDateEpoch: 0,
+    env,
+    log: (l) => log.push(l),
+    store,
+    runId: `tools-test-${process.pid}`,
+    logDir: join(work, 'logs'),
     trust: await toolsCacheTrust(store, { sign: true }, { COSIGN_PASSWORD: 'test-password', ...keyEnv }),
   });
   return { r, log: log.join('\n') };

@@ -24,14 +24,23 @@ function handler(req: IncomingMessage, res: ServerResponse): void {
   const every = (ms: number, fn: () => void) => {
     const t = setInterval(fn, ms);
     timers.add(t);
-    res.on('close', () => { clearInterval(t); timers.delete(t); });
+    res.on('close', () => {
+      clearInterval(t);
+      timers.delete(t);
+    });
   };
   switch (path) {
-    case '/ok': res.writeHead(200, { 'content-length': BODY.length }).end(BODY); return;
-    case '/endless': { // no length, MiB after MiB for ever
+    case '/ok':
+      res.writeHead(200, { 'content-length': BODY.length }).end(BODY);
+      return;
+    case '/endless': {
+      // no length, MiB after MiB for ever
       res.writeHead(200);
       const chunk = Buffer.alloc(64 * KiB, 0x20);
-      const more = () => { while (res.write(chunk)); res.once('drain', more); };
+      const more = () => {
+        while (res.write(chunk));
+        res.once('drain', more);
+      };
       more();
       return;
     }
@@ -43,19 +52,27 @@ function handler(req: IncomingMessage, res: ServerResponse): void {
       res.writeHead(200);
       every(50, () => res.write(Buffer.alloc(8 * KiB, 0x20)));
       return;
-    case '/stall': res.writeHead(200, { 'content-length': 100 }); res.write('0123456789'); return;
-    case '/gzip': { // the body gzip-encoded: its length header counts compressed bytes
+    case '/stall':
+      res.writeHead(200, { 'content-length': 100 });
+      res.write('0123456789');
+      return;
+    case '/gzip': {
+      // the body gzip-encoded: its length header counts compressed bytes
       const z = gzipSync(BODY);
       res.writeHead(200, { 'content-encoding': 'gzip', 'content-length': z.length }).end(z);
       return;
     }
-    case '/gzip-bomb': { // 64 MiB of spaces in about 64 KiB
+    case '/gzip-bomb': {
+      // 64 MiB of spaces in about 64 KiB
       const z = gzipSync(Buffer.alloc(64 * 1024 * KiB, 0x20));
       res.writeHead(200, { 'content-encoding': 'gzip', 'content-length': z.length }).end(z);
       return;
     }
-    case '/long': res.writeHead(200).end(Buffer.alloc(5000, 0x61)); return;
-    default: res.writeHead(404).end();
+    case '/long':
+      res.writeHead(200).end(Buffer.alloc(5000, 0x61));
+      return;
+    default:
+      res.writeHead(404).end();
   }
 }
 
@@ -64,7 +81,9 @@ test.before(async () => {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
   // Node's http server refuses control characters in a reason phrase; a hostile server is not so polite.
-  const raw: Server = createTcpServer((s) => s.once('data', () => s.end('HTTP/1.1 503 Busy \x1b]0;pwned\x07\x1b[2J now\r\ncontent-length: 0\r\nconnection: close\r\n\r\n')));
+  const raw: Server = createTcpServer((s) =>
+    s.once('data', () => s.end('HTTP/1.1 503 Busy \x1b]0;pwned\x07\x1b[2J now\r\ncontent-length: 0\r\nconnection: close\r\n\r\n')),
+  );
   await new Promise<void>((r) => raw.listen(0, '127.0.0.1', r));
   rawBase = `http://127.0.0.1:${(raw.address() as { port: number }).port}`;
   close = async () => {
@@ -81,13 +100,20 @@ const timing = (over: Partial<HttpTiming>): HttpTiming => ({ ...DEFAULT_HTTP_TIM
 async function read(path: string, o: Partial<HttpReadOptions> = {}, url = `${base}${path}`): Promise<{ found: boolean; body: Buffer; ms: number }> {
   const chunks: Buffer[] = [];
   const t0 = Date.now();
-  const found = await httpRead(url, { maxBytes: 1024 * KiB, limitName: '--max-test', timing: DEFAULT_HTTP_TIMING, ...o }, () => ({ write: (c) => { chunks.push(Buffer.from(c)); } }));
+  const found = await httpRead(url, { maxBytes: 1024 * KiB, limitName: '--max-test', timing: DEFAULT_HTTP_TIMING, ...o }, () => ({
+    write: (c) => {
+      chunks.push(Buffer.from(c));
+    },
+  }));
   return { found, body: Buffer.concat(chunks), ms: Date.now() - t0 };
 }
 
 async function refused(p: Promise<unknown>, code: string, re: RegExp, withinMs: number): Promise<OsforgeError> {
   const t0 = Date.now();
-  const err = await p.then(() => null, (e: unknown) => e);
+  const err = await p.then(
+    () => null,
+    (e: unknown) => e,
+  );
   assert.instance(err, OsforgeError, `not refused: ${String(err)}`);
   const e = err as OsforgeError;
   assert.is(e.code, code, e.message);
@@ -106,20 +132,32 @@ test('control: a plain body is read whole; a 404 is "absent"', async () => {
 
 test('an endless body stops at the cap: no more than the cap is ever handed on', async () => {
   let handed = 0;
-  const p = httpRead(`${base}/endless`, { maxBytes: 256 * KiB, limitName: '--max-test', timing: DEFAULT_HTTP_TIMING }, () => ({ write: (c) => { handed += c.length; } }));
+  const p = httpRead(`${base}/endless`, { maxBytes: 256 * KiB, limitName: '--max-test', timing: DEFAULT_HTTP_TIMING }, () => ({
+    write: (c) => {
+      handed += c.length;
+    },
+  }));
   await refused(p, 'LIMIT_EXCEEDED', /\/endless is larger than the 256K limit \(more than \d+ bytes sent\)$/, 5000);
   assert.ok(handed <= 256 * KiB, `${handed} bytes handed on`);
 });
 
 test('one byte per 100 ms beats the idle timeout but not the minimum rate', async () => {
   // Idle 2 s is never reached; 1 KiB/s over 500 ms windows needs 512 bytes per window and gets about 5.
-  await refused(read('/byte-per-tick', { timing: timing({ idleTimeoutMs: 2000, minRateBytesPerSec: KiB, rateWindowMs: 500 }) }), 'SOURCE_FETCH',
-    /^downloading http:\/\/127\.0\.0\.1:\d+\/byte-per-tick: only \d bytes in 0\.5s, below the minimum rate of 1K\/s$/, 3000);
+  await refused(
+    read('/byte-per-tick', { timing: timing({ idleTimeoutMs: 2000, minRateBytesPerSec: KiB, rateWindowMs: 500 }) }),
+    'SOURCE_FETCH',
+    /^downloading http:\/\/127\.0\.0\.1:\d+\/byte-per-tick: only \d bytes in 0\.5s, below the minimum rate of 1K\/s$/,
+    3000,
+  );
 });
 
 test('a steady stream that never ends hits the total deadline', async () => {
-  await refused(read('/steady', { maxBytes: 1024 * 1024 * KiB, timing: timing({ idleTimeoutMs: 5000, minRateBytesPerSec: KiB, rateWindowMs: 5000, deadlineMs: 800 }) }), 'SOURCE_FETCH',
-    /\/steady: not finished after 0\.8s \(download deadline\)$/, 3000);
+  await refused(
+    read('/steady', { maxBytes: 1024 * 1024 * KiB, timing: timing({ idleTimeoutMs: 5000, minRateBytesPerSec: KiB, rateWindowMs: 5000, deadlineMs: 800 }) }),
+    'SOURCE_FETCH',
+    /\/steady: not finished after 0\.8s \(download deadline\)$/,
+    3000,
+  );
 });
 
 test('a stall hits the idle timeout', async () => {

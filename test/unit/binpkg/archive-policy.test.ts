@@ -15,8 +15,17 @@ const ok = (entries: TarEntry[], disk?: Record<string, DiskNode>) => checkArchiv
 const refused = (entries: TarEntry[], re: RegExp, disk?: Record<string, DiskNode>) => assert.throws(() => checkArchive(entries, ctx(disk)), re);
 
 test('ordinary packages pass, including relative and in-prefix absolute symlinks', () => {
-  ok([dir('bin'), file('bin/busybox'), sym('bin/sh', 'busybox'), dir('usr'), dir('usr/bin'), sym('usr/bin/env', '../../bin/busybox'),
-    sym('bin/abs', '/opt/p/bin/busybox'), hard('bin/ash', 'bin/busybox'), sym('dangling', 'nowhere/yet')]);
+  ok([
+    dir('bin'),
+    file('bin/busybox'),
+    sym('bin/sh', 'busybox'),
+    dir('usr'),
+    dir('usr/bin'),
+    sym('usr/bin/env', '../../bin/busybox'),
+    sym('bin/abs', '/opt/p/bin/busybox'),
+    hard('bin/ash', 'bin/busybox'),
+    sym('dangling', 'nowhere/yet'),
+  ]);
 });
 
 test('symlinks leaving the prefix are refused', () => {

@@ -4,20 +4,28 @@ import { formatChecksumFile, parseChecksumFile, type ChecksumFile } from '../../
 
 const test = suite('binpkg/checksum-file');
 const c: ChecksumFile = {
-  sha256: 'ab'.repeat(32), filename: 'bash-5.3-a1b2c3d4-bin.tar.gz', configHash: 'a1b2c3d4',
-  contentHash: 'abababab', name: 'bash', version: '5.3', arch: 'amd64',
+  sha256: 'ab'.repeat(32),
+  filename: 'bash-5.3-a1b2c3d4-bin.tar.gz',
+  configHash: 'a1b2c3d4',
+  contentHash: 'abababab',
+  name: 'bash',
+  version: '5.3',
+  arch: 'amd64',
 };
 
 test('writes the seed format: sha256sum line, then the five metadata lines', () => {
-  assert.is(formatChecksumFile(c), [
-    `${'ab'.repeat(32)}  bash-5.3-a1b2c3d4-bin.tar.gz`,
-    '# Config Hash: a1b2c3d4',
-    '# Content Hash: abababab',
-    '# Package: bash',
-    '# Version: 5.3',
-    '# Target: //stage2/amd64:bash',
-    '',
-  ].join('\n'));
+  assert.is(
+    formatChecksumFile(c),
+    [
+      `${'ab'.repeat(32)}  bash-5.3-a1b2c3d4-bin.tar.gz`,
+      '# Config Hash: a1b2c3d4',
+      '# Content Hash: abababab',
+      '# Package: bash',
+      '# Version: 5.3',
+      '# Target: //stage2/amd64:bash',
+      '',
+    ].join('\n'),
+  );
 });
 
 test('round-trips and ignores unknown metadata lines', () => {

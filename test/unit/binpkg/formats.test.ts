@@ -74,7 +74,18 @@ test('TUF metadata goes up after index.json, in the order given (timestamp.json 
   ]);
   const rsync = transferCommands({ kind: 'remote', host: 'user@host', path: '/srv/m' }, '/tmp/st', ['b'], true, true, tuf);
   assert.equal(rsync.slice(1), [
-    ['rsync', '-rt', '--checksum', '--exclude=/index.json', '--exclude=/index.json.sig', '--exclude=/2.targets.json', '--exclude=/2.snapshot.json', '--exclude=/timestamp.json', '/tmp/st/', 'user@host:/srv/m/'],
+    [
+      'rsync',
+      '-rt',
+      '--checksum',
+      '--exclude=/index.json',
+      '--exclude=/index.json.sig',
+      '--exclude=/2.targets.json',
+      '--exclude=/2.snapshot.json',
+      '--exclude=/timestamp.json',
+      '/tmp/st/',
+      'user@host:/srv/m/',
+    ],
     ['rsync', '-t', '--checksum', '/tmp/st/index.json.sig', 'user@host:/srv/m/index.json.sig'],
     ['rsync', '-t', '--checksum', '/tmp/st/index.json', 'user@host:/srv/m/index.json'],
     ['rsync', '-t', '--checksum', '/tmp/st/2.targets.json', 'user@host:/srv/m/2.targets.json'],
@@ -84,13 +95,25 @@ test('TUF metadata goes up after index.json, in the order given (timestamp.json 
 });
 
 test('re-uploading identical files is a no-op; a different file under a published name is refused', () => {
-  const entry = (sha: string): IndexEntry => ({ name: 'bash', version: '5.3', arch: 'amd64', config_hash: 'a1b2c3d4', file_hash: sha.slice(0, 8), filename: 'bash-5.3-a1b2c3d4-bin.tar.gz', size: 1, sha256: sha });
+  const entry = (sha: string): IndexEntry => ({
+    name: 'bash',
+    version: '5.3',
+    arch: 'amd64',
+    config_hash: 'a1b2c3d4',
+    file_hash: sha.slice(0, 8),
+    filename: 'bash-5.3-a1b2c3d4-bin.tar.gz',
+    size: 1,
+    sha256: sha,
+  });
   const scanned = (sha: string): ScannedPackage => ({ entry: entry(sha), path: '/x', hasSig: false });
   const same = planUpload([entry('a'.repeat(64))], [scanned('a'.repeat(64))]);
   assert.is(same.added.length, 0);
   assert.is(same.unchanged.length, 1);
   assert.is(same.index.total, 1);
-  assert.throws(() => planUpload([entry('a'.repeat(64))], [scanned('b'.repeat(64))]), /already has bash-5\.3-a1b2c3d4-bin\.tar\.gz with different contents: mirror sha256 a+, new b+/);
+  assert.throws(
+    () => planUpload([entry('a'.repeat(64))], [scanned('b'.repeat(64))]),
+    /already has bash-5\.3-a1b2c3d4-bin\.tar\.gz with different contents: mirror sha256 a+, new b+/,
+  );
 });
 
 test.run();

@@ -28,7 +28,10 @@ test('modes: o+w dropped unless a sticky directory; sticky kept on directories; 
 test('reserved names in any component are refused, naming the entry', () => {
   const ctx = { prefix: '/p', disk: (): DiskNode => ({ kind: 'missing' }) };
   for (const p of ['.osforge-staging-x', '.osforge-staging-x/f', 'a/.osforge-foo', 'a/b/.osforge-old-1/c', 'etc/._cfg0000_passwd']) {
-    assert.throws(() => checkArchive([file(p)], ctx), (e: Error) => e instanceof OsforgeError && e.message.startsWith(`refusing archive entry ${JSON.stringify(p)}:`) && /reserved name/.test(e.message));
+    assert.throws(
+      () => checkArchive([file(p)], ctx),
+      (e: Error) => e instanceof OsforgeError && e.message.startsWith(`refusing archive entry ${JSON.stringify(p)}:`) && /reserved name/.test(e.message),
+    );
   }
   checkArchive([file('a/osforge-x'), file('a/.osforgex'), file('etc/._cfg_x'), file('etc/._cfg000_x')], ctx); // near misses are ordinary names
 });
@@ -46,8 +49,14 @@ test('CONFIG_PROTECT: the protected set, pending names, next free number', () =>
   assert.is(parsePending('etc/._cfg0000_'), null);
   assert.is(parsePending('etc/app'), null);
   const taken = new Set(['etc/._cfg0000_app', 'etc/._cfg0001_app']);
-  assert.is(nextPendingName('etc/app', (r) => taken.has(r)), 'etc/._cfg0002_app');
-  assert.is(nextPendingName('top', () => false), '._cfg0000_top');
+  assert.is(
+    nextPendingName('etc/app', (r) => taken.has(r)),
+    'etc/._cfg0002_app',
+  );
+  assert.is(
+    nextPendingName('top', () => false),
+    '._cfg0000_top',
+  );
 });
 
 test('entry and depth caps: defaults, flag over environment, whole numbers only', () => {
@@ -63,7 +72,13 @@ test('entry and depth caps: defaults, flag over environment, whole numbers only'
 
 test('checkArchive asks the disk about each directory once, however deep the archive', () => {
   const asked = new Map<string, number>();
-  const ctx = { prefix: '/p', disk: (rel: string): DiskNode => { asked.set(rel, (asked.get(rel) ?? 0) + 1); return { kind: 'missing' }; } };
+  const ctx = {
+    prefix: '/p',
+    disk: (rel: string): DiskNode => {
+      asked.set(rel, (asked.get(rel) ?? 0) + 1);
+      return { kind: 'missing' };
+    },
+  };
   const depth = 120;
   const entries: TarEntry[] = [];
   for (let d = 1; d < depth; d++) entries.push(dir(Array.from({ length: d }, () => 'd').join('/')));
@@ -71,7 +86,10 @@ test('checkArchive asks the disk about each directory once, however deep the arc
   for (let i = 0; i < 50; i++) entries.push(file(`${deepest}/f${i}`));
   checkArchive(entries, ctx);
   assert.ok(asked.size <= depth, `${asked.size} distinct paths asked`);
-  assert.ok([...asked.values()].every((n) => n === 1), 'a path was asked more than once');
+  assert.ok(
+    [...asked.values()].every((n) => n === 1),
+    'a path was asked more than once',
+  );
 });
 
 test('comparePaths is UTF-8 byte order without encoding each pair (surrogates and U+E000.. included)', () => {

@@ -5,14 +5,23 @@ import { buildIndex, parseIndex, serializeIndex, type IndexEntry } from '../../.
 const test = suite('binpkg/mirror-index');
 const sha = (c: string) => c.repeat(64);
 const e = (name: string, version: string, cfg: string, arch = 'amd64', s = 'a'): IndexEntry => ({
-  name, version, arch, config_hash: cfg, file_hash: sha(s).slice(0, 8), filename: `${name}-${version}-${cfg}-bin.tar.gz`, size: 10, sha256: sha(s),
+  name,
+  version,
+  arch,
+  config_hash: cfg,
+  file_hash: sha(s).slice(0, 8),
+  filename: `${name}-${version}-${cfg}-bin.tar.gz`,
+  size: 10,
+  sha256: sha(s),
 });
 
 test('sorted packages, total and by_name without the name', () => {
   const idx = buildIndex([e('vim', '9.1.0', '11111111'), e('bash', '5.3', 'e5f6a7b8'), e('bash', '5.10', 'a1b2c3d4'), e('bash', '5.3', 'a1b2c3d4', 'arm64')]);
   assert.is(idx.total, 4);
-  assert.equal(idx.packages.map((p) => `${p.name}-${p.version}-${p.arch}-${p.config_hash}`),
-    ['bash-5.3-amd64-e5f6a7b8', 'bash-5.3-arm64-a1b2c3d4', 'bash-5.10-amd64-a1b2c3d4', 'vim-9.1.0-amd64-11111111']);
+  assert.equal(
+    idx.packages.map((p) => `${p.name}-${p.version}-${p.arch}-${p.config_hash}`),
+    ['bash-5.3-amd64-e5f6a7b8', 'bash-5.3-arm64-a1b2c3d4', 'bash-5.10-amd64-a1b2c3d4', 'vim-9.1.0-amd64-11111111'],
+  );
   assert.equal(Object.keys(idx.by_name), ['bash', 'vim']);
   assert.is(idx.by_name.bash!.length, 3);
   assert.not.ok('name' in idx.by_name.bash![0]!);

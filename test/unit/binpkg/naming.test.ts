@@ -11,7 +11,16 @@ test('file names follow <package>-<version>-<config_hash>-bin.tar.gz', () => {
 });
 
 test('names, versions and hashes that could escape a directory are refused', () => {
-  for (const bad of [{ name: '../etc' }, { name: 'a/b' }, { name: '.hidden' }, { version: '1.0/..' }, { version: '' }, { configHash: 'A1B2C3D4' }, { configHash: 'a1b2c3' }, { arch: 'amd64/../x' }]) {
+  for (const bad of [
+    { name: '../etc' },
+    { name: 'a/b' },
+    { name: '.hidden' },
+    { version: '1.0/..' },
+    { version: '' },
+    { configHash: 'A1B2C3D4' },
+    { configHash: 'a1b2c3' },
+    { arch: 'amd64/../x' },
+  ]) {
     assert.throws(() => assertPackageId(bad), /invalid/, JSON.stringify(bad));
   }
   assert.throws(() => binaryFilename('bash', '5.3', 'zzzzzzzz'));

@@ -6,15 +6,31 @@ import { OsforgeError } from '../../../pipeline/errors.ts';
 
 const test = suite('binpkg/select');
 const e = (name: string, version: string, cfg: string, arch = 'amd64', fh = 'aaaaaaaa'): IndexEntry => ({
-  name, version, arch, config_hash: cfg, file_hash: fh, filename: `${name}-${version}-${cfg}-bin.tar.gz`, size: 1, sha256: fh + '0'.repeat(56),
+  name,
+  version,
+  arch,
+  config_hash: cfg,
+  file_hash: fh,
+  filename: `${name}-${version}-${cfg}-bin.tar.gz`,
+  size: 1,
+  sha256: fh + '0'.repeat(56),
 });
 const all = [
-  e('bash', '5.2', '22222222'), e('bash', '5.3', 'a1b2c3d4', 'amd64', 'f1f1f1f1'), e('bash', '5.3', 'e5f6a7b8', 'amd64', 'f2f2f2f2'),
-  e('bash', '5.3', '33333333', 'arm64'), e('busybox', '1.36.1', '44444444'), e('vim', '9.1.0', '55555555'),
+  e('bash', '5.2', '22222222'),
+  e('bash', '5.3', 'a1b2c3d4', 'amd64', 'f1f1f1f1'),
+  e('bash', '5.3', 'e5f6a7b8', 'amd64', 'f2f2f2f2'),
+  e('bash', '5.3', '33333333', 'arm64'),
+  e('busybox', '1.36.1', '44444444'),
+  e('vim', '9.1.0', '55555555'),
 ];
 
 function err(fn: () => unknown): OsforgeError {
-  try { fn(); } catch (x) { if (x instanceof OsforgeError) return x; throw x; }
+  try {
+    fn();
+  } catch (x) {
+    if (x instanceof OsforgeError) return x;
+    throw x;
+  }
   throw new Error('expected an error');
 }
 
@@ -28,7 +44,11 @@ test('without --version the newest is chosen and the choice is explained', () =>
   const s = selectPackage(all, { name: 'busybox', arch: 'amd64' }, 'm');
   assert.is(s.entry.version, '1.36.1');
   assert.match(s.explanation.join('\n'), /no --version given/);
-  const withOld = selectPackage([...all.filter((x) => x.name !== 'bash' || x.version === '5.2'), e('bash', '5.10', '66666666')], { name: 'bash', arch: 'amd64' }, 'm');
+  const withOld = selectPackage(
+    [...all.filter((x) => x.name !== 'bash' || x.version === '5.2'), e('bash', '5.10', '66666666')],
+    { name: 'bash', arch: 'amd64' },
+    'm',
+  );
   assert.is(withOld.entry.version, '5.10');
   assert.match(withOld.explanation[0]!, /newest of 5\.2, 5\.10, which is 5\.10/);
 });
@@ -66,7 +86,10 @@ test('downgrades: refused without --version, allowed and flagged with it; upgrad
   const old = e('bash', '5.2', '22222222');
   const installed = { name: 'bash', version: '5.3' };
   const d = err(() => refuseDowngrade(installed, old, undefined, 'm'));
-  assert.match(d.message, /^refusing to downgrade bash from 5\.3 \(installed\) to 5\.2, the newest amd64 build on m: an install without --version never downgrades$/);
+  assert.match(
+    d.message,
+    /^refusing to downgrade bash from 5\.3 \(installed\) to 5\.2, the newest amd64 build on m: an install without --version never downgrades$/,
+  );
   assert.match(String(d.context.hint), /--version 5\.2/);
   assert.is(refuseDowngrade(installed, old, '5.2', 'm'), true);
   assert.is(refuseDowngrade({ name: 'bash', version: '5.2' }, e('bash', '5.3', 'a1b2c3d4'), undefined, 'm'), false);

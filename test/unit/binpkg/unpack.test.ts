@@ -11,19 +11,40 @@ import { gzip, packEntries } from '../../../pipeline/util/tar.ts';
 const test = suite('binpkg/unpack');
 const MiB = 1024 * 1024;
 
-
 test('headers are scanned without contents; files are streamed out with sha256, size and exact mode', async () => {
-  const pkg = gzip(await packEntries([
-    { path: 'bin/tool', type: 'file', mode: 0o755, data: Buffer.from('tool\n') },
-    { path: 'bin/t', type: 'symlink', mode: 0o777, linkname: 'tool' },
-  ], 0));
+  const pkg = gzip(
+    await packEntries(
+      [
+        { path: 'bin/tool', type: 'file', mode: 0o755, data: Buffer.from('tool\n') },
+        { path: 'bin/t', type: 'symlink', mode: 0o777, linkname: 'tool' },
+      ],
+      0,
+    ),
+  );
   const entries = await scanPackage(pkg, MiB, 'pkg');
-  assert.equal(entries.map((e) => [e.path, e.type, e.data]), [['bin', 'directory', undefined], ['bin/t', 'symlink', undefined], ['bin/tool', 'file', undefined]]);
+  assert.equal(
+    entries.map((e) => [e.path, e.type, e.data]),
+    [
+      ['bin', 'directory', undefined],
+      ['bin/t', 'symlink', undefined],
+      ['bin/tool', 'file', undefined],
+    ],
+  );
   const dir = mkdtempSync(join(tmpdir(), 'osforge-unpack-'));
   try {
     mkdirSync(join(dir, 'bin'));
     let files = 0;
-    const out = await extractFilesTo(pkg, MiB, 'pkg', dir, new Map(entries.map((e) => [e.path, e])), async () => { files++; }, sha256(pkg));
+    const out = await extractFilesTo(
+      pkg,
+      MiB,
+      'pkg',
+      dir,
+      new Map(entries.map((e) => [e.path, e])),
+      async () => {
+        files++;
+      },
+      sha256(pkg),
+    );
     assert.equal([...out], [['bin/tool', { sha256: sha256('tool\n'), size: 5 }]]);
     assert.is(files, 1);
     assert.is(readFileSync(join(dir, 'bin/tool'), 'utf8'), 'tool\n');

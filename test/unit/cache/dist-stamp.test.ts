@@ -65,7 +65,7 @@ test('after a refresh and its stamp, dist/ is current for the new commit, and re
 });
 
 // The warm check trusts a file's recorded stat instead of re-hashing it; any write must still be caught.
-test('every file\'s stat is recorded, and a write that restores size and mtime is still caught (ctime moved)', async () => {
+test("every file's stat is recorded, and a write that restores size and mtime is still caught (ctime moved)", async () => {
   const t = await stamped();
   try {
     const f = join(t.dist, 'oss_source.tgz');

@@ -9,8 +9,12 @@ import { bootId } from '../../../pipeline/util/owner.ts';
 
 const t = suite('run locks');
 let dir: string;
-t.before(async () => { dir = await mkdtemp(join(tmpdir(), 'osforge-lock-test-')); });
-t.after(async () => { await rm(dir, { recursive: true, force: true }); });
+t.before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'osforge-lock-test-'));
+});
+t.after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
 
 const quiet = { runId: 'r1', log: () => undefined };
 

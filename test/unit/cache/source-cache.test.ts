@@ -41,10 +41,21 @@ test('a corrupt cache entry is evicted with a message', async () => {
 
 test('a Debian repack is expected at its own pin; a byte-identical orig at the upstream pin', () => {
   const up = 'u'.repeat(64);
-  assert.equal(debianExpectation({ name: 'z', version: '1', file: 'z.tgz', sha256: up, urls: [], debian: { package: 'z', version: '1-1', file: 'z.dfsg.tar.bz2', sha256: 'd'.repeat(64) } }),
-    { file: 'z.dfsg.tar.bz2', sha256: 'd'.repeat(64) });
-  assert.equal(debianExpectation({ name: 'm', version: '1', file: 'm.tgz', sha256: up, urls: [], debian: { package: 'm', version: '1-1', file: 'm_1.orig.tar.gz' } }),
-    { file: 'm_1.orig.tar.gz', sha256: up });
+  assert.equal(
+    debianExpectation({
+      name: 'z',
+      version: '1',
+      file: 'z.tgz',
+      sha256: up,
+      urls: [],
+      debian: { package: 'z', version: '1-1', file: 'z.dfsg.tar.bz2', sha256: 'd'.repeat(64) },
+    }),
+    { file: 'z.dfsg.tar.bz2', sha256: 'd'.repeat(64) },
+  );
+  assert.equal(
+    debianExpectation({ name: 'm', version: '1', file: 'm.tgz', sha256: up, urls: [], debian: { package: 'm', version: '1-1', file: 'm_1.orig.tar.gz' } }),
+    { file: 'm_1.orig.tar.gz', sha256: up },
+  );
 });
 
 test.run();

@@ -22,7 +22,10 @@ test('getOrBuild builds once for concurrent callers and hits afterwards', async 
   const root = await mkdtemp(join(tmpdir(), 'osforge-ss-'));
   const store = new StageStore(root);
   let builds = 0;
-  const build = async () => { builds++; return store.put({ key: 'x', kind: 't' }, Buffer.from('out')); };
+  const build = async () => {
+    builds++;
+    return store.put({ key: 'x', kind: 't' }, Buffer.from('out'));
+  };
   const [a, b] = await Promise.all([store.getOrBuild('x', build), store.getOrBuild('x', build)]);
   assert.is(builds, 1);
   assert.is(a.hit, false);

@@ -4,7 +4,16 @@ import { mkdtemp, rm, writeFile, unlink, readFile, symlink, rename } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash, sign } from 'node:crypto';
-import { signToolsCache, toolsCacheEntries, validateToolsCache, writeToolsCache, toolchainDir, toolsCacheRecordKey, type ToolsCacheTrust, type Validation } from '../../../pipeline/cache/tools-cache.ts';
+import {
+  signToolsCache,
+  toolsCacheEntries,
+  validateToolsCache,
+  writeToolsCache,
+  toolchainDir,
+  toolsCacheRecordKey,
+  type ToolsCacheTrust,
+  type Validation,
+} from '../../../pipeline/cache/tools-cache.ts';
 import { StageStore } from '../../../pipeline/cache/stage-store.ts';
 import { generateKeyPair } from '../../../pipeline/sign/keys.ts';
 import type { TarEntry } from '../../../pipeline/util/tar.ts';
@@ -18,7 +27,10 @@ const entries: TarEntry[] = [
 /** This machine's trust: its own stage store beside the cache (the state dir, outside tools-cache/). */
 const own = (root: string, extra: Partial<ToolsCacheTrust> = {}): ToolsCacheTrust => ({ store: new StageStore(join(root, 'state-stages')), ...extra });
 /** Another machine's: an empty stage store of its own. */
-const elsewhere = async (extra: Partial<ToolsCacheTrust> = {}): Promise<ToolsCacheTrust> => ({ store: new StageStore(join(await mkdtemp(join(tmpdir(), 'osforge-tc-other-')), 'stages')), ...extra });
+const elsewhere = async (extra: Partial<ToolsCacheTrust> = {}): Promise<ToolsCacheTrust> => ({
+  store: new StageStore(join(await mkdtemp(join(tmpdir(), 'osforge-tc-other-')), 'stages')),
+  ...extra,
+});
 
 async function fresh(trust?: Partial<ToolsCacheTrust>) {
   const root = await mkdtemp(join(tmpdir(), 'osforge-tc-'));
@@ -101,7 +113,10 @@ test('forgery: a self-consistent tools-cache/ no machine key vouches for is refu
   assert.match(reasonOf(v), /is not trusted: it was not written by this machine/);
   // Even the genuine, unsigned cache is not trusted elsewhere: nothing proves who wrote it.
   const genuine = await fresh();
-  assert.match(reasonOf(await validateToolsCache(genuine, 'k1', await elsewhere())), /was not written by this machine, and OSFORGE_TOOLS_CACHE_PUBKEY is not set/);
+  assert.match(
+    reasonOf(await validateToolsCache(genuine, 'k1', await elsewhere())),
+    /was not written by this machine, and OSFORGE_TOOLS_CACHE_PUBKEY is not set/,
+  );
   await rm(root, { recursive: true });
   await rm(genuine, { recursive: true });
 });

@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { commands } from '../../../pipeline/commands/index.ts';
 
-test('every entry loads its command, and the listed summary is the command\'s own', async () => {
+test("every entry loads its command, and the listed summary is the command's own", async () => {
   assert.ok(commands.length >= 14);
   for (const entry of commands) {
     const command = await entry.load();

@@ -23,11 +23,20 @@ let env: NodeJS.ProcessEnv;
 
 test.before(async () => {
   key = await writeKeyPair({ prefix: join(dir, 'cosign'), password, force: false, keyPair: generateKeyPair() });
-  env = { PATH: '/usr/bin', COSIGN_KEY: key.privatePath, COSIGN_PASSWORD: password, OSFORGE_SHARED_CACHE_KEY: key.privatePath, OSFORGE_TOOLS_CACHE_KEY: key.privatePath };
+  env = {
+    PATH: '/usr/bin',
+    COSIGN_KEY: key.privatePath,
+    COSIGN_PASSWORD: password,
+    OSFORGE_SHARED_CACHE_KEY: key.privatePath,
+    OSFORGE_TOOLS_CACHE_KEY: key.privatePath,
+  };
 });
 
 test('a spec like those osforge builds passes', async () => {
-  const spec = { env: { ARCH: 'amd64', CC: '/opt/osforge/amd64/bin/x86_64-linux-musl-gcc', JOBS: '2', PACKAGE: 'zlib', SOURCE_DATE_EPOCH: '1', OUT: '/out' }, inputs: [{ dir: '/', tar: await packEntries([{ path: 'src/x', type: 'file', mode: 0o644, data: Buffer.from('source') }], 0) }] };
+  const spec = {
+    env: { ARCH: 'amd64', CC: '/opt/osforge/amd64/bin/x86_64-linux-musl-gcc', JOBS: '2', PACKAGE: 'zlib', SOURCE_DATE_EPOCH: '1', OUT: '/out' },
+    inputs: [{ dir: '/', tar: await packEntries([{ path: 'src/x', type: 'file', mode: 0o644, data: Buffer.from('source') }], 0) }],
+  };
   assert.is(signingSecretIn(spec, env), null);
 });
 
@@ -49,8 +58,10 @@ test('an input tar holding the private key is refused; the public key is not a s
   assert.match(signingSecretIn({ inputs: [{ dir: '/', tar: withKey }] }, env) ?? '', /input for \/ holds the private key of \$COSIGN_KEY/);
   const withPub = await packEntries([{ path: 'etc/cosign.pub', type: 'file', mode: 0o644, data: readFileSync(key.publicPath) }], 0);
   assert.is(signingSecretIn({ inputs: [{ dir: '/', tar: withPub }] }, env), null);
-  assert.throws(() => assertNoSigningSecret({ inputs: [{ dir: '/', tar: withKey }] }, 'running stage2:zlib', env),
-    (e: Error) => e instanceof OsforgeError && /^refusing running stage2:zlib: .*signing keys never enter a build container$/.test(e.message));
+  assert.throws(
+    () => assertNoSigningSecret({ inputs: [{ dir: '/', tar: withKey }] }, 'running stage2:zlib', env),
+    (e: Error) => e instanceof OsforgeError && /^refusing running stage2:zlib: .*signing keys never enter a build container$/.test(e.message),
+  );
 });
 
 test('withoutSigningSecrets drops every key variable and keeps the rest', () => {
@@ -64,13 +75,27 @@ test('the step funnel (steps/step.ts) builds specs from the step alone, never fr
   // A recording engine: the only fake here, for the pure spec-building logic.
   const specs: RunSpec[] = [];
   const fake = {
-    run: async (spec: RunSpec) => { specs.push(spec); return { exitCode: 0, log: [], outputs: new Map() }; },
-    prepare: async (spec: RunSpec) => { specs.push(spec); return { go: async () => ({ exitCode: 0, log: [], outputs: new Map() }), discard: async () => undefined }; },
+    run: async (spec: RunSpec) => {
+      specs.push(spec);
+      return { exitCode: 0, log: [], outputs: new Map() };
+    },
+    prepare: async (spec: RunSpec) => {
+      specs.push(spec);
+      return { go: async () => ({ exitCode: 0, log: [], outputs: new Map() }), discard: async () => undefined };
+    },
   } as unknown as Engine;
   const saved = { ...process.env };
   Object.assign(process.env, env, { OSFORGE_SSH_KEY: key.privatePath });
   try {
-    const step = { engine: fake, image: 'img', cmd: ['true'], env: { JOBS: '2' }, runId: 'r', stage: 'stage2:zlib', log: { path: '/dev/null', write: () => undefined, lines: [] } };
+    const step = {
+      engine: fake,
+      image: 'img',
+      cmd: ['true'],
+      env: { JOBS: '2' },
+      runId: 'r',
+      stage: 'stage2:zlib',
+      log: { path: '/dev/null', write: () => undefined, lines: [] },
+    };
     await runStep(step);
     await holdStep(step);
   } finally {

@@ -19,13 +19,24 @@ const build = (p: Plan = plan, o: GraphOptions = opts) => compile(p, stageGraph(
 const keys = (p: Plan = plan, o: GraphOptions = opts) => new Map(build(p, o).stages.map((s) => [s.id, s.key]));
 
 function touch(p: Plan, pkg: string): Plan {
-  return { ...p, packages: p.packages.map((r) => r.name === pkg ? { ...r, files: { ...r.files, 'build.sh': Buffer.concat([r.files['build.sh']!, Buffer.from('#\n')]) } } : r) };
+  return {
+    ...p,
+    packages: p.packages.map((r) =>
+      r.name === pkg ? { ...r, files: { ...r.files, 'build.sh': Buffer.concat([r.files['build.sh']!, Buffer.from('#\n')]) } } : r,
+    ),
+  };
 }
 
 /** Every stage that (transitively) depends on `id`. */
 function dependents(c: ReturnType<typeof build>, id: string): Set<string> {
   const out = new Set<string>();
-  const visit = (x: string) => { for (const s of c.stages) if (s.deps.includes(x) && !out.has(s.id)) { out.add(s.id); visit(s.id); } };
+  const visit = (x: string) => {
+    for (const s of c.stages)
+      if (s.deps.includes(x) && !out.has(s.id)) {
+        out.add(s.id);
+        visit(s.id);
+      }
+  };
   visit(id);
   return out;
 }
@@ -35,7 +46,8 @@ test('every step is a stage: a valid graph with unique ids and keys, one dist st
   validateGraph(c.stages);
   assert.is(new Set(c.stages.map((s) => s.key)).size, c.stages.length);
   const ids = c.stages.map((s) => s.id);
-  for (const want of ['base/amd64', 'buildenv/amd64', 'sources', 'tools', 'builder', 'imager', 'oss-source', 'dist']) assert.ok(ids.includes(want), `missing ${want}`);
+  for (const want of ['base/amd64', 'buildenv/amd64', 'sources', 'tools', 'builder', 'imager', 'oss-source', 'dist'])
+    assert.ok(ids.includes(want), `missing ${want}`);
   for (const arch of plan.arches) {
     for (const id of [`stage1/${arch}`, `stage3/${arch}`, `rootfs/${arch}`, `kernel/${arch}`, `grub/${arch}`]) assert.ok(ids.includes(id), `missing ${id}`);
     for (const p of plan.packages) assert.ok(ids.includes(`stage2/${arch}/${p.name}`));
@@ -98,7 +110,10 @@ test('a new SOURCE_DATE_EPOCH rebuilds only what embeds it, never a package', ()
   const changed = [...a].filter(([id, k]) => b.get(id) !== k).map(([id]) => id);
   assert.ok(changed.includes('dist'));
   assert.ok(changed.includes('rootfs/amd64'));
-  assert.not.ok(changed.some((id) => /^(stage[123]|tools|builder|base|buildenv)/.test(id)), changed.join(', '));
+  assert.not.ok(
+    changed.some((id) => /^(stage[123]|tools|builder|base|buildenv)/.test(id)),
+    changed.join(', '),
+  );
 });
 
 test('an unknown arch fails at plan time, naming the arch table', () => {
@@ -115,10 +130,21 @@ test('weights: the toolchain, kernel and GRUB compiles take the whole budget, ot
 
 test('a kernel fragment change rebuilds the kernels, the image steps, oss_source.tgz (it ships the fragments) and dist, nothing else; an arch fragment only its arch', () => {
   const before = keys();
-  const edit = (path: string): Plan => ({ ...plan, imageFiles: { ...plan.imageFiles, kernelConfig: { ...plan.imageFiles.kernelConfig, [path]: Buffer.concat([plan.imageFiles.kernelConfig[path]!, Buffer.from('# edited\n')]) } } });
-  const changed = (p: Plan) => [...keys(p)].filter(([id, k]) => before.get(id) !== k).map(([id]) => id).sort();
+  const edit = (path: string): Plan => ({
+    ...plan,
+    imageFiles: {
+      ...plan.imageFiles,
+      kernelConfig: { ...plan.imageFiles.kernelConfig, [path]: Buffer.concat([plan.imageFiles.kernelConfig[path]!, Buffer.from('# edited\n')]) },
+    },
+  });
+  const changed = (p: Plan) =>
+    [...keys(p)]
+      .filter(([id, k]) => before.get(id) !== k)
+      .map(([id]) => id)
+      .sort();
   const shared = changed(edit('virtio.config'));
-  const expected = (arches: readonly string[]) => [...arches.flatMap((a) => [`kernel/${a}`, ...Object.keys(imageSteps).map((s) => `image/${a}/${s}`)]), 'oss-source', 'dist'].sort();
+  const expected = (arches: readonly string[]) =>
+    [...arches.flatMap((a) => [`kernel/${a}`, ...Object.keys(imageSteps).map((s) => `image/${a}/${s}`)]), 'oss-source', 'dist'].sort();
   assert.equal(shared, expected(plan.arches));
   assert.equal(changed(edit('arch/arm64.config')), expected(['arm64']));
 });
@@ -137,14 +163,23 @@ test('every arch has a kernel stage, and every image step of the arch depends on
 test('turning signature checks off (BUCKOS_VERIFY_SIGNATURES=0) changes only the dist key: the manifest records it', () => {
   const before = keys();
   const after = keys(plan, { ...opts, verifySignatures: false });
-  assert.equal([...after].filter(([id, k]) => before.get(id) !== k).map(([id]) => id), ['dist']);
+  assert.equal(
+    [...after].filter(([id, k]) => before.get(id) !== k).map(([id]) => id),
+    ['dist'],
+  );
   assert.equal(keys(plan, { ...opts, verifySignatures: true }), before);
 });
 
 test('a GRUB build script change rebuilds GRUB, the image steps, oss_source.tgz and dist, nothing else', () => {
   const before = keys();
-  const edited: Plan = { ...plan, imageFiles: { ...plan.imageFiles, grub: { ...plan.imageFiles.grub, 'build.sh': Buffer.concat([plan.imageFiles.grub['build.sh']!, Buffer.from('#\n')]) } } };
-  const changed = [...keys(edited)].filter(([id, k]) => before.get(id) !== k).map(([id]) => id).sort();
+  const edited: Plan = {
+    ...plan,
+    imageFiles: { ...plan.imageFiles, grub: { ...plan.imageFiles.grub, 'build.sh': Buffer.concat([plan.imageFiles.grub['build.sh']!, Buffer.from('#\n')]) } },
+  };
+  const changed = [...keys(edited)]
+    .filter(([id, k]) => before.get(id) !== k)
+    .map(([id]) => id)
+    .sort();
   assert.equal(changed, [...plan.arches.flatMap((a) => [`grub/${a}`, ...Object.keys(imageSteps).map((s) => `image/${a}/${s}`)]), 'oss-source', 'dist'].sort());
 });
 
@@ -153,9 +188,13 @@ test('every arch has a GRUB stage built in the kernel build image, and its iso a
   for (const arch of plan.arches) {
     const grub = c.byId.get(`grub/${arch}`)!;
     assert.equal(grub.deps, ['kernel-build/amd64', 'sources']);
-    for (const step of ['iso', 'raw']) assert.ok(c.byId.get(`image/${arch}/${step}`)!.deps.includes(grub.id), `image/${arch}/${step} does not wait for ${grub.id}`);
+    for (const step of ['iso', 'raw'])
+      assert.ok(c.byId.get(`image/${arch}/${step}`)!.deps.includes(grub.id), `image/${arch}/${step} does not wait for ${grub.id}`);
   }
-  assert.ok(c.byId.get('sources')!.inputs.some(([n]) => n === 'source:grub'), 'the GRUB source is fetched (and so in oss_source.tgz)');
+  assert.ok(
+    c.byId.get('sources')!.inputs.some(([n]) => n === 'source:grub'),
+    'the GRUB source is fetched (and so in oss_source.tgz)',
+  );
 });
 
 test.run();

@@ -18,7 +18,10 @@ test.after(() => rmSync(logDir, { recursive: true, force: true }));
 /** A layered random DAG (seeded): `n` stages, each depending on up to 3 earlier ones. */
 function dag(n: number, seed = 7): { id: string; deps: string[] }[] {
   let x = seed;
-  const rand = () => { x = (x * 1103515245 + 12345) % 2 ** 31; return x / 2 ** 31; };
+  const rand = () => {
+    x = (x * 1103515245 + 12345) % 2 ** 31;
+    return x / 2 ** 31;
+  };
   const out: { id: string; deps: string[] }[] = [];
   for (let i = 0; i < n; i++) {
     const deps = new Set<string>();
@@ -41,7 +44,7 @@ function stagesOn(engine: FakeEngine, shape: { id: string; deps: string[] }[]): 
 
 const endOf = (e: FakeEngine) => new Map(e.ran.map((r) => [r.stage, r]));
 
-test('300 stages: each container starts only after its dependencies\' containers ended; the budget holds', async () => {
+test("300 stages: each container starts only after its dependencies' containers ended; the budget holds", async () => {
   const shape = dag(300);
   const engine = new FakeEngine((s) => ({ ms: 1 + (Number(s.slice(1)) % 3) }));
   const run = await runGraph(stagesOn(engine, shape), { budget: 4 });
@@ -64,11 +67,20 @@ test('a failing container: its dependents never start a container, everything in
   assert.is(err.code, 'CONTAINER_FAILED');
   assert.match(err.message, /s40 failed with exit code 2/);
   const downstream = new Set<string>();
-  const visit = (id: string) => { for (const s of shape) if (s.deps.includes(id) && !downstream.has(s.id)) { downstream.add(s.id); visit(s.id); } };
+  const visit = (id: string) => {
+    for (const s of shape)
+      if (s.deps.includes(id) && !downstream.has(s.id)) {
+        downstream.add(s.id);
+        visit(s.id);
+      }
+  };
   visit(failing);
   assert.ok(downstream.size > 0, 'the failing stage has dependents');
   const started = new Set(engine.ran.map((r) => r.stage));
-  for (const d of downstream) { assert.not.ok(started.has(d), `${d} started`); assert.is(run.status.get(d), 'skipped'); }
+  for (const d of downstream) {
+    assert.not.ok(started.has(d), `${d} started`);
+    assert.is(run.status.get(d), 'skipped');
+  }
   for (const s of shape) if (s.id !== failing && !downstream.has(s.id)) assert.is(run.status.get(s.id), 'done', s.id);
 });
 
@@ -78,8 +90,14 @@ test('cancellation: shutdown kills the running containers and no container start
   const abort = new AbortController();
   let starts = 0;
   const pending = runGraph(stagesOn(engine, shape), {
-    budget: 3, signal: abort.signal,
-    onEvent: (e) => { if (e.type === 'start' && ++starts === 20) { abort.abort(); void engine.shutdown(); } },
+    budget: 3,
+    signal: abort.signal,
+    onEvent: (e) => {
+      if (e.type === 'start' && ++starts === 20) {
+        abort.abort();
+        void engine.shutdown();
+      }
+    },
   });
   const run = await pending;
   assert.not.ok(run.ok);
@@ -88,7 +106,7 @@ test('cancellation: shutdown kills the running containers and no container start
   assert.ok(ranAfter < 20);
   const statuses = [...run.status.values()];
   assert.ok(statuses.filter((s) => s === 'cancelled').length >= 270, 'the rest was cancelled');
-  assert.not.ok(statuses.includes('skipped'), 'cancelled, not reported as failures\' dependents');
+  assert.not.ok(statuses.includes('skipped'), "cancelled, not reported as failures' dependents");
 });
 
 test.run();

@@ -8,7 +8,12 @@ import { LABEL_STAGE } from '../../../pipeline/engine/engine.ts';
 import { OsforgeError } from '../../../pipeline/errors.ts';
 import { currentOwner } from '../../../pipeline/util/owner.ts';
 
-export interface Ran { stage: string; startedAt: number; endedAt: number; exitCode: number }
+export interface Ran {
+  stage: string;
+  startedAt: number;
+  endedAt: number;
+  exitCode: number;
+}
 
 export class FakeEngine implements Engine {
   readonly owner = currentOwner();
@@ -25,7 +30,9 @@ export class FakeEngine implements Engine {
   constructor(private readonly plan: (stage: string) => { ms?: number; exitCode?: number } = () => ({})) {}
 
   /** A logical clock: every start and end takes the next tick, so order is exact. */
-  private tick(): number { return ++this.seq; }
+  private tick(): number {
+    return ++this.seq;
+  }
 
   async run(spec: RunSpec): Promise<RunResult> {
     if (this.closed) throw new OsforgeError('INTERRUPTED', 'interrupted: not starting another container');
@@ -36,8 +43,14 @@ export class FakeEngine implements Engine {
     this.maxRunning = Math.max(this.maxRunning, this.running);
     spec.onLog?.(`${stage} running`);
     const code = await new Promise<number>((resolve) => {
-      const kill = () => { clearTimeout(timer); resolve(137); };
-      const timer = setTimeout(() => { this.kills.delete(kill); resolve(exitCode); }, ms);
+      const kill = () => {
+        clearTimeout(timer);
+        resolve(137);
+      };
+      const timer = setTimeout(() => {
+        this.kills.delete(kill);
+        resolve(exitCode);
+      }, ms);
       this.kills.add(kill);
     });
     this.running--;
@@ -61,14 +74,28 @@ export class FakeEngine implements Engine {
   async ping(): Promise<void> {}
   watch(): void {}
   unwatch(): void {}
-  async inspectImage(): Promise<ImageInfo | null> { return null; }
+  async inspectImage(): Promise<ImageInfo | null> {
+    return null;
+  }
   async tagImage(): Promise<void> {}
   async removeImage(): Promise<void> {}
-  async buildImage(): Promise<string> { return 'sha256:fake'; }
+  async buildImage(): Promise<string> {
+    return 'sha256:fake';
+  }
   async loadImage(): Promise<void> {}
-  async saveImage(): Promise<Readable> { return Readable.from([]); }
-  async pullWithin(): Promise<boolean> { return false; }
-  async exportPath(): Promise<Buffer> { return Buffer.alloc(0); }
-  async removeByLabel(): Promise<number> { return 0; }
-  async reapOrphans(): Promise<Reaped> { return { containers: 0, images: 0 }; }
+  async saveImage(): Promise<Readable> {
+    return Readable.from([]);
+  }
+  async pullWithin(): Promise<boolean> {
+    return false;
+  }
+  async exportPath(): Promise<Buffer> {
+    return Buffer.alloc(0);
+  }
+  async removeByLabel(): Promise<number> {
+    return 0;
+  }
+  async reapOrphans(): Promise<Reaped> {
+    return { containers: 0, images: 0 };
+  }
 }

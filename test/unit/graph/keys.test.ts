@@ -10,7 +10,12 @@ const plan = loadPlan(join(import.meta.dirname, '../../../images'));
 const opts: GraphOptions = { buck2Sha256: null, sourceDateEpoch: 1, formats: ['rootfs-tar'], pipelineHash: 'p' };
 
 function touch(p: Plan, pkg: string): Plan {
-  return { ...p, packages: p.packages.map((r) => r.name === pkg ? { ...r, files: { ...r.files, 'build.sh': Buffer.concat([r.files['build.sh']!, Buffer.from('#\n')]) } } : r) };
+  return {
+    ...p,
+    packages: p.packages.map((r) =>
+      r.name === pkg ? { ...r, files: { ...r.files, 'build.sh': Buffer.concat([r.files['build.sh']!, Buffer.from('#\n')]) } } : r,
+    ),
+  };
 }
 
 const keys = (g: ReturnType<typeof stageGraph>) => new Map(g.nodes.map((n) => [n.id, n.key]));
@@ -22,7 +27,10 @@ test('keys are a pure function of the plan', () => {
 test('changing zlib changes zlib, its dependents and dist, nothing else', () => {
   const a = keys(stageGraph(plan, opts));
   const b = keys(stageGraph(touch(plan, 'zlib'), opts));
-  const changed = [...a].filter(([id, k]) => b.get(id) !== k).map(([id]) => id).sort();
+  const changed = [...a]
+    .filter(([id, k]) => b.get(id) !== k)
+    .map(([id]) => id)
+    .sort();
   assert.equal(changed, ['dist', 'stage2/amd64/zlib', 'stage2/arm64/zlib', 'stage3/amd64', 'stage3/arm64']);
 });
 
@@ -36,7 +44,10 @@ test('changing busybox also changes baselayout, which depends on it', () => {
 test('a new SOURCE_DATE_EPOCH changes only the dist node (the commit is not a key input); buck2 changes the builder and everything built with it', () => {
   const a = keys(stageGraph(plan, opts));
   const c = keys(stageGraph(plan, { ...opts, sourceDateEpoch: 2 }));
-  assert.equal([...a].filter(([id, k]) => c.get(id) !== k).map(([id]) => id), ['dist']);
+  assert.equal(
+    [...a].filter(([id, k]) => c.get(id) !== k).map(([id]) => id),
+    ['dist'],
+  );
   const d = keys(stageGraph(plan, { ...opts, buck2Sha256: 'f'.repeat(64) }));
   assert.is(a.get('tools'), d.get('tools'));
   assert.is.not(a.get('builder'), d.get('builder'));
@@ -44,17 +55,29 @@ test('a new SOURCE_DATE_EPOCH changes only the dist node (the commit is not a ke
 });
 
 // Explain diffs named inputs: the kernel, GRUB and kernel build image name what they are made of, not one opaque hash.
-test('a changed kernel fragment or GRUB script is named among the kernel\'s and GRUB\'s inputs', () => {
+test("a changed kernel fragment or GRUB script is named among the kernel's and GRUB's inputs", () => {
   const [frag] = Object.keys(plan.imageFiles.kernelConfig).filter((f) => !/arm64|amd64/.test(f));
   assert.ok(frag, 'a fragment shared by both arches');
-  const edited: Plan = { ...plan, imageFiles: { ...plan.imageFiles, kernelConfig: { ...plan.imageFiles.kernelConfig, [frag!]: Buffer.from(`${plan.imageFiles.kernelConfig[frag!]!}\n# edited\n`) } } };
+  const edited: Plan = {
+    ...plan,
+    imageFiles: {
+      ...plan.imageFiles,
+      kernelConfig: { ...plan.imageFiles.kernelConfig, [frag!]: Buffer.from(`${plan.imageFiles.kernelConfig[frag!]!}\n# edited\n`) },
+    },
+  };
   const a = stageGraph(plan, opts);
   const b = stageGraph(edited, opts);
   const names = diffInputs(a.arches.get('amd64')!.kernel.inputs, b.arches.get('amd64')!.kernel.inputs).map((c) => c.name);
   assert.equal(names, ['kernel', `fragment:${frag}`]);
-  const grubEdited: Plan = { ...plan, imageFiles: { ...plan.imageFiles, grub: { ...plan.imageFiles.grub, 'build.sh': Buffer.from(`${plan.imageFiles.grub['build.sh']!}\n#\n`) } } };
+  const grubEdited: Plan = {
+    ...plan,
+    imageFiles: { ...plan.imageFiles, grub: { ...plan.imageFiles.grub, 'build.sh': Buffer.from(`${plan.imageFiles.grub['build.sh']!}\n#\n`) } },
+  };
   const g = stageGraph(grubEdited, opts);
-  assert.equal(diffInputs(a.arches.get('arm64')!.grub.inputs, g.arches.get('arm64')!.grub.inputs).map((c) => c.name), ['grub', 'script:images/grub/build.sh']);
+  assert.equal(
+    diffInputs(a.arches.get('arm64')!.grub.inputs, g.arches.get('arm64')!.grub.inputs).map((c) => c.name),
+    ['grub', 'script:images/grub/build.sh'],
+  );
 });
 
 test('a changed package pin of the kernel build image is named by package', () => {
@@ -64,7 +87,10 @@ test('a changed package pin of the kernel build image is named by package', () =
   const bumped = { ...kb, pins: { ...kb.pins, amd64: [`${first}+1`, ...pins.slice(1)] } };
   const a = stageGraph(plan, opts);
   const b = stageGraph({ ...plan, kernelBuild: bumped }, opts);
-  assert.equal(diffInputs(a.kernelBuild.inputs, b.kernelBuild.inputs).map((c) => c.name), ['rootfs-input', `include:${first.split('=')[0]}`]);
+  assert.equal(
+    diffInputs(a.kernelBuild.inputs, b.kernelBuild.inputs).map((c) => c.name),
+    ['rootfs-input', `include:${first.split('=')[0]}`],
+  );
 });
 
 test.run();

@@ -3,7 +3,19 @@ import * as assert from 'uvu/assert';
 import { jsonView } from '../../../pipeline/graph/progress.ts';
 import type { BuildStage } from '../../../pipeline/graph/stage.ts';
 
-const stage = (id: string): BuildStage => ({ id, deps: [], inputs: [], key: `${id}-key`, title: id, weight: 1, cost: 1, present: async () => false, run: async () => { throw new Error('unused'); } });
+const stage = (id: string): BuildStage => ({
+  id,
+  deps: [],
+  inputs: [],
+  key: `${id}-key`,
+  title: id,
+  weight: 1,
+  cost: 1,
+  present: async () => false,
+  run: async () => {
+    throw new Error('unused');
+  },
+});
 
 test('--json: one parseable line per start, end and skip, with key, hit, duration, bytes and wait', () => {
   const lines: string[] = [];

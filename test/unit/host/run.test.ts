@@ -15,8 +15,12 @@ test('exit 0 resolves; every output line, stdout and stderr, reaches the log', a
 });
 
 test('a failure names the exit code and the first E: line, and keeps the last 40 lines', async () => {
-  const err = await runHost('sh', ['-c', 'for i in $(seq 1 50); do echo "I: line $i"; done; echo "E: the cause"; echo "E: it failed"; exit 3'], { failure })
-    .then(() => null, (e: unknown) => e);
+  const err = await runHost('sh', ['-c', 'for i in $(seq 1 50); do echo "I: line $i"; done; echo "E: the cause"; echo "E: it failed"; exit 3'], {
+    failure,
+  }).then(
+    () => null,
+    (e: unknown) => e,
+  );
   assert.instance(err, OsforgeError);
   const e = err as OsforgeError;
   assert.is(e.code, 'IMAGE_BUILD');
@@ -30,7 +34,9 @@ test('a failure names the exit code and the first E: line, and keeps the last 40
 
 test('the hint is read from the tail, and only given when it applies', async () => {
   const hint = (tail: readonly string[]) => (tail.some((l) => /arch-test/.test(l)) ? 'install arch-test' : undefined);
-  const withHint = (await runHost('sh', ['-c', 'echo "E: install arch-test"; exit 1'], { failure: { ...failure, hint } }).catch((e: OsforgeError) => e)) as OsforgeError;
+  const withHint = (await runHost('sh', ['-c', 'echo "E: install arch-test"; exit 1'], { failure: { ...failure, hint } }).catch(
+    (e: OsforgeError) => e,
+  )) as OsforgeError;
   assert.is(withHint.context.hint, 'install arch-test');
   const without = (await runHost('sh', ['-c', 'exit 1'], { failure: { ...failure, hint } }).catch((e: OsforgeError) => e)) as OsforgeError;
   assert.is(without.context.hint, undefined);

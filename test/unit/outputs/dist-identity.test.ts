@@ -12,7 +12,15 @@ import { artifacts, manifestFor, signingFiles, tempDist } from './temp-dist.ts';
 
 const A = 'a'.repeat(40);
 const B = 'b'.repeat(40);
-const stale = ['RELEASE_NOTES.md', 'RELEASE_NOTES.md.sig', 'SHA256SUMS.sig', 'SHA256SUMS.sigstore.json', 'manifest.json.sig', 'manifest.json.sigstore.json', 'provenance.intoto.jsonl'];
+const stale = [
+  'RELEASE_NOTES.md',
+  'RELEASE_NOTES.md.sig',
+  'SHA256SUMS.sig',
+  'SHA256SUMS.sigstore.json',
+  'manifest.json.sig',
+  'manifest.json.sigstore.json',
+  'provenance.intoto.jsonl',
+];
 
 async function inodes(dir: string): Promise<Map<string, number>> {
   const out = new Map<string, number>();
@@ -82,12 +90,19 @@ test('a failure before the swap leaves the old dist/ whole and no temp dir', asy
     const before = await inodes(t.dist);
     const manifest = await readFile(join(t.dist, 'manifest.json'), 'utf8');
     let staged = '';
-    await refreshRecordedIdentity(t.dist, { commit: B, dirty: false }, {
-      beforeSwap: async (tmp) => {
-        staged = tmp;
-        throw new Error('injected: power cut');
+    await refreshRecordedIdentity(
+      t.dist,
+      { commit: B, dirty: false },
+      {
+        beforeSwap: async (tmp) => {
+          staged = tmp;
+          throw new Error('injected: power cut');
+        },
       },
-    }).then(() => assert.unreachable('should fail'), (err: Error) => assert.match(err.message, /injected/));
+    ).then(
+      () => assert.unreachable('should fail'),
+      (err: Error) => assert.match(err.message, /injected/),
+    );
     assert.equal(await inodes(t.dist), before);
     assert.is(await readFile(join(t.dist, 'manifest.json'), 'utf8'), manifest);
     for (const f of signingFiles) assert.ok(existsSync(join(t.dist, f)), `${f} kept`);
@@ -104,12 +119,16 @@ test('refuses a manifest.json or SHA256SUMS it did not write as they are, and ch
     const m = join(t.dist, 'manifest.json');
     const text = await readFile(m, 'utf8');
     await writeFile(m, JSON.stringify(JSON.parse(text)));
-    await refreshRecordedIdentity(t.dist, { commit: B, dirty: false })
-      .then(() => assert.unreachable('should refuse'), (err: Error) => assert.match(err.message, /not in the form osforge writes/));
+    await refreshRecordedIdentity(t.dist, { commit: B, dirty: false }).then(
+      () => assert.unreachable('should refuse'),
+      (err: Error) => assert.match(err.message, /not in the form osforge writes/),
+    );
     await writeFile(m, text);
     await writeFile(join(t.dist, 'SHA256SUMS'), '');
-    await refreshRecordedIdentity(t.dist, { commit: B, dirty: false })
-      .then(() => assert.unreachable('should refuse'), (err: Error) => assert.match(err.message, /SHA256SUMS does not list manifest.json/));
+    await refreshRecordedIdentity(t.dist, { commit: B, dirty: false }).then(
+      () => assert.unreachable('should refuse'),
+      (err: Error) => assert.match(err.message, /SHA256SUMS does not list manifest.json/),
+    );
     assert.is(JSON.parse(await readFile(m, 'utf8')).commit, A);
   } finally {
     await t.remove();

@@ -10,7 +10,14 @@ import type { Manifest } from '../../../pipeline/model/manifest.ts';
 const manifest = { name: 'buckos', version: '0', artifacts: [] } as unknown as Manifest;
 
 test('SHA256SUMS is sorted bytewise in sha256sum -c format', () => {
-  assert.is(sha256sums([{ path: 'b', sha256: '2' }, { path: 'B', sha256: '1' }, { path: 'a', sha256: '3' }]), '1  B\n3  a\n2  b\n');
+  assert.is(
+    sha256sums([
+      { path: 'b', sha256: '2' },
+      { path: 'B', sha256: '1' },
+      { path: 'a', sha256: '3' },
+    ]),
+    '1  B\n3  a\n2  b\n',
+  );
 });
 
 test('writeDist writes artifacts, .sha256 files and SHA256SUMS that sha256sum accepts', async () => {
@@ -29,8 +36,17 @@ test('a failed write leaves the previous dist/ intact and no temp dir behind', a
   await mkdir(dist);
   await writeFile(join(dist, 'old.txt'), 'previous release');
   // A path with a missing subdirectory makes the artifact write fail half-way.
-  await writeDist(dist, [{ path: 'ok', arch: 'any', kind: 'k', data: Buffer.from('1') }, { path: 'no/such/dir', arch: 'any', kind: 'k', data: Buffer.from('2') }], manifest)
-    .then(() => assert.unreachable('should fail'), (err: Error) => assert.match(err.message, /ENOENT/));
+  await writeDist(
+    dist,
+    [
+      { path: 'ok', arch: 'any', kind: 'k', data: Buffer.from('1') },
+      { path: 'no/such/dir', arch: 'any', kind: 'k', data: Buffer.from('2') },
+    ],
+    manifest,
+  ).then(
+    () => assert.unreachable('should fail'),
+    (err: Error) => assert.match(err.message, /ENOENT/),
+  );
   assert.is(await readFile(join(dist, 'old.txt'), 'utf8'), 'previous release');
   assert.equal(await readdir(root), ['dist']);
   await rm(root, { recursive: true });

@@ -35,8 +35,11 @@ function tarball(file: string, top: string, files: Record<string, string>): Ship
 const musl = tarball('musl-1.2.3.tar.gz', 'musl-1.2.3', { COPYRIGHT: 'musl licence\n', 'src/a.c': 'int a;\n' });
 const zlib = tarball('zlib-1.3.1.tar.bz2', 'zlib-1.3.1', { LICENSE: 'zlib licence\n', 'zlib.h': '/* */\n', 'contrib/LICENSE.txt': 'not top-level\n' });
 const linux = tarball('linux_6.12.107.orig.tar.xz', 'linux-6.12.107', {
-  COPYING: 'GPL-2.0 WITH Linux-syscall-note\n', 'LICENSES/preferred/GPL-2.0': 'GPL text\n', 'LICENSES/exceptions/Linux-syscall-note': 'note\n',
-  'kernel/fork.c': 'int fork;\n', Makefile: 'all:\n',
+  COPYING: 'GPL-2.0 WITH Linux-syscall-note\n',
+  'LICENSES/preferred/GPL-2.0': 'GPL text\n',
+  'LICENSES/exceptions/Linux-syscall-note': 'note\n',
+  'kernel/fork.c': 'int fork;\n',
+  Makefile: 'all:\n',
 });
 const grub = tarball('grub-2.12.tar.xz', 'grub-2.12', { COPYING: 'GPLv3\n', 'grub-core/kern/main.c': 'int main;\n' });
 
@@ -50,12 +53,39 @@ const kernelConfig = { 'base.config': Buffer.from('CONFIG_EXT4_FS=y\n'), 'arch/a
 function plan(kernel: Record<string, Buffer> = kernelConfig): Plan {
   const sources: Record<string, SourceSpec> = { musl: musl.spec, zlib: zlib.spec, linux: linux.spec, grub: grub.spec };
   return {
-    name: 'buckos', version: '0.1.0', arches: ['amd64', 'arm64'], sources, toolchainSource: 'musl',
+    name: 'buckos',
+    version: '0.1.0',
+    arches: ['amd64', 'arm64'],
+    sources,
+    toolchainSource: 'musl',
     packages: [
-      { id: 'baselayout', name: 'baselayout', version: '0.1.0', slot: '0', license: 'Apache-2.0', sources: [], deps: [], patches: [], files: { 'recipe.json': Buffer.from('{}\n'), 'build.sh': Buffer.from('true\n'), 'files/etc/hostname': Buffer.from('buckos\n') } },
-      { name: 'zlib', version: '1.3.1', license: 'Zlib', sources: ['zlib'], deps: [], patches: [{ name: 'user:zlib/cve.patch', data: Buffer.from('--- a\n') }], files: { 'recipe.json': Buffer.from('{"name":"zlib"}\n'), 'build.sh': Buffer.from('make\n') } },
+      {
+        id: 'baselayout',
+        name: 'baselayout',
+        version: '0.1.0',
+        slot: '0',
+        license: 'Apache-2.0',
+        sources: [],
+        deps: [],
+        patches: [],
+        files: { 'recipe.json': Buffer.from('{}\n'), 'build.sh': Buffer.from('true\n'), 'files/etc/hostname': Buffer.from('buckos\n') },
+      },
+      {
+        name: 'zlib',
+        version: '1.3.1',
+        license: 'Zlib',
+        sources: ['zlib'],
+        deps: [],
+        patches: [{ name: 'user:zlib/cve.patch', data: Buffer.from('--- a\n') }],
+        files: { 'recipe.json': Buffer.from('{"name":"zlib"}\n'), 'build.sh': Buffer.from('make\n') },
+      },
     ],
-    imageFiles: { tools: { 'build-musl.sh': Buffer.from('#!/bin/sh\n./configure\n') }, builder: {}, kernelConfig: kernel, grub: { 'build.sh': Buffer.from('./configure\n') } },
+    imageFiles: {
+      tools: { 'build-musl.sh': Buffer.from('#!/bin/sh\n./configure\n') },
+      builder: {},
+      kernelConfig: kernel,
+      grub: { 'build.sh': Buffer.from('./configure\n') },
+    },
   } as unknown as Plan;
 }
 const shipped = new Map<string, ShippedSource>([musl, zlib, linux, grub].map((s) => [s.name, { name: s.name, file: s.file, sha256: s.sha256, path: s.path }]));
@@ -67,7 +97,10 @@ async function build() {
 }
 
 test('components: musl, every package, linux and grub, sorted', () => {
-  assert.equal(legalComponents(plan()).map((c) => `${c.name}-${c.version}`), ['baselayout-0.1.0', 'grub-2.12', 'linux-6.12.107', 'musl-1.2.3', 'zlib-1.3.1']);
+  assert.equal(
+    legalComponents(plan()).map((c) => `${c.name}-${c.version}`),
+    ['baselayout-0.1.0', 'grub-2.12', 'linux-6.12.107', 'musl-1.2.3', 'zlib-1.3.1'],
+  );
   assert.equal(legalSources(legalComponents(plan())), ['grub', 'linux', 'musl', 'zlib']);
 });
 
@@ -75,15 +108,29 @@ test('the layout: archives, build inputs, licence texts per component; README, m
   const { entries } = await build();
   const files = entries.filter((e) => e.type === 'file').map((e) => e.path);
   assert.equal(files, [
-    'README', 'SHA256SUMS',
-    'baselayout-0.1.0/build/build.sh', 'baselayout-0.1.0/build/files/etc/hostname', 'baselayout-0.1.0/build/recipe.json',
-    'grub-2.12/build/build.sh', 'grub-2.12/grub-2.12.tar.xz', 'grub-2.12/licenses/COPYING',
-    'linux-6.12.107/build/config/arch/amd64.config', 'linux-6.12.107/build/config/base.config',
-    'linux-6.12.107/licenses/COPYING', 'linux-6.12.107/licenses/LICENSES/exceptions/Linux-syscall-note', 'linux-6.12.107/licenses/LICENSES/preferred/GPL-2.0',
+    'README',
+    'SHA256SUMS',
+    'baselayout-0.1.0/build/build.sh',
+    'baselayout-0.1.0/build/files/etc/hostname',
+    'baselayout-0.1.0/build/recipe.json',
+    'grub-2.12/build/build.sh',
+    'grub-2.12/grub-2.12.tar.xz',
+    'grub-2.12/licenses/COPYING',
+    'linux-6.12.107/build/config/arch/amd64.config',
+    'linux-6.12.107/build/config/base.config',
+    'linux-6.12.107/licenses/COPYING',
+    'linux-6.12.107/licenses/LICENSES/exceptions/Linux-syscall-note',
+    'linux-6.12.107/licenses/LICENSES/preferred/GPL-2.0',
     'linux-6.12.107/linux_6.12.107.orig.tar.xz',
     'manifest.csv',
-    'musl-1.2.3/build/build-musl.sh', 'musl-1.2.3/licenses/COPYRIGHT', 'musl-1.2.3/musl-1.2.3.tar.gz',
-    'zlib-1.3.1/build/build.sh', 'zlib-1.3.1/build/recipe.json', 'zlib-1.3.1/build/user-patches/zlib/cve.patch', 'zlib-1.3.1/licenses/LICENSE', 'zlib-1.3.1/zlib-1.3.1.tar.bz2',
+    'musl-1.2.3/build/build-musl.sh',
+    'musl-1.2.3/licenses/COPYRIGHT',
+    'musl-1.2.3/musl-1.2.3.tar.gz',
+    'zlib-1.3.1/build/build.sh',
+    'zlib-1.3.1/build/recipe.json',
+    'zlib-1.3.1/build/user-patches/zlib/cve.patch',
+    'zlib-1.3.1/licenses/LICENSE',
+    'zlib-1.3.1/zlib-1.3.1.tar.bz2',
   ]);
   const get = (p: string) => entries.find((e) => e.path === p)!.data!;
   assert.is(get('linux-6.12.107/licenses/LICENSES/preferred/GPL-2.0').toString(), 'GPL text\n');
@@ -91,14 +138,25 @@ test('the layout: archives, build inputs, licence texts per component; README, m
   assert.is(get('linux-6.12.107/build/config/base.config').toString(), 'CONFIG_EXT4_FS=y\n');
   for (const e of entries) assert.is(e.mode, e.type === 'directory' ? 0o755 : 0o644, e.path);
   // SHA256SUMS covers every other file.
-  const sums = get('SHA256SUMS').toString().trim().split('\n').map((l) => l.split('  ') as [string, string]);
-  assert.equal(sums.map(([, p]) => p), files.filter((p) => p !== 'SHA256SUMS'));
+  const sums = get('SHA256SUMS')
+    .toString()
+    .trim()
+    .split('\n')
+    .map((l) => l.split('  ') as [string, string]);
+  assert.equal(
+    sums.map(([, p]) => p),
+    files.filter((p) => p !== 'SHA256SUMS'),
+  );
   for (const [h, p] of sums) assert.is(h, sha256(get(p)), p);
 });
 
 test('manifest.csv: Buildroot columns plus SHA256, one quoted row per component; Debian-only sources named without a host', async () => {
   const { entries } = await build();
-  const rows = entries.find((e) => e.path === 'manifest.csv')!.data!.toString().trim().split('\n');
+  const rows = entries
+    .find((e) => e.path === 'manifest.csv')!
+    .data!.toString()
+    .trim()
+    .split('\n');
   assert.is(rows[0], '"PACKAGE","VERSION","LICENSE","LICENSE FILES","SOURCE ARCHIVE","SOURCE SITE","SHA256"');
   assert.equal(rows.slice(1), [
     '"baselayout","0.1.0","Apache-2.0","","","",""',
@@ -129,9 +187,23 @@ test('the stage inputs name every source pin, build file, fragment, the toolchai
 });
 
 test('licence paths: top-level texts and licence directories near the top, nothing else', async () => {
-  for (const p of ['COPYING', 'COPYING.LIB', 'LICENSE', 'LICENSE.md', 'license-MIT', 'COPYRIGHT', 'NOTICE', 'LICENSES/preferred/GPL-2.0', 'Documentation/licenses/COPYING.BSD-3-Clause']) assert.ok(isLicensePath(p), p);
+  for (const p of [
+    'COPYING',
+    'COPYING.LIB',
+    'LICENSE',
+    'LICENSE.md',
+    'license-MIT',
+    'COPYRIGHT',
+    'NOTICE',
+    'LICENSES/preferred/GPL-2.0',
+    'Documentation/licenses/COPYING.BSD-3-Clause',
+  ])
+    assert.ok(isLicensePath(p), p);
   for (const p of ['Makefile', 'contrib/LICENSE.txt', 'src/COPYING', 'a/b/licenses/x', 'COPYINGS']) assert.not.ok(isLicensePath(p), p);
-  assert.equal((await licenseTexts(zlib.path, zlib.file)).map((t) => t.path), ['LICENSE']);
+  assert.equal(
+    (await licenseTexts(zlib.path, zlib.file)).map((t) => t.path),
+    ['LICENSE'],
+  );
 });
 
 test('a damaged archive fails naming the file', async () => {
@@ -146,7 +218,14 @@ test('a damaged archive fails naming the file', async () => {
 });
 
 test('sourceSite: the upstream directory, or the Debian source package when its file shipped', () => {
-  const spec: SourceSpec = { name: 'z', version: '1', file: 'z-1.tar.gz', sha256: 'x', urls: ['https://z.example/fossils/z-1.tar.gz'], debian: { package: 'z', version: '1-2', file: 'z_1.orig.tar.gz' } };
+  const spec: SourceSpec = {
+    name: 'z',
+    version: '1',
+    file: 'z-1.tar.gz',
+    sha256: 'x',
+    urls: ['https://z.example/fossils/z-1.tar.gz'],
+    debian: { package: 'z', version: '1-2', file: 'z_1.orig.tar.gz' },
+  };
   assert.is(sourceSite(spec, 'z-1.tar.gz'), 'https://z.example/fossils');
   assert.is(sourceSite(spec, 'z_1.orig.tar.gz'), 'Debian source package z 1-2');
 });

@@ -15,8 +15,16 @@ export const artifacts: PendingArtifact[] = [
 
 /** What `osforge sign` leaves beside the build's files (contents are stand-ins). */
 export const signingFiles = [
-  'buckos-0.2.0-amd64-rootfs.tar.gz.sig', 'sbom.spdx.json', 'sbom.spdx.json.sig', 'provenance.intoto.jsonl',
-  'manifest.json.sig', 'manifest.json.sigstore.json', 'SHA256SUMS.sig', 'SHA256SUMS.sigstore.json', 'RELEASE_NOTES.md', 'RELEASE_NOTES.md.sig',
+  'buckos-0.2.0-amd64-rootfs.tar.gz.sig',
+  'sbom.spdx.json',
+  'sbom.spdx.json.sig',
+  'provenance.intoto.jsonl',
+  'manifest.json.sig',
+  'manifest.json.sigstore.json',
+  'SHA256SUMS.sig',
+  'SHA256SUMS.sigstore.json',
+  'RELEASE_NOTES.md',
+  'RELEASE_NOTES.md.sig',
 ];
 
 export async function manifestFor(commit: string, dirty = false): Promise<Manifest> {

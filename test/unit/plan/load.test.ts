@@ -65,7 +65,9 @@ test('a "../" package name is refused before any path is built from it', () => {
     mkdirSync(planted, { recursive: true });
     writeFileSync(join(planted, 'recipe.json'), '{"name":"../../x","version":"1"}');
     writeFileSync(join(planted, 'build.sh'), '');
-    editJson(c.images, 'buckos.json', (j) => { j.packages = ['../../x']; });
+    editJson(c.images, 'buckos.json', (j) => {
+      j.packages = ['../../x'];
+    });
     assert.match(loadError(c.images).message, /packages\[0\]: expected a package atom or @set/);
   } finally {
     c.remove();
@@ -73,9 +75,19 @@ test('a "../" package name is refused before any path is built from it', () => {
 });
 
 test('orderPackages puts dependencies first and rejects cycles (naming the files) and unknown deps', () => {
-  assert.equal(orderPackages([recipe('b', ['a']), recipe('a')]).map((r) => r.name), ['a', 'b']);
-  assert.throws(() => orderPackages([recipe('a', ['b']), recipe('b', ['a'])]), /cycle: a -> b -> a \(in packages\/a\/recipe\.json, packages\/b\/recipe\.json\)/);
-  assert.throws(() => orderPackages([recipe('c', ['a']), recipe('a', ['b']), recipe('b', ['a'])]), /cycle: a -> b -> a \(in packages\/a/, 'only the loop, not the way in');
+  assert.equal(
+    orderPackages([recipe('b', ['a']), recipe('a')]).map((r) => r.name),
+    ['a', 'b'],
+  );
+  assert.throws(
+    () => orderPackages([recipe('a', ['b']), recipe('b', ['a'])]),
+    /cycle: a -> b -> a \(in packages\/a\/recipe\.json, packages\/b\/recipe\.json\)/,
+  );
+  assert.throws(
+    () => orderPackages([recipe('c', ['a']), recipe('a', ['b']), recipe('b', ['a'])]),
+    /cycle: a -> b -> a \(in packages\/a/,
+    'only the loop, not the way in',
+  );
   assert.throws(() => orderPackages([recipe('a', ['zz'])]), /packages\/a\/recipe\.json: deps: package a depends on unknown package "zz"/);
 });
 
@@ -92,7 +104,15 @@ test('validateSources names the source and the field at fault', () => {
   assert.throws(() => validateSources({ x: { version: '1', file: 'x.tgz', sha256: 'a'.repeat(64) } }, 's'), /fetch location/);
   assert.throws(() => validateSources([], 's'), /s: \(top level\): expected an object, found an empty list/);
   const ok = validateSources({ x: { version: '1', file: 'x.tgz', sha256: 'a'.repeat(64), urls: ['https://e.invalid/x.tgz'] } }, 's');
-  assert.equal(ok.x, { name: 'x', version: '1', file: 'x.tgz', sha256: 'a'.repeat(64), license: undefined, urls: ['https://e.invalid/x.tgz'], debian: undefined });
+  assert.equal(ok.x, {
+    name: 'x',
+    version: '1',
+    file: 'x.tgz',
+    sha256: 'a'.repeat(64),
+    license: undefined,
+    urls: ['https://e.invalid/x.tgz'],
+    debian: undefined,
+  });
 });
 
 test.run();

@@ -9,7 +9,10 @@ import { repoImages } from './images-copy.ts';
 test('deps and rdeps of the real plan, with USE flags as resolved', () => {
   const plan = loadPlan(repoImages);
   assert.is(queryTree(plan, 'e2fsprogs', 'deps'), 'e2fsprogs 1.47.2\n└─ util-linux 2.41.5 [USE: fdisk]\n   └─ busybox 1.37.0\n');
-  assert.match(queryTree(loadPlan(repoImages, { use: ['util-linux:-fdisk'] }), 'busybox', 'rdeps'), /└─ util-linux 2\.41\.5 \[USE: -fdisk\]\n {3}└─ e2fsprogs 1\.47\.2\n$/);
+  assert.match(
+    queryTree(loadPlan(repoImages, { use: ['util-linux:-fdisk'] }), 'busybox', 'rdeps'),
+    /└─ util-linux 2\.41\.5 \[USE: -fdisk\]\n {3}└─ e2fsprogs 1\.47\.2\n$/,
+  );
   assert.is(queryTree(plan, 'zlib', 'deps'), 'zlib 1.3.1\n(no dependencies)\n');
   assert.throws(() => queryTree(plan, 'nope', 'deps'), /no package "nope" in the plan/);
 });

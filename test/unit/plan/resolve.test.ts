@@ -45,7 +45,9 @@ function slottedTree() {
   pkg('packages/hello/2.0', { name: 'hello', version: '2.0', slot: '2' });
   pkg('packages/old-app', { name: 'old-app', version: '1', deps: ['hello:1'] });
   pkg('packages/new-app', { name: 'new-app', version: '1', deps: ['hello >=2'] });
-  editJson(c.images, 'buckos.json', (j) => { j.packages.push('old-app', 'new-app'); });
+  editJson(c.images, 'buckos.json', (j) => {
+    j.packages.push('old-app', 'new-app');
+  });
   return c;
 }
 
@@ -53,7 +55,10 @@ test('two slots of one library resolve side by side, each the newest of its slot
   const c = slottedTree();
   try {
     const plan = loadPlan(c.images);
-    const hello = plan.packages.filter((p) => p.name === 'hello').map((p) => `${p.id}=${p.version}`).sort();
+    const hello = plan.packages
+      .filter((p) => p.name === 'hello')
+      .map((p) => `${p.id}=${p.version}`)
+      .sort();
     assert.equal(hello, ['hello:1=1.1', 'hello:2=2.0']);
     assert.equal(plan.packages.find((p) => p.id === 'old-app')!.deps, ['hello:1']);
     assert.equal(plan.packages.find((p) => p.id === 'new-app')!.deps, ['hello:2']);
@@ -73,8 +78,10 @@ test('a mask skips a version; when nothing is left, the error lists every candid
     writeFileSync(join(c.images, 'package.mask'), 'hello =1.1\n');
     assert.is(loadPlan(c.images).packages.find((p) => p.id === 'hello:1')!.version, '1.0');
     writeFileSync(join(c.images, 'package.mask'), 'hello:1\n');
-    assert.throws(() => loadPlan(c.images),
-      /old-app\/recipe\.json: deps\[0\]: no version of hello fits "hello:1"; candidates: hello 2\.0 \(slot 2\): slot 2, not 1; hello 1\.1 \(slot 1\): masked by .*package\.mask:1 \("hello:1"\); hello 1\.0 \(slot 1\): masked by/);
+    assert.throws(
+      () => loadPlan(c.images),
+      /old-app\/recipe\.json: deps\[0\]: no version of hello fits "hello:1"; candidates: hello 2\.0 \(slot 2\): slot 2, not 1; hello 1\.1 \(slot 1\): masked by .*package\.mask:1 \("hello:1"\); hello 1\.0 \(slot 1\): masked by/,
+    );
   } finally {
     c.remove();
   }
@@ -83,8 +90,13 @@ test('a mask skips a version; when nothing is left, the error lists every candid
 test('two versions wanted in one slot are a slot conflict naming both wanters', () => {
   const c = slottedTree();
   try {
-    editJson(c.images, 'packages/new-app/recipe.json', (j) => { j.deps = ['hello =1.0']; });
-    assert.throws(() => loadPlan(c.images), /slot conflict: .*new-app\/recipe\.json: deps\[0\] wants "hello =1\.0" \(1\.0\) but .*old-app\/recipe\.json: deps\[0\] \("hello:1"\) already chose hello 1\.1 in slot 1/);
+    editJson(c.images, 'packages/new-app/recipe.json', (j) => {
+      j.deps = ['hello =1.0'];
+    });
+    assert.throws(
+      () => loadPlan(c.images),
+      /slot conflict: .*new-app\/recipe\.json: deps\[0\] wants "hello =1\.0" \(1\.0\) but .*old-app\/recipe\.json: deps\[0\] \("hello:1"\) already chose hello 1\.1 in slot 1/,
+    );
   } finally {
     c.remove();
   }
@@ -94,7 +106,10 @@ test('profiles compose sets, inherit, remove, and give one image set each; packa
   const c = copyImages();
   try {
     const plan = loadPlan(c.images, { profiles: ['minimal', 'server'] });
-    assert.equal(plan.imageSets.map((s) => s.profile), ['minimal', 'server']);
+    assert.equal(
+      plan.imageSets.map((s) => s.profile),
+      ['minimal', 'server'],
+    );
     assert.equal([...plan.imageSets[0]!.packages].sort(), ['baselayout', 'busybox', 'init-scripts']);
     assert.equal([...plan.imageSets[1]!.packages].sort(), ['baselayout', 'busybox', 'dropbear', 'e2fsprogs', 'init-scripts', 'util-linux', 'zlib']);
     // busybox is built once for both images.
@@ -103,7 +118,13 @@ test('profiles compose sets, inherit, remove, and give one image set each; packa
     // remove drops a package (and only what nothing else pulls in).
     mkdirSync(join(c.images, 'profiles/tiny'));
     writeFileSync(join(c.images, 'profiles/tiny/profile.json'), JSON.stringify({ inherits: ['server'], remove: ['dropbear', 'e2fsprogs'] }));
-    assert.equal([...loadPlan(c.images, { profiles: ['tiny'] }).imageSets[0]!.packages].sort(), ['baselayout', 'busybox', 'init-scripts', 'util-linux', 'zlib']);
+    assert.equal([...loadPlan(c.images, { profiles: ['tiny'] }).imageSets[0]!.packages].sort(), [
+      'baselayout',
+      'busybox',
+      'init-scripts',
+      'util-linux',
+      'zlib',
+    ]);
     writeFileSync(join(c.images, 'profiles/tiny/profile.json'), JSON.stringify({ inherits: ['server'], remove: ['openssh'] }));
     assert.throws(() => loadPlan(c.images, { profiles: ['tiny'] }), /tiny\/profile\.json: remove: "openssh" is not in the profile's packages/);
     assert.throws(() => loadPlan(c.images, { profiles: ['nope'] }), /profile "nope": no images\/profiles\/nope\/profile\.json/);
@@ -119,15 +140,29 @@ test('a profile that builds a package differently (its USE, its patches) gets it
     const buildSh = join(c.images, 'packages/util-linux/build.sh');
     writeFileSync(buildSh, `${readFileSync(buildSh, 'utf8')}\n# "$APPLY_PATCHES" /build\n`);
     const before = stageGraph(loadPlan(c.images), opts);
-    editJson(c.images, 'buckos.json', (j) => { j.profiles = ['server']; });
+    editJson(c.images, 'buckos.json', (j) => {
+      j.profiles = ['server'];
+    });
     mkdirSync(join(c.images, 'profiles/server/patches/util-linux'), { recursive: true });
     writeFileSync(join(c.images, 'profiles/server/patches/util-linux/01-x.patch'), '--- a/x\n+++ b/x\n');
-    writeFileSync(join(c.images, 'profiles/server/profile.json'), JSON.stringify({ inherits: ['minimal'], packages: ['@storage', 'zlib', '@net'], use: ['-zlib', '-fdisk'] }));
+    writeFileSync(
+      join(c.images, 'profiles/server/profile.json'),
+      JSON.stringify({ inherits: ['minimal'], packages: ['@storage', 'zlib', '@net'], use: ['-zlib', '-fdisk'] }),
+    );
     const plan = loadPlan(c.images, { patchesDir: join(c.root, 'none') });
-    assert.equal(plan.imageSets.map((s) => s.profile), [null, 'server']);
+    assert.equal(
+      plan.imageSets.map((s) => s.profile),
+      [null, 'server'],
+    );
     const ul = plan.packages.filter((p) => p.name === 'util-linux');
-    assert.equal(ul.map((p) => p.id), ['util-linux', 'util-linux+server']);
-    assert.equal(ul[1]!.patches.map((p) => p.name), ['profile:server:util-linux/01-x.patch']);
+    assert.equal(
+      ul.map((p) => p.id),
+      ['util-linux', 'util-linux+server'],
+    );
+    assert.equal(
+      ul[1]!.patches.map((p) => p.name),
+      ['profile:server:util-linux/01-x.patch'],
+    );
     // e2fsprogs depends on the server's util-linux, so it is the server's too; busybox is shared.
     assert.equal(plan.packages.find((p) => p.id === 'e2fsprogs+server')!.deps, ['util-linux+server']);
     assert.equal(plan.packages.find((p) => p.id === 'dropbear')!.use!.enabled, []);
@@ -143,7 +178,9 @@ test('a set that includes itself is an error', () => {
   const c = copyImages();
   try {
     writeFileSync(join(c.images, 'sets.json'), JSON.stringify({ a: ['@b'], b: ['busybox', '@a'] }));
-    editJson(c.images, 'buckos.json', (j) => { j.packages = ['@a']; });
+    editJson(c.images, 'buckos.json', (j) => {
+      j.packages = ['@a'];
+    });
     assert.throws(() => loadPlan(c.images), /sets\.json: package set cycle: @a -> @b -> @a/);
   } finally {
     c.remove();

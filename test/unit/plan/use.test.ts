@@ -6,15 +6,27 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { effectiveUse, parsePackageUse, parseRequiredUse, parseUseArg, unmetRequiredUse, useConfigure, useDeps, type UseInputs, type UseSpec } from '../../../pipeline/plan/use.ts';
+import {
+  effectiveUse,
+  parsePackageUse,
+  parseRequiredUse,
+  parseUseArg,
+  unmetRequiredUse,
+  useConfigure,
+  useDeps,
+  type UseInputs,
+  type UseSpec,
+} from '../../../pipeline/plan/use.ts';
 import { loadPlan } from '../../../pipeline/plan/load.ts';
 import { stageGraph, type GraphOptions } from '../../../pipeline/graph/keys.ts';
 import { configHash } from '../../../pipeline/binpkg/config-hash.ts';
 import { copyImages, editJson, repoImages } from './images-copy.ts';
 
 const spec: UseSpec = {
-  iuse: ['ssl', 'gnutls', 'ipv6', 'static'], defaults: ['ipv6'],
-  deps: { ssl: ['openssl'] }, configure: { ssl: ['--with-ssl'], '-ssl': ['--without-ssl'], ipv6: ['--enable-ipv6'], '-ipv6': ['--disable-ipv6'] },
+  iuse: ['ssl', 'gnutls', 'ipv6', 'static'],
+  defaults: ['ipv6'],
+  deps: { ssl: ['openssl'] },
+  configure: { ssl: ['--with-ssl'], '-ssl': ['--without-ssl'], ipv6: ['--enable-ipv6'], '-ipv6': ['--disable-ipv6'] },
   requiredUse: '?? ( ssl gnutls )',
 };
 const none: UseInputs = { global: [], perPackage: new Map() };
@@ -32,7 +44,10 @@ test('precedence: recipe defaults < global USE < package.use < --use', () => {
 });
 
 test('a flag the package lacks, named for it, is an error naming the package, the flag and the file', () => {
-  assert.throws(() => effectiveUse('curl', spec, inputs([], 'curl +http3')), /package\.use:1: package "curl" has no USE flag "http3" \(its iuse: ssl, gnutls, ipv6, static\)/);
+  assert.throws(
+    () => effectiveUse('curl', spec, inputs([], 'curl +http3')),
+    /package\.use:1: package "curl" has no USE flag "http3" \(its iuse: ssl, gnutls, ipv6, static\)/,
+  );
   assert.throws(() => effectiveUse('curl', spec, inputs([], '', ['curl:+http3'])), /--use: package "curl" has no USE flag "http3"/);
   assert.throws(() => parseUseArg('curl'), /--use "curl": expected <package>:<flags>/);
   assert.throws(() => parseUseArg('curl:+Bad!'), /is not a USE flag/);
@@ -49,8 +64,10 @@ test('REQUIRED_USE: ^^, ||, ??, conditionals and negation, with an error naming 
   assert.match(check('static? ( !ssl )', ['ssl', 'static'])!.needs, /with static on: ssl must be off/);
   assert.is(check('!ipv6? ( static ) ssl', ['ipv6', 'ssl']), undefined);
   assert.match(check('!ipv6? ( static ) ssl', ['ipv6'])!.constraint, /^ssl$/);
-  assert.throws(() => effectiveUse('curl', spec, inputs([], '', ['curl:+ssl,+gnutls'])),
-    /package "curl": USE flags \[gnutls ipv6 ssl\] violate required_use "\?\? \( ssl gnutls \)": at most one of ssl, gnutls may hold/);
+  assert.throws(
+    () => effectiveUse('curl', spec, inputs([], '', ['curl:+ssl,+gnutls'])),
+    /package "curl": USE flags \[gnutls ipv6 ssl\] violate required_use "\?\? \( ssl gnutls \)": at most one of ssl, gnutls may hold/,
+  );
   assert.throws(() => parseRequiredUse('|| ( a b'), /unclosed "\("/);
   assert.throws(() => parseRequiredUse('ssl? a'), /expected "\(" after/);
 });
@@ -80,13 +97,25 @@ test('the tree: util-linux has USE fdisk on by default, and its configure argume
 test('turning a flag off rebuilds that package and its dependents only, with the "use" input named', () => {
   const before = keysOf();
   const after = keysOf(['util-linux:-fdisk']);
-  const changed = [...after].filter(([id, n]) => before.get(id)!.key !== n.key).map(([id]) => id).sort();
+  const changed = [...after]
+    .filter(([id, n]) => before.get(id)!.key !== n.key)
+    .map(([id]) => id)
+    .sort();
   const expected = ['dist', ...['amd64', 'arm64'].flatMap((a) => [`stage2/${a}/util-linux`, `stage2/${a}/e2fsprogs`, `stage3/${a}`])].sort();
   assert.equal(changed, expected);
   const ul = after.get('stage2/amd64/util-linux')!.inputs;
-  assert.equal(ul.find(([n]) => n === 'use'), ['use', '(none)']);
-  assert.equal(before.get('stage2/amd64/util-linux')!.inputs.find(([n]) => n === 'use'), ['use', 'fdisk']);
-  assert.not.ok(before.get('stage2/amd64/zlib')!.inputs.some(([n]) => n === 'use'), 'a recipe without flags has no "use" input (its key is unchanged)');
+  assert.equal(
+    ul.find(([n]) => n === 'use'),
+    ['use', '(none)'],
+  );
+  assert.equal(
+    before.get('stage2/amd64/util-linux')!.inputs.find(([n]) => n === 'use'),
+    ['use', 'fdisk'],
+  );
+  assert.not.ok(
+    before.get('stage2/amd64/zlib')!.inputs.some(([n]) => n === 'use'),
+    'a recipe without flags has no "use" input (its key is unchanged)',
+  );
 });
 
 test('two USE configurations have two seed-000 config hashes', () => {
@@ -102,10 +131,14 @@ test('package.use and buckos.json "use" in a tree: unknown packages and flags ar
     writeFileSync(join(c.images, 'package.use'), 'no-such-pkg foo\n');
     assert.throws(() => loadPlan(c.images), /package\.use:1: USE flags for "no-such-pkg", which is not in the plan/);
     rmSync(join(c.images, 'package.use'));
-    editJson(c.images, 'buckos.json', (j) => { j.use = ['-fdisk']; });
+    editJson(c.images, 'buckos.json', (j) => {
+      j.use = ['-fdisk'];
+    });
     assert.equal(loadPlan(c.images).packages.find((p) => p.name === 'util-linux')!.use!.enabled, []);
     assert.equal(loadPlan(c.images, { use: ['util-linux:+fdisk'] }).packages.find((p) => p.name === 'util-linux')!.use!.enabled, ['fdisk']);
-    editJson(c.images, 'packages/util-linux/recipe.json', (j) => { j.use_defaults = ['nls']; });
+    editJson(c.images, 'packages/util-linux/recipe.json', (j) => {
+      j.use_defaults = ['nls'];
+    });
     assert.throws(() => loadPlan(c.images), /recipe\.json: use_defaults\[0\]: expected a flag listed in iuse \(fdisk\), found "nls"/);
   } finally {
     c.remove();

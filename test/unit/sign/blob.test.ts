@@ -3,9 +3,7 @@ import * as assert from 'uvu/assert';
 import { createHash, sign } from 'node:crypto';
 import { bundleFromJSON, toMessageSignatureBundle } from '@sigstore/bundle';
 import { toSignedEntity, Verifier, type TrustMaterial } from '@sigstore/verify';
-import {
-  decodeSigFile, encodeBundle, encodeSigFile, messageSignatureBundle, parseMessageBundle,
-} from '../../../pipeline/sign/blob.ts';
+import { decodeSigFile, encodeBundle, encodeSigFile, messageSignatureBundle, parseMessageBundle } from '../../../pipeline/sign/blob.ts';
 import { generateKeyPair, publicKeyHint } from '../../../pipeline/sign/keys.ts';
 
 const kp = generateKeyPair();
@@ -35,7 +33,10 @@ test('bundle is v0.3 JSON: mediaType, messageSignature with SHA2_256 digest, pub
 test('sigstore-js verifies our bundle against the key (independent implementation)', () => {
   const serialized = messageSignatureBundle({ signature, digest }, kp.publicKey);
   const trust: TrustMaterial = {
-    certificateAuthorities: [], timestampAuthorities: [], tlogs: [], ctlogs: [],
+    certificateAuthorities: [],
+    timestampAuthorities: [],
+    tlogs: [],
+    ctlogs: [],
     publicKey: (hint) => {
       assert.is(hint, publicKeyHint(kp.publicKey));
       return { publicKey: kp.publicKey, validFor: () => true };
@@ -57,8 +58,21 @@ test('parseMessageBundle returns hint, digest and signature, and rejects other s
   assert.throws(() => parseMessageBundle('{'), /not JSON/);
   assert.throws(() => parseMessageBundle(JSON.stringify({ ...obj, mediaType: 'application/vnd.dev.sigstore.bundle+json;version=0.2' })), /mediaType/);
   assert.throws(() => parseMessageBundle(JSON.stringify({ ...obj, messageSignature: { ...obj.messageSignature, signature: '' } })), /invalid sigstore bundle/);
-  assert.throws(() => parseMessageBundle(JSON.stringify({ ...obj, messageSignature: { ...obj.messageSignature, messageDigest: { algorithm: 'SHA2_512', digest: obj.messageSignature.messageDigest.digest } } })), /SHA2_256/);
-  const dsse = JSON.stringify({ mediaType: obj.mediaType, verificationMaterial: obj.verificationMaterial, dsseEnvelope: { payloadType: 'x', payload: 'eA==', signatures: [{ keyid: '', sig: 'eA==' }] } });
+  assert.throws(
+    () =>
+      parseMessageBundle(
+        JSON.stringify({
+          ...obj,
+          messageSignature: { ...obj.messageSignature, messageDigest: { algorithm: 'SHA2_512', digest: obj.messageSignature.messageDigest.digest } },
+        }),
+      ),
+    /SHA2_256/,
+  );
+  const dsse = JSON.stringify({
+    mediaType: obj.mediaType,
+    verificationMaterial: obj.verificationMaterial,
+    dsseEnvelope: { payloadType: 'x', payload: 'eA==', signatures: [{ keyid: '', sig: 'eA==' }] },
+  });
   assert.throws(() => parseMessageBundle(dsse), /expected messageSignature/);
   // Same builder sigstore-js uses; our JSON equals its serialization.
   const viaLib = toMessageSignatureBundle({ digest, signature, keyHint: publicKeyHint(kp.publicKey) });

@@ -20,7 +20,13 @@ function rfc6979Key(): { privateKey: KeyObject; publicKey: KeyObject } {
   const pub = createECDH('prime256v1');
   pub.setPrivateKey(d);
   const point = pub.getPublicKey();
-  const jwk = { kty: 'EC', crv: 'P-256', d: d.toString('base64url'), x: point.subarray(1, 33).toString('base64url'), y: point.subarray(33).toString('base64url') };
+  const jwk = {
+    kty: 'EC',
+    crv: 'P-256',
+    d: d.toString('base64url'),
+    x: point.subarray(1, 33).toString('base64url'),
+    y: point.subarray(33).toString('base64url'),
+  };
   const privateKey = createPrivateKey({ key: jwk, format: 'jwk' });
   return { privateKey, publicKey: createPublicKey(privateKey) };
 }
@@ -30,7 +36,11 @@ function derToRS(der: Buffer): { r: string; s: string } {
   const rLen = der[3]!;
   const r = der.subarray(4, 4 + rLen);
   const s = der.subarray(4 + rLen + 2);
-  const hex = (b: Buffer) => b.toString('hex').replace(/^(00)+/, '').toUpperCase();
+  const hex = (b: Buffer) =>
+    b
+      .toString('hex')
+      .replace(/^(00)+/, '')
+      .toUpperCase();
   return { r: hex(r), s: hex(s) };
 }
 
@@ -66,7 +76,10 @@ test('signEnvelope is deterministic, keyid "", and verifies over the PAE (ours a
 
   const hint = publicKeyHint(kp.publicKey);
   const trust: TrustMaterial = {
-    certificateAuthorities: [], timestampAuthorities: [], tlogs: [], ctlogs: [],
+    certificateAuthorities: [],
+    timestampAuthorities: [],
+    tlogs: [],
+    ctlogs: [],
     publicKey: () => ({ publicKey: kp.publicKey, validFor: () => true }),
   };
   const entity = toSignedEntity(toDSSEBundle({ artifact: payload, artifactType: a.payloadType, signature: sig, keyHint: hint }));

@@ -1,9 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { rejects } from './helpers.ts';
-import {
-  decrypt, DecryptionError, encrypt, EncryptedFormatError, parseEncrypted, SCRYPT_LEGACY, SCRYPT_STANDARD,
-} from '../../../pipeline/sign/encrypted.ts';
+import { decrypt, DecryptionError, encrypt, EncryptedFormatError, parseEncrypted, SCRYPT_LEGACY, SCRYPT_STANDARD } from '../../../pipeline/sign/encrypted.ts';
 
 const salt = Buffer.alloc(32, 7);
 const nonce = Buffer.alloc(24, 9);
@@ -11,7 +9,10 @@ const nonce = Buffer.alloc(24, 9);
 test('encrypt writes go-securesystemslib JSON: kdf, cipher, ciphertext in that order, N=65536 by default', async () => {
   const blob = await encrypt(Buffer.from('secret key bytes'), 'pw', { salt, nonce });
   const text = blob.toString();
-  assert.match(text, /^\{"kdf":\{"name":"scrypt","params":\{"N":65536,"r":8,"p":1\},"salt":"BwcH[A-Za-z0-9+/]+="\},"cipher":\{"name":"nacl\/secretbox","nonce":"CQkJ[A-Za-z0-9+/]+"\},"ciphertext":"[A-Za-z0-9+/]+=*"\}$/);
+  assert.match(
+    text,
+    /^\{"kdf":\{"name":"scrypt","params":\{"N":65536,"r":8,"p":1\},"salt":"BwcH[A-Za-z0-9+/]+="\},"cipher":\{"name":"nacl\/secretbox","nonce":"CQkJ[A-Za-z0-9+/]+"\},"ciphertext":"[A-Za-z0-9+/]+=*"\}$/,
+  );
   const d = parseEncrypted(blob);
   assert.equal(d.kdf.params, SCRYPT_STANDARD);
   // secretbox adds a 16-byte Poly1305 tag.

@@ -6,11 +6,31 @@ import type { Manifest } from '../../../pipeline/model/manifest.ts';
 const sha = (b: string | Buffer) => createHash('sha256').update(b).digest('hex');
 
 export function makeManifest(commit: string, artifacts: Manifest['artifacts']): Manifest {
-  const musl = { name: 'musl', version: '1.2.3', file: 'musl-1.2.3.tar.gz', sha256: sha('musl-src'), urls: ['https://example.invalid/musl-1.2.3.tar.gz'], license: 'MIT' };
-  const zlib = { name: 'zlib', version: '1.2.13', file: 'zlib-1.2.13.tar.gz', sha256: sha('zlib-src'), urls: ['https://example.invalid/zlib-1.2.13.tar.gz'], license: 'Zlib' };
+  const musl = {
+    name: 'musl',
+    version: '1.2.3',
+    file: 'musl-1.2.3.tar.gz',
+    sha256: sha('musl-src'),
+    urls: ['https://example.invalid/musl-1.2.3.tar.gz'],
+    license: 'MIT',
+  };
+  const zlib = {
+    name: 'zlib',
+    version: '1.2.13',
+    file: 'zlib-1.2.13.tar.gz',
+    sha256: sha('zlib-src'),
+    urls: ['https://example.invalid/zlib-1.2.13.tar.gz'],
+    license: 'Zlib',
+  };
   const pkg = (name: string, version: string, arch: 'amd64' | 'arm64', src: typeof musl, deps: string[], license?: string) => ({
-    name, version, arch, ...(license ? { license } : {}), key: sha(`${name}/${arch}`), deps,
-    sources: [{ file: src.file, sha256: src.sha256 }], outputSha256: sha(`${name}-out-${arch}`),
+    name,
+    version,
+    arch,
+    ...(license ? { license } : {}),
+    key: sha(`${name}/${arch}`),
+    deps,
+    sources: [{ file: src.file, sha256: src.sha256 }],
+    outputSha256: sha(`${name}-out-${arch}`),
   });
   return {
     name: 'buckos',
@@ -40,4 +60,3 @@ export function makeManifest(commit: string, artifacts: Manifest['artifacts']): 
     toolsCache: { key: sha('tools-cache') },
   };
 }
-

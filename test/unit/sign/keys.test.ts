@@ -5,8 +5,15 @@ import { createHash, generateKeyPairSync, sign, verify } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  COSIGN_PRIVATE_KEY_LABEL, decodePrivateKey, decodePublicKey, encodePrivateKey, encodePublicKey, generateKeyPair,
-  KeyLoadError, publicKeyHint, SIGSTORE_PRIVATE_KEY_LABEL,
+  COSIGN_PRIVATE_KEY_LABEL,
+  decodePrivateKey,
+  decodePublicKey,
+  encodePrivateKey,
+  encodePublicKey,
+  generateKeyPair,
+  KeyLoadError,
+  publicKeyHint,
+  SIGSTORE_PRIVATE_KEY_LABEL,
 } from '../../../pipeline/sign/keys.ts';
 import { decodePem } from '../../../pipeline/sign/pem.ts';
 import { parseEncrypted, SCRYPT_LEGACY } from '../../../pipeline/sign/encrypted.ts';
@@ -37,7 +44,7 @@ test('a generated key round-trips through the SIGSTORE label with N=65536', asyn
   assert.is(encodePublicKey(back.publicKey), encodePublicKey(kp.publicKey));
 });
 
-test("cosign's published test keys load with password \"hello\": COSIGN label and SIGSTORE label, legacy N=32768", async () => {
+test('cosign\'s published test keys load with password "hello": COSIGN label and SIGSTORE label, legacy N=32768', async () => {
   for (const name of ['cosign-label-n32768.key', 'sigstore-n32768.key']) {
     const pem = fixture(name);
     assert.is(parseEncrypted(decodePem(pem).der).kdf.params.N, SCRYPT_LEGACY.N, name);

@@ -23,8 +23,14 @@ test('decodePem takes the first block, tolerates CRLF and surrounding text', () 
 });
 
 test('decodePem rejects missing blocks, mismatched labels, headers and bad base64', () => {
-  assert.throws(() => decodePem('nothing here'), (e: unknown) => e instanceof PemError);
-  assert.throws(() => decodePem('-----BEGIN A-----\nAAAA\n-----END B-----\n'), (e: unknown) => e instanceof PemError);
+  assert.throws(
+    () => decodePem('nothing here'),
+    (e: unknown) => e instanceof PemError,
+  );
+  assert.throws(
+    () => decodePem('-----BEGIN A-----\nAAAA\n-----END B-----\n'),
+    (e: unknown) => e instanceof PemError,
+  );
   assert.throws(() => decodePem('-----BEGIN A-----\nProc-Type: 4,ENCRYPTED\nAAAA\n-----END A-----\n'), /headers/);
   assert.throws(() => decodePem('-----BEGIN A-----\nAA!A\n-----END A-----\n'), /base64/);
 });

@@ -6,13 +6,23 @@ import { makeManifest } from './fixture-manifest.ts';
 const m = makeManifest('d'.repeat(40), [{ path: 'x.tar.gz', arch: 'amd64', kind: 'rootfs', size: 1, sha256: '1'.repeat(64) }]);
 const input = {
   manifest: m,
-  subjects: [{ path: 'x.tar.gz', sha256: '1'.repeat(64) }, { path: 'SHA256SUMS', sha256: '2'.repeat(64) }],
-  configFiles: [{ path: 'images/sources.json', sha256: '4'.repeat(64) }, { path: 'images/buckos.json', sha256: '3'.repeat(64) }],
+  subjects: [
+    { path: 'x.tar.gz', sha256: '1'.repeat(64) },
+    { path: 'SHA256SUMS', sha256: '2'.repeat(64) },
+  ],
+  configFiles: [
+    { path: 'images/sources.json', sha256: '4'.repeat(64) },
+    { path: 'images/buckos.json', sha256: '3'.repeat(64) },
+  ],
   lockFile: { path: 'images/lock.json', sha256: '5'.repeat(64) },
 };
 
 type Pred = {
-  buildDefinition: { buildType: string; externalParameters: Record<string, unknown>; resolvedDependencies: { name?: string; uri?: string; digest?: Record<string, string>; annotations?: Record<string, string> }[] };
+  buildDefinition: {
+    buildType: string;
+    externalParameters: Record<string, unknown>;
+    resolvedDependencies: { name?: string; uri?: string; digest?: Record<string, string>; annotations?: Record<string, string> }[];
+  };
   runDetails: { builder: { id: string } };
 };
 
@@ -51,7 +61,10 @@ test('buildDefinition: commit, config files, lock file; resolvedDependencies: so
   assert.equal(img('builder-image')?.digest, { sha256: m.images.builder.id.slice('sha256:'.length) });
   assert.equal(img('buck2')?.digest, { sha256: m.buck2!.sha256 });
   assert.is(p.runDetails.builder.id, 'urn:osforge:builder:local');
-  assert.is((buildStatement({ ...input, builderId: 'https://ci.example.invalid/runner' }).predicate as Pred).runDetails.builder.id, 'https://ci.example.invalid/runner');
+  assert.is(
+    (buildStatement({ ...input, builderId: 'https://ci.example.invalid/runner' }).predicate as Pred).runDetails.builder.id,
+    'https://ci.example.invalid/runner',
+  );
 });
 
 test('deterministic: same input gives the same bytes regardless of input order; no timestamps', () => {

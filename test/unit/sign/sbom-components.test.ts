@@ -11,9 +11,13 @@ import { makeManifest } from './fixture-manifest.ts';
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 const ARCHES = ['amd64', 'arm64'] as const;
 const KINDS: [kind: string, file: (a: string) => string][] = [
-  ['rootfs', (a) => `buckos-0.2.0-${a}-rootfs.tar.gz`], ['toolchain', (a) => `buckos-0.2.0-${a}-toolchain.tar.gz`],
-  ['kernel', (a) => `buckos-0.2.0-${a}-kernel`], ['initramfs', (a) => `buckos-0.2.0-${a}-initramfs.cpio.gz`],
-  ['iso', (a) => `buckos-0.2.0-${a}.iso`], ['raw', (a) => `buckos-0.2.0-${a}.raw`], ['qcow2', (a) => `buckos-0.2.0-${a}.qcow2`],
+  ['rootfs', (a) => `buckos-0.2.0-${a}-rootfs.tar.gz`],
+  ['toolchain', (a) => `buckos-0.2.0-${a}-toolchain.tar.gz`],
+  ['kernel', (a) => `buckos-0.2.0-${a}-kernel`],
+  ['initramfs', (a) => `buckos-0.2.0-${a}-initramfs.cpio.gz`],
+  ['iso', (a) => `buckos-0.2.0-${a}.iso`],
+  ['raw', (a) => `buckos-0.2.0-${a}.raw`],
+  ['qcow2', (a) => `buckos-0.2.0-${a}.qcow2`],
   ['kernel-config', (a) => `buckos-0.2.0-${a}-kernel.config`],
 ];
 // The initramfs holds no kernel (nor modules): the kernel boots it.
@@ -29,20 +33,51 @@ function release(): Manifest {
   const m = makeManifest('c'.repeat(40), artifacts);
   // As assemble.ts writes it: musl is the toolchain's, not a package.
   m.packages = m.packages.filter((p) => p.name !== 'musl').map((p) => ({ ...p, deps: [] }));
-  m.packages.push(...ARCHES.map((arch) => ({ name: 'baselayout', version: '0.1.0', arch, license: 'Apache-2.0', key: sha(`baselayout/${arch}`), deps: [], sources: [], outputSha256: sha(`bl-${arch}`) })));
+  m.packages.push(
+    ...ARCHES.map((arch) => ({
+      name: 'baselayout',
+      version: '0.1.0',
+      arch,
+      license: 'Apache-2.0',
+      key: sha(`baselayout/${arch}`),
+      deps: [],
+      sources: [],
+      outputSha256: sha(`bl-${arch}`),
+    })),
+  );
   m.toolchains.arm64 = { ...m.toolchains.amd64!, triple: 'aarch64-linux-musl' };
   const linux = { name: 'linux', version: '6.12.107', file: 'linux_6.12.107.orig.tar.xz', sha256: sha('linux-src'), urls: [], license: 'GPL-2.0-only' };
-  const grub = { name: 'grub', version: '2.12', file: 'grub-2.12.tar.xz', sha256: sha('grub-src'), urls: ['https://ftp.gnu.org/gnu/grub/grub-2.12.tar.xz'], license: 'GPL-3.0-or-later' };
+  const grub = {
+    name: 'grub',
+    version: '2.12',
+    file: 'grub-2.12.tar.xz',
+    sha256: sha('grub-src'),
+    urls: ['https://ftp.gnu.org/gnu/grub/grub-2.12.tar.xz'],
+    license: 'GPL-3.0-or-later',
+  };
   m.sources.push(linux, grub);
   m.kernels = ARCHES.map((arch) => ({
-    arch, version: linux.version, release: '6.12.107-buckos', license: linux.license, source: { name: 'linux', file: linux.file, sha256: linux.sha256 },
-    fragments: [{ path: 'base.config', sha256: sha('base') }, { path: `arch/${arch}.config`, sha256: sha(arch) }],
-    config: { path: `buckos-0.2.0-${arch}-kernel.config`, sha256: sha(`config-${arch}`) }, systemMap: { path: `buckos-0.2.0-${arch}-System.map`, sha256: sha(`map-${arch}`) },
+    arch,
+    version: linux.version,
+    release: '6.12.107-buckos',
+    license: linux.license,
+    source: { name: 'linux', file: linux.file, sha256: linux.sha256 },
+    fragments: [
+      { path: 'base.config', sha256: sha('base') },
+      { path: `arch/${arch}.config`, sha256: sha(arch) },
+    ],
+    config: { path: `buckos-0.2.0-${arch}-kernel.config`, sha256: sha(`config-${arch}`) },
+    systemMap: { path: `buckos-0.2.0-${arch}-System.map`, sha256: sha(`map-${arch}`) },
     key: sha(`kernel-${arch}`),
   }));
   m.grub = ARCHES.map((arch) => ({
-    arch, version: grub.version, license: grub.license, source: { name: 'grub', file: grub.file, sha256: grub.sha256 },
-    platforms: arch === 'amd64' ? ['x86_64-efi', 'i386-pc'] : ['arm64-efi'], treeSha256: sha(`grub-tree-${arch}`), key: sha(`grub-${arch}`),
+    arch,
+    version: grub.version,
+    license: grub.license,
+    source: { name: 'grub', file: grub.file, sha256: grub.sha256 },
+    platforms: arch === 'amd64' ? ['x86_64-efi', 'i386-pc'] : ['arm64-efi'],
+    treeSha256: sha(`grub-tree-${arch}`),
+    key: sha(`grub-${arch}`),
   }));
   return m;
 }
@@ -82,7 +117,7 @@ test('the kernel of each arch: version, licence, source checksum, CPE and purl a
   assert.is(ref(doc.packages.find((p) => p.name === 'baselayout')!, 'cpe23Type'), undefined, 'our own package has no CPE');
 });
 
-test('every image CONTAINS its own arch\'s kernel, GRUB, musl and packages, and nothing of the other arch', () => {
+test("every image CONTAINS its own arch's kernel, GRUB, musl and packages, and nothing of the other arch", () => {
   const doc = buildSbom(release());
   for (const arch of ARCHES) {
     for (const [kind, file] of KINDS) {
@@ -90,16 +125,26 @@ test('every image CONTAINS its own arch\'s kernel, GRUB, musl and packages, and 
       for (const p of inside) assert.is(archOf(p), arch, `${file(arch)} contains ${p.SPDXID}`);
       const names = inside.map((p) => p.name).sort();
       const want = [
-        ...(BOOT.includes(kind) ? ['linux'] : []), ...(GRUB.includes(kind) ? ['grub'] : []),
-        ...(USERLAND.includes(kind) || kind === 'toolchain' ? ['musl'] : []), ...(USERLAND.includes(kind) ? ['baselayout', 'zlib'] : []),
+        ...(BOOT.includes(kind) ? ['linux'] : []),
+        ...(GRUB.includes(kind) ? ['grub'] : []),
+        ...(USERLAND.includes(kind) || kind === 'toolchain' ? ['musl'] : []),
+        ...(USERLAND.includes(kind) ? ['baselayout', 'zlib'] : []),
       ].sort();
       assert.equal(names, want, file(arch));
     }
   }
   assert.equal(contained(doc, 'oss_source.tgz'), []);
   // The document describes each artifact.
-  const described = doc.relationships.filter((r) => r.relationshipType === 'DESCRIBES').map((r) => byId(doc).get(r.relatedSpdxElement)!.name).sort();
-  assert.equal(described, release().artifacts.map((a) => a.path).sort());
+  const described = doc.relationships
+    .filter((r) => r.relationshipType === 'DESCRIBES')
+    .map((r) => byId(doc).get(r.relatedSpdxElement)!.name)
+    .sort();
+  assert.equal(
+    described,
+    release()
+      .artifacts.map((a) => a.path)
+      .sort(),
+  );
 });
 
 test('structurally valid: unique SPDXIDs, every relationship between existing elements, no duplicate relationship; deterministic', () => {
@@ -134,7 +179,12 @@ test('a manifest without kernels or GRUB (an older dist/) still gives a valid do
   const doc = buildSbom(m);
   assert.not.ok(doc.packages.some((p) => p.primaryPackagePurpose === 'OPERATING-SYSTEM'));
   assert.equal(contained(doc, 'buckos-0.2.0-amd64-kernel'), []);
-  assert.equal(contained(doc, 'buckos-0.2.0-amd64.iso').map((p) => p.name).sort(), ['baselayout', 'musl', 'zlib']);
+  assert.equal(
+    contained(doc, 'buckos-0.2.0-amd64.iso')
+      .map((p) => p.name)
+      .sort(),
+    ['baselayout', 'musl', 'zlib'],
+  );
 });
 
 test('cpe23 quotes what CPE 2.3 reserves, and knows only the table', () => {

@@ -34,8 +34,14 @@ test('a local file is verified against the pin; mismatch shows expected vs actua
 test('an unpinned local file and a missing BUCK2_BINARY are errors that say how to fix them', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'osforge-b2-'));
   await writeFile(join(dir, 'buck2'), 'x');
-  await provisionBuck2(spec, dir, () => undefined, {}).then(() => assert.unreachable(), (e: Error) => assert.match(e.message, /no pinned sha256/));
-  await provisionBuck2(spec, dir, () => undefined, { BUCK2_BINARY: join(dir, 'nope') }).then(() => assert.unreachable(), (e: Error) => assert.match(e.message, /BUCK2_BINARY=.*does not exist/));
+  await provisionBuck2(spec, dir, () => undefined, {}).then(
+    () => assert.unreachable(),
+    (e: Error) => assert.match(e.message, /no pinned sha256/),
+  );
+  await provisionBuck2(spec, dir, () => undefined, { BUCK2_BINARY: join(dir, 'nope') }).then(
+    () => assert.unreachable(),
+    (e: Error) => assert.match(e.message, /BUCK2_BINARY=.*does not exist/),
+  );
   await rm(dir, { recursive: true });
 });
 

@@ -16,14 +16,20 @@ import { FakeEngine } from '../graph/fake-engine.ts';
 
 const tarball = Buffer.from('an upstream tarball\n');
 const spec: SourceSpec = {
-  name: 'grub', version: '2.12', file: 'grub2_2.12.orig.tar.xz', sha256: sha256(tarball), urls: [],
+  name: 'grub',
+  version: '2.12',
+  file: 'grub2_2.12.orig.tar.xz',
+  sha256: sha256(tarball),
+  urls: [],
   debian: { package: 'grub2', version: '2.12-9+deb13u2', file: 'grub2_2.12.orig.tar.xz', suite: 'trixie' },
 };
 
 /** An archive that serves `served` for the request `grub2/trixie` only; it records every request. */
 class Archive extends FakeEngine {
   readonly requests: string[][] = [];
-  constructor(private readonly served: Buffer) { super(); }
+  constructor(private readonly served: Buffer) {
+    super();
+  }
   override async run(spec: RunSpec): Promise<RunResult> {
     const wanted = spec.cmd.slice(4);
     this.requests.push(wanted);
@@ -35,13 +41,20 @@ class Archive extends FakeEngine {
 async function fetchWith(engine: Archive) {
   const dir = mkdtempSync(join(tmpdir(), 'osforge-fetch-'));
   try {
-    return await fetchSources({ engine, baseRef: 'base', specs: [spec], cacheRoot: join(dir, 'cache'), runId: 'r', log: openStepLog(join(dir, 'logs'), 'fetch') });
+    return await fetchSources({
+      engine,
+      baseRef: 'base',
+      specs: [spec],
+      cacheRoot: join(dir, 'cache'),
+      runId: 'r',
+      log: openStepLog(join(dir, 'logs'), 'fetch'),
+    });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-test('a dropped Debian revision falls back to the suite\'s current one, verified against the same pin', async () => {
+test("a dropped Debian revision falls back to the suite's current one, verified against the same pin", async () => {
   const engine = new Archive(tarball);
   const got = await fetchWith(engine);
   assert.equal(engine.requests, [['grub2=2.12-9+deb13u2'], ['grub2/trixie']]);
@@ -49,7 +62,7 @@ test('a dropped Debian revision falls back to the suite\'s current one, verified
   assert.match(got.get('grub')!.from, /grub2\/trixie/);
 });
 
-test('the fallback\'s file must still match the pin', async () => {
+test("the fallback's file must still match the pin", async () => {
   const engine = new Archive(Buffer.from('a different tarball\n'));
   try {
     await fetchWith(engine);

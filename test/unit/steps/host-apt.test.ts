@@ -5,7 +5,10 @@ import { findMirror, parseAptSources } from '../../../pipeline/steps/host-apt.ts
 test('parses deb822 stanzas, skipping deb-src and disabled ones', () => {
   const text = `Types: deb\nURIs: http://mirror.example/debian\nSuites: bookworm bookworm-updates\nComponents: main\n\nTypes: deb\nURIs: http://mirror.example/debian-security\nSuites: bookworm-security\n\nTypes: deb-src\nURIs: http://src.example/debian\nSuites: bookworm\n\nEnabled: no\nTypes: deb\nURIs: http://off.example/\nSuites: bookworm\n`;
   const entries = parseAptSources(text, true);
-  assert.equal(entries.map((e) => e.uri), ['http://mirror.example/debian', 'http://mirror.example/debian-security']);
+  assert.equal(
+    entries.map((e) => e.uri),
+    ['http://mirror.example/debian', 'http://mirror.example/debian-security'],
+  );
   assert.is(findMirror(entries, 'bookworm'), 'http://mirror.example/debian');
 });
 

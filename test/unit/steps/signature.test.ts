@@ -22,7 +22,8 @@ import { loadPlan } from '../../../pipeline/plan/load.ts';
 import type { SourceSpec } from '../../../pipeline/plan/types.ts';
 
 const home = mkdtempSync(join(tmpdir(), 'osforge-gpg-test-'));
-const gpg = (...args: string[]) => execFileSync('gpg', ['--batch', '--homedir', home, '--passphrase', '', '--pinentry-mode', 'loopback', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+const gpg = (...args: string[]) =>
+  execFileSync('gpg', ['--batch', '--homedir', home, '--passphrase', '', '--pinentry-mode', 'loopback', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
 const keyOf = (uid: string) => {
   gpg('--quick-gen-key', uid, 'ed25519', 'sign', 'never');
   const fpr = /^fpr:::::::::([0-9A-F]{40}):$/m.exec(gpg('--with-colons', '--list-keys', uid).toString())![1]!;
@@ -36,7 +37,11 @@ const signWith = (fpr: string, file = data) => gpg('--armor', '--local-user', fp
 const goodSig = signWith(upstream.fpr);
 
 const spec = (key = upstream.armored, fingerprint = upstream.fpr): SourceSpec => ({
-  name: 'pkg', version: '1.0', file: 'pkg-1.0.tar.gz', sha256: 'a'.repeat(64), urls: [],
+  name: 'pkg',
+  version: '1.0',
+  file: 'pkg-1.0.tar.gz',
+  sha256: 'a'.repeat(64),
+  urls: [],
   signature: { file: 'pkg-1.0.tar.gz.asc', urls: [], key: 'keys/pkg.asc', fingerprint: fingerprint.replace(/(.{4})/g, '$1 ').trim(), keyArmored: key },
 });
 const refused = async (s: SourceSpec, file: string, sig: Buffer, why: RegExp) => {
@@ -48,14 +53,23 @@ const refused = async (s: SourceSpec, file: string, sig: Buffer, why: RegExp) =>
     assert.is(e.code, 'SIGNATURE_INVALID');
     assert.match(e.message, why);
     // The seed's message: file, signature, its URL, the expected key.
-    for (const want of [/^File: +pkg-1\.0\.tar\.gz/m, /^Signature: +pkg-1\.0\.tar\.gz\.asc/m, /^Signature URL: https:\/\/example\.invalid/m, new RegExp(`^Expected key: +${s.signature!.fingerprint.replace(/ /g, '')}`, 'm')]) {
+    for (const want of [
+      /^File: +pkg-1\.0\.tar\.gz/m,
+      /^Signature: +pkg-1\.0\.tar\.gz\.asc/m,
+      /^Signature URL: https:\/\/example\.invalid/m,
+      new RegExp(`^Expected key: +${s.signature!.fingerprint.replace(/ /g, '')}`, 'm'),
+    ]) {
       assert.match(e.message, want);
     }
   }
 };
 
 test.after(() => {
-  try { execFileSync('gpgconf', ['--homedir', home, '--kill', 'gpg-agent']); } catch { /* no agent */ }
+  try {
+    execFileSync('gpgconf', ['--homedir', home, '--kill', 'gpg-agent']);
+  } catch {
+    /* no agent */
+  }
   rmSync(home, { recursive: true, force: true });
 });
 
@@ -64,7 +78,7 @@ test('a good signature by the pinned key verifies, naming the signer', async () 
   assert.equal(r, { status: 'verified', file: 'pkg-1.0.tar.gz.asc', fingerprint: upstream.fpr });
 });
 
-test('an altered file is refused as a BAD signature, with gpgv\'s output', async () => {
+test("an altered file is refused as a BAD signature, with gpgv's output", async () => {
   const altered = join(home, 'altered.tar.gz');
   writeFileSync(altered, 'release tarball bytes, altered\n');
   await refused(spec(), altered, goodSig, /BAD signature[\s\S]*GPG output:[\s\S]*BAD signature from "Upstream Release/);
@@ -93,7 +107,7 @@ test('a key file whose fingerprint is not the pinned one is refused', async () =
   await refused(spec(upstream.armored, other.fpr), data, goodSig, new RegExp(`signed by ${upstream.fpr}, not the pinned key`));
 });
 
-test('the repo pins musl\'s signing key by its real fingerprint', () => {
+test("the repo pins musl's signing key by its real fingerprint", () => {
   const musl = loadPlan(join(import.meta.dirname, '../../../images')).sources.musl!;
   assert.ok(musl.signature, 'musl pins its upstream signature');
   const shown = execFileSync('gpg', ['--batch', '--homedir', home, '--with-colons', '--show-keys'], { input: musl.signature!.keyArmored }).toString();
@@ -103,7 +117,9 @@ test('the repo pins musl\'s signing key by its real fingerprint', () => {
 
 /** A Debian archive serving the source package's files: the tarball and its .asc. */
 class Archive extends FakeEngine {
-  constructor(private readonly files: Record<string, Buffer>) { super(); }
+  constructor(private readonly files: Record<string, Buffer>) {
+    super();
+  }
   override async run(_spec: RunSpec): Promise<RunResult> {
     const entries = Object.entries(this.files).map(([name, d]) => ({ path: `out/${name}`, type: 'file' as const, mode: 0o644, data: d }));
     return { exitCode: 0, log: [], outputs: new Map([['/out', await packEntries([{ path: 'out', type: 'directory', mode: 0o755 }, ...entries], 0)]]) };
@@ -116,7 +132,14 @@ const debianSpec = (): SourceSpec => {
 };
 const fetchWith = async (files: Record<string, Buffer>, cacheRoot = mkdtempSync(join(home, 'cache-'))) => ({
   cacheRoot,
-  got: await fetchSources({ engine: new Archive(files), baseRef: 'base', specs: [debianSpec()], cacheRoot, runId: 'r', log: openStepLog(join(home, 'logs'), 'fetch') }),
+  got: await fetchSources({
+    engine: new Archive(files),
+    baseRef: 'base',
+    specs: [debianSpec()],
+    cacheRoot,
+    runId: 'r',
+    log: openStepLog(join(home, 'logs'), 'fetch'),
+  }),
 });
 
 test('fetch: the signature that comes with the Debian source package is verified, recorded and cached', async () => {
@@ -124,7 +147,14 @@ test('fetch: the signature that comes with the Debian source package is verified
   assert.equal(got.get('pkg')!.signature, { status: 'verified', file: 'pkg-1.0.tar.gz.asc', fingerprint: upstream.fpr });
   assert.ok(existsSync(sourceCachePath(cacheRoot, 'pkg-1.0.tar.gz.asc')), 'the verified signature is cached');
   // Offline from here: both files come from the cache, and the signature is checked again.
-  const again = await fetchSources({ engine: new Archive({}), baseRef: 'base', specs: [debianSpec()], cacheRoot, runId: 'r', log: openStepLog(join(home, 'logs'), 'fetch') });
+  const again = await fetchSources({
+    engine: new Archive({}),
+    baseRef: 'base',
+    specs: [debianSpec()],
+    cacheRoot,
+    runId: 'r',
+    log: openStepLog(join(home, 'logs'), 'fetch'),
+  });
   assert.is(again.get('pkg')!.signature!.status, 'verified');
 });
 

@@ -26,9 +26,18 @@ test('only regular files are read: a symlink, a FIFO, a device and an oversize f
   symlinkSync('/dev/zero', join(d, 'zero'));
   execFileSync('mkfifo', [join(d, 'fifo')]);
   assert.is((await readRegularFile(join(d, 'f'), 'SHA256SUMS entry', 100)).toString(), 'hello');
-  for (const [p, re] of [[join(d, 'zero'), /is a symlink/], [join(d, 'fifo'), /not a regular file/], ['/dev/zero', /not a regular file/], [join(d, 'f'), /over the 4-byte limit/]] as const) {
+  for (const [p, re] of [
+    [join(d, 'zero'), /is a symlink/],
+    [join(d, 'fifo'), /not a regular file/],
+    ['/dev/zero', /not a regular file/],
+    [join(d, 'f'), /over the 4-byte limit/],
+  ] as const) {
     let err: unknown;
-    try { await readRegularFile(p, 'SHA256SUMS entry', p === join(d, 'f') ? 4 : 100); } catch (e) { err = e; }
+    try {
+      await readRegularFile(p, 'SHA256SUMS entry', p === join(d, 'f') ? 4 : 100);
+    } catch (e) {
+      err = e;
+    }
     assert.match(String((err as Error)?.message), re);
   }
 });

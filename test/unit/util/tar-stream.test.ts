@@ -29,7 +29,12 @@ function rng(seed: number) {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
   const int = (n: number) => Math.floor(next() * n);
-  return { int, chance: (p: number) => next() < p, pick: <T>(xs: readonly T[]) => xs[int(xs.length)]!, bytes: (n: number) => Buffer.from(Array.from({ length: n }, () => int(256))) };
+  return {
+    int,
+    chance: (p: number) => next() < p,
+    pick: <T>(xs: readonly T[]) => xs[int(xs.length)]!,
+    bytes: (n: number) => Buffer.from(Array.from({ length: n }, () => int(256))),
+  };
 }
 type Rng = ReturnType<typeof rng>;
 
@@ -45,10 +50,16 @@ function randomPath(r: Rng): string {
 function randomEntry(r: Rng, path: string, pool: readonly string[]): TarEntry {
   const mode = r.pick(MODES);
   switch (r.int(10)) {
-    case 0: case 1: return { path, type: 'directory', mode };
-    case 2: case 3: return { path, type: 'symlink', mode, linkname: r.pick(['t', '../up', '/usr/bin/x', 'l'.repeat(120), 'é/ü']) };
-    case 4: return { path, type: 'link', mode, linkname: (r.chance(0.3) ? './' : '') + r.pick(pool) };
-    default: return { path, type: 'file', mode, data: r.bytes(r.pick([0, 1, 511, 512, 513, r.int(5000)])) };
+    case 0:
+    case 1:
+      return { path, type: 'directory', mode };
+    case 2:
+    case 3:
+      return { path, type: 'symlink', mode, linkname: r.pick(['t', '../up', '/usr/bin/x', 'l'.repeat(120), 'é/ü']) };
+    case 4:
+      return { path, type: 'link', mode, linkname: (r.chance(0.3) ? './' : '') + r.pick(pool) };
+    default:
+      return { path, type: 'file', mode, data: r.bytes(r.pick([0, 1, 511, 512, 513, r.int(5000)])) };
   }
 }
 
@@ -64,7 +75,10 @@ async function collect(source: AsyncIterable<unknown>): Promise<Buffer> {
 
 /** The error `p` rejects with; fails the test if it resolves. */
 async function rejection(p: Promise<unknown>, what: string): Promise<Error & { code?: string }> {
-  return p.then(() => assert.unreachable(`must fail: ${what}`), (e: Error & { code?: string }) => e) as Promise<Error & { code?: string }>;
+  return p.then(
+    () => assert.unreachable(`must fail: ${what}`),
+    (e: Error & { code?: string }) => e,
+  ) as Promise<Error & { code?: string }>;
 }
 
 async function reference(files: readonly string[]): Promise<Buffer> {
@@ -96,14 +110,23 @@ function rawHeaders(r: Rng, entries: readonly TarEntry[]): RawEntry[] {
   }
   const sorted = [...byPath].sort(([a], [b]) => comparePaths(a, b));
   const top: RawEntry[] = r.chance(0.3) ? [{ header: { name: './', type: 'directory', mode: 0o700 } }] : [];
-  return [...top, ...sorted.map(([path, e]) => ({
-    header: {
-      name: (r.chance(0.5) ? './' : '') + path + (e.type === 'directory' && r.chance(0.5) ? '/' : ''),
-      type: e.type, mode: e.mode, linkname: e.linkname,
-      uid: 1000, gid: 100, uname: 'bob', gname: 'staff', mtime: new Date(r.int(2e9) * 1000),
-    },
-    data: e.data,
-  }))];
+  return [
+    ...top,
+    ...sorted.map(([path, e]) => ({
+      header: {
+        name: (r.chance(0.5) ? './' : '') + path + (e.type === 'directory' && r.chance(0.5) ? '/' : ''),
+        type: e.type,
+        mode: e.mode,
+        linkname: e.linkname,
+        uid: 1000,
+        gid: 100,
+        uname: 'bob',
+        gname: 'staff',
+        mtime: new Date(r.int(2e9) * 1000),
+      },
+      data: e.data,
+    })),
+  ];
 }
 
 let root: string;
@@ -111,8 +134,12 @@ let n = 0;
 const tmp = (name = 'f') => join(root, `${n++}-${name}`);
 
 const merge = suite('mergeLayers');
-merge.before(async () => { root = await mkdtemp(join(tmpdir(), 'osforge-tarstream-')); });
-merge.after(async () => { await rm(root, { recursive: true, force: true }); });
+merge.before(async () => {
+  root = await mkdtemp(join(tmpdir(), 'osforge-tarstream-'));
+});
+merge.after(async () => {
+  await rm(root, { recursive: true, force: true });
+});
 
 merge('equals packEntries(overlay(readEntries(layers))) for layers written by packEntries', async () => {
   for (let trial = 0; trial < 150; trial++) {
@@ -120,11 +147,13 @@ merge('equals packEntries(overlay(readEntries(layers))) for layers written by pa
     const replay = `TAR_STREAM_SEED=${seed0} (trial ${trial})`;
     const r = rng(seed);
     const pool = Array.from({ length: 2 + r.int(10) }, () => randomPath(r));
-    const files = await Promise.all(Array.from({ length: 1 + r.int(4) }, async () => {
-      const f = tmp('layer.tar.gz');
-      writeFileSync(f, gzip(await packEntries(randomEntries(r, pool, r.int(8)), r.int(2e9))));
-      return f;
-    }));
+    const files = await Promise.all(
+      Array.from({ length: 1 + r.int(4) }, async () => {
+        const f = tmp('layer.tar.gz');
+        writeFileSync(f, gzip(await packEntries(randomEntries(r, pool, r.int(8)), r.int(2e9))));
+        return f;
+      }),
+    );
     const got = await collect(mergeLayers(files, MTIME));
     assert.ok(got.equals(await reference(files)), replay);
   }
@@ -171,7 +200,10 @@ merge('a parent in no layer is synthesised in its sorted place; "a-b" before "a/
   await rawLayer(ok, [file('x/y/z'), file('x0')]);
   const got = await collect(mergeLayers([ok], MTIME));
   assert.ok(got.equals(await reference([ok])));
-  assert.equal((await readEntries(got)).map((e) => e.path), ['x', 'x/y', 'x/y/z', 'x0']);
+  assert.equal(
+    (await readEntries(got)).map((e) => e.path),
+    ['x', 'x/y', 'x/y/z', 'x0'],
+  );
   const late = tmp('late.tar.gz');
   await rawLayer(late, [file('a-b'), file('a/b')]);
   const err = await rejection(collect(mergeLayers([late], MTIME)), 'late parent');
@@ -207,13 +239,33 @@ merge('an unsorted layer, a duplicate path, an unsafe entry and a damaged gzip a
 });
 
 merge('a consumer that stops early, or a write that cannot start, leaves no layer file open', async () => {
-  const files = await Promise.all([0, 1, 2].map(async (i) => {
-    const f = tmp(`open${i}.tar.gz`);
-    // Incompressible, so the files are far larger than what the read streams buffer ahead.
-    writeFileSync(f, gzipSync(await packEntries(Array.from({ length: 10 }, (_, j) => ({ path: `d/f${j}`, type: 'file' as const, mode: 0o644, data: randomBytes(100_000) })), 0), { level: 1 }));
-    return f;
-  }));
-  const open = () => readdirSync('/proc/self/fd').map((fd) => { try { return readlinkSync(`/proc/self/fd/${fd}`); } catch { return ''; } }).filter((p) => files.includes(p));
+  const files = await Promise.all(
+    [0, 1, 2].map(async (i) => {
+      const f = tmp(`open${i}.tar.gz`);
+      // Incompressible, so the files are far larger than what the read streams buffer ahead.
+      writeFileSync(
+        f,
+        gzipSync(
+          await packEntries(
+            Array.from({ length: 10 }, (_, j) => ({ path: `d/f${j}`, type: 'file' as const, mode: 0o644, data: randomBytes(100_000) })),
+            0,
+          ),
+          { level: 1 },
+        ),
+      );
+      return f;
+    }),
+  );
+  const open = () =>
+    readdirSync('/proc/self/fd')
+      .map((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`);
+        } catch {
+          return '';
+        }
+      })
+      .filter((p) => files.includes(p));
   const settle = () => new Promise((res) => setTimeout(res, 50));
   let n = 0;
   for await (const _ of mergeLayers(files, MTIME)) if (++n === 3) break;
@@ -238,7 +290,9 @@ merge('a 128 MiB entry is piped through pack, gzip and merge: small chunks, RSS 
   ];
   const rss0 = process.memoryUsage().rss;
   let peak = rss0;
-  const sampler = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 5);
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }, 5);
   try {
     const layer = tmp('big.tar.gz');
     await writeHashed(packStream(entries, MTIME), layer, gzipStream());
@@ -261,10 +315,17 @@ merge('a 128 MiB entry is piped through pack, gzip and merge: small chunks, RSS 
     assert.ok(largest <= 1024 * 1024, `largest chunk ${largest} bytes: data must be piped, not concatenated`);
 
     const shadowedMerge = await collect(mergeLayers([layer, shadowed, top], MTIME));
-    assert.ok(shadowedMerge.equals(await packEntries([
-      { path: 'usr/big', type: 'file', mode: 0o755, data: Buffer.from('#!/bin/sh\n') },
-      { path: 'usr/small', type: 'file', mode: 0o644, data: Buffer.from('small') },
-    ], MTIME)));
+    assert.ok(
+      shadowedMerge.equals(
+        await packEntries(
+          [
+            { path: 'usr/big', type: 'file', mode: 0o755, data: Buffer.from('#!/bin/sh\n') },
+            { path: 'usr/small', type: 'file', mode: 0o644, data: Buffer.from('small') },
+          ],
+          MTIME,
+        ),
+      ),
+    );
   } finally {
     clearInterval(sampler);
   }
@@ -274,8 +335,12 @@ merge('a 128 MiB entry is piped through pack, gzip and merge: small chunks, RSS 
 merge.run();
 
 const pack = suite('packStream');
-pack.before(async () => { root = await mkdtemp(join(tmpdir(), 'osforge-tarstream-')); });
-pack.after(async () => { await rm(root, { recursive: true, force: true }); });
+pack.before(async () => {
+  root = await mkdtemp(join(tmpdir(), 'osforge-tarstream-'));
+});
+pack.after(async () => {
+  await rm(root, { recursive: true, force: true });
+});
 
 pack('equals packEntries for the same entries, data in memory or on disk, from an array or an async iterable', async () => {
   for (let trial = 0; trial < 150; trial++) {
@@ -290,8 +355,14 @@ pack('equals packEntries for the same entries, data in memory or on disk, from a
       writeFileSync(file, e.data!);
       return { ...e, data: r.chance(0.2) ? undefined : { file } };
     });
-    const inMemory = streamed.map((e): TarEntry => ({ ...e, data: e.data && !Buffer.isBuffer(e.data) ? readFileSync((e.data as { file: string }).file) : e.data }));
-    const source = r.chance(0.5) ? streamed : (async function* () { yield* streamed; })();
+    const inMemory = streamed.map(
+      (e): TarEntry => ({ ...e, data: e.data && !Buffer.isBuffer(e.data) ? readFileSync((e.data as { file: string }).file) : e.data }),
+    );
+    const source = r.chance(0.5)
+      ? streamed
+      : (async function* () {
+          yield* streamed;
+        })();
     const got = await collect(packStream(source, MTIME));
     assert.ok(got.equals(await packEntries(inMemory, MTIME)), replay);
   }
@@ -310,7 +381,13 @@ gz('is byte-identical to gzip() whatever the chunk sizes', async () => {
   const r = rng(seed0);
   const parts: Buffer[] = [];
   for (let i = 0; i < 18; i++) {
-    parts.push(i % 3 === 0 ? r.bytes(100_000 + r.int(100_000)) : i % 3 === 1 ? Buffer.from(`line ${i} of some text\n`.repeat(20_000 + r.int(5000))) : Buffer.alloc(200_000 + r.int(50_000)));
+    parts.push(
+      i % 3 === 0
+        ? r.bytes(100_000 + r.int(100_000))
+        : i % 3 === 1
+          ? Buffer.from(`line ${i} of some text\n`.repeat(20_000 + r.int(5000)))
+          : Buffer.alloc(200_000 + r.int(50_000)),
+    );
   }
   const data = Buffer.concat(parts);
   assert.ok(data.length > 4 * 1024 * 1024);
@@ -321,7 +398,12 @@ gz('is byte-identical to gzip() whatever the chunk sizes', async () => {
   };
   // Tiny writes cost a zlib call each: those on a slice that still spans deflate blocks.
   const slice = data.subarray(50_000, 350_000);
-  const cases: [Buffer, number][] = [[slice, 16], [data, 4096], [data, 1 << 20], [data, data.length]];
+  const cases: [Buffer, number][] = [
+    [slice, 16],
+    [data, 4096],
+    [data, 1 << 20],
+    [data, data.length],
+  ];
   for (const [input, max] of cases) {
     const got = await collect(Readable.from(chunked(input, max)).pipe(gzipStream()));
     assert.ok(got.equals(gzip(input)), `TAR_STREAM_SEED=${seed0}, ${input.length} bytes in chunks up to ${max}: ${got.length} vs ${gzip(input).length} bytes`);
@@ -331,8 +413,12 @@ gz('is byte-identical to gzip() whatever the chunk sizes', async () => {
 gz.run();
 
 const hashed = suite('writeHashed');
-hashed.before(async () => { root = await mkdtemp(join(tmpdir(), 'osforge-tarstream-')); });
-hashed.after(async () => { await rm(root, { recursive: true, force: true }); });
+hashed.before(async () => {
+  root = await mkdtemp(join(tmpdir(), 'osforge-tarstream-'));
+});
+hashed.after(async () => {
+  await rm(root, { recursive: true, force: true });
+});
 
 hashed('writes the bytes through the transforms and returns their sha256 and size; no temp file stays', async () => {
   const dir = join(root, 'ok');
@@ -347,7 +433,13 @@ hashed('writes the bytes through the transforms and returns their sha256 and siz
 hashed('a failing source leaves no file, no temp file, and the previous content intact', async () => {
   const dir = join(root, 'fail');
   await mkdir(dir);
-  const failing = () => Readable.from((async function* () { yield Buffer.alloc(100_000, 1); throw new Error('source broke'); })());
+  const failing = () =>
+    Readable.from(
+      (async function* () {
+        yield Buffer.alloc(100_000, 1);
+        throw new Error('source broke');
+      })(),
+    );
   assert.is((await rejection(writeHashed(failing(), join(dir, 'new')), 'new')).message, 'source broke');
   assert.equal(readdirSync(dir), []);
   writeFileSync(join(dir, 'old'), 'previous');
@@ -374,19 +466,26 @@ hashed('a full disk is DISK_FULL naming the path, and leaves nothing (needs root
 hashed.run();
 
 const extract = suite('extractSafe');
-extract.before(async () => { root = await mkdtemp(join(tmpdir(), 'osforge-tarstream-')); });
-extract.after(async () => { await rm(root, { recursive: true, force: true }); });
+extract.before(async () => {
+  root = await mkdtemp(join(tmpdir(), 'osforge-tarstream-'));
+});
+extract.after(async () => {
+  await rm(root, { recursive: true, force: true });
+});
 
 extract('extracts files, dirs, symlinks (absolute ones too) and hardlinks as packed', async () => {
   const dir = tmp('tree');
-  const tar = await packEntries([
-    { path: 'usr/bin/tool', type: 'file', mode: 0o700, data: Buffer.from('#!/bin/sh\n') },
-    { path: 'usr/bin/tool2', type: 'link', mode: 0o755, linkname: 'usr/bin/tool' }, // tar-fs chmods the shared inode with the link's mode
-    { path: 'bin', type: 'symlink', mode: 0o777, linkname: 'usr/bin' },
-    { path: 'etc/sh', type: 'symlink', mode: 0o777, linkname: '/bin/sh' },
-    { path: 'var/empty', type: 'directory', mode: 0o700 },
-    { path: 'e', type: 'file', mode: 0o644 },
-  ], MTIME);
+  const tar = await packEntries(
+    [
+      { path: 'usr/bin/tool', type: 'file', mode: 0o700, data: Buffer.from('#!/bin/sh\n') },
+      { path: 'usr/bin/tool2', type: 'link', mode: 0o755, linkname: 'usr/bin/tool' }, // tar-fs chmods the shared inode with the link's mode
+      { path: 'bin', type: 'symlink', mode: 0o777, linkname: 'usr/bin' },
+      { path: 'etc/sh', type: 'symlink', mode: 0o777, linkname: '/bin/sh' },
+      { path: 'var/empty', type: 'directory', mode: 0o700 },
+      { path: 'e', type: 'file', mode: 0o644 },
+    ],
+    MTIME,
+  );
   await extractSafe(Readable.from([tar]), dir);
   assert.is(readFileSync(join(dir, 'usr/bin/tool'), 'utf8'), '#!/bin/sh\n');
   assert.is(statSync(join(dir, 'usr/bin/tool')).mode & 0o777, 0o755);
@@ -410,8 +509,14 @@ extract('refuses traversal, absolute names, devices and writing through symlinks
     ['device', [{ header: { name: 'null', type: 'character-device', mode: 0o666 } }]],
     ['fifo', [{ header: { name: 'p', type: 'fifo', mode: 0o666 } }]],
     ['file through a symlinked dir', [{ header: { name: 'evil', type: 'symlink', linkname: outside } }, file('evil/x')]],
-    ['directory over a symlink', [{ header: { name: 'evil', type: 'symlink', linkname: outside } }, { header: { name: 'evil/', type: 'directory', mode: 0o777 } }]],
-    ['hardlink out', [{ header: { name: 'evil', type: 'symlink', linkname: join(outside, 'secret') } }, { header: { name: 'h', type: 'link', linkname: 'evil' } }]],
+    [
+      'directory over a symlink',
+      [{ header: { name: 'evil', type: 'symlink', linkname: outside } }, { header: { name: 'evil/', type: 'directory', mode: 0o777 } }],
+    ],
+    [
+      'hardlink out',
+      [{ header: { name: 'evil', type: 'symlink', linkname: join(outside, 'secret') } }, { header: { name: 'h', type: 'link', linkname: 'evil' } }],
+    ],
     ['hardlink dotdot', [{ header: { name: 'h', type: 'link', linkname: '../../secret' } }]],
   ];
   for (const [name, entries] of cases) {

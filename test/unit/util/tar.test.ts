@@ -13,7 +13,10 @@ test('packEntries is independent of input order and normalises headers', async (
   const b = await packEntries([...entries].reverse(), 1700000000);
   assert.ok(a.equals(b));
   const back = await readEntries(a);
-  assert.equal(back.map((e) => e.path), ['bin', 'bin/sh', 'etc', 'etc/passwd', 'usr', 'usr/bin', 'usr/bin/tool']);
+  assert.equal(
+    back.map((e) => e.path),
+    ['bin', 'bin/sh', 'etc', 'etc/passwd', 'usr', 'usr/bin', 'usr/bin/tool'],
+  );
   assert.is(back.find((e) => e.path === 'usr/bin/tool')!.mode, 0o755);
   assert.is(back.find((e) => e.path === 'etc/passwd')!.mode, 0o644);
   assert.is(back.find((e) => e.path === 'bin/sh')!.linkname, 'busybox');
@@ -45,7 +48,10 @@ test('normalizeEntryPath refuses absolute paths and ..', () => {
 test('readEntries strips the directory prefix Docker adds', async () => {
   const tar = await packEntries([{ path: 'out/bin/x', type: 'file', mode: 0o755, data: Buffer.from('x') }], 0);
   const got = await readEntries(tar, 'out');
-  assert.equal(got.map((e) => e.path), ['bin', 'bin/x']);
+  assert.equal(
+    got.map((e) => e.path),
+    ['bin', 'bin/x'],
+  );
 });
 
 test.run();

@@ -28,10 +28,13 @@ export const seedFiles: Record<string, string> = {
 export function tempRepo(files: Record<string, string> = seedFiles): TempRepo {
   const root = mkdtempSync(join(tmpdir(), 'osforge-repo-'));
   // The user's git config (signing, hooks, default branch) must not reach the test.
-  const run = (args: string[], env: Record<string, string> = {}) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], {
-    cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', ...env },
-  }).trim();
+  const run = (args: string[], env: Record<string, string> = {}) =>
+    execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], {
+      cwd: root,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', ...env },
+    }).trim();
   const git = (...args: string[]) => run(args);
   const write = (path: string, content: string) => {
     mkdirSync(dirname(join(root, path)), { recursive: true });
@@ -40,7 +43,9 @@ export function tempRepo(files: Record<string, string> = seedFiles): TempRepo {
   git('init', '-q');
   for (const [p, c] of Object.entries(files)) write(p, c);
   return {
-    root, write, git,
+    root,
+    write,
+    git,
     commit(message, at) {
       git('add', '-A');
       run(['commit', '-q', '-m', message], { GIT_AUTHOR_DATE: `@${at} +0000`, GIT_COMMITTER_DATE: `@${at} +0000` });

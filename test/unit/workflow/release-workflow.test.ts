@@ -13,7 +13,14 @@ import { paths, repoRoot } from '../../../pipeline/paths.ts';
 
 const file = join(repoRoot, '.github/workflows/release.yml');
 const text = readFileSync(file, 'utf8');
-interface Step { uses?: string; run?: string; id?: string; if?: string; with?: Record<string, string>; env?: Record<string, string> }
+interface Step {
+  uses?: string;
+  run?: string;
+  id?: string;
+  if?: string;
+  with?: Record<string, string>;
+  env?: Record<string, string>;
+}
 const steps: Step[] = Object.values(parse(text).jobs as Record<string, { steps: Step[] }>).flatMap((j) => j.steps);
 
 test('the workflow validates', () => {
@@ -34,7 +41,10 @@ test("the tools-cache key hashes exactly the tools key's input files", () => {
   assert.ok(m, 'the key uses hashFiles');
   const hashed = [...m![1]!.matchAll(/'([^']+)'/g)].map((x) => x[1]!).sort();
   const graph = stageGraph(loadPlan(paths.images), {
-    buck2Sha256: null, sourceDateEpoch: 1, formats: [], pipelineHash: 'p',
+    buck2Sha256: null,
+    sourceDateEpoch: 1,
+    formats: [],
+    pipelineHash: 'p',
   });
   assert.equal(hashed, toolsKeyFiles(graph.tools));
 });

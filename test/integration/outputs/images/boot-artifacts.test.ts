@@ -38,11 +38,31 @@ async function build(root: string) {
   await mkdir(kernelDir, { recursive: true });
   await writeFile(join(kernelDir, 'vmlinuz'), 'not a real kernel\n');
   await writeFile(join(kernelDir, 'vmlinux'), '\x7fELF not a real vmlinux\n');
-  const kernel = { dir: kernelDir, meta: { key: 'k'.repeat(64), kind: 'kernel', arch: 'amd64' as const, version: '6.12.0', release: '6.12.0-test', source: { file: 'linux.tar.xz', sha256: 'a'.repeat(64) }, fragments: ['base.config'] } };
+  const kernel = {
+    dir: kernelDir,
+    meta: {
+      key: 'k'.repeat(64),
+      kind: 'kernel',
+      arch: 'amd64' as const,
+      version: '6.12.0',
+      release: '6.12.0-test',
+      source: { file: 'linux.tar.xz', sha256: 'a'.repeat(64) },
+      fragments: ['base.config'],
+    },
+  };
   return buildBootArtifacts({
-    kernel, grub: await grubFor('amd64'),
-    engine, store: new StageStore(join(root, 'stages')), baseRef: b.ref, arch: 'amd64', name, version, sourceDateEpoch: 1700000000,
-    rootfs: { path, tarSize: tar.length, sha256: sha256(tar) }, runId, logDir: join(root, 'logs'),
+    kernel,
+    grub: await grubFor('amd64'),
+    engine,
+    store: new StageStore(join(root, 'stages')),
+    baseRef: b.ref,
+    arch: 'amd64',
+    name,
+    version,
+    sourceDateEpoch: 1700000000,
+    rootfs: { path, tarSize: tar.length, sha256: sha256(tar) },
+    runId,
+    logDir: join(root, 'logs'),
   });
 }
 
@@ -58,11 +78,21 @@ test('two builds from empty caches give identical boot artifacts; raw is sparse'
   const first = await Promise.all((await build(a)).map(describe));
   const second = await Promise.all((await build(b)).map(describe));
   const names = first.map((x) => x.path).sort();
-  for (const want of ['buckos-0.1.0-amd64.iso', 'buckos-0.1.0-amd64.raw', 'buckos-0.1.0-amd64.qcow2', 'buckos-0.1.0-amd64-kernel',
-    'buckos-0.1.0-amd64-initramfs.cpio.gz', 'run-qemu-amd64-iso.sh', 'run-cloud-hypervisor-amd64.sh'].map((n) => n.replace('0.1.0', version))) {
+  for (const want of [
+    'buckos-0.1.0-amd64.iso',
+    'buckos-0.1.0-amd64.raw',
+    'buckos-0.1.0-amd64.qcow2',
+    'buckos-0.1.0-amd64-kernel',
+    'buckos-0.1.0-amd64-initramfs.cpio.gz',
+    'run-qemu-amd64-iso.sh',
+    'run-cloud-hypervisor-amd64.sh',
+  ].map((n) => n.replace('0.1.0', version))) {
     assert.ok(names.includes(want), `missing ${want}`);
   }
-  assert.equal(second.map((x) => [x.path, x.sha256]), first.map((x) => [x.path, x.sha256]));
+  assert.equal(
+    second.map((x) => [x.path, x.sha256]),
+    first.map((x) => [x.path, x.sha256]),
+  );
   const raw = (await build(a)).find((x) => x.kind === 'raw')!;
   const st = await stat(raw.file!);
   assert.ok(st.blocks * 512 < st.size, 'raw image in the stage store is not sparse');

@@ -9,13 +9,48 @@ const ctx = (seen: [string, Buffer][] = []) => ({ mirror: 'http://m', work: '/w'
 
 test('each attack is named, with versions or dates, and a fix', () => {
   const cases: [Error, Parameters<typeof ctx>[0], RegExp, RegExp][] = [
-    [new Error('Final timestamp.json is expired'), [['timestamp.json', ts(4, '2026-01-01T00:00:00Z')]], /^freeze: timestamp\.json of http:\/\/m \(version 4\) expired at 2026-01-01T00:00:00Z/, /--refresh-timestamp/],
-    [new Error('New timestamp version 1 is less than current version 2'), [], /^rollback: http:\/\/m serves timestamp version 1, older than version 2 already trusted here/, /old metadata/],
-    [new Error('Unable to load snapshot metadata error Error: New version 1 of targets.json is less than current version 3'), [], /^rollback: .*targets\.json version 1, older than version 3/, /old metadata/],
-    [new Error('Unable to load snapshot metadata error Error: Expected hash aa but got bb'), [['timestamp.json', ts(2, 'x')]], /^mix-and-match: the snapshot on http:\/\/m does not match what timestamp\.json version 2 states/, /do not belong together/],
-    [new Error('Unable to load targets error Error: Version 3 of targets does not match snapshot version 4'), [], /^mix-and-match: targets\.json on http:\/\/m/, /belong together/],
-    [new Error('timestamp was signed by 0/1 keys'), [], /^threshold not met: timestamp\.json of http:\/\/m carries 0 valid signature\(s\) .* and 1 are required/, /--new-root-key/],
-    [new Error('root was signed by 1/2 keys'), [], /^threshold not met: root\.json .* 1 valid .* 2 are required/, /signed by the keys of the root already trusted/],
+    [
+      new Error('Final timestamp.json is expired'),
+      [['timestamp.json', ts(4, '2026-01-01T00:00:00Z')]],
+      /^freeze: timestamp\.json of http:\/\/m \(version 4\) expired at 2026-01-01T00:00:00Z/,
+      /--refresh-timestamp/,
+    ],
+    [
+      new Error('New timestamp version 1 is less than current version 2'),
+      [],
+      /^rollback: http:\/\/m serves timestamp version 1, older than version 2 already trusted here/,
+      /old metadata/,
+    ],
+    [
+      new Error('Unable to load snapshot metadata error Error: New version 1 of targets.json is less than current version 3'),
+      [],
+      /^rollback: .*targets\.json version 1, older than version 3/,
+      /old metadata/,
+    ],
+    [
+      new Error('Unable to load snapshot metadata error Error: Expected hash aa but got bb'),
+      [['timestamp.json', ts(2, 'x')]],
+      /^mix-and-match: the snapshot on http:\/\/m does not match what timestamp\.json version 2 states/,
+      /do not belong together/,
+    ],
+    [
+      new Error('Unable to load targets error Error: Version 3 of targets does not match snapshot version 4'),
+      [],
+      /^mix-and-match: targets\.json on http:\/\/m/,
+      /belong together/,
+    ],
+    [
+      new Error('timestamp was signed by 0/1 keys'),
+      [],
+      /^threshold not met: timestamp\.json of http:\/\/m carries 0 valid signature\(s\) .* and 1 are required/,
+      /--new-root-key/,
+    ],
+    [
+      new Error('root was signed by 1/2 keys'),
+      [],
+      /^threshold not met: root\.json .* 1 valid .* 2 are required/,
+      /signed by the keys of the root already trusted/,
+    ],
   ];
   for (const [err, seen, msg, hint] of cases) {
     const e = describeTufError(err, ctx(seen));

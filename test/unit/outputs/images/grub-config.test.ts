@@ -17,7 +17,10 @@ test('the default entry is a normal boot; only the test entry carries osforge.te
 });
 
 test('the test entry is selected by the SMBIOS OEM string, with no menu wait', () => {
-  assert.match(cfg('arm64'), /smbios --type 11 --get-string 4 --set osforge_oem; then\n {2}if \[ "\$osforge_oem" = "osforge.test=1" \]; then\n {4}set default=buckos-test\n {4}set timeout=0/);
+  assert.match(
+    cfg('arm64'),
+    /smbios --type 11 --get-string 4 --set osforge_oem; then\n {2}if \[ "\$osforge_oem" = "osforge.test=1" \]; then\n {4}set default=buckos-test\n {4}set timeout=0/,
+  );
 });
 
 test('consoles: serial last so it is /dev/console; GRUB serial only on BIOS', () => {
