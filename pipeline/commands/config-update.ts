@@ -1,6 +1,7 @@
 // `osforge config-update`: lists the config updates CONFIG_PROTECT set aside
 // (._cfgNNNN_<name> beside a file the user edited) and merges or discards
 // them, one file at a time, under the database lock (config-protect.ts).
+import { existsSync } from 'node:fs';
 import { OsforgeError } from '../errors.ts';
 import { guarded, nonEmpty } from '../binpkg/cli-guard.ts';
 import { listPending, resolvePending } from '../binpkg/config-protect.ts';
@@ -51,7 +52,17 @@ export const configUpdateCommand: Command = {
       const discard = nonEmpty(values, 'discard');
       if (merge !== undefined && discard !== undefined)
         throw new OsforgeError('USAGE', '--merge and --discard cannot be combined: give one file and one action');
+      const file = merge ?? discard;
+      if (file !== undefined && file.split('/').includes('..'))
+        throw new OsforgeError('USAGE', `--${merge !== undefined ? 'merge' : 'discard'} ${printable(file)}: a file inside the prefix has no ".." in its path`, {
+          hint: 'give the path as listed by `osforge config-update --prefix P`, e.g. etc/foo',
+        });
       const given = nonEmpty(values, 'prefix') ?? '/usr';
+      // Listing must not create the prefix (the lock would): a mistyped one is an error, not an empty list.
+      if (!existsSync(given))
+        throw new OsforgeError('USAGE', `prefix ${printable(given)} does not exist: nothing is installed there`, {
+          hint: 'pass the --prefix given to `osforge install`',
+        });
       const prefix = await realPrefixOf(given);
       assertDbLocation(prefix);
       const log = (m: string) => process.stderr.write(`${m}\n`);

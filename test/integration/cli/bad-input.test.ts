@@ -259,6 +259,31 @@ cases.push(
   { name: 'install: missing --prefix value', args: () => ['install', 'zlib', '--prefix'], code: 2, error: /--prefix/ },
   { name: 'install: package name with ../', args: (ctx) => ['install', '../x', '--mirror-url', join(ctx.cwd, 'mirror')], code: [1, 2], error: /\.\.\/x/ },
   { name: 'uninstall: no package', args: () => ['uninstall'], code: [1, 2], error: /package/ },
+  {
+    name: 'config-update: --merge with --discard',
+    args: (ctx) => ['config-update', '--prefix', ctx.cwd, '--merge', 'etc/a', '--discard', 'etc/a'],
+    code: 2,
+    error: /--merge and --discard cannot be combined/,
+  },
+  {
+    name: 'config-update: a prefix that does not exist',
+    args: (ctx) => ['config-update', '--prefix', join(ctx.cwd, 'no-such-prefix')],
+    code: 2,
+    error: /no-such-prefix does not exist/,
+  },
+  {
+    name: 'config-update: a path with ..',
+    args: (ctx) => ['config-update', '--prefix', ctx.cwd, '--merge', '../../etc/passwd'],
+    code: 2,
+    error: /has no "\.\." in its path/,
+  },
+  {
+    name: 'config-update: nothing pending for the file',
+    args: (ctx) => ['config-update', '--prefix', ctx.cwd, '--discard', 'etc/hosts'],
+    code: 2,
+    error: /no pending config update for \/etc\/hosts/,
+  },
+  { name: 'config-update: unknown option', args: () => ['config-update', '--bogus'], code: 2, error: /--bogus/ },
   { name: 'uninstall: package name with /', args: (ctx) => ['uninstall', 'a/b', '--prefix', ctx.cwd], code: [1, 2], error: /a\/b/ },
   { name: 'uninstall: unknown option', args: () => ['uninstall', 'zlib', '--purge'], code: 2, error: /--purge/ },
   {
