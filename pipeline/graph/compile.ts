@@ -13,7 +13,6 @@ import type { FileValue, RootfsValue } from '../model/step-outputs.ts';
 import type { PackageValue, Stage1Value } from './values.ts';
 import type { ForArch, ForBuild, ForSet, Ship, StageKind } from './kinds/kind.ts';
 import { KINDS } from './kinds/registry.ts';
-import { distOut } from './kinds/dist.ts';
 
 export interface Compiled {
   stages: BuildStage[];
@@ -59,9 +58,10 @@ export function compile(
     contributions: () => [...ships].sort((a, b) => byRank(a.rank, b.rank)).map((s) => s.fn),
   };
   const inScope = <S extends StageKind['scope']>(scope: S) => kinds.filter((k): k is Extract<StageKind, { scope: S }> => k.scope === scope);
-  const expand = <C>(k: { distOrder?: number; expand(c: C): void }, c: C, arch: number, set = -1) => {
+  // What a kind ships is ranked by where it was expanded (kinds/kind.ts distOrder).
+  const expand = <C, R>(k: { distOrder?: number; expand(c: C): R }, c: C, arch: number, set = -1): R => {
     place = [arch, k.distOrder ?? 0, set];
-    k.expand(c);
+    return k.expand(c);
   };
 
   for (const k of inScope('build')) expand(k, root, plan.arches.length);
@@ -73,7 +73,9 @@ export function compile(
       for (const k of inScope('set')) expand(k, forSet, a, s);
     });
   });
-  for (const k of inScope('final')) expand(k, root, plan.arches.length);
+  // The final kind (dist) writes the build's result; the run reads it through this reference.
+  const finals = inScope('final').map((k) => expand(k, root, plan.arches.length));
+  if (finals.length !== 1) throw new Error(`internal: the registry has ${finals.length} final stage kinds; it needs exactly one (dist)`);
 
   // Two stages with one key would share a store entry: one would read the other's output.
   const byKey = new Map<string, string>();
@@ -86,5 +88,5 @@ export function compile(
   // One id is one stage, so a reference reads the output of the one stage added under it.
   if (byId.size !== stages.length)
     throw new Error(`internal: a stage id is added twice (${stages.map((s) => s.id).filter((id, i, all) => all.indexOf(id) !== i)})`);
-  return { stages, byId, dist: distOut(root) };
+  return { stages, byId, dist: finals[0]! };
 }

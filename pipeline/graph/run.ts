@@ -1,7 +1,9 @@
 // Runs the whole `dist` build: compile the plan into stages, run them on
 // the scheduler (whatever is ready, within the job budget, critical path
 // first), and show progress: a listr2 view on a TTY, plain lines otherwise,
-// or one JSON event per line with --json.
+// or one JSON event per line with --json. Generic: what a stage needs of the
+// run (a builder image shipped first, a proof on a no-op, its part of
+// report.json) it says itself (graph/stage.ts BuildStage).
 import { join } from 'node:path';
 import { writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';

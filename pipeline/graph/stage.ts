@@ -77,7 +77,7 @@ export class Outputs {
   get<V>(ref: Ref<V>): V {
     const r = this.results.get(ref.id);
     if (!r) throw new Error(`internal: stage output ${ref.id} is missing`);
-    // The one cast: a Ref<V> is only handed out by add() for a stage whose run returns StageResult<V>.
+    // The one cast: a Ref<V> names a stage its kind added under that ref, and add() checks that its run returns StageResult<V>.
     return r.value as V;
   }
   /** The output when that stage finished, else undefined. */

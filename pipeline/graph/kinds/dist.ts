@@ -14,7 +14,7 @@ export const dist: StageKind = {
   scope: 'final',
   expand(c) {
     const { graph } = c;
-    c.add(distOut(c), {
+    return c.add(distOut(c), {
       key: graph.dist.key,
       inputs: graph.dist.inputs,
       deps: [...c.added()],

@@ -72,12 +72,16 @@ interface KindCommon {
    */
   distOrder?: number;
 }
-/** 'build': once; 'arch': per arch; 'set': per arch and image set; 'final': once, after every other stage. */
+/**
+ * 'build': once; 'arch': per arch; 'set': per arch and image set; 'final':
+ * once, after every other stage, returning the reference to the manifest it
+ * writes (the build's result, which the run hands back).
+ */
 export type StageKind =
   | (KindCommon & { scope: 'build'; expand(c: ForBuild): void })
   | (KindCommon & { scope: 'arch'; expand(c: ForArch): void })
   | (KindCommon & { scope: 'set'; expand(c: ForSet): void })
-  | (KindCommon & { scope: 'final'; expand(c: ForBuild): void });
+  | (KindCommon & { scope: 'final'; expand(c: ForBuild): Ref<Manifest> });
 
 export const result = <V>(value: V, hit: boolean, title: string, bytes?: number): StageResult<V> => ({ value, hit, title, bytes });
 export const cached = (hit: boolean) => (hit ? ' [cached]' : '');

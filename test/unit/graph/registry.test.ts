@@ -21,15 +21,17 @@ const snapshot = JSON.parse(readFileSync(join(import.meta.dirname, 'compile-snap
 function owners(): Map<string, string> {
   const owner = new Map<string, string>();
   const noting =
-    <C extends ForBuild>(k: StageKind, expand: (c: C) => void) =>
-    (c: C) => {
+    <C extends ForBuild, R>(k: StageKind, expand: (c: C) => R) =>
+    (c: C): R => {
       const n = c.added().length;
-      expand(c);
+      const r = expand(c);
       for (const id of c.added().slice(n)) owner.set(id, k.name);
+      return r;
     };
   const traced = KINDS.map((k): StageKind => {
     switch (k.scope) {
       case 'build':
+        return { ...k, expand: noting(k, (c) => k.expand(c)) };
       case 'final':
         return { ...k, expand: noting(k, (c) => k.expand(c)) };
       case 'arch':
