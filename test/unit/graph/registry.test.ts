@@ -4,7 +4,8 @@
 // compile-snapshot.json from that compile over the fake plan (fake-plan.ts).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stageGraph, type GraphOptions } from '../../../pipeline/graph/keys.ts';
 import { compile } from '../../../pipeline/graph/compile.ts';
@@ -12,6 +13,7 @@ import { validateGraph } from '../../../pipeline/graph/scheduler.ts';
 import { KINDS } from '../../../pipeline/graph/kinds/registry.ts';
 import type { ForBuild, StageKind } from '../../../pipeline/graph/kinds/kind.ts';
 import { outputFormats } from '../../../pipeline/outputs/formats.ts';
+import { Journal, explain } from '../../../pipeline/cache/journal.ts';
 import { fakeImagerFiles, fakePlan } from './fake-plan.ts';
 
 const opts: GraphOptions = { buck2Sha256: null, sourceDateEpoch: 1700000000, formats: Object.keys(outputFormats), pipelineHash: 'p' };
@@ -107,6 +109,24 @@ test('the runner gets what it used to special-case from the stages: the builder 
   );
   const reporting = c.stages.filter((s) => s.report).map((s) => s.id);
   assert.equal(reporting, ['tools', ...c.stages.filter((s) => s.id.startsWith('stage2/')).map((s) => s.id)]);
+});
+
+test('explain names the package pin that changed for base, buildenv and kernel-build, whose keys are their image input hash', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'osforge-journal-'));
+  try {
+    const journal = new Journal(dir);
+    const before = compile(fakePlan, stageGraph(fakePlan, opts), 4, fakeImagerFiles);
+    for (const id of ['base/amd64', 'buildenv/amd64', 'kernel-build/amd64']) await journal.record(before.byId.get(id)!);
+    const bump = (spec: typeof fakePlan.base) => ({ ...spec, pins: { amd64: [`${spec.pins.amd64![0]}+1`, ...spec.pins.amd64!.slice(1)] } });
+    const p = { ...fakePlan, base: bump(fakePlan.base), buildenv: bump(fakePlan.buildenv), kernelBuild: bump(fakePlan.kernelBuild!) };
+    const after = compile(p, stageGraph(p, opts), 4, fakeImagerFiles);
+    const names = (id: string) => explain(after.byId.get(id)!, false, journal).changes.map((c) => c.name);
+    assert.equal(names('base/amd64'), ['rootfs-input', 'include:ca-certificates']);
+    assert.equal(names('buildenv/amd64'), ['rootfs-input', 'include:gcc']);
+    assert.equal(names('kernel-build/amd64'), ['rootfs-input', 'include:bc']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test.run();
