@@ -1,22 +1,17 @@
-// The dist stage: collects the finished stages' files (every artifact is
-// already a file in the stage store), writes manifest.json and publishes
-// dist/ atomically. The no-op check lives here too: dist/ is current when it
+// The dist stage's work: runs the stage kinds' contributions (every artifact
+// is already a file in the stage store; kinds/*.ts say which, and what the
+// manifest records of them), writes manifest.json and publishes dist/
+// atomically. The no-op check lives here too: dist/ is current when it
 // was written for this dist key and its files are unchanged.
 import type { StageGraph } from './keys.ts';
 import { classifyDist, readStamp, refreshedStamp, restat, saveStamp, stampPath, writeStamp, type DistIdentity, type DistState } from '../cache/dist-stamp.ts';
 import { refreshRecordedIdentity } from '../outputs/dist-identity.ts';
 import type { BuildIdentity } from '../util/git.ts';
-import { outputFormats } from '../outputs/formats.ts';
-import { setArtifactName, setIdSuffix } from '../plan/image-sets.ts';
-import { imageSteps } from '../outputs/images/steps.ts';
-import { bootArtifacts, stepContext } from '../outputs/images/index.ts';
-import { GRUB_SOURCE, GRUB_TAR, KERNEL_FILES, KERNEL_SOURCE, type BuiltGrub, type BuiltKernel } from '../model/step-outputs.ts';
-import { sha256, sha256File } from '../util/hash.ts';
-import { join } from 'node:path';
-import { describe, writeDist, type PendingArtifact } from '../outputs/dist-writer.ts';
-import type { Manifest, ManifestGrub, ManifestKernel, ManifestPackage } from '../model/manifest.ts';
+import { setArtifactName } from '../plan/image-sets.ts';
+import { describe, writeDist } from '../outputs/dist-writer.ts';
+import type { Manifest } from '../model/manifest.ts';
 import type { Outputs, StageEnv } from './stage.ts';
-import type { DistRefs } from './values.ts';
+import type { DistParts, Ship } from './kinds/kind.ts';
 
 /**
  * The warm no-op check: 'current' when dist/ was written for this dist key
@@ -44,107 +39,20 @@ export async function refreshDistIdentity(opts: {
   return r.message;
 }
 
-/** The kernel's .config and System.map as dist/ files, and its manifest record. */
-async function kernelRecord(plan: StageEnv['plan'], arch: ManifestKernel['arch'], kernel: BuiltKernel, artifacts: PendingArtifact[]): Promise<ManifestKernel> {
-  const m = kernel.meta;
-  const file = async (suffix: string, name: string, kind: string) => {
-    const dist = { path: `${plan.name}-${plan.version}-${arch}-kernel.${suffix}`, sha256: await sha256File(join(kernel.dir, name)) };
-    artifacts.push({ ...dist, arch, kind, file: join(kernel.dir, name), extra: { release: m.release } });
-    return dist;
-  };
-  const spec = plan.sources[KERNEL_SOURCE]!;
-  // The stage key covers the fragments' text, so the plan's copies are the ones it was built from.
-  const fragments = m.fragments.map((path) => ({ path, sha256: sha256(plan.imageFiles.kernelConfig[path]!) }));
-  return {
-    arch,
-    version: m.version,
-    release: m.release,
-    license: spec.license ?? 'GPL-2.0-only',
-    source: { name: KERNEL_SOURCE, file: m.source.file, sha256: m.source.sha256 },
-    fragments,
-    config: await file('config', KERNEL_FILES.config, 'kernel-config'),
-    systemMap: await file('System.map', KERNEL_FILES.systemMap, 'kernel-system-map'),
-    key: m.key,
-  };
-}
-
-async function grubRecord(plan: StageEnv['plan'], arch: ManifestGrub['arch'], grub: BuiltGrub): Promise<ManifestGrub> {
-  const m = grub.meta;
-  return {
-    arch,
-    version: m.version,
-    license: plan.sources[GRUB_SOURCE]!.license ?? 'GPL-3.0-or-later',
-    source: { name: GRUB_SOURCE, file: m.source.file, sha256: m.source.sha256 },
-    platforms: m.platforms,
-    treeSha256: m.files![GRUB_TAR]!,
-    key: m.key,
-  };
-}
-
-export async function assembleDist(env: StageEnv, graph: StageGraph, refs: DistRefs, deps: Outputs): Promise<Manifest> {
+/**
+ * Runs every kind's contribution (in manifest order, as compile.ts sorted
+ * them) into one manifest, then writes dist/ and its stamp. The fields that
+ * are plan facts (name, version, identity, Buck2, image sets) are set here.
+ */
+export async function assembleDist(env: StageEnv, graph: StageGraph, contributions: readonly Ship[], deps: Outputs): Promise<Manifest> {
   const { plan, identity } = env;
-  const artifacts: PendingArtifact[] = [];
-  const packages: ManifestPackage[] = [];
-  const toolchains: Manifest['toolchains'] = {};
-  const kernels: ManifestKernel[] = [];
-  const grubs: ManifestGrub[] = [];
-  for (const arch of plan.arches) {
-    const a = refs.arches.get(arch)!;
-    for (const [format, f] of Object.entries(outputFormats).filter(([, f]) => f.from === 'tools')) {
-      const file = deps.get(a.toolFormats.get(format)!);
-      artifacts.push({ path: f.fileName(plan.name, plan.version, arch), arch, kind: f.kind, file: file.path, sha256: file.sha256 });
-    }
-    const kernel = deps.get(a.kernel);
-    kernels.push(await kernelRecord(plan, arch, kernel, artifacts));
-    const grub = deps.get(a.grub);
-    grubs.push(await grubRecord(plan, arch, grub));
-    for (const set of plan.imageSets) {
-      const setRefs = a.sets.get(setIdSuffix(set))!;
-      const name = setArtifactName(plan, set);
-      // A profile's artifacts say which profile they are (the SBOM's CONTAINS reads it).
-      const tag = (a: PendingArtifact): PendingArtifact => (set.profile ? { ...a, extra: { ...(a.extra ?? {}), profile: set.profile } } : a);
-      for (const [format, f] of Object.entries(outputFormats).filter(([, f]) => f.from === 'rootfs')) {
-        const file = deps.get(setRefs.formats.get(format)!);
-        artifacts.push(tag({ path: f.fileName(name, plan.version, arch), arch, kind: f.kind, file: file.path, sha256: file.sha256 }));
-      }
-      const ctx = stepContext({
-        name,
-        version: plan.version,
-        arch,
-        grub,
-        kernel,
-        rootfs: deps.get(setRefs.rootfs),
-        imager: deps.get(refs.imager),
-        outputs: new Map(Object.keys(imageSteps).map((s) => [s, deps.get(setRefs.steps.get(s)!)])),
-      });
-      artifacts.push(...(await bootArtifacts(ctx, set.profile)).map(tag));
-    }
-    const s1 = deps.get(a.stage1).meta;
-    toolchains[arch] = { triple: s1.triple, libc: 'musl', libcVersion: s1.libcVersion, compiler: s1.compiler, cflags: s1.cflags };
-    for (const recipe of plan.packages) {
-      const p = deps.get(a.packages.get(recipe.id)!).meta;
-      packages.push({
-        ...(recipe.id !== recipe.name ? { id: recipe.id } : {}),
-        ...(recipe.slot !== '0' ? { slot: recipe.slot } : {}),
-        name: p.name,
-        version: p.version,
-        arch,
-        license: recipe.license,
-        key: p.key,
-        deps: recipe.deps,
-        sources: p.sources,
-        outputSha256: p.outputSha256!,
-        ...(recipe.use ? { use: { iuse: recipe.use.iuse, enabled: recipe.use.enabled } } : {}),
-      });
-    }
+  const parts: DistParts = { artifacts: [], images: {}, toolchains: {}, packages: [], kernels: [], grub: [] };
+  for (const ship of contributions) await ship(env, deps, parts);
+  const { artifacts } = parts;
+  const { base, buildenv, tools, builder } = parts.images;
+  if (!base || !buildenv || !tools || !builder || !parts.sources || !parts.toolsCache) {
+    throw new Error("internal: no stage kind shipped manifest.json's images, sources or toolsCache");
   }
-  const oss = deps.get(refs.oss);
-  artifacts.push({ path: 'oss_source.tgz', arch: 'any', kind: 'oss-source', file: oss.path, sha256: oss.sha256 });
-  const used = [...deps.get(refs.sources).values()];
-  const base = deps.get(refs.base);
-  const buildenv = deps.get(refs.buildenv);
-  const tools = deps.get(refs.tools);
-  const builder = deps.get(refs.builder);
   const manifest: Manifest = {
     name: plan.name,
     version: plan.version,
@@ -152,31 +60,15 @@ export async function assembleDist(env: StageEnv, graph: StageGraph, refs: DistR
     dirty: identity.dirty,
     sourceDateEpoch: identity.sourceDateEpoch,
     artifacts: await Promise.all(artifacts.map(describe)),
-    images: {
-      base: { amd64: { ref: base.ref, id: base.id, inputHash: base.inputHash } },
-      buildenv: { ref: buildenv.ref, id: buildenv.id, inputHash: buildenv.inputHash },
-      tools: { ref: tools.ref, id: tools.id, inputHash: tools.key },
-      builder: { ref: builder.ref, id: builder.id, inputHash: builder.key },
-    },
+    images: { base, buildenv, tools, builder },
     buck2: env.buck2 ? { version: env.buck2.version, sha256: env.buck2.sha256 } : null,
-    toolchains,
-    packages,
+    toolchains: parts.toolchains,
+    packages: parts.packages,
     imageSets: plan.imageSets.map((set) => ({ profile: set.profile, name: setArtifactName(plan, set), packages: set.packages })),
-    kernels,
-    grub: grubs,
-    sources: used.map((s) => {
-      const spec = plan.sources[s.name]!;
-      return {
-        name: s.name,
-        version: spec.version,
-        file: s.file,
-        sha256: s.sha256,
-        urls: spec.urls,
-        license: spec.license,
-        ...(s.signature ? { signature: s.signature } : {}),
-      };
-    }),
-    toolsCache: { key: tools.key },
+    kernels: parts.kernels,
+    grub: parts.grub,
+    sources: parts.sources,
+    toolsCache: parts.toolsCache,
   };
   env.progress(graph.dist.id, `writing dist/: ${artifacts.length} artifacts`);
   await writeDist(env.distDir, artifacts, manifest);

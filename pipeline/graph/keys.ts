@@ -54,8 +54,10 @@ function fileInputs(prefix: string, files: Record<string, Buffer>): Inputs {
 }
 
 export function stageGraph(plan: Plan, opts: GraphOptions): StageGraph {
-  const base = node('base/amd64', [['rootfs-input', baseInputHash(plan.base, 'amd64')]]);
-  const buildenv = node('buildenv/amd64', [['rootfs-input', baseInputHash(plan.buildenv, 'amd64')]]);
+  // The base and buildenv keys are over their one image input hash (manifest.json records it, and the tools and
+  // builder keys are built on the buildenv's); their named inputs sit beside it, for explain only.
+  const base = beside(node('base/amd64', [['rootfs-input', baseInputHash(plan.base, 'amd64')]]), baseNamedInputs(plan.base, 'amd64'));
+  const buildenv = beside(node('buildenv/amd64', [['rootfs-input', baseInputHash(plan.buildenv, 'amd64')]]), baseNamedInputs(plan.buildenv, 'amd64'));
   const musl = plan.sources[plan.toolchainSource]!;
   const tools = node('tools', [['buildenv', buildenv.key], [`source:${musl.name}`, sourcePin(musl)], ...fileInputs('file:', plan.imageFiles.tools)]);
   const builder = node('builder', [
@@ -144,6 +146,15 @@ export function stageGraph(plan: Plan, opts: GraphOptions): StageGraph {
   ]);
   nodes.push(dist);
   return { base, buildenv, tools, builder, kernelBuild, arches, dist, nodes };
+}
+
+/**
+ * `n` with `named` inputs recorded beside its own, its key unchanged: the
+ * journal keeps them and explain names the one that changed, while the key
+ * stays what the stage's output (and what records it) was made under.
+ */
+function beside(n: StageNode, named: Inputs): StageNode {
+  return { ...n, inputs: [...n.inputs, ...named] };
 }
 
 /** A Debian root's inputs by name (baseInputHash hashes the same facts into one value). */

@@ -1,7 +1,9 @@
 // Runs the whole `dist` build: compile the plan into stages, run them on
 // the scheduler (whatever is ready, within the job budget, critical path
 // first), and show progress: a listr2 view on a TTY, plain lines otherwise,
-// or one JSON event per line with --json.
+// or one JSON event per line with --json. Generic: what a stage needs of the
+// run (a builder image shipped first, a proof on a no-op, its part of
+// report.json) it says itself (graph/stage.ts BuildStage).
 import { join } from 'node:path';
 import { writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
@@ -11,20 +13,18 @@ import { LABEL_RUN } from '../engine/engine.ts';
 import { OsforgeError, wrapError } from '../errors.ts';
 import type { Plan } from '../plan/types.ts';
 import { StageStore } from '../cache/stage-store.ts';
-import { validateToolsCache } from '../cache/tools-cache.ts';
-import { toolsCacheTrust, toolsEnv } from '../steps/tools.ts';
 import type { Buck2 } from '../steps/buck2.ts';
 import { openStepLog } from '../steps/step-log.ts';
 import { Journal, explain, type Explanation } from '../cache/journal.ts';
 import type { StageGraph } from './keys.ts';
 import { distState, refreshDistIdentity } from './assemble-dist.ts';
-import type { Manifest, PackageOrigin } from '../model/manifest.ts';
+import type { Manifest } from '../model/manifest.ts';
 import type { BuildIdentity } from '../util/git.ts';
 import { configHash, fetchVerifiedBinary, trustedMirrorForBuild } from '../binpkg/cache-hook.ts';
 import type { BinaryLookup } from '../steps/bootstrap.ts';
 import { compile } from './compile.ts';
 import { imagerFiles } from '../steps/imager.ts';
-import { Outputs, type BuildStage, type Held, type StageEnv, type StageResult } from './stage.ts';
+import { Outputs, type BuildStage, type Held, type PresenceEnv, type StageEnv, type StageResult } from './stage.ts';
 import type { EnginePool } from '../engine/placement.ts';
 import type { SharedCache } from '../cache/shared-cache.ts';
 import { runGraph, type StageEvent } from './scheduler.ts';
@@ -70,12 +70,20 @@ export async function runDist(opts: DistOptions): Promise<DistResult> {
   const budget = Math.max(1, opts.jobs ?? cpus().length);
   const compiled = compile(plan, graph, budget, imagerFiles());
 
-  // A no-op still proves the tools cache valid; a forced tools rebuild or a
-  // broken cache must really rebuild, so neither is ever a no-op.
-  if (
-    !toolsEnv().skip &&
-    (await validateToolsCache(opts.toolsCacheRoot, graph.tools.key, await toolsCacheTrust(new StageStore(opts.stateRoot.stages), { sign: false }))).ok
-  ) {
+  // A no-op still proves what must be proven on every run present (the tools cache valid); a forced
+  // tools rebuild or a broken cache must really rebuild, so neither is ever a no-op. No engine yet.
+  const noEngine: PresenceEnv = {
+    plan,
+    identity: opts.identity,
+    store: new StageStore(opts.stateRoot.stages),
+    distDir: opts.distDir,
+    toolsCacheRoot: opts.toolsCacheRoot,
+    stateRoot: opts.stateRoot,
+    imageExists: async () => {
+      throw new Error('internal: a stage proven on a no-op asked the engine');
+    },
+  };
+  if (await provenNoop(compiled.stages, noEngine)) {
     const state = await distState(opts);
     if (state.kind !== 'stale') {
       const explanations = compiled.stages.map((s) => explain(s, true, journal));
@@ -119,7 +127,6 @@ export async function runDist(opts: DistOptions): Promise<DistResult> {
   const results = new Map<string, StageResult>();
   // A live view: hold() and the report read what has finished so far.
   const outputs = new Outputs(results);
-  const { refs } = compiled;
   // Containers started ahead (BuildStage.hold), each taken by its stage or dropped.
   const held = new Map<string, Promise<Held | undefined>>();
   const started = new Set<string>();
@@ -203,8 +210,8 @@ export async function runDist(opts: DistOptions): Promise<DistResult> {
     if (p.engine === engine) return { ...(await s.run(env, new Outputs(deps))), engine: 'local' };
     try {
       return await pool.within(p, async () => {
-        const builder = outputs.maybe(refs.builder);
-        if (builder && s.deps.includes(graph.builder.id)) await pool.ensureImage(p, builder.ref);
+        const image = s.remoteImage?.(outputs);
+        if (image) await pool.ensureImage(p, image);
         return { ...(await s.run({ ...env, engine: p.engine }, new Outputs(deps))), engine: p.name };
       });
     } catch (err) {
@@ -253,30 +260,15 @@ export async function runDist(opts: DistOptions): Promise<DistResult> {
     }
   }
 
-  const tools = outputs.maybe(refs.tools);
-  const packageOrigins: PackageOrigin[] = [];
-  for (const arch of plan.arches) {
-    for (const recipe of plan.packages) {
-      const ref = refs.arches.get(arch)!.packages.get(recipe.id)!;
-      const r = results.get(ref.id);
-      if (!r) continue;
-      const signer = outputs.get(ref).meta.signerKeyId;
-      packageOrigins.push({
-        arch,
-        name: recipe.name,
-        version: recipe.version,
-        origin: signer ? 'mirror' : 'built',
-        ...(signer ? { signerKeyId: signer } : {}),
-        cached: r.hit,
-      });
-    }
-  }
+  // What the stages add to report.json: the tools cache's outcome, each package's origin (never in dist/).
+  const parts = compiled.stages.flatMap((s) => s.report?.(outputs) ?? []);
+  const toolsCache = parts.find((p) => p.toolsCache)?.toolsCache ?? null;
   const order = new Map(compiled.stages.map((s, i) => [s.id, i]));
   explanations.sort((a, b) => order.get(a.id)! - order.get(b.id)!);
   const report = {
     commit: opts.identity.commit,
-    toolsCache: tools ? { key: tools.key, hit: tools.hit, reason: tools.reason } : null,
-    packages: packageOrigins,
+    toolsCache,
+    packages: parts.flatMap((p) => p.packages ?? []),
     explanations,
     stages: Object.fromEntries([...run.status].map(([id, st]) => [id, st])),
   };
@@ -297,5 +289,11 @@ export async function runDist(opts: DistOptions): Promise<DistResult> {
     throw err;
   }
   const manifest = outputs.get(compiled.dist);
-  return { manifest, upToDate: false, toolsHit: tools?.hit ?? false, logDir, explanations };
+  return { manifest, upToDate: false, toolsHit: toolsCache?.hit ?? false, logDir, explanations };
+}
+
+/** Whether every stage that must be proven on a no-op (BuildStage.provenOnNoop) is present, asked in build order. */
+async function provenNoop(stages: readonly BuildStage[], p: PresenceEnv): Promise<boolean> {
+  for (const s of stages) if (s.provenOnNoop && !(await s.present(p))) return false;
+  return true;
 }

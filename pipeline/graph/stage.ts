@@ -1,10 +1,11 @@
 // A stage is one value: its id, what it depends on, the named inputs its key
 // is made of, how heavy it is, how to tell whether its output already
 // exists, and how to produce that output from its dependencies' outputs.
-// compile.ts makes every stage of a build from the plan alone; run.ts hands
-// them to the scheduler. Nothing else lists stages. A stage's output is read
-// through the typed reference compile.ts got when it added that stage, so a
-// dependency's value has its type without a cast at the reader.
+// The stage kinds (graph/kinds/) describe them, compile.ts expands the kinds
+// over the plan, run.ts hands the stages to the scheduler. A stage's output
+// is read through the typed reference its kind module declares and adds the
+// stage under (kinds/kind.ts), so a dependency's value has its type without
+// a cast at the reader.
 import type { Engine } from '../engine/engine.ts';
 import type { StageStore } from '../cache/stage-store.ts';
 import type { Journal } from '../cache/journal.ts';
@@ -13,6 +14,7 @@ import type { Arch, Plan } from '../plan/types.ts';
 import type { BuildIdentity } from '../util/git.ts';
 import type { Buck2 } from '../steps/buck2.ts';
 import type { BinaryLookup } from '../steps/bootstrap.ts';
+import type { PackageOrigin } from '../model/manifest.ts';
 
 /** Where a run keeps things, and what it may use. */
 export interface StageEnv {
@@ -53,10 +55,19 @@ export interface StageResult<V = unknown> {
   value: V;
 }
 
-/** A typed reference to a stage's output: made only by compile.ts's add() for a stage whose run returns a V. */
+/**
+ * A typed reference to a stage's output. Each kind module declares the refs
+ * of its own stages (kinds/*.ts) and adds each stage under its ref, and the
+ * compiler checks that the stage's run returns that V (kinds/kind.ts add()).
+ */
 export interface Ref<V> {
   readonly id: string;
   /** Phantom: carries V, never set. */ readonly _value?: V;
+}
+
+/** The reference to stage `id`, whose run returns a V: only a kind module calls this, for a stage it adds. */
+export function ref<V>(id: string): Ref<V> {
+  return { id };
 }
 
 /** The outputs of finished stages, read through references. */
@@ -66,7 +77,7 @@ export class Outputs {
   get<V>(ref: Ref<V>): V {
     const r = this.results.get(ref.id);
     if (!r) throw new Error(`internal: stage output ${ref.id} is missing`);
-    // The one cast: a Ref<V> is only handed out by add() for a stage whose run returns StageResult<V>.
+    // The one cast: a Ref<V> names a stage its kind added under that ref, and add() checks that its run returns StageResult<V>.
     return r.value as V;
   }
   /** The output when that stage finished, else undefined. */
@@ -76,6 +87,16 @@ export class Outputs {
   has(ref: Ref<unknown>): boolean {
     return this.results.has(ref.id);
   }
+  /** Whether that finished stage was a cache hit; undefined when it has not finished. */
+  hit(ref: Ref<unknown>): boolean | undefined {
+    return this.results.get(ref.id)?.hit;
+  }
+}
+
+/** What a stage adds to the run's report.json (never to dist/): the tools cache's outcome, a package's origin. */
+export interface ReportPart {
+  toolsCache?: { key: string; hit: boolean; reason: string };
+  packages?: PackageOrigin[];
 }
 
 export interface BuildStage {
@@ -102,6 +123,15 @@ export interface BuildStage {
    * what the dependencies produce. undefined when it cannot yet.
    */
   hold?(env: StageEnv, done: Outputs): Promise<Held> | undefined;
+  /** The image a builder must hold before this stage runs there (shipped by the run), given what has finished. */
+  remoteImage?(done: Outputs): string | undefined;
+  /**
+   * A warm no-op must still find this stage's output present: the run asks
+   * present() (no engine: imageExists is never called) before trusting dist/.
+   */
+  provenOnNoop?: boolean;
+  /** Its part of report.json, read once the run ended (from whatever finished). */
+  report?(done: Outputs): ReportPart | undefined;
 }
 
 /** A container started ahead by hold(); drop() removes it when the stage does not run. */

@@ -2,9 +2,10 @@
 // output.go): its kind, file name, arches, where its bytes come from (the
 // rootfs entry, the toolchain, or a file an imager step left), what the
 // manifest says about it, whether it is a bootable disk (GRUB facts and a
-// QEMU boot script), and what it ships (the SBOM's CONTAINS). compile.ts
-// turns the entries into stages, assemble-dist.ts into artifacts, the SBOM
-// reads `contains`: nothing else lists formats. Adding a boot format is an
+// QEMU boot script), and what it ships (the SBOM's CONTAINS). The stage
+// kinds graph/kinds/tool-formats.ts, rootfs-formats.ts and image-steps.ts turn
+// the entries into stages and artifacts, the SBOM reads `contains`: nothing
+// else lists formats. Adding a boot format is an
 // imager script, an entry here and its boot-test case.
 import { readFile, stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';

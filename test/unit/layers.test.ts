@@ -196,6 +196,56 @@ test('every layer named in a rule exists as a rule of its own (no typo that allo
   for (const [layer, deps] of Object.entries(RULES)) for (const d of deps) assert.ok(d in RULES, `${layer} names unknown layer ${d}`);
 });
 
+/**
+ * Inside graph/: the stage kinds (graph/kinds/) sit below compile and the
+ * runner. A kind module may import, of graph/, only other kinds and the
+ * shared vocabulary (GRAPH_SHARED); outside kinds/, only compile.ts names
+ * the registry, and only the kinds' type module (kinds/kind.ts) is imported
+ * elsewhere (assemble-dist.ts runs their contributions). So the runner and
+ * the app hold no stage-specific code, and adding a kind is one module and
+ * one registry line.
+ */
+export const GRAPH_SHARED = ['graph/stage.ts', 'graph/keys.ts', 'graph/values.ts', 'graph/assemble-dist.ts'];
+export const KIND_IMPORTERS: Readonly<Record<string, readonly string[]>> = {
+  'graph/compile.ts': ['graph/kinds/kind.ts', 'graph/kinds/registry.ts'],
+  'graph/assemble-dist.ts': ['graph/kinds/kind.ts'],
+};
+
+export function kindViolations(graph: Map<string, string[]>): string[] {
+  const bad: string[] = [];
+  for (const [file, targets] of graph) {
+    const from = relative(root, file);
+    for (const t of targets.map((t) => relative(root, t))) {
+      const edge = `${from} -> ${t}`;
+      if (from.startsWith('graph/kinds/')) {
+        if (t.startsWith('graph/') && !t.startsWith('graph/kinds/') && !GRAPH_SHARED.includes(t))
+          bad.push(`${edge} (a kind imports only kinds and ${GRAPH_SHARED.join(', ')})`);
+      } else if (t.startsWith('graph/kinds/') && !(KIND_IMPORTERS[from] ?? []).includes(t)) {
+        bad.push(`${edge} (outside graph/kinds/, only compile.ts names the registry)`);
+      }
+    }
+  }
+  return bad;
+}
+
+test('inside graph/: kinds import only kinds and the shared vocabulary; only compile.ts names the registry', () => {
+  const bad = kindViolations(importGraph());
+  assert.equal(bad, [], `edges the graph/kinds rules do not allow:\n  ${bad.join('\n  ')}`);
+  const p = (f: string) => join(root, f);
+  assert.equal(
+    kindViolations(
+      new Map([
+        [p('graph/kinds/a.ts'), [p('graph/run.ts')]],
+        [p('graph/run.ts'), [p('graph/kinds/a.ts')]],
+      ]),
+    ),
+    [
+      'graph/kinds/a.ts -> graph/run.ts (a kind imports only kinds and graph/stage.ts, graph/keys.ts, graph/values.ts, graph/assemble-dist.ts)',
+      'graph/run.ts -> graph/kinds/a.ts (outside graph/kinds/, only compile.ts names the registry)',
+    ],
+  );
+});
+
 // The checks themselves must be able to fail: an upward edge and a circle in a made-up graph.
 test('the checks catch an upward edge and a circle', () => {
   const p = (f: string) => join(root, f);

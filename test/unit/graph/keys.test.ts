@@ -2,7 +2,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
 import { loadPlan } from '../../../pipeline/plan/load.ts';
-import { stageGraph, type GraphOptions } from '../../../pipeline/graph/keys.ts';
+import { node, stageGraph, type GraphOptions } from '../../../pipeline/graph/keys.ts';
+import { baseInputHash } from '../../../pipeline/steps/base.ts';
 import type { Plan } from '../../../pipeline/plan/types.ts';
 import { diffInputs } from '../../../pipeline/cache/journal.ts';
 
@@ -91,6 +92,25 @@ test('a changed package pin of the kernel build image is named by package', () =
     diffInputs(a.kernelBuild.inputs, b.kernelBuild.inputs).map((c) => c.name),
     ['rootfs-input', `include:${first.split('=')[0]}`],
   );
+});
+
+test('a changed package pin of the base or buildenv image is named by package, and their keys stay over the one image input hash', () => {
+  const a = stageGraph(plan, opts);
+  for (const which of ['base', 'buildenv'] as const) {
+    const spec = plan[which];
+    const pins = spec.pins.amd64 ?? spec.include;
+    const first = pins[0]!;
+    const bumped = { ...spec, pins: { ...spec.pins, amd64: [`${first}+1`, ...pins.slice(1)] } };
+    const b = stageGraph({ ...plan, [which]: bumped }, opts);
+    assert.equal(
+      diffInputs(a[which].inputs, b[which].inputs).map((c) => c.name),
+      ['rootfs-input', `include:${first.split('=')[0]}`],
+      which,
+    );
+    // The key is what it always was: over the image input hash alone (the tools, builder and imager keys build on it).
+    assert.is(a[which].key, node(`${which}/amd64`, [['rootfs-input', baseInputHash(spec, 'amd64')]]).key, which);
+    assert.is.not(b[which].key, a[which].key, which);
+  }
 });
 
 test.run();
