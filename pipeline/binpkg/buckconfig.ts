@@ -7,8 +7,9 @@ import type { KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { OsforgeError } from '../errors.ts';
-import { loadVerifyKey } from '../sign/keyfile.ts';
+import { loadVerifyKey } from '../crypto/keyfile.ts';
 import { keyId } from './signature.ts';
+import { parseIni } from '../util/ini.ts';
 
 export interface BinaryMirrorSetting {
   /** `[buckos] binary_mirror`, or null when unset. */
@@ -21,26 +22,6 @@ export interface BinaryMirrorSetting {
   binaryMirrorRoot?: string | null;
   /** The file read, or null when it does not exist. */
   configPath: string | null;
-}
-
-/** Parses INI text into section → key → value (last one wins; `#` and `;` start comments). */
-export function parseIni(text: string): Map<string, Map<string, string>> {
-  const out = new Map<string, Map<string, string>>();
-  let section = '';
-  for (const raw of text.split('\n')) {
-    const line = raw.trim();
-    if (line === '' || line.startsWith('#') || line.startsWith(';')) continue;
-    const s = /^\[\s*([^\]]+?)\s*\]$/.exec(line);
-    if (s) {
-      section = s[1]!;
-      continue;
-    }
-    const kv = /^([^=]+?)\s*=\s*(.*)$/.exec(line);
-    if (!kv) continue;
-    if (!out.has(section)) out.set(section, new Map());
-    out.get(section)!.set(kv[1]!, kv[2]!.replace(/\s+[#;].*$/, '').trim());
-  }
-  return out;
 }
 
 export function binaryMirrorFromIni(text: string): Omit<BinaryMirrorSetting, 'configPath'> {

@@ -22,7 +22,7 @@ import { dirname, join, relative } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { OsforgeError } from '../errors.ts';
-import { decodeSigFile, encodeSigFile, signFile, verifyFile } from '../sign/blob.ts';
+import { decodeSigFile, encodeSigFile, signFile, verifyFile } from '../crypto/blob.ts';
 import { DEFAULT_HTTP_TIMING, httpRead, tooLarge, type HttpTiming } from '../util/http-read.ts';
 import { parseJsonBounded } from '../util/json-bounded.ts';
 import { printable } from '../util/printable.ts';
@@ -286,7 +286,7 @@ export async function sharedCacheFrom(
 ): Promise<SharedCache | undefined> {
   const location = cli ?? env.OSFORGE_SHARED_CACHE;
   if (!location) return undefined;
-  const { loadSigningKey, loadVerifyKey } = await import('../sign/keyfile.ts');
+  const { loadSigningKey, loadVerifyKey } = await import('../crypto/keyfile.ts');
   if (!env.OSFORGE_SHARED_CACHE_PUBKEY) {
     throw new OsforgeError('USAGE', `shared cache ${location}: no public key to verify its entries with`, {
       hint: 'set OSFORGE_SHARED_CACHE_PUBKEY to the cosign public key its entries are signed with (osforge keygen makes a pair)',

@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { OsforgeError } from '../errors.ts';
 import { readBinaryMirrorSetting } from '../binpkg/buckconfig.ts';
-import { loadVerifyKey } from '../sign/keyfile.ts';
+import { loadVerifyKey } from '../crypto/keyfile.ts';
 import { installBinary, listAvailable } from '../binpkg/installer.ts';
 import { guarded, nonEmpty, refuseTogether } from '../binpkg/cli-guard.ts';
 import { LIMITS_HELP, limitOptions, limitsFrom } from '../binpkg/limits.ts';

@@ -36,7 +36,7 @@ options:
         hint: `pass --key <cosign.key> or set ${TOOLS_CACHE_KEY_ENV} (osforge keygen makes a pair)`,
       });
     }
-    const { loadSigningKey } = await import('../sign/keyfile.ts');
+    const { loadSigningKey } = await import('../crypto/keyfile.ts');
     const { privateKey } = await loadSigningKey({ path: resolve(keyPath), from: values.key ? '--key' : (TOOLS_CACHE_KEY_ENV as 'OSFORGE_SHARED_CACHE_KEY') });
     const cacheRoot = paths.toolsCache();
     const index = await signToolsCache(cacheRoot, new StageStore(paths.stages()), privateKey);

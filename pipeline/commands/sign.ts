@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
 import { OsforgeError } from '../errors.ts';
 import { paths, repoRoot } from '../paths.ts';
-import { DEFAULT_PRIVATE_KEY, KEY_ENV, loadSigningKey, locateSigningKey } from '../sign/keyfile.ts';
-import { PASSWORD_ENV } from '../sign/password.ts';
+import { DEFAULT_PRIVATE_KEY, KEY_ENV, loadSigningKey, locateSigningKey } from '../crypto/keyfile.ts';
+import { PASSWORD_ENV } from '../crypto/password.ts';
 import { RELEASE_LIMITS_HELP, releaseLimitOptions, releaseLimitsFrom } from '../sign/release-reads.ts';
 import { BUILDER_ID_ENV, checkSignable, signDist } from '../sign/sign-dist.ts';
 import { assertRepoDir } from './changelog.ts';

@@ -7,9 +7,9 @@ import { join } from 'node:path';
 import { OsforgeError } from '../errors.ts';
 import { generateChangelog } from '../release/changelog.ts';
 import { sha256File } from '../util/hash.ts';
-import { encodeBundle, encodeSigFile, messageSignatureBundle, signFile } from './blob.ts';
+import { encodeBundle, encodeSigFile, messageSignatureBundle, signFile } from '../crypto/blob.ts';
 import { signEnvelope } from './dsse.ts';
-import type { KeyPair } from './keys.ts';
+import type { KeyPair } from '../crypto/keys.ts';
 import { buildStatement, encodeStatement, INTOTO_PAYLOAD_TYPE, type FileDigest } from './provenance.ts';
 import { readManifest } from './read-manifest.ts';
 import {

@@ -66,7 +66,7 @@ export async function toolsCacheTrust(store: StageStore, opts: { sign: boolean }
   const pub = env[TOOLS_CACHE_PUBKEY_ENV];
   const priv = env[TOOLS_CACHE_KEY_ENV];
   if (!pub && !(opts.sign && priv)) return { store };
-  const { loadSigningKey, loadVerifyKey } = await import('../sign/keyfile.ts');
+  const { loadSigningKey, loadVerifyKey } = await import('../crypto/keyfile.ts');
   const verifyKey = pub
     ? await loadVerifyKey(pub).catch((err: unknown) => {
         throw wrapError(err, TOOLS_CACHE_PUBKEY_ENV);
