@@ -10,6 +10,7 @@ import { OsforgeError } from '../errors.ts';
 import { loadVerifyKey } from '../crypto/keyfile.ts';
 import { keyId } from './signature.ts';
 import { parseIni } from '../util/ini.ts';
+import { settings } from '../settings.ts';
 
 export interface BinaryMirrorSetting {
   /** `[buckos] binary_mirror`, or null when unset. */
@@ -57,8 +58,8 @@ export async function readBinaryMirrorSetting(configPath = '.buckconfig'): Promi
  * $BINARY_MIRROR when set, otherwise `binary_mirror` if `prefer_binaries` is true.
  */
 export async function binaryMirrorForBuild(opts: { env?: NodeJS.ProcessEnv; configPath?: string } = {}): Promise<string | null> {
-  const env = opts.env ?? process.env;
-  if (env.BINARY_MIRROR) return env.BINARY_MIRROR;
+  const fromEnv = settings(opts.env).binaryMirror.url;
+  if (fromEnv) return fromEnv;
   const s = await readBinaryMirrorSetting(opts.configPath);
   return s.preferBinaries && s.binaryMirror ? s.binaryMirror : null;
 }
@@ -78,10 +79,9 @@ export interface TrustedMirror {
  * bytes would otherwise enter the stage cache under a real stage key.
  */
 export async function trustedMirrorForBuild(opts: { env?: NodeJS.ProcessEnv; configPath?: string; log: (msg: string) => void }): Promise<TrustedMirror | null> {
-  const env = opts.env ?? process.env;
   const url = await binaryMirrorForBuild(opts);
   if (!url) return null;
-  const keyPath = env.BINARY_MIRROR_KEY || (await readBinaryMirrorSetting(opts.configPath)).binaryMirrorKey || null;
+  const keyPath = settings(opts.env).binaryMirror.key || (await readBinaryMirrorSetting(opts.configPath)).binaryMirrorKey || null;
   if (!keyPath) {
     opts.log(
       `binary mirror ${url} ignored: no key is set (set BINARY_MIRROR_KEY=<cosign.pub> or binary_mirror_key in [buckos] of .buckconfig); building from source`,

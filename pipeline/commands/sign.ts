@@ -7,6 +7,7 @@ import { RELEASE_LIMITS_HELP, releaseLimitOptions, releaseLimitsFrom } from '../
 import { BUILDER_ID_ENV, checkSignable, signDist } from '../sign/sign-dist.ts';
 import { assertRepoDir } from './changelog.ts';
 import type { Command } from './types.ts';
+import { settings } from '../settings.ts';
 
 export const signCommand: Command = {
   name: 'sign',
@@ -77,7 +78,7 @@ ${RELEASE_LIMITS_HELP}
       keyPair,
       repo,
       releaseNotes: values['no-release-notes'] !== true,
-      builderId: process.env[BUILDER_ID_ENV] || undefined,
+      builderId: settings().builderId || undefined,
       log: (line) => process.stdout.write(line + '\n'),
       limits,
     });

@@ -146,26 +146,10 @@ test('no import circle under pipeline/', () => {
 });
 
 /**
- * Files that still read variables themselves, owned by another change (issue 22)
- * or, for the bin, run before any module loads. The test fails when one stops, so the list only shrinks.
+ * Files that still read variables themselves: only the bin, which runs before any module loads. The test fails when one stops, so the list only shrinks.
  */
 export const ENV_READERS: Readonly<Record<string, string>> = {
   'bin/osforge.js': 'OSFORGE_NO_BUILD decides which code runs, before settings.ts can load',
-  'binpkg/buckconfig.ts': 'BINARY_MIRROR, BINARY_MIRROR_KEY (issue 22 owns binpkg/)',
-  'binpkg/cli-guard.ts': 'OSFORGE_DEBUG (issue 22 owns binpkg/)',
-  'binpkg/config-protect.ts': 'OSFORGE_CONFIG_PROTECT (issue 22 owns binpkg/)',
-  'binpkg/limits.ts': 'OSFORGE_BINPKG_* limits (issue 22 owns binpkg/)',
-  'binpkg/publish.ts': 'OSFORGE_SSH_CONFIG (issue 22 owns binpkg/)',
-  'binpkg/test-hooks.ts': 'test-only hooks (issue 22 owns binpkg/)',
-  'cache/shared-cache.ts': 'OSFORGE_SHARED_CACHE* (issue 22 owns it)',
-  'commands/install.ts': 'BINARY_MIRROR (issue 22 owns it)',
-  'commands/sign.ts': 'signing key variables (issue 22 owns it)',
-  'commands/sign-tools-cache.ts': 'OSFORGE_TOOLS_CACHE_KEY, the default --key (issue 22)',
-  'engine/secrets.ts': 'the values of every signing-secret variable, to refuse a step that would carry one (issue 22)',
-  'sign/release-reads.ts': 'OSFORGE_MAX_ARTIFACT_SIZE, OSFORGE_MAX_METADATA_SIZE (issue 22 owns sign/)',
-  'crypto/keyfile.ts': 'COSIGN_* (issue 22 owns sign/)',
-  'crypto/password.ts': 'COSIGN_PASSWORD (issue 22 owns sign/)',
-  'steps/tools.ts': 'SKIP_TOOLS_CACHE, TOOLS_CACHE_HIT (issue 22 owns it)',
 };
 
 test('environment variables are read in settings.ts only (named reads: process.env.X, env.X, env[...])', () => {
