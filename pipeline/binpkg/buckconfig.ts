@@ -7,8 +7,10 @@ import type { KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { OsforgeError } from '../errors.ts';
-import { loadVerifyKey } from '../sign/keyfile.ts';
+import { loadVerifyKey } from '../crypto/keyfile.ts';
 import { keyId } from './signature.ts';
+import { parseIni } from '../util/ini.ts';
+import { settings } from '../settings.ts';
 
 export interface BinaryMirrorSetting {
   /** `[buckos] binary_mirror`, or null when unset. */
@@ -21,26 +23,6 @@ export interface BinaryMirrorSetting {
   binaryMirrorRoot?: string | null;
   /** The file read, or null when it does not exist. */
   configPath: string | null;
-}
-
-/** Parses INI text into section → key → value (last one wins; `#` and `;` start comments). */
-export function parseIni(text: string): Map<string, Map<string, string>> {
-  const out = new Map<string, Map<string, string>>();
-  let section = '';
-  for (const raw of text.split('\n')) {
-    const line = raw.trim();
-    if (line === '' || line.startsWith('#') || line.startsWith(';')) continue;
-    const s = /^\[\s*([^\]]+?)\s*\]$/.exec(line);
-    if (s) {
-      section = s[1]!;
-      continue;
-    }
-    const kv = /^([^=]+?)\s*=\s*(.*)$/.exec(line);
-    if (!kv) continue;
-    if (!out.has(section)) out.set(section, new Map());
-    out.get(section)!.set(kv[1]!, kv[2]!.replace(/\s+[#;].*$/, '').trim());
-  }
-  return out;
 }
 
 export function binaryMirrorFromIni(text: string): Omit<BinaryMirrorSetting, 'configPath'> {
@@ -76,8 +58,8 @@ export async function readBinaryMirrorSetting(configPath = '.buckconfig'): Promi
  * $BINARY_MIRROR when set, otherwise `binary_mirror` if `prefer_binaries` is true.
  */
 export async function binaryMirrorForBuild(opts: { env?: NodeJS.ProcessEnv; configPath?: string } = {}): Promise<string | null> {
-  const env = opts.env ?? process.env;
-  if (env.BINARY_MIRROR) return env.BINARY_MIRROR;
+  const fromEnv = settings(opts.env).binaryMirror.url;
+  if (fromEnv) return fromEnv;
   const s = await readBinaryMirrorSetting(opts.configPath);
   return s.preferBinaries && s.binaryMirror ? s.binaryMirror : null;
 }
@@ -97,10 +79,9 @@ export interface TrustedMirror {
  * bytes would otherwise enter the stage cache under a real stage key.
  */
 export async function trustedMirrorForBuild(opts: { env?: NodeJS.ProcessEnv; configPath?: string; log: (msg: string) => void }): Promise<TrustedMirror | null> {
-  const env = opts.env ?? process.env;
   const url = await binaryMirrorForBuild(opts);
   if (!url) return null;
-  const keyPath = env.BINARY_MIRROR_KEY || (await readBinaryMirrorSetting(opts.configPath)).binaryMirrorKey || null;
+  const keyPath = settings(opts.env).binaryMirror.key || (await readBinaryMirrorSetting(opts.configPath)).binaryMirrorKey || null;
   if (!keyPath) {
     opts.log(
       `binary mirror ${url} ignored: no key is set (set BINARY_MIRROR_KEY=<cosign.pub> or binary_mirror_key in [buckos] of .buckconfig); building from source`,

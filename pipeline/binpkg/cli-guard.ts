@@ -3,6 +3,7 @@
 // CLI never prints a raw stack trace for them (unless OSFORGE_DEBUG=1 asks
 // for the cause), and flags that contradict each other are refused.
 import { OsforgeError } from '../errors.ts';
+import { settings } from '../settings.ts';
 
 export async function guarded<T>(doing: string, fn: () => Promise<T>): Promise<T> {
   try {
@@ -10,7 +11,7 @@ export async function guarded<T>(doing: string, fn: () => Promise<T>): Promise<T
   } catch (err) {
     if (err instanceof OsforgeError) throw err;
     const e = err as NodeJS.ErrnoException;
-    if (process.env.OSFORGE_DEBUG === '1') process.stderr.write(`${e.stack ?? String(err)}\n`);
+    if (settings().debug) process.stderr.write(`${e.stack ?? String(err)}\n`);
     const msg = (e.message ?? String(err)).split('\n')[0] ?? '';
     throw new OsforgeError(
       'HOST_SETUP',

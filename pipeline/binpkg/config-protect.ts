@@ -19,12 +19,13 @@ import { CONFIG_PENDING_RE } from './archive-policy.ts';
 import { PrefixResolver, fsError } from './prefix-paths.ts';
 import { formatContents, type ContentsLine } from './vdb-format.ts';
 import { listInstalled, type Installed } from './vdb.ts';
+import { settings } from '../settings.ts';
 
 export const DEFAULT_CONFIG_PROTECT: readonly string[] = ['etc'];
 
 /** The protected directories, prefix-relative, from $OSFORGE_CONFIG_PROTECT (default etc). */
 export function configProtectFrom(env: NodeJS.ProcessEnv = process.env): string[] {
-  const raw = env.OSFORGE_CONFIG_PROTECT;
+  const raw = settings(env).configProtect;
   if (raw === undefined) return [...DEFAULT_CONFIG_PROTECT];
   return raw
     .split(/\s+/)

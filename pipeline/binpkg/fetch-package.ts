@@ -12,7 +12,7 @@ import { statSync } from 'node:fs';
 import { rename, rm, rmdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { OsforgeError } from '../errors.ts';
-import { decodeSigFile, verifyFile } from '../sign/blob.ts';
+import { decodeSigFile, verifyFile } from '../crypto/blob.ts';
 import { writeFileAtomic } from '../util/write-atomic.ts';
 import { sha256, sha256File } from '../util/hash.ts';
 import type { ChecksumFile } from './checksum-file.ts';

@@ -6,6 +6,7 @@
 // Each is settable by a flag or an environment variable; flags win.
 import { parseCount, parseDuration, parseSize } from '../util/units.ts';
 import { DEFAULT_HTTP_TIMING, formatLimit } from '../util/http-read.ts';
+import { settings, type LimitVariable } from '../settings.ts';
 
 export { parseCount, parseDuration, parseSize };
 
@@ -86,9 +87,10 @@ export const LIMITS_HELP = `limits (a flag wins over its environment variable):
 /** Limits from parsed flags (`values`) and the environment, over the defaults. */
 export function limitsFrom(values: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): Limits {
   const out = { ...DEFAULT_LIMITS };
-  for (const [k, [flag, envName]] of Object.entries(FLAGS) as [keyof Limits, readonly [string, string]][]) {
+  const fromEnv = settings(env).limits;
+  for (const [k, [flag, envName]] of Object.entries(FLAGS) as [keyof Limits, readonly [string, LimitVariable]][]) {
     const fromFlag = values[flag];
-    const raw = typeof fromFlag === 'string' ? fromFlag : env[envName];
+    const raw = typeof fromFlag === 'string' ? fromFlag : fromEnv[envName];
     if (raw === undefined || raw === '') continue;
     const what = typeof fromFlag === 'string' ? `--${flag}` : `$${envName}`;
     out[k] = DURATIONS.has(k) ? parseDuration(raw, what) : COUNTS.has(k) ? parseCount(raw, what) : parseSize(raw, what);

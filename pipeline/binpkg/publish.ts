@@ -27,6 +27,7 @@ import { parseChecksumFile } from './checksum-file.ts';
 import { buildIndex, parseIndex, serializeIndex, type IndexEntry, type MirrorIndex } from './mirror-index.ts';
 import { BIN_SUFFIX, binaryFilename, letterDir, mirrorPath } from './naming.ts';
 import { DEFAULT_TIMESTAMP_EXPIRY_MS, publishMetadata, readMirrorMetadata, refreshTimestamp, type PublishOutput, type TargetDesc } from './tuf/repository.ts';
+import { settings } from '../settings.ts';
 
 export interface ScannedPackage {
   entry: IndexEntry;
@@ -149,7 +150,7 @@ async function sameBytes(a: string, b: string): Promise<boolean> {
  * $OSFORGE_SSH_CONFIG: an ssh_config file for ssh, scp and rsync's ssh (port,
  * identity, known hosts of a mirror) without touching ~/.ssh/config.
  */
-export function withSshConfig(cmd: string, args: readonly string[], config = process.env.OSFORGE_SSH_CONFIG): string[] {
+export function withSshConfig(cmd: string, args: readonly string[], config = settings().sshConfig): string[] {
   if (!config) return [...args];
   if (cmd === 'ssh' || cmd === 'scp') return ['-F', config, ...args];
   if (cmd === 'rsync') return ['-e', `ssh -F '${config.replace(/'/g, `'\\''`)}'`, ...args];

@@ -6,10 +6,10 @@
 // and the PEM key loading are pipeline/sign's, so both features agree on
 // the format.
 import { createHash, verify, type KeyObject } from 'node:crypto';
-import { signDeterministic } from '../sign/deterministic-ecdsa.ts';
+import { signDeterministic } from '../crypto/deterministic-ecdsa.ts';
 import { OsforgeError } from '../errors.ts';
-import { decodeSigFile, encodeSigFile } from '../sign/blob.ts';
-import { decodePublicKey } from '../sign/keys.ts';
+import { decodeSigFile, encodeSigFile } from '../crypto/blob.ts';
+import { decodePublicKey } from '../crypto/keys.ts';
 
 /** A PEM public key (P-256, "PUBLIC KEY" block) as a KeyObject; throws CONFIG_INVALID when it is not one. */
 export function toPublicKey(key: KeyObject | string): KeyObject {

@@ -4,24 +4,24 @@
 // Phases: locked, stage, journal, move, vdb, commit, cleanup, uninstall.
 // A real SIGKILL, not an exception, so nothing in this process gets to clean up.
 import { setTimeout as sleep } from 'node:timers/promises';
+import { settings } from '../settings.ts';
 
 const counts = new Map<string, number>();
 const paused = new Set<string>();
 
-function spec(name: string): [string, number] | null {
-  const v = process.env[name];
+function spec(v: string | undefined): [string, number] | null {
   const m = v ? /^([a-z]+):(\d+)$/.exec(v) : null;
   return m ? [m[1]!, Number(m[2])] : null;
 }
 
 export async function testHook(phase: string): Promise<void> {
-  const kill = spec('OSFORGE_TEST_KILL_AT');
+  const kill = spec(settings().testHooks.killAt);
   if (kill && kill[0] === phase) {
     const n = (counts.get(phase) ?? 0) + 1;
     counts.set(phase, n);
     if (n === kill[1]) process.kill(process.pid, 'SIGKILL');
   }
-  const pause = spec('OSFORGE_TEST_PAUSE_AT');
+  const pause = spec(settings().testHooks.pauseAt);
   if (pause && pause[0] === phase && !paused.has(phase)) {
     paused.add(phase);
     process.stderr.write(`test hook: pausing ${pause[1]} ms at ${phase}\n`);

@@ -22,7 +22,7 @@ import { dirname, join, relative } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { OsforgeError } from '../errors.ts';
-import { decodeSigFile, encodeSigFile, signFile, verifyFile } from '../sign/blob.ts';
+import { decodeSigFile, encodeSigFile, signFile, verifyFile } from '../crypto/blob.ts';
 import { DEFAULT_HTTP_TIMING, httpRead, tooLarge, type HttpTiming } from '../util/http-read.ts';
 import { parseJsonBounded } from '../util/json-bounded.ts';
 import { printable } from '../util/printable.ts';
@@ -31,6 +31,7 @@ import { isPlainRelative } from '../util/safe-name.ts';
 import { parseCount, parseDuration, parseSize } from '../util/units.ts';
 import { extractSafe, packStream, type StreamEntry } from '../util/tar-stream.ts';
 import type { StageStore } from './stage-store.ts';
+import { settings } from '../settings.ts';
 
 export interface SharedCacheLimits {
   /** Largest entry tar pulled (bytes). */
@@ -284,18 +285,17 @@ export async function sharedCacheFrom(
   log: (line: string) => void,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<SharedCache | undefined> {
-  const location = cli ?? env.OSFORGE_SHARED_CACHE;
+  const s = settings(env).sharedCache;
+  const location = cli ?? s.location;
   if (!location) return undefined;
-  const { loadSigningKey, loadVerifyKey } = await import('../sign/keyfile.ts');
-  if (!env.OSFORGE_SHARED_CACHE_PUBKEY) {
+  const { loadSigningKey, loadVerifyKey } = await import('../crypto/keyfile.ts');
+  if (!s.pubkey) {
     throw new OsforgeError('USAGE', `shared cache ${location}: no public key to verify its entries with`, {
       hint: 'set OSFORGE_SHARED_CACHE_PUBKEY to the cosign public key its entries are signed with (osforge keygen makes a pair)',
     });
   }
-  const verifyKey = await loadVerifyKey(env.OSFORGE_SHARED_CACHE_PUBKEY);
-  const signKey = env.OSFORGE_SHARED_CACHE_KEY
-    ? (await loadSigningKey({ path: env.OSFORGE_SHARED_CACHE_KEY, from: 'OSFORGE_SHARED_CACHE_KEY' }, env)).privateKey
-    : undefined;
+  const verifyKey = await loadVerifyKey(s.pubkey);
+  const signKey = s.key ? (await loadSigningKey({ path: s.key, from: 'OSFORGE_SHARED_CACHE_KEY' }, env)).privateKey : undefined;
   if (!/^https?:\/\//.test(location)) await mkdir(location, { recursive: true });
   return new SharedCache({ location, verifyKey, signKey, log, limits: await sharedCacheLimitsFrom(env) });
 }
@@ -307,10 +307,12 @@ export async function sharedCacheFrom(
  * $OSFORGE_MIN_RATE, $OSFORGE_RATE_WINDOW, $OSFORGE_DOWNLOAD_DEADLINE).
  */
 export async function sharedCacheLimitsFrom(env: NodeJS.ProcessEnv = process.env): Promise<SharedCacheLimits> {
-  const count = (name: string, fallback: number): number => (env[name] ? parseCount(env[name], `$${name}`) : fallback);
-  const time = (name: string, fallback: number): number => (env[name] ? parseDuration(env[name], `$${name}`) : fallback);
+  const { limits, sharedCache: c } = settings(env);
+  const count = (raw: string | undefined, name: string, fallback: number): number => (raw ? parseCount(raw, `$${name}`) : fallback);
+  const time = (name: 'OSFORGE_IDLE_TIMEOUT' | 'OSFORGE_RATE_WINDOW' | 'OSFORGE_DOWNLOAD_DEADLINE', fallback: number): number =>
+    limits[name] ? parseDuration(limits[name], `$${name}`) : fallback;
   const t = DEFAULT_HTTP_TIMING;
-  const minRate = env.OSFORGE_MIN_RATE ? parseSize(env.OSFORGE_MIN_RATE, '$OSFORGE_MIN_RATE') : t.minRateBytesPerSec;
+  const minRate = limits.OSFORGE_MIN_RATE ? parseSize(limits.OSFORGE_MIN_RATE, '$OSFORGE_MIN_RATE') : t.minRateBytesPerSec;
   const timing = {
     idleTimeoutMs: time('OSFORGE_IDLE_TIMEOUT', t.idleTimeoutMs),
     minRateBytesPerSec: minRate,
@@ -319,9 +321,9 @@ export async function sharedCacheLimitsFrom(env: NodeJS.ProcessEnv = process.env
   };
   const d = DEFAULT_SHARED_CACHE_LIMITS;
   return {
-    maxEntryBytes: env.OSFORGE_SHARED_CACHE_MAX_SIZE ? parseSize(env.OSFORGE_SHARED_CACHE_MAX_SIZE, '$OSFORGE_SHARED_CACHE_MAX_SIZE') : d.maxEntryBytes,
-    maxEntries: count('OSFORGE_SHARED_CACHE_MAX_ENTRIES', d.maxEntries),
-    maxDepth: count('OSFORGE_SHARED_CACHE_MAX_DEPTH', d.maxDepth),
+    maxEntryBytes: c.maxSize ? parseSize(c.maxSize, '$OSFORGE_SHARED_CACHE_MAX_SIZE') : d.maxEntryBytes,
+    maxEntries: count(c.maxEntries, 'OSFORGE_SHARED_CACHE_MAX_ENTRIES', d.maxEntries),
+    maxDepth: count(c.maxDepth, 'OSFORGE_SHARED_CACHE_MAX_DEPTH', d.maxDepth),
     timing,
   };
 }

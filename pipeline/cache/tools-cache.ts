@@ -14,7 +14,7 @@ import { keyOf, sha256 } from '../util/hash.ts';
 import { OsforgeError } from '../errors.ts';
 import { parseJsonBounded } from '../util/json-bounded.ts';
 import { readRegularFile } from '../util/regular-file.ts';
-import { decodeSigFile, encodeSigFile } from '../sign/blob.ts';
+import { decodeSigFile, encodeSigFile } from '../crypto/blob.ts';
 import type { StageMeta, StageStore } from './stage-store.ts';
 import { fsyncParent, fsyncPath, fsyncTree, mapDiskFull } from '../util/durable.ts';
 import { normalizeEntryPath, normalizeMode, packEntries, readEntries, type TarEntry } from '../util/tar.ts';

@@ -3,13 +3,14 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { OsforgeError } from '../errors.ts';
 import { readBinaryMirrorSetting } from '../binpkg/buckconfig.ts';
-import { loadVerifyKey } from '../sign/keyfile.ts';
+import { loadVerifyKey } from '../crypto/keyfile.ts';
 import { installBinary, listAvailable } from '../binpkg/installer.ts';
 import { guarded, nonEmpty, refuseTogether } from '../binpkg/cli-guard.ts';
 import { LIMITS_HELP, limitOptions, limitsFrom } from '../binpkg/limits.ts';
 import { assertPackageId, hostArch, isHash8 } from '../binpkg/naming.ts';
 import { describeEntry } from '../binpkg/select.ts';
 import type { Command } from './types.ts';
+import { settings } from '../settings.ts';
 
 const help = `usage: osforge install <package> [options]
 
@@ -142,7 +143,7 @@ async function runInstall(values: Record<string, unknown>, positionals: string[]
     const fileHash = str('file-hash');
     if (fileHash !== undefined && !isHash8(fileHash)) throw new OsforgeError('USAGE', `invalid file hash ${JSON.stringify(fileHash)}: 8 lower-case hex digits`);
 
-    let mirrorUrl = str('mirror-url') ?? process.env.BINARY_MIRROR;
+    let mirrorUrl = str('mirror-url') ?? settings().binaryMirror.url;
     const tufRoot = str('root') ?? (await readBinaryMirrorSetting(str('config') ?? '.buckconfig')).binaryMirrorRoot ?? undefined;
     const trustOnFirstUse = Boolean(values['trust-on-first-use']);
     if (!mirrorUrl) {

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
-import { generateKeyPair } from '../sign/keys.ts';
-import { assertKeyDirectory, DEFAULT_PRIVATE_KEY, writeKeyPair } from '../sign/keyfile.ts';
-import { PASSWORD_ENV, readPassword } from '../sign/password.ts';
+import { generateKeyPair } from '../crypto/keys.ts';
+import { assertKeyDirectory, DEFAULT_PRIVATE_KEY, writeKeyPair } from '../crypto/keyfile.ts';
+import { PASSWORD_ENV, readPassword } from '../crypto/password.ts';
 import type { Command } from './types.ts';
 
 export const keygenCommand: Command = {

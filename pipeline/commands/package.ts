@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { OsforgeError } from '../errors.ts';
 import { guarded, nonEmpty } from '../binpkg/cli-guard.ts';
-import { loadSigningKey } from '../sign/keyfile.ts';
+import { loadSigningKey } from '../crypto/keyfile.ts';
 import { paths } from '../paths.ts';
 import { packageAll } from '../binpkg/packager.ts';
 import { upload } from '../binpkg/publish.ts';

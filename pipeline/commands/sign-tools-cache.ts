@@ -9,6 +9,7 @@ import { StageStore } from '../cache/stage-store.ts';
 import { signToolsCache, toolchainDir } from '../cache/tools-cache.ts';
 import { TOOLS_CACHE_KEY_ENV } from '../cache/tools-cache.ts';
 import type { Command } from './types.ts';
+import { settings } from '../settings.ts';
 
 export const signToolsCacheCommand: Command = {
   name: 'sign-tools-cache',
@@ -30,13 +31,13 @@ options:
   -h, --help     show this help`,
   options: { key: { type: 'string' } },
   async run(values) {
-    const keyPath = (values.key as string | undefined) ?? process.env[TOOLS_CACHE_KEY_ENV];
+    const keyPath = (values.key as string | undefined) ?? settings().toolsCacheUse.key;
     if (!keyPath) {
       throw new OsforgeError('USAGE', 'sign-tools-cache: no signing key', {
         hint: `pass --key <cosign.key> or set ${TOOLS_CACHE_KEY_ENV} (osforge keygen makes a pair)`,
       });
     }
-    const { loadSigningKey } = await import('../sign/keyfile.ts');
+    const { loadSigningKey } = await import('../crypto/keyfile.ts');
     const { privateKey } = await loadSigningKey({ path: resolve(keyPath), from: values.key ? '--key' : (TOOLS_CACHE_KEY_ENV as 'OSFORGE_SHARED_CACHE_KEY') });
     const cacheRoot = paths.toolsCache();
     const index = await signToolsCache(cacheRoot, new StageStore(paths.stages()), privateKey);

@@ -1,12 +1,13 @@
 import { resolve } from 'node:path';
 import { OsforgeError } from '../errors.ts';
 import { paths, repoRoot } from '../paths.ts';
-import { DEFAULT_PRIVATE_KEY, KEY_ENV, loadSigningKey, locateSigningKey } from '../sign/keyfile.ts';
-import { PASSWORD_ENV } from '../sign/password.ts';
+import { DEFAULT_PRIVATE_KEY, KEY_ENV, loadSigningKey, locateSigningKey } from '../crypto/keyfile.ts';
+import { PASSWORD_ENV } from '../crypto/password.ts';
 import { RELEASE_LIMITS_HELP, releaseLimitOptions, releaseLimitsFrom } from '../sign/release-reads.ts';
 import { BUILDER_ID_ENV, checkSignable, signDist } from '../sign/sign-dist.ts';
 import { assertRepoDir } from './changelog.ts';
 import type { Command } from './types.ts';
+import { settings } from '../settings.ts';
 
 export const signCommand: Command = {
   name: 'sign',
@@ -77,7 +78,7 @@ ${RELEASE_LIMITS_HELP}
       keyPair,
       repo,
       releaseNotes: values['no-release-notes'] !== true,
-      builderId: process.env[BUILDER_ID_ENV] || undefined,
+      builderId: settings().builderId || undefined,
       log: (line) => process.stdout.write(line + '\n'),
       limits,
     });

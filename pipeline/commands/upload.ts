@@ -2,7 +2,7 @@ import { OsforgeError } from '../errors.ts';
 import { guarded, nonEmpty, refuseTogether } from '../binpkg/cli-guard.ts';
 import { limitsFrom } from '../binpkg/limits.ts';
 import { upload } from '../binpkg/publish.ts';
-import { loadSigningKey } from '../sign/keyfile.ts';
+import { loadSigningKey } from '../crypto/keyfile.ts';
 import type { Command } from './types.ts';
 
 /** --timestamp-expiry: a number with d, h, m or s (plain numbers are seconds). */

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { OsforgeError } from '../errors.ts';
 import { paths } from '../paths.ts';
-import { DEFAULT_PUBLIC_KEY, loadVerifyKey } from '../sign/keyfile.ts';
+import { DEFAULT_PUBLIC_KEY, loadVerifyKey } from '../crypto/keyfile.ts';
 import { verifyDist, type CheckResult } from '../sign/verify-dist.ts';
 import { assertReleaseDir } from '../sign/dist-files.ts';
 import { RELEASE_LIMITS_HELP, releaseLimitOptions, releaseLimitsFrom } from '../sign/release-reads.ts';

@@ -18,7 +18,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { OsforgeError } from '../errors.ts';
 import { ARCHES, type Arch } from '../model/arch.ts';
-import { parseIni } from '../binpkg/buckconfig.ts';
+import { parseIni } from '../util/ini.ts';
 import { settings } from '../settings.ts';
 
 export interface BuilderSpec {

@@ -10,9 +10,22 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { OsforgeError } from '../errors.ts';
 import type { StepInput } from './engine.ts';
+import { settings } from '../settings.ts';
 
 /** The variables that name a private key or unlock one (grep the tree for readers before adding a key elsewhere). */
 export const SIGNING_SECRET_ENV = ['COSIGN_KEY', 'COSIGN_PASSWORD', 'OSFORGE_SHARED_CACHE_KEY', 'OSFORGE_TOOLS_CACHE_KEY', 'OSFORGE_SSH_KEY'] as const;
+
+/** Each signing-secret variable's value in `env`, through settings.ts. */
+function secretValues(env: NodeJS.ProcessEnv): Record<(typeof SIGNING_SECRET_ENV)[number], string | undefined> {
+  const s = settings(env);
+  return {
+    COSIGN_KEY: s.cosign.key,
+    COSIGN_PASSWORD: s.cosign.password,
+    OSFORGE_SHARED_CACHE_KEY: s.sharedCache.key,
+    OSFORGE_TOOLS_CACHE_KEY: s.toolsCacheUse.key,
+    OSFORGE_SSH_KEY: s.builders.sshKey,
+  };
+}
 const PASSWORD_ENV = 'COSIGN_PASSWORD';
 /** A private key file is a few hundred bytes; anything larger is not one and is not read. */
 const MAX_KEY_BYTES = 64 * 1024;
@@ -49,8 +62,9 @@ function keyBytes(path: string): Buffer | null {
 export function signingSecretIn(spec: { env?: Record<string, string>; inputs?: StepInput[] }, env: NodeJS.ProcessEnv = process.env): string | null {
   const vars = Object.entries(spec.env ?? {});
   for (const [name] of vars) if ((SIGNING_SECRET_ENV as readonly string[]).includes(name)) return `its environment sets ${name}`;
+  const values = secretValues(env);
   for (const secret of SIGNING_SECRET_ENV) {
-    const value = env[secret];
+    const value = values[secret];
     if (!value) continue;
     // A key path as any step would see it (absolute); a password only when long enough not to equal an ordinary value ("2", "amd64") by chance.
     const needle = secret === PASSWORD_ENV ? (value.length >= MIN_PASSWORD_MATCH ? value : null) : resolve(value);

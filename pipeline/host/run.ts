@@ -1,9 +1,11 @@
-// The one funnel for host processes that do build work (mmdebstrap today;
-// the container steps have theirs in steps/step.ts): output streamed line by
+// The one funnel for host processes that do build work (the container steps
+// have theirs in steps/step.ts). runHost (mmdebstrap): output streamed line by
 // line to the caller's log, the last 40 lines kept for the error, the first
 // `E:` line (apt's, mmdebstrap's) as the one-line reason, and a program that
 // is not installed (ENOENT) turned into a setup error naming the Debian
-// package that provides it.
+// package that provides it. captureHost (gpg, gpgv, zstd): for a tool whose
+// output is the result, it returns exit code, stdout and stderr, and the
+// caller words the failure (its messages name what the tool was checking).
 import { spawn } from 'node:child_process';
 import { OsforgeError, type ErrorCode } from '../errors.ts';
 
@@ -74,5 +76,31 @@ export function runHost(cmd: string, args: readonly string[], o: HostRun): Promi
         }),
       );
     });
+  });
+}
+
+export interface HostCapture {
+  /** The exit code; null when the program did not run (see `error`) or died by a signal. */
+  code: number | null;
+  stdout: Buffer;
+  stderr: Buffer;
+  /** Why it could not be started (ENOENT: not installed), as node reports it. */
+  error?: NodeJS.ErrnoException;
+}
+
+/** Runs `cmd args` with `input` on its stdin (none by default); never rejects: the caller reads code, output and error. */
+export function captureHost(cmd: string, args: readonly string[], o: { input?: Buffer; env?: NodeJS.ProcessEnv } = {}): Promise<HostCapture> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { env: o.env ?? process.env, stdio: [o.input ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let error: NodeJS.ErrnoException | undefined;
+    child.stdout!.on('data', (b: Buffer) => out.push(b));
+    child.stderr!.on('data', (b: Buffer) => err.push(b));
+    child.on('error', (e) => (error = e));
+    // A tool that exits before reading all of its input closes the pipe: its exit code says what went wrong, not EPIPE.
+    child.stdin?.on('error', () => undefined);
+    child.stdin?.end(o.input);
+    child.on('close', (code) => resolve({ code: error ? null : code, stdout: Buffer.concat(out), stderr: Buffer.concat(err), ...(error ? { error } : {}) }));
   });
 }

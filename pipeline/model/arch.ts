@@ -113,13 +113,26 @@ export const toQemu = (arch: string): string => archInfo(arch).qemu.system;
 export const toEfi = (arch: string): string => archInfo(arch).efi.bootFile;
 
 /**
- * The per-arch environment a shell script may source instead of a `case` of
- * its own (`eval "$(…)"` or a file written beside it): one NAME=value per line,
- * values single-quoted for sh.
+ * The per-arch variables a shell script reads instead of a `case` of its own:
+ * the imager step passes them as its container's environment (steps/imager.ts).
+ */
+export function archEnv(arch: string): Record<string, string> {
+  return Object.fromEntries(archEnvVars(arch));
+}
+
+/**
+ * The same variables for a script to source (`eval "$(…)"` or a file written
+ * beside it): one NAME=value per line, values single-quoted for sh.
  */
 export function archShellEnv(arch: string): string {
+  return archEnvVars(arch)
+    .map(([k, v]) => `${k}='${v.replace(/'/g, `'\\''`)}'\n`)
+    .join('');
+}
+
+function archEnvVars(arch: string): [string, string][] {
   const a = archInfo(arch);
-  const vars: [string, string][] = [
+  return [
     ['ARCH', a.debian],
     ['UNAME_M', a.uname],
     ['GNU_TRIPLE', a.gnuTriple],
@@ -133,5 +146,4 @@ export function archShellEnv(arch: string): string {
     ['GPT_ROOT_TYPE', a.gptRootType],
     ['QEMU_SYSTEM', a.qemu.system],
   ];
-  return vars.map(([k, v]) => `${k}='${v.replace(/'/g, `'\\''`)}'\n`).join('');
 }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { OsforgeError } from '../errors.ts';
 import { sha256 } from '../util/hash.ts';
 import { mapDiskFull } from '../util/durable.ts';
-import { COMMIT_BOUND_FILES, MANIFEST_FILE, SUMS_FILE } from '../sign/release-files.ts';
+import { COMMIT_BOUND_FILES, MANIFEST_FILE, SUMS_FILE } from '../model/release-files.ts';
 import { manifestJson, replaceDist } from './dist-writer.ts';
 import type { Manifest } from '../model/manifest.ts';
 

@@ -14,8 +14,8 @@
 // - builder/: setup-host.sh installs host tools (unpinned; lock.json and the
 //   image input hashes pin what reaches dist/), build.sh only runs `dist --plain`.
 // - Makefile: only chooses which osforge command runs.
-// Kept in although not every file shapes bytes: pipeline/sign/ (binpkg checks
-// the binary mirror's signatures with it) and the rest of pipeline/; when in
+// Kept in although not every file shapes bytes: pipeline/sign/ and crypto/ (binpkg checks
+// the binary mirror's signatures with them) and the rest of pipeline/; when in
 // doubt a file is an input, since a missed input ships stale output.
 import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';

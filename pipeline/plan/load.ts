@@ -70,6 +70,7 @@ export function validateSources(raw: unknown, file: string): Record<string, Sour
       license: v.license,
       urls: v.urls ?? [],
       debian: v.debian,
+      ...(v.cpe ? { cpe: { part: v.cpe.part, vendor: v.cpe.vendor, product: v.cpe.product } } : {}),
       ...(sig
         ? {
             signature: {
@@ -282,6 +283,12 @@ function resolveSet(
   };
   for (const root of spec.roots) visit(root.atom, root.from);
   return [...chosen.values()].map((c) => ({ recipe: c.recipe!, file: c.file }));
+}
+
+/** Only images/sources.json, validated as loadPlan does (for `osforge sign`, which needs the pins' CPEs, not a whole plan). */
+export function loadSources(imagesDir: string): Record<string, SourceSpec> {
+  const file = join(imagesDir, 'sources.json');
+  return validateSources(readJson(file), file);
 }
 
 export function loadPlan(imagesDir: string, options: PlanOptions = {}): Plan {

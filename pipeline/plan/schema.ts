@@ -93,6 +93,9 @@ export const profileSchema = z.strictObject({
 /** images/sets.json: set name → atoms and @sets. */
 export const setsSchema = plainObject.pipe(z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, { error: 'a set name' }), unique(atomOrSet, 'each entry')));
 
+/** A CPE 2.3 vendor or product as NVD spells it: nothing the formatted string would have to quote. */
+const cpeName = z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, { error: "an NVD CPE name (lowercase letters, digits, '.', '_', '-')" });
+
 export const sourcesSchema = plainObject.pipe(
   z.record(
     name,
@@ -124,6 +127,15 @@ export const sourcesSchema = plainObject.pipe(
             urls: z.array(httpUrl).optional(),
             key: z.string().regex(/^keys\/[A-Za-z0-9][A-Za-z0-9._+-]*\.asc$/, { error: 'a key file under images/keys/ ("keys/<name>.asc")' }),
             fingerprint: z.string().regex(/^(?:[0-9A-Fa-f]{4} ?){10}$/, { error: 'a full 40-hex-digit OpenPGP fingerprint' }),
+          })
+          .optional(),
+        /** The NVD CPE 2.3 part, vendor and product of what is built from it (the SBOM adds the version), so scanners match it. */
+        cpe: z
+          .strictObject({
+            comment,
+            part: z.enum(['a', 'o'], { error: '"a" (an application) or "o" (an operating system)' }),
+            vendor: cpeName,
+            product: cpeName,
           })
           .optional(),
       })

@@ -23,6 +23,15 @@ export interface SourceSpec {
   debian?: DebianLocation;
   /** An upstream detached signature, checked with the pinned key (stages/signature.ts). */
   signature?: SignaturePin;
+  /** The CPE the SBOM gives what is built from it (sign/cpe.ts); none for our own packages. */
+  cpe?: CpeProduct;
+}
+
+/** An NVD CPE 2.3 product: `cpe:2.3:<part>:<vendor>:<product>:<version>:*:*:*:*:*:*:*`. */
+export interface CpeProduct {
+  part: 'a' | 'o';
+  vendor: string;
+  product: string;
 }
 
 export interface SignaturePin {

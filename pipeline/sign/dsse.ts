@@ -2,7 +2,7 @@
 // signature covers PAE(payloadType, payload), never the raw payload.
 import { verify, type KeyObject } from 'node:crypto';
 import { assertJsonDepth } from '../util/json-bounded.ts';
-import { signDeterministic } from './deterministic-ecdsa.ts';
+import { signDeterministic } from '../crypto/deterministic-ecdsa.ts';
 
 export interface DsseSignature {
   keyid: string;

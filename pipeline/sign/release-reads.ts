@@ -12,6 +12,7 @@ import { OsforgeError } from '../errors.ts';
 import { printable } from '../util/printable.ts';
 import { readRegularFile, streamRegularFile } from '../util/regular-file.ts';
 import { isPlainRelative } from '../util/safe-name.ts';
+import { settings } from '../settings.ts';
 
 export interface ReleaseLimits {
   /** Largest artifact hashed or signed (bytes). */
@@ -39,10 +40,11 @@ export const RELEASE_LIMITS_HELP = `  --max-artifact-size SIZE  largest artifact
 
 /** Release limits from parsed flags and the environment; a flag wins. */
 export function releaseLimitsFrom(values: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): ReleaseLimits {
-  const pick = (flag: string, envName: string, fallback: number): number => {
+  const fromEnv = settings(env).limits;
+  const pick = (flag: string, envName: 'OSFORGE_MAX_ARTIFACT_SIZE' | 'OSFORGE_MAX_METADATA_SIZE', fallback: number): number => {
     const fromFlag = values[flag];
     if (typeof fromFlag === 'string') return parseSize(fromFlag, `--${flag}`);
-    const raw = env[envName];
+    const raw = fromEnv[envName];
     return raw ? parseSize(raw, `$${envName}`) : fallback;
   };
   return {

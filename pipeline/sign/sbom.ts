@@ -3,12 +3,13 @@
 // comes from manifest.sourceDateEpoch, documentNamespace from a hash of the
 // document itself, and every list is sorted, so equal manifests give equal bytes.
 // Packages: each artifact (DESCRIBES), each source archive, and per arch the
-// kernel, GRUB, musl and every stage2 package with purl and CPE (cpe.ts);
+// kernel, GRUB, musl and every stage2 package with purl and CPE (cpe.ts: from
+// the source pins' `cpe` in images/sources.json, passed in as a table);
 // CONTAINS says which of those each artifact ships (the format table's `contains`, by kind).
 import { createHash } from 'node:crypto';
 import type { Arch } from '../model/arch.ts';
 import type { Manifest, ManifestArtifact, ManifestPackage, ManifestSource } from '../model/manifest.ts';
-import { cpe23, genericPurl } from './cpe.ts';
+import { cpe23, genericPurl, type CpeTable } from './cpe.ts';
 import { contentsOf } from '../outputs/formats.ts';
 
 const NOASSERTION = 'NOASSERTION';
@@ -82,7 +83,8 @@ interface ArchComponents {
   /** Package instance id (manifest id ?? name) → SPDX id. */ byInstance: Map<string, string>;
 }
 
-export function buildSbom(m: Manifest, toolVersion = ''): SpdxDocument {
+/** The SBOM of `m`; `cpes` names each component's CPE (cpe.ts cpeTable over the plan's sources). */
+export function buildSbom(m: Manifest, cpes: CpeTable, toolVersion = ''): SpdxDocument {
   const used = new Set<string>();
   const uniqueId = (base: string, salt: string): string => {
     let id = base;
@@ -163,7 +165,7 @@ export function buildSbom(m: Manifest, toolVersion = ''): SpdxDocument {
   }
 
   /**
-   * A built component of one arch: purl and CPE (the table in cpe.ts);
+   * A built component of one arch: purl and CPE (from `cpes`);
    * downloadLocation from its first source; GENERATED_FROM each source.
    * Its checksum is its output's when known, else its first source's.
    */
@@ -181,7 +183,7 @@ export function buildSbom(m: Manifest, toolVersion = ''): SpdxDocument {
   }): string => {
     const id = uniqueId(c.idBase, c.salt);
     const url = urlOf(c.sources[0]?.file);
-    const cpe = cpe23(c.name, c.version);
+    const cpe = cpe23(c.name, c.version, cpes);
     const checksum = c.checksum ?? c.sources[0]?.sha256;
     const srcInfo = c.sources.map((s) => `${s.file} sha256:${s.sha256}`).join(', ');
     packages.push({

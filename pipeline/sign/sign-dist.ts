@@ -7,9 +7,9 @@ import { join } from 'node:path';
 import { OsforgeError } from '../errors.ts';
 import { generateChangelog } from '../release/changelog.ts';
 import { sha256File } from '../util/hash.ts';
-import { encodeBundle, encodeSigFile, messageSignatureBundle, signFile } from './blob.ts';
+import { encodeBundle, encodeSigFile, messageSignatureBundle, signFile } from '../crypto/blob.ts';
 import { signEnvelope } from './dsse.ts';
-import type { KeyPair } from './keys.ts';
+import type { KeyPair } from '../crypto/keys.ts';
 import { buildStatement, encodeStatement, INTOTO_PAYLOAD_TYPE, type FileDigest } from './provenance.ts';
 import { readManifest } from './read-manifest.ts';
 import {
@@ -25,6 +25,9 @@ import {
 import { assertReleaseDir, listFiles } from './dist-files.ts';
 import type { Manifest } from '../model/manifest.ts';
 import { buildSbom, encodeSbom } from './sbom.ts';
+import { cpeTable, type CpeTable } from './cpe.ts';
+import { loadSources } from '../plan/load.ts';
+import { paths } from '../paths.ts';
 import { checkIntegrity, releaseFiles } from './verify-dist.ts';
 import { DEFAULT_RELEASE_LIMITS, Refused, type ReleaseLimits } from './release-reads.ts';
 import { printable } from '../util/printable.ts';
@@ -45,6 +48,8 @@ export interface SignDistOptions {
   builderId?: string;
   log?: (line: string) => void;
   limits?: ReleaseLimits;
+  /** The SBOM's CPEs (default: the source pins' `cpe` in the plan's sources.json, images/ or $OSFORGE_IMAGES). */
+  cpes?: CpeTable;
 }
 
 async function repoFiles(repo: string, names: readonly string[]): Promise<FileDigest[]> {
@@ -145,7 +150,7 @@ export async function signDist(opts: SignDistOptions): Promise<string[]> {
       }
     }
   }
-  await writeFileAtomic(join(dist, SBOM_FILE), encodeSbom(buildSbom(manifest)));
+  await writeFileAtomic(join(dist, SBOM_FILE), encodeSbom(buildSbom(manifest, opts.cpes ?? cpeTable(loadSources(paths.images)))));
   generated.push(SBOM_FILE);
   log(`wrote ${SBOM_FILE}`);
 

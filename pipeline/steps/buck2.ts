@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { captureHost } from '../host/run.ts';
 import { OsforgeError } from '../errors.ts';
 import { sha256 } from '../util/hash.ts';
 import type { Buck2Spec } from '../plan/types.ts';
@@ -34,7 +34,7 @@ export async function provisionBuck2(spec: Buck2Spec, toolsCacheRoot: string, lo
       const res = await fetch(spec.url, { signal: AbortSignal.timeout(15_000) });
       if (res.ok) {
         let data: Buffer = Buffer.from(await res.arrayBuffer());
-        if (spec.url.endsWith('.zst')) data = unzstd(data, spec.url);
+        if (spec.url.endsWith('.zst')) data = await unzstd(data, spec.url);
         return verified(data, expected, spec.url, spec);
       }
       log(`buck2: ${spec.url} answered HTTP ${res.status}`);
@@ -64,9 +64,9 @@ function verified(data: Buffer, expected: string | null | undefined, from: strin
   return { version: spec.version, sha256: actual, binary: data, from };
 }
 
-function unzstd(data: Buffer, from: string): Buffer {
-  const r = spawnSync('zstd', ['-d', '-c'], { input: data, maxBuffer: 1 << 30 });
-  if (r.status !== 0)
+async function unzstd(data: Buffer, from: string): Promise<Buffer> {
+  const r = await captureHost('zstd', ['-d', '-c'], { input: data });
+  if (r.code !== 0)
     throw new OsforgeError('BUCK2', `cannot decompress ${from}: zstd ${r.error ? 'is not installed' : 'failed'}`, { hint: 'apt-get install -y zstd' });
   return r.stdout;
 }

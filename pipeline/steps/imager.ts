@@ -14,6 +14,7 @@ import { packEntries } from '../util/tar.ts';
 import { spoolTar } from '../util/tar-files.ts';
 import { packStream, type StreamEntry } from '../util/tar-stream.ts';
 import type { Imager } from '../model/step-outputs.ts';
+import { ARCHES, archEnv, archShellEnv } from '../model/arch.ts';
 import type { StepLog } from './step-log.ts';
 import { runStep } from './step.ts';
 
@@ -55,9 +56,18 @@ export async function ensureImager(engine: Engine, baseRef: string, sourceDateEp
   return { ref, id, key, files };
 }
 
-/** Hash of everything a step's result depends on besides its inputs: the image and the scripts. */
+/**
+ * Hash of everything a step's result depends on besides its inputs: the
+ * image, the scripts and the per-arch environment they read (model/arch.ts
+ * archEnv, every arch's: the key does not know which arch a step is for).
+ */
 export function imagerStepKey(imager: Imager): string {
-  return keyOf(['imager-steps/v1', imager.id, ...filesKey(imager.files, (p) => p !== 'Dockerfile')]);
+  return keyOf([
+    'imager-steps/v1',
+    imager.id,
+    ...filesKey(imager.files, (p) => p !== 'Dockerfile'),
+    ...ARCHES.map((a) => `arch-env:${a}:${sha256(archShellEnv(a))}`),
+  ]);
 }
 
 export interface StepRun {
@@ -87,7 +97,7 @@ export async function runImagerStep(s: StepRun): Promise<void> {
     engine: s.engine,
     image: s.imager.ref,
     cmd: ['sh', `/in/scripts/${s.script}`],
-    env: { ARCH: s.arch, SOURCE_DATE_EPOCH: String(s.sourceDateEpoch), ...s.env },
+    env: { ...archEnv(s.arch), SOURCE_DATE_EPOCH: String(s.sourceDateEpoch), ...s.env },
     runId: s.runId,
     stage: `images:${s.what}`,
     arch: s.arch,

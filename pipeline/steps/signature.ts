@@ -6,16 +6,13 @@
 // Verification runs the host's gpgv against a keyring holding only that key
 // and requires a VALIDSIG from exactly the pinned fingerprint.
 // BUCKOS_VERIFY_SIGNATURES=0 turns it off; the manifest then says so.
-import { execFile } from 'node:child_process';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { OsforgeError } from '../errors.ts';
 import type { SourceSpec } from '../plan/types.ts';
 import { stateTempDir } from './temp.ts';
 import { settings } from '../settings.ts';
-
-const run = promisify(execFile);
+import { captureHost } from '../host/run.ts';
 
 export interface SignatureCheck {
   /** 'verified' (by `fingerprint`), or 'disabled' by BUCKOS_VERIFY_SIGNATURES=0. */
@@ -89,35 +86,20 @@ export async function verifySignature(spec: SourceSpec, dataPath: string, sig: B
     const keyring = join(dir, 'keyring.gpg');
     const sigPath = join(dir, 'data.sig');
     await writeFile(sigPath, sig);
-    try {
-      // gpgv reads binary keyrings only; --dearmor converts the repo's armoured key.
-      await writeFile(join(dir, 'key.asc'), pin.keyArmored);
-      await run('gpg', ['--batch', '--no-options', '--homedir', dir, '--output', keyring, '--dearmor', join(dir, 'key.asc')]);
-    } catch (err) {
-      throw failure(
-        spec,
-        `the key in images/${pin.key} cannot be read`,
-        String((err as { stderr?: string }).stderr ?? err)
-          .trim()
-          .split('\n'),
-        sigUrl,
-      );
-    }
-    let status = '';
-    let stderr = '';
-    try {
-      const r = await run('gpgv', ['--homedir', dir, '--keyring', keyring, '--status-fd', '1', sigPath, dataPath]);
-      status = r.stdout;
-      stderr = r.stderr;
-    } catch (err) {
-      const e = err as { stdout?: string; stderr?: string; code?: unknown };
-      if (e.code === 'ENOENT')
-        throw new OsforgeError('HOST_SETUP', 'gpgv is not installed: it verifies the upstream signatures of pinned sources', {
-          hint: 'run builder/setup-host.sh (it installs gpgv), or BUCKOS_VERIFY_SIGNATURES=0 to skip the check',
-        });
-      status = e.stdout ?? '';
-      stderr = e.stderr ?? String(err);
-    }
+    const unreadableKey = (detail: string) => failure(spec, `the key in images/${pin.key} cannot be read`, detail.trim().split('\n'), sigUrl);
+    // gpgv reads binary keyrings only; --dearmor converts the repo's armoured key.
+    await writeFile(join(dir, 'key.asc'), pin.keyArmored).catch((err: unknown) => {
+      throw unreadableKey(String(err));
+    });
+    const dearmor = await captureHost('gpg', ['--batch', '--no-options', '--homedir', dir, '--output', keyring, '--dearmor', join(dir, 'key.asc')]);
+    if (dearmor.code !== 0) throw unreadableKey(dearmor.stderr.toString());
+    const r = await captureHost('gpgv', ['--homedir', dir, '--keyring', keyring, '--status-fd', '1', sigPath, dataPath]);
+    if (r.error?.code === 'ENOENT')
+      throw new OsforgeError('HOST_SETUP', 'gpgv is not installed: it verifies the upstream signatures of pinned sources', {
+        hint: 'run builder/setup-host.sh (it installs gpgv), or BUCKOS_VERIFY_SIGNATURES=0 to skip the check',
+      });
+    const status = r.stdout.toString();
+    const stderr = r.stderr.toString();
     const valid = /^\[GNUPG:\] VALIDSIG ([0-9A-F]{40}) /m.exec(status)?.[1];
     const gpgLines = stderr.trim().split('\n').filter(Boolean);
     if (!valid) {

@@ -36,6 +36,7 @@ import type { FetchedSource } from './fetch.ts';
 import { readSource } from './fetch.ts';
 import { stateTempDir } from './temp.ts';
 import { wrapError } from '../errors.ts';
+import { settings } from '../settings.ts';
 
 export interface ToolsResult {
   ref: string;
@@ -51,7 +52,8 @@ export interface ToolsEnv {
 }
 
 export function toolsEnv(env = process.env): ToolsEnv {
-  return { skip: env.SKIP_TOOLS_CACHE === '1' || env.SKIP_TOOLS_CACHE === 'true', ciRestored: env.TOOLS_CACHE_HIT === 'true' };
+  const { skip, ciRestored } = settings(env).toolsCacheUse;
+  return { skip, ciRestored };
 }
 
 /**
@@ -63,10 +65,9 @@ export function toolsEnv(env = process.env): ToolsEnv {
  * no stage container ever sees them.
  */
 export async function toolsCacheTrust(store: StageStore, opts: { sign: boolean }, env: NodeJS.ProcessEnv = process.env): Promise<ToolsCacheTrust> {
-  const pub = env[TOOLS_CACHE_PUBKEY_ENV];
-  const priv = env[TOOLS_CACHE_KEY_ENV];
+  const { pubkey: pub, key: priv } = settings(env).toolsCacheUse;
   if (!pub && !(opts.sign && priv)) return { store };
-  const { loadSigningKey, loadVerifyKey } = await import('../sign/keyfile.ts');
+  const { loadSigningKey, loadVerifyKey } = await import('../crypto/keyfile.ts');
   const verifyKey = pub
     ? await loadVerifyKey(pub).catch((err: unknown) => {
         throw wrapError(err, TOOLS_CACHE_PUBKEY_ENV);

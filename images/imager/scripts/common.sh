@@ -1,8 +1,11 @@
 # Shared by the imager scripts. Inputs are under /in, results go to /out.
-# Every file gets mtime SOURCE_DATE_EPOCH before it is packed.
+# Every file gets mtime SOURCE_DATE_EPOCH before it is packed. The per-arch
+# values (EFI_BOOT_FILE, GRUB_EFI_PLATFORM, GRUB_BIOS_PLATFORM, empty where the
+# arch boots no PC BIOS, GPT_ROOT_TYPE, ...) come from the arch table
+# (pipeline/model/arch.ts archEnv), passed in by the imager step.
 set -eu
 umask 022
-: "${SOURCE_DATE_EPOCH:?}" "${ARCH:?}"
+: "${SOURCE_DATE_EPOCH:?}" "${ARCH:?}" "${EFI_BOOT_FILE:?}" "${GRUB_EFI_PLATFORM:?}" "${GPT_ROOT_TYPE:?}" "${GRUB_BIOS_PLATFORM?}"
 export TZ=UTC LC_ALL=C
 mkdir -p /out /work
 
@@ -55,9 +58,6 @@ root_tree() {
   root_tree_files "$1"
   echo "$IMAGE_ID" > "$1/etc/buckos-image-id"
 }
-
-efi_name() { case "$ARCH" in amd64) echo BOOTX64.EFI ;; arm64) echo BOOTAA64.EFI ;; esac; }
-efi_platform() { case "$ARCH" in amd64) echo x86_64-efi ;; arm64) echo arm64-efi ;; esac; }
 
 # mkfat <image> <size KiB> <label> <tree>: a FAT filesystem populated with mtools (no mount).
 mkfat() {

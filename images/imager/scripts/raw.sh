@@ -5,7 +5,7 @@ grub_unpack
 E=/work/esp
 mkdir -p "$E/EFI/BOOT"
 boot_tree "$E"
-grub_image "$(efi_platform)" "$E/EFI/BOOT/$(efi_name)"
+grub_image "$GRUB_EFI_PLATFORM" "$E/EFI/BOOT/$EFI_BOOT_FILE"
 esp_mib=$(( $(kib_of "$E") / 1024 + 4 ))
 mkfat /work/esp.img $((esp_mib * 1024)) BUCKOS_EFI "$E"
 R=/work/root
@@ -21,10 +21,6 @@ E2FSPROGS_FAKE_TIME=$SOURCE_DATE_EPOCH mkfs.ext4 -q -F -L buckos-root -U "$FS_UU
 done > /work/ctime.cmds
 E2FSPROGS_FAKE_TIME=$SOURCE_DATE_EPOCH debugfs -w -f /work/ctime.cmds /work/root.img >/dev/null 2>/work/debugfs.err || { cat /work/debugfs.err; exit 1; }
 e2fsck -fn /work/root.img >/dev/null
-case "$ARCH" in
-  amd64) root_type=4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709 ;;
-  arm64) root_type=B921B045-1DF0-41C3-AF44-4C6F280D3FAE ;;
-esac
 total_mib=$((1 + esp_mib + root_mib + 1))
 rm -f /out/image.raw
 truncate -s "${total_mib}M" /out/image.raw
@@ -34,7 +30,7 @@ label-id: $DISK_GUID
 unit: sectors
 first-lba: 2048
 start=2048, size=$((esp_mib * 2048)), type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, uuid=$ESP_GUID, name="EFI system"
-start=$(((1 + esp_mib) * 2048)), size=$((root_mib * 2048)), type=$root_type, uuid=$ROOT_GUID, name="buckos-root"
+start=$(((1 + esp_mib) * 2048)), size=$((root_mib * 2048)), type=$GPT_ROOT_TYPE, uuid=$ROOT_GUID, name="buckos-root"
 EOS
 dd if=/work/esp.img of=/out/image.raw bs=1M seek=1 conv=notrunc,sparse status=none
 dd if=/work/root.img of=/out/image.raw bs=1M seek=$((1 + esp_mib)) conv=notrunc,sparse status=none

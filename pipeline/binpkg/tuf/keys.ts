@@ -7,7 +7,7 @@
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import { canonicalize } from '@tufjs/canonical-json';
 import { Key, Signature } from '@tufjs/models';
-import { signDeterministic } from '../../sign/deterministic-ecdsa.ts';
+import { signDeterministic } from '../../crypto/deterministic-ecdsa.ts';
 
 export const KEY_TYPE = 'ecdsa-sha2-nistp256';
 export const KEY_SCHEME = 'ecdsa-sha2-nistp256';

@@ -10,7 +10,7 @@ import { installBinary, type InstallRequest } from '../../../pipeline/binpkg/ins
 import { binaryFilename, mirrorPath } from '../../../pipeline/binpkg/naming.ts';
 import { signBlob } from '../../../pipeline/binpkg/signature.ts';
 import { OsforgeError } from '../../../pipeline/errors.ts';
-import { encodeSigFile, signFile } from '../../../pipeline/sign/blob.ts';
+import { encodeSigFile, signFile } from '../../../pipeline/crypto/blob.ts';
 import { sha256 } from '../../../pipeline/util/hash.ts';
 import { fixtureConfigHash, packageBytes, runCli, serveDir, snapshot, tempDir, writeMirror, type FixturePackage } from '../../fixtures/binpkg/helpers.ts';
 

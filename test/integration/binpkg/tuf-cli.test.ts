@@ -8,7 +8,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { loadSigningKey } from '../../../pipeline/sign/keyfile.ts';
+import { loadSigningKey } from '../../../pipeline/crypto/keyfile.ts';
 import { packageBytes, runCli, serveDir, snapshot, tempDir, writeMirror } from '../../fixtures/binpkg/helpers.ts';
 
 const test = suite('binpkg/tuf-cli');

@@ -14,7 +14,7 @@ import { installBinary, type InstallRequest } from '../../../pipeline/binpkg/ins
 import { upload } from '../../../pipeline/binpkg/publish.ts';
 import { canonicalize } from '@tufjs/canonical-json';
 import { tufKey, tufSigner } from '../../../pipeline/binpkg/tuf/keys.ts';
-import { signDeterministic } from '../../../pipeline/sign/deterministic-ecdsa.ts';
+import { signDeterministic } from '../../../pipeline/crypto/deterministic-ecdsa.ts';
 import { sha256 } from '../../../pipeline/util/hash.ts';
 import { OsforgeError } from '../../../pipeline/errors.ts';
 import { packageBytes, refusal, serveDir, snapshot, tempDir, writeMirror, type FixturePackage } from '../../fixtures/binpkg/helpers.ts';

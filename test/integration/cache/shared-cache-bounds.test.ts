@@ -18,8 +18,8 @@ import { Readable } from 'node:stream';
 import { DEFAULT_SHARED_CACHE_LIMITS, SharedCache, sharedCacheLimitsFrom, type SharedCacheLimits } from '../../../pipeline/cache/shared-cache.ts';
 import { StageStore } from '../../../pipeline/cache/stage-store.ts';
 import { OsforgeError } from '../../../pipeline/errors.ts';
-import { encodeSigFile, signFile } from '../../../pipeline/sign/blob.ts';
-import { generateKeyPair } from '../../../pipeline/sign/keys.ts';
+import { encodeSigFile, signFile } from '../../../pipeline/crypto/blob.ts';
+import { generateKeyPair } from '../../../pipeline/crypto/keys.ts';
 import { packEntries, type TarEntry } from '../../../pipeline/util/tar.ts';
 import { extractSafe } from '../../../pipeline/util/tar-stream.ts';
 

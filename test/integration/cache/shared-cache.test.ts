@@ -13,8 +13,8 @@ import { tmpdir } from 'node:os';
 import { pipeline } from 'node:stream/promises';
 import { StageStore } from '../../../pipeline/cache/stage-store.ts';
 import { SharedCache } from '../../../pipeline/cache/shared-cache.ts';
-import { generateKeyPair } from '../../../pipeline/sign/keys.ts';
-import { encodeSigFile, signFile } from '../../../pipeline/sign/blob.ts';
+import { generateKeyPair } from '../../../pipeline/crypto/keys.ts';
+import { encodeSigFile, signFile } from '../../../pipeline/crypto/blob.ts';
 import { packEntries } from '../../../pipeline/util/tar.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'osforge-shared-cache-'));

@@ -10,7 +10,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { commands } from '../../../pipeline/commands/index.ts';
-import { encodePublicKey, generateKeyPair } from '../../../pipeline/sign/keys.ts';
+import { encodePublicKey, generateKeyPair } from '../../../pipeline/crypto/keys.ts';
 import { makeDist, makeRepo, TempDirs } from '../sign/fake-dist.ts';
 import { copyImages, planBreaks } from '../../unit/plan/images-copy.ts';
 
@@ -556,7 +556,7 @@ test('verify: an extra install-me.sh.sig in a signed dist fails, named, exit 1',
     [
       '-e',
       `
-    import(${JSON.stringify(join(root, 'pipeline/sign/keys.ts'))}).then(async (k) => {
+    import(${JSON.stringify(join(root, 'pipeline/crypto/keys.ts'))}).then(async (k) => {
       const fs = await import('node:fs');
       const kp = await k.decodePrivateKey(fs.readFileSync(${JSON.stringify(key)}, 'utf8'), 'hello');
       fs.writeFileSync('cosign.pub', k.encodePublicKey(kp.publicKey));

@@ -18,7 +18,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { encodePrivateKey, encodePublicKey, generateKeyPair } from '../../../pipeline/sign/keys.ts';
+import { encodePrivateKey, encodePublicKey, generateKeyPair } from '../../../pipeline/crypto/keys.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { appendFileSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { OsforgeError } from '../../../pipeline/errors.ts';
-import { encodePublicKey, generateKeyPair } from '../../../pipeline/sign/keys.ts';
+import { encodePublicKey, generateKeyPair } from '../../../pipeline/crypto/keys.ts';
 import { checkSignable, signDist } from '../../../pipeline/sign/sign-dist.ts';
 import { verifyDist, type CheckResult } from '../../../pipeline/sign/verify-dist.ts';
 import { makeDist, makeRepo, TempDirs } from './fake-dist.ts';

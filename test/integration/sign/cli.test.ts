@@ -106,7 +106,7 @@ test('a cosign published fixture key signs via COSIGN_KEY and openssl verifies w
     [
       '-e',
       `
-    import('${join(root, 'pipeline/sign/keys.ts')}').then(async (k) => {
+    import('${join(root, 'pipeline/crypto/keys.ts')}').then(async (k) => {
       const fs = await import('node:fs');
       const kp = await k.decodePrivateKey(fs.readFileSync('legacy.key', 'utf8'), 'hello');
       fs.writeFileSync('legacy.pub', k.encodePublicKey(kp.publicKey));

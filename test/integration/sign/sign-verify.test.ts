@@ -7,7 +7,7 @@ import { appendFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSyn
 import { join } from 'node:path';
 import { signDist } from '../../../pipeline/sign/sign-dist.ts';
 import { verifyDist, type CheckResult } from '../../../pipeline/sign/verify-dist.ts';
-import { encodePublicKey, generateKeyPair, type KeyPair } from '../../../pipeline/sign/keys.ts';
+import { encodePublicKey, generateKeyPair, type KeyPair } from '../../../pipeline/crypto/keys.ts';
 import { pae, parseEnvelope } from '../../../pipeline/sign/dsse.ts';
 import { isSignatureFile } from '../../../pipeline/sign/index.ts';
 import { makeDist, makeRepo, TempDirs } from './fake-dist.ts';

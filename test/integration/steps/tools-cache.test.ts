@@ -9,8 +9,8 @@ import { toolchainDir } from '../../../pipeline/cache/tools-cache.ts';
 import { readEntries } from '../../../pipeline/util/tar.ts';
 import { sha256 } from '../../../pipeline/util/hash.ts';
 import type { Plan } from '../../../pipeline/plan/types.ts';
-import { writeKeyPair } from '../../../pipeline/sign/keyfile.ts';
-import { generateKeyPair } from '../../../pipeline/sign/keys.ts';
+import { writeKeyPair } from '../../../pipeline/crypto/keyfile.ts';
+import { generateKeyPair } from '../../../pipeline/crypto/keys.ts';
 import { engine, base, plan } from '../fixtures.ts';
 
 // A tiny build-musl.sh with the real one's interface (<arch> <triple> <tarball>):

@@ -1,6 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { binaryMirrorFromIni, parseIni } from '../../../pipeline/binpkg/buckconfig.ts';
+import { binaryMirrorFromIni } from '../../../pipeline/binpkg/buckconfig.ts';
+import { parseIni } from '../../../pipeline/util/ini.ts';
 import { formatContents, parseContents, type ContentsLine } from '../../../pipeline/binpkg/vdb-format.ts';
 import { parseDestination, planUpload, transferCommands, type ScannedPackage } from '../../../pipeline/binpkg/publish.ts';
 import type { IndexEntry } from '../../../pipeline/binpkg/mirror-index.ts';

@@ -15,7 +15,7 @@ import {
   type Validation,
 } from '../../../pipeline/cache/tools-cache.ts';
 import { StageStore } from '../../../pipeline/cache/stage-store.ts';
-import { generateKeyPair } from '../../../pipeline/sign/keys.ts';
+import { generateKeyPair } from '../../../pipeline/crypto/keys.ts';
 import type { TarEntry } from '../../../pipeline/util/tar.ts';
 
 const entries: TarEntry[] = [

@@ -115,4 +115,16 @@ test('validateSources names the source and the field at fault', () => {
   });
 });
 
+test("a source pin's CPE is data: part, vendor and product, checked and named on a bad value", () => {
+  const pin = { version: '1', file: 'x.tgz', sha256: 'a'.repeat(64), urls: ['https://e.invalid/x.tgz'] };
+  const ok = validateSources({ x: { ...pin, cpe: { part: 'a', vendor: 'x_project', product: 'x' } } }, 's');
+  assert.equal(ok.x!.cpe, { part: 'a', vendor: 'x_project', product: 'x' });
+  assert.throws(() => validateSources({ x: { ...pin, cpe: { part: 'h', vendor: 'x', product: 'x' } } }, 's'), /s: x\.cpe\.part: /);
+  assert.throws(
+    () => validateSources({ x: { ...pin, cpe: { part: 'a', vendor: 'X Corp', product: 'x' } } }, 's'),
+    /s: x\.cpe\.vendor: expected an NVD CPE name/,
+  );
+  assert.throws(() => validateSources({ x: { ...pin, cpe: { part: 'a', vendor: 'x' } } }, 's'), /s: x\.cpe\.product/);
+});
+
 test.run();

@@ -4,8 +4,8 @@ import { createECDH, createPrivateKey, createPublicKey, verify, type KeyObject }
 import { toDSSEBundle } from '@sigstore/bundle';
 import { toSignedEntity, Verifier, type TrustMaterial } from '@sigstore/verify';
 import { pae, parseEnvelope, signEnvelope, verifyEnvelope } from '../../../pipeline/sign/dsse.ts';
-import { signDeterministic } from '../../../pipeline/sign/deterministic-ecdsa.ts';
-import { generateKeyPair, publicKeyHint } from '../../../pipeline/sign/keys.ts';
+import { signDeterministic } from '../../../pipeline/crypto/deterministic-ecdsa.ts';
+import { generateKeyPair, publicKeyHint } from '../../../pipeline/crypto/keys.ts';
 
 test('PAE is "DSSEv1 <len> <type> <len> <body>" with byte lengths (DSSE protocol.md)', () => {
   assert.is(pae('http://example.com/HelloWorld', Buffer.from('hello world')).toString(), 'DSSEv1 29 http://example.com/HelloWorld 11 hello world');

@@ -1,7 +1,13 @@
 // A manifest.json value following pipeline/model/manifest.ts, with
 // two arches, shared sources and a dependency; used by unit and integration tests.
 import { createHash } from 'node:crypto';
+import { join } from 'node:path';
 import type { Manifest } from '../../../pipeline/model/manifest.ts';
+import { loadSources } from '../../../pipeline/plan/load.ts';
+import { cpeTable } from '../../../pipeline/sign/cpe.ts';
+
+/** The SBOM's CPEs as `osforge sign` reads them: the source pins' `cpe` in the repo's images/sources.json. */
+export const CPES = cpeTable(loadSources(join(import.meta.dirname, '../../../images')));
 
 const sha = (b: string | Buffer) => createHash('sha256').update(b).digest('hex');
 

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { buildSbom, encodeSbom, type SpdxDocument } from '../../../pipeline/sign/sbom.ts';
 import { cpe23 } from '../../../pipeline/sign/cpe.ts';
 import type { Manifest, ManifestArtifact } from '../../../pipeline/model/manifest.ts';
-import { makeManifest } from './fixture-manifest.ts';
+import { CPES, makeManifest } from './fixture-manifest.ts';
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 const ARCHES = ['amd64', 'arm64'] as const;
@@ -92,7 +92,7 @@ const contained = (doc: SpdxDocument, path: string) => {
 const archOf = (p: SpdxDocument['packages'][number]) => /arch: (\w+)/.exec(p.comment ?? '')?.[1];
 
 test('the kernel of each arch: version, licence, source checksum, CPE and purl a scanner can match', () => {
-  const doc = buildSbom(release());
+  const doc = buildSbom(release(), CPES);
   const kernels = doc.packages.filter((p) => p.name === 'linux' && p.primaryPackagePurpose === 'OPERATING-SYSTEM');
   assert.equal(kernels.map(archOf), ['amd64', 'arm64']);
   for (const k of kernels) {
@@ -118,7 +118,7 @@ test('the kernel of each arch: version, licence, source checksum, CPE and purl a
 });
 
 test("every image CONTAINS its own arch's kernel, GRUB, musl and packages, and nothing of the other arch", () => {
-  const doc = buildSbom(release());
+  const doc = buildSbom(release(), CPES);
   for (const arch of ARCHES) {
     for (const [kind, file] of KINDS) {
       const inside = contained(doc, file(arch));
@@ -149,7 +149,7 @@ test("every image CONTAINS its own arch's kernel, GRUB, musl and packages, and n
 
 test('structurally valid: unique SPDXIDs, every relationship between existing elements, no duplicate relationship; deterministic', () => {
   const m = release();
-  const doc = buildSbom(m);
+  const doc = buildSbom(m, CPES);
   const ids = doc.packages.map((p) => p.SPDXID);
   assert.is(new Set(ids).size, ids.length);
   for (const id of ids) assert.match(id, /^SPDXRef-[A-Za-z0-9.-]+$/);
@@ -169,14 +169,14 @@ test('structurally valid: unique SPDXIDs, every relationship between existing el
   shuffled.grub!.reverse();
   shuffled.artifacts.reverse();
   shuffled.packages.reverse();
-  assert.is(encodeSbom(buildSbom(shuffled)), encodeSbom(doc));
+  assert.is(encodeSbom(buildSbom(shuffled, CPES)), encodeSbom(doc));
 });
 
 test('a manifest without kernels or GRUB (an older dist/) still gives a valid document', () => {
   const m = release();
   delete m.kernels;
   delete m.grub;
-  const doc = buildSbom(m);
+  const doc = buildSbom(m, CPES);
   assert.not.ok(doc.packages.some((p) => p.primaryPackagePurpose === 'OPERATING-SYSTEM'));
   assert.equal(contained(doc, 'buckos-0.2.0-amd64-kernel'), []);
   assert.equal(
@@ -188,11 +188,13 @@ test('a manifest without kernels or GRUB (an older dist/) still gives a valid do
 });
 
 test('cpe23 quotes what CPE 2.3 reserves, and knows only the table', () => {
-  assert.is(cpe23('busybox', '1.37.0'), 'cpe:2.3:a:busybox:busybox:1.37.0:*:*:*:*:*:*:*');
-  assert.is(cpe23('util-linux', '2.41.5'), 'cpe:2.3:a:kernel:util-linux:2.41.5:*:*:*:*:*:*:*');
-  assert.is(cpe23('e2fsprogs', '1.47.2'), 'cpe:2.3:a:e2fsprogs_project:e2fsprogs:1.47.2:*:*:*:*:*:*:*');
-  assert.is(cpe23('zlib', '1:1.3+dfsg'), 'cpe:2.3:a:zlib:zlib:1\\:1.3\\+dfsg:*:*:*:*:*:*:*');
-  assert.is(cpe23('baselayout', '0.1.0'), undefined);
+  assert.is(cpe23('busybox', '1.37.0', CPES), 'cpe:2.3:a:busybox:busybox:1.37.0:*:*:*:*:*:*:*');
+  assert.is(cpe23('util-linux', '2.41.5', CPES), 'cpe:2.3:a:kernel:util-linux:2.41.5:*:*:*:*:*:*:*');
+  assert.is(cpe23('e2fsprogs', '1.47.2', CPES), 'cpe:2.3:a:e2fsprogs_project:e2fsprogs:1.47.2:*:*:*:*:*:*:*');
+  assert.is(cpe23('zlib', '1:1.3+dfsg', CPES), 'cpe:2.3:a:zlib:zlib:1\\:1.3\\+dfsg:*:*:*:*:*:*:*');
+  assert.is(cpe23('baselayout', '0.1.0', CPES), undefined);
+  assert.is(cpe23('dropbear', '2025.89', CPES), 'cpe:2.3:a:dropbear_ssh_project:dropbear_ssh:2025.89:*:*:*:*:*:*:*');
+  assert.is(cpe23('constructor', '1', CPES), undefined, 'a name no pin defines names no CPE');
 });
 
 test.run();

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { buildSbom, encodeSbom, spdxDate, spdxLicense } from '../../../pipeline/sign/sbom.ts';
-import { makeManifest } from './fixture-manifest.ts';
+import { CPES, makeManifest } from './fixture-manifest.ts';
 
 const artifacts = [
   { path: 'buckos-amd64.tar.gz', arch: 'amd64' as const, kind: 'rootfs', size: 3, sha256: 'a'.repeat(64) },
@@ -15,12 +15,12 @@ test('same manifest, same bytes; list order in the manifest does not matter', ()
   m2.packages.reverse();
   m2.sources.reverse();
   m2.artifacts.reverse();
-  assert.is(encodeSbom(buildSbom(m1)), encodeSbom(buildSbom(m2)));
+  assert.is(encodeSbom(buildSbom(m1, CPES)), encodeSbom(buildSbom(m2, CPES)));
 });
 
 test('document header: SPDX-2.3, created from sourceDateEpoch, namespace from a content hash', () => {
   const m = manifest();
-  const doc = buildSbom(m);
+  const doc = buildSbom(m, CPES);
   assert.is(doc.spdxVersion, 'SPDX-2.3');
   assert.is(doc.dataLicense, 'CC0-1.0');
   assert.is(doc.SPDXID, 'SPDXRef-DOCUMENT');
@@ -28,15 +28,15 @@ test('document header: SPDX-2.3, created from sourceDateEpoch, namespace from a 
   assert.match(doc.documentNamespace, /^https:\/\/spdx\.org\/spdxdocs\/buckos-0\.2\.0-[0-9a-f]{64}$/);
   const changed = manifest();
   changed.packages[0]!.outputSha256 = 'f'.repeat(64);
-  assert.is.not(buildSbom(changed).documentNamespace, doc.documentNamespace);
+  assert.is.not(buildSbom(changed, CPES).documentNamespace, doc.documentNamespace);
   const later = manifest();
   later.sourceDateEpoch += 1;
-  assert.is(buildSbom(later).creationInfo.created, '2023-11-14T22:13:21Z');
+  assert.is(buildSbom(later, CPES).creationInfo.created, '2023-11-14T22:13:21Z');
 });
 
 test('every package on every arch: name, version, arch, licence, download location, output checksum, source checksum', () => {
   const m = manifest();
-  const doc = buildSbom(m);
+  const doc = buildSbom(m, CPES);
   const ids = new Set(doc.packages.map((p) => p.SPDXID));
   assert.is(ids.size, doc.packages.length, 'SPDXIDs are unique');
   for (const mp of m.packages) {

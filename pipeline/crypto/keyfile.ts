@@ -8,6 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { OsforgeError } from '../errors.ts';
 import { decodePrivateKey, decodePublicKey, encodePrivateKey, encodePublicKey, KeyLoadError, type KeyPair } from './keys.ts';
 import { PASSWORD_ENV, readPassword } from './password.ts';
+import { settings } from '../settings.ts';
 
 export const KEY_ENV = 'COSIGN_KEY';
 export const DEFAULT_PRIVATE_KEY = 'cosign.key';
@@ -22,7 +23,7 @@ export interface KeyLocation {
 /** --key, then $COSIGN_KEY, then ./cosign.key if it exists; null when none is configured. */
 export function locateSigningKey(flag: string | undefined, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): KeyLocation | null {
   if (flag) return { path: resolve(cwd, flag), from: '--key' };
-  const fromEnv = env[KEY_ENV];
+  const fromEnv = settings(env).cosign.key;
   if (fromEnv) return { path: resolve(cwd, fromEnv), from: KEY_ENV };
   const dflt = resolve(cwd, DEFAULT_PRIVATE_KEY);
   return existsSync(dflt) ? { path: dflt, from: 'default' } : null;
@@ -57,7 +58,7 @@ export async function loadSigningKey(loc: KeyLocation, env: NodeJS.ProcessEnv = 
         `wrong password for private key ${loc.path}`,
         {
           hint:
-            env[PASSWORD_ENV] !== undefined
+            settings(env).cosign.password !== undefined
               ? `${PASSWORD_ENV} is set but does not open this key; fix or unset it`
               : `check the password, or set ${PASSWORD_ENV}`,
         },

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { decodePem, encodePem, PemError } from '../../../pipeline/sign/pem.ts';
+import { decodePem, encodePem, PemError } from '../../../pipeline/crypto/pem.ts';
 
 test('encodePem wraps base64 at 64 columns like Go encoding/pem and round-trips', () => {
   const der = Buffer.from(Array.from({ length: 100 }, (_, i) => i));

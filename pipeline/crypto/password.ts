@@ -1,6 +1,7 @@
 // Where the key password comes from: $COSIGN_PASSWORD (as cosign does; an
 // empty value counts as set) or, on a terminal, a prompt that does not echo.
 import { OsforgeError } from '../errors.ts';
+import { settings } from '../settings.ts';
 
 export const PASSWORD_ENV = 'COSIGN_PASSWORD';
 
@@ -15,8 +16,7 @@ export interface PasswordRequest {
 }
 
 export async function readPassword(req: PasswordRequest): Promise<string> {
-  const env = req.env ?? process.env;
-  const fromEnv = env[PASSWORD_ENV];
+  const fromEnv = settings(req.env).cosign.password;
   if (fromEnv !== undefined) return fromEnv;
   const input = req.input ?? process.stdin;
   const output = req.output ?? process.stderr;

@@ -3,8 +3,8 @@ import * as assert from 'uvu/assert';
 import { createHash, sign } from 'node:crypto';
 import { bundleFromJSON, toMessageSignatureBundle } from '@sigstore/bundle';
 import { toSignedEntity, Verifier, type TrustMaterial } from '@sigstore/verify';
-import { decodeSigFile, encodeBundle, encodeSigFile, messageSignatureBundle, parseMessageBundle } from '../../../pipeline/sign/blob.ts';
-import { generateKeyPair, publicKeyHint } from '../../../pipeline/sign/keys.ts';
+import { decodeSigFile, encodeBundle, encodeSigFile, messageSignatureBundle, parseMessageBundle } from '../../../pipeline/crypto/blob.ts';
+import { generateKeyPair, publicKeyHint } from '../../../pipeline/crypto/keys.ts';
 
 const kp = generateKeyPair();
 const data = Buffer.from('artifact bytes\n');

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { rejects } from './helpers.ts';
-import { decrypt, DecryptionError, encrypt, EncryptedFormatError, parseEncrypted, SCRYPT_LEGACY, SCRYPT_STANDARD } from '../../../pipeline/sign/encrypted.ts';
+import { rejects } from '../sign/helpers.ts';
+import { decrypt, DecryptionError, encrypt, EncryptedFormatError, parseEncrypted, SCRYPT_LEGACY, SCRYPT_STANDARD } from '../../../pipeline/crypto/encrypted.ts';
 
 const salt = Buffer.alloc(32, 7);
 const nonce = Buffer.alloc(24, 9);

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { rejects } from './helpers.ts';
+import { rejects } from '../sign/helpers.ts';
 import { createHash, generateKeyPairSync, sign, verify } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,9 +14,9 @@ import {
   KeyLoadError,
   publicKeyHint,
   SIGSTORE_PRIVATE_KEY_LABEL,
-} from '../../../pipeline/sign/keys.ts';
-import { decodePem } from '../../../pipeline/sign/pem.ts';
-import { parseEncrypted, SCRYPT_LEGACY } from '../../../pipeline/sign/encrypted.ts';
+} from '../../../pipeline/crypto/keys.ts';
+import { decodePem } from '../../../pipeline/crypto/pem.ts';
+import { parseEncrypted, SCRYPT_LEGACY } from '../../../pipeline/crypto/encrypted.ts';
 
 const fixtures = join(import.meta.dirname, '../../fixtures/cosign');
 const fixture = (name: string) => readFileSync(join(fixtures, name), 'utf8');
