@@ -15,7 +15,7 @@ import type { Engine } from '../engine/engine.ts';
 import { runStep } from './step.ts';
 import { readOutput, type StageStore, type StageMeta } from '../cache/stage-store.ts';
 import type { Arch } from '../plan/types.ts';
-import { archInfo } from '../model/arch.ts';
+import { ARCHES, archInfo } from '../model/arch.ts';
 import { keyOf } from '../util/hash.ts';
 import { gunzip, gzip, type TarEntry } from '../util/tar.ts';
 import { openStepLog } from './step-log.ts';
@@ -79,8 +79,8 @@ export async function toolsCacheTrust(store: StageStore, opts: { sign: boolean }
   return { store, verifyKey, signKey };
 }
 
-/** The arches the seed toolchain is compiled for, each one resumable step. */
-export const TOOLS_ARCHES: Arch[] = ['amd64', 'arm64'];
+/** The arches the seed toolchain is compiled for, each one resumable step: every arch of the table. */
+export const TOOLS_ARCHES: readonly Arch[] = ARCHES;
 
 export interface ToolsOptions {
   engine: Engine;
