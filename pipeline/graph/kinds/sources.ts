@@ -59,7 +59,10 @@ export const sources: StageKind = {
       },
     });
     c.ship(async (_env, deps, parts) => {
-      parts.sources = [...fetched(deps).values()].map((s) => {
+      // In the plan's order, not the fetch's: cached sources are found before downloaded ones,
+      // so a partly warm source cache would otherwise reorder manifest.json.
+      const got = fetched(deps);
+      parts.sources = specs.flatMap((spec) => got.get(spec.name) ?? []).map((s) => {
         const spec = plan.sources[s.name]!;
         return {
           name: s.name,
