@@ -62,18 +62,20 @@ export const sources: StageKind = {
       // In the plan's order, not the fetch's: cached sources are found before downloaded ones,
       // so a partly warm source cache would otherwise reorder manifest.json.
       const got = fetched(deps);
-      parts.sources = specs.flatMap((spec) => got.get(spec.name) ?? []).map((s) => {
-        const spec = plan.sources[s.name]!;
-        return {
-          name: s.name,
-          version: spec.version,
-          file: s.file,
-          sha256: s.sha256,
-          urls: spec.urls,
-          license: spec.license,
-          ...(s.signature ? { signature: s.signature } : {}),
-        };
-      });
+      parts.sources = specs
+        .flatMap((spec) => got.get(spec.name) ?? [])
+        .map((s) => {
+          const spec = plan.sources[s.name]!;
+          return {
+            name: s.name,
+            version: spec.version,
+            file: s.file,
+            sha256: s.sha256,
+            urls: spec.urls,
+            license: spec.license,
+            ...(s.signature ? { signature: s.signature } : {}),
+          };
+        });
     });
   },
 };
