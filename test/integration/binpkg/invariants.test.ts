@@ -5,7 +5,7 @@
 // writable by others unless sticky; a directory symlink another package's
 // files go through outlives its owner; and the entry-count and depth caps
 // refuse fast while allowed deep paths install in time linear with depth.
-import { existsSync, lstatSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -176,11 +176,16 @@ test('--discard keeps the edit; uninstall then keeps the edited file and removes
   assert.match(u.stderr, /keeping \/etc\/app\.conf: modified since install/);
 });
 
-test('config-update refuses --merge with --discard, and names the prefix when nothing is pending', async () => {
+test('config-update refuses --merge with --discard, refuses a prefix that does not exist (creating nothing), and lists nothing for an empty one', async () => {
   const r = await cli(['config-update', '--prefix', join(root, 'nothing'), '--merge', 'etc/a', '--discard', 'etc/a']);
   assert.is(r.code, 2);
   assert.match(r.stderr, /--merge and --discard cannot be combined/);
-  const l = await cli(['config-update', '--prefix', join(root, 'nothing')]);
+  const missing = await cli(['config-update', '--prefix', join(root, 'nothing')]);
+  assert.is(missing.code, 2, missing.stderr);
+  assert.match(missing.stderr, /prefix .*nothing does not exist/);
+  assert.not.ok(existsSync(join(root, 'nothing')), 'listing created the prefix');
+  mkdirSync(join(root, 'empty'));
+  const l = await cli(['config-update', '--prefix', join(root, 'empty')]);
   assert.is(l.code, 0, l.stderr);
   assert.is(l.stdout, '');
 });
