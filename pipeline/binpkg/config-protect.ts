@@ -10,9 +10,9 @@
 // the pending file and keeps the edited one (it differs from the record and
 // is reported), and `osforge config-update` merges or discards them
 // (resolvePending), rewriting CONTENTS atomically under the database lock.
-import { closeSync, fsyncSync, openSync } from 'node:fs';
+import { fsyncParent, fsyncPath } from '../util/durable.ts';
 import { lstat, rename, unlink, writeFile } from 'node:fs/promises';
-import { dirname, join, posix } from 'node:path';
+import { join, posix } from 'node:path';
 import { OsforgeError } from '../errors.ts';
 import { sha256File } from '../util/hash.ts';
 import { CONFIG_PENDING_RE } from './archive-policy.ts';
@@ -107,19 +107,9 @@ async function rewriteContents(pkg: Installed, lines: readonly ContentsLine[]): 
   const path = join(pkg.dir, 'CONTENTS');
   const tmp = `${path}.${process.pid}.tmp`;
   await writeFile(tmp, formatContents(lines), { flag: 'w' });
-  const fd = openSync(tmp, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
+  fsyncPath(tmp);
   await rename(tmp, path);
-  const dfd = openSync(dirname(path), 'r');
-  try {
-    fsyncSync(dfd);
-  } finally {
-    closeSync(dfd);
-  }
+  fsyncParent(path);
 }
 
 /**

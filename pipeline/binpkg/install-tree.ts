@@ -15,7 +15,8 @@
 // → rolled back, committed → completed; so the prefix is as it was or fully
 // installed, never in between, and the staging dir is removed either way.
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, fsyncSync, lstatSync, mkdirSync, openSync, readlinkSync, renameSync, statSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, readlinkSync, renameSync, statSync } from 'node:fs';
+import { fsyncParent, fsyncPath } from '../util/durable.ts';
 import { chmod, copyFile, link, lstat, mkdir, mkdtemp, readFile, readdir, readlink, rename, rm, rmdir, symlink, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { OsforgeError, wrapError } from '../errors.ts';
@@ -107,19 +108,9 @@ async function writeJournal(prefix: string, j: Journal): Promise<void> {
   const path = join(prefix, JOURNAL_FILE);
   const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
   await writeFile(tmp, JSON.stringify(j) + '\n', { flag: 'wx' });
-  const fd = openSync(tmp, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
+  fsyncPath(tmp);
   await rename(tmp, path);
-  const dfd = openSync(dirname(path), 'r');
-  try {
-    fsyncSync(dfd);
-  } finally {
-    closeSync(dfd);
-  }
+  fsyncParent(path);
 }
 
 async function readJournal(prefix: string): Promise<Journal | null> {
@@ -570,12 +561,7 @@ async function writeHeld(prefix: string, held: ReadonlyMap<string, ContentsLine>
   }
   const tmp = `${path}.${rand()}.tmp`;
   await writeFile(tmp, formatContents([...held.values()].sort((a, b) => comparePaths(a.path, b.path))), { flag: 'wx' });
-  const fd = openSync(tmp, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
+  fsyncPath(tmp);
   await rename(tmp, path);
 }
 
